@@ -1,0 +1,11 @@
+//! `POST /auth/otp/verify`: exchanges a code for tokens.
+
+use gigwire::entrypoints::auth::VerifyCode;
+use gigwire::lambda::{self, BoxError, http};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), BoxError> {
+    let init = lambda::init().await?;
+    let entry = VerifyCode::new(&init);
+    http::run_public(|req| entry.handle(req)).await
+}

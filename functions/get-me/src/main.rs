@@ -1,0 +1,11 @@
+//! `GET /me`: the caller's profile.
+
+use gigwire::entrypoints::me::GetMe;
+use gigwire::lambda::{self, BoxError, http};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), BoxError> {
+    let init = lambda::init().await?;
+    let entry = GetMe::new(&init);
+    http::run(|req| entry.handle(req)).await
+}

@@ -1,0 +1,129 @@
+//! The OpenAPI 3.1 description of the HTTP API, generated from the same Rust types the
+//! handlers (de)serialize, plus the JSON Schemas of the WebSocket messages (`ClientMessage`,
+//! `ServerEvent`) as components. The committed `docs/openapi.json` is checked against this in
+//! the tests, and another test checks that every route of template.yaml is described, so the
+//! document cannot drift from the code or the deployment.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::domain::{ProfilePatch, Role, User};
+use crate::error::{ErrorBody, ErrorDetail};
+use crate::services::auth::{CodeRequest, CodeSent, RefreshRequest, TokenResponse, VerifyRequest};
+use crate::services::realtime::{ClientMessage, ServerEvent};
+use crate::services::users::{SessionPage, SessionView};
+
+#[allow(dead_code)]
+mod paths {
+    use super::*;
+
+    /// Email a six-digit sign-in code. Answers the same whether or not the address has an
+    /// account. Limited to 5 requests per address and 30 per IP per 15 minutes.
+    #[utoipa::path(post, path = "/auth/otp", tag = "auth", request_body = CodeRequest,
+        responses((status = 202, body = CodeSent), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64)))))]
+    fn request_code() {}
+
+    /// Exchange a code for tokens; creates the account on first sign-in. A code dies after 5
+    /// wrong attempts or 10 minutes.
+    #[utoipa::path(post, path = "/auth/otp/verify", tag = "auth", request_body = VerifyRequest,
+        responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    fn verify_code() {}
+
+    /// Rotate a refresh token. Each token works once; reusing a replaced one revokes the session.
+    #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
+        responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    fn refresh() {}
+
+    /// End the session of a refresh token (idempotent).
+    #[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest,
+        responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    fn logout() {}
+
+    /// The caller's profile.
+    #[utoipa::path(get, path = "/me", tag = "me", security(("bearer" = [])),
+        responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+    fn get_me() {}
+
+    /// Change the caller's profile; the caller's open WebSocket connections receive `user.updated`.
+    #[utoipa::path(patch, path = "/me", tag = "me", security(("bearer" = [])), request_body = ProfilePatch,
+        responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    fn update_me() {}
+
+    /// The caller's signed-in devices, oldest first.
+    #[utoipa::path(get, path = "/me/sessions", tag = "me", security(("bearer" = [])),
+        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        responses((status = 200, body = SessionPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    fn list_sessions() {}
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build();
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
+        Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
+        their messages are the `ClientMessage` and `ServerEvent` schemas."),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent)),
+    modifiers(&BearerAuth),
+    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"))
+)]
+pub struct ApiDoc;
+
+/// The document as pretty JSON, as committed in `docs/openapi.json`.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn repo_file(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
+    }
+
+    #[test]
+    fn the_committed_document_matches_the_code() {
+        let path = repo_file("docs/openapi.json");
+        let generated = openapi_json();
+        if std::env::var_os("UPDATE_OPENAPI").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(committed == generated, "docs/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test -p gigwire api_doc`");
+    }
+
+    #[test]
+    fn every_route_of_the_template_is_described() {
+        let template = std::fs::read_to_string(repo_file("template.yaml")).unwrap();
+        let routes: BTreeSet<String> = template
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("RouteKey:"))
+            .map(|key| key.trim().trim_matches(|c| c == '"' || c == '\'').to_owned())
+            .filter(|key| !key.starts_with('$'))
+            .collect();
+        let doc = ApiDoc::openapi();
+        let described: BTreeSet<String> = doc
+            .paths
+            .paths
+            .iter()
+            .flat_map(|(path, item)| {
+                let methods = [("GET", item.get.is_some()), ("POST", item.post.is_some()), ("PATCH", item.patch.is_some()), ("DELETE", item.delete.is_some()), ("PUT", item.put.is_some())];
+                methods.into_iter().filter(|(_, present)| *present).map(move |(method, _)| format!("{method} {path}"))
+            })
+            .collect();
+        assert!(!routes.is_empty(), "no routes found in template.yaml");
+        assert_eq!(routes, described);
+    }
+}

@@ -1,0 +1,335 @@
+//! Users and their profile rules: who may hold which role, and what a valid phone number,
+//! time zone and locale are. A profile change arrives as a [`ProfilePatch`] (the wire shape,
+//! unknown fields refused) and leaves [`ProfilePatch::validate`] as [`ProfileChanges`], with
+//! every value parsed into its type.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use super::{Email, UserId};
+use crate::error::Error;
+
+/// What a user does on the marketplace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Books or buys work.
+    Customer,
+    /// Does the work: worker, contractor, mechanic, mentor.
+    Provider,
+    /// Operates the marketplace; granted only by another admin.
+    Admin,
+}
+
+impl Role {
+    /// The role's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Provider => "provider",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "customer" => Some(Self::Customer),
+            "provider" => Some(Self::Provider),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A phone number in E.164 form (`+14155550123`), checked against the numbering plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Parses an international number; national formats are refused because we cannot know
+    /// which country the client meant.
+    pub fn parse(raw: &str, field: &str) -> Result<Self, Error> {
+        let invalid = || Error::field(field, "not a valid phone number in E.164 form, e.g. +14155550123");
+        let raw = raw.trim();
+        if !raw.starts_with('+') {
+            return Err(invalid());
+        }
+        let number = phonenumber::parse(None, raw).map_err(|_| invalid())?;
+        if !phonenumber::is_valid(&number) {
+            return Err(invalid());
+        }
+        Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()))
+    }
+
+    /// The E.164 text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An IANA time zone name (`Europe/Lisbon`), needed for quiet hours and schedules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+pub struct TimeZone(String);
+
+impl TimeZone {
+    /// Parses a zone name known to the IANA database.
+    pub fn parse(raw: &str, field: &str) -> Result<Self, Error> {
+        raw.parse::<chrono_tz::Tz>()
+            .map(|tz| Self(tz.name().to_owned()))
+            .map_err(|_| Error::field(field, "not an IANA time zone, e.g. Europe/Lisbon"))
+    }
+
+    /// The zone's canonical name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for TimeZone {
+    fn default() -> Self {
+        Self("UTC".into())
+    }
+}
+
+/// A BCP 47 language tag (`pt-BR`), canonicalised.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+pub struct Locale(String);
+
+impl Locale {
+    /// Parses and canonicalises a language tag.
+    pub fn parse(raw: &str, field: &str) -> Result<Self, Error> {
+        raw.parse::<unic_langid::LanguageIdentifier>()
+            .ok()
+            .filter(|id| id.language.as_str() != "und")
+            .map(|id| Self(id.to_string()))
+            .ok_or_else(|| Error::field(field, "not a BCP 47 language tag, e.g. pt-BR"))
+    }
+
+    /// The canonical tag.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Locale {
+    fn default() -> Self {
+        Self("en".into())
+    }
+}
+
+/// A user's profile, as stored and as returned by `GET /me`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// Id (ULID).
+    #[schema(value_type = String)]
+    pub id: UserId,
+    /// Sign-in address, lower case.
+    #[schema(value_type = String)]
+    pub email: Email,
+    /// Name shown to the other side of the marketplace.
+    pub display_name: Option<String>,
+    /// Roles, sorted.
+    pub roles: BTreeSet<Role>,
+    /// Phone for SMS, E.164.
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Phone>,
+    /// IANA time zone.
+    #[schema(value_type = String)]
+    pub time_zone: TimeZone,
+    /// BCP 47 language tag.
+    #[schema(value_type = String)]
+    pub locale: Locale,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+    /// When the profile last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    /// A new account, created by its first successful sign-in. Everyone starts as a customer
+    /// and may add the provider role themselves.
+    pub fn new(email: Email, now: DateTime<Utc>) -> Self {
+        Self {
+            id: UserId::new(),
+            email,
+            display_name: None,
+            roles: BTreeSet::from([Role::Customer]),
+            phone: None,
+            time_zone: TimeZone::default(),
+            locale: Locale::default(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Whether the user holds `role`.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Longest display name accepted, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 80;
+
+/// The body of `PATCH /me`: every field optional; `null` clears the phone.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProfilePatch {
+    /// 1–80 characters, trimmed.
+    pub display_name: Option<String>,
+    /// The full new set of roles; `admin` only when the caller is an admin.
+    pub roles: Option<Vec<Role>>,
+    /// E.164 phone number, or `null` to remove it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    /// IANA time zone.
+    pub time_zone: Option<String>,
+    /// BCP 47 language tag.
+    pub locale: Option<String>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A validated profile change; only the fields that change are `Some`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProfileChanges {
+    /// New display name.
+    pub display_name: Option<String>,
+    /// New role set.
+    pub roles: Option<BTreeSet<Role>>,
+    /// New phone; `Some(None)` removes it.
+    pub phone: Option<Option<Phone>>,
+    /// New time zone.
+    pub time_zone: Option<TimeZone>,
+    /// New locale.
+    pub locale: Option<Locale>,
+}
+
+impl ProfileChanges {
+    /// Whether nothing would change.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl ProfilePatch {
+    /// Checks every field. `current` is the caller as stored now: only an admin may grant
+    /// admin, and nobody may drop to zero roles.
+    pub fn validate(self, current: &User) -> Result<ProfileChanges, Error> {
+        let display_name = self
+            .display_name
+            .map(|name| {
+                let name = name.trim().to_owned();
+                let len = name.chars().count();
+                if len == 0 || len > MAX_DISPLAY_NAME_CHARS || name.chars().any(char::is_control) {
+                    Err(Error::field("displayName", "must be 1 to 80 printable characters"))
+                } else {
+                    Ok(name)
+                }
+            })
+            .transpose()?;
+        let roles = self
+            .roles
+            .map(|roles| {
+                let roles: BTreeSet<Role> = roles.into_iter().collect();
+                if roles.is_empty() {
+                    return Err(Error::field("roles", "at least one role is required"));
+                }
+                if roles.contains(&Role::Admin) && !current.has_role(Role::Admin) {
+                    return Err(Error::Forbidden("only an admin may grant the admin role".into()));
+                }
+                Ok(roles)
+            })
+            .transpose()?;
+        let phone = self
+            .phone
+            .map(|phone| phone.map(|raw| Phone::parse(&raw, "phone")).transpose())
+            .transpose()?;
+        let time_zone = self.time_zone.map(|raw| TimeZone::parse(&raw, "timeZone")).transpose()?;
+        let locale = self.locale.map(|raw| Locale::parse(&raw, "locale")).transpose()?;
+        Ok(ProfileChanges { display_name, roles, phone, time_zone, locale })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> User {
+        User::new(Email::parse("ana@example.com", "email").unwrap(), Utc::now())
+    }
+
+    fn patch(json: &str) -> ProfilePatch {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn phone_numbers_are_normalised_to_e164() {
+        assert_eq!(Phone::parse("+1 415-555-0123", "phone").unwrap().as_str(), "+14155550123");
+        assert_eq!(Phone::parse("+351 912 345 678", "phone").unwrap().as_str(), "+351912345678");
+    }
+
+    #[test]
+    fn national_or_impossible_numbers_are_refused() {
+        for bad in ["4155550123", "+1 555", "+999 123456", "call me"] {
+            assert!(Phone::parse(bad, "phone").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn time_zones_and_locales_are_checked() {
+        assert_eq!(TimeZone::parse("Europe/Lisbon", "tz").unwrap().as_str(), "Europe/Lisbon");
+        assert!(TimeZone::parse("Mars/Olympus", "tz").is_err());
+        assert_eq!(Locale::parse("pt-br", "locale").unwrap().as_str(), "pt-BR");
+        assert!(Locale::parse("not a tag", "locale").is_err());
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        assert!(serde_json::from_str::<ProfilePatch>(r#"{"nickname":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn an_explicit_null_phone_clears_it_and_an_absent_one_keeps_it() {
+        let cleared = patch(r#"{"phone":null}"#).validate(&user()).unwrap();
+        assert_eq!(cleared.phone, Some(None));
+        let kept = patch(r#"{"displayName":"Ana"}"#).validate(&user()).unwrap();
+        assert_eq!(kept.phone, None);
+    }
+
+    #[test]
+    fn only_an_admin_grants_admin() {
+        let err = patch(r#"{"roles":["admin"]}"#).validate(&user()).unwrap_err();
+        assert_eq!(err.status(), 403);
+        let mut admin = user();
+        admin.roles.insert(Role::Admin);
+        assert!(patch(r#"{"roles":["admin","provider"]}"#).validate(&admin).is_ok());
+    }
+
+    #[test]
+    fn empty_roles_and_blank_names_are_validation_errors() {
+        let err = patch(r#"{"roles":[]}"#).validate(&user()).unwrap_err();
+        assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == "roles"));
+        let err = patch(r#"{"displayName":"   "}"#).validate(&user()).unwrap_err();
+        assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == "displayName"));
+    }
+}

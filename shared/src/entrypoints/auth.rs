@@ -1,0 +1,103 @@
+//! Sign-in routes: `POST /auth/otp`, `POST /auth/otp/verify`, `POST /auth/refresh`,
+//! `POST /auth/logout`.
+
+use super::now;
+use crate::adapters::SesMailer;
+use crate::auth::{CodeHasher, TokenService};
+use crate::domain::Email;
+use crate::error::Result;
+use crate::lambda::Init;
+use crate::lambda::http::{HttpRequest, HttpResponse};
+use crate::services::auth::{self, CodeRequest, RefreshRequest, VerifyRequest};
+use crate::store::dynamo::DynamoStore;
+
+/// `POST /auth/otp`: emails a sign-in code.
+pub struct RequestCode {
+    store: DynamoStore,
+    mailer: SesMailer,
+    codes: CodeHasher,
+}
+
+impl RequestCode {
+    /// Builds the dependencies once.
+    pub fn new(init: &Init) -> Self {
+        Self {
+            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+            mailer: SesMailer::from_sdk(&init.sdk, &init.config.email_from),
+            codes: CodeHasher::new(&init.config.signing_key),
+        }
+    }
+
+    /// Handles one request.
+    pub async fn handle(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: CodeRequest = req.json()?;
+        let email = Email::parse(&body.email, "email")?;
+        let sent = auth::request_code(&self.store, &self.store, &self.mailer, &self.codes, &email, &req.source_ip, now()).await?;
+        HttpResponse::json(202, &sent)
+    }
+}
+
+/// `POST /auth/otp/verify`: exchanges a code for tokens.
+pub struct VerifyCode {
+    store: DynamoStore,
+    codes: CodeHasher,
+    tokens: TokenService,
+}
+
+impl VerifyCode {
+    /// Builds the dependencies once.
+    pub fn new(init: &Init) -> Self {
+        Self {
+            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+            codes: CodeHasher::new(&init.config.signing_key),
+            tokens: TokenService::new(&init.config),
+        }
+    }
+
+    /// Handles one request.
+    pub async fn handle(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: VerifyRequest = req.json()?;
+        let email = Email::parse(&body.email, "email")?;
+        let user_agent = req.header("user-agent");
+        let tokens = auth::verify_code(&self.store, &self.store, &self.store, &self.codes, &self.tokens, &email, body.code.trim(), user_agent, now()).await?;
+        HttpResponse::ok(&tokens)
+    }
+}
+
+/// `POST /auth/refresh`: rotates a refresh token.
+pub struct Refresh {
+    store: DynamoStore,
+    tokens: TokenService,
+}
+
+impl Refresh {
+    /// Builds the dependencies once.
+    pub fn new(init: &Init) -> Self {
+        Self { store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name), tokens: TokenService::new(&init.config) }
+    }
+
+    /// Handles one request.
+    pub async fn handle(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: RefreshRequest = req.json()?;
+        HttpResponse::ok(&auth::refresh(&self.store, &self.store, &self.tokens, &body.refresh_token, now()).await?)
+    }
+}
+
+/// `POST /auth/logout`: ends the session of a refresh token.
+pub struct Logout {
+    store: DynamoStore,
+}
+
+impl Logout {
+    /// Builds the dependencies once.
+    pub fn new(init: &Init) -> Self {
+        Self { store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name) }
+    }
+
+    /// Handles one request.
+    pub async fn handle(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: RefreshRequest = req.json()?;
+        auth::logout(&self.store, &body.refresh_token).await?;
+        Ok(HttpResponse::no_content())
+    }
+}

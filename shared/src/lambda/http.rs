@@ -1,0 +1,318 @@
+//! HTTP API (payload format 2.0) glue. [`HttpRequest`] is the typed view handlers see: body
+//! bytes with a size limit, JSON parsing whose errors name the field, query and path
+//! parameters, and the caller established by the authorizer. [`run`] serves authenticated
+//! routes and refuses any request without a verified caller before the handler runs;
+//! [`run_public`] serves the sign-in routes.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::{HeaderMap, HeaderValue};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::{info, warn};
+
+use super::BoxError;
+use super::authorizer::caller_from_context;
+use crate::auth::Caller;
+use crate::error::{Error, Result};
+
+/// Largest request body accepted, in bytes: every JSON body of the API is far smaller.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// A request as a handler sees it.
+#[derive(Debug, Default)]
+pub struct HttpRequest {
+    /// Route key, e.g. `PATCH /me`.
+    pub route: String,
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// Query parameters (first value of each).
+    pub query: HashMap<String, String>,
+    /// Path parameters.
+    pub path: HashMap<String, String>,
+    /// Raw body.
+    pub body: Vec<u8>,
+    /// Client IP as the gateway saw it.
+    pub source_ip: String,
+    /// The verified caller, if the authorizer admitted a valid token.
+    pub caller: Option<Caller>,
+}
+
+impl HttpRequest {
+    /// Builds the request from the gateway's event.
+    pub fn from_event(event: ApiGatewayV2httpRequest) -> Result<Self> {
+        let raw = event.body.unwrap_or_default();
+        let body = if event.is_base64_encoded { STANDARD.decode(raw.as_bytes()).map_err(|_| Error::BadRequest("body is not valid base64".into()))? } else { raw.into_bytes() };
+        if body.len() > MAX_BODY_BYTES {
+            return Err(Error::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        }
+        let context = event.request_context;
+        Ok(Self {
+            route: context.route_key.or(event.route_key).unwrap_or_default(),
+            headers: event.headers,
+            query: event.query_string_parameters.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+            path: event.path_parameters,
+            body,
+            source_ip: context.http.source_ip.unwrap_or_default(),
+            caller: context.authorizer.and_then(|a| caller_from_context(&a.fields)),
+        })
+    }
+
+    /// Parses the body as `T`. Unknown fields, wrong types and missing fields are validation
+    /// errors naming the field; unreadable JSON is a bad request.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Err(Error::BadRequest("a JSON body is required".into()));
+        }
+        let mut de = serde_json::Deserializer::from_slice(&self.body);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            if inner.is_data() {
+                let field = match path.as_str() {
+                    "." | "" => unknown_field(&inner.to_string()),
+                    path => Some(path.to_owned()),
+                };
+                Error::Validation { field, message: strip_position(&inner.to_string()) }
+            } else {
+                Error::BadRequest(format!("malformed JSON: {inner}"))
+            }
+        })?;
+        de.end().map_err(|err| Error::BadRequest(format!("malformed JSON: {err}")))?;
+        Ok(value)
+    }
+
+    /// The verified caller; the authenticated glue guarantees one.
+    pub fn caller(&self) -> Result<&Caller> {
+        self.caller.as_ref().ok_or_else(|| Error::Unauthorized("missing or invalid access token".into()))
+    }
+
+    /// A query parameter.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// serde names an unknown or missing top-level field only inside its message.
+fn unknown_field(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].to_owned())
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// What a handler answers.
+#[derive(Debug)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// JSON body, if any.
+    pub body: Option<serde_json::Value>,
+}
+
+impl HttpResponse {
+    /// `status` with `value` as JSON.
+    pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Self> {
+        Ok(Self { status, body: Some(serde_json::to_value(value).map_err(Error::unexpected)?) })
+    }
+
+    /// `200` with `value`.
+    pub fn ok<T: Serialize>(value: &T) -> Result<Self> {
+        Self::json(200, value)
+    }
+
+    /// `204`, no body.
+    pub fn no_content() -> Self {
+        Self { status: 204, body: None }
+    }
+}
+
+fn response(status: u16, body: Option<String>, headers: HeaderMap) -> ApiGatewayV2httpResponse {
+    let mut out = ApiGatewayV2httpResponse::default();
+    out.status_code = i64::from(status);
+    out.headers = headers;
+    if body.is_some() {
+        out.headers.insert("content-type", HeaderValue::from_static("application/json"));
+    }
+    out.body = body.map(Body::Text);
+    out
+}
+
+/// The one place an [`Error`] becomes an HTTP response.
+pub fn error_response(err: &Error) -> ApiGatewayV2httpResponse {
+    let mut headers = HeaderMap::new();
+    match err {
+        Error::RateLimited { retry_after_secs } => {
+            headers.insert("retry-after", HeaderValue::from(*retry_after_secs));
+        }
+        Error::Unauthorized(_) => {
+            headers.insert("www-authenticate", HeaderValue::from_static("Bearer error=\"invalid_token\""));
+        }
+        _ => {}
+    }
+    let body = serde_json::to_string(&err.body()).unwrap_or_default();
+    response(err.status(), Some(body), headers)
+}
+
+fn success_response(resp: HttpResponse) -> ApiGatewayV2httpResponse {
+    let body = resp.body.map(|b| b.to_string());
+    response(resp.status, body, HeaderMap::new())
+}
+
+/// Whether a route needs a verified caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Only with a valid access token.
+    Authenticated,
+    /// Open to anyone (sign-in).
+    Public,
+}
+
+/// Turns one event into a response: parse, check access, call the handler, map errors.
+pub async fn handle<F, Fut>(access: Access, event: ApiGatewayV2httpRequest, handler: F) -> ApiGatewayV2httpResponse
+where
+    F: FnOnce(HttpRequest) -> Fut,
+    Fut: Future<Output = Result<HttpResponse>>,
+{
+    let result = async {
+        let request = HttpRequest::from_event(event)?;
+        if access == Access::Authenticated {
+            request.caller()?;
+        }
+        let route = request.route.clone();
+        let response = handler(request).await;
+        match &response {
+            Ok(r) => info!(route, status = r.status, "request served"),
+            Err(e) => warn!(route, status = e.status(), code = e.code(), "request refused"),
+        }
+        response
+    }
+    .await;
+    match result {
+        Ok(resp) => success_response(resp),
+        Err(err) => error_response(&err),
+    }
+}
+
+/// Serves an authenticated route until the runtime stops.
+pub async fn run<F, Fut>(handler: F) -> Result<(), BoxError>
+where
+    F: Fn(HttpRequest) -> Fut,
+    Fut: Future<Output = Result<HttpResponse>>,
+{
+    serve(Access::Authenticated, handler).await
+}
+
+/// Serves a public route until the runtime stops.
+pub async fn run_public<F, Fut>(handler: F) -> Result<(), BoxError>
+where
+    F: Fn(HttpRequest) -> Fut,
+    Fut: Future<Output = Result<HttpResponse>>,
+{
+    serve(Access::Public, handler).await
+}
+
+async fn serve<F, Fut>(access: Access, handler: F) -> Result<(), BoxError>
+where
+    F: Fn(HttpRequest) -> Fut,
+    Fut: Future<Output = Result<HttpResponse>>,
+{
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+        Ok::<_, BoxError>(handle(access, event.payload, handler).await)
+    }))
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Payload {
+        email: String,
+        count: Option<u8>,
+    }
+
+    fn request(body: &str) -> HttpRequest {
+        HttpRequest { body: body.as_bytes().to_vec(), ..Default::default() }
+    }
+
+    fn fixture(name: &str) -> ApiGatewayV2httpRequest {
+        let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let err = request(r#"{"email":"a@b.co","nickname":1}"#).json::<Payload>().unwrap_err();
+        assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == "nickname"), "{err:?}");
+        let err = request(r#"{"email":"a@b.co","count":"x"}"#).json::<Payload>().unwrap_err();
+        assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == "count"), "{err:?}");
+        let err = request(r#"{}"#).json::<Payload>().unwrap_err();
+        assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == "email"), "{err:?}");
+    }
+
+    #[test]
+    fn malformed_or_missing_json_is_a_bad_request() {
+        for body in [r#"{"email":"#, "", r#"{"email":"a@b.co"} trailing"#, "[1,2"] {
+            assert!(matches!(request(body).json::<Payload>().unwrap_err(), Error::BadRequest(_)), "{body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_authenticated_route_refuses_a_request_without_a_verified_caller() {
+        let response = handle(Access::Authenticated, fixture("get-me/unauthenticated.json"), |_| async { Ok(HttpResponse::no_content()) }).await;
+        assert_eq!(response.status_code, 401);
+        assert!(response.headers.contains_key("www-authenticate"));
+    }
+
+    #[tokio::test]
+    async fn the_authorizer_context_becomes_the_caller() {
+        let response = handle(Access::Authenticated, fixture("get-me/authenticated.json"), |req| async move {
+            let caller = req.caller()?;
+            HttpResponse::ok(&caller.user_id)
+        })
+        .await;
+        assert_eq!(response.status_code, 200);
+        assert_eq!(response.body, Some(Body::Text("\"01JD0000000000000000000001\"".into())));
+    }
+
+    #[tokio::test]
+    async fn oversize_bodies_are_refused_before_the_handler() {
+        let mut event = fixture("auth-otp-start/request.json");
+        event.body = Some("x".repeat(MAX_BODY_BYTES + 1));
+        let response = handle(Access::Public, event, |_| async { panic!("handler must not run") }).await;
+        assert_eq!(response.status_code, 413);
+    }
+
+    #[test]
+    fn rate_limits_carry_retry_after_and_internal_errors_stay_generic() {
+        let response = error_response(&Error::RateLimited { retry_after_secs: 7 });
+        assert_eq!(response.status_code, 429);
+        assert_eq!(response.headers["retry-after"], "7");
+        let response = error_response(&Error::unexpected(anyhow::anyhow!("secret table name")));
+        assert_eq!(response.status_code, 500);
+        assert!(!format!("{:?}", response.body).contains("secret"));
+    }
+}

@@ -1,0 +1,48 @@
+//! # gigwire
+//!
+//! The library every gigwire Lambda links: domain rules, services, storage and messaging
+//! adapters, and the glue that turns API Gateway events into typed requests. Function crates
+//! under `functions/` only build their dependencies once and hand events to an entrypoint here.
+//!
+//! # Layout
+//! - [`config`]: typed configuration read once at cold start.
+//! - [`error`]: the one error type and its mapping to HTTP status and JSON body.
+//! - [`domain`]: validated newtypes and pure rules (ids, emails, phones, users, one-time codes).
+//! - [`auth`]: access tokens (JWT), refresh tokens and code hashing.
+//! - [`keys`]: every DynamoDB key string, built in one place.
+//! - [`cursor`]: opaque, tamper-evident pagination cursors.
+//! - [`store`]: narrow storage traits; [`store::dynamo`] implements them on one table.
+//! - [`adapters`]: email (SES), real-time push (API Gateway Management API).
+//! - [`services`]: use cases, written against the traits.
+//! - [`entrypoints`]: one async function per route or event, used by the function binaries.
+//! - [`lambda`]: runtime glue for HTTP, WebSocket, authorizer and scheduled events.
+//! - [`api_doc`]: the OpenAPI 3.1 description of the HTTP API and the WebSocket messages.
+//!
+//! # Single-table access patterns
+//! One DynamoDB table with `PK`/`SK`, one index `GSI1` (`GSI1PK`/`GSI1SK`), `entity_type` on
+//! every item and `expires_at` (epoch seconds) as the TTL attribute. Keys come from [`keys`].
+//!
+//! | entity | PK | SK | GSI1PK / GSI1SK | served queries |
+//! |---|---|---|---|---|
+//! | user | `USER#{user}` | `PROFILE` | – | get a profile by id |
+//! | email claim | `EMAIL#{email}` | `EMAIL` | – | find a user by email; one user per address (conditional put) |
+//! | sign-in code | `OTP#{email}` | `OTP` | – | the pending code of an address (TTL 10 min) |
+//! | session | `SESSION#{session}` | `SESSION` | `USER#{user}` / `SESSION#{session}` | refresh by id; list a user's sessions (GSI1, begins_with) |
+//! | rate window | `RATE#{scope}#{subject}` | `WINDOW#{start}` | – | fixed-window counters (TTL) |
+//! | connection | `CONN#{connection}` | `CONN` | `USER#{user}` / `CONN#{connection}` | a connection by id; a user's open connections (GSI1) — never a Scan |
+
+pub mod adapters;
+pub mod api_doc;
+pub mod auth;
+pub mod config;
+pub mod cursor;
+pub mod domain;
+pub mod entrypoints;
+pub mod error;
+pub mod keys;
+pub mod lambda;
+pub mod services;
+pub mod store;
+
+pub use config::Config;
+pub use error::{Error, Result};

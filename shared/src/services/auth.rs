@@ -1,0 +1,230 @@
+//! Email one-time-code sign-in, refresh-token rotation and sign-out.
+//!
+//! The code request answers the same whatever the address (no account enumeration) and is rate
+//! limited per address and per client IP. A code is stored hashed, dies after
+//! [`otp::MAX_ATTEMPTS`] wrong guesses, and is consumed by a conditional delete so it signs in
+//! once even under concurrent requests. Refresh tokens rotate on every use; presenting the one
+//! a rotation replaced means it was copied, and ends the whole session.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tracing::{info, instrument, warn};
+use utoipa::ToSchema;
+
+use crate::adapters::{Mailer, OutgoingEmail};
+use crate::auth::{self, CodeHasher, RefreshToken, TokenService, hashes_match};
+use crate::domain::otp;
+use crate::domain::{Email, SessionId, User};
+use crate::error::{Error, Result};
+use crate::store::{OtpRecord, OtpStore, RateDecision, RateLimiter, Session, SessionStore, UserStore};
+
+/// `POST /auth/otp`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CodeRequest {
+    /// Address to send the code to.
+    pub email: String,
+}
+
+/// `POST /auth/otp/verify`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VerifyRequest {
+    /// Address the code was sent to.
+    pub email: String,
+    /// The six digits from the email.
+    pub code: String,
+}
+
+/// `POST /auth/refresh` and `POST /auth/logout`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RefreshRequest {
+    /// The refresh token last received.
+    pub refresh_token: String,
+}
+
+/// A fresh pair of tokens.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenResponse {
+    /// Bearer token for the HTTP API and the WebSocket `token` query parameter.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Single-use token for `POST /auth/refresh`; store it securely.
+    pub refresh_token: String,
+    /// The signed-in user.
+    pub user: User,
+}
+
+/// `202` body of `POST /auth/otp`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodeSent {
+    /// Always `sent`, whether or not the address has an account.
+    pub status: &'static str,
+}
+
+async fn limit(limiter: &dyn RateLimiter, scope: &str, subject: &str, max: u32, now: DateTime<Utc>) -> Result<()> {
+    match limiter.hit(scope, subject, max, otp::REQUEST_WINDOW_SECS, now).await? {
+        RateDecision::Allowed => Ok(()),
+        RateDecision::Limited { retry_after_secs } => {
+            warn!(scope, "rate limited");
+            Err(Error::RateLimited { retry_after_secs })
+        }
+    }
+}
+
+/// Emails a new sign-in code to `email`.
+#[instrument(skip_all)]
+pub async fn request_code(
+    otps: &dyn OtpStore,
+    limiter: &dyn RateLimiter,
+    mailer: &dyn Mailer,
+    codes: &CodeHasher,
+    email: &Email,
+    client_ip: &str,
+    now: DateTime<Utc>,
+) -> Result<CodeSent> {
+    limit(limiter, "otp-ip", client_ip, otp::REQUESTS_PER_IP, now).await?;
+    limit(limiter, "otp-email", email.as_str(), otp::REQUESTS_PER_EMAIL, now).await?;
+    let code = CodeHasher::generate()?;
+    let record = OtpRecord { code_hash: codes.hash(email, &code), attempts: 0, expires_at: now.timestamp() + otp::CODE_TTL_SECS };
+    otps.put_code(email, &record).await?;
+    mailer.send(&sign_in_email(email, &code)).await?;
+    info!("sign-in code sent");
+    Ok(CodeSent { status: "sent" })
+}
+
+/// The sign-in email. Plain on purpose: the code is the whole message.
+fn sign_in_email(to: &Email, code: &str) -> OutgoingEmail {
+    let minutes = otp::CODE_TTL_SECS / 60;
+    OutgoingEmail {
+        to: to.clone(),
+        subject: format!("Your gigwire sign-in code: {code}"),
+        text: format!("Your sign-in code is {code}\n\nIt expires in {minutes} minutes. If you did not ask for it, ignore this email."),
+        html: format!(
+            "<!doctype html><html><body style=\"font-family:sans-serif\"><p>Your sign-in code is</p>\
+             <p style=\"font-size:28px;font-weight:bold;letter-spacing:4px\">{code}</p>\
+             <p>It expires in {minutes} minutes. If you did not ask for it, ignore this email.</p></body></html>"
+        ),
+    }
+}
+
+/// Checks a code and signs the user in, creating the account on first sign-in.
+#[allow(clippy::too_many_arguments)]
+#[instrument(skip_all)]
+pub async fn verify_code(
+    otps: &dyn OtpStore,
+    users: &dyn UserStore,
+    sessions: &dyn SessionStore,
+    codes: &CodeHasher,
+    tokens: &TokenService,
+    email: &Email,
+    code: &str,
+    user_agent: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse> {
+    if !otp::is_well_formed(code) {
+        return Err(Error::field("code", "must be 6 digits"));
+    }
+    let invalid = || Error::Unauthorized("invalid or expired code".into());
+    let record = otps.get_code(email).await?.filter(|r| r.expires_at > now.timestamp()).ok_or_else(invalid)?;
+    if record.attempts >= otp::MAX_ATTEMPTS {
+        return Err(Error::Unauthorized("too many wrong attempts; request a new code".into()));
+    }
+    let hash = codes.hash(email, code);
+    if !hashes_match(&hash, &record.code_hash) {
+        otps.record_failure(email, &record.code_hash).await?;
+        warn!(attempts = record.attempts + 1, "wrong sign-in code");
+        return Err(invalid());
+    }
+    if !otps.consume_code(email, &hash, otp::MAX_ATTEMPTS).await? {
+        return Err(invalid());
+    }
+    let user = find_or_create_user(users, email, now).await?;
+    start_session(sessions, tokens, user, user_agent, now).await
+}
+
+async fn find_or_create_user(users: &dyn UserStore, email: &Email, now: DateTime<Utc>) -> Result<User> {
+    if let Some(id) = users.user_id_by_email(email).await? {
+        return users.get_user(&id).await?.ok_or(Error::NotFound("user"));
+    }
+    let user = User::new(email.clone(), now);
+    if users.create_user(&user).await? {
+        info!(user_id = %user.id, "user created");
+        return Ok(user);
+    }
+    // Another sign-in for the same address created the account first: use that one.
+    let id = users.user_id_by_email(email).await?.ok_or_else(|| Error::Conflict("account is being created, retry".into()))?;
+    users.get_user(&id).await?.ok_or(Error::NotFound("user"))
+}
+
+async fn start_session(sessions: &dyn SessionStore, tokens: &TokenService, user: User, user_agent: Option<&str>, now: DateTime<Utc>) -> Result<TokenResponse> {
+    let refresh = RefreshToken::generate(SessionId::new())?;
+    let session = Session {
+        id: refresh.session_id,
+        user_id: user.id,
+        secret_hash: refresh.hash.clone(),
+        previous_hash: None,
+        created_at: now,
+        last_used_at: now,
+        expires_at: now.timestamp() + auth::SESSION_TTL_SECS,
+        user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
+    };
+    sessions.create_session(&session).await?;
+    info!(user_id = %user.id, session_id = %session.id, "signed in");
+    token_response(tokens, user, refresh, now)
+}
+
+fn token_response(tokens: &TokenService, user: User, refresh: RefreshToken, now: DateTime<Utc>) -> Result<TokenResponse> {
+    Ok(TokenResponse {
+        access_token: tokens.issue(&user.id, &refresh.session_id, &user.roles, now)?,
+        token_type: "Bearer",
+        expires_in: auth::ACCESS_TOKEN_TTL_SECS,
+        refresh_token: refresh.token,
+        user,
+    })
+}
+
+/// Redeems a refresh token for a new pair; the old token stops working.
+#[instrument(skip_all)]
+pub async fn refresh(sessions: &dyn SessionStore, users: &dyn UserStore, tokens: &TokenService, token: &str, now: DateTime<Utc>) -> Result<TokenResponse> {
+    let (session_id, hash) = RefreshToken::parse(token)?;
+    let invalid = || Error::Unauthorized("invalid refresh token".into());
+    let session = sessions.get_session(&session_id).await?.filter(|s| s.expires_at > now.timestamp()).ok_or_else(invalid)?;
+    if !hashes_match(&hash, &session.secret_hash) {
+        if session.previous_hash.as_deref().is_some_and(|prev| hashes_match(&hash, prev)) {
+            // A replaced token came back: someone holds a copy. End the session for both.
+            warn!(session_id = %session_id, "refresh token reuse; session revoked");
+            sessions.delete_session(&session_id).await?;
+        }
+        return Err(invalid());
+    }
+    let next = RefreshToken::generate(session_id)?;
+    let expires_at = now.timestamp() + auth::SESSION_TTL_SECS;
+    if !sessions.rotate_session(&session_id, &hash, &next.hash, now, expires_at).await? {
+        return Err(invalid());
+    }
+    // Roles are read afresh so a token minted now carries the profile as it is now.
+    let user = users.get_user(&session.user_id).await?.ok_or_else(invalid)?;
+    token_response(tokens, user, next, now)
+}
+
+/// Ends the session of a refresh token. Idempotent: an unknown or already ended session is
+/// not an error, so a client can always sign out.
+#[instrument(skip_all)]
+pub async fn logout(sessions: &dyn SessionStore, token: &str) -> Result<()> {
+    let (session_id, hash) = RefreshToken::parse(token)?;
+    if let Some(session) = sessions.get_session(&session_id).await? {
+        let owns = hashes_match(&hash, &session.secret_hash) || session.previous_hash.as_deref().is_some_and(|p| hashes_match(&hash, p));
+        if !owns {
+            return Err(Error::Unauthorized("invalid refresh token".into()));
+        }
+        sessions.delete_session(&session_id).await?;
+        info!(session_id = %session_id, "signed out");
+    }
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! WebSocket connection bookkeeping and fan-out.
+//!
+//! A connection is registered on `$connect` with a TTL of the gateway's two-hour maximum plus a
+//! margin, so one whose `$disconnect` never fires disappears by itself; a `ping` pushes the TTL
+//! out. Fan-out reads a user's connections from the index (never a Scan), posts with bounded
+//! concurrency, and deletes exactly the connections that answer 410.
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use tracing::{info, instrument, warn};
+use utoipa::ToSchema;
+
+use crate::adapters::{Delivery, Pusher};
+use crate::domain::{ConnectionId, User, UserId};
+use crate::error::{Error, ErrorBody, Result};
+use crate::store::{Connection, ConnectionStore};
+
+/// API Gateway closes a connection after 2 h; the margin covers clock skew and TTL lag.
+pub const CONNECTION_TTL_SECS: i64 = 2 * 3600 + 10 * 60;
+/// Posts in flight at once during a fan-out.
+pub const FANOUT_CONCURRENCY: usize = 32;
+
+/// A message a client sends over the WebSocket (`action` selects the kind).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "camelCase", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// Keeps the connection (and its registration) alive; answered by `pong`.
+    Ping {
+        /// Echoed in the answer, to match it to this request.
+        #[serde(rename = "requestId")]
+        request_id: Option<String>,
+    },
+}
+
+/// An event the server pushes to clients (`type` selects the kind).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "type")]
+pub enum ServerEvent {
+    /// Answer to `ping`.
+    #[serde(rename = "pong")]
+    Pong {
+        /// The `requestId` of the ping.
+        #[serde(rename = "requestId", skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+    },
+    /// The user's profile changed (sent to all of the user's connections).
+    #[serde(rename = "user.updated")]
+    UserUpdated {
+        /// The new profile.
+        user: User,
+    },
+    /// A message could not be handled; the connection stays open.
+    #[serde(rename = "error")]
+    Error {
+        /// The `requestId` of the failed message, when it had one.
+        #[serde(rename = "requestId", skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+        /// What went wrong.
+        #[serde(flatten)]
+        body: ErrorBody,
+    },
+}
+
+impl ServerEvent {
+    fn to_bytes(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(Error::unexpected)
+    }
+}
+
+/// Registers a connection the authorizer admitted.
+#[instrument(skip_all, fields(connection_id = %connection_id, user_id = %user_id))]
+pub async fn connect(connections: &dyn ConnectionStore, connection_id: ConnectionId, user_id: UserId, now: DateTime<Utc>) -> Result<()> {
+    let connection = Connection { connection_id, user_id, connected_at: now, expires_at: now.timestamp() + CONNECTION_TTL_SECS };
+    connections.put_connection(&connection).await?;
+    info!("connected");
+    Ok(())
+}
+
+/// Forgets a closed connection.
+#[instrument(skip_all, fields(connection_id = %connection_id))]
+pub async fn disconnect(connections: &dyn ConnectionStore, connection_id: &ConnectionId) -> Result<()> {
+    connections.delete_connection(connection_id).await?;
+    info!("disconnected");
+    Ok(())
+}
+
+/// Handles one client message. Bad messages are answered with an `error` event on the same
+/// connection: a client bug must not cost the user their connection.
+#[instrument(skip_all, fields(connection_id = %connection_id))]
+pub async fn handle_message(connections: &dyn ConnectionStore, pusher: &dyn Pusher, connection_id: &ConnectionId, body: &str, now: DateTime<Utc>) -> Result<()> {
+    let reply = match serde_json::from_str::<ClientMessage>(body) {
+        Ok(ClientMessage::Ping { request_id }) => {
+            if connections.touch_connection(connection_id, now.timestamp() + CONNECTION_TTL_SECS).await? {
+                ServerEvent::Pong { request_id }
+            } else {
+                error_event(None, &Error::Unauthorized("connection is not registered; reconnect".into()))
+            }
+        }
+        Err(err) => {
+            let request_id = serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| v["requestId"].as_str().map(str::to_owned));
+            error_event(request_id, &Error::BadRequest(format!("unsupported message: {err}")))
+        }
+    };
+    if pusher.post(connection_id, &reply.to_bytes()?).await? == Delivery::Gone {
+        connections.delete_connection(connection_id).await?;
+    }
+    Ok(())
+}
+
+fn error_event(request_id: Option<String>, err: &Error) -> ServerEvent {
+    ServerEvent::Error { request_id, body: err.body() }
+}
+
+/// What a fan-out achieved.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FanoutReport {
+    /// Posts the gateway accepted.
+    pub delivered: usize,
+    /// Connections found gone and deleted.
+    pub gone: usize,
+    /// Posts that failed otherwise (logged; the connection is kept).
+    pub failed: usize,
+}
+
+/// Sends `event` to every open connection of `user`.
+pub async fn send_to_user(connections: &dyn ConnectionStore, pusher: &dyn Pusher, user: &UserId, event: &ServerEvent) -> Result<FanoutReport> {
+    let targets = connections.connections_of(user).await?;
+    fan_out(connections, pusher, &targets, &event.to_bytes()?).await
+}
+
+/// Posts `payload` to every connection in `targets`, at most [`FANOUT_CONCURRENCY`] at once.
+#[instrument(skip_all, fields(targets = targets.len()))]
+pub async fn fan_out(connections: &dyn ConnectionStore, pusher: &dyn Pusher, targets: &[ConnectionId], payload: &[u8]) -> Result<FanoutReport> {
+    let mut outcomes = futures::stream::iter(targets)
+        .map(|id| async move {
+            let outcome = match pusher.post(id, payload).await {
+                Ok(Delivery::Gone) => connections.delete_connection(id).await.map(|()| Delivery::Gone),
+                other => other,
+            };
+            (id, outcome)
+        })
+        .buffer_unordered(FANOUT_CONCURRENCY);
+    let mut report = FanoutReport::default();
+    while let Some((id, outcome)) = outcomes.next().await {
+        match outcome {
+            Ok(Delivery::Delivered) => report.delivered += 1,
+            Ok(Delivery::Gone) => {
+                info!(connection_id = %id, "stale connection removed");
+                report.gone += 1;
+            }
+            Err(err) => {
+                warn!(connection_id = %id, error = ?err, "post failed");
+                report.failed += 1;
+            }
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,387 @@
+//! The single-table implementation of every storage port. Items are (de)serialized with
+//! `serde_dynamo`; keys come only from [`crate::keys`]; invariants (one user per address, a code
+//! or refresh token redeemed once, rate windows) are conditional writes, and a failed condition
+//! is reported as the domain outcome it stands for rather than as a 500.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::instrument;
+
+use super::*;
+use crate::cursor::Position;
+use crate::error::Error;
+use crate::keys::{self, Key};
+
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// All storage ports on one DynamoDB table.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// A store on `table` through `client` (built once per cold start).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    /// Builds the client from the shared SDK configuration.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(Client::new(sdk), table)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>> {
+        let out = self.client.get_item().table_name(&self.table).set_key(Some(key_item(key))).send().await.map_err(Error::unexpected)?;
+        out.item.map(from_item).transpose()
+    }
+
+    async fn delete(&self, key: &Key) -> Result<()> {
+        self.client.delete_item().table_name(&self.table).set_key(Some(key_item(key))).send().await.map_err(Error::unexpected)?;
+        Ok(())
+    }
+
+    /// Queries `GSI1` for a partition and sort-key prefix, one page.
+    async fn query_gsi1(&self, pk: &str, prefix: &str, limit: Option<u32>, after: Option<Position>) -> Result<(Vec<Item>, Option<Position>)> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_names("#sk", keys::GSI1SK)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .set_limit(limit.map(|l| l as i32))
+            .set_exclusive_start_key(after.map(position_to_item))
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        let next = out.last_evaluated_key.map(item_to_position).transpose()?;
+        Ok((out.items.unwrap_or_default(), next))
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn key_item(key: &Key) -> Item {
+    HashMap::from([(keys::PK.to_owned(), s(&key.pk)), (keys::SK.to_owned(), s(&key.sk))])
+}
+
+/// Serializes `value` and adds its keys, entity type and (optionally) index keys.
+fn to_item<T: Serialize>(key: &Key, entity: &str, gsi1: Option<&Key>, value: &T) -> Result<Item> {
+    let mut item: Item = serde_dynamo::to_item(value).map_err(Error::unexpected)?;
+    item.extend(key_item(key));
+    item.insert(keys::ENTITY_TYPE.to_owned(), s(entity));
+    if let Some(gsi1) = gsi1 {
+        item.insert(keys::GSI1PK.to_owned(), s(&gsi1.pk));
+        item.insert(keys::GSI1SK.to_owned(), s(&gsi1.sk));
+    }
+    Ok(item)
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> Result<T> {
+    serde_dynamo::from_item(item).map_err(Error::unexpected)
+}
+
+/// Our keys are strings only; anything else in a last-evaluated key is a bug, not input.
+fn item_to_position(item: Item) -> Result<Position> {
+    item.into_iter()
+        .map(|(name, value)| match value {
+            AttributeValue::S(text) => Ok((name, text)),
+            _ => Err(Error::unexpected(anyhow::anyhow!("non-string key attribute {name}"))),
+        })
+        .collect()
+}
+
+fn position_to_item(position: Position) -> Item {
+    position.into_iter().map(|(name, value)| (name, s(value))).collect()
+}
+
+/// Whether an SDK error is a failed condition (plain or inside a cancelled transaction).
+fn condition_failed<E: ProvideErrorMetadata>(err: &E) -> bool {
+    matches!(err.code(), Some("ConditionalCheckFailedException") | Some("TransactionCanceledException"))
+}
+
+/// Runs a conditional write: `Ok(true)` when it applied, `Ok(false)` when its condition failed.
+async fn conditional<T, E>(result: std::result::Result<T, E>) -> Result<bool>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if condition_failed(&err) => Ok(false),
+        Err(err) => Err(Error::unexpected(err)),
+    }
+}
+
+const ENTITY_USER: &str = "user";
+const ENTITY_EMAIL: &str = "email_claim";
+const ENTITY_OTP: &str = "otp";
+const ENTITY_SESSION: &str = "session";
+const ENTITY_RATE: &str = "rate_window";
+const ENTITY_CONNECTION: &str = "connection";
+
+#[async_trait]
+impl OtpStore for DynamoStore {
+    #[instrument(skip_all)]
+    async fn put_code(&self, email: &Email, record: &OtpRecord) -> Result<()> {
+        let item = to_item(&keys::otp(email), ENTITY_OTP, None, record)?;
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(Error::unexpected)?;
+        Ok(())
+    }
+
+    async fn get_code(&self, email: &Email) -> Result<Option<OtpRecord>> {
+        self.get(&keys::otp(email)).await
+    }
+
+    #[instrument(skip_all)]
+    async fn record_failure(&self, email: &Email, code_hash: &str) -> Result<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::otp(email))))
+            .update_expression("ADD attempts :one")
+            .condition_expression("code_hash = :hash")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":hash", s(code_hash))
+            .send()
+            .await;
+        // A failed condition means a newer code replaced this one: nothing to count.
+        conditional(result).await.map(drop)
+    }
+
+    #[instrument(skip_all)]
+    async fn consume_code(&self, email: &Email, code_hash: &str, max_attempts: u32) -> Result<bool> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::otp(email))))
+            .condition_expression("code_hash = :hash AND attempts < :max")
+            .expression_attribute_values(":hash", s(code_hash))
+            .expression_attribute_values(":max", n(max_attempts))
+            .send()
+            .await;
+        conditional(result).await
+    }
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    async fn get_user(&self, id: &UserId) -> Result<Option<User>> {
+        self.get(&keys::user(id)).await
+    }
+
+    async fn user_id_by_email(&self, email: &Email) -> Result<Option<UserId>> {
+        #[derive(serde::Deserialize)]
+        struct Claim {
+            user_id: UserId,
+        }
+        Ok(self.get::<Claim>(&keys::email_claim(email)).await?.map(|c| c.user_id))
+    }
+
+    #[instrument(skip_all, fields(user_id = %user.id))]
+    async fn create_user(&self, user: &User) -> Result<bool> {
+        let claim = to_item(&keys::email_claim(&user.email), ENTITY_EMAIL, None, &serde_json::json!({"user_id": user.id}))?;
+        let profile = to_item(&keys::user(&user.id), ENTITY_USER, None, user)?;
+        let put = |item: Item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()
+                .map(|p| TransactWriteItem::builder().put(p).build())
+                .map_err(Error::unexpected)
+        };
+        let result = self.client.transact_write_items().transact_items(put(claim)?).transact_items(put(profile)?).send().await;
+        conditional(result).await
+    }
+
+    #[instrument(skip_all, fields(user_id = %id))]
+    async fn update_profile(&self, id: &UserId, changes: &ProfileChanges, now: DateTime<Utc>) -> Result<User> {
+        let mut set = vec!["updatedAt = :updatedAt".to_owned()];
+        let mut remove = Vec::new();
+        let mut values = HashMap::from([(":updatedAt".to_owned(), s(now.to_rfc3339()))]);
+        let mut assign = |name: &str, value: AttributeValue| {
+            set.push(format!("{name} = :{name}"));
+            values.insert(format!(":{name}"), value);
+        };
+        if let Some(name) = &changes.display_name {
+            assign("displayName", s(name));
+        }
+        if let Some(roles) = &changes.roles {
+            assign("roles", serde_dynamo::to_attribute_value(roles).map_err(Error::unexpected)?);
+        }
+        if let Some(tz) = &changes.time_zone {
+            assign("timeZone", s(tz.as_str()));
+        }
+        if let Some(locale) = &changes.locale {
+            assign("locale", s(locale.as_str()));
+        }
+        match &changes.phone {
+            Some(Some(phone)) => assign("phone", s(phone.as_str())),
+            Some(None) => remove.push("phone"),
+            None => {}
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::user(id))))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(PK)")
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => from_item(out.attributes.unwrap_or_default()),
+            Err(err) if condition_failed(&err) => Err(Error::NotFound("user")),
+            Err(err) => Err(Error::unexpected(err)),
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    #[instrument(skip_all, fields(session_id = %session.id))]
+    async fn create_session(&self, session: &Session) -> Result<()> {
+        let item = to_item(&keys::session(&session.id), ENTITY_SESSION, Some(&keys::session_by_user(&session.user_id, &session.id)), session)?;
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(Error::unexpected)?;
+        Ok(())
+    }
+
+    async fn get_session(&self, id: &SessionId) -> Result<Option<Session>> {
+        self.get(&keys::session(id)).await
+    }
+
+    #[instrument(skip_all, fields(session_id = %id))]
+    async fn rotate_session(&self, id: &SessionId, old_hash: &str, new_hash: &str, now: DateTime<Utc>, expires_at: i64) -> Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::session(id))))
+            .update_expression("SET secret_hash = :new, previous_hash = :old, last_used_at = :now, expires_at = :exp")
+            .condition_expression("secret_hash = :old")
+            .expression_attribute_values(":new", s(new_hash))
+            .expression_attribute_values(":old", s(old_hash))
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .expression_attribute_values(":exp", n(expires_at))
+            .send()
+            .await;
+        conditional(result).await
+    }
+
+    async fn delete_session(&self, id: &SessionId) -> Result<()> {
+        self.delete(&keys::session(id)).await
+    }
+
+    async fn list_sessions(&self, user: &UserId, limit: u32, after: Option<Position>) -> Result<Page<Session>> {
+        let (items, next) = self.query_gsi1(&keys::user_partition(user), keys::SESSION_PREFIX, Some(limit), after).await?;
+        Ok(Page { items: items.into_iter().map(from_item).collect::<Result<_>>()?, next })
+    }
+}
+
+#[async_trait]
+impl RateLimiter for DynamoStore {
+    async fn hit(&self, scope: &str, subject: &str, limit: u32, window_secs: i64, now: DateTime<Utc>) -> Result<RateDecision> {
+        let start = now.timestamp() - now.timestamp().rem_euclid(window_secs);
+        let end = start + window_secs;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::rate_window(scope, subject, start))))
+            .update_expression("SET #ttl = :end, entity_type = :entity ADD hits :one")
+            .condition_expression("attribute_not_exists(hits) OR hits < :limit")
+            .expression_attribute_names("#ttl", keys::EXPIRES_AT)
+            .expression_attribute_values(":end", n(end))
+            .expression_attribute_values(":entity", s(ENTITY_RATE))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(limit))
+            .send()
+            .await;
+        Ok(if conditional(result).await? {
+            RateDecision::Allowed
+        } else {
+            RateDecision::Limited { retry_after_secs: (end - now.timestamp()).max(1) as u64 }
+        })
+    }
+}
+
+#[async_trait]
+impl ConnectionStore for DynamoStore {
+    #[instrument(skip_all, fields(connection_id = %connection.connection_id))]
+    async fn put_connection(&self, connection: &Connection) -> Result<()> {
+        let key = keys::connection(&connection.connection_id);
+        let gsi1 = keys::connection_by_user(&connection.user_id, &connection.connection_id);
+        let item = to_item(&key, ENTITY_CONNECTION, Some(&gsi1), connection)?;
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(Error::unexpected)?;
+        Ok(())
+    }
+
+    async fn get_connection(&self, id: &ConnectionId) -> Result<Option<Connection>> {
+        self.get(&keys::connection(id)).await
+    }
+
+    async fn touch_connection(&self, id: &ConnectionId, expires_at: i64) -> Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::connection(id))))
+            .update_expression("SET expires_at = :exp")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":exp", n(expires_at))
+            .send()
+            .await;
+        conditional(result).await
+    }
+
+    #[instrument(skip_all, fields(connection_id = %id))]
+    async fn delete_connection(&self, id: &ConnectionId) -> Result<()> {
+        self.delete(&keys::connection(id)).await
+    }
+
+    async fn connections_of(&self, user: &UserId) -> Result<Vec<ConnectionId>> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            connection_id: ConnectionId,
+        }
+        let mut ids = Vec::new();
+        let mut after = None;
+        loop {
+            let (items, next) = self.query_gsi1(&keys::user_partition(user), keys::CONNECTION_PREFIX, None, after).await?;
+            for item in items {
+                ids.push(from_item::<Row>(item)?.connection_id);
+            }
+            match next {
+                Some(position) => after = Some(position),
+                None => return Ok(ids),
+            }
+        }
+    }
+}
