@@ -44,6 +44,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--stage", default="dev")
     p.add_argument("--access-key", default="test",
                    help="emulator credentials; a 12-digit key is its own account (isolation)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra template parameter (repeatable), e.g. OtpRequestsPerIp=1000")
     p.add_argument("--out", type=Path, help="env file to write (default .tools/emulator-PORT/STACK.env)")
     return p.parse_args()
 
@@ -237,7 +239,7 @@ def main() -> None:
         {"ParameterKey": "Architecture", "ParameterValue": host_architecture()},
         {"ParameterKey": "JwtSigningKey", "ParameterValue": signing_key()},
         {"ParameterKey": "ManagementApiBaseUrl", "ParameterValue": url},
-    ]
+    ] + [{"ParameterKey": k, "ParameterValue": v} for k, v in (p.split("=", 1) for p in args.param)]
     stack = deploy(cfn, args.stack_name, template, params)
     prune_code(s3, bucket, prefix, set(keys.values()))
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}

@@ -1,1 +1,232 @@
-//! placeholder
+//! Helpers for the end-to-end tests: the deployed stack's addresses (from the environment that
+//! `infra/test.sh` writes after deploying to the local emulator), sign-in through the real
+//! emailed code, WebSocket clients and direct table access for checks the API cannot show.
+//! Each test isolates itself by signing up its own fresh users, so tests run in parallel.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use gigwire::auth::TokenService;
+use gigwire::store::dynamo::DynamoStore;
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A WebSocket client connection.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The deployed stack under test.
+pub struct Stack {
+    /// Base URL of the HTTP API.
+    pub http: String,
+    /// URL of the WebSocket stage.
+    pub ws: String,
+    /// The emulator's base URL (for its mailbox).
+    pub emulator: String,
+    /// The stack's table.
+    pub table: String,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    signing_key: String,
+    issuer: String,
+    audience: String,
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: run the tests through infra/test.sh, which deploys the stack first"
+        )
+    })
+}
+
+impl Stack {
+    /// Reads the stack's addresses from the environment.
+    pub fn from_env() -> Self {
+        Self {
+            http: env("GIGWIRE_HTTP_URL"),
+            ws: env("GIGWIRE_WS_URL"),
+            emulator: env("AWS_ENDPOINT_URL"),
+            table: env("GIGWIRE_TABLE"),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            signing_key: env("GIGWIRE_JWT_SIGNING_KEY"),
+            issuer: env("GIGWIRE_JWT_ISSUER"),
+            audience: env("GIGWIRE_JWT_AUDIENCE"),
+        }
+    }
+
+    /// A token service with the stack's own key, issuer and audience (to mint expired tokens).
+    pub fn tokens(&self) -> TokenService {
+        TokenService::from_parts(self.signing_key.as_bytes(), &self.issuer, &self.audience)
+    }
+
+    /// Same key, another audience.
+    pub fn foreign_tokens(&self) -> TokenService {
+        TokenService::from_parts(self.signing_key.as_bytes(), &self.issuer, "another-api")
+    }
+
+    /// Direct access to the stack's table.
+    pub async fn store(&self) -> DynamoStore {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        DynamoStore::from_sdk(&sdk, &self.table)
+    }
+
+    /// Sends a request; `body` is sent as raw text when it is a JSON string, else as JSON.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(method.parse().unwrap(), format!("{}{}", self.http, path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req = match body {
+            Some(Value::String(raw)) => req.header("content-type", "application/json").body(raw),
+            Some(value) => req.json(&value),
+            None => req,
+        };
+        let resp = req.send().await.expect("request failed");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Asks for a sign-in code and reads it from the emulator's captured email.
+    pub async fn request_code(&self, email: &str) -> String {
+        let before = self.emails_to(email).await.len();
+        let (status, body) = self
+            .call("POST", "/auth/otp", None, Some(json!({ "email": email })))
+            .await;
+        assert_eq!(status, 202, "{body}");
+        for _ in 0..50 {
+            let emails = self.emails_to(email).await;
+            if emails.len() > before {
+                let subject = emails.last().unwrap()["Subject"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                return subject.rsplit(' ').next().unwrap().to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no sign-in email reached {email}");
+    }
+
+    /// Every email the emulator captured for `to`, oldest first.
+    pub async fn emails_to(&self, to: &str) -> Vec<Value> {
+        let all: Value = self
+            .client
+            .get(format!("{}/_ministack/ses/messages", self.emulator))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut found: Vec<Value> = all["messages"]
+            .as_object()
+            .into_iter()
+            .flat_map(|accounts| accounts.values())
+            .flat_map(|messages| messages.as_array().cloned().unwrap_or_default())
+            .filter(|m| {
+                m["To"]
+                    .as_array()
+                    .is_some_and(|to_list| to_list.iter().any(|t| t == to))
+            })
+            .collect();
+        found.sort_by(|a, b| {
+            a["Timestamp"]
+                .as_f64()
+                .partial_cmp(&b["Timestamp"].as_f64())
+                .unwrap()
+        });
+        found
+    }
+
+    /// Signs in through the emailed code; returns the token response.
+    pub async fn sign_in(&self, email: &str) -> Value {
+        let code = self.request_code(email).await;
+        let (status, body) = self
+            .call(
+                "POST",
+                "/auth/otp/verify",
+                None,
+                Some(json!({ "email": email, "code": code })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Signs up a brand-new user; returns (access token, token response).
+    pub async fn new_user(&self, tag: &str) -> (String, Value) {
+        let body = self.sign_in(&unique_email(tag)).await;
+        (body["accessToken"].as_str().unwrap().to_owned(), body)
+    }
+
+    /// Opens a WebSocket with `token` in the query string.
+    pub async fn connect(
+        &self,
+        token: Option<&str>,
+    ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+        let url = match token {
+            Some(token) => format!("{}?token={}", self.ws, token),
+            None => self.ws.clone(),
+        };
+        tokio_tungstenite::connect_async(url)
+            .await
+            .map(|(ws, _)| ws)
+    }
+}
+
+/// A fresh address no other test uses.
+pub fn unique_email(tag: &str) -> String {
+    format!(
+        "{tag}-{}@example.com",
+        ulid::Ulid::generate().to_string().to_lowercase()
+    )
+}
+
+/// Sends a JSON message.
+pub async fn send(ws: &mut Ws, value: Value) {
+    ws.send(Message::text(value.to_string())).await.unwrap();
+}
+
+/// The next JSON event, or `None` after `wait`.
+pub async fn next_event(ws: &mut Ws, wait: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let left = deadline.checked_duration_since(tokio::time::Instant::now())?;
+        match tokio::time::timeout(left, ws.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return serde_json::from_str(&text).ok(),
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+/// Waits for an event of type `kind`, skipping others.
+pub async fn expect_event(ws: &mut Ws, kind: &str) -> Value {
+    for _ in 0..20 {
+        match next_event(ws, Duration::from_secs(10)).await {
+            Some(event) if event["type"] == kind => return event,
+            Some(_) => continue,
+            None => break,
+        }
+    }
+    panic!("no {kind} event arrived");
+}

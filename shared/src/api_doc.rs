@@ -61,7 +61,10 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build();
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .build();
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
     }
 }
@@ -90,7 +93,9 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn repo_file(name: &str) -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(name)
     }
 
     #[test]
@@ -101,7 +106,10 @@ mod tests {
             std::fs::write(&path, &generated).unwrap();
         }
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(committed == generated, "docs/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test -p gigwire api_doc`");
+        assert!(
+            committed == generated,
+            "docs/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test -p gigwire api_doc`"
+        );
     }
 
     #[test]
@@ -110,7 +118,11 @@ mod tests {
         let routes: BTreeSet<String> = template
             .lines()
             .filter_map(|line| line.trim().strip_prefix("RouteKey:"))
-            .map(|key| key.trim().trim_matches(|c| c == '"' || c == '\'').to_owned())
+            .map(|key| {
+                key.trim()
+                    .trim_matches(|c| c == '"' || c == '\'')
+                    .to_owned()
+            })
             .filter(|key| !key.starts_with('$'))
             .collect();
         let doc = ApiDoc::openapi();
@@ -119,8 +131,17 @@ mod tests {
             .paths
             .iter()
             .flat_map(|(path, item)| {
-                let methods = [("GET", item.get.is_some()), ("POST", item.post.is_some()), ("PATCH", item.patch.is_some()), ("DELETE", item.delete.is_some()), ("PUT", item.put.is_some())];
-                methods.into_iter().filter(|(_, present)| *present).map(move |(method, _)| format!("{method} {path}"))
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PUT", item.put.is_some()),
+                ];
+                methods
+                    .into_iter()
+                    .filter(|(_, present)| *present)
+                    .map(move |(method, _)| format!("{method} {path}"))
             })
             .collect();
         assert!(!routes.is_empty(), "no routes found in template.yaml");

@@ -65,7 +65,11 @@ pub struct TokenService {
 impl TokenService {
     /// Builds the service from configuration (once, at cold start).
     pub fn new(config: &Config) -> Self {
-        Self::from_parts(&config.signing_key, &config.jwt_issuer, &config.jwt_audience)
+        Self::from_parts(
+            &config.signing_key,
+            &config.jwt_issuer,
+            &config.jwt_audience,
+        )
     }
 
     /// Builds the service from its parts.
@@ -86,17 +90,28 @@ impl TokenService {
     }
 
     /// A signed access token for `user` in `session`, valid [`ACCESS_TOKEN_TTL_SECS`].
-    pub fn issue(&self, user: &UserId, session: &SessionId, roles: &BTreeSet<Role>, now: DateTime<Utc>) -> Result<String, Error> {
+    pub fn issue(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        roles: &BTreeSet<Role>,
+        now: DateTime<Utc>,
+    ) -> Result<String, Error> {
         let claims = Claims {
             sub: user.to_string(),
             sid: session.to_string(),
-            roles: roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" "),
+            roles: roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             iat: now.timestamp(),
             exp: now.timestamp() + ACCESS_TOKEN_TTL_SECS,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(Error::unexpected)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(Error::unexpected)
     }
 
     /// Verifies signature, algorithm, issuer, audience and expiry; any failure is a 401.
@@ -113,7 +128,11 @@ impl TokenService {
         let caller = Caller {
             user_id: UserId::parse(&claims.sub, "sub").map_err(|_| bad())?,
             session_id: SessionId::parse(&claims.sid, "sid").map_err(|_| bad())?,
-            roles: claims.roles.split_whitespace().map(|r| Role::parse(r).ok_or_else(bad)).collect::<Result<_, _>>()?,
+            roles: claims
+                .roles
+                .split_whitespace()
+                .map(|r| Role::parse(r).ok_or_else(bad))
+                .collect::<Result<_, _>>()?,
         };
         Ok((caller, claims.exp))
     }
@@ -122,7 +141,10 @@ impl TokenService {
 /// Takes the token out of an `Authorization: Bearer …` header value.
 pub fn bearer(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// A refresh token as handed to the client once, and the hash we keep of it.
@@ -142,7 +164,11 @@ impl RefreshToken {
         let mut secret = [0u8; 32];
         rand::fill(&mut secret).map_err(|_| Error::unexpected(anyhow::anyhow!("no randomness")))?;
         let secret = URL_SAFE_NO_PAD.encode(secret);
-        Ok(Self { session_id, hash: hash_secret(&secret), token: format!("{session_id}.{secret}") })
+        Ok(Self {
+            session_id,
+            hash: hash_secret(&secret),
+            token: format!("{session_id}.{secret}"),
+        })
     }
 
     /// Splits a client's token into its session and the hash of its secret; a malformed token
@@ -153,7 +179,10 @@ impl RefreshToken {
         if secret.len() != 43 {
             return Err(invalid());
         }
-        Ok((SessionId::parse(session, "refreshToken").map_err(|_| invalid())?, hash_secret(secret)))
+        Ok((
+            SessionId::parse(session, "refreshToken").map_err(|_| invalid())?,
+            hash_secret(secret),
+        ))
     }
 }
 
@@ -177,15 +206,21 @@ pub struct CodeHasher {
 impl CodeHasher {
     /// A hasher keyed from the deployment secret.
     pub fn new(secret: &[u8]) -> Self {
-        let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), b"gigwire/otp/v1");
-        Self { key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()) }
+        let derived = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, secret),
+            b"gigwire/otp/v1",
+        );
+        Self {
+            key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+        }
     }
 
     /// A new uniformly random six-digit code.
     pub fn generate() -> Result<String, Error> {
         loop {
             let mut bytes = [0u8; 4];
-            rand::fill(&mut bytes).map_err(|_| Error::unexpected(anyhow::anyhow!("no randomness")))?;
+            rand::fill(&mut bytes)
+                .map_err(|_| Error::unexpected(anyhow::anyhow!("no randomness")))?;
             if let Some(code) = otp::code_from_random(u32::from_le_bytes(bytes)) {
                 return Ok(code);
             }
@@ -218,18 +253,35 @@ mod tests {
     #[test]
     fn an_issued_token_verifies_to_its_caller() {
         let (user, session) = (UserId::new(), SessionId::new());
-        let token = tokens().issue(&user, &session, &roles(), Utc::now()).unwrap();
-        assert_eq!(tokens().verify(&token).unwrap(), Caller { user_id: user, session_id: session, roles: roles() });
+        let token = tokens()
+            .issue(&user, &session, &roles(), Utc::now())
+            .unwrap();
+        assert_eq!(
+            tokens().verify(&token).unwrap(),
+            Caller {
+                user_id: user,
+                session_id: session,
+                roles: roles()
+            }
+        );
     }
 
     #[test]
     fn expired_forged_and_foreign_tokens_are_refused() {
         let (user, session) = (UserId::new(), SessionId::new());
-        let expired = tokens().issue(&user, &session, &roles(), Utc::now() - Duration::hours(1)).unwrap();
-        let forged = TokenService::from_parts(b"another-key-another-key-another!!", "gigwire", "gigwire-api")
+        let expired = tokens()
+            .issue(&user, &session, &roles(), Utc::now() - Duration::hours(1))
+            .unwrap();
+        let forged = TokenService::from_parts(
+            b"another-key-another-key-another!!",
+            "gigwire",
+            "gigwire-api",
+        )
+        .issue(&user, &session, &roles(), Utc::now())
+        .unwrap();
+        let foreign = TokenService::from_parts(KEY, "gigwire", "other-app")
             .issue(&user, &session, &roles(), Utc::now())
             .unwrap();
-        let foreign = TokenService::from_parts(KEY, "gigwire", "other-app").issue(&user, &session, &roles(), Utc::now()).unwrap();
         for token in [expired, forged, foreign, "garbage".into()] {
             assert_eq!(tokens().verify(&token).unwrap_err().status(), 401);
         }

@@ -24,6 +24,9 @@ pub struct Config {
     pub ws_management_endpoint: String,
     /// Deployment stage name (`STAGE`).
     pub stage: String,
+    /// Sign-in codes one client IP may request per 15 minutes (`OTP_REQUESTS_PER_IP`): the
+    /// right value depends on how many users share an address (offices, carrier NAT).
+    pub otp_requests_per_ip: u32,
 }
 
 /// Shortest signing key accepted: HS256 wants at least 256 bits.
@@ -45,7 +48,9 @@ impl Config {
         };
         let signing_key = var("JWT_SIGNING_KEY")?.into_bytes();
         if signing_key.len() < MIN_SIGNING_KEY_BYTES {
-            anyhow::bail!("environment variable JWT_SIGNING_KEY must be at least {MIN_SIGNING_KEY_BYTES} bytes");
+            anyhow::bail!(
+                "environment variable JWT_SIGNING_KEY must be at least {MIN_SIGNING_KEY_BYTES} bytes"
+            );
         }
         Ok(Self {
             table_name: var("TABLE_NAME")?,
@@ -54,8 +59,15 @@ impl Config {
             jwt_issuer: var("JWT_ISSUER")?,
             jwt_audience: var("JWT_AUDIENCE")?,
             email_from: var("EMAIL_FROM")?,
-            ws_management_endpoint: var("WS_MANAGEMENT_ENDPOINT")?.trim_end_matches('/').to_owned(),
+            ws_management_endpoint: var("WS_MANAGEMENT_ENDPOINT")?
+                .trim_end_matches('/')
+                .to_owned(),
             stage: var("STAGE")?,
+            otp_requests_per_ip: var("OTP_REQUESTS_PER_IP")?.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "environment variable OTP_REQUESTS_PER_IP must be a positive integer"
+                )
+            })?,
         })
     }
 }
@@ -75,6 +87,7 @@ mod tests {
             ("EMAIL_FROM", "no-reply@example.com".into()),
             ("WS_MANAGEMENT_ENDPOINT", "https://x.example/dev/".into()),
             ("STAGE", "dev".into()),
+            ("OTP_REQUESTS_PER_IP", "30".into()),
         ])
     }
 

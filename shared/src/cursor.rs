@@ -24,15 +24,24 @@ pub type Position = BTreeMap<String, String>;
 impl CursorCodec {
     /// A codec whose key is derived from `secret` (distinct from any other use of it).
     pub fn new(secret: &[u8]) -> Self {
-        let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), b"gigwire/cursor/v1");
-        Self { key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()) }
+        let derived = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, secret),
+            b"gigwire/cursor/v1",
+        );
+        Self {
+            key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+        }
     }
 
     /// Encodes `position` for the query identified by `scope`.
     pub fn encode(&self, scope: &str, position: &Position) -> String {
         let payload = serde_json::to_vec(position).unwrap_or_default();
         let tag = hmac::sign(&self.key, &signed_bytes(scope, &payload));
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(tag.as_ref()))
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&payload),
+            URL_SAFE_NO_PAD.encode(tag.as_ref())
+        )
     }
 
     /// Decodes a client-supplied cursor for the query identified by `scope`.
@@ -59,7 +68,10 @@ mod tests {
     use super::*;
 
     fn position() -> Position {
-        Position::from([("PK".into(), "SESSION#1".into()), ("GSI1PK".into(), "USER#1".into())])
+        Position::from([
+            ("PK".into(), "SESSION#1".into()),
+            ("GSI1PK".into(), "USER#1".into()),
+        ])
     }
 
     #[test]
@@ -73,7 +85,10 @@ mod tests {
     fn a_cursor_from_another_scope_is_refused() {
         let codec = CursorCodec::new(b"secret-secret-secret-secret-1234");
         let cursor = codec.encode("sessions:1", &position());
-        assert_eq!(codec.decode("sessions:2", &cursor).unwrap_err().status(), 400);
+        assert_eq!(
+            codec.decode("sessions:2", &cursor).unwrap_err().status(),
+            400
+        );
     }
 
     #[test]
@@ -82,7 +97,13 @@ mod tests {
         let cursor = codec.encode("s", &position());
         let (payload, tag) = cursor.split_once('.').unwrap();
         let forged = URL_SAFE_NO_PAD.encode(br#"{"PK":"SESSION#2"}"#);
-        for bad in [format!("{forged}.{tag}"), format!("{payload}.AAAA"), "x".into(), "".into(), "..".into()] {
+        for bad in [
+            format!("{forged}.{tag}"),
+            format!("{payload}.AAAA"),
+            "x".into(),
+            "".into(),
+            "..".into(),
+        ] {
             assert_eq!(codec.decode("s", &bad).unwrap_err().status(), 400, "{bad}");
         }
     }

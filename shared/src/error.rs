@@ -54,7 +54,10 @@ pub enum Error {
 impl Error {
     /// A validation error on one field.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Validation { field: Some(field.into()), message: message.into() }
+        Self::Validation {
+            field: Some(field.into()),
+            message: message.into(),
+        }
     }
 
     /// Wraps any internal failure (SDK, serialization) as [`Error::Unexpected`].
@@ -93,7 +96,10 @@ impl Error {
 
     /// Whether a retry of the same event may succeed (used for non-HTTP invocations).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Unexpected(_) | Self::Conflict(_) | Self::RateLimited { .. })
+        matches!(
+            self,
+            Self::Unexpected(_) | Self::Conflict(_) | Self::RateLimited { .. }
+        )
     }
 
     /// The client-facing body. Internal errors are logged here with their cause chain and
@@ -110,7 +116,13 @@ impl Error {
             Self::Validation { field, .. } => field.clone(),
             _ => None,
         };
-        ErrorBody { error: ErrorDetail { code: self.code(), message, field } }
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message,
+                field,
+            },
+        }
     }
 }
 
@@ -147,14 +159,25 @@ mod tests {
         assert_eq!(Error::NotFound("user").status(), 404);
         assert_eq!(Error::Conflict("x".into()).status(), 409);
         assert_eq!(Error::PayloadTooLarge { limit: 1 }.status(), 413);
-        assert_eq!(Error::RateLimited { retry_after_secs: 3 }.status(), 429);
+        assert_eq!(
+            Error::RateLimited {
+                retry_after_secs: 3
+            }
+            .status(),
+            429
+        );
     }
 
     #[test]
     fn internal_errors_never_leak_their_cause() {
-        let err = Error::unexpected(anyhow::anyhow!("ResourceNotFoundException: table gigwire-dev"));
+        let err = Error::unexpected(anyhow::anyhow!(
+            "ResourceNotFoundException: table gigwire-dev"
+        ));
         let body = serde_json::to_value(err.body()).unwrap();
-        assert_eq!(body, serde_json::json!({"error": {"code": "internal", "message": "internal error"}}));
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {"code": "internal", "message": "internal error"}})
+        );
     }
 
     #[test]

@@ -61,7 +61,10 @@ pub const SESSION_PREFIX: &str = "SESSION#";
 
 /// One fixed window of a rate limit.
 pub fn rate_window(scope: &str, subject: &str, window_start: i64) -> Key {
-    key(format!("RATE#{scope}#{subject}"), format!("WINDOW#{window_start}"))
+    key(
+        format!("RATE#{scope}#{subject}"),
+        format!("WINDOW#{window_start}"),
+    )
 }
 
 /// An open WebSocket connection.
@@ -95,24 +98,51 @@ mod tests {
 
     #[test]
     fn user_keys_are_pinned() {
-        assert_eq!(user(&user_id()), Key { pk: format!("USER#{USER}"), sk: "PROFILE".into() });
+        assert_eq!(
+            user(&user_id()),
+            Key {
+                pk: format!("USER#{USER}"),
+                sk: "PROFILE".into()
+            }
+        );
         assert_eq!(user_partition(&user_id()), format!("USER#{USER}"));
     }
 
     #[test]
     fn email_and_code_keys_are_pinned() {
         let email = Email::parse("Ana@Example.com", "email").unwrap();
-        assert_eq!(email_claim(&email), Key { pk: "EMAIL#ana@example.com".into(), sk: "EMAIL".into() });
-        assert_eq!(otp(&email), Key { pk: "OTP#ana@example.com".into(), sk: "OTP".into() });
+        assert_eq!(
+            email_claim(&email),
+            Key {
+                pk: "EMAIL#ana@example.com".into(),
+                sk: "EMAIL".into()
+            }
+        );
+        assert_eq!(
+            otp(&email),
+            Key {
+                pk: "OTP#ana@example.com".into(),
+                sk: "OTP".into()
+            }
+        );
     }
 
     #[test]
     fn session_keys_are_pinned() {
         let id = SessionId::parse(SESSION, "id").unwrap();
-        assert_eq!(session(&id), Key { pk: format!("SESSION#{SESSION}"), sk: "SESSION".into() });
+        assert_eq!(
+            session(&id),
+            Key {
+                pk: format!("SESSION#{SESSION}"),
+                sk: "SESSION".into()
+            }
+        );
         assert_eq!(
             session_by_user(&user_id(), &id),
-            Key { pk: format!("USER#{USER}"), sk: format!("SESSION#{SESSION}") }
+            Key {
+                pk: format!("USER#{USER}"),
+                sk: format!("SESSION#{SESSION}")
+            }
         );
     }
 
@@ -120,13 +150,25 @@ mod tests {
     fn rate_and_connection_keys_are_pinned() {
         assert_eq!(
             rate_window("otp-email", "ana@example.com", 1_700_000_000),
-            Key { pk: "RATE#otp-email#ana@example.com".into(), sk: "WINDOW#1700000000".into() }
+            Key {
+                pk: "RATE#otp-email#ana@example.com".into(),
+                sk: "WINDOW#1700000000".into()
+            }
         );
         let conn = ConnectionId::parse("L0SM9cOFvHcCIhw=").unwrap();
-        assert_eq!(connection(&conn), Key { pk: "CONN#L0SM9cOFvHcCIhw=".into(), sk: "CONN".into() });
+        assert_eq!(
+            connection(&conn),
+            Key {
+                pk: "CONN#L0SM9cOFvHcCIhw=".into(),
+                sk: "CONN".into()
+            }
+        );
         assert_eq!(
             connection_by_user(&user_id(), &conn),
-            Key { pk: format!("USER#{USER}"), sk: "CONN#L0SM9cOFvHcCIhw=".into() }
+            Key {
+                pk: format!("USER#{USER}"),
+                sk: "CONN#L0SM9cOFvHcCIhw=".into()
+            }
         );
     }
 }

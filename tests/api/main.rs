@@ -1,1 +1,6 @@
-fn main(){}
+//! End-to-end tests of the deployed stack: real HTTP and WebSocket endpoints, real Lambda
+//! bootstraps, the emulator's DynamoDB, SES and Management API. One binary, one module per area.
+
+mod auth;
+mod me;
+mod websocket;

@@ -34,18 +34,34 @@ pub struct ApiGatewayPusher {
 impl ApiGatewayPusher {
     /// A pusher for the stage at `endpoint` (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`).
     pub fn from_sdk(sdk: &aws_config::SdkConfig, endpoint: &str) -> Self {
-        let config = aws_sdk_apigatewaymanagement::config::Builder::from(sdk).endpoint_url(endpoint).build();
-        Self { client: Client::from_conf(config) }
+        let config = aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
+            .endpoint_url(endpoint)
+            .build();
+        Self {
+            client: Client::from_conf(config),
+        }
     }
 }
 
 #[async_trait]
 impl Pusher for ApiGatewayPusher {
     async fn post(&self, connection: &ConnectionId, payload: &[u8]) -> Result<Delivery> {
-        let result = self.client.post_to_connection().connection_id(connection.as_str()).data(Blob::new(payload)).send().await;
+        let result = self
+            .client
+            .post_to_connection()
+            .connection_id(connection.as_str())
+            .data(Blob::new(payload))
+            .send()
+            .await;
         match result {
             Ok(_) => Ok(Delivery::Delivered),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_gone_exception()) => Ok(Delivery::Gone),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_gone_exception()) =>
+            {
+                Ok(Delivery::Gone)
+            }
             Err(err) => Err(Error::unexpected(err)),
         }
     }

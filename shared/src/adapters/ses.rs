@@ -38,12 +38,19 @@ pub struct SesMailer {
 impl SesMailer {
     /// A mailer sending from `from`.
     pub fn from_sdk(sdk: &aws_config::SdkConfig, from: impl Into<String>) -> Self {
-        Self { client: Client::new(sdk), from: from.into() }
+        Self {
+            client: Client::new(sdk),
+            from: from.into(),
+        }
     }
 }
 
 fn content(text: &str) -> Result<Content> {
-    Content::builder().data(text).charset("UTF-8").build().map_err(Error::unexpected)
+    Content::builder()
+        .data(text)
+        .charset("UTF-8")
+        .build()
+        .map_err(Error::unexpected)
 }
 
 #[async_trait]
@@ -52,12 +59,21 @@ impl Mailer for SesMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<()> {
         let message = Message::builder()
             .subject(content(&email.subject)?)
-            .body(Body::builder().text(content(&email.text)?).html(content(&email.html)?).build())
+            .body(
+                Body::builder()
+                    .text(content(&email.text)?)
+                    .html(content(&email.html)?)
+                    .build(),
+            )
             .build();
         self.client
             .send_email()
             .from_email_address(&self.from)
-            .destination(Destination::builder().to_addresses(email.to.as_str()).build())
+            .destination(
+                Destination::builder()
+                    .to_addresses(email.to.as_str())
+                    .build(),
+            )
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await

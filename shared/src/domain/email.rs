@@ -30,11 +30,19 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
         let local_ok = !local.is_empty()
             && local.len() <= 64
-            && local.chars().all(|c| !c.is_whitespace() && !c.is_control() && c != '@');
-        if domain_ok && local_ok { Ok(Self(value)) } else { Err(invalid()) }
+            && local
+                .chars()
+                .all(|c| !c.is_whitespace() && !c.is_control() && c != '@');
+        if domain_ok && local_ok {
+            Ok(Self(value))
+        } else {
+            Err(invalid())
+        }
     }
 
     /// The address.
@@ -55,12 +63,26 @@ mod tests {
 
     #[test]
     fn addresses_are_trimmed_and_lower_cased() {
-        assert_eq!(Email::parse("  Ana@Example.COM ", "email").unwrap().as_str(), "ana@example.com");
+        assert_eq!(
+            Email::parse("  Ana@Example.COM ", "email")
+                .unwrap()
+                .as_str(),
+            "ana@example.com"
+        );
     }
 
     #[test]
     fn malformed_addresses_are_rejected() {
-        for bad in ["", "ana", "ana@", "@x.com", "ana@x", "a b@x.com", "ana@x..com", "a@b@x.com"] {
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@x.com",
+            "ana@x",
+            "a b@x.com",
+            "ana@x..com",
+            "a@b@x.com",
+        ] {
             assert!(Email::parse(bad, "email").is_err(), "{bad}");
         }
     }

@@ -66,8 +66,14 @@ impl ConnectionId {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let ok = !raw.is_empty()
             && raw.len() <= 128
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"=_-+/".contains(&b));
-        if ok { Ok(Self(raw.to_owned())) } else { Err(Error::BadRequest("malformed connection id".into())) }
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"=_-+/".contains(&b));
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(Error::BadRequest("malformed connection id".into()))
+        }
     }
 
     /// The id as the gateway knows it.

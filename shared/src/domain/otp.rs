@@ -10,8 +10,6 @@ pub const CODE_TTL_SECS: i64 = 10 * 60;
 pub const MAX_ATTEMPTS: u32 = 5;
 /// Codes one address may request per window.
 pub const REQUESTS_PER_EMAIL: u32 = 5;
-/// Codes one client IP may request per window.
-pub const REQUESTS_PER_IP: u32 = 30;
 /// The rate-limit window for code requests, in seconds.
 pub const REQUEST_WINDOW_SECS: i64 = 15 * 60;
 

@@ -14,7 +14,9 @@ use super::{Email, UserId};
 use crate::error::Error;
 
 /// What a user does on the marketplace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Books or buys work.
@@ -55,7 +57,12 @@ impl Phone {
     /// Parses an international number; national formats are refused because we cannot know
     /// which country the client meant.
     pub fn parse(raw: &str, field: &str) -> Result<Self, Error> {
-        let invalid = || Error::field(field, "not a valid phone number in E.164 form, e.g. +14155550123");
+        let invalid = || {
+            Error::field(
+                field,
+                "not a valid phone number in E.164 form, e.g. +14155550123",
+            )
+        };
         let raw = raw.trim();
         if !raw.starts_with('+') {
             return Err(invalid());
@@ -64,7 +71,9 @@ impl Phone {
         if !phonenumber::is_valid(&number) {
             return Err(invalid());
         }
-        Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()))
+        Ok(Self(
+            number.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
     }
 
     /// The E.164 text.
@@ -205,7 +214,9 @@ pub struct ProfilePatch {
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -241,7 +252,10 @@ impl ProfilePatch {
                 let name = name.trim().to_owned();
                 let len = name.chars().count();
                 if len == 0 || len > MAX_DISPLAY_NAME_CHARS || name.chars().any(char::is_control) {
-                    Err(Error::field("displayName", "must be 1 to 80 printable characters"))
+                    Err(Error::field(
+                        "displayName",
+                        "must be 1 to 80 printable characters",
+                    ))
                 } else {
                     Ok(name)
                 }
@@ -255,7 +269,9 @@ impl ProfilePatch {
                     return Err(Error::field("roles", "at least one role is required"));
                 }
                 if roles.contains(&Role::Admin) && !current.has_role(Role::Admin) {
-                    return Err(Error::Forbidden("only an admin may grant the admin role".into()));
+                    return Err(Error::Forbidden(
+                        "only an admin may grant the admin role".into(),
+                    ));
                 }
                 Ok(roles)
             })
@@ -264,9 +280,21 @@ impl ProfilePatch {
             .phone
             .map(|phone| phone.map(|raw| Phone::parse(&raw, "phone")).transpose())
             .transpose()?;
-        let time_zone = self.time_zone.map(|raw| TimeZone::parse(&raw, "timeZone")).transpose()?;
-        let locale = self.locale.map(|raw| Locale::parse(&raw, "locale")).transpose()?;
-        Ok(ProfileChanges { display_name, roles, phone, time_zone, locale })
+        let time_zone = self
+            .time_zone
+            .map(|raw| TimeZone::parse(&raw, "timeZone"))
+            .transpose()?;
+        let locale = self
+            .locale
+            .map(|raw| Locale::parse(&raw, "locale"))
+            .transpose()?;
+        Ok(ProfileChanges {
+            display_name,
+            roles,
+            phone,
+            time_zone,
+            locale,
+        })
     }
 }
 
@@ -275,7 +303,10 @@ mod tests {
     use super::*;
 
     fn user() -> User {
-        User::new(Email::parse("ana@example.com", "email").unwrap(), Utc::now())
+        User::new(
+            Email::parse("ana@example.com", "email").unwrap(),
+            Utc::now(),
+        )
     }
 
     fn patch(json: &str) -> ProfilePatch {
@@ -284,8 +315,14 @@ mod tests {
 
     #[test]
     fn phone_numbers_are_normalised_to_e164() {
-        assert_eq!(Phone::parse("+1 415-555-0123", "phone").unwrap().as_str(), "+14155550123");
-        assert_eq!(Phone::parse("+351 912 345 678", "phone").unwrap().as_str(), "+351912345678");
+        assert_eq!(
+            Phone::parse("+1 415-555-0123", "phone").unwrap().as_str(),
+            "+14155550123"
+        );
+        assert_eq!(
+            Phone::parse("+351 912 345 678", "phone").unwrap().as_str(),
+            "+351912345678"
+        );
     }
 
     #[test]
@@ -297,7 +334,10 @@ mod tests {
 
     #[test]
     fn time_zones_and_locales_are_checked() {
-        assert_eq!(TimeZone::parse("Europe/Lisbon", "tz").unwrap().as_str(), "Europe/Lisbon");
+        assert_eq!(
+            TimeZone::parse("Europe/Lisbon", "tz").unwrap().as_str(),
+            "Europe/Lisbon"
+        );
         assert!(TimeZone::parse("Mars/Olympus", "tz").is_err());
         assert_eq!(Locale::parse("pt-br", "locale").unwrap().as_str(), "pt-BR");
         assert!(Locale::parse("not a tag", "locale").is_err());
@@ -318,18 +358,26 @@ mod tests {
 
     #[test]
     fn only_an_admin_grants_admin() {
-        let err = patch(r#"{"roles":["admin"]}"#).validate(&user()).unwrap_err();
+        let err = patch(r#"{"roles":["admin"]}"#)
+            .validate(&user())
+            .unwrap_err();
         assert_eq!(err.status(), 403);
         let mut admin = user();
         admin.roles.insert(Role::Admin);
-        assert!(patch(r#"{"roles":["admin","provider"]}"#).validate(&admin).is_ok());
+        assert!(
+            patch(r#"{"roles":["admin","provider"]}"#)
+                .validate(&admin)
+                .is_ok()
+        );
     }
 
     #[test]
     fn empty_roles_and_blank_names_are_validation_errors() {
         let err = patch(r#"{"roles":[]}"#).validate(&user()).unwrap_err();
         assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == "roles"));
-        let err = patch(r#"{"displayName":"   "}"#).validate(&user()).unwrap_err();
+        let err = patch(r#"{"displayName":"   "}"#)
+            .validate(&user())
+            .unwrap_err();
         assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == "displayName"));
     }
 }

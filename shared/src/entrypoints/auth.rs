@@ -8,7 +8,7 @@ use crate::domain::Email;
 use crate::error::Result;
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
-use crate::services::auth::{self, CodeRequest, RefreshRequest, VerifyRequest};
+use crate::services::auth::{self, CodeRequest, RefreshRequest, Requester, VerifyRequest};
 use crate::store::dynamo::DynamoStore;
 
 /// `POST /auth/otp`: emails a sign-in code.
@@ -16,6 +16,7 @@ pub struct RequestCode {
     store: DynamoStore,
     mailer: SesMailer,
     codes: CodeHasher,
+    ip_limit: u32,
 }
 
 impl RequestCode {
@@ -25,6 +26,7 @@ impl RequestCode {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
             mailer: SesMailer::from_sdk(&init.sdk, &init.config.email_from),
             codes: CodeHasher::new(&init.config.signing_key),
+            ip_limit: init.config.otp_requests_per_ip,
         }
     }
 
@@ -32,7 +34,20 @@ impl RequestCode {
     pub async fn handle(&self, req: HttpRequest) -> Result<HttpResponse> {
         let body: CodeRequest = req.json()?;
         let email = Email::parse(&body.email, "email")?;
-        let sent = auth::request_code(&self.store, &self.store, &self.mailer, &self.codes, &email, &req.source_ip, now()).await?;
+        let requester = Requester {
+            ip: &req.source_ip,
+            ip_limit: self.ip_limit,
+        };
+        let sent = auth::request_code(
+            &self.store,
+            &self.store,
+            &self.mailer,
+            &self.codes,
+            &email,
+            requester,
+            now(),
+        )
+        .await?;
         HttpResponse::json(202, &sent)
     }
 }
@@ -59,7 +74,18 @@ impl VerifyCode {
         let body: VerifyRequest = req.json()?;
         let email = Email::parse(&body.email, "email")?;
         let user_agent = req.header("user-agent");
-        let tokens = auth::verify_code(&self.store, &self.store, &self.store, &self.codes, &self.tokens, &email, body.code.trim(), user_agent, now()).await?;
+        let tokens = auth::verify_code(
+            &self.store,
+            &self.store,
+            &self.store,
+            &self.codes,
+            &self.tokens,
+            &email,
+            body.code.trim(),
+            user_agent,
+            now(),
+        )
+        .await?;
         HttpResponse::ok(&tokens)
     }
 }
@@ -73,13 +99,25 @@ pub struct Refresh {
 impl Refresh {
     /// Builds the dependencies once.
     pub fn new(init: &Init) -> Self {
-        Self { store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name), tokens: TokenService::new(&init.config) }
+        Self {
+            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+            tokens: TokenService::new(&init.config),
+        }
     }
 
     /// Handles one request.
     pub async fn handle(&self, req: HttpRequest) -> Result<HttpResponse> {
         let body: RefreshRequest = req.json()?;
-        HttpResponse::ok(&auth::refresh(&self.store, &self.store, &self.tokens, &body.refresh_token, now()).await?)
+        HttpResponse::ok(
+            &auth::refresh(
+                &self.store,
+                &self.store,
+                &self.tokens,
+                &body.refresh_token,
+                now(),
+            )
+            .await?,
+        )
     }
 }
 
@@ -91,7 +129,9 @@ pub struct Logout {
 impl Logout {
     /// Builds the dependencies once.
     pub fn new(init: &Init) -> Self {
-        Self { store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name) }
+        Self {
+            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+        }
     }
 
     /// Handles one request.

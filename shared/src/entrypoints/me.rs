@@ -18,7 +18,9 @@ pub struct GetMe {
 impl GetMe {
     /// Builds the dependencies once.
     pub fn new(init: &Init) -> Self {
-        Self { store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name) }
+        Self {
+            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+        }
     }
 
     /// Handles one request.
@@ -45,7 +47,17 @@ impl UpdateMe {
     /// Handles one request.
     pub async fn handle(&self, req: HttpRequest) -> Result<HttpResponse> {
         let patch: ProfilePatch = req.json()?;
-        HttpResponse::ok(&users::update_me(&self.store, &self.store, &self.pusher, req.caller()?, patch, now()).await?)
+        HttpResponse::ok(
+            &users::update_me(
+                &self.store,
+                &self.store,
+                &self.pusher,
+                req.caller()?,
+                patch,
+                now(),
+            )
+            .await?,
+        )
     }
 }
 
@@ -58,12 +70,24 @@ pub struct ListSessions {
 impl ListSessions {
     /// Builds the dependencies once.
     pub fn new(init: &Init) -> Self {
-        Self { store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name), cursors: CursorCodec::new(&init.config.signing_key) }
+        Self {
+            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+            cursors: CursorCodec::new(&init.config.signing_key),
+        }
     }
 
     /// Handles one request.
     pub async fn handle(&self, req: HttpRequest) -> Result<HttpResponse> {
         let limit = users::page_size(req.query("limit"))?;
-        HttpResponse::ok(&users::list_sessions(&self.store, &self.cursors, req.caller()?, limit, req.query("cursor")).await?)
+        HttpResponse::ok(
+            &users::list_sessions(
+                &self.store,
+                &self.cursors,
+                req.caller()?,
+                limit,
+                req.query("cursor"),
+            )
+            .await?,
+        )
     }
 }

@@ -16,7 +16,9 @@ pub struct Connections {
 impl Connections {
     /// Builds the dependencies once.
     pub fn new(init: &Init) -> Self {
-        Self { store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name) }
+        Self {
+            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+        }
     }
 
     /// `$connect`: registers the connection of the caller the authorizer admitted.
@@ -48,6 +50,13 @@ impl Messages {
 
     /// Handles one message.
     pub async fn handle(&self, req: WsRequest) -> Result<()> {
-        realtime::handle_message(&self.store, &self.pusher, &req.connection_id, &req.body, now()).await
+        realtime::handle_message(
+            &self.store,
+            &self.pusher,
+            &req.connection_id,
+            &req.body,
+            now(),
+        )
+        .await
     }
 }

@@ -53,7 +53,14 @@ pub fn context_for(tokens: &TokenService, token: Option<&str>) -> AuthContext {
             authenticated: true,
             user_id: Some(caller.user_id.to_string()),
             session_id: Some(caller.session_id.to_string()),
-            roles: Some(caller.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" ")),
+            roles: Some(
+                caller
+                    .roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
             expires_at: Some(expires_at),
         },
         _ => AuthContext::default(),
@@ -79,13 +86,19 @@ pub fn caller_from_context(fields: &HashMap<String, Value>) -> Option<Caller> {
     Some(Caller {
         user_id: UserId::parse(&text("userId")?, "userId").ok()?,
         session_id: SessionId::parse(&text("sessionId")?, "sessionId").ok()?,
-        roles: text("roles")?.split_whitespace().map(Role::parse).collect::<Option<_>>()?,
+        roles: text("roles")?
+            .split_whitespace()
+            .map(Role::parse)
+            .collect::<Option<_>>()?,
     })
 }
 
 /// The HTTP API authorizer's answer (simple response format).
 pub fn http_answer(tokens: &TokenService, event: &ApiGatewayV2CustomAuthorizerV2Request) -> Value {
-    let header = event.headers.get("authorization").and_then(|v| v.to_str().ok());
+    let header = event
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
     let context = context_for(tokens, header.and_then(auth::bearer));
     if !context.authenticated {
         warn!("invalid access token");
@@ -96,9 +109,11 @@ pub fn http_answer(tokens: &TokenService, event: &ApiGatewayV2CustomAuthorizerV2
 /// Serves the HTTP API authorizer.
 pub async fn run_http(tokens: TokenService) -> Result<(), BoxError> {
     let tokens = &tokens;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
-        Ok::<_, BoxError>(http_answer(tokens, &event.payload))
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
+            Ok::<_, BoxError>(http_answer(tokens, &event.payload))
+        },
+    ))
     .await
 }
 
@@ -116,14 +131,21 @@ pub struct WsAuthorizerEvent {
 
 /// The WebSocket authorizer's answer: an IAM policy allowing this connect, or `Unauthorized`.
 pub fn ws_answer(tokens: &TokenService, event: &WsAuthorizerEvent) -> Result<Value, Error> {
-    let token = event.query_string_parameters.as_ref().and_then(|q| q.get("token")).map(String::as_str);
+    let token = event
+        .query_string_parameters
+        .as_ref()
+        .and_then(|q| q.get("token"))
+        .map(String::as_str);
     let context = context_for(tokens, token);
     if !context.authenticated {
         warn!("websocket connect refused");
         // The gateway maps exactly this message to a 401.
         return Err(Error::Unauthorized("Unauthorized".into()));
     }
-    info!(user_id = context.user_id.as_deref().unwrap_or_default(), "websocket connect allowed");
+    info!(
+        user_id = context.user_id.as_deref().unwrap_or_default(),
+        "websocket connect allowed"
+    );
     Ok(json!({
         "principalId": context.user_id,
         "policyDocument": {
@@ -137,9 +159,11 @@ pub fn ws_answer(tokens: &TokenService, event: &WsAuthorizerEvent) -> Result<Val
 /// Serves the WebSocket authorizer.
 pub async fn run_ws(tokens: TokenService) -> Result<(), BoxError> {
     let tokens = &tokens;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<WsAuthorizerEvent>| async move {
-        ws_answer(tokens, &event.payload).map_err(|_| BoxError::from("Unauthorized"))
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<WsAuthorizerEvent>| async move {
+            ws_answer(tokens, &event.payload).map_err(|_| BoxError::from("Unauthorized"))
+        },
+    ))
     .await
 }
 
@@ -156,7 +180,17 @@ mod tests {
 
     fn token() -> (String, UserId) {
         let user = UserId::new();
-        (tokens().issue(&user, &SessionId::new(), &BTreeSet::from([Role::Provider]), Utc::now()).unwrap(), user)
+        (
+            tokens()
+                .issue(
+                    &user,
+                    &SessionId::new(),
+                    &BTreeSet::from([Role::Provider]),
+                    Utc::now(),
+                )
+                .unwrap(),
+            user,
+        )
     }
 
     fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
@@ -176,7 +210,8 @@ mod tests {
 
     #[test]
     fn an_http_request_with_a_forged_token_is_admitted_as_unauthenticated() {
-        let event: ApiGatewayV2CustomAuthorizerV2Request = fixture("http-authorizer/forged-token.json");
+        let event: ApiGatewayV2CustomAuthorizerV2Request =
+            fixture("http-authorizer/forged-token.json");
         let answer = http_answer(&tokens(), &event);
         assert_eq!(answer["isAuthorized"], true);
         assert_eq!(answer["context"]["authenticated"], false);
@@ -204,7 +239,10 @@ mod tests {
         event.query_string_parameters = Some(HashMap::from([("token".into(), token)]));
         let answer = ws_answer(&tokens(), &event).unwrap();
         assert_eq!(answer["principalId"], user.to_string());
-        assert_eq!(answer["policyDocument"]["Statement"][0]["Resource"], event.method_arn);
+        assert_eq!(
+            answer["policyDocument"]["Statement"][0]["Resource"],
+            event.method_arn
+        );
         event.query_string_parameters = None;
         assert!(ws_answer(&tokens(), &event).is_err());
     }

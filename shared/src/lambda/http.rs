@@ -48,19 +48,33 @@ impl HttpRequest {
     /// Builds the request from the gateway's event.
     pub fn from_event(event: ApiGatewayV2httpRequest) -> Result<Self> {
         let raw = event.body.unwrap_or_default();
-        let body = if event.is_base64_encoded { STANDARD.decode(raw.as_bytes()).map_err(|_| Error::BadRequest("body is not valid base64".into()))? } else { raw.into_bytes() };
+        let body = if event.is_base64_encoded {
+            STANDARD
+                .decode(raw.as_bytes())
+                .map_err(|_| Error::BadRequest("body is not valid base64".into()))?
+        } else {
+            raw.into_bytes()
+        };
         if body.len() > MAX_BODY_BYTES {
-            return Err(Error::PayloadTooLarge { limit: MAX_BODY_BYTES });
+            return Err(Error::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
         }
         let context = event.request_context;
         Ok(Self {
             route: context.route_key.or(event.route_key).unwrap_or_default(),
             headers: event.headers,
-            query: event.query_string_parameters.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+            query: event
+                .query_string_parameters
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
             path: event.path_parameters,
             body,
             source_ip: context.http.source_ip.unwrap_or_default(),
-            caller: context.authorizer.and_then(|a| caller_from_context(&a.fields)),
+            caller: context
+                .authorizer
+                .and_then(|a| caller_from_context(&a.fields)),
         })
     }
 
@@ -79,18 +93,24 @@ impl HttpRequest {
                     "." | "" => unknown_field(&inner.to_string()),
                     path => Some(path.to_owned()),
                 };
-                Error::Validation { field, message: strip_position(&inner.to_string()) }
+                Error::Validation {
+                    field,
+                    message: strip_position(&inner.to_string()),
+                }
             } else {
                 Error::BadRequest(format!("malformed JSON: {inner}"))
             }
         })?;
-        de.end().map_err(|err| Error::BadRequest(format!("malformed JSON: {err}")))?;
+        de.end()
+            .map_err(|err| Error::BadRequest(format!("malformed JSON: {err}")))?;
         Ok(value)
     }
 
     /// The verified caller; the authenticated glue guarantees one.
     pub fn caller(&self) -> Result<&Caller> {
-        self.caller.as_ref().ok_or_else(|| Error::Unauthorized("missing or invalid access token".into()))
+        self.caller
+            .as_ref()
+            .ok_or_else(|| Error::Unauthorized("missing or invalid access token".into()))
     }
 
     /// A query parameter.
@@ -130,7 +150,10 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// `status` with `value` as JSON.
     pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Self> {
-        Ok(Self { status, body: Some(serde_json::to_value(value).map_err(Error::unexpected)?) })
+        Ok(Self {
+            status,
+            body: Some(serde_json::to_value(value).map_err(Error::unexpected)?),
+        })
     }
 
     /// `200` with `value`.
@@ -140,7 +163,10 @@ impl HttpResponse {
 
     /// `204`, no body.
     pub fn no_content() -> Self {
-        Self { status: 204, body: None }
+        Self {
+            status: 204,
+            body: None,
+        }
     }
 }
 
@@ -149,7 +175,8 @@ fn response(status: u16, body: Option<String>, headers: HeaderMap) -> ApiGateway
     out.status_code = i64::from(status);
     out.headers = headers;
     if body.is_some() {
-        out.headers.insert("content-type", HeaderValue::from_static("application/json"));
+        out.headers
+            .insert("content-type", HeaderValue::from_static("application/json"));
     }
     out.body = body.map(Body::Text);
     out
@@ -163,7 +190,10 @@ pub fn error_response(err: &Error) -> ApiGatewayV2httpResponse {
             headers.insert("retry-after", HeaderValue::from(*retry_after_secs));
         }
         Error::Unauthorized(_) => {
-            headers.insert("www-authenticate", HeaderValue::from_static("Bearer error=\"invalid_token\""));
+            headers.insert(
+                "www-authenticate",
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
         }
         _ => {}
     }
@@ -186,7 +216,11 @@ pub enum Access {
 }
 
 /// Turns one event into a response: parse, check access, call the handler, map errors.
-pub async fn handle<F, Fut>(access: Access, event: ApiGatewayV2httpRequest, handler: F) -> ApiGatewayV2httpResponse
+pub async fn handle<F, Fut>(
+    access: Access,
+    event: ApiGatewayV2httpRequest,
+    handler: F,
+) -> ApiGatewayV2httpResponse
 where
     F: FnOnce(HttpRequest) -> Fut,
     Fut: Future<Output = Result<HttpResponse>>,
@@ -200,7 +234,12 @@ where
         let response = handler(request).await;
         match &response {
             Ok(r) => info!(route, status = r.status, "request served"),
-            Err(e) => warn!(route, status = e.status(), code = e.code(), "request refused"),
+            Err(e) => warn!(
+                route,
+                status = e.status(),
+                code = e.code(),
+                "request refused"
+            ),
         }
         response
     }
@@ -235,9 +274,11 @@ where
     Fut: Future<Output = Result<HttpResponse>>,
 {
     let handler = &handler;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-        Ok::<_, BoxError>(handle(access, event.payload, handler).await)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+            Ok::<_, BoxError>(handle(access, event.payload, handler).await)
+        },
+    ))
     .await
 }
 
@@ -255,7 +296,10 @@ mod tests {
     }
 
     fn request(body: &str) -> HttpRequest {
-        HttpRequest { body: body.as_bytes().to_vec(), ..Default::default() }
+        HttpRequest {
+            body: body.as_bytes().to_vec(),
+            ..Default::default()
+        }
     }
 
     fn fixture(name: &str) -> ApiGatewayV2httpRequest {
@@ -265,50 +309,91 @@ mod tests {
 
     #[test]
     fn json_errors_name_the_field() {
-        let err = request(r#"{"email":"a@b.co","nickname":1}"#).json::<Payload>().unwrap_err();
-        assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == "nickname"), "{err:?}");
-        let err = request(r#"{"email":"a@b.co","count":"x"}"#).json::<Payload>().unwrap_err();
-        assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == "count"), "{err:?}");
+        let err = request(r#"{"email":"a@b.co","nickname":1}"#)
+            .json::<Payload>()
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Validation { field: Some(ref f), .. } if f == "nickname"),
+            "{err:?}"
+        );
+        let err = request(r#"{"email":"a@b.co","count":"x"}"#)
+            .json::<Payload>()
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Validation { field: Some(ref f), .. } if f == "count"),
+            "{err:?}"
+        );
         let err = request(r#"{}"#).json::<Payload>().unwrap_err();
-        assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == "email"), "{err:?}");
+        assert!(
+            matches!(err, Error::Validation { field: Some(ref f), .. } if f == "email"),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn malformed_or_missing_json_is_a_bad_request() {
-        for body in [r#"{"email":"#, "", r#"{"email":"a@b.co"} trailing"#, "[1,2"] {
-            assert!(matches!(request(body).json::<Payload>().unwrap_err(), Error::BadRequest(_)), "{body}");
+        for body in [
+            r#"{"email":"#,
+            "",
+            r#"{"email":"a@b.co"} trailing"#,
+            r#"{"email":"a@b.co","#,
+        ] {
+            assert!(
+                matches!(
+                    request(body).json::<Payload>().unwrap_err(),
+                    Error::BadRequest(_)
+                ),
+                "{body}"
+            );
         }
     }
 
     #[tokio::test]
     async fn an_authenticated_route_refuses_a_request_without_a_verified_caller() {
-        let response = handle(Access::Authenticated, fixture("get-me/unauthenticated.json"), |_| async { Ok(HttpResponse::no_content()) }).await;
+        let response = handle(
+            Access::Authenticated,
+            fixture("get-me/unauthenticated.json"),
+            |_| async { Ok(HttpResponse::no_content()) },
+        )
+        .await;
         assert_eq!(response.status_code, 401);
         assert!(response.headers.contains_key("www-authenticate"));
     }
 
     #[tokio::test]
     async fn the_authorizer_context_becomes_the_caller() {
-        let response = handle(Access::Authenticated, fixture("get-me/authenticated.json"), |req| async move {
-            let caller = req.caller()?;
-            HttpResponse::ok(&caller.user_id)
-        })
+        let response = handle(
+            Access::Authenticated,
+            fixture("get-me/authenticated.json"),
+            |req| async move {
+                let caller = req.caller()?;
+                HttpResponse::ok(&caller.user_id)
+            },
+        )
         .await;
         assert_eq!(response.status_code, 200);
-        assert_eq!(response.body, Some(Body::Text("\"01JD0000000000000000000001\"".into())));
+        assert_eq!(
+            response.body,
+            Some(Body::Text("\"01JD0000000000000000000001\"".into()))
+        );
     }
 
     #[tokio::test]
     async fn oversize_bodies_are_refused_before_the_handler() {
         let mut event = fixture("auth-otp-start/request.json");
         event.body = Some("x".repeat(MAX_BODY_BYTES + 1));
-        let response = handle(Access::Public, event, |_| async { panic!("handler must not run") }).await;
+        let response = handle(Access::Public, event, |_| async {
+            panic!("handler must not run")
+        })
+        .await;
         assert_eq!(response.status_code, 413);
     }
 
     #[test]
     fn rate_limits_carry_retry_after_and_internal_errors_stay_generic() {
-        let response = error_response(&Error::RateLimited { retry_after_secs: 7 });
+        let response = error_response(&Error::RateLimited {
+            retry_after_secs: 7,
+        });
         assert_eq!(response.status_code, 429);
         assert_eq!(response.headers["retry-after"], "7");
         let response = error_response(&Error::unexpected(anyhow::anyhow!("secret table name")));

@@ -30,6 +30,8 @@ pub fn init_config() -> Result<Config, BoxError> {
 /// Sets up logging and reads the configuration and the AWS configuration.
 pub async fn init() -> Result<Init, BoxError> {
     let config = init_config()?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
     Ok(Init { config, sdk })
 }

@@ -17,9 +17,16 @@ pub struct ScheduleFailure(pub Error);
 
 impl From<ScheduleFailure> for Diagnostic {
     fn from(failure: ScheduleFailure) -> Self {
-        let error_type = if failure.0.is_retryable() { "Retryable" } else { "Permanent" };
+        let error_type = if failure.0.is_retryable() {
+            "Retryable"
+        } else {
+            "Permanent"
+        };
         // The message stays generic; the cause chain went to the log.
-        Diagnostic { error_type: error_type.into(), error_message: failure.0.code().into() }
+        Diagnostic {
+            error_type: error_type.into(),
+            error_message: failure.0.code().into(),
+        }
     }
 }
 
@@ -62,7 +69,10 @@ mod tests {
     use super::*;
 
     fn fixture() -> EventBridgeEvent {
-        let path = format!("{}/../events/schedule/tick.json", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../events/schedule/tick.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
@@ -78,9 +88,15 @@ mod tests {
 
     #[tokio::test]
     async fn failures_are_reported_as_retryable_or_permanent() {
-        let failure = handle(fixture(), |_| async { Err(Error::unexpected(anyhow::anyhow!("throttled"))) }).await.unwrap_err();
+        let failure = handle(fixture(), |_| async {
+            Err(Error::unexpected(anyhow::anyhow!("throttled")))
+        })
+        .await
+        .unwrap_err();
         assert_eq!(Diagnostic::from(failure).error_type, "Retryable");
-        let failure = handle(fixture(), |_| async { Err(Error::field("x", "y")) }).await.unwrap_err();
+        let failure = handle(fixture(), |_| async { Err(Error::field("x", "y")) })
+            .await
+            .unwrap_err();
         assert_eq!(Diagnostic::from(failure).error_type, "Permanent");
     }
 }

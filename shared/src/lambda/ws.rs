@@ -37,10 +37,13 @@ impl WsRequest {
     /// Builds the request from the gateway's event.
     pub fn from_event(event: ApiGatewayWebsocketProxyRequest) -> Result<Self> {
         let context = event.request_context;
-        let connection_id = ConnectionId::parse(context.connection_id.as_deref().unwrap_or_default())?;
+        let connection_id =
+            ConnectionId::parse(context.connection_id.as_deref().unwrap_or_default())?;
         let body = event.body.unwrap_or_default();
         if body.len() > MAX_MESSAGE_BYTES {
-            return Err(Error::PayloadTooLarge { limit: MAX_MESSAGE_BYTES });
+            return Err(Error::PayloadTooLarge {
+                limit: MAX_MESSAGE_BYTES,
+            });
         }
         Ok(Self {
             route: context.route_key.unwrap_or_default(),
@@ -52,7 +55,9 @@ impl WsRequest {
 
     /// The caller, required on `$connect`.
     pub fn caller(&self) -> Result<&Caller> {
-        self.caller.as_ref().ok_or_else(|| Error::Unauthorized("missing or invalid access token".into()))
+        self.caller
+            .as_ref()
+            .ok_or_else(|| Error::Unauthorized("missing or invalid access token".into()))
     }
 }
 
@@ -69,7 +74,11 @@ where
     match result {
         Ok(()) => json!({ "statusCode": 200 }),
         Err(err) => {
-            warn!(status = err.status(), code = err.code(), "websocket event refused");
+            warn!(
+                status = err.status(),
+                code = err.code(),
+                "websocket event refused"
+            );
             json!({ "statusCode": err.status(), "body": serde_json::to_string(&err.body()).unwrap_or_default() })
         }
     }
@@ -82,9 +91,11 @@ where
     Fut: Future<Output = Result<()>>,
 {
     let handler = &handler;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
-        Ok::<_, BoxError>(handle(event.payload, handler).await)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
+            Ok::<_, BoxError>(handle(event.payload, handler).await)
+        },
+    ))
     .await
 }
 

@@ -16,7 +16,9 @@ use crate::auth::{self, CodeHasher, RefreshToken, TokenService, hashes_match};
 use crate::domain::otp;
 use crate::domain::{Email, SessionId, User};
 use crate::error::{Error, Result};
-use crate::store::{OtpRecord, OtpStore, RateDecision, RateLimiter, Session, SessionStore, UserStore};
+use crate::store::{
+    OtpRecord, OtpStore, RateDecision, RateLimiter, Session, SessionStore, UserStore,
+};
 
 /// `POST /auth/otp`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -67,14 +69,31 @@ pub struct CodeSent {
     pub status: &'static str,
 }
 
-async fn limit(limiter: &dyn RateLimiter, scope: &str, subject: &str, max: u32, now: DateTime<Utc>) -> Result<()> {
-    match limiter.hit(scope, subject, max, otp::REQUEST_WINDOW_SECS, now).await? {
+async fn limit(
+    limiter: &dyn RateLimiter,
+    scope: &str,
+    subject: &str,
+    max: u32,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    match limiter
+        .hit(scope, subject, max, otp::REQUEST_WINDOW_SECS, now)
+        .await?
+    {
         RateDecision::Allowed => Ok(()),
         RateDecision::Limited { retry_after_secs } => {
             warn!(scope, "rate limited");
             Err(Error::RateLimited { retry_after_secs })
         }
     }
+}
+
+/// Who asks for a code, and how often their IP may.
+pub struct Requester<'a> {
+    /// Client IP as the gateway saw it.
+    pub ip: &'a str,
+    /// Requests allowed per IP per window.
+    pub ip_limit: u32,
 }
 
 /// Emails a new sign-in code to `email`.
@@ -85,13 +104,24 @@ pub async fn request_code(
     mailer: &dyn Mailer,
     codes: &CodeHasher,
     email: &Email,
-    client_ip: &str,
+    requester: Requester<'_>,
     now: DateTime<Utc>,
 ) -> Result<CodeSent> {
-    limit(limiter, "otp-ip", client_ip, otp::REQUESTS_PER_IP, now).await?;
-    limit(limiter, "otp-email", email.as_str(), otp::REQUESTS_PER_EMAIL, now).await?;
+    limit(limiter, "otp-ip", requester.ip, requester.ip_limit, now).await?;
+    limit(
+        limiter,
+        "otp-email",
+        email.as_str(),
+        otp::REQUESTS_PER_EMAIL,
+        now,
+    )
+    .await?;
     let code = CodeHasher::generate()?;
-    let record = OtpRecord { code_hash: codes.hash(email, &code), attempts: 0, expires_at: now.timestamp() + otp::CODE_TTL_SECS };
+    let record = OtpRecord {
+        code_hash: codes.hash(email, &code),
+        attempts: 0,
+        expires_at: now.timestamp() + otp::CODE_TTL_SECS,
+    };
     otps.put_code(email, &record).await?;
     mailer.send(&sign_in_email(email, &code)).await?;
     info!("sign-in code sent");
@@ -104,7 +134,9 @@ fn sign_in_email(to: &Email, code: &str) -> OutgoingEmail {
     OutgoingEmail {
         to: to.clone(),
         subject: format!("Your gigwire sign-in code: {code}"),
-        text: format!("Your sign-in code is {code}\n\nIt expires in {minutes} minutes. If you did not ask for it, ignore this email."),
+        text: format!(
+            "Your sign-in code is {code}\n\nIt expires in {minutes} minutes. If you did not ask for it, ignore this email."
+        ),
         html: format!(
             "<!doctype html><html><body style=\"font-family:sans-serif\"><p>Your sign-in code is</p>\
              <p style=\"font-size:28px;font-weight:bold;letter-spacing:4px\">{code}</p>\
@@ -131,9 +163,15 @@ pub async fn verify_code(
         return Err(Error::field("code", "must be 6 digits"));
     }
     let invalid = || Error::Unauthorized("invalid or expired code".into());
-    let record = otps.get_code(email).await?.filter(|r| r.expires_at > now.timestamp()).ok_or_else(invalid)?;
+    let record = otps
+        .get_code(email)
+        .await?
+        .filter(|r| r.expires_at > now.timestamp())
+        .ok_or_else(invalid)?;
     if record.attempts >= otp::MAX_ATTEMPTS {
-        return Err(Error::Unauthorized("too many wrong attempts; request a new code".into()));
+        return Err(Error::Unauthorized(
+            "too many wrong attempts; request a new code".into(),
+        ));
     }
     let hash = codes.hash(email, code);
     if !hashes_match(&hash, &record.code_hash) {
@@ -148,7 +186,11 @@ pub async fn verify_code(
     start_session(sessions, tokens, user, user_agent, now).await
 }
 
-async fn find_or_create_user(users: &dyn UserStore, email: &Email, now: DateTime<Utc>) -> Result<User> {
+async fn find_or_create_user(
+    users: &dyn UserStore,
+    email: &Email,
+    now: DateTime<Utc>,
+) -> Result<User> {
     if let Some(id) = users.user_id_by_email(email).await? {
         return users.get_user(&id).await?.ok_or(Error::NotFound("user"));
     }
@@ -158,11 +200,20 @@ async fn find_or_create_user(users: &dyn UserStore, email: &Email, now: DateTime
         return Ok(user);
     }
     // Another sign-in for the same address created the account first: use that one.
-    let id = users.user_id_by_email(email).await?.ok_or_else(|| Error::Conflict("account is being created, retry".into()))?;
+    let id = users
+        .user_id_by_email(email)
+        .await?
+        .ok_or_else(|| Error::Conflict("account is being created, retry".into()))?;
     users.get_user(&id).await?.ok_or(Error::NotFound("user"))
 }
 
-async fn start_session(sessions: &dyn SessionStore, tokens: &TokenService, user: User, user_agent: Option<&str>, now: DateTime<Utc>) -> Result<TokenResponse> {
+async fn start_session(
+    sessions: &dyn SessionStore,
+    tokens: &TokenService,
+    user: User,
+    user_agent: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse> {
     let refresh = RefreshToken::generate(SessionId::new())?;
     let session = Session {
         id: refresh.session_id,
@@ -179,7 +230,12 @@ async fn start_session(sessions: &dyn SessionStore, tokens: &TokenService, user:
     token_response(tokens, user, refresh, now)
 }
 
-fn token_response(tokens: &TokenService, user: User, refresh: RefreshToken, now: DateTime<Utc>) -> Result<TokenResponse> {
+fn token_response(
+    tokens: &TokenService,
+    user: User,
+    refresh: RefreshToken,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse> {
     Ok(TokenResponse {
         access_token: tokens.issue(&user.id, &refresh.session_id, &user.roles, now)?,
         token_type: "Bearer",
@@ -191,12 +247,26 @@ fn token_response(tokens: &TokenService, user: User, refresh: RefreshToken, now:
 
 /// Redeems a refresh token for a new pair; the old token stops working.
 #[instrument(skip_all)]
-pub async fn refresh(sessions: &dyn SessionStore, users: &dyn UserStore, tokens: &TokenService, token: &str, now: DateTime<Utc>) -> Result<TokenResponse> {
+pub async fn refresh(
+    sessions: &dyn SessionStore,
+    users: &dyn UserStore,
+    tokens: &TokenService,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse> {
     let (session_id, hash) = RefreshToken::parse(token)?;
     let invalid = || Error::Unauthorized("invalid refresh token".into());
-    let session = sessions.get_session(&session_id).await?.filter(|s| s.expires_at > now.timestamp()).ok_or_else(invalid)?;
+    let session = sessions
+        .get_session(&session_id)
+        .await?
+        .filter(|s| s.expires_at > now.timestamp())
+        .ok_or_else(invalid)?;
     if !hashes_match(&hash, &session.secret_hash) {
-        if session.previous_hash.as_deref().is_some_and(|prev| hashes_match(&hash, prev)) {
+        if session
+            .previous_hash
+            .as_deref()
+            .is_some_and(|prev| hashes_match(&hash, prev))
+        {
             // A replaced token came back: someone holds a copy. End the session for both.
             warn!(session_id = %session_id, "refresh token reuse; session revoked");
             sessions.delete_session(&session_id).await?;
@@ -205,11 +275,17 @@ pub async fn refresh(sessions: &dyn SessionStore, users: &dyn UserStore, tokens:
     }
     let next = RefreshToken::generate(session_id)?;
     let expires_at = now.timestamp() + auth::SESSION_TTL_SECS;
-    if !sessions.rotate_session(&session_id, &hash, &next.hash, now, expires_at).await? {
+    if !sessions
+        .rotate_session(&session_id, &hash, &next.hash, now, expires_at)
+        .await?
+    {
         return Err(invalid());
     }
     // Roles are read afresh so a token minted now carries the profile as it is now.
-    let user = users.get_user(&session.user_id).await?.ok_or_else(invalid)?;
+    let user = users
+        .get_user(&session.user_id)
+        .await?
+        .ok_or_else(invalid)?;
     token_response(tokens, user, next, now)
 }
 
@@ -219,7 +295,11 @@ pub async fn refresh(sessions: &dyn SessionStore, users: &dyn UserStore, tokens:
 pub async fn logout(sessions: &dyn SessionStore, token: &str) -> Result<()> {
     let (session_id, hash) = RefreshToken::parse(token)?;
     if let Some(session) = sessions.get_session(&session_id).await? {
-        let owns = hashes_match(&hash, &session.secret_hash) || session.previous_hash.as_deref().is_some_and(|p| hashes_match(&hash, p));
+        let owns = hashes_match(&hash, &session.secret_hash)
+            || session
+                .previous_hash
+                .as_deref()
+                .is_some_and(|p| hashes_match(&hash, p));
         if !owns {
             return Err(Error::Unauthorized("invalid refresh token".into()));
         }

@@ -70,8 +70,18 @@ impl ServerEvent {
 
 /// Registers a connection the authorizer admitted.
 #[instrument(skip_all, fields(connection_id = %connection_id, user_id = %user_id))]
-pub async fn connect(connections: &dyn ConnectionStore, connection_id: ConnectionId, user_id: UserId, now: DateTime<Utc>) -> Result<()> {
-    let connection = Connection { connection_id, user_id, connected_at: now, expires_at: now.timestamp() + CONNECTION_TTL_SECS };
+pub async fn connect(
+    connections: &dyn ConnectionStore,
+    connection_id: ConnectionId,
+    user_id: UserId,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let connection = Connection {
+        connection_id,
+        user_id,
+        connected_at: now,
+        expires_at: now.timestamp() + CONNECTION_TTL_SECS,
+    };
     connections.put_connection(&connection).await?;
     info!("connected");
     Ok(())
@@ -79,7 +89,10 @@ pub async fn connect(connections: &dyn ConnectionStore, connection_id: Connectio
 
 /// Forgets a closed connection.
 #[instrument(skip_all, fields(connection_id = %connection_id))]
-pub async fn disconnect(connections: &dyn ConnectionStore, connection_id: &ConnectionId) -> Result<()> {
+pub async fn disconnect(
+    connections: &dyn ConnectionStore,
+    connection_id: &ConnectionId,
+) -> Result<()> {
     connections.delete_connection(connection_id).await?;
     info!("disconnected");
     Ok(())
@@ -88,18 +101,35 @@ pub async fn disconnect(connections: &dyn ConnectionStore, connection_id: &Conne
 /// Handles one client message. Bad messages are answered with an `error` event on the same
 /// connection: a client bug must not cost the user their connection.
 #[instrument(skip_all, fields(connection_id = %connection_id))]
-pub async fn handle_message(connections: &dyn ConnectionStore, pusher: &dyn Pusher, connection_id: &ConnectionId, body: &str, now: DateTime<Utc>) -> Result<()> {
+pub async fn handle_message(
+    connections: &dyn ConnectionStore,
+    pusher: &dyn Pusher,
+    connection_id: &ConnectionId,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let reply = match serde_json::from_str::<ClientMessage>(body) {
         Ok(ClientMessage::Ping { request_id }) => {
-            if connections.touch_connection(connection_id, now.timestamp() + CONNECTION_TTL_SECS).await? {
+            if connections
+                .touch_connection(connection_id, now.timestamp() + CONNECTION_TTL_SECS)
+                .await?
+            {
                 ServerEvent::Pong { request_id }
             } else {
-                error_event(None, &Error::Unauthorized("connection is not registered; reconnect".into()))
+                error_event(
+                    None,
+                    &Error::Unauthorized("connection is not registered; reconnect".into()),
+                )
             }
         }
         Err(err) => {
-            let request_id = serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| v["requestId"].as_str().map(str::to_owned));
-            error_event(request_id, &Error::BadRequest(format!("unsupported message: {err}")))
+            let request_id = serde_json::from_str::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v["requestId"].as_str().map(str::to_owned));
+            error_event(
+                request_id,
+                &Error::BadRequest(format!("unsupported message: {err}")),
+            )
         }
     };
     if pusher.post(connection_id, &reply.to_bytes()?).await? == Delivery::Gone {
@@ -109,7 +139,10 @@ pub async fn handle_message(connections: &dyn ConnectionStore, pusher: &dyn Push
 }
 
 fn error_event(request_id: Option<String>, err: &Error) -> ServerEvent {
-    ServerEvent::Error { request_id, body: err.body() }
+    ServerEvent::Error {
+        request_id,
+        body: err.body(),
+    }
 }
 
 /// What a fan-out achieved.
@@ -124,18 +157,31 @@ pub struct FanoutReport {
 }
 
 /// Sends `event` to every open connection of `user`.
-pub async fn send_to_user(connections: &dyn ConnectionStore, pusher: &dyn Pusher, user: &UserId, event: &ServerEvent) -> Result<FanoutReport> {
+pub async fn send_to_user(
+    connections: &dyn ConnectionStore,
+    pusher: &dyn Pusher,
+    user: &UserId,
+    event: &ServerEvent,
+) -> Result<FanoutReport> {
     let targets = connections.connections_of(user).await?;
     fan_out(connections, pusher, &targets, &event.to_bytes()?).await
 }
 
 /// Posts `payload` to every connection in `targets`, at most [`FANOUT_CONCURRENCY`] at once.
 #[instrument(skip_all, fields(targets = targets.len()))]
-pub async fn fan_out(connections: &dyn ConnectionStore, pusher: &dyn Pusher, targets: &[ConnectionId], payload: &[u8]) -> Result<FanoutReport> {
+pub async fn fan_out(
+    connections: &dyn ConnectionStore,
+    pusher: &dyn Pusher,
+    targets: &[ConnectionId],
+    payload: &[u8],
+) -> Result<FanoutReport> {
     let mut outcomes = futures::stream::iter(targets)
         .map(|id| async move {
             let outcome = match pusher.post(id, payload).await {
-                Ok(Delivery::Gone) => connections.delete_connection(id).await.map(|()| Delivery::Gone),
+                Ok(Delivery::Gone) => connections
+                    .delete_connection(id)
+                    .await
+                    .map(|()| Delivery::Gone),
                 other => other,
             };
             (id, outcome)

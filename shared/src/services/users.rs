@@ -26,13 +26,21 @@ pub fn page_size(raw: Option<&str>) -> Result<u32> {
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-            .ok_or_else(|| Error::field("limit", format!("must be an integer from 1 to {MAX_PAGE_SIZE}"))),
+            .ok_or_else(|| {
+                Error::field(
+                    "limit",
+                    format!("must be an integer from 1 to {MAX_PAGE_SIZE}"),
+                )
+            }),
     }
 }
 
 /// The caller's profile.
 pub async fn get_me(users: &dyn UserStore, caller: &Caller) -> Result<User> {
-    users.get_user(&caller.user_id).await?.ok_or(Error::NotFound("user"))
+    users
+        .get_user(&caller.user_id)
+        .await?
+        .ok_or(Error::NotFound("user"))
 }
 
 /// Applies a profile patch and tells the user's other devices.
@@ -53,7 +61,14 @@ pub async fn update_me(
     let user = users.update_profile(&caller.user_id, &changes, now).await?;
     info!("profile updated");
     // Best effort: the profile is saved whatever happens to the notification.
-    if let Err(err) = realtime::send_to_user(connections, pusher, &user.id, &ServerEvent::UserUpdated { user: user.clone() }).await {
+    if let Err(err) = realtime::send_to_user(
+        connections,
+        pusher,
+        &user.id,
+        &ServerEvent::UserUpdated { user: user.clone() },
+    )
+    .await
+    {
         tracing::warn!(error = ?err, "could not push user.updated");
     }
     Ok(user)
@@ -87,15 +102,29 @@ pub struct SessionPage {
 }
 
 /// The caller's sessions, one page.
-pub async fn list_sessions(sessions: &dyn SessionStore, cursors: &CursorCodec, caller: &Caller, limit: u32, cursor: Option<&str>) -> Result<SessionPage> {
+pub async fn list_sessions(
+    sessions: &dyn SessionStore,
+    cursors: &CursorCodec,
+    caller: &Caller,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<SessionPage> {
     let scope = format!("sessions:{}", caller.user_id);
     let after = cursor.map(|c| cursors.decode(&scope, c)).transpose()?;
-    let page = sessions.list_sessions(&caller.user_id, limit, after).await?;
+    let page = sessions
+        .list_sessions(&caller.user_id, limit, after)
+        .await?;
     Ok(SessionPage {
         items: page
             .items
             .into_iter()
-            .map(|s| SessionView { current: s.id == caller.session_id, id: s.id, created_at: s.created_at, last_used_at: s.last_used_at, user_agent: s.user_agent })
+            .map(|s| SessionView {
+                current: s.id == caller.session_id,
+                id: s.id,
+                created_at: s.created_at,
+                last_used_at: s.last_used_at,
+                user_agent: s.user_agent,
+            })
             .collect(),
         next_cursor: page.next.map(|p| cursors.encode(&scope, &p)),
     })

@@ -32,7 +32,10 @@ pub struct DynamoStore {
 impl DynamoStore {
     /// A store on `table` through `client` (built once per cold start).
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     /// Builds the client from the shared SDK configuration.
@@ -41,17 +44,36 @@ impl DynamoStore {
     }
 
     async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>> {
-        let out = self.client.get_item().table_name(&self.table).set_key(Some(key_item(key))).send().await.map_err(Error::unexpected)?;
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
         out.item.map(from_item).transpose()
     }
 
     async fn delete(&self, key: &Key) -> Result<()> {
-        self.client.delete_item().table_name(&self.table).set_key(Some(key_item(key))).send().await.map_err(Error::unexpected)?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
         Ok(())
     }
 
     /// Queries `GSI1` for a partition and sort-key prefix, one page.
-    async fn query_gsi1(&self, pk: &str, prefix: &str, limit: Option<u32>, after: Option<Position>) -> Result<(Vec<Item>, Option<Position>)> {
+    async fn query_gsi1(
+        &self,
+        pk: &str,
+        prefix: &str,
+        limit: Option<u32>,
+        after: Option<Position>,
+    ) -> Result<(Vec<Item>, Option<Position>)> {
         let out = self
             .client
             .query()
@@ -81,7 +103,10 @@ fn n(value: impl ToString) -> AttributeValue {
 }
 
 fn key_item(key: &Key) -> Item {
-    HashMap::from([(keys::PK.to_owned(), s(&key.pk)), (keys::SK.to_owned(), s(&key.sk))])
+    HashMap::from([
+        (keys::PK.to_owned(), s(&key.pk)),
+        (keys::SK.to_owned(), s(&key.sk)),
+    ])
 }
 
 /// Serializes `value` and adds its keys, entity type and (optionally) index keys.
@@ -105,18 +130,26 @@ fn item_to_position(item: Item) -> Result<Position> {
     item.into_iter()
         .map(|(name, value)| match value {
             AttributeValue::S(text) => Ok((name, text)),
-            _ => Err(Error::unexpected(anyhow::anyhow!("non-string key attribute {name}"))),
+            _ => Err(Error::unexpected(anyhow::anyhow!(
+                "non-string key attribute {name}"
+            ))),
         })
         .collect()
 }
 
 fn position_to_item(position: Position) -> Item {
-    position.into_iter().map(|(name, value)| (name, s(value))).collect()
+    position
+        .into_iter()
+        .map(|(name, value)| (name, s(value)))
+        .collect()
 }
 
 /// Whether an SDK error is a failed condition (plain or inside a cancelled transaction).
 fn condition_failed<E: ProvideErrorMetadata>(err: &E) -> bool {
-    matches!(err.code(), Some("ConditionalCheckFailedException") | Some("TransactionCanceledException"))
+    matches!(
+        err.code(),
+        Some("ConditionalCheckFailedException") | Some("TransactionCanceledException")
+    )
 }
 
 /// Runs a conditional write: `Ok(true)` when it applied, `Ok(false)` when its condition failed.
@@ -143,7 +176,13 @@ impl OtpStore for DynamoStore {
     #[instrument(skip_all)]
     async fn put_code(&self, email: &Email, record: &OtpRecord) -> Result<()> {
         let item = to_item(&keys::otp(email), ENTITY_OTP, None, record)?;
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(Error::unexpected)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
         Ok(())
     }
 
@@ -169,7 +208,12 @@ impl OtpStore for DynamoStore {
     }
 
     #[instrument(skip_all)]
-    async fn consume_code(&self, email: &Email, code_hash: &str, max_attempts: u32) -> Result<bool> {
+    async fn consume_code(
+        &self,
+        email: &Email,
+        code_hash: &str,
+        max_attempts: u32,
+    ) -> Result<bool> {
         let result = self
             .client
             .delete_item()
@@ -195,12 +239,20 @@ impl UserStore for DynamoStore {
         struct Claim {
             user_id: UserId,
         }
-        Ok(self.get::<Claim>(&keys::email_claim(email)).await?.map(|c| c.user_id))
+        Ok(self
+            .get::<Claim>(&keys::email_claim(email))
+            .await?
+            .map(|c| c.user_id))
     }
 
     #[instrument(skip_all, fields(user_id = %user.id))]
     async fn create_user(&self, user: &User) -> Result<bool> {
-        let claim = to_item(&keys::email_claim(&user.email), ENTITY_EMAIL, None, &serde_json::json!({"user_id": user.id}))?;
+        let claim = to_item(
+            &keys::email_claim(&user.email),
+            ENTITY_EMAIL,
+            None,
+            &serde_json::json!({"user_id": user.id}),
+        )?;
         let profile = to_item(&keys::user(&user.id), ENTITY_USER, None, user)?;
         let put = |item: Item| {
             Put::builder()
@@ -211,35 +263,57 @@ impl UserStore for DynamoStore {
                 .map(|p| TransactWriteItem::builder().put(p).build())
                 .map_err(Error::unexpected)
         };
-        let result = self.client.transact_write_items().transact_items(put(claim)?).transact_items(put(profile)?).send().await;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(put(claim)?)
+            .transact_items(put(profile)?)
+            .send()
+            .await;
         conditional(result).await
     }
 
     #[instrument(skip_all, fields(user_id = %id))]
-    async fn update_profile(&self, id: &UserId, changes: &ProfileChanges, now: DateTime<Utc>) -> Result<User> {
-        let mut set = vec!["updatedAt = :updatedAt".to_owned()];
+    async fn update_profile(
+        &self,
+        id: &UserId,
+        changes: &ProfileChanges,
+        now: DateTime<Utc>,
+    ) -> Result<User> {
+        // Attribute names always go through placeholders: several (`roles`, `locale`) are
+        // DynamoDB reserved words.
+        let mut set = Vec::new();
         let mut remove = Vec::new();
-        let mut values = HashMap::from([(":updatedAt".to_owned(), s(now.to_rfc3339()))]);
-        let mut assign = |name: &str, value: AttributeValue| {
-            set.push(format!("{name} = :{name}"));
-            values.insert(format!(":{name}"), value);
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let mut assign = |name: &'static str, value: Option<AttributeValue>| {
+            names.insert(format!("#{name}"), name.to_owned());
+            match value {
+                Some(value) => {
+                    set.push(format!("#{name} = :{name}"));
+                    values.insert(format!(":{name}"), value);
+                }
+                None => remove.push(format!("#{name}")),
+            }
         };
+        assign("updatedAt", Some(s(now.to_rfc3339())));
         if let Some(name) = &changes.display_name {
-            assign("displayName", s(name));
+            assign("displayName", Some(s(name)));
         }
         if let Some(roles) = &changes.roles {
-            assign("roles", serde_dynamo::to_attribute_value(roles).map_err(Error::unexpected)?);
+            assign(
+                "roles",
+                Some(serde_dynamo::to_attribute_value(roles).map_err(Error::unexpected)?),
+            );
         }
         if let Some(tz) = &changes.time_zone {
-            assign("timeZone", s(tz.as_str()));
+            assign("timeZone", Some(s(tz.as_str())));
         }
         if let Some(locale) = &changes.locale {
-            assign("locale", s(locale.as_str()));
+            assign("locale", Some(s(locale.as_str())));
         }
-        match &changes.phone {
-            Some(Some(phone)) => assign("phone", s(phone.as_str())),
-            Some(None) => remove.push("phone"),
-            None => {}
+        if let Some(phone) = &changes.phone {
+            assign("phone", phone.as_ref().map(|p| s(p.as_str())));
         }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
@@ -252,6 +326,7 @@ impl UserStore for DynamoStore {
             .set_key(Some(key_item(&keys::user(id))))
             .update_expression(expression)
             .condition_expression("attribute_exists(PK)")
+            .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .return_values(ReturnValue::AllNew)
             .send()
@@ -268,8 +343,19 @@ impl UserStore for DynamoStore {
 impl SessionStore for DynamoStore {
     #[instrument(skip_all, fields(session_id = %session.id))]
     async fn create_session(&self, session: &Session) -> Result<()> {
-        let item = to_item(&keys::session(&session.id), ENTITY_SESSION, Some(&keys::session_by_user(&session.user_id, &session.id)), session)?;
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(Error::unexpected)?;
+        let item = to_item(
+            &keys::session(&session.id),
+            ENTITY_SESSION,
+            Some(&keys::session_by_user(&session.user_id, &session.id)),
+            session,
+        )?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
         Ok(())
     }
 
@@ -278,7 +364,14 @@ impl SessionStore for DynamoStore {
     }
 
     #[instrument(skip_all, fields(session_id = %id))]
-    async fn rotate_session(&self, id: &SessionId, old_hash: &str, new_hash: &str, now: DateTime<Utc>, expires_at: i64) -> Result<bool> {
+    async fn rotate_session(
+        &self,
+        id: &SessionId,
+        old_hash: &str,
+        new_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: i64,
+    ) -> Result<bool> {
         let result = self
             .client
             .update_item()
@@ -299,15 +392,37 @@ impl SessionStore for DynamoStore {
         self.delete(&keys::session(id)).await
     }
 
-    async fn list_sessions(&self, user: &UserId, limit: u32, after: Option<Position>) -> Result<Page<Session>> {
-        let (items, next) = self.query_gsi1(&keys::user_partition(user), keys::SESSION_PREFIX, Some(limit), after).await?;
-        Ok(Page { items: items.into_iter().map(from_item).collect::<Result<_>>()?, next })
+    async fn list_sessions(
+        &self,
+        user: &UserId,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Session>> {
+        let (items, next) = self
+            .query_gsi1(
+                &keys::user_partition(user),
+                keys::SESSION_PREFIX,
+                Some(limit),
+                after,
+            )
+            .await?;
+        Ok(Page {
+            items: items.into_iter().map(from_item).collect::<Result<_>>()?,
+            next,
+        })
     }
 }
 
 #[async_trait]
 impl RateLimiter for DynamoStore {
-    async fn hit(&self, scope: &str, subject: &str, limit: u32, window_secs: i64, now: DateTime<Utc>) -> Result<RateDecision> {
+    async fn hit(
+        &self,
+        scope: &str,
+        subject: &str,
+        limit: u32,
+        window_secs: i64,
+        now: DateTime<Utc>,
+    ) -> Result<RateDecision> {
         let start = now.timestamp() - now.timestamp().rem_euclid(window_secs);
         let end = start + window_secs;
         let result = self
@@ -327,7 +442,9 @@ impl RateLimiter for DynamoStore {
         Ok(if conditional(result).await? {
             RateDecision::Allowed
         } else {
-            RateDecision::Limited { retry_after_secs: (end - now.timestamp()).max(1) as u64 }
+            RateDecision::Limited {
+                retry_after_secs: (end - now.timestamp()).max(1) as u64,
+            }
         })
     }
 }
@@ -339,7 +456,13 @@ impl ConnectionStore for DynamoStore {
         let key = keys::connection(&connection.connection_id);
         let gsi1 = keys::connection_by_user(&connection.user_id, &connection.connection_id);
         let item = to_item(&key, ENTITY_CONNECTION, Some(&gsi1), connection)?;
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(Error::unexpected)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
         Ok(())
     }
 
@@ -374,7 +497,14 @@ impl ConnectionStore for DynamoStore {
         let mut ids = Vec::new();
         let mut after = None;
         loop {
-            let (items, next) = self.query_gsi1(&keys::user_partition(user), keys::CONNECTION_PREFIX, None, after).await?;
+            let (items, next) = self
+                .query_gsi1(
+                    &keys::user_partition(user),
+                    keys::CONNECTION_PREFIX,
+                    None,
+                    after,
+                )
+                .await?;
             for item in items {
                 ids.push(from_item::<Row>(item)?.connection_id);
             }

@@ -44,7 +44,8 @@ pub trait OtpStore: Send + Sync {
     async fn record_failure(&self, email: &Email, code_hash: &str) -> Result<()>;
     /// Deletes the code if it is still `code_hash` and alive; `false` when a concurrent
     /// request used or killed it first, so a code signs in once.
-    async fn consume_code(&self, email: &Email, code_hash: &str, max_attempts: u32) -> Result<bool>;
+    async fn consume_code(&self, email: &Email, code_hash: &str, max_attempts: u32)
+    -> Result<bool>;
 }
 
 /// User profiles and the email → user claim.
@@ -58,7 +59,12 @@ pub trait UserStore: Send + Sync {
     /// address was claimed concurrently (the caller then reads the winner).
     async fn create_user(&self, user: &User) -> Result<bool>;
     /// Applies validated changes and returns the new profile; `NotFound` if it is gone.
-    async fn update_profile(&self, id: &UserId, changes: &ProfileChanges, now: DateTime<Utc>) -> Result<User>;
+    async fn update_profile(
+        &self,
+        id: &UserId,
+        changes: &ProfileChanges,
+        now: DateTime<Utc>,
+    ) -> Result<User>;
 }
 
 /// A signed-in device: the current refresh-token hash and the one it replaced.
@@ -91,11 +97,23 @@ pub trait SessionStore: Send + Sync {
     async fn get_session(&self, id: &SessionId) -> Result<Option<Session>>;
     /// Replaces the token hash if it is still `old_hash`; `false` when a concurrent refresh
     /// won, so one refresh token is redeemed once.
-    async fn rotate_session(&self, id: &SessionId, old_hash: &str, new_hash: &str, now: DateTime<Utc>, expires_at: i64) -> Result<bool>;
+    async fn rotate_session(
+        &self,
+        id: &SessionId,
+        old_hash: &str,
+        new_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: i64,
+    ) -> Result<bool>;
     /// Deletes a session (idempotent).
     async fn delete_session(&self, id: &SessionId) -> Result<()>;
     /// A user's sessions, oldest first.
-    async fn list_sessions(&self, user: &UserId, limit: u32, after: Option<Position>) -> Result<Page<Session>>;
+    async fn list_sessions(
+        &self,
+        user: &UserId,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Session>>;
 }
 
 /// Whether a rate-limited action may go ahead.
@@ -114,7 +132,14 @@ pub enum RateDecision {
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
     /// Counts one hit of `subject` in `scope`, allowing at most `limit` per window.
-    async fn hit(&self, scope: &str, subject: &str, limit: u32, window_secs: i64, now: DateTime<Utc>) -> Result<RateDecision>;
+    async fn hit(
+        &self,
+        scope: &str,
+        subject: &str,
+        limit: u32,
+        window_secs: i64,
+        now: DateTime<Utc>,
+    ) -> Result<RateDecision>;
 }
 
 /// An open WebSocket connection.

@@ -1,0 +1,244 @@
+//! Sign-in with emailed codes, token rotation, sign-out, and the sign-in routes' bad inputs.
+
+use gigwire_tests::{Stack, unique_email};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn a_new_user_signs_in_with_the_emailed_code_and_reads_their_profile() {
+    let stack = Stack::from_env();
+    let email = unique_email("signin");
+    let tokens = stack.sign_in(&email).await;
+    assert_eq!(tokens["tokenType"], "Bearer");
+    assert_eq!(tokens["user"]["email"], email.as_str());
+    let access = tokens["accessToken"].as_str().unwrap();
+    let (status, me) = stack.call("GET", "/me", Some(access), None).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["email"], email.as_str());
+    assert_eq!(me["roles"], json!(["customer"]));
+    assert_eq!(me["id"], tokens["user"]["id"]);
+    // A second sign-in finds the same account.
+    let again = stack.sign_in(&email).await;
+    assert_eq!(again["user"]["id"], tokens["user"]["id"]);
+}
+
+#[tokio::test]
+async fn the_code_request_answers_the_same_for_known_and_unknown_addresses() {
+    let stack = Stack::from_env();
+    let known = unique_email("known");
+    stack.sign_in(&known).await;
+    let (s1, b1) = stack
+        .call("POST", "/auth/otp", None, Some(json!({ "email": known })))
+        .await;
+    let (s2, b2) = stack
+        .call(
+            "POST",
+            "/auth/otp",
+            None,
+            Some(json!({ "email": unique_email("unknown") })),
+        )
+        .await;
+    assert_eq!((s1, &b1), (s2, &b2));
+    assert_eq!(s1, 202);
+}
+
+#[tokio::test]
+async fn five_wrong_codes_kill_the_code_even_for_the_right_one() {
+    let stack = Stack::from_env();
+    let email = unique_email("guess");
+    let code = stack.request_code(&email).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for attempt in 1..=5 {
+        let (status, body) = stack
+            .call(
+                "POST",
+                "/auth/otp/verify",
+                None,
+                Some(json!({ "email": email, "code": wrong })),
+            )
+            .await;
+        assert_eq!(status, 401, "attempt {attempt}: {body}");
+    }
+    let (status, body) = stack
+        .call(
+            "POST",
+            "/auth/otp/verify",
+            None,
+            Some(json!({ "email": email, "code": code })),
+        )
+        .await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many"),
+        "{body}"
+    );
+    // A new code works again.
+    stack.sign_in(&email).await;
+}
+
+#[tokio::test]
+async fn a_code_signs_in_only_once() {
+    let stack = Stack::from_env();
+    let email = unique_email("once");
+    let code = stack.request_code(&email).await;
+    let body = json!({ "email": email, "code": code });
+    let (first, _) = stack
+        .call("POST", "/auth/otp/verify", None, Some(body.clone()))
+        .await;
+    let (second, _) = stack
+        .call("POST", "/auth/otp/verify", None, Some(body))
+        .await;
+    assert_eq!((first, second), (200, 401));
+}
+
+#[tokio::test]
+async fn code_requests_are_rate_limited_per_address() {
+    let stack = Stack::from_env();
+    let email = unique_email("limited");
+    for _ in 0..5 {
+        let (status, _) = stack
+            .call("POST", "/auth/otp", None, Some(json!({ "email": email })))
+            .await;
+        assert_eq!(status, 202);
+    }
+    let resp = stack
+        .client
+        .post(format!("{}/auth/otp", stack.http))
+        .json(&json!({ "email": email }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_session() {
+    let stack = Stack::from_env();
+    let (_, first) = stack.new_user("refresh").await;
+    let old = first["refreshToken"].as_str().unwrap();
+    let (status, second) = stack
+        .call(
+            "POST",
+            "/auth/refresh",
+            None,
+            Some(json!({ "refreshToken": old })),
+        )
+        .await;
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(second["refreshToken"], first["refreshToken"]);
+    let (status, me) = stack
+        .call("GET", "/me", second["accessToken"].as_str(), None)
+        .await;
+    assert_eq!(status, 200, "{me}");
+    // The replaced token comes back: treated as stolen, the session ends for everyone.
+    let (status, _) = stack
+        .call(
+            "POST",
+            "/auth/refresh",
+            None,
+            Some(json!({ "refreshToken": old })),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = stack
+        .call(
+            "POST",
+            "/auth/refresh",
+            None,
+            Some(json!({ "refreshToken": second["refreshToken"] })),
+        )
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn logout_revokes_the_refresh_token_and_is_idempotent() {
+    let stack = Stack::from_env();
+    let (_, tokens) = stack.new_user("logout").await;
+    let refresh = json!({ "refreshToken": tokens["refreshToken"] });
+    let (status, _) = stack
+        .call("POST", "/auth/logout", None, Some(refresh.clone()))
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = stack
+        .call("POST", "/auth/refresh", None, Some(refresh.clone()))
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = stack
+        .call("POST", "/auth/logout", None, Some(refresh))
+        .await;
+    assert_eq!(status, 204);
+}
+
+#[tokio::test]
+async fn bad_sign_in_bodies_are_clear_client_errors() {
+    let stack = Stack::from_env();
+    let cases: Vec<(Value, u16, &str, Option<&str>)> = vec![
+        (
+            Value::String("{\"email\": ".into()),
+            400,
+            "bad_request",
+            None,
+        ),
+        (Value::String("".into()), 400, "bad_request", None),
+        (
+            json!({ "email": "a@example.com", "admin": true }),
+            400,
+            "validation",
+            Some("admin"),
+        ),
+        (json!({ "email": 42 }), 400, "validation", Some("email")),
+        (
+            json!({ "email": "not-an-address" }),
+            400,
+            "validation",
+            Some("email"),
+        ),
+        (
+            json!({ "email": format!("{}@example.com", "a".repeat(20_000)) }),
+            413,
+            "payload_too_large",
+            None,
+        ),
+    ];
+    for (body, status, code, field) in cases {
+        let (got, resp) = stack
+            .call("POST", "/auth/otp", None, Some(body.clone()))
+            .await;
+        assert_eq!(got, status, "{body}: {resp}");
+        assert_eq!(resp["error"]["code"], code, "{resp}");
+        assert_eq!(resp["error"]["field"].as_str(), field, "{resp}");
+    }
+    let (status, resp) = stack
+        .call(
+            "POST",
+            "/auth/otp/verify",
+            None,
+            Some(json!({ "email": "a@example.com", "code": "12ab56" })),
+        )
+        .await;
+    assert_eq!(
+        (status, resp["error"]["field"].as_str()),
+        (400, Some("code")),
+        "{resp}"
+    );
+    let (status, _) = stack
+        .call(
+            "POST",
+            "/auth/refresh",
+            None,
+            Some(json!({ "refreshToken": "forged.token" })),
+        )
+        .await;
+    assert_eq!(status, 401);
+}
