@@ -157,17 +157,17 @@ impl Stack {
         found
     }
 
+    /// Submits a code for `email`.
+    pub async fn verify(&self, email: &str, code: &str) -> (u16, Value) {
+        let body = json!({ "email": email, "code": code });
+        self.call("POST", "/auth/otp/verify", None, Some(body))
+            .await
+    }
+
     /// Signs in through the emailed code; returns the token response.
     pub async fn sign_in(&self, email: &str) -> Value {
         let code = self.request_code(email).await;
-        let (status, body) = self
-            .call(
-                "POST",
-                "/auth/otp/verify",
-                None,
-                Some(json!({ "email": email, "code": code })),
-            )
-            .await;
+        let (status, body) = self.verify(email, &code).await;
         assert_eq!(status, 200, "{body}");
         body
     }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use aws_lc_rs::{constant_time, digest, hmac, rand};
+use aws_lc_rs::{constant_time, hmac, rand};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -147,48 +147,89 @@ pub fn bearer(header: &str) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// A refresh token as handed to the client once, and the hash we keep of it.
-#[derive(Debug)]
-pub struct RefreshToken {
-    /// The session it belongs to.
-    pub session_id: SessionId,
-    /// The client's copy: `{session}.{secret}`.
-    pub token: String,
-    /// What the store keeps.
-    pub hash: String,
+/// Issues and checks refresh tokens `{session}.{generation}.{tag}`, where `tag` is an HMAC of
+/// the session id, the generation and a per-session salt under a key derived from the
+/// deployment secret. The store keeps only the salt and the current generation: a leaked table
+/// cannot mint tokens, and an old token stays *recognisable* after rotation — presenting a
+/// genuine token of an earlier generation proves it was copied, however many rotations the
+/// thief made since, while a forged token (wrong tag) revokes nothing.
+#[derive(Clone)]
+pub struct RefreshTokens {
+    key: hmac::Key,
 }
 
-impl RefreshToken {
-    /// A fresh random token for `session_id`.
-    pub fn generate(session_id: SessionId) -> Result<Self, Error> {
-        let mut secret = [0u8; 32];
-        rand::fill(&mut secret).map_err(|_| Error::unexpected(anyhow::anyhow!("no randomness")))?;
-        let secret = URL_SAFE_NO_PAD.encode(secret);
-        Ok(Self {
-            session_id,
-            hash: hash_secret(&secret),
-            token: format!("{session_id}.{secret}"),
+/// The parts of a presented refresh token.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PresentedRefresh {
+    /// The session it names.
+    pub session_id: SessionId,
+    /// Its generation (0 at sign-in, +1 per rotation).
+    pub generation: u64,
+    tag: Vec<u8>,
+}
+
+impl RefreshTokens {
+    /// Keys derived from the deployment secret.
+    pub fn new(secret: &[u8]) -> Self {
+        Self {
+            key: derive_key(secret, "refresh"),
+        }
+    }
+
+    /// A new random per-session salt.
+    pub fn new_salt() -> Result<String, Error> {
+        let mut salt = [0u8; 16];
+        rand::fill(&mut salt).map_err(|_| Error::unexpected(anyhow::anyhow!("no randomness")))?;
+        Ok(URL_SAFE_NO_PAD.encode(salt))
+    }
+
+    fn tag(&self, session: &SessionId, generation: u64, salt: &str) -> hmac::Tag {
+        hmac::sign(
+            &self.key,
+            format!("{session}\0{generation}\0{salt}").as_bytes(),
+        )
+    }
+
+    /// The client's token for `generation` of a session.
+    pub fn issue(&self, session: &SessionId, generation: u64, salt: &str) -> String {
+        let tag = self.tag(session, generation, salt);
+        format!(
+            "{session}.{generation}.{}",
+            URL_SAFE_NO_PAD.encode(tag.as_ref())
+        )
+    }
+
+    /// Splits a presented token; a malformed one is a 401 like a wrong one.
+    pub fn parse(token: &str) -> Result<PresentedRefresh, Error> {
+        let invalid = || Error::Unauthorized("invalid refresh token".into());
+        let mut parts = token.trim().splitn(3, '.');
+        let (Some(session), Some(generation), Some(tag)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid());
+        };
+        Ok(PresentedRefresh {
+            session_id: SessionId::parse(session, "refreshToken").map_err(|_| invalid())?,
+            generation: generation.parse().map_err(|_| invalid())?,
+            tag: URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid())?,
         })
     }
 
-    /// Splits a client's token into its session and the hash of its secret; a malformed token
-    /// is a 401 like a wrong one, so the shape reveals nothing.
-    pub fn parse(token: &str) -> Result<(SessionId, String), Error> {
-        let invalid = || Error::Unauthorized("invalid refresh token".into());
-        let (session, secret) = token.trim().split_once('.').ok_or_else(invalid)?;
-        if secret.len() != 43 {
-            return Err(invalid());
-        }
-        Ok((
-            SessionId::parse(session, "refreshToken").map_err(|_| invalid())?,
-            hash_secret(secret),
-        ))
+    /// Whether `presented` was really issued by us for a session with this salt.
+    pub fn is_genuine(&self, presented: &PresentedRefresh, salt: &str) -> bool {
+        let expected = self.tag(&presented.session_id, presented.generation, salt);
+        constant_time::verify_slices_are_equal(expected.as_ref(), &presented.tag).is_ok()
     }
 }
 
-/// High-entropy secrets need no key, only a one-way hash.
-fn hash_secret(secret: &str) -> String {
-    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, secret.as_bytes()))
+/// An HMAC key for one purpose, derived from the deployment secret under `label`, so a key
+/// recovered from one use (cursors, codes) says nothing about the others.
+pub fn derive_key(secret: &[u8], label: &str) -> hmac::Key {
+    let derived = hmac::sign(
+        &hmac::Key::new(hmac::HMAC_SHA256, secret),
+        format!("gigwire/{label}/v1").as_bytes(),
+    );
+    hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
 }
 
 /// Compares two stored hashes in constant time.
@@ -206,12 +247,8 @@ pub struct CodeHasher {
 impl CodeHasher {
     /// A hasher keyed from the deployment secret.
     pub fn new(secret: &[u8]) -> Self {
-        let derived = hmac::sign(
-            &hmac::Key::new(hmac::HMAC_SHA256, secret),
-            b"gigwire/otp/v1",
-        );
         Self {
-            key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+            key: derive_key(secret, "otp"),
         }
     }
 
@@ -296,13 +333,28 @@ mod tests {
     }
 
     #[test]
-    fn refresh_tokens_parse_back_to_their_session_and_hash() {
-        let token = RefreshToken::generate(SessionId::new()).unwrap();
-        let (session, hash) = RefreshToken::parse(&token.token).unwrap();
-        assert_eq!(session, token.session_id);
-        assert!(hashes_match(&hash, &token.hash));
-        assert!(RefreshToken::parse("nope").is_err());
-        assert!(RefreshToken::parse(&format!("{}.short", SessionId::new())).is_err());
+    fn refresh_tokens_are_recognised_per_generation_and_salt() {
+        let refresh = RefreshTokens::new(KEY);
+        let session = SessionId::new();
+        let salt = RefreshTokens::new_salt().unwrap();
+        let token = refresh.issue(&session, 3, &salt);
+        let presented = RefreshTokens::parse(&token).unwrap();
+        assert_eq!((presented.session_id, presented.generation), (session, 3));
+        assert!(refresh.is_genuine(&presented, &salt));
+        assert!(!refresh.is_genuine(&presented, &RefreshTokens::new_salt().unwrap()));
+        let bumped = RefreshTokens::parse(&token.replacen(".3.", ".2.", 1)).unwrap();
+        assert!(
+            !refresh.is_genuine(&bumped, &salt),
+            "a generation cannot be edited"
+        );
+        for bad in [
+            "nope",
+            "a.b.c",
+            &format!("{session}.x.AAAA"),
+            &format!("{session}.1"),
+        ] {
+            assert!(RefreshTokens::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

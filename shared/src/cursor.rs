@@ -24,12 +24,8 @@ pub type Position = BTreeMap<String, String>;
 impl CursorCodec {
     /// A codec whose key is derived from `secret` (distinct from any other use of it).
     pub fn new(secret: &[u8]) -> Self {
-        let derived = hmac::sign(
-            &hmac::Key::new(hmac::HMAC_SHA256, secret),
-            b"gigwire/cursor/v1",
-        );
         Self {
-            key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+            key: crate::auth::derive_key(secret, "cursor"),
         }
     }
 

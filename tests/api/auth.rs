@@ -48,24 +48,10 @@ async fn five_wrong_codes_kill_the_code_even_for_the_right_one() {
     let code = stack.request_code(&email).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for attempt in 1..=5 {
-        let (status, body) = stack
-            .call(
-                "POST",
-                "/auth/otp/verify",
-                None,
-                Some(json!({ "email": email, "code": wrong })),
-            )
-            .await;
+        let (status, body) = stack.verify(&email, wrong).await;
         assert_eq!(status, 401, "attempt {attempt}: {body}");
     }
-    let (status, body) = stack
-        .call(
-            "POST",
-            "/auth/otp/verify",
-            None,
-            Some(json!({ "email": email, "code": code })),
-        )
-        .await;
+    let (status, body) = stack.verify(&email, &code).await;
     assert_eq!(status, 401, "{body}");
     assert!(
         body["error"]["message"]
@@ -83,14 +69,14 @@ async fn a_code_signs_in_only_once() {
     let stack = Stack::from_env();
     let email = unique_email("once");
     let code = stack.request_code(&email).await;
-    let body = json!({ "email": email, "code": code });
-    let (first, _) = stack
-        .call("POST", "/auth/otp/verify", None, Some(body.clone()))
-        .await;
-    let (second, _) = stack
-        .call("POST", "/auth/otp/verify", None, Some(body))
-        .await;
-    assert_eq!((first, second), (200, 401));
+    // Both at once: the conditional delete lets exactly one of them through.
+    let ((first, _), (second, _)) =
+        tokio::join!(stack.verify(&email, &code), stack.verify(&email, &code));
+    let mut statuses = [first, second];
+    statuses.sort();
+    assert_eq!(statuses, [200, 401]);
+    let (third, _) = stack.verify(&email, &code).await;
+    assert_eq!(third, 401);
 }
 
 #[tokio::test]
@@ -140,6 +126,28 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_session() {
         .call("GET", "/me", second["accessToken"].as_str(), None)
         .await;
     assert_eq!(status, 200, "{me}");
+    // A forged token naming the session is refused and revokes nothing.
+    let (sid_and_generation, _) = second["refreshToken"]
+        .as_str()
+        .unwrap()
+        .rsplit_once('.')
+        .unwrap();
+    let forged = json!({ "refreshToken": format!("{sid_and_generation}.AAAAAAAAAAAA") });
+    let (status, _) = stack
+        .call("POST", "/auth/refresh", None, Some(forged))
+        .await;
+    assert_eq!(status, 401);
+    // Rotate once more, so the stolen token is two generations old: still recognised.
+    let (status, third) = stack
+        .call(
+            "POST",
+            "/auth/refresh",
+            None,
+            Some(json!({ "refreshToken": second["refreshToken"] })),
+        )
+        .await;
+    assert_eq!(status, 200, "{third}");
+    let second = third;
     // The replaced token comes back: treated as stolen, the session ends for everyone.
     let (status, _) = stack
         .call(

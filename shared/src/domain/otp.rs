@@ -10,6 +10,8 @@ pub const CODE_TTL_SECS: i64 = 10 * 60;
 pub const MAX_ATTEMPTS: u32 = 5;
 /// Codes one address may request per window.
 pub const REQUESTS_PER_EMAIL: u32 = 5;
+/// Code checks one address may make per window, across all its codes.
+pub const VERIFICATIONS_PER_EMAIL: u32 = 15;
 /// The rate-limit window for code requests, in seconds.
 pub const REQUEST_WINDOW_SECS: i64 = 15 * 60;
 

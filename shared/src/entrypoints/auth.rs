@@ -3,12 +3,12 @@
 
 use super::now;
 use crate::adapters::SesMailer;
-use crate::auth::{CodeHasher, TokenService};
+use crate::auth::{CodeHasher, RefreshTokens, TokenService};
 use crate::domain::Email;
 use crate::error::Result;
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
-use crate::services::auth::{self, CodeRequest, RefreshRequest, Requester, VerifyRequest};
+use crate::services::auth::{self, CodeRequest, RefreshRequest, Requester, Tokens, VerifyRequest};
 use crate::store::dynamo::DynamoStore;
 
 /// `POST /auth/otp`: emails a sign-in code.
@@ -56,7 +56,8 @@ impl RequestCode {
 pub struct VerifyCode {
     store: DynamoStore,
     codes: CodeHasher,
-    tokens: TokenService,
+    access: TokenService,
+    refresh: RefreshTokens,
 }
 
 impl VerifyCode {
@@ -65,7 +66,8 @@ impl VerifyCode {
         Self {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
             codes: CodeHasher::new(&init.config.signing_key),
-            tokens: TokenService::new(&init.config),
+            access: TokenService::new(&init.config),
+            refresh: RefreshTokens::new(&init.config.signing_key),
         }
     }
 
@@ -73,27 +75,33 @@ impl VerifyCode {
     pub async fn handle(&self, req: HttpRequest) -> Result<HttpResponse> {
         let body: VerifyRequest = req.json()?;
         let email = Email::parse(&body.email, "email")?;
-        let user_agent = req.header("user-agent");
-        let tokens = auth::verify_code(
-            &self.store,
-            &self.store,
-            &self.store,
+        let tokens = Tokens {
+            access: &self.access,
+            refresh: &self.refresh,
+        };
+        let store = &self.store;
+        let response = auth::verify_code(
+            store,
+            store,
+            store,
+            store,
             &self.codes,
-            &self.tokens,
+            &tokens,
             &email,
             body.code.trim(),
-            user_agent,
+            req.header("user-agent"),
             now(),
         )
         .await?;
-        HttpResponse::ok(&tokens)
+        HttpResponse::ok(&response)
     }
 }
 
 /// `POST /auth/refresh`: rotates a refresh token.
 pub struct Refresh {
     store: DynamoStore,
-    tokens: TokenService,
+    access: TokenService,
+    refresh: RefreshTokens,
 }
 
 impl Refresh {
@@ -101,29 +109,34 @@ impl Refresh {
     pub fn new(init: &Init) -> Self {
         Self {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
-            tokens: TokenService::new(&init.config),
+            access: TokenService::new(&init.config),
+            refresh: RefreshTokens::new(&init.config.signing_key),
         }
     }
 
     /// Handles one request.
     pub async fn handle(&self, req: HttpRequest) -> Result<HttpResponse> {
         let body: RefreshRequest = req.json()?;
-        HttpResponse::ok(
-            &auth::refresh(
-                &self.store,
-                &self.store,
-                &self.tokens,
-                &body.refresh_token,
-                now(),
-            )
-            .await?,
+        let tokens = Tokens {
+            access: &self.access,
+            refresh: &self.refresh,
+        };
+        let response = auth::refresh(
+            &self.store,
+            &self.store,
+            &tokens,
+            &body.refresh_token,
+            now(),
         )
+        .await?;
+        HttpResponse::ok(&response)
     }
 }
 
 /// `POST /auth/logout`: ends the session of a refresh token.
 pub struct Logout {
     store: DynamoStore,
+    refresh: RefreshTokens,
 }
 
 impl Logout {
@@ -131,13 +144,14 @@ impl Logout {
     pub fn new(init: &Init) -> Self {
         Self {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+            refresh: RefreshTokens::new(&init.config.signing_key),
         }
     }
 
     /// Handles one request.
     pub async fn handle(&self, req: HttpRequest) -> Result<HttpResponse> {
         let body: RefreshRequest = req.json()?;
-        auth::logout(&self.store, &body.refresh_token).await?;
+        auth::logout(&self.store, &self.refresh, &body.refresh_token).await?;
         Ok(HttpResponse::no_content())
     }
 }

@@ -86,6 +86,7 @@ impl ListSessions {
                 req.caller()?,
                 limit,
                 req.query("cursor"),
+                now(),
             )
             .await?,
         )

@@ -12,7 +12,7 @@ use tracing::{info, instrument, warn};
 use utoipa::ToSchema;
 
 use crate::adapters::{Mailer, OutgoingEmail};
-use crate::auth::{self, CodeHasher, RefreshToken, TokenService, hashes_match};
+use crate::auth::{self, CodeHasher, RefreshTokens, TokenService, hashes_match};
 use crate::domain::otp;
 use crate::domain::{Email, SessionId, User};
 use crate::error::{Error, Result};
@@ -152,8 +152,9 @@ pub async fn verify_code(
     otps: &dyn OtpStore,
     users: &dyn UserStore,
     sessions: &dyn SessionStore,
+    limiter: &dyn RateLimiter,
     codes: &CodeHasher,
-    tokens: &TokenService,
+    tokens: &Tokens<'_>,
     email: &Email,
     code: &str,
     user_agent: Option<&str>,
@@ -162,6 +163,16 @@ pub async fn verify_code(
     if !otp::is_well_formed(code) {
         return Err(Error::field("code", "must be 6 digits"));
     }
+    // Five wrong guesses kill one code, but codes can be re-requested: this caps guesses per
+    // address across codes.
+    limit(
+        limiter,
+        "otp-verify",
+        email.as_str(),
+        otp::VERIFICATIONS_PER_EMAIL,
+        now,
+    )
+    .await?;
     let invalid = || Error::Unauthorized("invalid or expired code".into());
     let record = otps
         .get_code(email)
@@ -209,17 +220,16 @@ async fn find_or_create_user(
 
 async fn start_session(
     sessions: &dyn SessionStore,
-    tokens: &TokenService,
+    tokens: &Tokens<'_>,
     user: User,
     user_agent: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<TokenResponse> {
-    let refresh = RefreshToken::generate(SessionId::new())?;
     let session = Session {
-        id: refresh.session_id,
+        id: SessionId::new(),
         user_id: user.id,
-        secret_hash: refresh.hash.clone(),
-        previous_hash: None,
+        generation: 0,
+        salt: RefreshTokens::new_salt()?,
         created_at: now,
         last_used_at: now,
         expires_at: now.timestamp() + auth::SESSION_TTL_SECS,
@@ -227,56 +237,62 @@ async fn start_session(
     };
     sessions.create_session(&session).await?;
     info!(user_id = %user.id, session_id = %session.id, "signed in");
-    token_response(tokens, user, refresh, now)
+    token_response(tokens, user, &session, 0, now)
+}
+
+/// The two token issuers a sign-in or refresh needs.
+pub struct Tokens<'a> {
+    /// Access tokens.
+    pub access: &'a TokenService,
+    /// Refresh tokens.
+    pub refresh: &'a RefreshTokens,
 }
 
 fn token_response(
-    tokens: &TokenService,
+    tokens: &Tokens<'_>,
     user: User,
-    refresh: RefreshToken,
+    session: &Session,
+    generation: u64,
     now: DateTime<Utc>,
 ) -> Result<TokenResponse> {
     Ok(TokenResponse {
-        access_token: tokens.issue(&user.id, &refresh.session_id, &user.roles, now)?,
+        access_token: tokens
+            .access
+            .issue(&user.id, &session.id, &user.roles, now)?,
         token_type: "Bearer",
         expires_in: auth::ACCESS_TOKEN_TTL_SECS,
-        refresh_token: refresh.token,
+        refresh_token: tokens.refresh.issue(&session.id, generation, &session.salt),
         user,
     })
 }
 
-/// Redeems a refresh token for a new pair; the old token stops working.
+/// Redeems a refresh token for a new pair; the old token stops working, and presenting it
+/// again later revokes the session.
 #[instrument(skip_all)]
 pub async fn refresh(
     sessions: &dyn SessionStore,
     users: &dyn UserStore,
-    tokens: &TokenService,
+    tokens: &Tokens<'_>,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<TokenResponse> {
-    let (session_id, hash) = RefreshToken::parse(token)?;
+    let presented = RefreshTokens::parse(token)?;
     let invalid = || Error::Unauthorized("invalid refresh token".into());
     let session = sessions
-        .get_session(&session_id)
+        .get_session(&presented.session_id)
         .await?
         .filter(|s| s.expires_at > now.timestamp())
+        .filter(|s| tokens.refresh.is_genuine(&presented, &s.salt))
         .ok_or_else(invalid)?;
-    if !hashes_match(&hash, &session.secret_hash) {
-        if session
-            .previous_hash
-            .as_deref()
-            .is_some_and(|prev| hashes_match(&hash, prev))
-        {
-            // A replaced token came back: someone holds a copy. End the session for both.
-            warn!(session_id = %session_id, "refresh token reuse; session revoked");
-            sessions.delete_session(&session_id).await?;
-        }
+    if presented.generation != session.generation {
+        // A genuine token of another generation: somebody kept a copy of a redeemed token.
+        warn!(session_id = %session.id, "refresh token reuse; session revoked");
+        sessions.delete_session(&session.id).await?;
         return Err(invalid());
     }
-    let next = RefreshToken::generate(session_id)?;
     let expires_at = now.timestamp() + auth::SESSION_TTL_SECS;
     if !sessions
-        .rotate_session(&session_id, &hash, &next.hash, now, expires_at)
+        .rotate_session(&session.id, session.generation, now, expires_at)
         .await?
     {
         return Err(invalid());
@@ -286,25 +302,24 @@ pub async fn refresh(
         .get_user(&session.user_id)
         .await?
         .ok_or_else(invalid)?;
-    token_response(tokens, user, next, now)
+    token_response(tokens, user, &session, session.generation + 1, now)
 }
 
 /// Ends the session of a refresh token. Idempotent: an unknown or already ended session is
 /// not an error, so a client can always sign out.
 #[instrument(skip_all)]
-pub async fn logout(sessions: &dyn SessionStore, token: &str) -> Result<()> {
-    let (session_id, hash) = RefreshToken::parse(token)?;
-    if let Some(session) = sessions.get_session(&session_id).await? {
-        let owns = hashes_match(&hash, &session.secret_hash)
-            || session
-                .previous_hash
-                .as_deref()
-                .is_some_and(|p| hashes_match(&hash, p));
-        if !owns {
+pub async fn logout(
+    sessions: &dyn SessionStore,
+    refresh: &RefreshTokens,
+    token: &str,
+) -> Result<()> {
+    let presented = RefreshTokens::parse(token)?;
+    if let Some(session) = sessions.get_session(&presented.session_id).await? {
+        if !refresh.is_genuine(&presented, &session.salt) {
             return Err(Error::Unauthorized("invalid refresh token".into()));
         }
-        sessions.delete_session(&session_id).await?;
-        info!(session_id = %session_id, "signed out");
+        sessions.delete_session(&session.id).await?;
+        info!(session_id = %session.id, "signed out");
     }
     Ok(())
 }

@@ -101,13 +101,14 @@ pub struct SessionPage {
     pub next_cursor: Option<String>,
 }
 
-/// The caller's sessions, one page.
+/// The caller's sessions, one page. Expired sessions are left out: TTL deletion lags.
 pub async fn list_sessions(
     sessions: &dyn SessionStore,
     cursors: &CursorCodec,
     caller: &Caller,
     limit: u32,
     cursor: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<SessionPage> {
     let scope = format!("sessions:{}", caller.user_id);
     let after = cursor.map(|c| cursors.decode(&scope, c)).transpose()?;
@@ -118,6 +119,7 @@ pub async fn list_sessions(
         items: page
             .items
             .into_iter()
+            .filter(|s| s.expires_at > now.timestamp())
             .map(|s| SessionView {
                 current: s.id == caller.session_id,
                 id: s.id,

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -49,10 +50,24 @@ impl DynamoStore {
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key_item(key)))
+            // Codes, sessions and claims are read right after they are written: a stale read
+            // would refuse a just-sent code or a just-rotated token.
+            .consistent_read(true)
             .send()
             .await
             .map_err(Error::unexpected)?;
         out.item.map(from_item).transpose()
+    }
+
+    async fn put(&self, item: Item) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        Ok(())
     }
 
     async fn delete(&self, key: &Key) -> Result<()> {
@@ -144,12 +159,22 @@ fn position_to_item(position: Position) -> Item {
         .collect()
 }
 
-/// Whether an SDK error is a failed condition (plain or inside a cancelled transaction).
+/// Whether an SDK error is a failed condition of a single-item write.
 fn condition_failed<E: ProvideErrorMetadata>(err: &E) -> bool {
-    matches!(
-        err.code(),
-        Some("ConditionalCheckFailedException") | Some("TransactionCanceledException")
-    )
+    err.code() == Some("ConditionalCheckFailedException")
+}
+
+/// Whether a transaction was cancelled because one of its conditions failed.
+fn transaction_condition_failed<R>(
+    err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+) -> bool {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+            .cancellation_reasons()
+            .iter()
+            .any(|reason| reason.code() == Some("ConditionalCheckFailed")),
+        _ => false,
+    }
 }
 
 /// Runs a conditional write: `Ok(true)` when it applied, `Ok(false)` when its condition failed.
@@ -176,14 +201,7 @@ impl OtpStore for DynamoStore {
     #[instrument(skip_all)]
     async fn put_code(&self, email: &Email, record: &OtpRecord) -> Result<()> {
         let item = to_item(&keys::otp(email), ENTITY_OTP, None, record)?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(Error::unexpected)?;
-        Ok(())
+        self.put(item).await
     }
 
     async fn get_code(&self, email: &Email) -> Result<Option<OtpRecord>> {
@@ -270,7 +288,13 @@ impl UserStore for DynamoStore {
             .transact_items(put(profile)?)
             .send()
             .await;
-        conditional(result).await
+        match result {
+            Ok(_) => Ok(true),
+            // Only a failed condition means "address already claimed"; a conflict with another
+            // transaction or throttling is an error to retry, not an answer.
+            Err(err) if transaction_condition_failed(&err) => Ok(false),
+            Err(err) => Err(Error::unexpected(err)),
+        }
     }
 
     #[instrument(skip_all, fields(user_id = %id))]
@@ -280,7 +304,7 @@ impl UserStore for DynamoStore {
         changes: &ProfileChanges,
         now: DateTime<Utc>,
     ) -> Result<User> {
-        // Attribute names always go through placeholders: several (`roles`, `locale`) are
+        // Attribute names always go through placeholders: some (`roles`, `timeZone`) are
         // DynamoDB reserved words.
         let mut set = Vec::new();
         let mut remove = Vec::new();
@@ -349,14 +373,7 @@ impl SessionStore for DynamoStore {
             Some(&keys::session_by_user(&session.user_id, &session.id)),
             session,
         )?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(Error::unexpected)?;
-        Ok(())
+        self.put(item).await
     }
 
     async fn get_session(&self, id: &SessionId) -> Result<Option<Session>> {
@@ -367,8 +384,7 @@ impl SessionStore for DynamoStore {
     async fn rotate_session(
         &self,
         id: &SessionId,
-        old_hash: &str,
-        new_hash: &str,
+        generation: u64,
         now: DateTime<Utc>,
         expires_at: i64,
     ) -> Result<bool> {
@@ -377,10 +393,10 @@ impl SessionStore for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::session(id))))
-            .update_expression("SET secret_hash = :new, previous_hash = :old, last_used_at = :now, expires_at = :exp")
-            .condition_expression("secret_hash = :old")
-            .expression_attribute_values(":new", s(new_hash))
-            .expression_attribute_values(":old", s(old_hash))
+            .update_expression("SET generation = :next, last_used_at = :now, expires_at = :exp")
+            .condition_expression("generation = :current")
+            .expression_attribute_values(":current", n(generation))
+            .expression_attribute_values(":next", n(generation + 1))
             .expression_attribute_values(":now", s(now.to_rfc3339()))
             .expression_attribute_values(":exp", n(expires_at))
             .send()
@@ -456,14 +472,7 @@ impl ConnectionStore for DynamoStore {
         let key = keys::connection(&connection.connection_id);
         let gsi1 = keys::connection_by_user(&connection.user_id, &connection.connection_id);
         let item = to_item(&key, ENTITY_CONNECTION, Some(&gsi1), connection)?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(Error::unexpected)?;
-        Ok(())
+        self.put(item).await
     }
 
     async fn get_connection(&self, id: &ConnectionId) -> Result<Option<Connection>> {

@@ -74,10 +74,10 @@ pub struct Session {
     pub id: SessionId,
     /// Owner.
     pub user_id: UserId,
-    /// Hash of the current refresh token.
-    pub secret_hash: String,
-    /// Hash of the token it replaced: seeing it again means the token was stolen.
-    pub previous_hash: Option<String>,
+    /// Generation of the only refresh token that may be redeemed now.
+    pub generation: u64,
+    /// Per-session salt of the refresh-token tags (see [`crate::auth::RefreshTokens`]).
+    pub salt: String,
     /// First sign-in.
     pub created_at: DateTime<Utc>,
     /// Last refresh.
@@ -95,13 +95,12 @@ pub trait SessionStore: Send + Sync {
     async fn create_session(&self, session: &Session) -> Result<()>;
     /// A session by id.
     async fn get_session(&self, id: &SessionId) -> Result<Option<Session>>;
-    /// Replaces the token hash if it is still `old_hash`; `false` when a concurrent refresh
-    /// won, so one refresh token is redeemed once.
+    /// Moves the session from `generation` to the next one; `false` when a concurrent
+    /// refresh won, so one refresh token is redeemed once.
     async fn rotate_session(
         &self,
         id: &SessionId,
-        old_hash: &str,
-        new_hash: &str,
+        generation: u64,
         now: DateTime<Utc>,
         expires_at: i64,
     ) -> Result<bool>;

@@ -1,0 +1,97 @@
+"""Cold-start benchmark of every function binary.
+
+For each binary: start it as Lambda would (AWS_LAMBDA_RUNTIME_API pointing at a local stand-in
+of the Runtime API), and measure the time from process start until its first request for an
+event, and its resident memory at that moment. Median of N runs, plus the binary's size, printed
+against the budgets as ratios (≤ 1.00 is within budget). Standard library only.
+"""
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BUDGET_INIT_MS = 10.0
+BUDGET_RSS_MIB = 15.0
+BUDGET_SIZE_MIB = 8.0
+
+# What Config::from_env and the SDK's standard environment need; nothing is contacted.
+ENV = {
+    "TABLE_NAME": "bench", "BUCKET_NAME": "bench", "JWT_SIGNING_KEY": "k" * 32,
+    "JWT_ISSUER": "gigwire", "JWT_AUDIENCE": "gigwire-api", "EMAIL_FROM": "no-reply@example.com",
+    "WS_MANAGEMENT_ENDPOINT": "https://example.execute-api.us-east-1.amazonaws.com/dev",
+    "STAGE": "bench", "OTP_REQUESTS_PER_IP": "30", "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "RUST_LOG": "info",
+    "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_FORMAT": "JSON",
+}
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def one_run(binary: Path) -> tuple[float, float]:
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+    env = {**ENV, "PATH": os.environ.get("PATH", ""), "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}"}
+    if os.environ.get("SSL_CERT_FILE"):
+        env["SSL_CERT_FILE"] = os.environ["SSL_CERT_FILE"]
+    start = time.perf_counter()
+    proc = subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        server.settimeout(10)
+        conn, _ = server.accept()
+        conn.settimeout(10)
+        data = b""
+        while b"\r\n" not in data:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        if b"/runtime/invocation/next" not in data.split(b"\r\n", 1)[0]:
+            raise RuntimeError(f"{binary.name}: unexpected first request {data[:80]!r}")
+        rss = rss_mib(proc.pid)
+        conn.close()
+        return elapsed_ms, rss
+    finally:
+        proc.kill()
+        proc.wait()
+        server.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("binaries", type=Path, help="folder with the release binaries (target/release)")
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--functions", type=Path, default=Path(__file__).resolve().parent.parent / "functions")
+    args = parser.parse_args()
+    names = sorted(p.name for p in args.functions.iterdir() if (p / "Cargo.toml").exists())
+    print(f"{'function':<18}{'init ms':>9}{'ratio':>7}{'RSS MiB':>9}{'ratio':>7}{'size MiB':>10}{'ratio':>7}")
+    worst = 0.0
+    for name in names:
+        binary = args.binaries / name
+        one_run(binary)  # warm the page cache: Lambda's first start reads from a local disk too
+        runs = [one_run(binary) for _ in range(args.runs)]
+        init = statistics.median(r[0] for r in runs)
+        rss = statistics.median(r[1] for r in runs)
+        size = binary.stat().st_size / (1024 * 1024)
+        ratios = (init / BUDGET_INIT_MS, rss / BUDGET_RSS_MIB, size / BUDGET_SIZE_MIB)
+        worst = max(worst, *ratios)
+        print(f"{name:<18}{init:>9.2f}{ratios[0]:>7.2f}{rss:>9.2f}{ratios[1]:>7.2f}{size:>10.2f}{ratios[2]:>7.2f}")
+    print(f"worst ratio to budget: {worst:.2f} ({'within' if worst <= 1 else 'OVER'} budget)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
