@@ -82,6 +82,9 @@ def main() -> None:
     worst = 0.0
     for name in names:
         binary = args.binaries / name
+        if not binary.exists():
+            print(f"{name:<18}  (not built)")
+            continue
         one_run(binary)  # warm the page cache: Lambda's first start reads from a local disk too
         runs = [one_run(binary) for _ in range(args.runs)]
         init = statistics.median(r[0] for r in runs)

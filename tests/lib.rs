@@ -164,6 +164,17 @@ impl Stack {
             .await
     }
 
+    /// Redeems a refresh token (any JSON value, so tests can send wrong shapes).
+    pub async fn refresh(&self, token: &Value) -> (u16, Value) {
+        self.call(
+            "POST",
+            "/auth/refresh",
+            None,
+            Some(json!({ "refreshToken": token })),
+        )
+        .await
+    }
+
     /// Signs in through the emailed code; returns the token response.
     pub async fn sign_in(&self, email: &str) -> Value {
         let code = self.request_code(email).await;

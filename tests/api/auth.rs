@@ -111,62 +111,27 @@ async fn code_requests_are_rate_limited_per_address() {
 async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_session() {
     let stack = Stack::from_env();
     let (_, first) = stack.new_user("refresh").await;
-    let old = first["refreshToken"].as_str().unwrap();
-    let (status, second) = stack
-        .call(
-            "POST",
-            "/auth/refresh",
-            None,
-            Some(json!({ "refreshToken": old })),
-        )
-        .await;
+    let old = &first["refreshToken"];
+    let (status, second) = stack.refresh(old).await;
     assert_eq!(status, 200, "{second}");
-    assert_ne!(second["refreshToken"], first["refreshToken"]);
+    assert_ne!(second["refreshToken"], *old);
     let (status, me) = stack
         .call("GET", "/me", second["accessToken"].as_str(), None)
         .await;
     assert_eq!(status, 200, "{me}");
     // A forged token naming the session is refused and revokes nothing.
-    let (sid_and_generation, _) = second["refreshToken"]
-        .as_str()
-        .unwrap()
-        .rsplit_once('.')
-        .unwrap();
-    let forged = json!({ "refreshToken": format!("{sid_and_generation}.AAAAAAAAAAAA") });
+    let current = second["refreshToken"].as_str().unwrap();
+    let (sid_and_generation, _) = current.rsplit_once('.').unwrap();
     let (status, _) = stack
-        .call("POST", "/auth/refresh", None, Some(forged))
+        .refresh(&json!(format!("{sid_and_generation}.AAAAAAAAAAAA")))
         .await;
     assert_eq!(status, 401);
     // Rotate once more, so the stolen token is two generations old: still recognised.
-    let (status, third) = stack
-        .call(
-            "POST",
-            "/auth/refresh",
-            None,
-            Some(json!({ "refreshToken": second["refreshToken"] })),
-        )
-        .await;
+    let (status, third) = stack.refresh(&second["refreshToken"]).await;
     assert_eq!(status, 200, "{third}");
-    let second = third;
     // The replaced token comes back: treated as stolen, the session ends for everyone.
-    let (status, _) = stack
-        .call(
-            "POST",
-            "/auth/refresh",
-            None,
-            Some(json!({ "refreshToken": old })),
-        )
-        .await;
-    assert_eq!(status, 401);
-    let (status, _) = stack
-        .call(
-            "POST",
-            "/auth/refresh",
-            None,
-            Some(json!({ "refreshToken": second["refreshToken"] })),
-        )
-        .await;
-    assert_eq!(status, 401);
+    assert_eq!(stack.refresh(old).await.0, 401);
+    assert_eq!(stack.refresh(&third["refreshToken"]).await.0, 401);
 }
 
 #[tokio::test]
