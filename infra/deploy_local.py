@@ -254,6 +254,7 @@ def main() -> None:
         "GIGWIRE_WS_URL": f"ws://127.0.0.1:{args.port}/_aws/execute-api/{outputs['WebSocketApiId']}/{args.stage}",
         "GIGWIRE_TABLE": outputs["TableName"],
         "GIGWIRE_BUCKET": outputs["BucketName"],
+        "GIGWIRE_CLEANUP_FUNCTION": outputs["CleanupUploadsFunctionName"],
         "GIGWIRE_JWT_SIGNING_KEY": signing_key(),
         "GIGWIRE_JWT_ISSUER": values.get("JwtIssuer") or "gigwire",
         "GIGWIRE_JWT_AUDIENCE": values.get("JwtAudience") or "gigwire-api",

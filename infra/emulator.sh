@@ -32,7 +32,9 @@ start() {
   # Listeners stay on loopback; function code is unpacked under TMPDIR, so it and all state stay
   # inside the project. AWS_ENDPOINT_URL is how the functions' SDK clients find the emulator.
   # setsid gives the emulator its own process group, so stop also reaches the Lambda processes.
-  env -i PATH="$PATH" HOME="$HOME" LANG="${LANG:-C.UTF-8}" LOG_LEVEL="${LOG_LEVEL:-INFO}" \
+  # AUTH=true makes the emulator check signatures and evaluate IAM like AWS: each function then
+  # runs with only its template policies, so a missing permission fails here, not in production.
+  env -i AUTH="${GIGWIRE_EMULATOR_AUTH:-true}" PATH="$PATH" HOME="$HOME" LANG="${LANG:-C.UTF-8}" LOG_LEVEL="${LOG_LEVEL:-INFO}" \
     GATEWAY_PORT="$PORT" BIND_HOST=127.0.0.1 IOT_MTLS_ENABLED=0 SFTP_ENABLED=0 \
     TMPDIR="$DIR/tmp" STATE_DIR="$DIR/state" S3_DATA_DIR="$DIR/s3" \
     PERSIST_STATE="$persist" S3_PERSIST="$persist" \

@@ -189,6 +189,65 @@ impl Stack {
         (body["accessToken"].as_str().unwrap().to_owned(), body)
     }
 
+    /// POSTs `bytes` to S3 with the form of an upload ticket, after `edit` may change fields.
+    pub async fn upload(
+        &self,
+        ticket: &Value,
+        bytes: Vec<u8>,
+        edit: impl FnOnce(&mut [(String, String)]),
+    ) -> reqwest::StatusCode {
+        let upload = &ticket["upload"];
+        let mut fields: Vec<(String, String)> = upload["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["name"].as_str().unwrap().to_owned(),
+                    f["value"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        edit(&mut fields);
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name, value);
+        }
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name("upload"),
+        );
+        let resp = self
+            .client
+            .post(upload["url"].as_str().unwrap())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        resp.status()
+    }
+
+    /// Runs the scheduled cleanup of stale uploads now, through the Lambda Invoke API.
+    pub async fn run_cleanup(&self) {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let event = json!({ "version": "0", "id": "manual", "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "000000000000", "time": chrono::Utc::now().to_rfc3339(), "region": "us-east-1", "resources": [], "detail": {} });
+        let out = aws_sdk_lambda::Client::new(&sdk)
+            .invoke()
+            .function_name(env("GIGWIRE_CLEANUP_FUNCTION"))
+            .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
+            .send()
+            .await
+            .expect("invoke failed");
+        assert!(
+            out.function_error().is_none(),
+            "cleanup failed: {:?}",
+            out.payload()
+        );
+    }
+
     /// Opens a WebSocket with `token` in the query string.
     pub async fn connect(
         &self,

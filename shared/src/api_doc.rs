@@ -7,9 +7,12 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::adapters::s3::FormField;
+use crate::domain::files::{FileRecord, FileStatus, Purpose, UploadRequest};
 use crate::domain::{ProfilePatch, Role, User};
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::services::auth::{CodeRequest, CodeSent, RefreshRequest, TokenResponse, VerifyRequest};
+use crate::services::files::{DownloadLink, UploadTicket};
 use crate::services::realtime::{ClientMessage, ServerEvent};
 use crate::services::users::{SessionPage, SessionView};
 
@@ -54,6 +57,32 @@ mod paths {
         params(("limit" = Option<u32>, Query, description = "1 to 100, default 20"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
         responses((status = 200, body = SessionPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
     fn list_sessions() {}
+
+    /// Declare an upload. Answers a form to POST to S3 (fields in order, then `file`) whose
+    /// policy admits exactly the declared size and content type for 5 minutes.
+    #[utoipa::path(post, path = "/files", tag = "files", security(("bearer" = [])), request_body = UploadRequest,
+        responses((status = 201, body = UploadTicket), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    fn create_upload() {}
+
+    /// Check the uploaded object (size, type, leading bytes) and mark the file ready. A
+    /// mismatch deletes the object (400, field `file`). Idempotent.
+    #[utoipa::path(post, path = "/files/{id}/complete", tag = "files", security(("bearer" = [])),
+        params(("id" = String, Path, description = "file id")),
+        responses((status = 200, body = FileRecord), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn complete_upload() {}
+
+    /// A 5-minute download link. Visible to the owner, and to every signed-in user for a
+    /// ready profile image; anyone else gets 404.
+    #[utoipa::path(get, path = "/files/{id}", tag = "files", security(("bearer" = [])),
+        params(("id" = String, Path, description = "file id")),
+        responses((status = 200, body = DownloadLink), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn get_file() {}
+
+    /// Delete the caller's file (object and record).
+    #[utoipa::path(delete, path = "/files/{id}", tag = "files", security(("bearer" = [])),
+        params(("id" = String, Path, description = "file id")),
+        responses((status = 204), (status = 404, body = ErrorBody)))]
+    fn delete_file() {}
 }
 
 struct BearerAuth;
@@ -75,10 +104,10 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField)),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"))
+    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"))
 )]
 pub struct ApiDoc;
 

@@ -27,6 +27,8 @@ pub struct Config {
     /// Sign-in codes one client IP may request per 15 minutes (`OTP_REQUESTS_PER_IP`): the
     /// right value depends on how many users share an address (offices, carrier NAT).
     pub otp_requests_per_ip: u32,
+    /// Largest upload in bytes (`MAX_UPLOAD_BYTES`).
+    pub max_upload_bytes: u64,
 }
 
 /// Shortest signing key accepted: HS256 wants at least 256 bits.
@@ -68,6 +70,9 @@ impl Config {
                     "environment variable OTP_REQUESTS_PER_IP must be a positive integer"
                 )
             })?,
+            max_upload_bytes: var("MAX_UPLOAD_BYTES")?.parse().map_err(|_| {
+                anyhow::anyhow!("environment variable MAX_UPLOAD_BYTES must be a positive integer")
+            })?,
         })
     }
 }
@@ -88,6 +93,7 @@ mod tests {
             ("WS_MANAGEMENT_ENDPOINT", "https://x.example/dev/".into()),
             ("STAGE", "dev".into()),
             ("OTP_REQUESTS_PER_IP", "30".into()),
+            ("MAX_UPLOAD_BYTES", "10485760".into()),
         ])
     }
 

@@ -1,7 +1,7 @@
 //! Every key string of the single table, built here and nowhere else, from typed ids. The
 //! tests below pin the exact strings: changing one is a data migration, not a refactor.
 
-use crate::domain::{ConnectionId, Email, SessionId, UserId};
+use crate::domain::{ConnectionId, Email, FileId, SessionId, UserId};
 
 /// Partition key attribute.
 pub const PK: &str = "PK";
@@ -85,6 +85,28 @@ pub fn user_partition(user: &UserId) -> String {
     format!("USER#{user}")
 }
 
+/// A file's record.
+pub fn file(id: &FileId) -> Key {
+    key(format!("FILE#{id}"), "FILE")
+}
+
+/// `GSI1` keys of a file whose upload is not complete yet. The index is sparse: completing
+/// the upload removes these attributes, so the cleanup job reads only stale pending uploads,
+/// oldest first (file ids are time-ordered), never the table.
+pub fn pending_upload(id: &FileId) -> Key {
+    key(PENDING_UPLOADS.to_owned(), format!("{FILE_PREFIX}{id}"))
+}
+
+/// `GSI1PK` of pending uploads.
+pub const PENDING_UPLOADS: &str = "UPLOADS#PENDING";
+/// `GSI1SK` prefix of pending uploads.
+pub const FILE_PREFIX: &str = "FILE#";
+
+/// The S3 object key of a file: under its owner's prefix, named by the server.
+pub fn object(owner: &UserId, id: &FileId) -> String {
+    format!("uploads/{owner}/{id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +165,29 @@ mod tests {
                 pk: format!("USER#{USER}"),
                 sk: format!("SESSION#{SESSION}")
             }
+        );
+    }
+
+    #[test]
+    fn file_keys_are_pinned() {
+        let file = FileId::parse("01JD0000000000000000000003", "id").unwrap();
+        assert_eq!(
+            super::file(&file),
+            Key {
+                pk: "FILE#01JD0000000000000000000003".into(),
+                sk: "FILE".into()
+            }
+        );
+        assert_eq!(
+            pending_upload(&file),
+            Key {
+                pk: "UPLOADS#PENDING".into(),
+                sk: "FILE#01JD0000000000000000000003".into()
+            }
+        );
+        assert_eq!(
+            object(&user_id(), &file),
+            format!("uploads/{USER}/01JD0000000000000000000003")
         );
     }
 

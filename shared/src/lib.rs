@@ -12,7 +12,7 @@
 //! - [`keys`]: every DynamoDB key string, built in one place.
 //! - [`cursor`]: opaque, tamper-evident pagination cursors.
 //! - [`store`]: narrow storage traits; [`store::dynamo`] implements them on one table.
-//! - [`adapters`]: email (SES), real-time push (API Gateway Management API).
+//! - [`adapters`]: email (SES), real-time push (API Gateway Management API), files (S3).
 //! - [`services`]: use cases, written against the traits.
 //! - [`entrypoints`]: one async function per route or event, used by the function binaries.
 //! - [`lambda`]: runtime glue for HTTP, WebSocket, authorizer and scheduled events.
@@ -30,6 +30,9 @@
 //! | session | `SESSION#{session}` | `SESSION` | `USER#{user}` / `SESSION#{session}` | refresh by id; list a user's sessions (GSI1, begins_with) |
 //! | rate window | `RATE#{scope}#{subject}` | `WINDOW#{start}` | – | fixed-window counters (TTL) |
 //! | connection | `CONN#{connection}` | `CONN` | `USER#{user}` / `CONN#{connection}` | a connection by id; a user's open connections (GSI1) — never a Scan |
+//! | file | `FILE#{file}` | `FILE` | `UPLOADS#PENDING` / `FILE#{file}` while pending (sparse) | a file by id; stale pending uploads, oldest first (GSI1, `<` bound) |
+//!
+//! S3 objects live at `uploads/{owner}/{file}` ([`keys::object`]).
 
 pub mod adapters;
 pub mod api_doc;

@@ -2,5 +2,6 @@
 //! bootstraps, the emulator's DynamoDB, SES and Management API. One binary, one module per area.
 
 mod auth;
+mod files;
 mod me;
 mod websocket;

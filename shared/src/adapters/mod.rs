@@ -1,9 +1,11 @@
-//! Outbound ports and their AWS adapters: email through SES v2 and real-time pushes through the
-//! API Gateway Management API. Services depend on the traits; each function builds only the
+//! Outbound ports and their AWS adapters: email through SES v2, real-time pushes through the
+//! API Gateway Management API, and file storage on S3. Services depend on the traits; each function builds only the
 //! adapters it uses, so a binary links only the SDK clients it needs.
 
 pub mod apigw;
+pub mod s3;
 pub mod ses;
 
 pub use apigw::{ApiGatewayPusher, Delivery, Pusher};
+pub use s3::{ObjectInfo, ObjectStore, PresignedPost, S3Files};
 pub use ses::{Mailer, OutgoingEmail, SesMailer};

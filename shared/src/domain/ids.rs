@@ -23,6 +23,16 @@ macro_rules! ulid_id {
                 Self(Ulid::generate())
             }
 
+            /// A fresh id stamped with the given instant (for records made at another time).
+            pub fn at(at: chrono::DateTime<chrono::Utc>) -> Self {
+                Self(Ulid::from_datetime(at.into()))
+            }
+
+            /// The smallest id of the given instant: ids created before it sort below.
+            pub fn floor_at(at: chrono::DateTime<chrono::Utc>) -> Self {
+                Self(Ulid::from_parts(at.timestamp_millis().max(0) as u64, 0))
+            }
+
             /// Parses a client-supplied id; `field` names it in the error.
             pub fn parse(raw: &str, field: &str) -> Result<Self, Error> {
                 Ulid::from_str(raw)
@@ -54,6 +64,11 @@ ulid_id!(
     /// A signed-in device: one refresh-token family.
     SessionId,
     "session"
+);
+ulid_id!(
+    /// An uploaded file.
+    FileId,
+    "file"
 );
 
 /// An API Gateway WebSocket connection id (e.g. `L0SM9cOFvHcCIhw=`).

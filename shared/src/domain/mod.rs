@@ -3,10 +3,11 @@
 //! never re-checks a string.
 
 pub mod email;
+pub mod files;
 pub mod ids;
 pub mod otp;
 pub mod user;
 
 pub use email::Email;
-pub use ids::{ConnectionId, SessionId, UserId};
+pub use ids::{ConnectionId, FileId, SessionId, UserId};
 pub use user::{Locale, Phone, ProfileChanges, ProfilePatch, Role, TimeZone, User};

@@ -35,3 +35,56 @@ pub async fn init() -> Result<Init, BoxError> {
         .await;
     Ok(Init { config, sdk })
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_lambda_events::apigw::{
+        ApiGatewayV2CustomAuthorizerV2Request, ApiGatewayV2httpRequest,
+        ApiGatewayWebsocketProxyRequest,
+    };
+    use aws_lambda_events::eventbridge::EventBridgeEvent;
+
+    /// Every fixture under `events/` must be a valid event of the kind its function receives,
+    /// so `cargo lambda invoke --data-file` and `sam local invoke` can use any of them.
+    #[test]
+    fn every_event_fixture_parses_as_its_functions_event() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+        let mut checked = 0;
+        for dir in std::fs::read_dir(&root).unwrap() {
+            let dir = dir.unwrap().path();
+            let function = dir.file_name().unwrap().to_string_lossy().into_owned();
+            for file in std::fs::read_dir(&dir).unwrap() {
+                let path = file.unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap();
+                let parsed = match function.as_str() {
+                    "http-authorizer" => {
+                        serde_json::from_str::<ApiGatewayV2CustomAuthorizerV2Request>(&text)
+                            .map(drop)
+                    }
+                    "ws-authorizer" => {
+                        serde_json::from_str::<super::authorizer::WsAuthorizerEvent>(&text)
+                            .map(drop)
+                    }
+                    f if f.starts_with("ws-") => {
+                        serde_json::from_str::<ApiGatewayWebsocketProxyRequest>(&text).map(drop)
+                    }
+                    f if f.starts_with("cron-") || f == "schedule" => {
+                        serde_json::from_str::<EventBridgeEvent>(&text).map(drop)
+                    }
+                    _ => serde_json::from_str::<ApiGatewayV2httpRequest>(&text).map(drop),
+                };
+                assert!(parsed.is_ok(), "{}: {:?}", path.display(), parsed.err());
+                checked += 1;
+            }
+        }
+        assert!(checked > 0);
+        let functions = root.join("../functions");
+        for function in std::fs::read_dir(functions).unwrap() {
+            let name = function.unwrap().file_name();
+            assert!(
+                root.join(&name).is_dir(),
+                "no fixture for function {name:?}"
+            );
+        }
+    }
+}

@@ -3,5 +3,6 @@
 //! the pure rules they apply live in [`crate::domain`].
 
 pub mod auth;
+pub mod files;
 pub mod realtime;
 pub mod users;

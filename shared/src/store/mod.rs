@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::cursor::Position;
-use crate::domain::{ConnectionId, Email, ProfileChanges, SessionId, User, UserId};
+use crate::domain::files::FileRecord;
+use crate::domain::{ConnectionId, Email, FileId, ProfileChanges, SessionId, User, UserId};
 use crate::error::Result;
 
 /// One page of a list and where the next one starts.
@@ -167,4 +168,19 @@ pub trait ConnectionStore: Send + Sync {
     async fn delete_connection(&self, id: &ConnectionId) -> Result<()>;
     /// Every open connection of a user (through the index, never a Scan).
     async fn connections_of(&self, user: &UserId) -> Result<Vec<ConnectionId>>;
+}
+
+/// File records.
+#[async_trait]
+pub trait FileStore: Send + Sync {
+    /// Stores a new pending file.
+    async fn create_file(&self, file: &FileRecord) -> Result<()>;
+    /// A file by id.
+    async fn get_file(&self, id: &FileId) -> Result<Option<FileRecord>>;
+    /// Marks a pending file ready; `false` if it was not pending (already ready, or gone).
+    async fn mark_ready(&self, id: &FileId, now: DateTime<Utc>) -> Result<bool>;
+    /// Deletes a file record (idempotent).
+    async fn delete_file(&self, id: &FileId) -> Result<()>;
+    /// Pending uploads declared before `before`, oldest first, at most `limit`.
+    async fn stale_uploads(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<FileRecord>>;
 }

@@ -1,0 +1,95 @@
+//! File routes: `POST /files`, `POST /files/{id}/complete`, `GET /files/{id}`,
+//! `DELETE /files/{id}`, and the scheduled cleanup of stale uploads.
+
+use chrono::{DateTime, Utc};
+
+use super::now;
+use crate::adapters::S3Files;
+use crate::domain::FileId;
+use crate::domain::files::UploadRequest;
+use crate::error::Result;
+use crate::lambda::Init;
+use crate::lambda::http::{HttpRequest, HttpResponse};
+use crate::services::files;
+use crate::store::dynamo::DynamoStore;
+
+/// Every file route needs the table, the bucket and the upload limit.
+pub struct Files {
+    store: DynamoStore,
+    objects: S3Files,
+    max_bytes: u64,
+}
+
+impl Files {
+    /// Builds the dependencies once.
+    pub fn new(init: &Init) -> Self {
+        Self {
+            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+            objects: S3Files::from_sdk(&init.sdk, &init.config.bucket_name),
+            max_bytes: init.config.max_upload_bytes,
+        }
+    }
+
+    fn id(req: &HttpRequest) -> Result<FileId> {
+        FileId::parse(
+            req.path.get("id").map(String::as_str).unwrap_or_default(),
+            "id",
+        )
+    }
+
+    /// `POST /files`.
+    pub async fn create(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: UploadRequest = req.json()?;
+        let ticket = files::create_upload(
+            &self.store,
+            &self.objects,
+            req.caller()?,
+            body,
+            self.max_bytes,
+            now(),
+        )
+        .await?;
+        HttpResponse::json(201, &ticket)
+    }
+
+    /// `POST /files/{id}/complete`.
+    pub async fn complete(&self, req: HttpRequest) -> Result<HttpResponse> {
+        HttpResponse::ok(
+            &files::complete_upload(
+                &self.store,
+                &self.objects,
+                req.caller()?,
+                &Self::id(&req)?,
+                now(),
+            )
+            .await?,
+        )
+    }
+
+    /// `GET /files/{id}`.
+    pub async fn download(&self, req: HttpRequest) -> Result<HttpResponse> {
+        HttpResponse::ok(
+            &files::download(
+                &self.store,
+                &self.objects,
+                req.caller()?,
+                &Self::id(&req)?,
+                now(),
+            )
+            .await?,
+        )
+    }
+
+    /// `DELETE /files/{id}`.
+    pub async fn delete(&self, req: HttpRequest) -> Result<HttpResponse> {
+        files::delete(&self.store, &self.objects, req.caller()?, &Self::id(&req)?).await?;
+        Ok(HttpResponse::no_content())
+    }
+
+    /// The scheduled cleanup.
+    pub async fn cleanup(&self, fired_at: DateTime<Utc>) -> Result<()> {
+        files::cleanup_stale_uploads(&self.store, &self.objects, fired_at)
+            .await
+            .map(drop)
+    }
+}

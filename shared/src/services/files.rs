@@ -1,0 +1,245 @@
+//! File uploads and downloads.
+//!
+//! Creating an upload is one DynamoDB write and a local signature: the client then POSTs the
+//! file straight to S3, whose policy admits only the declared size and type. Completing it
+//! checks what really arrived (size, type, and the first bytes against the declared type) and
+//! only then marks the file ready; a mismatch deletes the object and says why. Uploads never
+//! completed are removed by a scheduled job after [`STALE_AFTER_HOURS`].
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::Serialize;
+use tracing::{info, instrument, warn};
+use utoipa::ToSchema;
+
+use crate::adapters::{ObjectStore, PresignedPost};
+use crate::auth::Caller;
+use crate::domain::FileId;
+use crate::domain::files::{FileRecord, FileStatus, SNIFF_BYTES, UploadRequest, check_signature};
+use crate::error::{Error, Result};
+use crate::keys;
+use crate::store::FileStore;
+
+/// How long an upload form stays valid.
+pub const UPLOAD_TTL: Duration = Duration::from_secs(5 * 60);
+/// How long a download link stays valid.
+pub const DOWNLOAD_TTL: Duration = Duration::from_secs(5 * 60);
+/// Age after which a pending upload is removed.
+pub const STALE_AFTER_HOURS: i64 = 24;
+/// Stale uploads removed per batch, and batches per run (bounds one run's work).
+pub const CLEANUP_BATCH: u32 = 100;
+const CLEANUP_BATCHES: usize = 10;
+const CLEANUP_CONCURRENCY: usize = 8;
+
+/// Answer of `POST /files`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadTicket {
+    /// The pending file.
+    pub file: FileRecord,
+    /// How to upload it.
+    pub upload: PresignedPost,
+}
+
+/// Answer of `GET /files/{id}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DownloadLink {
+    /// The file.
+    pub file: FileRecord,
+    /// Short-lived GET link.
+    pub url: String,
+    /// When the link stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+fn object_key(file: &FileRecord) -> String {
+    keys::object(&file.owner_id, &file.id)
+}
+
+/// Declares an upload and signs the form that performs it.
+#[instrument(skip_all, fields(user_id = %caller.user_id))]
+pub async fn create_upload(
+    files: &dyn FileStore,
+    objects: &dyn ObjectStore,
+    caller: &Caller,
+    request: UploadRequest,
+    max_bytes: u64,
+    now: DateTime<Utc>,
+) -> Result<UploadTicket> {
+    let upload = request.validate(max_bytes)?;
+    let file = FileRecord {
+        id: FileId::new(),
+        owner_id: caller.user_id,
+        purpose: upload.purpose,
+        file_name: upload.file_name,
+        content_type: upload.content_type,
+        size: upload.size,
+        status: FileStatus::Pending,
+        created_at: now,
+        completed_at: None,
+    };
+    let form = objects
+        .presign_upload(
+            &object_key(&file),
+            &file.content_type,
+            file.size,
+            UPLOAD_TTL,
+            now,
+        )
+        .await?;
+    files.create_file(&file).await?;
+    info!(file_id = %file.id, purpose = %file.purpose, size = file.size, "upload declared");
+    Ok(UploadTicket { file, upload: form })
+}
+
+/// The caller's own file, or 404 (another user's file is indistinguishable from none).
+async fn own_file(files: &dyn FileStore, caller: &Caller, id: &FileId) -> Result<FileRecord> {
+    files
+        .get_file(id)
+        .await?
+        .filter(|f| f.owner_id == caller.user_id)
+        .ok_or(Error::NotFound("file"))
+}
+
+/// Checks what was uploaded and marks the file ready. Completing twice is harmless.
+#[instrument(skip_all, fields(file_id = %id))]
+pub async fn complete_upload(
+    files: &dyn FileStore,
+    objects: &dyn ObjectStore,
+    caller: &Caller,
+    id: &FileId,
+    now: DateTime<Utc>,
+) -> Result<FileRecord> {
+    let file = own_file(files, caller, id).await?;
+    if file.status == FileStatus::Ready {
+        return Ok(file);
+    }
+    let key = object_key(&file);
+    let info = objects
+        .info(&key)
+        .await?
+        .ok_or_else(|| Error::Conflict("nothing has been uploaded for this file yet".into()))?;
+    let problem = if info.size != file.size {
+        Some(format!(
+            "{} bytes arrived, {} were declared",
+            info.size, file.size
+        ))
+    } else if info.content_type.as_deref() != Some(file.content_type.as_str()) {
+        Some(format!(
+            "the upload was stored as {}, not {}",
+            info.content_type.as_deref().unwrap_or("no type"),
+            file.content_type
+        ))
+    } else {
+        check_signature(
+            &file.content_type,
+            &objects.read_head(&key, SNIFF_BYTES).await?,
+        )
+        .err()
+    };
+    if let Some(problem) = problem {
+        objects.delete(&key).await?;
+        warn!(%problem, "upload rejected");
+        return Err(Error::field(
+            "file",
+            format!("upload rejected and deleted: {problem}"),
+        ));
+    }
+    if !files.mark_ready(id, now).await? {
+        // A concurrent completion won: answer with what it stored.
+        return own_file(files, caller, id).await;
+    }
+    info!("upload completed");
+    Ok(FileRecord {
+        status: FileStatus::Ready,
+        completed_at: Some(now),
+        ..file
+    })
+}
+
+/// Whether `caller` may download `file`. Files attached to rooms, jobs or bookings will
+/// also be visible to their members and parties once those exist.
+fn visible_to(file: &FileRecord, caller: &Caller) -> bool {
+    file.owner_id == caller.user_id
+        || (file.purpose.is_public() && file.status == FileStatus::Ready)
+}
+
+/// A short-lived download link for a file the caller may see.
+pub async fn download(
+    files: &dyn FileStore,
+    objects: &dyn ObjectStore,
+    caller: &Caller,
+    id: &FileId,
+    now: DateTime<Utc>,
+) -> Result<DownloadLink> {
+    let file = files
+        .get_file(id)
+        .await?
+        .filter(|f| visible_to(f, caller))
+        .ok_or(Error::NotFound("file"))?;
+    if file.status != FileStatus::Ready {
+        return Err(Error::Conflict("the upload is not completed yet".into()));
+    }
+    let url = objects
+        .presign_download(&object_key(&file), &file.file_name, DOWNLOAD_TTL)
+        .await?;
+    let expires_at = now + chrono::Duration::from_std(DOWNLOAD_TTL).map_err(Error::unexpected)?;
+    Ok(DownloadLink {
+        file,
+        url,
+        expires_at,
+    })
+}
+
+/// Deletes the caller's file: the object first, so a failure leaves a record to retry with.
+#[instrument(skip_all, fields(file_id = %id))]
+pub async fn delete(
+    files: &dyn FileStore,
+    objects: &dyn ObjectStore,
+    caller: &Caller,
+    id: &FileId,
+) -> Result<()> {
+    let file = own_file(files, caller, id).await?;
+    objects.delete(&object_key(&file)).await?;
+    files.delete_file(id).await?;
+    info!("file deleted");
+    Ok(())
+}
+
+/// Removes uploads still pending after [`STALE_AFTER_HOURS`]; returns how many. The work is
+/// bounded per run; what is left is picked up by the next run.
+#[instrument(skip_all)]
+pub async fn cleanup_stale_uploads(
+    files: &dyn FileStore,
+    objects: &dyn ObjectStore,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let cutoff = now - chrono::Duration::hours(STALE_AFTER_HOURS);
+    let mut removed = 0;
+    for _ in 0..CLEANUP_BATCHES {
+        let stale = files.stale_uploads(cutoff, CLEANUP_BATCH).await?;
+        if stale.is_empty() {
+            break;
+        }
+        let results: Vec<Result<()>> = futures::stream::iter(&stale)
+            .map(|file| async move {
+                objects.delete(&object_key(file)).await?;
+                files.delete_file(&file.id).await
+            })
+            .buffer_unordered(CLEANUP_CONCURRENCY)
+            .collect()
+            .await;
+        let failed = results.iter().filter(|r| r.is_err()).count();
+        removed += results.len() - failed;
+        if failed > 0 {
+            return Err(Error::unexpected(anyhow::anyhow!(
+                "{failed} stale uploads could not be removed"
+            )));
+        }
+    }
+    info!(removed, "stale uploads removed");
+    Ok(removed)
+}

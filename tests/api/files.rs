@@ -1,0 +1,337 @@
+//! Files: presigned S3 POST uploads checked by the storage itself, completion checks, access
+//! control and the cleanup of stale uploads — against the emulator's real S3 API.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{Duration, Utc};
+use gigwire::domain::FileId;
+use gigwire::domain::files::{FileRecord, FileStatus, Purpose};
+use gigwire::store::FileStore;
+use gigwire_tests::Stack;
+use serde_json::{Value, json};
+
+fn pdf(len: usize) -> Vec<u8> {
+    let mut bytes = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n".to_vec();
+    bytes.resize(len, b' ');
+    bytes
+}
+
+fn png(len: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    bytes.resize(len, 0);
+    bytes
+}
+
+async fn declare(
+    stack: &Stack,
+    token: &str,
+    purpose: &str,
+    content_type: &str,
+    size: usize,
+) -> Value {
+    let body = json!({ "purpose": purpose, "fileName": "file.bin", "contentType": content_type, "size": size });
+    let (status, ticket) = stack.call("POST", "/files", Some(token), Some(body)).await;
+    assert_eq!(status, 201, "{ticket}");
+    ticket
+}
+
+#[tokio::test]
+async fn a_document_uploads_completes_and_downloads_intact() {
+    let stack = Stack::from_env();
+    let (token, _) = stack.new_user("upload").await;
+    let bytes = pdf(3000);
+    let ticket = declare(
+        &stack,
+        &token,
+        "job_document",
+        "application/pdf",
+        bytes.len(),
+    )
+    .await;
+    assert_eq!(ticket["file"]["status"], "pending");
+    let id = ticket["file"]["id"].as_str().unwrap();
+    assert!(
+        stack
+            .upload(&ticket, bytes.clone(), |_| {})
+            .await
+            .is_success()
+    );
+
+    let path = format!("/files/{id}/complete");
+    let (status, file) = stack.call("POST", &path, Some(&token), None).await;
+    assert_eq!((status, &file["status"]), (200, &json!("ready")), "{file}");
+    let (status, again) = stack.call("POST", &path, Some(&token), None).await;
+    assert_eq!((status, again), (200, file), "completing twice is harmless");
+
+    let (status, link) = stack
+        .call("GET", &format!("/files/{id}"), Some(&token), None)
+        .await;
+    assert_eq!(status, 200, "{link}");
+    let downloaded = stack
+        .client
+        .get(link["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(downloaded.status().is_success());
+    assert_eq!(downloaded.bytes().await.unwrap().to_vec(), bytes);
+}
+
+#[tokio::test]
+async fn the_storage_itself_refuses_uploads_that_break_the_policy() {
+    let stack = Stack::from_env();
+    let (token, _) = stack.new_user("policy").await;
+    let ticket = declare(&stack, &token, "profile_image", "image/png", 100).await;
+    // Larger than declared.
+    let status = stack.upload(&ticket, png(200), |_| {}).await;
+    assert!(status.is_client_error(), "larger body: {status}");
+    // Another content type than declared.
+    let status = stack
+        .upload(&ticket, png(100), |fields| {
+            set(fields, "Content-Type", "image/jpeg")
+        })
+        .await;
+    assert_eq!(status.as_u16(), 403, "other type");
+    // Another key than signed for.
+    let status = stack
+        .upload(&ticket, png(100), |fields| {
+            set(fields, "key", "uploads/someone-else/x")
+        })
+        .await;
+    assert_eq!(status.as_u16(), 403, "other key");
+    // A policy edited to live a day longer: the signature no longer matches.
+    let status = stack
+        .upload(&ticket, png(100), |fields| {
+            let policy: Value =
+                serde_json::from_slice(&STANDARD.decode(get(fields, "policy")).unwrap()).unwrap();
+            let expiration = policy["expiration"]
+                .as_str()
+                .unwrap()
+                .parse::<chrono::DateTime<Utc>>()
+                .unwrap();
+            let mut longer = policy.clone();
+            longer["expiration"] = json!(
+                (expiration + Duration::days(1))
+                    .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                    .to_string()
+            );
+            set(fields, "policy", &STANDARD.encode(longer.to_string()));
+        })
+        .await;
+    assert_eq!(status.as_u16(), 403, "tampered policy");
+    // Nothing got through, so there is nothing to complete.
+    let (status, body) = stack
+        .call(
+            "POST",
+            &format!("/files/{}/complete", ticket["file"]["id"].as_str().unwrap()),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+}
+
+fn get(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
+        .unwrap()
+}
+
+fn set(fields: &mut [(String, String)], name: &str, value: &str) {
+    fields.iter_mut().find(|(n, _)| n == name).unwrap().1 = value.to_owned();
+}
+
+#[tokio::test]
+async fn an_executable_declared_as_a_pdf_is_rejected_at_completion_and_deleted() {
+    let stack = Stack::from_env();
+    let (token, _) = stack.new_user("disguise").await;
+    let mut exe = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0\xb8\0\0\0\0\0\0\0@\0".to_vec();
+    exe.resize(1024, 0);
+    let ticket = declare(&stack, &token, "job_document", "application/pdf", exe.len()).await;
+    assert!(
+        stack.upload(&ticket, exe, |_| {}).await.is_success(),
+        "the storage cannot see inside"
+    );
+    let path = format!("/files/{}/complete", ticket["file"]["id"].as_str().unwrap());
+    let (status, body) = stack.call("POST", &path, Some(&token), None).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "file");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not application/pdf"),
+        "{body}"
+    );
+    let (status, _) = stack.call("POST", &path, Some(&token), None).await;
+    assert_eq!(status, 409, "the object was deleted");
+}
+
+#[tokio::test]
+async fn other_users_cannot_download_complete_or_delete_a_file() {
+    let stack = Stack::from_env();
+    let (owner, _) = stack.new_user("owner").await;
+    let (other, _) = stack.new_user("other").await;
+    let ticket = declare(&stack, &owner, "job_document", "application/pdf", 500).await;
+    let id = ticket["file"]["id"].as_str().unwrap();
+    assert!(stack.upload(&ticket, pdf(500), |_| {}).await.is_success());
+    for (method, path) in [
+        ("POST", format!("/files/{id}/complete")),
+        ("GET", format!("/files/{id}")),
+        ("DELETE", format!("/files/{id}")),
+    ] {
+        let (status, body) = stack.call(method, &path, Some(&other), None).await;
+        assert_eq!(status, 404, "{method} {path}: {body}");
+    }
+    // The owner's file is untouched and theirs to delete.
+    assert_eq!(
+        stack
+            .call("POST", &format!("/files/{id}/complete"), Some(&owner), None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        stack
+            .call("DELETE", &format!("/files/{id}"), Some(&owner), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        stack
+            .call("GET", &format!("/files/{id}"), Some(&owner), None)
+            .await
+            .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_ready_profile_image_is_visible_to_every_signed_in_user() {
+    let stack = Stack::from_env();
+    let (owner, _) = stack.new_user("avatar").await;
+    let (other, _) = stack.new_user("viewer").await;
+    let ticket = declare(&stack, &owner, "profile_image", "image/png", 64).await;
+    let id = ticket["file"]["id"].as_str().unwrap();
+    assert!(stack.upload(&ticket, png(64), |_| {}).await.is_success());
+    assert_eq!(
+        stack
+            .call("GET", &format!("/files/{id}"), Some(&other), None)
+            .await
+            .0,
+        404,
+        "not before it is ready"
+    );
+    assert_eq!(
+        stack
+            .call("POST", &format!("/files/{id}/complete"), Some(&owner), None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        stack
+            .call("GET", &format!("/files/{id}"), Some(&other), None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        stack
+            .call("DELETE", &format!("/files/{id}"), Some(&other), None)
+            .await
+            .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn bad_upload_declarations_are_clear_validation_errors() {
+    let stack = Stack::from_env();
+    let (token, _) = stack.new_user("declare").await;
+    let cases = [
+        (
+            json!({ "purpose": "selfie", "fileName": "a.png", "contentType": "image/png", "size": 10 }),
+            "purpose",
+        ),
+        (
+            json!({ "purpose": "profile_image", "fileName": "a.pdf", "contentType": "application/pdf", "size": 10 }),
+            "contentType",
+        ),
+        (
+            json!({ "purpose": "job_document", "fileName": "a.pdf", "contentType": "application/pdf", "size": 10_485_761 }),
+            "size",
+        ),
+        (
+            json!({ "purpose": "job_document", "fileName": "../../etc/passwd", "contentType": "application/pdf", "size": 10 }),
+            "fileName",
+        ),
+        (
+            json!({ "purpose": "job_document", "fileName": "a.pdf", "contentType": "application/pdf" }),
+            "size",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, resp) = stack
+            .call("POST", "/files", Some(&token), Some(body.clone()))
+            .await;
+        assert_eq!(
+            (status, resp["error"]["field"].as_str()),
+            (400, Some(field)),
+            "{body}: {resp}"
+        );
+    }
+    assert_eq!(
+        stack
+            .call("GET", "/files/not-an-id", Some(&token), None)
+            .await
+            .0,
+        400
+    );
+}
+
+#[tokio::test]
+async fn the_cleanup_job_removes_only_stale_incomplete_uploads() {
+    let stack = Stack::from_env();
+    let (token, tokens) = stack.new_user("cleanup").await;
+    let owner =
+        gigwire::domain::UserId::parse(tokens["user"]["id"].as_str().unwrap(), "id").unwrap();
+    let store = stack.store().await;
+    let old = Utc::now() - Duration::hours(25);
+    let record = |status| FileRecord {
+        id: FileId::at(old),
+        owner_id: owner,
+        purpose: Purpose::JobDocument,
+        file_name: "old.pdf".into(),
+        content_type: "application/pdf".into(),
+        size: 10,
+        status,
+        created_at: old,
+        completed_at: None,
+    };
+    let stale = record(FileStatus::Pending);
+    let done = record(FileStatus::Pending);
+    store.create_file(&stale).await.unwrap();
+    store.create_file(&done).await.unwrap();
+    assert!(store.mark_ready(&done.id, old).await.unwrap());
+    let fresh = declare(&stack, &token, "job_document", "application/pdf", 10).await;
+    let fresh = FileId::parse(fresh["file"]["id"].as_str().unwrap(), "id").unwrap();
+
+    stack.run_cleanup().await;
+
+    assert!(
+        store.get_file(&stale.id).await.unwrap().is_none(),
+        "stale pending upload removed"
+    );
+    assert!(
+        store.get_file(&done.id).await.unwrap().is_some(),
+        "completed file kept"
+    );
+    assert!(
+        store.get_file(&fresh).await.unwrap().is_some(),
+        "recent pending upload kept"
+    );
+}
