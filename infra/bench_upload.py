@@ -58,6 +58,14 @@ def main() -> None:
         handler.append((time.perf_counter() - start) * 1000)
         assert status == 201, status
 
+    # The same path (gateway, authorizer, one Lambda, one DynamoDB read) without the upload logic.
+    me = []
+    for _ in range(N):
+        start = time.perf_counter()
+        status, _ = call("GET", "/me", None, token)
+        me.append((time.perf_counter() - start) * 1000)
+        assert status == 200, status
+
     table = boto3.client("dynamodb", endpoint_url=emulator)
     name = os.environ["GIGWIRE_TABLE"]
     raw = []
@@ -68,10 +76,11 @@ def main() -> None:
         if i:  # the first call opens the connection
             raw.append((time.perf_counter() - start) * 1000)
 
-    h, r = statistics.median(handler), statistics.median(raw)
+    h, m, r = statistics.median(handler), statistics.median(me), statistics.median(raw)
     print(f"POST /files (gateway + authorizer + Lambda + PutItem + signature): median {h:.2f} ms, p90 {sorted(handler)[int(N * 0.9)]:.2f} ms")
+    print(f"GET /me     (gateway + authorizer + Lambda + GetItem):             median {m:.2f} ms")
     print(f"raw PutItem to the same table:                                  median {r:.2f} ms")
-    print(f"ratio: {h / r:.2f}x  (n={N})")
+    print(f"POST /files / raw PutItem: {h / r:.2f}x;  POST /files / GET /me: {h / m:.2f}x  (n={N})")
 
 
 if __name__ == "__main__":

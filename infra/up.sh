@@ -10,7 +10,8 @@ export GIGWIRE_EMULATOR_PORT="${GIGWIRE_EMULATOR_PORT:-4566}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 infra/tools.sh ministack
-cargo build --workspace --bins
+# Same targets as the test command, so both reuse one build (features unify identically).
+cargo build --workspace --bins --tests
 GIGWIRE_PERSIST=1 infra/emulator.sh start >/dev/null
 .tools/ministack/bin/python infra/deploy_local.py --port "$GIGWIRE_EMULATOR_PORT" \
   --binaries "$TARGET/debug" --stack-name gigwire-local
