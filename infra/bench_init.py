@@ -24,7 +24,7 @@ ENV = {
     "TABLE_NAME": "bench", "BUCKET_NAME": "bench", "JWT_SIGNING_KEY": "k" * 32,
     "JWT_ISSUER": "gigwire", "JWT_AUDIENCE": "gigwire-api", "EMAIL_FROM": "no-reply@example.com",
     "WS_MANAGEMENT_ENDPOINT": "https://example.execute-api.us-east-1.amazonaws.com/dev",
-    "STAGE": "bench", "OTP_REQUESTS_PER_IP": "30", "AWS_REGION": "us-east-1",
+    "STAGE": "bench", "OTP_REQUESTS_PER_IP": "30", "MAX_UPLOAD_BYTES": "10485760", "AWS_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "RUST_LOG": "info",
     "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
     "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_FORMAT": "JSON",
@@ -48,10 +48,14 @@ def one_run(binary: Path) -> tuple[float, float]:
     if os.environ.get("SSL_CERT_FILE"):
         env["SSL_CERT_FILE"] = os.environ["SSL_CERT_FILE"]
     start = time.perf_counter()
-    proc = subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         server.settimeout(10)
-        conn, _ = server.accept()
+        try:
+            conn, _ = server.accept()
+        except TimeoutError:
+            proc.kill()
+            raise RuntimeError(f"{binary.name} never polled for an event: {proc.communicate()[1][-500:]!r}")
         conn.settimeout(10)
         data = b""
         while b"\r\n" not in data:

@@ -105,6 +105,11 @@ impl Stack {
         )
     }
 
+    /// Only the status of a bodiless authenticated request.
+    pub async fn status(&self, method: &str, path: &str, token: &str) -> u16 {
+        self.call(method, path, Some(token), None).await.0
+    }
+
     /// Asks for a sign-in code and reads it from the emulator's captured email.
     pub async fn request_code(&self, email: &str) -> String {
         let before = self.emails_to(email).await.len();

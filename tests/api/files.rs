@@ -188,23 +188,18 @@ async fn other_users_cannot_download_complete_or_delete_a_file() {
     // The owner's file is untouched and theirs to delete.
     assert_eq!(
         stack
-            .call("POST", &format!("/files/{id}/complete"), Some(&owner), None)
-            .await
-            .0,
+            .status("POST", &format!("/files/{id}/complete"), &owner)
+            .await,
         200
     );
     assert_eq!(
         stack
-            .call("DELETE", &format!("/files/{id}"), Some(&owner), None)
-            .await
-            .0,
+            .status("DELETE", &format!("/files/{id}"), &owner)
+            .await,
         204
     );
     assert_eq!(
-        stack
-            .call("GET", &format!("/files/{id}"), Some(&owner), None)
-            .await
-            .0,
+        stack.status("GET", &format!("/files/{id}"), &owner).await,
         404
     );
 }
@@ -218,32 +213,24 @@ async fn a_ready_profile_image_is_visible_to_every_signed_in_user() {
     let id = ticket["file"]["id"].as_str().unwrap();
     assert!(stack.upload(&ticket, png(64), |_| {}).await.is_success());
     assert_eq!(
-        stack
-            .call("GET", &format!("/files/{id}"), Some(&other), None)
-            .await
-            .0,
+        stack.status("GET", &format!("/files/{id}"), &other).await,
         404,
         "not before it is ready"
     );
     assert_eq!(
         stack
-            .call("POST", &format!("/files/{id}/complete"), Some(&owner), None)
-            .await
-            .0,
+            .status("POST", &format!("/files/{id}/complete"), &owner)
+            .await,
+        200
+    );
+    assert_eq!(
+        stack.status("GET", &format!("/files/{id}"), &other).await,
         200
     );
     assert_eq!(
         stack
-            .call("GET", &format!("/files/{id}"), Some(&other), None)
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        stack
-            .call("DELETE", &format!("/files/{id}"), Some(&other), None)
-            .await
-            .0,
+            .status("DELETE", &format!("/files/{id}"), &other)
+            .await,
         404
     );
 }

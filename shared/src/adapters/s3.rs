@@ -81,20 +81,21 @@ pub struct S3Files {
 }
 
 impl S3Files {
-    /// Storage in `bucket`. Path-style addressing works on AWS and on any S3-compatible
-    /// endpoint the SDK's standard `AWS_ENDPOINT_URL` may name.
+    /// Storage in `bucket`. On AWS, virtual-hosted addresses; with a custom endpoint (the
+    /// SDK's standard `AWS_ENDPOINT_URL`, as S3-compatible stores use) path-style ones, which
+    /// need no per-bucket DNS.
     pub fn from_sdk(sdk: &aws_config::SdkConfig, bucket: impl Into<String>) -> Self {
         let bucket = bucket.into();
         let region = sdk
             .region()
             .map(|r| r.to_string())
             .unwrap_or_else(|| "us-east-1".into());
-        let post_url = match sdk.endpoint_url() {
-            Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
-            None => format!("https://s3.{region}.amazonaws.com/{bucket}"),
+        let (post_url, path_style) = match sdk.endpoint_url() {
+            Some(endpoint) => (format!("{}/{bucket}", endpoint.trim_end_matches('/')), true),
+            None => (format!("https://{bucket}.s3.{region}.amazonaws.com"), false),
         };
         let config = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(true)
+            .force_path_style(path_style)
             .build();
         Self {
             client: Client::from_conf(config),
