@@ -16,7 +16,10 @@ LOG="$DIR/log"
 running() {
   [[ -f "$PIDFILE" ]] && grep -qs ministack_launcher "/proc/$(cat "$PIDFILE")/cmdline"
 }
-healthy() { curl -fs -o /dev/null --max-time 2 "$URL/_ministack/health"; }
+healthy() {
+  python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+    "$URL/_ministack/health" 2>/dev/null
+}
 
 start() {
   if running; then

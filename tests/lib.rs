@@ -281,6 +281,11 @@ pub async fn send(ws: &mut Ws, value: Value) {
     ws.send(Message::text(value.to_string())).await.unwrap();
 }
 
+/// Sends a JSON message, reporting whether the socket took it (false once the server closed it).
+pub async fn try_send(ws: &mut Ws, value: Value) -> bool {
+    ws.send(Message::text(value.to_string())).await.is_ok()
+}
+
 /// The next JSON event, or `None` after `wait`.
 pub async fn next_event(ws: &mut Ws, wait: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + wait;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use gigwire::domain::{ConnectionId, UserId};
 use gigwire::store::{Connection, ConnectionStore};
-use gigwire_tests::{Stack, expect_event, next_event, send};
+use gigwire_tests::{Stack, expect_event, next_event, send, try_send};
 use serde_json::json;
 
 #[tokio::test]
@@ -69,6 +69,7 @@ async fn a_profile_change_reaches_every_device_and_gone_connections_are_removed(
         .put_connection(&Connection {
             connection_id: ghost.clone(),
             user_id: user,
+            session_id: None,
             connected_at: now,
             expires_at: now.timestamp() + 60,
         })
@@ -129,4 +130,55 @@ async fn closing_a_connection_removes_its_registration() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the connection was not removed after close");
+}
+
+#[tokio::test]
+async fn signing_out_closes_the_sessions_connections_and_only_those() {
+    let stack = Stack::from_env();
+    let email = gigwire_tests::unique_email("signout");
+    let laptop = stack.sign_in(&email).await;
+    let phone = stack.sign_in(&email).await;
+    let mut laptop_ws = stack
+        .connect(laptop["accessToken"].as_str())
+        .await
+        .expect("laptop");
+    let mut phone_ws = stack
+        .connect(phone["accessToken"].as_str())
+        .await
+        .expect("phone");
+    for ws in [&mut laptop_ws, &mut phone_ws] {
+        send(ws, json!({ "action": "ping" })).await;
+        expect_event(ws, "pong").await;
+    }
+    let (status, _) = stack
+        .call(
+            "POST",
+            "/auth/logout",
+            None,
+            Some(json!({ "refreshToken": laptop["refreshToken"] })),
+        )
+        .await;
+    assert_eq!(status, 204);
+    // The laptop's socket is closed by the server; the phone's session is untouched.
+    // (The send itself may fail once the close has arrived.)
+    try_send(&mut laptop_ws, json!({ "action": "ping" })).await;
+    assert!(
+        next_event(&mut laptop_ws, Duration::from_secs(3))
+            .await
+            .is_none(),
+        "laptop still served"
+    );
+    send(&mut phone_ws, json!({ "action": "ping" })).await;
+    expect_event(&mut phone_ws, "pong").await;
+    let user = UserId::parse(phone["user"]["id"].as_str().unwrap(), "id").unwrap();
+    assert_eq!(
+        stack
+            .store()
+            .await
+            .connections_of(&user)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

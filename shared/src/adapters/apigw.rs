@@ -23,6 +23,8 @@ pub enum Delivery {
 pub trait Pusher: Send + Sync {
     /// Sends `payload` to one connection.
     async fn post(&self, connection: &ConnectionId, payload: &[u8]) -> Result<Delivery>;
+    /// Closes one connection; one already gone is not an error.
+    async fn close(&self, connection: &ConnectionId) -> Result<()>;
 }
 
 /// [`Pusher`] on the Management API of one WebSocket stage.
@@ -61,6 +63,26 @@ impl Pusher for ApiGatewayPusher {
                     .is_some_and(|e| e.is_gone_exception()) =>
             {
                 Ok(Delivery::Gone)
+            }
+            Err(err) => Err(Error::unexpected(err)),
+        }
+    }
+
+    async fn close(&self, connection: &ConnectionId) -> Result<()> {
+        let result = self
+            .client
+            .delete_connection()
+            .connection_id(connection.as_str())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_gone_exception()) =>
+            {
+                Ok(())
             }
             Err(err) => Err(Error::unexpected(err)),
         }

@@ -2,13 +2,15 @@
 //! `POST /auth/logout`.
 
 use super::now;
-use crate::adapters::SesMailer;
+use crate::adapters::{ApiGatewayPusher, SesMailer};
 use crate::auth::{CodeHasher, RefreshTokens, TokenService};
 use crate::domain::Email;
 use crate::error::Result;
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
-use crate::services::auth::{self, CodeRequest, RefreshRequest, Requester, Tokens, VerifyRequest};
+use crate::services::auth::{
+    self, CodeRequest, RefreshRequest, Requester, SessionEnd, Tokens, VerifyRequest,
+};
 use crate::store::dynamo::DynamoStore;
 
 /// `POST /auth/otp`: emails a sign-in code.
@@ -100,6 +102,7 @@ impl VerifyCode {
 /// `POST /auth/refresh`: rotates a refresh token.
 pub struct Refresh {
     store: DynamoStore,
+    pusher: ApiGatewayPusher,
     access: TokenService,
     refresh: RefreshTokens,
 }
@@ -109,6 +112,7 @@ impl Refresh {
     pub fn new(init: &Init) -> Self {
         Self {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+            pusher: ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint),
             access: TokenService::new(&init.config),
             refresh: RefreshTokens::new(&init.config.signing_key),
         }
@@ -121,8 +125,13 @@ impl Refresh {
             access: &self.access,
             refresh: &self.refresh,
         };
+        let ending = SessionEnd {
+            connections: &self.store,
+            pusher: &self.pusher,
+        };
         let response = auth::refresh(
             &self.store,
+            &ending,
             &self.store,
             &tokens,
             &body.refresh_token,
@@ -136,6 +145,7 @@ impl Refresh {
 /// `POST /auth/logout`: ends the session of a refresh token.
 pub struct Logout {
     store: DynamoStore,
+    pusher: ApiGatewayPusher,
     refresh: RefreshTokens,
 }
 
@@ -144,6 +154,7 @@ impl Logout {
     pub fn new(init: &Init) -> Self {
         Self {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+            pusher: ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint),
             refresh: RefreshTokens::new(&init.config.signing_key),
         }
     }
@@ -151,7 +162,11 @@ impl Logout {
     /// Handles one request.
     pub async fn handle(&self, req: HttpRequest) -> Result<HttpResponse> {
         let body: RefreshRequest = req.json()?;
-        auth::logout(&self.store, &self.refresh, &body.refresh_token).await?;
+        let ending = SessionEnd {
+            connections: &self.store,
+            pusher: &self.pusher,
+        };
+        auth::logout(&self.store, &ending, &self.refresh, &body.refresh_token).await?;
         Ok(HttpResponse::no_content())
     }
 }

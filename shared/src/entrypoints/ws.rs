@@ -23,8 +23,8 @@ impl Connections {
 
     /// `$connect`: registers the connection of the caller the authorizer admitted.
     pub async fn connect(&self, req: WsRequest) -> Result<()> {
-        let user = req.caller()?.user_id;
-        realtime::connect(&self.store, req.connection_id, user, now()).await
+        let caller = req.caller()?.clone();
+        realtime::connect(&self.store, req.connection_id, &caller, now()).await
     }
 
     /// `$disconnect`: forgets the connection.

@@ -11,13 +11,15 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, instrument, warn};
 use utoipa::ToSchema;
 
-use crate::adapters::{Mailer, OutgoingEmail};
+use crate::adapters::{Mailer, OutgoingEmail, Pusher};
 use crate::auth::{self, CodeHasher, RefreshTokens, TokenService, hashes_match};
 use crate::domain::otp;
 use crate::domain::{Email, SessionId, User};
 use crate::error::{Error, Result};
+use crate::services::realtime;
 use crate::store::{
-    OtpRecord, OtpStore, RateDecision, RateLimiter, Session, SessionStore, UserStore,
+    ConnectionStore, OtpRecord, OtpStore, RateDecision, RateLimiter, Session, SessionStore,
+    UserStore,
 };
 
 /// `POST /auth/otp`.
@@ -266,11 +268,41 @@ fn token_response(
     })
 }
 
+/// What ending a session touches besides the session: its open WebSocket connections.
+pub struct SessionEnd<'a> {
+    /// Where connections are registered.
+    pub connections: &'a dyn ConnectionStore,
+    /// Closes them.
+    pub pusher: &'a dyn Pusher,
+}
+
+async fn end_session(
+    sessions: &dyn SessionStore,
+    ending: &SessionEnd<'_>,
+    session: &Session,
+) -> Result<()> {
+    sessions.delete_session(&session.id).await?;
+    // The session is over whatever happens to its sockets; a socket left open still cannot
+    // refresh, and its registration expires with its TTL.
+    if let Err(err) = realtime::close_session(
+        ending.connections,
+        ending.pusher,
+        &session.user_id,
+        &session.id,
+    )
+    .await
+    {
+        warn!(error = ?err, "could not close the session's connections");
+    }
+    Ok(())
+}
+
 /// Redeems a refresh token for a new pair; the old token stops working, and presenting it
 /// again later revokes the session.
 #[instrument(skip_all)]
 pub async fn refresh(
     sessions: &dyn SessionStore,
+    ending: &SessionEnd<'_>,
     users: &dyn UserStore,
     tokens: &Tokens<'_>,
     token: &str,
@@ -287,7 +319,7 @@ pub async fn refresh(
     if presented.generation != session.generation {
         // A genuine token of another generation: somebody kept a copy of a redeemed token.
         warn!(session_id = %session.id, "refresh token reuse; session revoked");
-        sessions.delete_session(&session.id).await?;
+        end_session(sessions, ending, &session).await?;
         return Err(invalid());
     }
     let expires_at = now.timestamp() + auth::SESSION_TTL_SECS;
@@ -310,6 +342,7 @@ pub async fn refresh(
 #[instrument(skip_all)]
 pub async fn logout(
     sessions: &dyn SessionStore,
+    ending: &SessionEnd<'_>,
     refresh: &RefreshTokens,
     token: &str,
 ) -> Result<()> {
@@ -318,7 +351,7 @@ pub async fn logout(
         if !refresh.is_genuine(&presented, &session.salt) {
             return Err(Error::Unauthorized("invalid refresh token".into()));
         }
-        sessions.delete_session(&session.id).await?;
+        end_session(sessions, ending, &session).await?;
         info!(session_id = %session.id, "signed out");
     }
     Ok(())

@@ -12,7 +12,8 @@ use tracing::{info, instrument, warn};
 use utoipa::ToSchema;
 
 use crate::adapters::{Delivery, Pusher};
-use crate::domain::{ConnectionId, User, UserId};
+use crate::auth::Caller;
+use crate::domain::{ConnectionId, SessionId, User, UserId};
 use crate::error::{Error, ErrorBody, Result};
 use crate::store::{Connection, ConnectionStore};
 
@@ -69,16 +70,17 @@ impl ServerEvent {
 }
 
 /// Registers a connection the authorizer admitted.
-#[instrument(skip_all, fields(connection_id = %connection_id, user_id = %user_id))]
+#[instrument(skip_all, fields(connection_id = %connection_id, user_id = %caller.user_id))]
 pub async fn connect(
     connections: &dyn ConnectionStore,
     connection_id: ConnectionId,
-    user_id: UserId,
+    caller: &Caller,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let connection = Connection {
         connection_id,
-        user_id,
+        user_id: caller.user_id,
+        session_id: Some(caller.session_id),
         connected_at: now,
         expires_at: now.timestamp() + CONNECTION_TTL_SECS,
     };
@@ -143,6 +145,24 @@ fn error_event(request_id: Option<String>, err: &Error) -> ServerEvent {
         request_id,
         body: err.body(),
     }
+}
+
+/// Closes every open connection of one session (sign-out, revoked session): a socket must not
+/// outlive the credentials that opened it.
+#[instrument(skip_all, fields(session_id = %session))]
+pub async fn close_session(
+    connections: &dyn ConnectionStore,
+    pusher: &dyn Pusher,
+    user: &UserId,
+    session: &SessionId,
+) -> Result<usize> {
+    let targets = connections.connections_of_session(user, session).await?;
+    for id in &targets {
+        pusher.close(id).await?;
+        connections.delete_connection(id).await?;
+    }
+    info!(closed = targets.len(), "session connections closed");
+    Ok(targets.len())
 }
 
 /// What a fan-out achieved.

@@ -23,6 +23,14 @@ use crate::keys::{self, Key};
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
 
+/// The part of a connection item fan-out and session closing read.
+#[derive(serde::Deserialize)]
+struct ConnectionRow {
+    connection_id: ConnectionId,
+    #[serde(default)]
+    session_id: Option<SessionId>,
+}
+
 /// All storage ports on one DynamoDB table.
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -79,6 +87,29 @@ impl DynamoStore {
             .await
             .map_err(Error::unexpected)?;
         Ok(())
+    }
+
+    /// Every connection row of a user, all pages (a user has a handful of devices).
+    async fn user_connections(&self, user: &UserId) -> Result<Vec<ConnectionRow>> {
+        let mut rows = Vec::new();
+        let mut after = None;
+        loop {
+            let (items, next) = self
+                .query_gsi1(
+                    &keys::user_partition(user),
+                    keys::CONNECTION_PREFIX,
+                    None,
+                    after,
+                )
+                .await?;
+            for item in items {
+                rows.push(from_item(item)?);
+            }
+            match next {
+                Some(position) => after = Some(position),
+                None => return Ok(rows),
+            }
+        }
     }
 
     /// Queries `GSI1` for a partition and sort-key prefix, one page.
@@ -500,29 +531,25 @@ impl ConnectionStore for DynamoStore {
     }
 
     async fn connections_of(&self, user: &UserId) -> Result<Vec<ConnectionId>> {
-        #[derive(serde::Deserialize)]
-        struct Row {
-            connection_id: ConnectionId,
-        }
-        let mut ids = Vec::new();
-        let mut after = None;
-        loop {
-            let (items, next) = self
-                .query_gsi1(
-                    &keys::user_partition(user),
-                    keys::CONNECTION_PREFIX,
-                    None,
-                    after,
-                )
-                .await?;
-            for item in items {
-                ids.push(from_item::<Row>(item)?.connection_id);
-            }
-            match next {
-                Some(position) => after = Some(position),
-                None => return Ok(ids),
-            }
-        }
+        Ok(self
+            .user_connections(user)
+            .await?
+            .into_iter()
+            .map(|row| row.connection_id)
+            .collect())
+    }
+
+    async fn connections_of_session(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+    ) -> Result<Vec<ConnectionId>> {
+        let rows = self.user_connections(user).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|row| row.session_id.as_ref() == Some(session))
+            .map(|row| row.connection_id)
+            .collect())
     }
 }
 

@@ -149,6 +149,9 @@ pub struct Connection {
     pub connection_id: ConnectionId,
     /// Who opened it.
     pub user_id: UserId,
+    /// The session whose token opened it: ending the session closes it.
+    #[serde(default)]
+    pub session_id: Option<SessionId>,
     /// When.
     pub connected_at: DateTime<Utc>,
     /// TTL: a connection whose `$disconnect` never came vanishes by itself.
@@ -168,6 +171,12 @@ pub trait ConnectionStore: Send + Sync {
     async fn delete_connection(&self, id: &ConnectionId) -> Result<()>;
     /// Every open connection of a user (through the index, never a Scan).
     async fn connections_of(&self, user: &UserId) -> Result<Vec<ConnectionId>>;
+    /// The open connections a user opened with one session.
+    async fn connections_of_session(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+    ) -> Result<Vec<ConnectionId>>;
 }
 
 /// File records.
