@@ -7,5 +7,5 @@ pub mod s3;
 pub mod ses;
 
 pub use apigw::{ApiGatewayPusher, Delivery, Pusher};
-pub use s3::{ObjectInfo, ObjectStore, PresignedPost, S3Files};
+pub use s3::{ObjectInfo, ObjectStore, PresignedPost, S3Files, S3PostSigner, UploadSigner};
 pub use ses::{Mailer, OutgoingEmail, SesMailer};

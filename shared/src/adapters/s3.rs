@@ -51,15 +51,6 @@ pub struct ObjectInfo {
 /// The object storage the file service needs.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
-    /// A POST upload of exactly `size` bytes of `content_type` to `key`.
-    async fn presign_upload(
-        &self,
-        key: &str,
-        content_type: &str,
-        size: u64,
-        ttl: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<PresignedPost>;
     /// A GET download link for `key`, offered under `file_name`.
     async fn presign_download(&self, key: &str, file_name: &str, ttl: Duration) -> Result<String>;
     /// Size and type of `key`, or `None` if there is no such object.
@@ -70,35 +61,57 @@ pub trait ObjectStore: Send + Sync {
     async fn delete(&self, key: &str) -> Result<()>;
 }
 
-/// [`ObjectStore`] on one S3 bucket.
+/// Signs upload forms: the one thing creating an upload needs, so that function carries no
+/// S3 client at all.
+#[async_trait]
+pub trait UploadSigner: Send + Sync {
+    /// A POST upload of exactly `size` bytes of `content_type` to `key`.
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<PresignedPost>;
+}
+
+/// The region of the SDK configuration, and whether the bucket is addressed path-style: on
+/// AWS virtual-hosted addresses; with a custom endpoint (the SDK's standard
+/// `AWS_ENDPOINT_URL`, as S3-compatible stores use) path-style ones, which need no per-bucket
+/// DNS. Returns (region, bucket URL, path style).
+fn location(sdk: &aws_config::SdkConfig, bucket: &str) -> (String, String, bool) {
+    let region = sdk
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "us-east-1".into());
+    match sdk.endpoint_url() {
+        Some(endpoint) => {
+            let url = format!("{}/{bucket}", endpoint.trim_end_matches('/'));
+            (region, url, true)
+        }
+        None => {
+            let url = format!("https://{bucket}.s3.{region}.amazonaws.com");
+            (region, url, false)
+        }
+    }
+}
+
+/// [`UploadSigner`] for one S3 bucket, signing with the function's own credentials.
 #[derive(Clone, Debug)]
-pub struct S3Files {
-    client: Client,
+pub struct S3PostSigner {
     bucket: String,
     region: String,
     credentials: Option<SharedCredentialsProvider>,
     post_url: String,
 }
 
-impl S3Files {
-    /// Storage in `bucket`. On AWS, virtual-hosted addresses; with a custom endpoint (the
-    /// SDK's standard `AWS_ENDPOINT_URL`, as S3-compatible stores use) path-style ones, which
-    /// need no per-bucket DNS.
+impl S3PostSigner {
+    /// A signer for `bucket`.
     pub fn from_sdk(sdk: &aws_config::SdkConfig, bucket: impl Into<String>) -> Self {
         let bucket = bucket.into();
-        let region = sdk
-            .region()
-            .map(|r| r.to_string())
-            .unwrap_or_else(|| "us-east-1".into());
-        let (post_url, path_style) = match sdk.endpoint_url() {
-            Some(endpoint) => (format!("{}/{bucket}", endpoint.trim_end_matches('/')), true),
-            None => (format!("https://{bucket}.s3.{region}.amazonaws.com"), false),
-        };
-        let config = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(path_style)
-            .build();
+        let (region, post_url, _) = location(sdk, &bucket);
         Self {
-            client: Client::from_conf(config),
             bucket,
             region,
             credentials: sdk.credentials_provider(),
@@ -107,8 +120,30 @@ impl S3Files {
     }
 }
 
+/// [`ObjectStore`] on one S3 bucket.
+#[derive(Clone, Debug)]
+pub struct S3Files {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Files {
+    /// Storage in `bucket`.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, bucket: impl Into<String>) -> Self {
+        let bucket = bucket.into();
+        let (_, _, path_style) = location(sdk, &bucket);
+        let config = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(path_style)
+            .build();
+        Self {
+            client: Client::from_conf(config),
+            bucket,
+        }
+    }
+}
+
 #[async_trait]
-impl ObjectStore for S3Files {
+impl UploadSigner for S3PostSigner {
     async fn presign_upload(
         &self,
         key: &str,
@@ -174,7 +209,10 @@ impl ObjectStore for S3Files {
             expires_at,
         })
     }
+}
 
+#[async_trait]
+impl ObjectStore for S3Files {
     async fn presign_download(&self, key: &str, file_name: &str, ttl: Duration) -> Result<String> {
         let config = PresigningConfig::expires_in(ttl).map_err(Error::unexpected)?;
         // The name is the client's: keep only characters that cannot break the header.

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::now;
-use crate::adapters::S3Files;
+use crate::adapters::{S3Files, S3PostSigner};
 use crate::domain::FileId;
 use crate::domain::files::UploadRequest;
 use crate::error::Result;
@@ -13,11 +13,43 @@ use crate::lambda::http::{HttpRequest, HttpResponse};
 use crate::services::files;
 use crate::store::dynamo::DynamoStore;
 
-/// Every file route needs the table, the bucket and the upload limit.
+/// `POST /files`: one table write and a local signature, so it builds no S3 client.
+pub struct CreateUpload {
+    store: DynamoStore,
+    signer: S3PostSigner,
+    max_bytes: u64,
+}
+
+impl CreateUpload {
+    /// Builds the dependencies once.
+    pub fn new(init: &Init) -> Self {
+        Self {
+            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+            signer: S3PostSigner::from_sdk(&init.sdk, &init.config.bucket_name),
+            max_bytes: init.config.max_upload_bytes,
+        }
+    }
+
+    /// Handles one request.
+    pub async fn handle(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: UploadRequest = req.json()?;
+        let ticket = files::create_upload(
+            &self.store,
+            &self.signer,
+            req.caller()?,
+            body,
+            self.max_bytes,
+            now(),
+        )
+        .await?;
+        HttpResponse::json(201, &ticket)
+    }
+}
+
+/// The routes that read or delete stored objects, and the scheduled cleanup.
 pub struct Files {
     store: DynamoStore,
     objects: S3Files,
-    max_bytes: u64,
 }
 
 impl Files {
@@ -26,7 +58,6 @@ impl Files {
         Self {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
             objects: S3Files::from_sdk(&init.sdk, &init.config.bucket_name),
-            max_bytes: init.config.max_upload_bytes,
         }
     }
 
@@ -35,21 +66,6 @@ impl Files {
             req.path.get("id").map(String::as_str).unwrap_or_default(),
             "id",
         )
-    }
-
-    /// `POST /files`.
-    pub async fn create(&self, req: HttpRequest) -> Result<HttpResponse> {
-        let body: UploadRequest = req.json()?;
-        let ticket = files::create_upload(
-            &self.store,
-            &self.objects,
-            req.caller()?,
-            body,
-            self.max_bytes,
-            now(),
-        )
-        .await?;
-        HttpResponse::json(201, &ticket)
     }
 
     /// `POST /files/{id}/complete`.

@@ -14,7 +14,7 @@ use serde::Serialize;
 use tracing::{info, instrument, warn};
 use utoipa::ToSchema;
 
-use crate::adapters::{ObjectStore, PresignedPost};
+use crate::adapters::{ObjectStore, PresignedPost, UploadSigner};
 use crate::auth::Caller;
 use crate::domain::FileId;
 use crate::domain::files::{FileRecord, FileStatus, SNIFF_BYTES, UploadRequest, check_signature};
@@ -63,7 +63,7 @@ fn object_key(file: &FileRecord) -> String {
 #[instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn create_upload(
     files: &dyn FileStore,
-    objects: &dyn ObjectStore,
+    signer: &dyn UploadSigner,
     caller: &Caller,
     request: UploadRequest,
     max_bytes: u64,
@@ -81,7 +81,7 @@ pub async fn create_upload(
         created_at: now,
         completed_at: None,
     };
-    let form = objects
+    let form = signer
         .presign_upload(
             &object_key(&file),
             &file.content_type,
