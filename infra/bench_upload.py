@@ -50,21 +50,19 @@ def main() -> None:
     token = tokens["accessToken"]
 
     body = {"purpose": "job_document", "fileName": "bench.pdf", "contentType": "application/pdf", "size": 1000}
-    call("POST", "/files", body, token)  # warm the functions
-    handler = []
-    for _ in range(N):
-        start = time.perf_counter()
-        status, _ = call("POST", "/files", body, token)
-        handler.append((time.perf_counter() - start) * 1000)
-        assert status == 201, status
+    def timed(method, path, payload, expected):
+        call(method, path, payload, token)  # warm the functions
+        times = []
+        for _ in range(N):
+            start = time.perf_counter()
+            status, _ = call(method, path, payload, token)
+            times.append((time.perf_counter() - start) * 1000)
+            assert status == expected, status
+        return times
 
+    handler = timed("POST", "/files", body, 201)
     # The same path (gateway, authorizer, one Lambda, one DynamoDB read) without the upload logic.
-    me = []
-    for _ in range(N):
-        start = time.perf_counter()
-        status, _ = call("GET", "/me", None, token)
-        me.append((time.perf_counter() - start) * 1000)
-        assert status == 200, status
+    me = timed("GET", "/me", None, 200)
 
     table = boto3.client("dynamodb", endpoint_url=emulator)
     name = os.environ["GIGWIRE_TABLE"]
