@@ -223,3 +223,203 @@ pub async fn fan_out(
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{HashMap, HashSet};
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+
+    use crate::domain::SessionId;
+
+    /// Answers 410 for the connections in `gone`, records everything, and tracks how many
+    /// posts are in flight at once.
+    #[derive(Default)]
+    struct RecordingPusher {
+        gone: HashSet<String>,
+        posted: Mutex<Vec<String>>,
+        closed: Mutex<Vec<String>>,
+        in_flight: AtomicUsize,
+        max_in_flight: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Pusher for RecordingPusher {
+        async fn post(&self, connection: &ConnectionId, _payload: &[u8]) -> Result<Delivery> {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            self.posted.lock().unwrap().push(connection.to_string());
+            Ok(if self.gone.contains(connection.as_str()) {
+                Delivery::Gone
+            } else {
+                Delivery::Delivered
+            })
+        }
+
+        async fn close(&self, connection: &ConnectionId) -> Result<()> {
+            self.closed.lock().unwrap().push(connection.to_string());
+            Ok(())
+        }
+    }
+
+    /// Connections in memory, keyed by id.
+    #[derive(Default)]
+    struct RecordingConnections {
+        items: Mutex<HashMap<String, Connection>>,
+    }
+
+    #[async_trait]
+    impl ConnectionStore for RecordingConnections {
+        async fn put_connection(&self, connection: &Connection) -> Result<()> {
+            self.items
+                .lock()
+                .unwrap()
+                .insert(connection.connection_id.to_string(), connection.clone());
+            Ok(())
+        }
+        async fn get_connection(&self, id: &ConnectionId) -> Result<Option<Connection>> {
+            Ok(self.items.lock().unwrap().get(id.as_str()).cloned())
+        }
+        async fn touch_connection(&self, id: &ConnectionId, expires_at: i64) -> Result<bool> {
+            Ok(self
+                .items
+                .lock()
+                .unwrap()
+                .get_mut(id.as_str())
+                .map(|c| c.expires_at = expires_at)
+                .is_some())
+        }
+        async fn delete_connection(&self, id: &ConnectionId) -> Result<()> {
+            self.items.lock().unwrap().remove(id.as_str());
+            Ok(())
+        }
+        async fn connections_of(&self, user: &UserId) -> Result<Vec<ConnectionId>> {
+            let items = self.items.lock().unwrap();
+            Ok(items
+                .values()
+                .filter(|c| c.user_id == *user)
+                .map(|c| c.connection_id.clone())
+                .collect())
+        }
+        async fn connections_of_session(
+            &self,
+            user: &UserId,
+            session: &SessionId,
+        ) -> Result<Vec<ConnectionId>> {
+            let items = self.items.lock().unwrap();
+            Ok(items
+                .values()
+                .filter(|c| c.user_id == *user && c.session_id.as_ref() == Some(session))
+                .map(|c| c.connection_id.clone())
+                .collect())
+        }
+    }
+
+    fn caller(user: UserId, session: SessionId) -> Caller {
+        Caller {
+            user_id: user,
+            session_id: session,
+            roles: Default::default(),
+        }
+    }
+
+    async fn connected(
+        store: &RecordingConnections,
+        caller: &Caller,
+        count: usize,
+        prefix: &str,
+    ) -> Vec<ConnectionId> {
+        let mut ids = Vec::new();
+        for i in 0..count {
+            let id = ConnectionId::parse(&format!("{prefix}{i}")).unwrap();
+            connect(store, id.clone(), caller, Utc::now())
+                .await
+                .unwrap();
+            ids.push(id);
+        }
+        ids
+    }
+
+    #[tokio::test]
+    async fn fan_out_is_bounded_and_deletes_exactly_the_gone_connections() {
+        let store = RecordingConnections::default();
+        let user = caller(UserId::new(), SessionId::new());
+        let ids = connected(&store, &user, 100, "c").await;
+        let gone: HashSet<String> = ids.iter().step_by(10).map(|id| id.to_string()).collect();
+        let pusher = RecordingPusher {
+            gone: gone.clone(),
+            ..Default::default()
+        };
+
+        let report = fan_out(&store, &pusher, &ids, b"{}").await.unwrap();
+
+        assert_eq!(
+            report,
+            FanoutReport {
+                delivered: 90,
+                gone: 10,
+                failed: 0
+            }
+        );
+        assert_eq!(pusher.posted.lock().unwrap().len(), 100);
+        assert!(pusher.max_in_flight.load(Ordering::SeqCst) <= FANOUT_CONCURRENCY);
+        let left: HashSet<String> = store.items.lock().unwrap().keys().cloned().collect();
+        assert!(left.is_disjoint(&gone));
+        assert_eq!(left.len(), 90);
+    }
+
+    #[tokio::test]
+    async fn closing_a_session_closes_only_its_own_connections() {
+        let store = RecordingConnections::default();
+        let user = UserId::new();
+        let (laptop, phone) = (
+            caller(user, SessionId::new()),
+            caller(user, SessionId::new()),
+        );
+        let laptop_ids = connected(&store, &laptop, 2, "laptop").await;
+        connected(&store, &phone, 1, "phone").await;
+        let pusher = RecordingPusher::default();
+
+        let closed = close_session(&store, &pusher, &user, &laptop.session_id)
+            .await
+            .unwrap();
+
+        assert_eq!(closed, 2);
+        let mut was_closed = pusher.closed.lock().unwrap().clone();
+        was_closed.sort();
+        assert_eq!(
+            was_closed,
+            laptop_ids
+                .iter()
+                .map(|id| id.to_string())
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(store.connections_of(&user).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_bad_message_is_answered_with_an_error_event_on_the_same_connection() {
+        let store = RecordingConnections::default();
+        let ids = connected(&store, &caller(UserId::new(), SessionId::new()), 1, "c").await;
+        let pusher = RecordingPusher::default();
+        handle_message(
+            &store,
+            &pusher,
+            &ids[0],
+            r#"{"action":"teleport","requestId":"r9"}"#,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(*pusher.posted.lock().unwrap(), vec![ids[0].to_string()]);
+        assert!(
+            store.get_connection(&ids[0]).await.unwrap().is_some(),
+            "the connection is kept"
+        );
+    }
+}
