@@ -8,12 +8,22 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::adapters::s3::FormField;
+use crate::domain::chat::{
+    AddMembers, Attachment, CreateRoom, EditMessage, Member, MemberRole, MembershipPatch, Message,
+    MessageKind, MessagePreview, Reaction, ReadUpTo, Room, RoomKind, RoomPatch, SendMessage,
+    SubjectType,
+};
 use crate::domain::files::{FileRecord, FileStatus, Purpose, UploadRequest};
 use crate::domain::{ProfilePatch, Role, User};
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::services::auth::{CodeRequest, CodeSent, RefreshRequest, TokenResponse, VerifyRequest};
+use crate::services::chat::{
+    MemberPresence, MessagePage, Peer, RoomDetail, RoomPage, RoomSummary, UnreadTotal,
+};
 use crate::services::files::{DownloadLink, UploadTicket};
-use crate::services::realtime::{ClientMessage, ServerEvent};
+use crate::services::realtime::{
+    ClientMessage, PresenceStatus, ReceiptKind, RoomChange, ServerEvent, TypingState,
+};
 use crate::services::users::{SessionPage, SessionView};
 
 #[allow(dead_code)]
@@ -83,6 +93,104 @@ mod paths {
         params(("id" = String, Path, description = "file id")),
         responses((status = 204), (status = 404, body = ErrorBody)))]
     fn delete_file() {}
+
+    /// Create a group (`kind: group`), or get or create the direct room with a user
+    /// (`kind: direct`) or the room of a job, booking or lead (`kind: subject`). 201 when
+    /// created; 200 with the existing direct/subject room (two concurrent calls give one
+    /// room); 409 when a subject's room exists and the caller is not in it. Members get
+    /// `room.updated`.
+    #[utoipa::path(post, path = "/rooms", tag = "chat", security(("bearer" = [])), request_body = CreateRoom,
+        responses((status = 201, body = RoomDetail), (status = 200, body = RoomDetail), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn create_room() {}
+
+    /// The caller's rooms: pinned ones first (all on the first page), then by last activity,
+    /// with last-message preview, unread count and, for direct rooms, the peer's presence.
+    #[utoipa::path(get, path = "/rooms", tag = "chat", security(("bearer" = [])),
+        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        responses((status = 200, body = RoomPage), (status = 400, body = ErrorBody)))]
+    fn list_rooms() {}
+
+    /// The badge: unread messages over every room that is not muted.
+    #[utoipa::path(get, path = "/me/unread", tag = "chat", security(("bearer" = [])),
+        responses((status = 200, body = UnreadTotal)))]
+    fn unread() {}
+
+    /// A room and its members (read/delivered markers, online). Non-members get 404.
+    #[utoipa::path(get, path = "/rooms/{id}", tag = "chat", security(("bearer" = [])),
+        params(("id" = String, Path, description = "room id")),
+        responses((status = 200, body = RoomDetail), (status = 404, body = ErrorBody)))]
+    fn get_room() {}
+
+    /// Rename a room or change its avatar (owner of a group or subject room).
+    #[utoipa::path(patch, path = "/rooms/{id}", tag = "chat", security(("bearer" = [])), request_body = RoomPatch,
+        params(("id" = String, Path, description = "room id")),
+        responses((status = 200, body = Room), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn update_room() {}
+
+    /// Add members (owner). At most 80 members per room.
+    #[utoipa::path(post, path = "/rooms/{id}/members", tag = "chat", security(("bearer" = [])), request_body = AddMembers,
+        params(("id" = String, Path, description = "room id")),
+        responses((status = 200, body = RoomDetail), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    fn add_members() {}
+
+    /// Remove a member (owner), or leave (the caller's own id). An owner who leaves hands
+    /// the room to the earliest-joined member.
+    #[utoipa::path(delete, path = "/rooms/{id}/members/{userId}", tag = "chat", security(("bearer" = [])),
+        params(("id" = String, Path, description = "room id"), ("userId" = String, Path, description = "member")),
+        responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn remove_member() {}
+
+    /// Mute or pin the room for the caller (at most 20 pins).
+    #[utoipa::path(patch, path = "/rooms/{id}/membership", tag = "chat", security(("bearer" = [])), request_body = MembershipPatch,
+        params(("id" = String, Path, description = "room id")),
+        responses((status = 200, body = Member), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    fn update_membership() {}
+
+    /// Move the caller's read marker; the unread count becomes the messages from others
+    /// after it. Members get a `receipt` (read).
+    #[utoipa::path(post, path = "/rooms/{id}/read", tag = "chat", security(("bearer" = [])), request_body = ReadUpTo,
+        params(("id" = String, Path, description = "room id")),
+        responses((status = 200, body = Member), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    fn mark_read() {}
+
+    /// History, newest first; `before` pages back, `after` returns what came after a message,
+    /// oldest first (catching up after a reconnect).
+    #[utoipa::path(get, path = "/rooms/{id}/messages", tag = "chat", security(("bearer" = [])),
+        params(("id" = String, Path, description = "room id"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20"), ("before" = Option<String>, Query, description = "message id"), ("after" = Option<String>, Query, description = "message id")),
+        responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    fn history() {}
+
+    /// Send a message (also the `sendMessage` WebSocket action). 201; 200 with the first
+    /// message when `clientMessageId` was used before. 5 per second per user. Every member's
+    /// connections get `message.new`.
+    #[utoipa::path(post, path = "/rooms/{id}/messages", tag = "chat", security(("bearer" = [])), request_body = SendMessage,
+        params(("id" = String, Path, description = "room id")),
+        responses((status = 201, body = Message), (status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64)))))]
+    fn send_message() {}
+
+    /// Edit the caller's message; members get `message.updated`.
+    #[utoipa::path(patch, path = "/rooms/{id}/messages/{messageId}", tag = "chat", security(("bearer" = [])), request_body = EditMessage,
+        params(("id" = String, Path, description = "room id"), ("messageId" = String, Path, description = "message id")),
+        responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn edit_message() {}
+
+    /// Delete the caller's message, leaving a tombstone; members get `message.deleted`.
+    #[utoipa::path(delete, path = "/rooms/{id}/messages/{messageId}", tag = "chat", security(("bearer" = [])),
+        params(("id" = String, Path, description = "room id"), ("messageId" = String, Path, description = "message id")),
+        responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    fn delete_message() {}
+
+    /// Add the caller's reaction (idempotent); members get `reaction.updated`.
+    #[utoipa::path(put, path = "/rooms/{id}/messages/{messageId}/reactions/{emoji}", tag = "chat", security(("bearer" = [])),
+        params(("id" = String, Path, description = "room id"), ("messageId" = String, Path, description = "message id"), ("emoji" = String, Path, description = "one emoji, percent-encoded")),
+        responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn add_reaction() {}
+
+    /// Remove the caller's reaction (idempotent); members get `reaction.updated`.
+    #[utoipa::path(delete, path = "/rooms/{id}/messages/{messageId}/reactions/{emoji}", tag = "chat", security(("bearer" = [])),
+        params(("id" = String, Path, description = "room id"), ("messageId" = String, Path, description = "message id"), ("emoji" = String, Path, description = "one emoji, percent-encoded")),
+        responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    fn remove_reaction() {}
 }
 
 struct BearerAuth;
@@ -104,10 +212,10 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer)),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"))
+    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"))
 )]
 pub struct ApiDoc;
 

@@ -1,11 +1,11 @@
 //! WebSocket `$default`: handles client messages.
 
-use gigwire::entrypoints::ws::Messages;
+use gigwire::entrypoints::ws::Realtime;
 use gigwire::lambda::{self, BoxError, ws};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), BoxError> {
     let init = lambda::init().await?;
-    let entry = Messages::new(&init);
+    let entry = Realtime::new(&init);
     ws::run(|req| entry.handle(req)).await
 }

@@ -1,11 +1,11 @@
 //! WebSocket `$disconnect`: forgets the connection.
 
-use gigwire::entrypoints::ws::Connections;
+use gigwire::entrypoints::ws::Realtime;
 use gigwire::lambda::{self, BoxError, ws};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), BoxError> {
     let init = lambda::init().await?;
-    let entry = Connections::new(&init);
+    let entry = Realtime::new(&init);
     ws::run(|req| entry.disconnect(req)).await
 }

@@ -70,6 +70,16 @@ ulid_id!(
     FileId,
     "file"
 );
+ulid_id!(
+    /// A chat room.
+    RoomId,
+    "room"
+);
+ulid_id!(
+    /// A chat message; ids sort in sending order, so history pages by key.
+    MessageId,
+    "message"
+);
 
 /// An API Gateway WebSocket connection id (e.g. `L0SM9cOFvHcCIhw=`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! that crosses the API edge is parsed into one of these types once, so the rest of the code
 //! never re-checks a string.
 
+pub mod chat;
 pub mod email;
 pub mod files;
 pub mod ids;
@@ -9,5 +10,5 @@ pub mod otp;
 pub mod user;
 
 pub use email::Email;
-pub use ids::{ConnectionId, FileId, SessionId, UserId};
+pub use ids::{ConnectionId, FileId, MessageId, RoomId, SessionId, UserId};
 pub use user::{Locale, Phone, ProfileChanges, ProfilePatch, Role, TimeZone, User};

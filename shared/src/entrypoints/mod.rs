@@ -3,6 +3,7 @@
 //! `handle` to the matching runtime glue, so `functions/` holds no logic at all.
 
 pub mod auth;
+pub mod chat;
 pub mod files;
 pub mod me;
 pub mod ws;

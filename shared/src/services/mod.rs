@@ -3,6 +3,7 @@
 //! the pure rules they apply live in [`crate::domain`].
 
 pub mod auth;
+pub mod chat;
 pub mod files;
 pub mod realtime;
 pub mod users;

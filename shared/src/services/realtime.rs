@@ -5,6 +5,8 @@
 //! out. Fan-out reads a user's connections from the index (never a Scan), posts with bounded
 //! concurrency, and deletes exactly the connections that answer 410.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -13,7 +15,8 @@ use utoipa::ToSchema;
 
 use crate::adapters::{Delivery, Pusher};
 use crate::auth::Caller;
-use crate::domain::{ConnectionId, SessionId, User, UserId};
+use crate::domain::chat::{Message, Reaction, Room};
+use crate::domain::{ConnectionId, FileId, MessageId, RoomId, SessionId, User, UserId};
 use crate::error::{Error, ErrorBody, Result};
 use crate::store::{Connection, ConnectionStore};
 
@@ -22,19 +25,134 @@ pub const CONNECTION_TTL_SECS: i64 = 2 * 3600 + 10 * 60;
 /// Posts in flight at once during a fan-out.
 pub const FANOUT_CONCURRENCY: usize = 32;
 
-/// A message a client sends over the WebSocket (`action` selects the kind).
+/// A message a client sends over the WebSocket (`action` selects the kind). Every action may
+/// carry a `requestId`, echoed in the `error` event if it fails.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "action", rename_all = "camelCase", deny_unknown_fields)]
 pub enum ClientMessage {
     /// Keeps the connection (and its registration) alive; answered by `pong`.
+    #[serde(rename_all = "camelCase")]
     Ping {
         /// Echoed in the answer, to match it to this request.
-        #[serde(rename = "requestId")]
         request_id: Option<String>,
+    },
+    /// Sends a chat message (as `POST /rooms/{id}/messages`); every member's connections,
+    /// this one included, receive `message.new`.
+    #[serde(rename_all = "camelCase")]
+    SendMessage {
+        /// Echoed in an `error` event.
+        request_id: Option<String>,
+        /// The room.
+        #[schema(value_type = String)]
+        room_id: RoomId,
+        /// The client's idempotency id.
+        client_message_id: String,
+        /// Text or caption.
+        text: Option<String>,
+        /// Ready files of the sender.
+        #[serde(default)]
+        #[schema(value_type = Vec<String>)]
+        attachments: Vec<FileId>,
+        /// The message answered.
+        #[schema(value_type = Option<String>)]
+        reply_to: Option<MessageId>,
+    },
+    /// The user started or stopped typing; other members receive `typing.start`/`typing.stop`.
+    #[serde(rename_all = "camelCase")]
+    Typing {
+        /// Echoed in an `error` event.
+        request_id: Option<String>,
+        /// The room.
+        #[schema(value_type = String)]
+        room_id: RoomId,
+        /// Started or stopped.
+        state: TypingState,
+    },
+    /// The user has read up to a message; members receive a `receipt` (read).
+    #[serde(rename_all = "camelCase")]
+    MarkRead {
+        /// Echoed in an `error` event.
+        request_id: Option<String>,
+        /// The room.
+        #[schema(value_type = String)]
+        room_id: RoomId,
+        /// The newest message read.
+        #[schema(value_type = String)]
+        message_id: MessageId,
+    },
+    /// A message reached this device; members receive a `receipt` (delivered).
+    #[serde(rename_all = "camelCase")]
+    MarkDelivered {
+        /// Echoed in an `error` event.
+        request_id: Option<String>,
+        /// The room.
+        #[schema(value_type = String)]
+        room_id: RoomId,
+        /// The newest message received.
+        #[schema(value_type = String)]
+        message_id: MessageId,
     },
 }
 
-/// An event the server pushes to clients (`type` selects the kind).
+impl ClientMessage {
+    /// The client's request id.
+    pub fn request_id(&self) -> Option<String> {
+        match self {
+            Self::Ping { request_id }
+            | Self::SendMessage { request_id, .. }
+            | Self::Typing { request_id, .. }
+            | Self::MarkRead { request_id, .. }
+            | Self::MarkDelivered { request_id, .. } => request_id.clone(),
+        }
+    }
+}
+
+/// Typing state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TypingState {
+    /// Started typing.
+    Start,
+    /// Stopped.
+    Stop,
+}
+
+/// Which receipt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptKind {
+    /// Reached one of the member's devices.
+    Delivered,
+    /// Read by the member.
+    Read,
+}
+
+/// Online or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceStatus {
+    /// At least one open connection.
+    Online,
+    /// None.
+    Offline,
+}
+
+/// Why a room changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomChange {
+    /// Created (or joined for the first time).
+    Created,
+    /// Renamed or new avatar.
+    Updated,
+    /// Members added (`userIds`).
+    MembersAdded,
+    /// Members left or were removed (`userIds`); they receive this event too.
+    MembersRemoved,
+}
+
+/// An event the server pushes to clients (`type` selects the kind). Room events go to every
+/// open connection of every member of the room, and to nobody else.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(tag = "type")]
 pub enum ServerEvent {
@@ -51,6 +169,97 @@ pub enum ServerEvent {
         /// The new profile.
         user: User,
     },
+    /// A new message (also to the sender's devices; match it by `clientMessageId`).
+    #[serde(rename = "message.new")]
+    MessageNew {
+        /// The message.
+        message: Message,
+    },
+    /// A message was edited.
+    #[serde(rename = "message.updated")]
+    MessageUpdated {
+        /// The message.
+        message: Message,
+    },
+    /// A message was deleted: the tombstone.
+    #[serde(rename = "message.deleted")]
+    MessageDeleted {
+        /// The tombstone.
+        message: Message,
+    },
+    /// The reactions of a message changed.
+    #[serde(rename = "reaction.updated", rename_all = "camelCase")]
+    ReactionUpdated {
+        /// Room.
+        #[schema(value_type = String)]
+        room_id: RoomId,
+        /// Message.
+        #[schema(value_type = String)]
+        message_id: MessageId,
+        /// All its reactions now.
+        reactions: Vec<Reaction>,
+    },
+    /// A member started typing; forget it after `expiresInSecs` without a new one.
+    #[serde(rename = "typing.start", rename_all = "camelCase")]
+    TypingStart {
+        /// Room.
+        #[schema(value_type = String)]
+        room_id: RoomId,
+        /// Who.
+        #[schema(value_type = String)]
+        user_id: UserId,
+        /// How long the indicator lives.
+        expires_in_secs: u32,
+    },
+    /// A member stopped typing.
+    #[serde(rename = "typing.stop", rename_all = "camelCase")]
+    TypingStop {
+        /// Room.
+        #[schema(value_type = String)]
+        room_id: RoomId,
+        /// Who.
+        #[schema(value_type = String)]
+        user_id: UserId,
+    },
+    /// A member's delivered or read marker moved.
+    #[serde(rename = "receipt", rename_all = "camelCase")]
+    Receipt {
+        /// Room.
+        #[schema(value_type = String)]
+        room_id: RoomId,
+        /// Whose marker.
+        #[schema(value_type = String)]
+        user_id: UserId,
+        /// Which marker.
+        kind: ReceiptKind,
+        /// Up to this message.
+        #[schema(value_type = String)]
+        message_id: MessageId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A user you share a direct room with came online or went offline.
+    #[serde(rename = "presence", rename_all = "camelCase")]
+    Presence {
+        /// Who.
+        #[schema(value_type = String)]
+        user_id: UserId,
+        /// Now.
+        status: PresenceStatus,
+        /// When they were last online (on `offline`).
+        last_seen_at: Option<DateTime<Utc>>,
+    },
+    /// A room was created, renamed, or its members changed.
+    #[serde(rename = "room.updated", rename_all = "camelCase")]
+    RoomUpdated {
+        /// The room now.
+        room: Room,
+        /// What happened.
+        change: RoomChange,
+        /// The users added or removed.
+        #[schema(value_type = Vec<String>)]
+        user_ids: Vec<UserId>,
+    },
     /// A message could not be handled; the connection stays open.
     #[serde(rename = "error")]
     Error {
@@ -63,8 +272,22 @@ pub enum ServerEvent {
     },
 }
 
+/// Handles the actions of [`ClientMessage`] other than `ping` (the chat service does).
+#[async_trait::async_trait]
+pub trait Actions: Send + Sync {
+    /// Handles one action of `caller`, sent on `connection`.
+    async fn act(
+        &self,
+        caller: &Caller,
+        connection: &ConnectionId,
+        message: ClientMessage,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+}
+
 impl ServerEvent {
-    fn to_bytes(&self) -> Result<Vec<u8>> {
+    /// The event as sent.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
         serde_json::to_vec(self).map_err(Error::unexpected)
     }
 }
@@ -100,13 +323,16 @@ pub async fn disconnect(
     Ok(())
 }
 
-/// Handles one client message. Bad messages are answered with an `error` event on the same
-/// connection: a client bug must not cost the user their connection.
+/// Handles one client message. `ping` is answered here; other actions go to `actions`. A bad
+/// or failing message is answered with an `error` event on the same connection: a client bug
+/// must not cost the user their connection.
 #[instrument(skip_all, fields(connection_id = %connection_id))]
 pub async fn handle_message(
     connections: &dyn ConnectionStore,
     pusher: &dyn Pusher,
+    actions: &dyn Actions,
     connection_id: &ConnectionId,
+    caller: Option<&Caller>,
     body: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
@@ -122,6 +348,22 @@ pub async fn handle_message(
                     None,
                     &Error::Unauthorized("connection is not registered; reconnect".into()),
                 )
+            }
+        }
+        Ok(message) => {
+            let request_id = message.request_id();
+            let result = match caller {
+                Some(caller) => actions.act(caller, connection_id, message, now).await,
+                None => Err(Error::Unauthorized("connection has no caller; reconnect".into())),
+            };
+            match result {
+                Ok(()) => return Ok(()),
+                Err(err) => {
+                    if err.status() >= 500 {
+                        warn!(error = ?err, "action failed");
+                    }
+                    error_event(request_id, &err)
+                }
             }
         }
         Err(err) => {
@@ -174,6 +416,8 @@ pub struct FanoutReport {
     pub gone: usize,
     /// Posts that failed otherwise (logged; the connection is kept).
     pub failed: usize,
+    /// The users at least one of whose connections accepted the post.
+    pub reached: BTreeSet<UserId>,
 }
 
 /// Sends `event` to every open connection of `user`.
@@ -183,8 +427,35 @@ pub async fn send_to_user(
     user: &UserId,
     event: &ServerEvent,
 ) -> Result<FanoutReport> {
-    let targets = connections.connections_of(user).await?;
+    send_to_users(connections, pusher, std::slice::from_ref(user), event).await
+}
+
+/// Sends `event` to every open connection of each of `users`.
+pub async fn send_to_users(
+    connections: &dyn ConnectionStore,
+    pusher: &dyn Pusher,
+    users: &[UserId],
+    event: &ServerEvent,
+) -> Result<FanoutReport> {
+    let targets = connections_of_users(connections, users).await?;
     fan_out(connections, pusher, &targets, &event.to_bytes()?).await
+}
+
+/// The open connections of each of `users`, read concurrently from the per-user index.
+pub async fn connections_of_users(
+    connections: &dyn ConnectionStore,
+    users: &[UserId],
+) -> Result<Vec<(UserId, ConnectionId)>> {
+    // Owned items: closures over borrowed items are not general enough for `Send` futures
+    // boxed by `async_trait` callers.
+    let mut reads = futures::stream::iter(users.iter().copied())
+        .map(|user| async move { (user, connections.connections_of(&user).await) })
+        .buffer_unordered(FANOUT_CONCURRENCY);
+    let mut targets = Vec::new();
+    while let Some((user, found)) = reads.next().await {
+        targets.extend(found?.into_iter().map(|id| (user, id)));
+    }
+    Ok(targets)
 }
 
 /// Posts `payload` to every connection in `targets`, at most [`FANOUT_CONCURRENCY`] at once.
@@ -192,25 +463,28 @@ pub async fn send_to_user(
 pub async fn fan_out(
     connections: &dyn ConnectionStore,
     pusher: &dyn Pusher,
-    targets: &[ConnectionId],
+    targets: &[(UserId, ConnectionId)],
     payload: &[u8],
 ) -> Result<FanoutReport> {
-    let mut outcomes = futures::stream::iter(targets)
-        .map(|id| async move {
-            let outcome = match pusher.post(id, payload).await {
+    let mut outcomes = futures::stream::iter(targets.iter().cloned())
+        .map(|(user, id)| async move {
+            let outcome = match pusher.post(&id, payload).await {
                 Ok(Delivery::Gone) => connections
-                    .delete_connection(id)
+                    .delete_connection(&id)
                     .await
                     .map(|()| Delivery::Gone),
                 other => other,
             };
-            (id, outcome)
+            (user, id, outcome)
         })
         .buffer_unordered(FANOUT_CONCURRENCY);
     let mut report = FanoutReport::default();
-    while let Some((id, outcome)) = outcomes.next().await {
+    while let Some((user, id, outcome)) = outcomes.next().await {
         match outcome {
-            Ok(Delivery::Delivered) => report.delivered += 1,
+            Ok(Delivery::Delivered) => {
+                report.delivered += 1;
+                report.reached.insert(user);
+            }
             Ok(Delivery::Gone) => {
                 info!(connection_id = %id, "stale connection removed");
                 report.gone += 1;
@@ -241,6 +515,7 @@ mod tests {
     struct RecordingPusher {
         gone: HashSet<String>,
         posted: Mutex<Vec<String>>,
+        payloads: Mutex<Vec<Vec<u8>>>,
         closed: Mutex<Vec<String>>,
         in_flight: AtomicUsize,
         max_in_flight: AtomicUsize,
@@ -248,7 +523,8 @@ mod tests {
 
     #[async_trait]
     impl Pusher for RecordingPusher {
-        async fn post(&self, connection: &ConnectionId, _payload: &[u8]) -> Result<Delivery> {
+        async fn post(&self, connection: &ConnectionId, payload: &[u8]) -> Result<Delivery> {
+            self.payloads.lock().unwrap().push(payload.to_vec());
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.max_in_flight.fetch_max(now, Ordering::SeqCst);
             tokio::task::yield_now().await;
@@ -320,6 +596,43 @@ mod tests {
         }
     }
 
+    struct NoActions;
+
+    #[async_trait]
+    impl Actions for NoActions {
+        async fn act(
+            &self,
+            _: &Caller,
+            _: &ConnectionId,
+            _: ClientMessage,
+            _: DateTime<Utc>,
+        ) -> Result<()> {
+            Err(Error::Forbidden("no actions here".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_action_is_answered_with_an_error_event_carrying_its_request_id() {
+        let store = RecordingConnections::default();
+        let who = caller(UserId::new(), SessionId::new());
+        let ids = connected(&store, &who, 1, "c").await;
+        let pusher = RecordingPusher::default();
+        let body = format!(
+            r#"{{"action":"markRead","requestId":"r1","roomId":"{}","messageId":"{}"}}"#,
+            RoomId::new(),
+            MessageId::new()
+        );
+        handle_message(&store, &pusher, &NoActions, &ids[0], Some(&who), &body, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(*pusher.posted.lock().unwrap(), vec![ids[0].to_string()]);
+        let sent = pusher.payloads.lock().unwrap()[0].clone();
+        let event: serde_json::Value = serde_json::from_slice(&sent).unwrap();
+        assert_eq!(event["type"], "error");
+        assert_eq!(event["requestId"], "r1");
+        assert_eq!(event["error"]["code"], "forbidden");
+    }
+
     fn caller(user: UserId, session: SessionId) -> Caller {
         Caller {
             user_id: user,
@@ -356,14 +669,16 @@ mod tests {
             ..Default::default()
         };
 
-        let report = fan_out(&store, &pusher, &ids, b"{}").await.unwrap();
+        let targets: Vec<_> = ids.iter().map(|id| (user.user_id, id.clone())).collect();
+        let report = fan_out(&store, &pusher, &targets, b"{}").await.unwrap();
 
         assert_eq!(
             report,
             FanoutReport {
                 delivered: 90,
                 gone: 10,
-                failed: 0
+                failed: 0,
+                reached: BTreeSet::from([user.user_id]),
             }
         );
         assert_eq!(pusher.posted.lock().unwrap().len(), 100);
@@ -410,7 +725,9 @@ mod tests {
         handle_message(
             &store,
             &pusher,
+            &NoActions,
             &ids[0],
+            None,
             r#"{"action":"teleport","requestId":"r9"}"#,
             Utc::now(),
         )

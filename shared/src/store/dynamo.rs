@@ -20,6 +20,8 @@ use crate::cursor::Position;
 use crate::error::Error;
 use crate::keys::{self, Key};
 
+mod chat;
+
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -29,6 +31,7 @@ struct ConnectionRow {
     connection_id: ConnectionId,
     #[serde(default)]
     session_id: Option<SessionId>,
+    expires_at: i64,
 }
 
 /// All storage ports on one DynamoDB table.
@@ -89,8 +92,11 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Every connection row of a user, all pages (a user has a handful of devices).
+    /// Every live connection row of a user, all pages (a user has a handful of devices).
+    /// DynamoDB deletes expired items only eventually (within days), so a ghost whose TTL
+    /// has passed is skipped here rather than posted to or counted as presence.
     async fn user_connections(&self, user: &UserId) -> Result<Vec<ConnectionRow>> {
+        let now = Utc::now().timestamp();
         let mut rows = Vec::new();
         let mut after = None;
         loop {
@@ -103,7 +109,10 @@ impl DynamoStore {
                 )
                 .await?;
             for item in items {
-                rows.push(from_item(item)?);
+                let row: ConnectionRow = from_item(item)?;
+                if row.expires_at > now {
+                    rows.push(row);
+                }
             }
             match next {
                 Some(position) => after = Some(position),

@@ -9,8 +9,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::cursor::Position;
+use crate::domain::chat::{Emoji, Member, Message, Room, Subject};
 use crate::domain::files::FileRecord;
-use crate::domain::{ConnectionId, Email, FileId, ProfileChanges, SessionId, User, UserId};
+use crate::domain::{
+    ConnectionId, Email, FileId, MessageId, ProfileChanges, RoomId, SessionId, User, UserId,
+};
 use crate::error::Result;
 
 /// One page of a list and where the next one starts.
@@ -192,4 +195,218 @@ pub trait FileStore: Send + Sync {
     async fn delete_file(&self, id: &FileId) -> Result<()>;
     /// Pending uploads declared before `before`, oldest first, at most `limit`.
     async fn stale_uploads(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<FileRecord>>;
+}
+
+/// What makes a room unique.
+#[derive(Clone, Debug)]
+pub enum RoomClaim {
+    /// The direct room of a pair.
+    Direct(UserId, UserId),
+    /// The room of a subject.
+    Subject(Subject),
+}
+
+/// How one member's item changes when a message is appended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberChange {
+    /// The sender has read everything up to their own message.
+    Sender,
+    /// Another member: the room moves up their list, and the count grows if it counts.
+    Recipient {
+        /// Whether the message raises their unread count.
+        counts: bool,
+    },
+}
+
+/// Everything the send transaction writes and checks.
+#[derive(Debug)]
+pub struct Append<'a> {
+    /// The message.
+    pub message: &'a Message,
+    /// Active members and how each changes (must match the room's members at write time).
+    pub members: Vec<(UserId, MemberChange)>,
+    /// Files to attach: each must be a ready file of the sender.
+    pub files: &'a [FileId],
+}
+
+/// How the send transaction ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// Written.
+    Created,
+    /// The sender's idempotency id was used before: nothing written.
+    Duplicate,
+    /// Members joined or left since they were read: read them again and retry.
+    MembersChanged,
+    /// Another transaction touched the same items at the same moment: retry.
+    Contended,
+}
+
+/// Which part of the history to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistoryAnchor {
+    /// The newest messages, newest first.
+    Latest,
+    /// Messages older than this one, newest first.
+    Before(MessageId),
+    /// Messages newer than this one, oldest first (catching up after a reconnect).
+    After(MessageId),
+}
+
+/// A chat message none of a recipient's devices received.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfflineMessage {
+    /// Who missed it.
+    pub user_id: UserId,
+    /// Room.
+    pub room_id: RoomId,
+    /// Message.
+    pub message_id: MessageId,
+    /// Sender.
+    pub sender_id: UserId,
+    /// Preview text.
+    pub preview: Option<String>,
+    /// When it was sent.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Rooms, members and messages.
+#[async_trait]
+pub trait ChatStore: Send + Sync {
+    /// Creates a room with its members, and its claim if it has one; `false` when the claim
+    /// was taken first (the caller then reads the winner with [`ChatStore::claimed_room`]).
+    async fn create_room(
+        &self,
+        room: &Room,
+        members: &[Member],
+        claim: Option<&RoomClaim>,
+    ) -> Result<bool>;
+    /// The room holding a claim.
+    async fn claimed_room(&self, claim: &RoomClaim) -> Result<Option<RoomId>>;
+    /// A room.
+    async fn get_room(&self, id: &RoomId) -> Result<Option<Room>>;
+    /// Several rooms (missing ones are left out).
+    async fn rooms(&self, ids: &[RoomId]) -> Result<Vec<Room>>;
+    /// Renames a room or changes its avatar (`Some(None)` removes it).
+    async fn update_room(
+        &self,
+        id: &RoomId,
+        name: Option<&str>,
+        avatar: Option<Option<FileId>>,
+    ) -> Result<Room>;
+    /// One member (also one who left).
+    async fn get_member(&self, room: &RoomId, user: &UserId) -> Result<Option<Member>>;
+    /// Every member of a room, also those who left (one strongly consistent query).
+    async fn members(&self, room: &RoomId) -> Result<Vec<Member>>;
+    /// A user's active memberships, most recent activity first.
+    async fn memberships(
+        &self,
+        user: &UserId,
+        limit: Option<u32>,
+        after: Option<Position>,
+    ) -> Result<Page<Member>>;
+    /// One user's memberships of several rooms.
+    async fn memberships_of(&self, user: &UserId, rooms: &[RoomId]) -> Result<Vec<Member>>;
+    /// Adds (or re-adds) members; their rooms list at the room's last activity.
+    async fn add_members(&self, members: &[Member], activity_ms: i64) -> Result<()>;
+    /// Marks a member as gone (and hands ownership on); `false` if they were not a member.
+    async fn leave_room(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        now: DateTime<Utc>,
+        new_owner: Option<&UserId>,
+    ) -> Result<bool>;
+    /// Changes a member's own settings; a pin is also listed in the user's partition.
+    async fn set_membership(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        muted: Option<bool>,
+        pinned: Option<bool>,
+    ) -> Result<Option<Member>>;
+    /// The rooms a user pinned.
+    async fn pinned_rooms(&self, user: &UserId) -> Result<Vec<RoomId>>;
+    /// Writes a message with the room's preview and every member's counters, atomically.
+    async fn append_message(&self, append: &Append<'_>) -> Result<AppendOutcome>;
+    /// The message a sender's idempotency id was used for.
+    async fn client_message(
+        &self,
+        room: &RoomId,
+        sender: &UserId,
+        client_id: &str,
+    ) -> Result<Option<MessageId>>;
+    /// One message.
+    async fn get_message(&self, room: &RoomId, id: &MessageId) -> Result<Option<Message>>;
+    /// One page of history; `true` when there is more in the same direction.
+    async fn messages(
+        &self,
+        room: &RoomId,
+        anchor: HistoryAnchor,
+        limit: u32,
+    ) -> Result<(Vec<Message>, bool)>;
+    /// Replaces the text of the sender's live message; `None` if it is not theirs or gone.
+    async fn edit_message(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+        sender: &UserId,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Message>>;
+    /// Turns the sender's message into a tombstone; `None` if it is not theirs or gone.
+    async fn delete_message(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+        sender: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Message>>;
+    /// Adds or removes one user's reaction; `None` if the message is gone or deleted.
+    async fn react(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+        user: &UserId,
+        emoji: &Emoji,
+        add: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Message>>;
+    /// Counts messages from others after `after` up to and including `upto`.
+    async fn unread_between(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        after: &MessageId,
+        upto: &MessageId,
+    ) -> Result<u32>;
+    /// Moves a member's read marker and sets their count, if nothing changed since `seen`
+    /// was read; `false` otherwise (read again and retry).
+    async fn mark_read(
+        &self,
+        seen: &Member,
+        message: &MessageId,
+        unread: u32,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Moves a member's delivered marker forward; `false` if it was not newer.
+    async fn mark_delivered(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        message: &MessageId,
+    ) -> Result<bool>;
+    /// Records when a user went offline.
+    async fn set_last_seen(&self, user: &UserId, at: DateTime<Utc>) -> Result<()>;
+    /// When a user was last online.
+    async fn last_seen(&self, user: &UserId) -> Result<Option<DateTime<Utc>>>;
+}
+
+/// The notifier port: where chat hands the recipients none of whose devices got a message.
+/// Until notifications deliver them, the table implementation records each as due.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Hands over messages that reached none of their recipient's devices.
+    async fn messages_missed(&self, due: &[OfflineMessage]) -> Result<()>;
 }

@@ -1,0 +1,11 @@
+//! `GET /rooms`: lists the caller's rooms, pinned first, then by last activity.
+
+use gigwire::entrypoints::chat::ChatApi;
+use gigwire::lambda::{self, BoxError, http};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), BoxError> {
+    let init = lambda::init().await?;
+    let api = ChatApi::new(&init);
+    http::run(|req| api.list_rooms(req)).await
+}

@@ -1,0 +1,11 @@
+//! `PATCH /rooms/{id}`: renames a room or changes its avatar (owner).
+
+use gigwire::entrypoints::chat::ChatApi;
+use gigwire::lambda::{self, BoxError, http};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), BoxError> {
+    let init = lambda::init().await?;
+    let api = ChatApi::new(&init);
+    http::run(|req| api.update_room(req)).await
+}

@@ -1,0 +1,1286 @@
+//! Chat: rooms, members, messages, receipts, typing and presence, over HTTP and the WebSocket.
+//!
+//! Sending is the hot path and is shaped for it: one round of reads (the room's members, the
+//! sender's rate window and the attached files, concurrently), then one round of the send
+//! transaction together with the members' connections — two sequential DynamoDB round trips
+//! before the posts. Every room event goes to every open connection of every active member and
+//! nobody else; members none of whose devices got a message are handed to the notifier.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use tracing::{info, instrument, warn};
+use utoipa::ToSchema;
+
+use crate::adapters::Pusher;
+use crate::auth::Caller;
+use crate::cursor::CursorCodec;
+use crate::domain::chat::{
+    AddMembers, Attachment, CreateRoom, EditMessage, Emoji, MAX_MEMBERS, MAX_PINS, Member,
+    MemberRole, MembershipPatch, Message, MessageKind, Room, RoomKind, RoomPatch, SendMessage,
+    next_owner, validate_name,
+};
+use crate::domain::files::{FileRecord, FileStatus, Purpose};
+use crate::domain::{ConnectionId, FileId, MessageId, RoomId, UserId};
+use crate::error::{Error, Result};
+use crate::services::realtime::{
+    self, Actions, ClientMessage, FANOUT_CONCURRENCY, PresenceStatus, ReceiptKind, RoomChange,
+    ServerEvent, TypingState,
+};
+use crate::store::{
+    Append, AppendOutcome, ChatStore, ConnectionStore, FileStore, HistoryAnchor, MemberChange,
+    Notifier, OfflineMessage, RateDecision, RateLimiter, RoomClaim, UserStore,
+};
+
+/// Messages a user may send per second (over HTTP and WebSocket together).
+pub const SENDS_PER_SECOND: u32 = 5;
+/// A typing indicator lives this long unless renewed.
+pub const TYPING_EXPIRES_SECS: u32 = 6;
+/// At most one `typing.start` per user and room in this window; extra ones are dropped.
+pub const TYPING_THROTTLE_SECS: i64 = 3;
+/// Attempts of a send whose transaction met a concurrent change.
+const SEND_ATTEMPTS: u32 = 6;
+/// Users whose presence a user's connect or disconnect is announced to, at most.
+const PRESENCE_AUDIENCE: usize = 200;
+
+/// Everything chat reads and writes, behind its ports.
+#[derive(Clone, Copy)]
+pub struct Chat<'a> {
+    /// Rooms, members, messages.
+    pub store: &'a dyn ChatStore,
+    /// Open connections.
+    pub connections: &'a dyn ConnectionStore,
+    /// Send and typing limits.
+    pub limiter: &'a dyn RateLimiter,
+    /// Attachments and avatars.
+    pub files: &'a dyn FileStore,
+    /// Member profiles.
+    pub users: &'a dyn UserStore,
+    /// Posts to connections.
+    pub pusher: &'a dyn Pusher,
+    /// Offline recipients.
+    pub notifier: &'a dyn Notifier,
+}
+
+/// A room with its members (`GET /rooms/{id}`, `POST /rooms`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomDetail {
+    /// The room.
+    pub room: Room,
+    /// Its active members with their read and delivered markers.
+    pub members: Vec<MemberPresence>,
+}
+
+/// A member and whether they are online.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberPresence {
+    /// The membership.
+    #[serde(flatten)]
+    pub member: Member,
+    /// At least one open connection.
+    pub online: bool,
+}
+
+/// One entry of the caller's room list.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomSummary {
+    /// The room, with its last-message preview.
+    pub room: Room,
+    /// The caller's membership: unread count, muted, pinned, read marker.
+    pub membership: Member,
+    /// The other member of a direct room.
+    pub peer: Option<Peer>,
+}
+
+/// The other member of a direct room.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Peer {
+    /// Who.
+    #[schema(value_type = String)]
+    pub user_id: UserId,
+    /// Their display name.
+    pub display_name: Option<String>,
+    /// At least one open connection.
+    pub online: bool,
+    /// When they were last online.
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// A page of the caller's rooms: pinned first (all of them, on the first page), then by last
+/// activity.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomPage {
+    /// The rooms.
+    pub items: Vec<RoomSummary>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// The badge: unread messages over all rooms that are not muted.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UnreadTotal {
+    /// Unread messages.
+    pub total: u64,
+    /// Rooms with unread messages.
+    pub rooms: u32,
+}
+
+/// A page of history.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagePage {
+    /// Newest first, or oldest first when reading `after` a message.
+    pub items: Vec<Message>,
+    /// Whether there is more in the same direction.
+    pub has_more: bool,
+}
+
+/// Which part of the history a client asks for.
+#[derive(Debug, Default)]
+pub struct HistoryQuery {
+    /// Messages older than this.
+    pub before: Option<String>,
+    /// Messages newer than this (resume after a reconnect).
+    pub after: Option<String>,
+}
+
+impl<'a> Chat<'a> {
+    /// The caller's active membership, or 404: non-members learn nothing, not even that the
+    /// room exists.
+    async fn membership(&self, room: &RoomId, user: &UserId) -> Result<Member> {
+        match self.store.get_member(room, user).await? {
+            Some(member) if member.is_active() => Ok(member),
+            _ => Err(Error::NotFound("room")),
+        }
+    }
+
+    /// The active members, checking that `user` is one of them.
+    async fn members_for(&self, room: &RoomId, user: &UserId) -> Result<Vec<Member>> {
+        let members: Vec<Member> = self
+            .store
+            .members(room)
+            .await?
+            .into_iter()
+            .filter(Member::is_active)
+            .collect();
+        if members.iter().any(|m| &m.user_id == user) {
+            Ok(members)
+        } else {
+            Err(Error::NotFound("room"))
+        }
+    }
+
+    async fn room(&self, id: &RoomId) -> Result<Room> {
+        self.store.get_room(id).await?.ok_or(Error::NotFound("room"))
+    }
+
+    /// Sends a room event to every connection of the given members (best effort: the change
+    /// it reports is already saved).
+    async fn broadcast(
+        &self,
+        members: &[UserId],
+        event: &ServerEvent,
+    ) -> realtime::FanoutReport {
+        match realtime::send_to_users(self.connections, self.pusher, members, event).await {
+            Ok(report) => report,
+            Err(err) => {
+                warn!(error = ?err, "room event not delivered");
+                Default::default()
+            }
+        }
+    }
+
+    async fn check_users_exist(&self, users: &[UserId], field: &str) -> Result<()> {
+        let users_store = self.users;
+        let found: Vec<bool> = futures::stream::iter(users.iter().copied())
+            .map(|id| async move { users_store.get_user(&id).await.map(|u| u.is_some()) })
+            .buffered(FANOUT_CONCURRENCY)
+            .try_collect()
+            .await?;
+        if found.iter().all(|f| *f) {
+            Ok(())
+        } else {
+            Err(Error::field(field, "no such user"))
+        }
+    }
+
+    async fn check_avatar(&self, caller: &UserId, file: &FileId) -> Result<()> {
+        let ok = matches!(
+            self.files.get_file(file).await?,
+            Some(FileRecord { owner_id, status: FileStatus::Ready, purpose, .. })
+                if owner_id == *caller && matches!(purpose, Purpose::ProfileImage | Purpose::PortfolioImage)
+        );
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::field(
+                "avatarFileId",
+                "must be one of your ready profile or portfolio images",
+            ))
+        }
+    }
+
+    async fn detail(&self, room: Room, members: Vec<Member>) -> Result<RoomDetail> {
+        let ids: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
+        let online = self.online(&ids).await?;
+        Ok(RoomDetail {
+            room,
+            members: members
+                .into_iter()
+                .map(|member| MemberPresence {
+                    online: online.contains(&member.user_id),
+                    member,
+                })
+                .collect(),
+        })
+    }
+
+    /// Which of `users` have an open connection.
+    async fn online(&self, users: &[UserId]) -> Result<BTreeSet<UserId>> {
+        Ok(realtime::connections_of_users(self.connections, users)
+            .await?
+            .into_iter()
+            .map(|(user, _)| user)
+            .collect())
+    }
+
+    /// `POST /rooms`: creates a group, or gets or creates the direct room of a pair or the
+    /// room of a subject. `true` when it was created now.
+    #[instrument(skip_all, fields(user_id = %caller.user_id))]
+    pub async fn create_room(
+        &self,
+        caller: &Caller,
+        request: CreateRoom,
+        now: DateTime<Utc>,
+    ) -> Result<(RoomDetail, bool)> {
+        let me = caller.user_id;
+        let others = request.validate(&me)?;
+        let field = match request {
+            CreateRoom::Direct { .. } => "userId",
+            _ => "memberIds",
+        };
+        let claim = match &request {
+            CreateRoom::Direct { user_id } => Some(RoomClaim::Direct(me, *user_id)),
+            CreateRoom::Subject { subject, .. } => Some(RoomClaim::Subject(subject.clone())),
+            CreateRoom::Group { .. } => None,
+        };
+        if let Some(claim) = &claim
+            && let Some(existing) = self.existing_room(claim, &me).await?
+        {
+            return Ok((existing, false));
+        }
+        self.check_users_exist(&others, field).await?;
+        let (kind, name, avatar, subject) = match request {
+            CreateRoom::Direct { .. } => (RoomKind::Direct, None, None, None),
+            CreateRoom::Group {
+                name,
+                avatar_file_id,
+                ..
+            } => {
+                if let Some(file) = &avatar_file_id {
+                    self.check_avatar(&me, file).await?;
+                }
+                (RoomKind::Group, Some(name.trim().to_owned()), avatar_file_id, None)
+            }
+            CreateRoom::Subject { subject, name, .. } => (
+                RoomKind::Subject,
+                name.map(|n| n.trim().to_owned()),
+                None,
+                Some(subject),
+            ),
+        };
+        let room = Room {
+            id: RoomId::at(now),
+            kind,
+            name,
+            avatar_file_id: avatar,
+            subject,
+            created_by: me,
+            created_at: now,
+            last_message: None,
+            last_activity_at: now,
+        };
+        let direct = kind == RoomKind::Direct;
+        let mut members = vec![Member::new(
+            &room,
+            me,
+            if direct {
+                MemberRole::Member
+            } else {
+                MemberRole::Owner
+            },
+            direct.then(|| others[0]),
+        )];
+        members.extend(others.iter().map(|user| {
+            Member::new(&room, *user, MemberRole::Member, direct.then_some(me))
+        }));
+        if !self
+            .store
+            .create_room(&room, &members, claim.as_ref())
+            .await?
+        {
+            // Another request created it first: answer with theirs.
+            let claim = claim.ok_or_else(|| Error::unexpected(anyhow::anyhow!("lost claim")))?;
+            return match self.existing_room(&claim, &me).await? {
+                Some(existing) => Ok((existing, false)),
+                None => Err(Error::Conflict("a room for this subject already exists".into())),
+            };
+        }
+        info!(room_id = %room.id, "room created");
+        let ids: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
+        self.broadcast(
+            &ids,
+            &ServerEvent::RoomUpdated {
+                room: room.clone(),
+                change: RoomChange::Created,
+                user_ids: ids.clone(),
+            },
+        )
+        .await;
+        Ok((self.detail(room, members).await?, true))
+    }
+
+    /// The room holding `claim`, if the caller is in it; a claimed subject room the caller
+    /// is not in is a conflict (its members decide who joins).
+    async fn existing_room(&self, claim: &RoomClaim, me: &UserId) -> Result<Option<RoomDetail>> {
+        let Some(id) = self.store.claimed_room(claim).await? else {
+            return Ok(None);
+        };
+        let (room, members) = futures::try_join!(self.room(&id), self.store.members(&id))?;
+        let members: Vec<Member> = members.into_iter().filter(Member::is_active).collect();
+        if !members.iter().any(|m| &m.user_id == me) {
+            return Err(Error::Conflict(
+                "a room for this subject already exists; ask its owner to add you".into(),
+            ));
+        }
+        self.detail(room, members).await.map(Some)
+    }
+
+    /// `GET /rooms/{id}`.
+    pub async fn get_room(&self, caller: &Caller, id: &RoomId) -> Result<RoomDetail> {
+        let (members, room) =
+            futures::try_join!(self.members_for(id, &caller.user_id), self.room(id))?;
+        self.detail(room, members).await
+    }
+
+    /// `GET /rooms`: pinned rooms first (on the first page), then by last activity.
+    pub async fn list_rooms(
+        &self,
+        cursors: &CursorCodec,
+        caller: &Caller,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<RoomPage> {
+        let me = caller.user_id;
+        let scope = format!("rooms:{me}");
+        let after = cursor.map(|c| cursors.decode(&scope, c)).transpose()?;
+        let first_page = after.is_none();
+        let (page, pinned) = futures::try_join!(
+            self.store.memberships(&me, Some(limit), after),
+            async {
+                if first_page {
+                    self.store.pinned_rooms(&me).await
+                } else {
+                    Ok(Vec::new())
+                }
+            }
+        )?;
+        let pinned_members = if pinned.is_empty() {
+            Vec::new()
+        } else {
+            self.store.memberships_of(&me, &pinned).await?
+        };
+        let mut memberships: Vec<Member> = pinned_members
+            .into_iter()
+            .filter(|m| m.is_active() && m.pinned)
+            .collect();
+        memberships.sort_by(|a, b| b.room_id.cmp(&a.room_id));
+        memberships.extend(page.items.into_iter().filter(|m| !m.pinned));
+        let ids: Vec<RoomId> = memberships.iter().map(|m| m.room_id).collect();
+        let rooms: HashMap<RoomId, Room> = self
+            .store
+            .rooms(&ids)
+            .await?
+            .into_iter()
+            .map(|room| (room.id, room))
+            .collect();
+        let mut items = Vec::with_capacity(memberships.len());
+        for membership in memberships {
+            if let Some(room) = rooms.get(&membership.room_id) {
+                items.push((room.clone(), membership));
+            }
+        }
+        // Pinned rooms keep their own order (by activity too).
+        items.sort_by(|(ra, ma), (rb, mb)| {
+            mb.pinned
+                .cmp(&ma.pinned)
+                .then(rb.last_activity_at.cmp(&ra.last_activity_at))
+        });
+        let peers: Vec<UserId> = items.iter().filter_map(|(_, m)| m.peer_id).collect();
+        let peer_views = self.peers(&peers).await?;
+        Ok(RoomPage {
+            items: items
+                .into_iter()
+                .map(|(room, membership)| RoomSummary {
+                    peer: membership
+                        .peer_id
+                        .and_then(|p| peer_views.iter().find(|v| v.user_id == p))
+                        .map(|v| Peer {
+                            user_id: v.user_id,
+                            display_name: v.display_name.clone(),
+                            online: v.online,
+                            last_seen_at: v.last_seen_at,
+                        }),
+                    room,
+                    membership,
+                })
+                .collect(),
+            next_cursor: page.next.map(|p| cursors.encode(&scope, &p)),
+        })
+    }
+
+    async fn peers(&self, users: &[UserId]) -> Result<Vec<Peer>> {
+        let online = self.online(users).await?;
+        let chat = *self;
+        futures::stream::iter(users.iter().copied())
+            .map(|user| {
+                let online = online.contains(&user);
+                async move {
+                    let (profile, last_seen) = futures::try_join!(
+                        chat.users.get_user(&user),
+                        chat.store.last_seen(&user)
+                    )?;
+                    Ok(Peer {
+                        user_id: user,
+                        display_name: profile.and_then(|p| p.display_name),
+                        online,
+                        last_seen_at: last_seen,
+                    })
+                }
+            })
+            .buffered(FANOUT_CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
+    /// `GET /me/unread`: the badge over every room that is not muted.
+    pub async fn unread_total(&self, caller: &Caller) -> Result<UnreadTotal> {
+        let mut total = UnreadTotal { total: 0, rooms: 0 };
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .memberships(&caller.user_id, None, after)
+                .await?;
+            for member in page.items.iter().filter(|m| !m.muted && m.unread > 0) {
+                total.total += u64::from(member.unread);
+                total.rooms += 1;
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(total),
+            }
+        }
+    }
+
+    /// The caller's membership, which must be the owner's, of a room that has members to
+    /// manage.
+    async fn owned(&self, room: &RoomId, caller: &Caller) -> Result<(Room, Vec<Member>)> {
+        let (members, room) =
+            futures::try_join!(self.members_for(room, &caller.user_id), self.room(room))?;
+        if room.kind == RoomKind::Direct {
+            return Err(Error::Conflict("a direct room has no owner or name".into()));
+        }
+        let owner = members
+            .iter()
+            .any(|m| m.user_id == caller.user_id && m.role == MemberRole::Owner);
+        if !owner {
+            return Err(Error::Forbidden("only the room's owner may do this".into()));
+        }
+        Ok((room, members))
+    }
+
+    /// `PATCH /rooms/{id}` (owner).
+    pub async fn update_room(
+        &self,
+        caller: &Caller,
+        id: &RoomId,
+        patch: RoomPatch,
+        now: DateTime<Utc>,
+    ) -> Result<Room> {
+        if let Some(name) = &patch.name {
+            validate_name(name)?;
+        }
+        let (_, members) = self.owned(id, caller).await?;
+        if let Some(Some(file)) = &patch.avatar_file_id {
+            self.check_avatar(&caller.user_id, file).await?;
+        }
+        if patch.name.is_none() && patch.avatar_file_id.is_none() {
+            return self.room(id).await;
+        }
+        let name = patch.name.as_deref().map(str::trim);
+        let room = self.store.update_room(id, name, patch.avatar_file_id).await?;
+        if let Some(name) = name {
+            self.system_message(caller, &room.id, format!("renamed the room to “{name}”"), now)
+                .await;
+        }
+        let ids: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
+        self.broadcast(
+            &ids,
+            &ServerEvent::RoomUpdated {
+                room: room.clone(),
+                change: RoomChange::Updated,
+                user_ids: Vec::new(),
+            },
+        )
+        .await;
+        Ok(room)
+    }
+
+    /// `POST /rooms/{id}/members` (owner).
+    pub async fn add_members(
+        &self,
+        caller: &Caller,
+        id: &RoomId,
+        request: AddMembers,
+        now: DateTime<Utc>,
+    ) -> Result<RoomDetail> {
+        let (room, members) = self.owned(id, caller).await?;
+        let mut new: Vec<UserId> = request
+            .user_ids
+            .into_iter()
+            .filter(|u| !members.iter().any(|m| &m.user_id == u))
+            .collect();
+        new.sort();
+        new.dedup();
+        if members.len() + new.len() > MAX_MEMBERS {
+            return Err(Error::field(
+                "userIds",
+                format!("a room has at most {MAX_MEMBERS} members"),
+            ));
+        }
+        if new.is_empty() {
+            return self.detail(room, members).await;
+        }
+        self.check_users_exist(&new, "userIds").await?;
+        let joined: Vec<Member> = new
+            .iter()
+            .map(|user| Member {
+                joined_at: now,
+                ..Member::new(&room, *user, MemberRole::Member, None)
+            })
+            .collect();
+        self.store
+            .add_members(&joined, room.last_activity_at.timestamp_millis())
+            .await?;
+        info!(added = joined.len(), "members added");
+        self.system_message(caller, id, format!("added {} member(s)", joined.len()), now)
+            .await;
+        let mut all = members;
+        all.extend(joined);
+        let ids: Vec<UserId> = all.iter().map(|m| m.user_id).collect();
+        self.broadcast(
+            &ids,
+            &ServerEvent::RoomUpdated {
+                room: room.clone(),
+                change: RoomChange::MembersAdded,
+                user_ids: new,
+            },
+        )
+        .await;
+        self.detail(room, all).await
+    }
+
+    /// `DELETE /rooms/{id}/members/{userId}`: the owner removes someone, or anyone leaves
+    /// (the caller's own id). An owner who leaves hands the room to the earliest member.
+    pub async fn remove_member(
+        &self,
+        caller: &Caller,
+        id: &RoomId,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let leaving = user == &caller.user_id;
+        let (room, members) = if leaving {
+            let (members, room) =
+                futures::try_join!(self.members_for(id, &caller.user_id), self.room(id))?;
+            if room.kind == RoomKind::Direct {
+                return Err(Error::Conflict("you cannot leave a direct room; mute it".into()));
+            }
+            (room, members)
+        } else {
+            self.owned(id, caller).await?
+        };
+        if !members.iter().any(|m| &m.user_id == user) {
+            return Err(Error::NotFound("member"));
+        }
+        let heir = next_owner(&members, user).map(|m| m.user_id);
+        if !self.store.leave_room(id, user, now, heir.as_ref()).await? {
+            return Err(Error::NotFound("member"));
+        }
+        info!(user_id = %user, "member left");
+        let text = if leaving {
+            "left the room".to_owned()
+        } else {
+            "removed a member".to_owned()
+        };
+        self.system_message(caller, id, text, now).await;
+        let ids: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
+        self.broadcast(
+            &ids,
+            &ServerEvent::RoomUpdated {
+                room,
+                change: RoomChange::MembersRemoved,
+                user_ids: vec![*user],
+            },
+        )
+        .await;
+        Ok(())
+    }
+
+    /// `PATCH /rooms/{id}/membership`: mute or pin for the caller.
+    pub async fn update_membership(
+        &self,
+        caller: &Caller,
+        id: &RoomId,
+        patch: MembershipPatch,
+    ) -> Result<Member> {
+        let me = &caller.user_id;
+        if patch.pinned == Some(true) {
+            let (member, pins) =
+                futures::try_join!(self.membership(id, me), self.store.pinned_rooms(me))?;
+            if !member.pinned && pins.len() >= MAX_PINS {
+                return Err(Error::field(
+                    "pinned",
+                    format!("at most {MAX_PINS} pinned rooms"),
+                ));
+            }
+        }
+        self.store
+            .set_membership(id, me, patch.muted, patch.pinned)
+            .await?
+            .ok_or(Error::NotFound("room"))
+    }
+
+    /// `POST /rooms/{id}/messages` and the `sendMessage` action. `false` when the client's
+    /// id had been used: the first message is returned and nothing is sent again.
+    #[instrument(skip_all, fields(room_id = %room, user_id = %caller.user_id))]
+    pub async fn send(
+        &self,
+        caller: &Caller,
+        room: &RoomId,
+        request: SendMessage,
+        now: DateTime<Utc>,
+    ) -> Result<(Message, bool)> {
+        let (kind, text) = request.validate()?;
+        let me = caller.user_id;
+        // Round trip 1: rate window, members, attached files — concurrently.
+        let files = self.files;
+        let subject = me.to_string();
+        let (rate, members, attachments) = futures::try_join!(
+            self.limiter
+                .hit("chat-send", &subject, SENDS_PER_SECOND, 1, now),
+            self.members_for(room, &me),
+            futures::stream::iter(request.attachments.iter().copied())
+                .map(|id| async move { files.get_file(&id).await.map(|f| (id, f)) })
+                .buffered(crate::domain::chat::MAX_ATTACHMENTS)
+                .try_collect::<Vec<_>>(),
+        )?;
+        if let RateDecision::Limited { retry_after_secs } = rate {
+            return Err(Error::RateLimited { retry_after_secs });
+        }
+        let attachments = attachments
+            .into_iter()
+            .map(|(id, file)| match file {
+                Some(f) if f.owner_id == me && f.status == FileStatus::Ready => Ok(Attachment {
+                    file_id: id,
+                    file_name: f.file_name,
+                    content_type: f.content_type,
+                    size: f.size,
+                    removed: false,
+                }),
+                _ => Err(Error::field(
+                    "attachments",
+                    "every attachment must be a ready file you uploaded",
+                )),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let message = Message {
+            id: MessageId::at(now),
+            room_id: *room,
+            sender_id: me,
+            kind,
+            text,
+            attachments,
+            reply_to: request.reply_to,
+            client_message_id: Some(request.client_message_id),
+            reactions: Vec::new(),
+            created_at: now,
+            edited_at: None,
+            deleted_at: None,
+        };
+        self.append(message, members, &request.attachments).await
+    }
+
+    /// Writes a message (retrying when members or counters changed concurrently) and delivers
+    /// it. `false` with the first message when the sender's idempotency id was used before.
+    async fn append(
+        &self,
+        message: Message,
+        mut members: Vec<Member>,
+        files: &[FileId],
+    ) -> Result<(Message, bool)> {
+        let sender = message.sender_id;
+        let counts = message.counts_as_unread();
+        for attempt in 0..SEND_ATTEMPTS {
+            let changes = members
+                .iter()
+                .map(|m| {
+                    let change = if m.user_id == sender {
+                        MemberChange::Sender
+                    } else {
+                        MemberChange::Recipient { counts }
+                    };
+                    (m.user_id, change)
+                })
+                .collect();
+            let ids: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
+            let append = Append {
+                message: &message,
+                members: changes,
+                files,
+            };
+            // Round trip 2: the transaction, and meanwhile the members' connections.
+            let (outcome, targets) = futures::join!(
+                self.store.append_message(&append),
+                realtime::connections_of_users(self.connections, &ids)
+            );
+            match outcome? {
+                AppendOutcome::Created => {
+                    info!(message_id = %message.id, "message sent");
+                    self.deliver(&message, &members, targets).await;
+                    return Ok((message, true));
+                }
+                AppendOutcome::Duplicate => {
+                    let client_id = message.client_message_id.as_deref().unwrap_or_default();
+                    let first = self
+                        .store
+                        .client_message(&message.room_id, &sender, client_id)
+                        .await?
+                        .ok_or_else(|| Error::unexpected(anyhow::anyhow!("claim vanished")))?;
+                    let first = self
+                        .store
+                        .get_message(&message.room_id, &first)
+                        .await?
+                        .ok_or(Error::NotFound("message"))?;
+                    return Ok((first, false));
+                }
+                AppendOutcome::MembersChanged | AppendOutcome::Contended => {
+                    // Jittered exponential backoff, then read the members again.
+                    let base = 10u64 << attempt;
+                    let jitter = u64::from(ulid::Ulid::generate().random() as u16) % base.max(1);
+                    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+                    let active: Vec<Member> = self
+                        .store
+                        .members(&message.room_id)
+                        .await?
+                        .into_iter()
+                        .filter(Member::is_active)
+                        .collect();
+                    if message.kind != MessageKind::System
+                        && !active.iter().any(|m| m.user_id == sender)
+                    {
+                        return Err(Error::NotFound("room"));
+                    }
+                    members = active;
+                }
+            }
+        }
+        Err(Error::Conflict(
+            "the room is too busy right now; retry with the same clientMessageId".into(),
+        ))
+    }
+
+    /// Posts `message.new` to every member's connections and hands the members none of whose
+    /// devices got it to the notifier (muted rooms and system messages excepted).
+    async fn deliver(
+        &self,
+        message: &Message,
+        members: &[Member],
+        targets: Result<Vec<(UserId, ConnectionId)>>,
+    ) {
+        let reached = match async {
+            let payload = ServerEvent::MessageNew {
+                message: message.clone(),
+            }
+            .to_bytes()?;
+            realtime::fan_out(self.connections, self.pusher, &targets?, &payload).await
+        }
+        .await
+        {
+            Ok(report) => report.reached,
+            Err(err) => {
+                warn!(error = ?err, "message.new not delivered");
+                BTreeSet::new()
+            }
+        };
+        if !message.counts_as_unread() {
+            return;
+        }
+        let preview = message.preview().text;
+        let due: Vec<OfflineMessage> = members
+            .iter()
+            .filter(|m| m.user_id != message.sender_id && !m.muted)
+            .filter(|m| !reached.contains(&m.user_id))
+            .map(|m| OfflineMessage {
+                user_id: m.user_id,
+                room_id: message.room_id,
+                message_id: message.id,
+                sender_id: message.sender_id,
+                preview: preview.clone(),
+                created_at: message.created_at,
+            })
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        info!(offline = due.len(), "recipients offline");
+        if let Err(err) = self.notifier.messages_missed(&due).await {
+            warn!(error = ?err, "offline recipients not handed over");
+        }
+    }
+
+    /// Writes a system message on behalf of `actor` (best effort: the change it reports is
+    /// already saved).
+    async fn system_message(&self, actor: &Caller, room: &RoomId, text: String, now: DateTime<Utc>) {
+        let result = async {
+            let members: Vec<Member> = self
+                .store
+                .members(room)
+                .await?
+                .into_iter()
+                .filter(Member::is_active)
+                .collect();
+            let id = MessageId::at(now);
+            let message = Message {
+                id,
+                room_id: *room,
+                sender_id: actor.user_id,
+                kind: MessageKind::System,
+                text: Some(text),
+                attachments: Vec::new(),
+                reply_to: None,
+                client_message_id: Some(format!("system-{id}")),
+                reactions: Vec::new(),
+                created_at: now,
+                edited_at: None,
+                deleted_at: None,
+            };
+            self.append(message, members, &[]).await
+        }
+        .await;
+        if let Err(err) = result {
+            warn!(error = ?err, "system message not written");
+        }
+    }
+
+    /// `GET /rooms/{id}/messages`.
+    pub async fn history(
+        &self,
+        caller: &Caller,
+        room: &RoomId,
+        query: HistoryQuery,
+        limit: u32,
+    ) -> Result<MessagePage> {
+        let anchor = match (query.before, query.after) {
+            (Some(_), Some(_)) => {
+                return Err(Error::field("after", "use either before or after, not both"));
+            }
+            (Some(before), None) => HistoryAnchor::Before(MessageId::parse(&before, "before")?),
+            (None, Some(after)) => HistoryAnchor::After(MessageId::parse(&after, "after")?),
+            (None, None) => HistoryAnchor::Latest,
+        };
+        let (_, (mut items, has_more)) = futures::try_join!(
+            self.membership(room, &caller.user_id),
+            self.store.messages(room, anchor, limit)
+        )?;
+        self.mark_removed_files(&mut items).await?;
+        Ok(MessagePage { items, has_more })
+    }
+
+    /// Flags attachments whose file its owner has deleted since.
+    async fn mark_removed_files(&self, messages: &mut [Message]) -> Result<()> {
+        let mut ids: Vec<FileId> = messages
+            .iter()
+            .flat_map(|m| m.attachments.iter().map(|a| a.file_id))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let files = self.files;
+        let gone: BTreeSet<FileId> = futures::stream::iter(ids)
+            .map(|id| async move { files.get_file(&id).await.map(|f| (id, f.is_none())) })
+            .buffer_unordered(FANOUT_CONCURRENCY)
+            .try_filter_map(|(id, gone)| async move { Ok(gone.then_some(id)) })
+            .try_collect()
+            .await?;
+        for attachment in messages.iter_mut().flat_map(|m| m.attachments.iter_mut()) {
+            attachment.removed = gone.contains(&attachment.file_id);
+        }
+        Ok(())
+    }
+
+    /// Why an edit, delete or reaction found nothing to change.
+    async fn refused(&self, room: &RoomId, id: &MessageId, me: &UserId) -> Error {
+        match self.store.get_message(room, id).await {
+            Ok(None) => Error::NotFound("message"),
+            Ok(Some(m)) if m.deleted_at.is_some() => {
+                Error::Conflict("the message was deleted".into())
+            }
+            Ok(Some(m)) if m.sender_id != *me || m.kind == MessageKind::System => {
+                Error::Forbidden("only the sender may edit or delete a message".into())
+            }
+            Ok(Some(_)) => Error::Conflict("the message has too many reactions".into()),
+            Err(err) => err,
+        }
+    }
+
+    /// `PATCH /rooms/{id}/messages/{messageId}` (sender).
+    pub async fn edit(
+        &self,
+        caller: &Caller,
+        room: &RoomId,
+        id: &MessageId,
+        request: EditMessage,
+        now: DateTime<Utc>,
+    ) -> Result<Message> {
+        let text = request.validate()?;
+        let me = caller.user_id;
+        let members = self.members_for(room, &me).await?;
+        let Some(message) = self.store.edit_message(room, id, &me, &text, now).await? else {
+            return Err(self.refused(room, id, &me).await);
+        };
+        self.broadcast(
+            &user_ids(&members),
+            &ServerEvent::MessageUpdated {
+                message: message.clone(),
+            },
+        )
+        .await;
+        Ok(message)
+    }
+
+    /// `DELETE /rooms/{id}/messages/{messageId}` (sender): leaves a tombstone. Deleting a
+    /// deleted message answers its tombstone again.
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        room: &RoomId,
+        id: &MessageId,
+        now: DateTime<Utc>,
+    ) -> Result<Message> {
+        let me = caller.user_id;
+        let members = self.members_for(room, &me).await?;
+        let Some(message) = self.store.delete_message(room, id, &me, now).await? else {
+            return match self.store.get_message(room, id).await? {
+                Some(m) if m.deleted_at.is_some() && m.sender_id == me => Ok(m),
+                _ => Err(self.refused(room, id, &me).await),
+            };
+        };
+        self.broadcast(
+            &user_ids(&members),
+            &ServerEvent::MessageDeleted {
+                message: message.clone(),
+            },
+        )
+        .await;
+        Ok(message)
+    }
+
+    /// `PUT` / `DELETE /rooms/{id}/messages/{messageId}/reactions/{emoji}`: one reaction per
+    /// user and emoji; both are idempotent.
+    pub async fn react(
+        &self,
+        caller: &Caller,
+        room: &RoomId,
+        id: &MessageId,
+        emoji: &Emoji,
+        add: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Message> {
+        let me = caller.user_id;
+        let members = self.members_for(room, &me).await?;
+        let Some(message) = self.store.react(room, id, &me, emoji, add, now).await? else {
+            return Err(match self.store.get_message(room, id).await? {
+                None => Error::NotFound("message"),
+                Some(m) if m.deleted_at.is_some() => {
+                    Error::Conflict("the message was deleted".into())
+                }
+                Some(_) => Error::Conflict("the message has too many reactions".into()),
+            });
+        };
+        self.broadcast(
+            &user_ids(&members),
+            &ServerEvent::ReactionUpdated {
+                room_id: *room,
+                message_id: *id,
+                reactions: message.reactions.clone(),
+            },
+        )
+        .await;
+        Ok(message)
+    }
+
+    /// `POST /rooms/{id}/read` and the `markRead` action: moves the caller's read marker to
+    /// `id` and sets the unread count to the messages from others after it.
+    pub async fn mark_read(
+        &self,
+        caller: &Caller,
+        room: &RoomId,
+        id: &MessageId,
+        now: DateTime<Utc>,
+    ) -> Result<Member> {
+        let me = caller.user_id;
+        for _ in 0..SEND_ATTEMPTS {
+            let (members, message) = futures::try_join!(
+                self.members_for(room, &me),
+                self.store.get_message(room, id)
+            )?;
+            if message.is_none() {
+                return Err(Error::field("messageId", "no such message in this room"));
+            }
+            let member = members
+                .iter()
+                .find(|m| m.user_id == me)
+                .cloned()
+                .ok_or(Error::NotFound("room"))?;
+            if member.last_read_message_id.is_some_and(|read| read >= *id) {
+                return Ok(member);
+            }
+            let unread = match member.unread_tail {
+                Some(tail) if tail > *id => self.store.unread_between(room, &me, id, &tail).await?,
+                _ => 0,
+            };
+            if self.store.mark_read(&member, id, unread, now).await? {
+                self.broadcast(
+                    &user_ids(&members),
+                    &ServerEvent::Receipt {
+                        room_id: *room,
+                        user_id: me,
+                        kind: ReceiptKind::Read,
+                        message_id: *id,
+                        at: now,
+                    },
+                )
+                .await;
+                return Ok(Member {
+                    last_read_message_id: Some(*id),
+                    last_read_at: Some(now),
+                    unread,
+                    ..member
+                });
+            }
+        }
+        Err(Error::Conflict("the room is too busy right now; retry".into()))
+    }
+
+    /// The `markDelivered` action: moves the caller's delivered marker forward.
+    pub async fn mark_delivered(
+        &self,
+        caller: &Caller,
+        room: &RoomId,
+        id: &MessageId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let me = caller.user_id;
+        let (members, message) = futures::try_join!(
+            self.members_for(room, &me),
+            self.store.get_message(room, id)
+        )?;
+        if message.is_none() {
+            return Err(Error::field("messageId", "no such message in this room"));
+        }
+        if self.store.mark_delivered(room, &me, id).await? {
+            self.broadcast(
+                &user_ids(&members),
+                &ServerEvent::Receipt {
+                    room_id: *room,
+                    user_id: me,
+                    kind: ReceiptKind::Delivered,
+                    message_id: *id,
+                    at: now,
+                },
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    /// The `typing` action: tells the other members. Starts are throttled per user and room;
+    /// an extra start is dropped silently (the indicator is still showing).
+    pub async fn typing(
+        &self,
+        caller: &Caller,
+        room: &RoomId,
+        state: TypingState,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let me = caller.user_id;
+        let members = self.members_for(room, &me).await?;
+        let event = match state {
+            TypingState::Start => {
+                let subject = format!("{me}:{room}");
+                let decision = self
+                    .limiter
+                    .hit("typing", &subject, 1, TYPING_THROTTLE_SECS, now)
+                    .await?;
+                if decision != RateDecision::Allowed {
+                    return Ok(());
+                }
+                ServerEvent::TypingStart {
+                    room_id: *room,
+                    user_id: me,
+                    expires_in_secs: TYPING_EXPIRES_SECS,
+                }
+            }
+            TypingState::Stop => ServerEvent::TypingStop {
+                room_id: *room,
+                user_id: me,
+            },
+        };
+        let others: Vec<UserId> = user_ids(&members).into_iter().filter(|u| *u != me).collect();
+        self.broadcast(&others, &event).await;
+        Ok(())
+    }
+
+    /// `$connect`: registers the connection; the user's first open connection makes them
+    /// online for the people they share a direct room with.
+    pub async fn connected(
+        &self,
+        connection: ConnectionId,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        realtime::connect(self.connections, connection, caller, now).await?;
+        let open = self.connections.connections_of(&caller.user_id).await?;
+        if open.len() == 1 {
+            self.announce(&caller.user_id, PresenceStatus::Online, None)
+                .await;
+        }
+        Ok(())
+    }
+
+    /// `$disconnect`: forgets the connection; the user's last one makes them offline.
+    pub async fn disconnected(&self, connection: &ConnectionId, now: DateTime<Utc>) -> Result<()> {
+        let registered = self.connections.get_connection(connection).await?;
+        realtime::disconnect(self.connections, connection).await?;
+        let Some(registered) = registered else {
+            return Ok(());
+        };
+        let user = registered.user_id;
+        if self.connections.connections_of(&user).await?.is_empty() {
+            self.store.set_last_seen(&user, now).await?;
+            self.announce(&user, PresenceStatus::Offline, Some(now))
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Sends a presence change to the user's direct-room peers (best effort).
+    async fn announce(&self, user: &UserId, status: PresenceStatus, last_seen: Option<DateTime<Utc>>) {
+        let result = async {
+            let mut peers = BTreeSet::new();
+            let mut after = None;
+            loop {
+                let page = self.store.memberships(user, Some(100), after).await?;
+                peers.extend(
+                    page.items
+                        .iter()
+                        .filter(|m| m.room_kind == RoomKind::Direct)
+                        .filter_map(|m| m.peer_id),
+                );
+                match page.next {
+                    Some(next) if peers.len() < PRESENCE_AUDIENCE => after = Some(next),
+                    _ => break,
+                }
+            }
+            let peers: Vec<UserId> = peers.into_iter().take(PRESENCE_AUDIENCE).collect();
+            let event = ServerEvent::Presence {
+                user_id: *user,
+                status,
+                last_seen_at: last_seen,
+            };
+            realtime::send_to_users(self.connections, self.pusher, &peers, &event).await
+        }
+        .await;
+        if let Err(err) = result {
+            warn!(error = ?err, "presence not announced");
+        }
+    }
+}
+
+fn user_ids(members: &[Member]) -> Vec<UserId> {
+    members.iter().map(|m| m.user_id).collect()
+}
+
+#[async_trait::async_trait]
+impl Actions for Chat<'_> {
+    async fn act(
+        &self,
+        caller: &Caller,
+        connection: &ConnectionId,
+        message: ClientMessage,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        match message {
+            ClientMessage::SendMessage {
+                room_id,
+                client_message_id,
+                text,
+                attachments,
+                reply_to,
+                ..
+            } => {
+                let request = SendMessage {
+                    client_message_id,
+                    text,
+                    attachments,
+                    reply_to,
+                };
+                let (message, created) = self.send(caller, &room_id, request, now).await?;
+                if !created {
+                    // A retried send: this device waits for its message, which everyone
+                    // else already has.
+                    let payload = ServerEvent::MessageNew { message }.to_bytes()?;
+                    self.pusher.post(connection, &payload).await?;
+                }
+                Ok(())
+            }
+            ClientMessage::Typing { room_id, state, .. } => {
+                self.typing(caller, &room_id, state, now).await
+            }
+            ClientMessage::MarkRead {
+                room_id,
+                message_id,
+                ..
+            } => self
+                .mark_read(caller, &room_id, &message_id, now)
+                .await
+                .map(drop),
+            ClientMessage::MarkDelivered {
+                room_id,
+                message_id,
+                ..
+            } => self.mark_delivered(caller, &room_id, &message_id, now).await,
+            ClientMessage::Ping { .. } => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,944 @@
+//! Chat on the single table. A room's partition holds the room, its members and its messages;
+//! members are also on `GSI1` under their user, sorted by the room's last activity. Sending is
+//! one transaction: the idempotency claim, the message, the room's preview, every member's
+//! counters and sort key, the attachments' and the reply's checks — so a message is never
+//! half-sent and unread counts are exact. The transaction's cancellation reasons, read by
+//! position, say which rule failed.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    ConditionCheck, Delete, KeysAndAttributes, PutRequest, Select, TransactWriteItem, Update,
+    WriteRequest,
+};
+use chrono::{DateTime, Utc};
+
+use super::*;
+use crate::domain::chat::{
+    Emoji, Member, Message, Room, group_reactions, reaction_key,
+};
+
+const ENTITY_ROOM: &str = "room";
+const ENTITY_ROOM_CLAIM: &str = "room_claim";
+const ENTITY_MEMBER: &str = "member";
+const ENTITY_MESSAGE: &str = "message";
+const ENTITY_CLIENT_MESSAGE: &str = "client_message";
+const ENTITY_PIN: &str = "pin";
+const ENTITY_PRESENCE: &str = "presence";
+const ENTITY_OFFLINE: &str = "offline_message";
+
+/// A message as stored: reactions are a map `{userId}{emoji}` → time, so one user's reaction
+/// is added or removed by one `SET`/`REMOVE` on its own key, without reading the message.
+#[derive(serde::Deserialize)]
+struct MessageRow {
+    #[serde(flatten)]
+    message: Message,
+    #[serde(default)]
+    reactions: HashMap<String, DateTime<Utc>>,
+}
+
+fn message_from(item: Item) -> Result<Message> {
+    let row: MessageRow = from_item(item)?;
+    let mut message = row.message;
+    message.reactions = group_reactions(&row.reactions);
+    Ok(message)
+}
+
+fn claim_key(claim: &RoomClaim) -> Key {
+    match claim {
+        RoomClaim::Direct(a, b) => keys::direct_room(a, b),
+        RoomClaim::Subject(subject) => keys::subject_room(subject),
+    }
+}
+
+fn member_item(member: &Member, activity_ms: i64) -> Result<Item> {
+    to_item(
+        &keys::member(&member.room_id, &member.user_id),
+        ENTITY_MEMBER,
+        Some(&keys::member_by_user(
+            &member.user_id,
+            activity_ms,
+            &member.room_id,
+        )),
+        member,
+    )
+}
+
+fn tx_error(err: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::unexpected(err)
+}
+
+/// The cancellation reason codes of a cancelled transaction, by action position.
+fn cancellation_codes<R>(
+    err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+) -> Option<Vec<String>> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Some(
+            cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None").to_owned())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+impl DynamoStore {
+    /// Reads items by key in batches of 100, retrying unprocessed keys.
+    async fn batch_get(&self, wanted: Vec<Key>) -> Result<Vec<Item>> {
+        let mut found = Vec::new();
+        for chunk in wanted.chunks(100) {
+            let mut request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.iter().map(key_item).collect()))
+                .build()
+                .map_err(Error::unexpected)?;
+            loop {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(Error::unexpected)?;
+                if let Some(mut responses) = out.responses {
+                    found.extend(responses.remove(&self.table).unwrap_or_default());
+                }
+                match out
+                    .unprocessed_keys
+                    .and_then(|mut rest| rest.remove(&self.table))
+                {
+                    Some(rest) if !rest.keys.is_empty() => request = rest,
+                    _ => break,
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes items in batches of 25, retrying unprocessed ones.
+    async fn batch_put(&self, items: Vec<Item>) -> Result<()> {
+        for chunk in items.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    PutRequest::builder()
+                        .set_item(Some(item.clone()))
+                        .build()
+                        .map(|put| WriteRequest::builder().put_request(put).build())
+                        .map_err(Error::unexpected)
+                })
+                .collect::<Result<_>>()?;
+            while !requests.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(Error::unexpected)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut rest| rest.remove(&self.table))
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+
+    fn update(&self, key: &Key) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+    }
+
+    fn put_action(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map(|put| TransactWriteItem::builder().put(put).build())
+            .map_err(Error::unexpected)
+    }
+
+    /// Queries a room's partition for one sort-key prefix, all pages, strongly consistent.
+    async fn room_items(&self, room: &RoomId, prefix: &str) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(keys::room_partition(room)))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(Error::unexpected)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// Runs an update that returns the new item, `None` when its condition failed.
+    async fn update_returning(
+        &self,
+        builder: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    ) -> Result<Option<Item>> {
+        match builder.return_values(ReturnValue::AllNew).send().await {
+            Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
+            Err(err) if condition_failed(&err) => Ok(None),
+            Err(err) => Err(Error::unexpected(err)),
+        }
+    }
+
+    fn update_item(
+        &self,
+        key: &Key,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+    }
+}
+
+/// A member who has not left.
+const ACTIVE_MEMBER: &str = "attribute_exists(PK) AND attribute_not_exists(leftAt)";
+
+#[async_trait]
+impl ChatStore for DynamoStore {
+    #[instrument(skip_all, fields(room_id = %room.id))]
+    async fn create_room(
+        &self,
+        room: &Room,
+        members: &[Member],
+        claim: Option<&RoomClaim>,
+    ) -> Result<bool> {
+        let activity = room.last_activity_at.timestamp_millis();
+        let mut actions = Vec::new();
+        if let Some(claim) = claim {
+            let item = to_item(
+                &claim_key(claim),
+                ENTITY_ROOM_CLAIM,
+                None,
+                &serde_json::json!({ "roomId": room.id }),
+            )?;
+            actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
+        }
+        let item = to_item(&keys::room(&room.id), ENTITY_ROOM, None, room)?;
+        actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
+        for member in members {
+            actions.push(self.put_action(member_item(member, activity)?, None)?);
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if claim.is_some() && transaction_condition_failed(&err) => Ok(false),
+            Err(err) => Err(tx_error(err)),
+        }
+    }
+
+    async fn claimed_room(&self, claim: &RoomClaim) -> Result<Option<RoomId>> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Claim {
+            room_id: RoomId,
+        }
+        Ok(self
+            .get::<Claim>(&claim_key(claim))
+            .await?
+            .map(|c| c.room_id))
+    }
+
+    async fn get_room(&self, id: &RoomId) -> Result<Option<Room>> {
+        self.get(&keys::room(id)).await
+    }
+
+    async fn rooms(&self, ids: &[RoomId]) -> Result<Vec<Room>> {
+        let items = self.batch_get(ids.iter().map(keys::room).collect()).await?;
+        items.into_iter().map(from_item).collect()
+    }
+
+    #[instrument(skip_all, fields(room_id = %id))]
+    async fn update_room(
+        &self,
+        id: &RoomId,
+        name: Option<&str>,
+        avatar: Option<Option<FileId>>,
+    ) -> Result<Room> {
+        let mut set = vec!["#id = #id".to_owned()];
+        let mut remove = Vec::new();
+        let mut builder = self
+            .update_item(&keys::room(id))
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#id", "id");
+        if let Some(name) = name {
+            set.push("#name = :name".into());
+            builder = builder
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":name", s(name));
+        }
+        match avatar {
+            Some(Some(file)) => {
+                set.push("avatarFileId = :avatar".into());
+                builder = builder.expression_attribute_values(":avatar", s(file.to_string()));
+            }
+            Some(None) => remove.push("avatarFileId"),
+            None => {}
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        match self
+            .update_returning(builder.update_expression(expression))
+            .await?
+        {
+            Some(item) => from_item(item),
+            None => Err(Error::NotFound("room")),
+        }
+    }
+
+    async fn get_member(&self, room: &RoomId, user: &UserId) -> Result<Option<Member>> {
+        self.get(&keys::member(room, user)).await
+    }
+
+    async fn members(&self, room: &RoomId) -> Result<Vec<Member>> {
+        self.room_items(room, keys::MEMBER_PREFIX)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    async fn memberships(
+        &self,
+        user: &UserId,
+        limit: Option<u32>,
+        after: Option<Position>,
+    ) -> Result<Page<Member>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_names("#sk", keys::GSI1SK)
+            .expression_attribute_values(":pk", s(keys::user_partition(user)))
+            .expression_attribute_values(":prefix", s(keys::ROOM_ACTIVITY_PREFIX))
+            .scan_index_forward(false)
+            .set_limit(limit.map(|l| l as i32))
+            .set_exclusive_start_key(after.map(position_to_item))
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        let next = out.last_evaluated_key.map(item_to_position).transpose()?;
+        Ok(Page {
+            items: out
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .map(from_item)
+                .collect::<Result<_>>()?,
+            next,
+        })
+    }
+
+    async fn memberships_of(&self, user: &UserId, rooms: &[RoomId]) -> Result<Vec<Member>> {
+        let wanted = rooms.iter().map(|room| keys::member(room, user)).collect();
+        self.batch_get(wanted)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    async fn add_members(&self, members: &[Member], activity_ms: i64) -> Result<()> {
+        let items = members
+            .iter()
+            .map(|m| member_item(m, activity_ms))
+            .collect::<Result<_>>()?;
+        self.batch_put(items).await
+    }
+
+    #[instrument(skip_all, fields(room_id = %room, user_id = %user))]
+    async fn leave_room(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        now: DateTime<Utc>,
+        new_owner: Option<&UserId>,
+    ) -> Result<bool> {
+        let leave = self
+            .update(&keys::member(room, user))
+            .update_expression(
+                "SET leftAt = :now, #role = :member, pinned = :false REMOVE #gpk, #gsk",
+            )
+            .condition_expression(ACTIVE_MEMBER)
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_names("#gpk", keys::GSI1PK)
+            .expression_attribute_names("#gsk", keys::GSI1SK)
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .expression_attribute_values(":member", s("member"))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .build()
+            .map_err(Error::unexpected)?;
+        let unpin = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::pin(user, room))))
+            .build()
+            .map_err(Error::unexpected)?;
+        let mut actions = vec![
+            TransactWriteItem::builder().update(leave).build(),
+            TransactWriteItem::builder().delete(unpin).build(),
+        ];
+        if let Some(owner) = new_owner {
+            let promote = self
+                .update(&keys::member(room, owner))
+                .update_expression("SET #role = :owner")
+                .condition_expression(ACTIVE_MEMBER)
+                .expression_attribute_names("#role", "role")
+                .expression_attribute_values(":owner", s("owner"))
+                .build()
+                .map_err(Error::unexpected)?;
+            actions.push(TransactWriteItem::builder().update(promote).build());
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if transaction_condition_failed(&err) => Ok(false),
+            Err(err) => Err(tx_error(err)),
+        }
+    }
+
+    #[instrument(skip_all, fields(room_id = %room, user_id = %user))]
+    async fn set_membership(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        muted: Option<bool>,
+        pinned: Option<bool>,
+    ) -> Result<Option<Member>> {
+        let mut set = Vec::new();
+        let mut builder = self
+            .update_item(&keys::member(room, user))
+            .condition_expression(ACTIVE_MEMBER);
+        if let Some(muted) = muted {
+            set.push("muted = :muted");
+            builder = builder.expression_attribute_values(":muted", AttributeValue::Bool(muted));
+        }
+        if let Some(pinned) = pinned {
+            set.push("pinned = :pinned");
+            builder =
+                builder.expression_attribute_values(":pinned", AttributeValue::Bool(pinned));
+        }
+        if set.is_empty() {
+            return self.get_member(room, user).await;
+        }
+        let Some(item) = self
+            .update_returning(builder.update_expression(format!("SET {}", set.join(", "))))
+            .await?
+        else {
+            return Ok(None);
+        };
+        // The pin marker follows the member's flag; both are idempotent, so a retry after a
+        // failure between the two writes converges.
+        match pinned {
+            Some(true) => {
+                let marker = to_item(
+                    &keys::pin(user, room),
+                    ENTITY_PIN,
+                    None,
+                    &serde_json::json!({ "roomId": room }),
+                )?;
+                self.put(marker).await?;
+            }
+            Some(false) => self.delete(&keys::pin(user, room)).await?,
+            None => {}
+        }
+        from_item(item).map(Some)
+    }
+
+    async fn pinned_rooms(&self, user: &UserId) -> Result<Vec<RoomId>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(keys::user_partition(user)))
+            .expression_attribute_values(":prefix", s(keys::PIN_PREFIX))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Pin {
+            room_id: RoomId,
+        }
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| from_item::<Pin>(item).map(|p| p.room_id))
+            .collect()
+    }
+
+    #[instrument(skip_all, fields(room_id = %append.message.room_id, message_id = %append.message.id))]
+    async fn append_message(&self, append: &Append<'_>) -> Result<AppendOutcome> {
+        let message = append.message;
+        let room = &message.room_id;
+        let at = s(message.created_at.to_rfc3339());
+        let id = s(message.id.to_string());
+        let activity = message.created_at.timestamp_millis();
+        let mut actions = Vec::new();
+
+        // 0: the idempotency claim.
+        let client_id = message.client_message_id.as_deref().unwrap_or_default();
+        let claim = to_item(
+            &keys::client_message(room, &message.sender_id, client_id),
+            ENTITY_CLIENT_MESSAGE,
+            None,
+            &serde_json::json!({ "messageId": message.id }),
+        )?;
+        actions.push(self.put_action(claim, Some("attribute_not_exists(PK)"))?);
+        // 1: the message, with an empty reaction map so reactions can SET into it.
+        let mut item = to_item(
+            &keys::message(room, &message.id),
+            ENTITY_MESSAGE,
+            None,
+            message,
+        )?;
+        item.insert("reactions".into(), AttributeValue::M(HashMap::new()));
+        actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
+        // 2: the room's preview and activity.
+        let preview = serde_dynamo::to_attribute_value(message.preview()).map_err(Error::unexpected)?;
+        let room_update = self
+            .update(&keys::room(room))
+            .update_expression("SET lastMessage = :preview, lastActivityAt = :at")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":preview", preview)
+            .expression_attribute_values(":at", at.clone())
+            .build()
+            .map_err(Error::unexpected)?;
+        actions.push(TransactWriteItem::builder().update(room_update).build());
+        // 3..: every active member.
+        let first_member = actions.len();
+        for (user, change) in &append.members {
+            let sort = s(keys::member_by_user(user, activity, room).sk);
+            let builder = self
+                .update(&keys::member(room, user))
+                .condition_expression(ACTIVE_MEMBER)
+                .expression_attribute_names("#gsk", keys::GSI1SK)
+                .expression_attribute_values(":sk", sort);
+            let builder = match change {
+                MemberChange::Sender => builder
+                    .update_expression(
+                        "SET #gsk = :sk, lastReadMessageId = :id, lastReadAt = :at, \
+                         unread = :zero, unreadTail = :id",
+                    )
+                    .expression_attribute_values(":id", id.clone())
+                    .expression_attribute_values(":at", at.clone())
+                    .expression_attribute_values(":zero", n(0)),
+                MemberChange::Recipient { counts: true } => builder
+                    .update_expression("SET #gsk = :sk, unreadTail = :id ADD unread :one")
+                    .expression_attribute_values(":id", id.clone())
+                    .expression_attribute_values(":one", n(1)),
+                MemberChange::Recipient { counts: false } => {
+                    builder.update_expression("SET #gsk = :sk")
+                }
+            };
+            let update = builder.build().map_err(Error::unexpected)?;
+            actions.push(TransactWriteItem::builder().update(update).build());
+        }
+        // Then: each attachment must be a ready file of the sender; it learns the room so
+        // the room's members may download it.
+        let first_file = actions.len();
+        for file in append.files {
+            let update = self
+                .update(&keys::file(file))
+                .update_expression("ADD roomIds :room")
+                .condition_expression("#status = :ready AND ownerId = :sender")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":room", AttributeValue::Ss(vec![room.to_string()]))
+                .expression_attribute_values(":ready", s("ready"))
+                .expression_attribute_values(":sender", s(message.sender_id.to_string()))
+                .build()
+                .map_err(Error::unexpected)?;
+            actions.push(TransactWriteItem::builder().update(update).build());
+        }
+        // Last: the message replied to must exist in this room and not be deleted.
+        let reply_at = actions.len();
+        if let Some(parent) = &message.reply_to {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_item(&keys::message(room, parent))))
+                .condition_expression("attribute_exists(PK) AND attribute_not_exists(deletedAt)")
+                .build()
+                .map_err(Error::unexpected)?;
+            actions.push(TransactWriteItem::builder().condition_check(check).build());
+        }
+
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(AppendOutcome::Created),
+            Err(err) => err,
+        };
+        let Some(codes) = cancellation_codes(&err) else {
+            return Err(tx_error(err));
+        };
+        let failed = |i: usize| codes.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
+        if codes.iter().any(|c| c == "TransactionConflict") {
+            return Ok(AppendOutcome::Contended);
+        }
+        if failed(0) {
+            return Ok(AppendOutcome::Duplicate);
+        }
+        if failed(2) {
+            return Err(Error::NotFound("room"));
+        }
+        if (first_member..first_file).any(failed) {
+            return Ok(AppendOutcome::MembersChanged);
+        }
+        if (first_file..reply_at).any(failed) {
+            return Err(Error::field(
+                "attachments",
+                "every attachment must be a ready file you uploaded",
+            ));
+        }
+        if message.reply_to.is_some() && failed(reply_at) {
+            return Err(Error::field(
+                "replyTo",
+                "no such message in this room (or it was deleted)",
+            ));
+        }
+        Err(tx_error(err))
+    }
+
+    async fn client_message(
+        &self,
+        room: &RoomId,
+        sender: &UserId,
+        client_id: &str,
+    ) -> Result<Option<MessageId>> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Claim {
+            message_id: MessageId,
+        }
+        Ok(self
+            .get::<Claim>(&keys::client_message(room, sender, client_id))
+            .await?
+            .map(|c| c.message_id))
+    }
+
+    async fn get_message(&self, room: &RoomId, id: &MessageId) -> Result<Option<Message>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::message(room, id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        out.item.map(message_from).transpose()
+    }
+
+    async fn messages(
+        &self,
+        room: &RoomId,
+        anchor: HistoryAnchor,
+        limit: u32,
+    ) -> Result<(Vec<Message>, bool)> {
+        let pk = keys::room_partition(room);
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(&pk))
+            .consistent_read(true)
+            // One more than asked tells whether there is more.
+            .limit(limit as i32 + 1);
+        let query = match anchor {
+            HistoryAnchor::Latest => query
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":prefix", s(keys::MESSAGE_PREFIX))
+                .scan_index_forward(false),
+            HistoryAnchor::Before(id) => query
+                .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
+                .expression_attribute_values(":low", s(keys::MESSAGE_PREFIX))
+                .expression_attribute_values(":high", s(keys::message(room, &id).sk))
+                .scan_index_forward(false),
+            HistoryAnchor::After(id) => query
+                .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
+                .expression_attribute_values(":low", s(keys::message(room, &id).sk))
+                // `MSG$` sorts right after every `MSG#…` key.
+                .expression_attribute_values(":high", s("MSG$"))
+                .scan_index_forward(true),
+        };
+        let out = query.send().await.map_err(Error::unexpected)?;
+        let mut messages = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(message_from)
+            .collect::<Result<Vec<_>>>()?;
+        // BETWEEN is inclusive: the anchor itself is not part of the page.
+        if let HistoryAnchor::Before(id) | HistoryAnchor::After(id) = anchor {
+            messages.retain(|m| m.id != id);
+        }
+        let more = messages.len() > limit as usize;
+        messages.truncate(limit as usize);
+        Ok((messages, more))
+    }
+
+    #[instrument(skip_all, fields(room_id = %room, message_id = %id))]
+    async fn edit_message(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+        sender: &UserId,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Message>> {
+        let builder = self
+            .update_item(&keys::message(room, id))
+            .update_expression("SET #text = :text, editedAt = :now")
+            .condition_expression(
+                "senderId = :sender AND attribute_not_exists(deletedAt) AND kind <> :system",
+            )
+            .expression_attribute_names("#text", "text")
+            .expression_attribute_values(":system", s("system"))
+            .expression_attribute_values(":text", s(text))
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .expression_attribute_values(":sender", s(sender.to_string()));
+        self.update_returning(builder)
+            .await?
+            .map(message_from)
+            .transpose()
+    }
+
+    #[instrument(skip_all, fields(room_id = %room, message_id = %id))]
+    async fn delete_message(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+        sender: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Message>> {
+        let builder = self
+            .update_item(&keys::message(room, id))
+            .update_expression(
+                "SET deletedAt = :now, reactions = :none, attachments = :empty REMOVE #text",
+            )
+            .condition_expression(
+                "senderId = :sender AND attribute_not_exists(deletedAt) AND kind <> :system",
+            )
+            .expression_attribute_names("#text", "text")
+            .expression_attribute_values(":system", s("system"))
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .expression_attribute_values(":none", AttributeValue::M(HashMap::new()))
+            .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":sender", s(sender.to_string()));
+        self.update_returning(builder)
+            .await?
+            .map(message_from)
+            .transpose()
+    }
+
+    async fn react(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+        user: &UserId,
+        emoji: &Emoji,
+        add: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Message>> {
+        let live = "attribute_exists(PK) AND attribute_not_exists(deletedAt)";
+        let builder = self
+            .update_item(&keys::message(room, id))
+            .expression_attribute_names("#key", reaction_key(user, emoji));
+        let builder = if add {
+            builder
+                .update_expression("SET reactions.#key = :now")
+                .condition_expression(format!(
+                    "{live} AND (attribute_exists(reactions.#key) OR size(reactions) < :max)"
+                ))
+                .expression_attribute_values(":now", s(now.to_rfc3339()))
+                .expression_attribute_values(":max", n(crate::domain::chat::MAX_REACTIONS))
+        } else {
+            builder
+                .update_expression("REMOVE reactions.#key")
+                .condition_expression(live)
+        };
+        self.update_returning(builder)
+            .await?
+            .map(message_from)
+            .transpose()
+    }
+
+    async fn unread_between(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        after: &MessageId,
+        upto: &MessageId,
+    ) -> Result<u32> {
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
+                .filter_expression("senderId <> :me AND kind <> :system AND id <> :after")
+                .expression_attribute_values(":pk", s(keys::room_partition(room)))
+                .expression_attribute_values(":low", s(keys::message(room, after).sk))
+                .expression_attribute_values(":high", s(keys::message(room, upto).sk))
+                .expression_attribute_values(":me", s(user.to_string()))
+                .expression_attribute_values(":system", s("system"))
+                .expression_attribute_values(":after", s(after.to_string()))
+                .select(Select::Count)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(Error::unexpected)?;
+            count += out.count.max(0) as u32;
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(count),
+            }
+        }
+    }
+
+    #[instrument(skip_all, fields(room_id = %seen.room_id, user_id = %seen.user_id))]
+    async fn mark_read(
+        &self,
+        seen: &Member,
+        message: &MessageId,
+        unread: u32,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut condition = vec![ACTIVE_MEMBER.to_owned()];
+        let mut builder = self
+            .update_item(&keys::member(&seen.room_id, &seen.user_id))
+            .update_expression("SET lastReadMessageId = :id, lastReadAt = :at, unread = :unread")
+            .expression_attribute_values(":id", s(message.to_string()))
+            .expression_attribute_values(":at", s(at.to_rfc3339()))
+            .expression_attribute_values(":unread", n(unread));
+        // Nothing may have been counted or read since `seen` was read.
+        match &seen.unread_tail {
+            Some(tail) => {
+                condition.push("unreadTail = :tail".into());
+                builder = builder.expression_attribute_values(":tail", s(tail.to_string()));
+            }
+            None => condition.push("attribute_not_exists(unreadTail)".into()),
+        }
+        match &seen.last_read_message_id {
+            Some(read) => {
+                condition.push("lastReadMessageId = :read".into());
+                builder = builder.expression_attribute_values(":read", s(read.to_string()));
+            }
+            None => condition.push(
+                "(attribute_not_exists(lastReadMessageId) OR attribute_type(lastReadMessageId, :null))"
+                    .into(),
+            ),
+        }
+        if seen.last_read_message_id.is_none() {
+            builder = builder.expression_attribute_values(":null", s("NULL"));
+        }
+        let result = builder
+            .condition_expression(condition.join(" AND "))
+            .send()
+            .await;
+        conditional(result).await
+    }
+
+    async fn mark_delivered(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        message: &MessageId,
+    ) -> Result<bool> {
+        let result = self
+            .update_item(&keys::member(room, user))
+            .update_expression("SET lastDeliveredMessageId = :id")
+            .condition_expression(format!(
+                "{ACTIVE_MEMBER} AND (attribute_not_exists(lastDeliveredMessageId) \
+                 OR attribute_type(lastDeliveredMessageId, :null) OR lastDeliveredMessageId < :id)"
+            ))
+            .expression_attribute_values(":id", s(message.to_string()))
+            .expression_attribute_values(":null", s("NULL"))
+            .send()
+            .await;
+        conditional(result).await
+    }
+
+    async fn set_last_seen(&self, user: &UserId, at: DateTime<Utc>) -> Result<()> {
+        let item = to_item(
+            &keys::presence(user),
+            ENTITY_PRESENCE,
+            None,
+            &serde_json::json!({ "lastSeenAt": at }),
+        )?;
+        self.put(item).await
+    }
+
+    async fn last_seen(&self, user: &UserId) -> Result<Option<DateTime<Utc>>> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Presence {
+            last_seen_at: DateTime<Utc>,
+        }
+        Ok(self
+            .get::<Presence>(&keys::presence(user))
+            .await?
+            .map(|p| p.last_seen_at))
+    }
+}
+
+#[async_trait]
+impl Notifier for DynamoStore {
+    async fn messages_missed(&self, due: &[OfflineMessage]) -> Result<()> {
+        let items = due
+            .iter()
+            .map(|d| {
+                to_item(
+                    &keys::offline_message(&d.user_id, &d.message_id),
+                    ENTITY_OFFLINE,
+                    None,
+                    d,
+                )
+            })
+            .collect::<Result<_>>()?;
+        self.batch_put(items).await
+    }
+}
