@@ -144,8 +144,8 @@ def failure_reasons(cfn, name: str) -> str:
                      for e in events if e["ResourceStatus"].endswith("FAILED"))[:4000]
 
 
-def deploy(cfn, name: str, template: str, params: list[dict]) -> dict:
-    args = dict(StackName=name, TemplateBody=template, Parameters=params,
+def deploy(cfn, name: str, template_url: str, params: list[dict]) -> dict:
+    args = dict(StackName=name, TemplateURL=template_url, Parameters=params,
                 Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
     stack = stack_status(cfn, name)
     if stack and stack["StackStatus"].endswith("_IN_PROGRESS"):
@@ -240,7 +240,11 @@ def main() -> None:
         {"ParameterKey": "JwtSigningKey", "ParameterValue": signing_key()},
         {"ParameterKey": "ManagementApiBaseUrl", "ParameterValue": url},
     ] + [{"ParameterKey": k, "ParameterValue": v} for k, v in (p.split("=", 1) for p in args.param)]
-    stack = deploy(cfn, args.stack_name, template, params)
+    # Like `sam deploy`, the template travels through the bucket: CloudFormation takes at most
+    # 51,200 bytes inline, and ours is larger.
+    template_key = f"templates/{args.stack_name}.yaml"
+    s3.put_object(Bucket=bucket, Key=template_key, Body=template.encode())
+    stack = deploy(cfn, args.stack_name, f"{url}/{bucket}/{template_key}", params)
     prune_code(s3, bucket, prefix, set(keys.values()))
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     values = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}

@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures::{SinkExt, StreamExt};
 use gigwire::auth::TokenService;
+use gigwire::keys;
 use gigwire::store::dynamo::DynamoStore;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -67,6 +69,13 @@ impl Stack {
     /// Same key, another audience.
     pub fn foreign_tokens(&self) -> TokenService {
         TokenService::from_parts(self.signing_key.as_bytes(), &self.issuer, "another-api")
+    }
+
+    /// The Management API endpoint the functions post through.
+    pub fn management_endpoint(&self) -> String {
+        self.ws
+            .replacen("ws://", "http://", 1)
+            .replacen("wss://", "https://", 1)
     }
 
     /// Direct access to the stack's table.
@@ -253,6 +262,45 @@ impl Stack {
         );
     }
 
+    /// The chat messages recorded as missed by `user` (due for an offline notification).
+    pub async fn offline_messages(&self, user: &str) -> Vec<Value> {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let user = gigwire::domain::UserId::parse(user, "user").unwrap();
+        let out = aws_sdk_dynamodb::Client::new(&sdk)
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(keys::user_partition(&user)))
+            .expression_attribute_values(":prefix", AttributeValue::S(keys::OFFLINE_PREFIX.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).unwrap())
+            .collect()
+    }
+
+    /// Declares, uploads and completes a PDF job document of the user; returns its id.
+    pub async fn ready_pdf(&self, token: &str) -> String {
+        let bytes = pdf(2000);
+        let body = json!({ "purpose": "job_document", "fileName": "quote.pdf",
+            "contentType": "application/pdf", "size": bytes.len() });
+        let (status, ticket) = self.call("POST", "/files", Some(token), Some(body)).await;
+        assert_eq!(status, 201, "{ticket}");
+        assert!(self.upload(&ticket, bytes, |_| {}).await.is_success());
+        let id = ticket["file"]["id"].as_str().unwrap().to_owned();
+        let (status, file) = self
+            .call("POST", &format!("/files/{id}/complete"), Some(token), None)
+            .await;
+        assert_eq!(status, 200, "{file}");
+        id
+    }
+
     /// Opens a WebSocket with `token` in the query string.
     pub async fn connect(
         &self,
@@ -266,6 +314,13 @@ impl Stack {
             .await
             .map(|(ws, _)| ws)
     }
+}
+
+/// A small valid PDF of `len` bytes.
+pub fn pdf(len: usize) -> Vec<u8> {
+    let mut bytes = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n".to_vec();
+    bytes.resize(len, b' ');
+    bytes
 }
 
 /// A fresh address no other test uses.

@@ -150,7 +150,10 @@ pub const MESSAGE_PREFIX: &str = "MSG#";
 /// The claim of a sender's idempotency id in a room: written in the send transaction, so a
 /// retried send finds it and returns the first message.
 pub fn client_message(room: &RoomId, sender: &UserId, client_id: &str) -> Key {
-    key(room_partition(room), format!("CLIENTMSG#{sender}#{client_id}"))
+    key(
+        room_partition(room),
+        format!("CLIENTMSG#{sender}#{client_id}"),
+    )
 }
 
 /// The claim making a direct room unique per pair (order of the two users does not matter).
@@ -304,10 +307,19 @@ mod tests {
         let msg = MessageId::parse("01JD0000000000000000000005", "id").unwrap();
         let other = UserId::parse("01JD0000000000000000000000", "id").unwrap();
         let r = "ROOM#01JD0000000000000000000004";
-        assert_eq!(super::room(&room), Key { pk: r.into(), sk: "ROOM".into() });
+        assert_eq!(
+            super::room(&room),
+            Key {
+                pk: r.into(),
+                sk: "ROOM".into()
+            }
+        );
         assert_eq!(
             member(&room, &user_id()),
-            Key { pk: r.into(), sk: format!("MEMBER#{USER}") }
+            Key {
+                pk: r.into(),
+                sk: format!("MEMBER#{USER}")
+            }
         );
         assert_eq!(
             member_by_user(&user_id(), 1_700_000_000_123, &room),
@@ -318,11 +330,17 @@ mod tests {
         );
         assert_eq!(
             message(&room, &msg),
-            Key { pk: r.into(), sk: "MSG#01JD0000000000000000000005".into() }
+            Key {
+                pk: r.into(),
+                sk: "MSG#01JD0000000000000000000005".into()
+            }
         );
         assert_eq!(
             client_message(&room, &user_id(), "c-1"),
-            Key { pk: r.into(), sk: format!("CLIENTMSG#{USER}#c-1") }
+            Key {
+                pk: r.into(),
+                sk: format!("CLIENTMSG#{USER}#c-1")
+            }
         );
         let pair = Key {
             pk: format!("DIRECT#01JD0000000000000000000000#{USER}"),
@@ -336,15 +354,24 @@ mod tests {
         };
         assert_eq!(
             subject_room(&subject),
-            Key { pk: "SUBJECT#job#job-42".into(), sk: "SUBJECT".into() }
+            Key {
+                pk: "SUBJECT#job#job-42".into(),
+                sk: "SUBJECT".into()
+            }
         );
         assert_eq!(
             pin(&user_id(), &room),
-            Key { pk: format!("USER#{USER}"), sk: "PIN#01JD0000000000000000000004".into() }
+            Key {
+                pk: format!("USER#{USER}"),
+                sk: "PIN#01JD0000000000000000000004".into()
+            }
         );
         assert_eq!(
             presence(&user_id()),
-            Key { pk: format!("USER#{USER}"), sk: "PRESENCE".into() }
+            Key {
+                pk: format!("USER#{USER}"),
+                sk: "PRESENCE".into()
+            }
         );
         assert_eq!(
             offline_message(&user_id(), &msg),

@@ -7,14 +7,8 @@ use chrono::{Duration, Utc};
 use gigwire::domain::FileId;
 use gigwire::domain::files::{FileRecord, FileStatus, Purpose};
 use gigwire::store::FileStore;
-use gigwire_tests::Stack;
+use gigwire_tests::{Stack, pdf};
 use serde_json::{Value, json};
-
-fn pdf(len: usize) -> Vec<u8> {
-    let mut bytes = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n".to_vec();
-    bytes.resize(len, b' ');
-    bytes
-}
 
 fn png(len: usize) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
@@ -298,6 +292,7 @@ async fn the_cleanup_job_removes_only_stale_incomplete_uploads() {
         status,
         created_at: old,
         completed_at: None,
+        room_ids: Vec::new(),
     };
     let stale = record(FileStatus::Pending);
     let done = record(FileStatus::Pending);

@@ -2,6 +2,8 @@
 //! bootstraps, the emulator's DynamoDB, SES and Management API. One binary, one module per area.
 
 mod auth;
+mod chat;
+mod chat_cost;
 mod files;
 mod me;
 mod websocket;

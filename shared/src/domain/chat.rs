@@ -455,7 +455,10 @@ impl CreateRoom {
         let others = match self {
             Self::Direct { user_id } => {
                 if user_id == caller {
-                    return Err(Error::field("userId", "cannot open a direct room with yourself"));
+                    return Err(Error::field(
+                        "userId",
+                        "cannot open a direct room with yourself",
+                    ));
                 }
                 vec![*user_id]
             }

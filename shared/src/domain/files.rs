@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{FileId, UserId};
+use super::{FileId, RoomId, UserId};
 use crate::error::Error;
 
 /// What a file is for; decides the allowed types and who may see it.
@@ -172,6 +172,10 @@ pub struct FileRecord {
     pub created_at: DateTime<Utc>,
     /// When it was checked.
     pub completed_at: Option<DateTime<Utc>>,
+    /// Rooms it was sent to as an attachment: their members may download it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<String>)]
+    pub room_ids: Vec<RoomId>,
 }
 
 /// How many leading bytes are read to recognise a file.

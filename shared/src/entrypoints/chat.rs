@@ -170,7 +170,13 @@ impl ChatApi {
         let body: EditMessage = req.json()?;
         let message = self
             .chat()
-            .edit(req.caller()?, &room_id(&req)?, &message_id(&req)?, body, now())
+            .edit(
+                req.caller()?,
+                &room_id(&req)?,
+                &message_id(&req)?,
+                body,
+                now(),
+            )
             .await?;
         HttpResponse::ok(&message)
     }

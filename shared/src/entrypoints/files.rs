@@ -87,6 +87,7 @@ impl Files {
         HttpResponse::ok(
             &files::download(
                 &self.store,
+                &self.store,
                 &self.objects,
                 req.caller()?,
                 &Self::id(&req)?,

@@ -1,7 +1,7 @@
 //! WebSocket routes: `$connect`, `$disconnect`, `$default`.
 
-use super::now;
 use super::chat::ChatApi;
+use super::now;
 use crate::error::Result;
 use crate::lambda::Init;
 use crate::lambda::ws::WsRequest;
@@ -32,7 +32,10 @@ impl Realtime {
 
     /// `$disconnect`: forgets the connection.
     pub async fn disconnect(&self, req: WsRequest) -> Result<()> {
-        self.api.chat().disconnected(&req.connection_id, now()).await
+        self.api
+            .chat()
+            .disconnected(&req.connection_id, now())
+            .await
     }
 
     /// `$default`: one client message.

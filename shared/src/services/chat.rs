@@ -180,16 +180,15 @@ impl<'a> Chat<'a> {
     }
 
     async fn room(&self, id: &RoomId) -> Result<Room> {
-        self.store.get_room(id).await?.ok_or(Error::NotFound("room"))
+        self.store
+            .get_room(id)
+            .await?
+            .ok_or(Error::NotFound("room"))
     }
 
     /// Sends a room event to every connection of the given members (best effort: the change
     /// it reports is already saved).
-    async fn broadcast(
-        &self,
-        members: &[UserId],
-        event: &ServerEvent,
-    ) -> realtime::FanoutReport {
+    async fn broadcast(&self, members: &[UserId], event: &ServerEvent) -> realtime::FanoutReport {
         match realtime::send_to_users(self.connections, self.pusher, members, event).await {
             Ok(report) => report,
             Err(err) => {
@@ -289,7 +288,12 @@ impl<'a> Chat<'a> {
                 if let Some(file) = &avatar_file_id {
                     self.check_avatar(&me, file).await?;
                 }
-                (RoomKind::Group, Some(name.trim().to_owned()), avatar_file_id, None)
+                (
+                    RoomKind::Group,
+                    Some(name.trim().to_owned()),
+                    avatar_file_id,
+                    None,
+                )
             }
             CreateRoom::Subject { subject, name, .. } => (
                 RoomKind::Subject,
@@ -320,9 +324,11 @@ impl<'a> Chat<'a> {
             },
             direct.then(|| others[0]),
         )];
-        members.extend(others.iter().map(|user| {
-            Member::new(&room, *user, MemberRole::Member, direct.then_some(me))
-        }));
+        members.extend(
+            others
+                .iter()
+                .map(|user| Member::new(&room, *user, MemberRole::Member, direct.then_some(me))),
+        );
         if !self
             .store
             .create_room(&room, &members, claim.as_ref())
@@ -332,7 +338,9 @@ impl<'a> Chat<'a> {
             let claim = claim.ok_or_else(|| Error::unexpected(anyhow::anyhow!("lost claim")))?;
             return match self.existing_room(&claim, &me).await? {
                 Some(existing) => Ok((existing, false)),
-                None => Err(Error::Conflict("a room for this subject already exists".into())),
+                None => Err(Error::Conflict(
+                    "a room for this subject already exists".into(),
+                )),
             };
         }
         info!(room_id = %room.id, "room created");
@@ -384,16 +392,14 @@ impl<'a> Chat<'a> {
         let scope = format!("rooms:{me}");
         let after = cursor.map(|c| cursors.decode(&scope, c)).transpose()?;
         let first_page = after.is_none();
-        let (page, pinned) = futures::try_join!(
-            self.store.memberships(&me, Some(limit), after),
-            async {
+        let (page, pinned) =
+            futures::try_join!(self.store.memberships(&me, Some(limit), after), async {
                 if first_page {
                     self.store.pinned_rooms(&me).await
                 } else {
                     Ok(Vec::new())
                 }
-            }
-        )?;
+            })?;
         let pinned_members = if pinned.is_empty() {
             Vec::new()
         } else {
@@ -403,7 +409,6 @@ impl<'a> Chat<'a> {
             .into_iter()
             .filter(|m| m.is_active() && m.pinned)
             .collect();
-        memberships.sort_by(|a, b| b.room_id.cmp(&a.room_id));
         memberships.extend(page.items.into_iter().filter(|m| !m.pinned));
         let ids: Vec<RoomId> = memberships.iter().map(|m| m.room_id).collect();
         let rooms: HashMap<RoomId, Room> = self
@@ -477,10 +482,7 @@ impl<'a> Chat<'a> {
         let mut total = UnreadTotal { total: 0, rooms: 0 };
         let mut after = None;
         loop {
-            let page = self
-                .store
-                .memberships(&caller.user_id, None, after)
-                .await?;
+            let page = self.store.memberships(&caller.user_id, None, after).await?;
             for member in page.items.iter().filter(|m| !m.muted && m.unread > 0) {
                 total.total += u64::from(member.unread);
                 total.rooms += 1;
@@ -528,10 +530,18 @@ impl<'a> Chat<'a> {
             return self.room(id).await;
         }
         let name = patch.name.as_deref().map(str::trim);
-        let room = self.store.update_room(id, name, patch.avatar_file_id).await?;
+        let room = self
+            .store
+            .update_room(id, name, patch.avatar_file_id)
+            .await?;
         if let Some(name) = name {
-            self.system_message(caller, &room.id, format!("renamed the room to “{name}”"), now)
-                .await;
+            self.system_message(
+                caller,
+                &room.id,
+                format!("renamed the room to “{name}”"),
+                now,
+            )
+            .await;
         }
         let ids: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
         self.broadcast(
@@ -614,7 +624,9 @@ impl<'a> Chat<'a> {
             let (members, room) =
                 futures::try_join!(self.members_for(id, &caller.user_id), self.room(id))?;
             if room.kind == RoomKind::Direct {
-                return Err(Error::Conflict("you cannot leave a direct room; mute it".into()));
+                return Err(Error::Conflict(
+                    "you cannot leave a direct room; mute it".into(),
+                ));
             }
             (room, members)
         } else {
@@ -861,7 +873,13 @@ impl<'a> Chat<'a> {
 
     /// Writes a system message on behalf of `actor` (best effort: the change it reports is
     /// already saved).
-    async fn system_message(&self, actor: &Caller, room: &RoomId, text: String, now: DateTime<Utc>) {
+    async fn system_message(
+        &self,
+        actor: &Caller,
+        room: &RoomId,
+        text: String,
+        now: DateTime<Utc>,
+    ) {
         let result = async {
             let members: Vec<Member> = self
                 .store
@@ -903,7 +921,10 @@ impl<'a> Chat<'a> {
     ) -> Result<MessagePage> {
         let anchor = match (query.before, query.after) {
             (Some(_), Some(_)) => {
-                return Err(Error::field("after", "use either before or after, not both"));
+                return Err(Error::field(
+                    "after",
+                    "use either before or after, not both",
+                ));
             }
             (Some(before), None) => HistoryAnchor::Before(MessageId::parse(&before, "before")?),
             (None, Some(after)) => HistoryAnchor::After(MessageId::parse(&after, "after")?),
@@ -1089,7 +1110,9 @@ impl<'a> Chat<'a> {
                 });
             }
         }
-        Err(Error::Conflict("the room is too busy right now; retry".into()))
+        Err(Error::Conflict(
+            "the room is too busy right now; retry".into(),
+        ))
     }
 
     /// The `markDelivered` action: moves the caller's delivered marker forward.
@@ -1156,7 +1179,10 @@ impl<'a> Chat<'a> {
                 user_id: me,
             },
         };
-        let others: Vec<UserId> = user_ids(&members).into_iter().filter(|u| *u != me).collect();
+        let others: Vec<UserId> = user_ids(&members)
+            .into_iter()
+            .filter(|u| *u != me)
+            .collect();
         self.broadcast(&others, &event).await;
         Ok(())
     }
@@ -1195,7 +1221,12 @@ impl<'a> Chat<'a> {
     }
 
     /// Sends a presence change to the user's direct-room peers (best effort).
-    async fn announce(&self, user: &UserId, status: PresenceStatus, last_seen: Option<DateTime<Utc>>) {
+    async fn announce(
+        &self,
+        user: &UserId,
+        status: PresenceStatus,
+        last_seen: Option<DateTime<Utc>>,
+    ) {
         let result = async {
             let mut peers = BTreeSet::new();
             let mut after = None;
@@ -1279,7 +1310,10 @@ impl Actions for Chat<'_> {
                 room_id,
                 message_id,
                 ..
-            } => self.mark_delivered(caller, &room_id, &message_id, now).await,
+            } => {
+                self.mark_delivered(caller, &room_id, &message_id, now)
+                    .await
+            }
             ClientMessage::Ping { .. } => Ok(()),
         }
     }

@@ -20,7 +20,7 @@ use crate::domain::FileId;
 use crate::domain::files::{FileRecord, FileStatus, SNIFF_BYTES, UploadRequest, check_signature};
 use crate::error::{Error, Result};
 use crate::keys;
-use crate::store::FileStore;
+use crate::store::{ChatStore, FileStore};
 
 /// How long an upload form stays valid.
 pub const UPLOAD_TTL: Duration = Duration::from_secs(5 * 60);
@@ -80,6 +80,7 @@ pub async fn create_upload(
         status: FileStatus::Pending,
         created_at: now,
         completed_at: None,
+        room_ids: Vec::new(),
     };
     let form = signer
         .presign_upload(
@@ -160,26 +161,40 @@ pub async fn complete_upload(
     })
 }
 
-/// Whether `caller` may download `file`. Files attached to rooms, jobs or bookings will
-/// also be visible to their members and parties once those exist.
-fn visible_to(file: &FileRecord, caller: &Caller) -> bool {
-    file.owner_id == caller.user_id
+/// Whether `caller` may download `file`: its owner, anyone for a public image, and the
+/// active members of a room it was sent to. Files of jobs and bookings will also be visible to
+/// their parties once those exist.
+async fn visible_to(rooms: &dyn ChatStore, file: &FileRecord, caller: &Caller) -> Result<bool> {
+    if file.owner_id == caller.user_id
         || (file.purpose.is_public() && file.status == FileStatus::Ready)
+    {
+        return Ok(true);
+    }
+    for room in &file.room_ids {
+        if rooms
+            .get_member(room, &caller.user_id)
+            .await?
+            .is_some_and(|m| m.is_active())
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// A short-lived download link for a file the caller may see.
 pub async fn download(
     files: &dyn FileStore,
+    rooms: &dyn ChatStore,
     objects: &dyn ObjectStore,
     caller: &Caller,
     id: &FileId,
     now: DateTime<Utc>,
 ) -> Result<DownloadLink> {
-    let file = files
-        .get_file(id)
-        .await?
-        .filter(|f| visible_to(f, caller))
-        .ok_or(Error::NotFound("file"))?;
+    let file = files.get_file(id).await?.ok_or(Error::NotFound("file"))?;
+    if !visible_to(rooms, &file, caller).await? {
+        return Err(Error::NotFound("file"));
+    }
     if file.status != FileStatus::Ready {
         return Err(Error::Conflict("the upload is not completed yet".into()));
     }

@@ -354,7 +354,9 @@ pub async fn handle_message(
             let request_id = message.request_id();
             let result = match caller {
                 Some(caller) => actions.act(caller, connection_id, message, now).await,
-                None => Err(Error::Unauthorized("connection has no caller; reconnect".into())),
+                None => Err(Error::Unauthorized(
+                    "connection has no caller; reconnect".into(),
+                )),
             };
             match result {
                 Ok(()) => return Ok(()),
@@ -622,9 +624,17 @@ mod tests {
             RoomId::new(),
             MessageId::new()
         );
-        handle_message(&store, &pusher, &NoActions, &ids[0], Some(&who), &body, Utc::now())
-            .await
-            .unwrap();
+        handle_message(
+            &store,
+            &pusher,
+            &NoActions,
+            &ids[0],
+            Some(&who),
+            &body,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
         assert_eq!(*pusher.posted.lock().unwrap(), vec![ids[0].to_string()]);
         let sent = pusher.payloads.lock().unwrap()[0].clone();
         let event: serde_json::Value = serde_json::from_slice(&sent).unwrap();

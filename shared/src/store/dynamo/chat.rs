@@ -15,9 +15,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Utc};
 
 use super::*;
-use crate::domain::chat::{
-    Emoji, Member, Message, Room, group_reactions, reaction_key,
-};
+use crate::domain::chat::{Emoji, Member, Message, Room, group_reactions, reaction_key};
 
 const ENTITY_ROOM: &str = "room";
 const ENTITY_ROOM_CLAIM: &str = "room_claim";
@@ -449,8 +447,7 @@ impl ChatStore for DynamoStore {
         }
         if let Some(pinned) = pinned {
             set.push("pinned = :pinned");
-            builder =
-                builder.expression_attribute_values(":pinned", AttributeValue::Bool(pinned));
+            builder = builder.expression_attribute_values(":pinned", AttributeValue::Bool(pinned));
         }
         if set.is_empty() {
             return self.get_member(room, user).await;
@@ -531,7 +528,8 @@ impl ChatStore for DynamoStore {
         item.insert("reactions".into(), AttributeValue::M(HashMap::new()));
         actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
         // 2: the room's preview and activity.
-        let preview = serde_dynamo::to_attribute_value(message.preview()).map_err(Error::unexpected)?;
+        let preview =
+            serde_dynamo::to_attribute_value(message.preview()).map_err(Error::unexpected)?;
         let room_update = self
             .update(&keys::room(room))
             .update_expression("SET lastMessage = :preview, lastActivityAt = :at")
@@ -786,7 +784,8 @@ impl ChatStore for DynamoStore {
             .expression_attribute_names("#key", reaction_key(user, emoji));
         let builder = if add {
             builder
-                .update_expression("SET reactions.#key = :now")
+                // Adding again keeps the first time, so the order of reactions is stable.
+                .update_expression("SET reactions.#key = if_not_exists(reactions.#key, :now)")
                 .condition_expression(format!(
                     "{live} AND (attribute_exists(reactions.#key) OR size(reactions) < :max)"
                 ))

@@ -1,0 +1,986 @@
+//! Chat end to end: rooms, messages over HTTP and WebSocket, history and resume, unread
+//! counts, receipts, typing, presence, reactions, replies, edits, membership, attachments,
+//! offline hand-off and connection cleanup — with several users and devices, and the
+//! negatives for everyone outside a room.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use gigwire::domain::{ConnectionId, UserId};
+use gigwire::store::{Connection, ConnectionStore};
+use gigwire_tests::{Stack, Ws, expect_event, next_event, send};
+use serde_json::{Value, json};
+
+/// A signed-up user.
+struct Person {
+    token: String,
+    id: String,
+}
+
+impl Person {
+    fn user_id(&self) -> UserId {
+        UserId::parse(&self.id, "id").unwrap()
+    }
+}
+
+async fn person(stack: &Stack, tag: &str) -> Person {
+    let (token, body) = stack.new_user(tag).await;
+    Person {
+        token,
+        id: body["user"]["id"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// Opens a connection and waits until it is registered (a pong proves it).
+async fn online(stack: &Stack, who: &Person) -> Ws {
+    let mut ws = stack.connect(Some(&who.token)).await.expect("connect");
+    send(&mut ws, json!({ "action": "ping" })).await;
+    expect_event(&mut ws, "pong").await;
+    ws
+}
+
+async fn direct(stack: &Stack, a: &Person, b: &Person) -> String {
+    let (status, body) = stack
+        .call(
+            "POST",
+            "/rooms",
+            Some(&a.token),
+            Some(json!({ "kind": "direct", "userId": b.id })),
+        )
+        .await;
+    assert!(status == 201 || status == 200, "{status} {body}");
+    body["room"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn group(stack: &Stack, owner: &Person, members: &[&Person]) -> String {
+    let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
+    let (status, body) = stack
+        .call(
+            "POST",
+            "/rooms",
+            Some(&owner.token),
+            Some(json!({ "kind": "group", "name": "Kitchen repair", "memberIds": ids })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["room"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Sends a message over HTTP, waiting out the per-user rate limit when it answers 429.
+async fn say(stack: &Stack, who: &Person, room: &str, text: &str) -> Value {
+    say_with(stack, who, room, json!({ "text": text })).await
+}
+
+async fn say_with(stack: &Stack, who: &Person, room: &str, mut body: Value) -> Value {
+    if body.get("clientMessageId").is_none() {
+        body["clientMessageId"] = json!(ulid::Ulid::generate().to_string());
+    }
+    loop {
+        let (status, message) = stack
+            .call(
+                "POST",
+                &format!("/rooms/{room}/messages"),
+                Some(&who.token),
+                Some(body.clone()),
+            )
+            .await;
+        match status {
+            201 => return message,
+            429 => tokio::time::sleep(Duration::from_millis(300)).await,
+            _ => panic!("send failed: {status} {message}"),
+        }
+    }
+}
+
+async fn get(stack: &Stack, who: &Person, path: &str) -> (u16, Value) {
+    stack.call("GET", path, Some(&who.token), None).await
+}
+
+async fn membership(stack: &Stack, who: &Person, room: &str) -> Value {
+    let (status, detail) = get(stack, who, &format!("/rooms/{room}")).await;
+    assert_eq!(status, 200, "{detail}");
+    detail["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["userId"] == who.id.as_str())
+        .cloned()
+        .unwrap()
+}
+
+/// Asserts that nothing arrives on `ws` for a moment.
+async fn silent(ws: &mut Ws, what: &str) {
+    if let Some(event) = next_event(ws, Duration::from_millis(1500)).await {
+        panic!("{what}: unexpected {event}");
+    }
+}
+
+#[tokio::test]
+async fn a_direct_room_is_get_or_create_even_under_concurrent_calls() {
+    let stack = Stack::from_env();
+    let (ana, ben, eve) = (
+        person(&stack, "ana").await,
+        person(&stack, "ben").await,
+        person(&stack, "eve").await,
+    );
+    let body = json!({ "kind": "direct", "userId": ben.id });
+    let calls = (0..4).map(|_| stack.call("POST", "/rooms", Some(&ana.token), Some(body.clone())));
+    let answers = futures::future::join_all(calls).await;
+    let ids: Vec<&str> = answers
+        .iter()
+        .map(|(_, b)| b["room"]["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    assert_eq!(
+        answers.iter().filter(|(s, _)| *s == 201).count(),
+        1,
+        "created once"
+    );
+    // The other side finds the same room.
+    assert_eq!(direct(&stack, &ben, &ana).await, ids[0]);
+    // Outsiders learn nothing.
+    assert_eq!(
+        get(&stack, &eve, &format!("/rooms/{}", ids[0])).await.0,
+        404
+    );
+    // Bad requests are clear.
+    let (status, err) = stack
+        .call(
+            "POST",
+            "/rooms",
+            Some(&ana.token),
+            Some(json!({ "kind": "direct", "userId": ana.id })),
+        )
+        .await;
+    assert_eq!((status, &err["error"]["field"]), (400, &json!("userId")));
+    let (status, err) = stack
+        .call(
+            "POST",
+            "/rooms",
+            Some(&ana.token),
+            Some(json!({ "kind": "direct", "userId": UserId::new().to_string() })),
+        )
+        .await;
+    assert_eq!(
+        (status, &err["error"]["message"]),
+        (400, &json!("no such user"))
+    );
+    let (status, _) = stack
+        .call(
+            "POST",
+            "/rooms",
+            Some(&ana.token),
+            Some(json!({ "kind": "group", "name": " " })),
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn a_subject_room_is_one_per_subject() {
+    let stack = Stack::from_env();
+    let (ana, ben, eve) = (
+        person(&stack, "ana").await,
+        person(&stack, "ben").await,
+        person(&stack, "eve").await,
+    );
+    let subject = json!({ "type": "job", "id": format!("job-{}", ulid::Ulid::generate()) });
+    let body = json!({ "kind": "subject", "subject": subject, "memberIds": [ben.id] });
+    let (status, first) = stack
+        .call("POST", "/rooms", Some(&ana.token), Some(body.clone()))
+        .await;
+    assert_eq!(status, 201, "{first}");
+    let (status, again) = stack
+        .call("POST", "/rooms", Some(&ben.token), Some(body.clone()))
+        .await;
+    assert_eq!((status, &again["room"]["id"]), (200, &first["room"]["id"]));
+    let (status, _) = stack
+        .call("POST", "/rooms", Some(&eve.token), Some(body))
+        .await;
+    assert_eq!(status, 409, "an outsider cannot reach the subject's room");
+}
+
+#[tokio::test]
+async fn messages_reach_every_device_of_every_member_and_nobody_else() {
+    let stack = Stack::from_env();
+    let (ana, ben, eve) = (
+        person(&stack, "ana").await,
+        person(&stack, "ben").await,
+        person(&stack, "eve").await,
+    );
+    let room = direct(&stack, &ana, &ben).await;
+    let mut ana_phone = online(&stack, &ana).await;
+    let mut ana_laptop = online(&stack, &ana).await;
+    let mut ben_phone = online(&stack, &ben).await;
+    let mut eve_phone = online(&stack, &eve).await;
+
+    let sent = say_with(
+        &stack,
+        &ana,
+        &room,
+        json!({ "text": "Hi Ben", "clientMessageId": "hello-1" }),
+    )
+    .await;
+    for ws in [&mut ana_phone, &mut ana_laptop, &mut ben_phone] {
+        let event = expect_event(ws, "message.new").await;
+        assert_eq!(event["message"]["id"], sent["id"]);
+        assert_eq!(event["message"]["text"], "Hi Ben");
+        assert_eq!(event["message"]["clientMessageId"], "hello-1");
+    }
+    // A retried send returns the first message and sends nothing again.
+    let (status, again) = stack
+        .call(
+            "POST",
+            &format!("/rooms/{room}/messages"),
+            Some(&ana.token),
+            Some(json!({ "text": "Hi Ben", "clientMessageId": "hello-1" })),
+        )
+        .await;
+    assert_eq!((status, &again["id"]), (200, &sent["id"]));
+    silent(&mut ben_phone, "a retried send").await;
+
+    // Over the WebSocket too, with the same rules.
+    send(
+        &mut ben_phone,
+        json!({ "action": "sendMessage", "requestId": "r1", "roomId": room, "clientMessageId": "ws-1", "text": "Hi Ana" }),
+    )
+    .await;
+    for ws in [&mut ana_phone, &mut ana_laptop, &mut ben_phone] {
+        let event = expect_event(ws, "message.new").await;
+        assert_eq!(event["message"]["text"], "Hi Ana");
+        assert_eq!(event["message"]["senderId"], ben.id.as_str());
+    }
+
+    // The outsider saw none of it and can do none of it.
+    silent(&mut eve_phone, "an outsider").await;
+    let (status, _) = stack
+        .call(
+            "POST",
+            &format!("/rooms/{room}/messages"),
+            Some(&eve.token),
+            Some(json!({ "text": "let me in", "clientMessageId": "x" })),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        get(&stack, &eve, &format!("/rooms/{room}/messages"))
+            .await
+            .0,
+        404
+    );
+    let react = format!(
+        "/rooms/{room}/messages/{}/reactions/%F0%9F%91%8D",
+        sent["id"].as_str().unwrap()
+    );
+    assert_eq!(stack.status("PUT", &react, &eve.token).await, 404);
+    send(
+        &mut eve_phone,
+        json!({ "action": "typing", "requestId": "t1", "roomId": room, "state": "start" }),
+    )
+    .await;
+    let error = expect_event(&mut eve_phone, "error").await;
+    assert_eq!(
+        (error["requestId"].as_str(), error["error"]["code"].as_str()),
+        (Some("t1"), Some("not_found"))
+    );
+    send(
+        &mut eve_phone,
+        json!({ "action": "sendMessage", "requestId": "s1", "roomId": room, "clientMessageId": "e1", "text": "hi" }),
+    )
+    .await;
+    assert_eq!(
+        expect_event(&mut eve_phone, "error").await["requestId"],
+        "s1"
+    );
+    silent(&mut ben_phone, "an outsider's typing and messages").await;
+
+    // Bad messages are clear errors.
+    let long = "x".repeat(4001);
+    let (status, err) = stack
+        .call(
+            "POST",
+            &format!("/rooms/{room}/messages"),
+            Some(&ana.token),
+            Some(json!({ "text": long, "clientMessageId": "long" })),
+        )
+        .await;
+    assert_eq!((status, &err["error"]["field"]), (400, &json!("text")));
+}
+
+#[tokio::test]
+async fn history_pages_back_and_resumes_after_a_reconnect() {
+    let stack = Stack::from_env();
+    let (ana, ben) = (person(&stack, "ana").await, person(&stack, "ben").await);
+    let room = direct(&stack, &ana, &ben).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        ids.push(
+            say(&stack, &ana, &room, &format!("m{i}")).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let texts = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, first) = get(&stack, &ben, &format!("/rooms/{room}/messages?limit=3")).await;
+    assert_eq!(texts(&first), ["m6", "m5", "m4"]);
+    assert_eq!(first["hasMore"], true);
+    let (_, older) = get(
+        &stack,
+        &ben,
+        &format!("/rooms/{room}/messages?limit=3&before={}", ids[4]),
+    )
+    .await;
+    assert_eq!(texts(&older), ["m3", "m2", "m1"]);
+    let (_, oldest) = get(
+        &stack,
+        &ben,
+        &format!("/rooms/{room}/messages?limit=3&before={}", ids[1]),
+    )
+    .await;
+    assert_eq!(
+        (texts(&oldest), &oldest["hasMore"]),
+        (vec!["m0".to_owned()], &json!(false))
+    );
+
+    // Ben was offline after m2; reconnecting, he asks for what came after it, in order.
+    let (_, missed) = get(
+        &stack,
+        &ben,
+        &format!("/rooms/{room}/messages?after={}", ids[2]),
+    )
+    .await;
+    assert_eq!(texts(&missed), ["m3", "m4", "m5", "m6"]);
+    assert_eq!(missed["hasMore"], false);
+
+    let (status, err) = get(&stack, &ben, &format!("/rooms/{room}/messages?before=nope")).await;
+    assert_eq!((status, &err["error"]["field"]), (400, &json!("before")));
+}
+
+#[tokio::test]
+async fn unread_counts_are_exact_after_a_burst_of_100_from_several_senders() {
+    let stack = Stack::from_env();
+    let ana = person(&stack, "ana").await;
+    let senders = [
+        person(&stack, "ben").await,
+        person(&stack, "cid").await,
+        person(&stack, "dan").await,
+        person(&stack, "eli").await,
+    ];
+    let room = group(&stack, &ana, &senders.iter().collect::<Vec<_>>()).await;
+    // 100 messages: 25 from each sender, all senders at once.
+    let bursts = senders.iter().map(|who| {
+        let (stack, room) = (&stack, &room);
+        async move {
+            let mut ids = Vec::new();
+            for i in 0..25 {
+                ids.push(
+                    say(stack, who, room, &format!("{i}")).await["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+            }
+            ids
+        }
+    });
+    let mut all: Vec<String> = futures::future::join_all(bursts).await.concat();
+    all.sort();
+    assert_eq!(all.len(), 100);
+
+    assert_eq!(membership(&stack, &ana, &room).await["unread"], 100);
+    // Sending marks the room read for the sender: only what the others sent after a sender's
+    // last message is unread for them.
+    let ben_unread = membership(&stack, &senders[0], &room).await["unread"]
+        .as_u64()
+        .unwrap();
+    assert!(ben_unread <= 75, "{ben_unread}");
+    let (_, badge) = get(&stack, &ana, "/me/unread").await;
+    assert_eq!(
+        (badge["total"].as_u64(), badge["rooms"].as_u64()),
+        (Some(100), Some(1))
+    );
+
+    // Reading up to the 60th message leaves exactly the 40 after it.
+    let read = |id: &str| json!({ "messageId": id });
+    let (status, me) = stack
+        .call(
+            "POST",
+            &format!("/rooms/{room}/read"),
+            Some(&ana.token),
+            Some(read(&all[59])),
+        )
+        .await;
+    assert_eq!((status, &me["unread"]), (200, &json!(40)), "{me}");
+    // Reading an older message changes nothing; reading the newest clears the count.
+    let (_, me) = stack
+        .call(
+            "POST",
+            &format!("/rooms/{room}/read"),
+            Some(&ana.token),
+            Some(read(&all[10])),
+        )
+        .await;
+    assert_eq!(me["unread"], 40);
+    let (_, me) = stack
+        .call(
+            "POST",
+            &format!("/rooms/{room}/read"),
+            Some(&ana.token),
+            Some(read(&all[99])),
+        )
+        .await;
+    assert_eq!(me["unread"], 0);
+    assert_eq!(get(&stack, &ana, "/me/unread").await.1["total"], 0);
+
+    // A muted room does not count toward the badge.
+    say(&stack, &senders[1], &room, "one more").await;
+    assert_eq!(get(&stack, &ana, "/me/unread").await.1["total"], 1);
+    let (status, _) = stack
+        .call(
+            "PATCH",
+            &format!("/rooms/{room}/membership"),
+            Some(&ana.token),
+            Some(json!({ "muted": true })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(get(&stack, &ana, "/me/unread").await.1["total"], 0);
+    assert_eq!(
+        membership(&stack, &ana, &room).await["unread"],
+        1,
+        "still counted per room"
+    );
+}
+
+#[tokio::test]
+async fn typing_receipts_and_presence_reach_the_other_member() {
+    let stack = Stack::from_env();
+    let (ana, ben) = (person(&stack, "ana").await, person(&stack, "ben").await);
+    let room = direct(&stack, &ana, &ben).await;
+    let mut ben_ws = online(&stack, &ben).await;
+
+    // Ana comes online: Ben, her direct peer, is told.
+    let mut ana_ws = online(&stack, &ana).await;
+    let presence = expect_event(&mut ben_ws, "presence").await;
+    assert_eq!(
+        (presence["userId"].as_str(), presence["status"].as_str()),
+        (Some(ana.id.as_str()), Some("online"))
+    );
+
+    // Typing: a start, a throttled repeat, a stop.
+    let typing = |state: &str| json!({ "action": "typing", "roomId": room, "state": state });
+    send(&mut ana_ws, typing("start")).await;
+    let start = expect_event(&mut ben_ws, "typing.start").await;
+    assert_eq!(start["userId"], ana.id.as_str());
+    assert!(start["expiresInSecs"].as_u64().unwrap() > 0);
+    send(&mut ana_ws, typing("start")).await;
+    send(&mut ana_ws, typing("stop")).await;
+    let next = expect_event(&mut ben_ws, "typing.stop").await;
+    assert_eq!(
+        next["userId"],
+        ana.id.as_str(),
+        "the repeated start was dropped"
+    );
+    silent(&mut ana_ws, "the typer's own indicator").await;
+
+    // Delivered and read receipts go back to Ana.
+    let message = say(&stack, &ana, &room, "Are you free Tuesday?").await;
+    let id = message["id"].as_str().unwrap();
+    expect_event(&mut ben_ws, "message.new").await;
+    send(
+        &mut ben_ws,
+        json!({ "action": "markDelivered", "roomId": room, "messageId": id }),
+    )
+    .await;
+    let delivered = loop {
+        let event = expect_event(&mut ana_ws, "receipt").await;
+        if event["userId"] == ben.id.as_str() {
+            break event;
+        }
+    };
+    assert_eq!(
+        (delivered["kind"].as_str(), delivered["messageId"].as_str()),
+        (Some("delivered"), Some(id))
+    );
+    send(
+        &mut ben_ws,
+        json!({ "action": "markRead", "roomId": room, "messageId": id }),
+    )
+    .await;
+    let read = expect_event(&mut ana_ws, "receipt").await;
+    assert_eq!(
+        (read["kind"].as_str(), read["userId"].as_str()),
+        (Some("read"), Some(ben.id.as_str()))
+    );
+    let ben_member = membership(&stack, &ben, &room).await;
+    assert_eq!(
+        (
+            ben_member["lastReadMessageId"].as_str(),
+            ben_member["lastDeliveredMessageId"].as_str()
+        ),
+        (Some(id), Some(id))
+    );
+
+    // Ana's list shows Ben online; when Ben leaves, Ana is told and sees when he was last seen.
+    let (_, rooms) = get(&stack, &ana, "/rooms").await;
+    assert_eq!(rooms["items"][0]["peer"]["online"], true);
+    ben_ws.close(None).await.unwrap();
+    let offline = expect_event(&mut ana_ws, "presence").await;
+    assert_eq!(
+        (offline["status"].as_str(), offline["userId"].as_str()),
+        (Some("offline"), Some(ben.id.as_str()))
+    );
+    assert!(offline["lastSeenAt"].is_string());
+    let (_, rooms) = get(&stack, &ana, "/rooms").await;
+    assert_eq!(rooms["items"][0]["peer"]["online"], false);
+    assert!(rooms["items"][0]["peer"]["lastSeenAt"].is_string());
+}
+
+#[tokio::test]
+async fn reactions_replies_edits_and_deletes() {
+    let stack = Stack::from_env();
+    let (ana, ben) = (person(&stack, "ana").await, person(&stack, "ben").await);
+    let room = direct(&stack, &ana, &ben).await;
+    let mut ben_ws = online(&stack, &ben).await;
+    let first = say(&stack, &ana, &room, "Quote attached").await;
+    let id = first["id"].as_str().unwrap();
+    expect_event(&mut ben_ws, "message.new").await;
+
+    // One reaction per user and emoji; adding twice is harmless; removing takes one away.
+    let thumbs = format!("/rooms/{room}/messages/{id}/reactions/%F0%9F%91%8D");
+    for who in [&ana, &ben, &ben] {
+        assert_eq!(stack.status("PUT", &thumbs, &who.token).await, 200);
+    }
+    let (_, reacted) = stack.call("PUT", &thumbs, Some(&ana.token), None).await;
+    assert_eq!(
+        reacted["reactions"],
+        json!([{ "emoji": "👍", "count": 2, "userIds": [ana.id, ben.id] }])
+    );
+    let update = expect_event(&mut ben_ws, "reaction.updated").await;
+    assert_eq!(update["messageId"], id);
+    let (_, removed) = stack.call("DELETE", &thumbs, Some(&ben.token), None).await;
+    assert_eq!(removed["reactions"][0]["count"], 1);
+    let bad = format!("/rooms/{room}/messages/{id}/reactions/hello%20world");
+    assert_eq!(stack.status("PUT", &bad, &ana.token).await, 400);
+
+    // Replies point at a message of the same room.
+    let reply = say_with(
+        &stack,
+        &ben,
+        &room,
+        json!({ "text": "Thanks!", "replyTo": id }),
+    )
+    .await;
+    assert_eq!(reply["replyTo"], id);
+    let (status, err) = stack
+        .call(
+            "POST",
+            &format!("/rooms/{room}/messages"),
+            Some(&ben.token),
+            Some(json!({ "text": "?", "clientMessageId": "r2", "replyTo": gigwire::domain::MessageId::new().to_string() })),
+        )
+        .await;
+    assert_eq!((status, &err["error"]["field"]), (400, &json!("replyTo")));
+
+    // Only the sender edits or deletes.
+    let path = format!("/rooms/{room}/messages/{id}");
+    let edit = json!({ "text": "Quote attached (v2)" });
+    let (status, _) = stack
+        .call("PATCH", &path, Some(&ben.token), Some(edit.clone()))
+        .await;
+    assert_eq!(status, 403);
+    let (status, edited) = stack
+        .call("PATCH", &path, Some(&ana.token), Some(edit))
+        .await;
+    assert_eq!(
+        (status, &edited["text"]),
+        (200, &json!("Quote attached (v2)"))
+    );
+    assert!(edited["editedAt"].is_string());
+    assert_eq!(
+        expect_event(&mut ben_ws, "message.updated").await["message"]["text"],
+        "Quote attached (v2)"
+    );
+    assert_eq!(stack.status("DELETE", &path, &ben.token).await, 403);
+    let (status, tombstone) = stack.call("DELETE", &path, Some(&ana.token), None).await;
+    assert_eq!(status, 200);
+    assert!(tombstone["deletedAt"].is_string());
+    assert!(tombstone["text"].is_null() && tombstone["reactions"] == json!([]));
+    assert_eq!(
+        expect_event(&mut ben_ws, "message.deleted").await["message"]["id"],
+        id
+    );
+    assert_eq!(
+        stack.status("DELETE", &path, &ana.token).await,
+        200,
+        "deleting again is harmless"
+    );
+    let (_, history) = get(&stack, &ben, &format!("/rooms/{room}/messages")).await;
+    let kept = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id)
+        .unwrap();
+    assert!(
+        kept["deletedAt"].is_string() && kept["text"].is_null(),
+        "history keeps the tombstone"
+    );
+    let (status, _) = stack
+        .call(
+            "PATCH",
+            &path,
+            Some(&ana.token),
+            Some(json!({ "text": "back" })),
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(stack.status("PUT", &thumbs, &ana.token).await, 409);
+}
+
+#[tokio::test]
+async fn rooms_list_pinned_first_then_by_activity_in_pages() {
+    let stack = Stack::from_env();
+    let ana = person(&stack, "ana").await;
+    let mut rooms = Vec::new();
+    for tag in ["ben", "cid", "dan"] {
+        let other = person(&stack, tag).await;
+        rooms.push(direct(&stack, &ana, &other).await);
+    }
+    for room in [&rooms[2], &rooms[0], &rooms[1]] {
+        say(&stack, &ana, room, "ping").await;
+    }
+    let order = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["room"]["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, page) = get(&stack, &ana, "/rooms").await;
+    assert_eq!(
+        order(&page),
+        [rooms[1].clone(), rooms[0].clone(), rooms[2].clone()]
+    );
+    assert_eq!(page["items"][0]["room"]["lastMessage"]["text"], "ping");
+
+    let (status, _) = stack
+        .call(
+            "PATCH",
+            &format!("/rooms/{}/membership", rooms[2]),
+            Some(&ana.token),
+            Some(json!({ "pinned": true })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, page) = get(&stack, &ana, "/rooms").await;
+    assert_eq!(
+        order(&page),
+        [rooms[2].clone(), rooms[1].clone(), rooms[0].clone()]
+    );
+    assert_eq!(page["items"][0]["membership"]["pinned"], true);
+
+    // Pages: the pinned room on the first, then the rest by activity, each once.
+    let mut seen = Vec::new();
+    let mut path = "/rooms?limit=1".to_owned();
+    loop {
+        let (status, page) = get(&stack, &ana, &path).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(order(&page));
+        match page["nextCursor"].as_str() {
+            Some(cursor) => path = format!("/rooms?limit=1&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [rooms[2].clone(), rooms[1].clone(), rooms[0].clone()]);
+}
+
+#[tokio::test]
+async fn the_owner_manages_members_and_a_removed_member_hears_nothing_more() {
+    let stack = Stack::from_env();
+    let (ana, ben, cid, dan) = (
+        person(&stack, "ana").await,
+        person(&stack, "ben").await,
+        person(&stack, "cid").await,
+        person(&stack, "dan").await,
+    );
+    let room = group(&stack, &ana, &[&ben, &cid]).await;
+    let mut ben_ws = online(&stack, &ben).await;
+    let mut dan_ws = online(&stack, &dan).await;
+    let members = format!("/rooms/{room}/members");
+
+    let (status, _) = stack
+        .call(
+            "POST",
+            &members,
+            Some(&ben.token),
+            Some(json!({ "userIds": [dan.id] })),
+        )
+        .await;
+    assert_eq!(status, 403, "only the owner adds");
+    let (status, detail) = stack
+        .call(
+            "POST",
+            &members,
+            Some(&ana.token),
+            Some(json!({ "userIds": [dan.id] })),
+        )
+        .await;
+    assert_eq!(
+        (status, detail["members"].as_array().unwrap().len()),
+        (200, 4)
+    );
+    let added = expect_event(&mut dan_ws, "room.updated").await;
+    assert_eq!(
+        (added["change"].as_str(), added["userIds"][0].as_str()),
+        (Some("members_added"), Some(dan.id.as_str()))
+    );
+    let (status, room_now) = stack
+        .call(
+            "PATCH",
+            &format!("/rooms/{room}"),
+            Some(&ana.token),
+            Some(json!({ "name": "Bathroom" })),
+        )
+        .await;
+    assert_eq!((status, &room_now["name"]), (200, &json!("Bathroom")));
+
+    // Removing Ben: he is told, then hears and sees nothing more.
+    assert_eq!(
+        stack
+            .status("DELETE", &format!("{members}/{}", ben.id), &cid.token)
+            .await,
+        403
+    );
+    assert_eq!(
+        stack
+            .status("DELETE", &format!("{members}/{}", ben.id), &ana.token)
+            .await,
+        204
+    );
+    loop {
+        let event = expect_event(&mut ben_ws, "room.updated").await;
+        if event["change"] == "members_removed" {
+            assert_eq!(event["userIds"][0], ben.id.as_str());
+            break;
+        }
+    }
+    say(&stack, &cid, &room, "Ben is gone").await;
+    expect_event(&mut dan_ws, "message.new").await;
+    while let Some(event) = next_event(&mut ben_ws, Duration::from_millis(1500)).await {
+        assert_ne!(event["type"], "message.new", "a removed member got {event}");
+    }
+    assert_eq!(get(&stack, &ben, &format!("/rooms/{room}")).await.0, 404);
+    assert_eq!(
+        get(&stack, &ben, &format!("/rooms/{room}/messages"))
+            .await
+            .0,
+        404
+    );
+    let (_, list) = get(&stack, &ben, "/rooms").await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+
+    // The owner leaves: the earliest remaining member becomes owner.
+    assert_eq!(
+        stack
+            .status("DELETE", &format!("{members}/{}", ana.id), &ana.token)
+            .await,
+        204
+    );
+    let (_, detail) = get(&stack, &cid, &format!("/rooms/{room}")).await;
+    let owner: Vec<&Value> = detail["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "owner")
+        .collect();
+    assert_eq!(
+        (owner.len(), owner[0]["userId"].as_str()),
+        (1, Some(cid.id.as_str()))
+    );
+    let (_, history) = get(&stack, &cid, &format!("/rooms/{room}/messages")).await;
+    assert!(
+        history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["kind"] == "system")
+    );
+}
+
+#[tokio::test]
+async fn attachments_are_ready_files_of_the_sender_and_visible_to_members_only() {
+    let stack = Stack::from_env();
+    let (ana, ben, eve) = (
+        person(&stack, "ana").await,
+        person(&stack, "ben").await,
+        person(&stack, "eve").await,
+    );
+    let room = direct(&stack, &ana, &ben).await;
+    let file = stack.ready_pdf(&ana.token).await;
+    let foreign = stack.ready_pdf(&eve.token).await;
+    let download = format!("/files/{file}");
+    assert_eq!(
+        stack.status("GET", &download, &ben.token).await,
+        404,
+        "not shared yet"
+    );
+
+    let message = say_with(&stack, &ana, &room, json!({ "attachments": [file] })).await;
+    assert_eq!(message["kind"], "attachment");
+    assert_eq!(message["attachments"][0]["fileName"], "quote.pdf");
+    assert_eq!(
+        stack.status("GET", &download, &ben.token).await,
+        200,
+        "members may download"
+    );
+    assert_eq!(
+        stack.status("GET", &download, &eve.token).await,
+        404,
+        "others may not"
+    );
+
+    for bad in [
+        json!([foreign]),
+        json!([gigwire::domain::FileId::new().to_string()]),
+    ] {
+        let (status, err) = stack
+            .call(
+                "POST",
+                &format!("/rooms/{room}/messages"),
+                Some(&ana.token),
+                Some(json!({ "attachments": bad, "clientMessageId": ulid::Ulid::generate().to_string() })),
+            )
+            .await;
+        assert_eq!(
+            (status, &err["error"]["field"]),
+            (400, &json!("attachments")),
+            "{err}"
+        );
+    }
+    // The owner deletes the file: the message shows it as removed.
+    assert_eq!(stack.status("DELETE", &download, &ana.token).await, 204);
+    let (_, history) = get(&stack, &ben, &format!("/rooms/{room}/messages")).await;
+    assert_eq!(history["items"][0]["attachments"][0]["removed"], true);
+}
+
+#[tokio::test]
+async fn offline_recipients_are_handed_to_the_notifier_unless_muted() {
+    let stack = Stack::from_env();
+    let (ana, ben, cid) = (
+        person(&stack, "ana").await,
+        person(&stack, "ben").await,
+        person(&stack, "cid").await,
+    );
+    let room = group(&stack, &ana, &[&ben, &cid]).await;
+    let _cid_ws = online(&stack, &cid).await;
+    let store = stack.store().await;
+
+    // A ghost connection of Ben whose TTL has passed (DynamoDB deletes expired items late).
+    let ghost = ConnectionId::parse(&format!("ghost{}=", ulid::Ulid::generate())).unwrap();
+    let now = Utc::now();
+    store
+        .put_connection(&Connection {
+            connection_id: ghost.clone(),
+            user_id: ben.user_id(),
+            session_id: None,
+            connected_at: now - chrono::Duration::hours(3),
+            expires_at: now.timestamp() - 60,
+        })
+        .await
+        .unwrap();
+
+    let message = say(&stack, &ana, &room, "Anyone around?").await;
+    let due = stack.offline_messages(&ben.id).await;
+    assert_eq!(due.len(), 1, "Ben is offline: {due:?}");
+    assert_eq!(due[0]["messageId"], message["id"]);
+    assert_eq!(due[0]["preview"], "Anyone around?");
+    assert!(
+        stack.offline_messages(&cid.id).await.is_empty(),
+        "Cid got it live"
+    );
+    assert!(
+        stack.offline_messages(&ana.id).await.is_empty(),
+        "not the sender"
+    );
+    assert!(
+        store.get_connection(&ghost).await.unwrap().is_some(),
+        "an expired ghost is never posted to"
+    );
+
+    stack
+        .call(
+            "PATCH",
+            &format!("/rooms/{room}/membership"),
+            Some(&ben.token),
+            Some(json!({ "muted": true })),
+        )
+        .await;
+    say(&stack, &ana, &room, "Still there?").await;
+    assert_eq!(
+        stack.offline_messages(&ben.id).await.len(),
+        1,
+        "muted: nothing more"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_connection_is_deleted_on_410_and_sending_too_fast_is_an_error_event() {
+    let stack = Stack::from_env();
+    let (ana, ben) = (person(&stack, "ana").await, person(&stack, "ben").await);
+    let room = direct(&stack, &ana, &ben).await;
+    let mut ben_ws = online(&stack, &ben).await;
+    let store = stack.store().await;
+    let dead = ConnectionId::parse(&format!("dead{}=", ulid::Ulid::generate())).unwrap();
+    let now = Utc::now();
+    store
+        .put_connection(&Connection {
+            connection_id: dead.clone(),
+            user_id: ben.user_id(),
+            session_id: None,
+            connected_at: now,
+            expires_at: now.timestamp() + 600,
+        })
+        .await
+        .unwrap();
+    say(&stack, &ana, &room, "hello").await;
+    expect_event(&mut ben_ws, "message.new").await;
+    assert!(
+        store.get_connection(&dead).await.unwrap().is_none(),
+        "410 deleted it"
+    );
+    assert_eq!(
+        store.connections_of(&ben.user_id()).await.unwrap().len(),
+        1,
+        "and only it"
+    );
+
+    // Ten sends at once over the WebSocket: the limit answers with error events, and the
+    // connection stays usable.
+    for i in 0..10 {
+        send(
+            &mut ben_ws,
+            json!({ "action": "sendMessage", "requestId": format!("b{i}"), "roomId": room, "clientMessageId": format!("burst-{i}"), "text": "spam" }),
+        )
+        .await;
+    }
+    let mut limited = 0;
+    while let Some(event) = next_event(&mut ben_ws, Duration::from_secs(3)).await {
+        if event["type"] == "error" {
+            assert_eq!(event["error"]["code"], "rate_limited");
+            limited += 1;
+        }
+    }
+    assert!(limited >= 1, "no rate_limited error event");
+    send(&mut ben_ws, json!({ "action": "ping" })).await;
+    expect_event(&mut ben_ws, "pong").await;
+}

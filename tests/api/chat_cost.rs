@@ -1,0 +1,246 @@
+//! The cost of sending a message, counted on the real SDK against the emulator's DynamoDB:
+//! every call is recorded by an interceptor with its start and end, and the critical path
+//! (everything before the posts) must be two sequential round trips.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{Intercept, RuntimeComponents};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use chrono::Utc;
+use gigwire::adapters::ApiGatewayPusher;
+use gigwire::auth::Caller;
+use gigwire::domain::chat::SendMessage;
+use gigwire::domain::{RoomId, SessionId, UserId};
+use gigwire::services::chat::Chat;
+use gigwire::store::dynamo::DynamoStore;
+use gigwire_tests::{Stack, expect_event};
+use serde_json::json;
+
+/// One DynamoDB call: operation, and the positions of its start and end in the event log.
+#[derive(Clone, Debug)]
+struct Call {
+    operation: String,
+    start: usize,
+    end: Option<usize>,
+}
+
+#[derive(Debug, Default)]
+struct Recorder {
+    log: Mutex<(usize, Vec<Call>)>,
+}
+
+#[derive(Debug, Clone)]
+struct CallIndex(usize);
+
+impl Storable for CallIndex {
+    type Storer = StoreReplace<Self>;
+}
+
+impl Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "Recorder"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let mut log = self.log.lock().unwrap();
+        let (tick, calls) = &mut *log;
+        *tick += 1;
+        calls.push(Call {
+            operation: String::new(),
+            start: *tick,
+            end: None,
+        });
+        let index = calls.len() - 1;
+        cfg.interceptor_state().store_put(CallIndex(index));
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // The operation travels in the target header, e.g. `DynamoDB_20120810.Query`.
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or_default()
+            .to_owned();
+        if let Some(CallIndex(index)) = cfg.load::<CallIndex>().cloned() {
+            self.log.lock().unwrap().1[index].operation = target;
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(CallIndex(index)) = cfg.load::<CallIndex>().cloned() {
+            let mut log = self.log.lock().unwrap();
+            let (tick, calls) = &mut *log;
+            *tick += 1;
+            calls[index].end = Some(*tick);
+        }
+        Ok(())
+    }
+}
+
+/// For each call, how many calls had to finish one after another before it could start,
+/// itself included: calls that overlap share a round trip.
+fn round_trips(calls: &[Call]) -> Vec<usize> {
+    let mut depth = vec![0; calls.len()];
+    for (i, call) in calls.iter().enumerate() {
+        depth[i] = 1 + calls[..i]
+            .iter()
+            .enumerate()
+            .filter(|(_, before)| before.end.is_some_and(|end| end < call.start))
+            .map(|(j, _)| depth[j])
+            .max()
+            .unwrap_or(0);
+    }
+    depth
+}
+
+#[tokio::test]
+async fn sending_a_message_takes_two_sequential_dynamodb_round_trips() {
+    let stack = Stack::from_env();
+    let mut people = Vec::new();
+    for tag in ["ana", "ben", "cid", "dan"] {
+        let (token, body) = stack.new_user(tag).await;
+        people.push((token, body["user"]["id"].as_str().unwrap().to_owned()));
+    }
+    let ids: Vec<&str> = people[1..].iter().map(|(_, id)| id.as_str()).collect();
+    let (status, room) = stack
+        .call(
+            "POST",
+            "/rooms",
+            Some(&people[0].0),
+            Some(json!({ "kind": "group", "name": "cost", "memberIds": ids })),
+        )
+        .await;
+    assert_eq!(status, 201, "{room}");
+    let room = RoomId::parse(room["room"]["id"].as_str().unwrap(), "id").unwrap();
+    // Two members online, one offline.
+    let mut ben = stack.connect(Some(&people[1].0)).await.unwrap();
+    let mut cid = stack.connect(Some(&people[2].0)).await.unwrap();
+    for ws in [&mut ben, &mut cid] {
+        gigwire_tests::send(ws, json!({ "action": "ping" })).await;
+        expect_event(ws, "pong").await;
+    }
+
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .interceptor(SharedRecorder(recorder.clone()))
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &stack.table);
+    let pusher = ApiGatewayPusher::from_sdk(&sdk, &stack.management_endpoint());
+    let chat = Chat {
+        store: &store,
+        connections: &store,
+        limiter: &store,
+        files: &store,
+        users: &store,
+        pusher: &pusher,
+        notifier: &store,
+    };
+    let caller = Caller {
+        user_id: UserId::parse(&people[0].1, "id").unwrap(),
+        session_id: SessionId::new(),
+        roles: Default::default(),
+    };
+    let request = SendMessage {
+        client_message_id: "cost-1".into(),
+        text: Some("How many round trips?".into()),
+        attachments: Vec::new(),
+        reply_to: None,
+    };
+    chat.send(&caller, &room, request, Utc::now())
+        .await
+        .unwrap();
+    expect_event(&mut ben, "message.new").await;
+
+    let calls = recorder.log.lock().unwrap().1.clone();
+    let depth = round_trips(&calls);
+    let critical: Vec<(&str, usize)> = calls
+        .iter()
+        .zip(&depth)
+        .filter(|(c, _)| c.operation != "BatchWriteItem")
+        .map(|(c, d)| (c.operation.as_str(), *d))
+        .collect();
+    let count = |op: &str| critical.iter().filter(|(o, _)| *o == op).count();
+    // Round 1: the rate window and the room's members; round 2: the transaction and the
+    // four members' connections.
+    assert_eq!(count("UpdateItem"), 1, "{critical:?}");
+    assert_eq!(count("TransactWriteItems"), 1, "{critical:?}");
+    assert_eq!(count("Query"), 1 + 4, "{critical:?}");
+    assert_eq!(critical.len(), 7, "{critical:?}");
+    assert_eq!(
+        critical.iter().map(|(_, d)| *d).max(),
+        Some(2),
+        "{critical:?}"
+    );
+    // The offline member is handed to the notifier after the posts, off the critical path.
+    let handoff: Vec<usize> = calls
+        .iter()
+        .zip(&depth)
+        .filter(|(c, _)| c.operation == "BatchWriteItem")
+        .map(|(_, d)| *d)
+        .collect();
+    assert_eq!(handoff, [3]);
+}
+
+/// The SDK wants an owned interceptor; this shares the recorder with the test.
+#[derive(Debug)]
+struct SharedRecorder(Arc<Recorder>);
+
+impl Intercept for SharedRecorder {
+    fn name(&self) -> &'static str {
+        "SharedRecorder"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.read_before_execution(context, cfg)
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0
+            .read_before_transmit(context, runtime_components, cfg)
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0
+            .read_after_execution(context, runtime_components, cfg)
+    }
+}
