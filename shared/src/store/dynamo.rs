@@ -106,6 +106,8 @@ impl DynamoStore {
                     keys::CONNECTION_PREFIX,
                     None,
                     after,
+                    // Fan-out reads only these: less to send and parse per connection.
+                    Some("connection_id, session_id, expires_at"),
                 )
                 .await?;
             for item in items {
@@ -128,12 +130,14 @@ impl DynamoStore {
         prefix: &str,
         limit: Option<u32>,
         after: Option<Position>,
+        projection: Option<&str>,
     ) -> Result<(Vec<Item>, Option<Position>)> {
         let out = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(keys::GSI1)
+            .set_projection_expression(projection.map(str::to_owned))
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
             .expression_attribute_names("#pk", keys::GSI1PK)
             .expression_attribute_names("#sk", keys::GSI1SK)
@@ -461,6 +465,7 @@ impl SessionStore for DynamoStore {
                 keys::SESSION_PREFIX,
                 Some(limit),
                 after,
+                None,
             )
             .await?;
         Ok(Page {
