@@ -7,7 +7,8 @@
 //! # Layout
 //! - [`config`]: typed configuration read once at cold start.
 //! - [`error`]: the one error type and its mapping to HTTP status and JSON body.
-//! - [`domain`]: validated newtypes and pure rules (ids, emails, phones, users, one-time codes).
+//! - [`domain`]: validated newtypes and pure rules (ids, emails, phones, users, one-time codes,
+//!   files, chat).
 //! - [`auth`]: access tokens (JWT), refresh tokens and code hashing.
 //! - [`keys`]: every DynamoDB key string, built in one place.
 //! - [`cursor`]: opaque, tamper-evident pagination cursors.
@@ -31,6 +32,14 @@
 //! | rate window | `RATE#{scope}#{subject}` | `WINDOW#{start}` | – | fixed-window counters (TTL) |
 //! | connection | `CONN#{connection}` | `CONN` | `USER#{user}` / `CONN#{connection}` | a connection by id; a user's open connections (GSI1) — never a Scan |
 //! | file | `FILE#{file}` | `FILE` | `UPLOADS#PENDING` / `FILE#{file}` while pending (sparse) | a file by id; stale pending uploads, oldest first (GSI1, `<` bound) |
+//! | room | `ROOM#{room}` | `ROOM` | – | a room by id (preview, last activity); batch-read for room lists |
+//! | member | `ROOM#{room}` | `MEMBER#{user}` | `USER#{user}` / `ROOM#{activity ms, 15 digits}#{room}` while active | a room's members (one consistent query); a user's rooms by last activity (GSI1, descending); leaving removes the GSI keys |
+//! | message | `ROOM#{room}` | `MSG#{message}` | – | history newest first / `before` / `after` (ULIDs sort by time); reactions are a map on the item |
+//! | client message claim | `ROOM#{room}` | `CLIENTMSG#{sender}#{clientId}` | – | a retried send finds its first message (written in the send transaction) |
+//! | direct / subject claim | `DIRECT#{low}#{high}` or `SUBJECT#{type}#{id}` | `DIRECT` / `SUBJECT` | – | one room per pair or subject (conditional put in the create transaction) |
+//! | pin | `USER#{user}` | `PIN#{room}` | – | a user's pinned rooms (one query, listed first) |
+//! | presence | `USER#{user}` | `PRESENCE` | – | when a user was last online |
+//! | missed message | `USER#{user}` | `DUE#CHAT#{message}` | – | chat messages none of a user's devices received, handed to notifications |
 //!
 //! S3 objects live at `uploads/{owner}/{file}` ([`keys::object`]).
 

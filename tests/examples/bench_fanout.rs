@@ -132,7 +132,9 @@ async fn main() {
             reply_to: None,
         };
         let started = Instant::now();
-        chat.send(&caller, &room, request, Utc::now()).await.unwrap();
+        chat.send(&caller, &room, request, Utc::now())
+            .await
+            .unwrap();
         let send = started.elapsed().as_secs_f64() * 1e3;
 
         let request = SendMessage {
@@ -212,17 +214,29 @@ async fn main() {
         median(seq_ms),
         median(e2e_ms),
     );
-    println!("fan-out to {} connections, median of {rounds} rounds", targets.len());
+    println!(
+        "fan-out to {} connections, median of {rounds} rounds",
+        targets.len()
+    );
     println!("  send (in-process service)      {send:8.1} ms");
     let quiet = median(quiet_ms);
-    println!("  connection lookup (2 users)    {:8.1} ms", median(lookup_ms));
+    println!(
+        "  connection lookup (2 users)    {:8.1} ms",
+        median(lookup_ms)
+    );
     println!("  fan_out alone (100 posts)      {:8.1} ms", median(fan_ms));
     println!("  send, nobody connected         {quiet:8.1} ms (the table's share)");
     println!("  raw posts, {FANOUT_CONCURRENCY} in flight         {raw:8.1} ms");
     println!("  raw posts, one at a time       {seq:8.1} ms");
     println!("  POST /rooms/{{id}}/messages e2e {e2e:8.1} ms");
-    println!("  ratio send / raw ×{FANOUT_CONCURRENCY}           {:8.2}", send / raw);
+    println!(
+        "  ratio send / raw ×{FANOUT_CONCURRENCY}           {:8.2}",
+        send / raw
+    );
     println!("  ratio send / raw one at a time {:8.2}", send / seq);
-    println!("  ratio e2e / raw ×{FANOUT_CONCURRENCY}            {:8.2}", e2e / raw);
+    println!(
+        "  ratio e2e / raw ×{FANOUT_CONCURRENCY}            {:8.2}",
+        e2e / raw
+    );
     std::process::exit(0);
 }
