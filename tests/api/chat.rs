@@ -644,6 +644,15 @@ async fn reactions_replies_edits_and_deletes() {
         .await;
     assert_eq!(status, 409);
     assert_eq!(stack.status("PUT", &thumbs, &ana.token).await, 409);
+
+    // A deleted latest message does not live on in the room list's preview.
+    let secret = say(&stack, &ana, &room, "secret").await;
+    let path = format!("/rooms/{room}/messages/{}", secret["id"].as_str().unwrap());
+    assert_eq!(stack.status("DELETE", &path, &ana.token).await, 200);
+    let (_, rooms) = get(&stack, &ben, "/rooms").await;
+    let preview = &rooms["items"][0]["room"]["lastMessage"];
+    assert_eq!(preview["id"], secret["id"]);
+    assert!(preview["text"].is_null(), "{preview}");
 }
 
 #[tokio::test]

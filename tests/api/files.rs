@@ -317,3 +317,41 @@ async fn the_cleanup_job_removes_only_stale_incomplete_uploads() {
         "recent pending upload kept"
     );
 }
+
+#[tokio::test]
+async fn an_expired_upload_policy_is_refused_by_the_storage() {
+    use gigwire::adapters::{S3PostSigner, UploadSigner};
+    let stack = Stack::from_env();
+    let (_, body) = stack.new_user("expired").await;
+    let owner = gigwire::domain::UserId::parse(body["user"]["id"].as_str().unwrap(), "id").unwrap();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let signer = S3PostSigner::from_sdk(&sdk, std::env::var("GIGWIRE_BUCKET").unwrap());
+    let bytes = pdf(800);
+    let ttl = std::time::Duration::from_secs(300);
+    let form = |issued| {
+        let key = gigwire::keys::object(&owner, &FileId::new());
+        let signer = &signer;
+        let len = bytes.len() as u64;
+        async move {
+            let post = signer
+                .presign_upload(&key, "application/pdf", len, ttl, issued)
+                .await
+                .unwrap();
+            json!({ "upload": post })
+        }
+    };
+    // The same signer, the same credentials: issued now it works, issued 6 minutes ago
+    // (a 5-minute policy) the storage refuses it.
+    let fresh = form(Utc::now()).await;
+    assert!(
+        stack
+            .upload(&fresh, bytes.clone(), |_| {})
+            .await
+            .is_success()
+    );
+    let stale = form(Utc::now() - Duration::minutes(6)).await;
+    let status = stack.upload(&stale, bytes.clone(), |_| {}).await;
+    assert!(status.is_client_error(), "{status}");
+}

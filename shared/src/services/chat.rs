@@ -1195,9 +1195,11 @@ impl<'a> Chat<'a> {
         caller: &Caller,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let connection_id = connection.clone();
         realtime::connect(self.connections, connection, caller, now).await?;
         let open = self.connections.connections_of(&caller.user_id).await?;
-        if open.len() == 1 {
+        // The index is eventually consistent: the new connection may not be listed yet.
+        if open.iter().all(|c| c == &connection_id) {
             self.announce(&caller.user_id, PresenceStatus::Online, None)
                 .await;
         }
@@ -1212,7 +1214,9 @@ impl<'a> Chat<'a> {
             return Ok(());
         };
         let user = registered.user_id;
-        if self.connections.connections_of(&user).await?.is_empty() {
+        // The index may still list the connection just deleted.
+        let open = self.connections.connections_of(&user).await?;
+        if open.iter().all(|c| c == connection) {
             self.store.set_last_seen(&user, now).await?;
             self.announce(&user, PresenceStatus::Offline, Some(now))
                 .await;

@@ -198,6 +198,31 @@ impl DynamoStore {
         }
     }
 
+    /// Applies an edit or delete and, when the message is its room's latest, the room's
+    /// preview too — a deleted text must not live on in room lists.
+    async fn changed_message(
+        &self,
+        builder: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    ) -> Result<Option<Message>> {
+        let Some(item) = self.update_returning(builder).await? else {
+            return Ok(None);
+        };
+        let message = message_from(item)?;
+        let preview =
+            serde_dynamo::to_attribute_value(message.preview()).map_err(Error::unexpected)?;
+        let refreshed = self
+            .update_item(&keys::room(&message.room_id))
+            .update_expression("SET lastMessage = :preview")
+            .condition_expression("lastMessage.id = :id")
+            .expression_attribute_values(":preview", preview)
+            .expression_attribute_values(":id", s(message.id.to_string()))
+            .send()
+            .await;
+        // A failed condition means a newer message is the preview: nothing to refresh.
+        conditional(refreshed).await?;
+        Ok(Some(message))
+    }
+
     fn update_item(
         &self,
         key: &Key,
@@ -735,10 +760,7 @@ impl ChatStore for DynamoStore {
             .expression_attribute_values(":text", s(text))
             .expression_attribute_values(":now", s(now.to_rfc3339()))
             .expression_attribute_values(":sender", s(sender.to_string()));
-        self.update_returning(builder)
-            .await?
-            .map(message_from)
-            .transpose()
+        self.changed_message(builder).await
     }
 
     #[instrument(skip_all, fields(room_id = %room, message_id = %id))]
@@ -763,10 +785,7 @@ impl ChatStore for DynamoStore {
             .expression_attribute_values(":none", AttributeValue::M(HashMap::new()))
             .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
             .expression_attribute_values(":sender", s(sender.to_string()));
-        self.update_returning(builder)
-            .await?
-            .map(message_from)
-            .transpose()
+        self.changed_message(builder).await
     }
 
     async fn react(
