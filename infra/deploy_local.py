@@ -259,6 +259,7 @@ def main() -> None:
         "GIGWIRE_TABLE": outputs["TableName"],
         "GIGWIRE_BUCKET": outputs["BucketName"],
         "GIGWIRE_CLEANUP_FUNCTION": outputs["CleanupUploadsFunctionName"],
+        "GIGWIRE_ESCALATIONS_FUNCTION": outputs["EscalationsFunctionName"],
         "GIGWIRE_JWT_SIGNING_KEY": signing_key(),
         "GIGWIRE_JWT_ISSUER": values.get("JwtIssuer") or "gigwire",
         "GIGWIRE_JWT_AUDIENCE": values.get("JwtAudience") or "gigwire-api",

@@ -5,10 +5,8 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use futures::{SinkExt, StreamExt};
 use gigwire::auth::TokenService;
-use gigwire::keys;
 use gigwire::store::dynamo::DynamoStore;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -243,46 +241,54 @@ impl Stack {
 
     /// Runs the scheduled cleanup of stale uploads now, through the Lambda Invoke API.
     pub async fn run_cleanup(&self) {
+        self.run_schedule("GIGWIRE_CLEANUP_FUNCTION", chrono::Utc::now())
+            .await;
+    }
+
+    /// Runs the escalation sweep as if the schedule fired at `at`.
+    pub async fn run_escalations(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.run_schedule("GIGWIRE_ESCALATIONS_FUNCTION", at).await;
+    }
+
+    /// Invokes the scheduled function named by the environment variable `function` with an
+    /// EventBridge event fired at `at`, through the Lambda Invoke API.
+    async fn run_schedule(&self, function: &str, at: chrono::DateTime<chrono::Utc>) {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()
             .await;
         let event = json!({ "version": "0", "id": "manual", "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": "000000000000", "time": chrono::Utc::now().to_rfc3339(), "region": "us-east-1", "resources": [], "detail": {} });
+            "account": "000000000000", "time": at.to_rfc3339(), "region": "us-east-1", "resources": [], "detail": {} });
         let out = aws_sdk_lambda::Client::new(&sdk)
             .invoke()
-            .function_name(env("GIGWIRE_CLEANUP_FUNCTION"))
+            .function_name(env(function))
             .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
             .send()
             .await
             .expect("invoke failed");
         assert!(
             out.function_error().is_none(),
-            "cleanup failed: {:?}",
+            "{function} failed: {:?}",
             out.payload()
         );
     }
 
-    /// The chat messages recorded as missed by `user` (due for an offline notification).
-    pub async fn offline_messages(&self, user: &str) -> Vec<Value> {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        let user = gigwire::domain::UserId::parse(user, "user").unwrap();
-        let out = aws_sdk_dynamodb::Client::new(&sdk)
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", AttributeValue::S(keys::user_partition(&user)))
-            .expression_attribute_values(":prefix", AttributeValue::S(keys::OFFLINE_PREFIX.into()))
-            .consistent_read(true)
+    /// Every text message the emulator captured for `phone`, oldest first.
+    pub async fn sms_to(&self, phone: &str) -> Vec<Value> {
+        let all: Value = self
+            .client
+            .get(format!("{}/_ministack/sns/sms-messages", self.emulator))
+            .query(&[("phoneNumber", phone)])
             .send()
             .await
+            .unwrap()
+            .json()
+            .await
             .unwrap();
-        out.items
+        // Listed per number, in the order sent.
+        all["sms_messages"][phone]
+            .as_array()
+            .cloned()
             .unwrap_or_default()
-            .into_iter()
-            .map(|item| serde_dynamo::from_item(item).unwrap())
-            .collect()
     }
 
     /// Declares, uploads and completes a PDF job document of the user; returns its id.

@@ -13,6 +13,9 @@ use crate::domain::chat::{
     MessageKind, MessagePreview, Reaction, ReadUpTo, Room, RoomKind, RoomPatch, SendMessage,
     SubjectType,
 };
+use crate::domain::notify::{
+    Channel, ChannelSwitches, Kind, Notification, Preferences, PreferencesPatch, QuietHours,
+};
 use crate::domain::files::{FileRecord, FileStatus, Purpose, UploadRequest};
 use crate::domain::{ProfilePatch, Role, User};
 use crate::error::{ErrorBody, ErrorDetail};
@@ -21,6 +24,7 @@ use crate::services::chat::{
     MemberPresence, MessagePage, Peer, RoomDetail, RoomPage, RoomSummary, UnreadTotal,
 };
 use crate::services::files::{DownloadLink, UploadTicket};
+use crate::services::notify::{Marked, MarkRead, NotificationPage, PreferencesView, UnreadCount};
 use crate::services::realtime::{
     ClientMessage, PresenceStatus, ReceiptKind, RoomChange, ServerEvent, TypingState,
 };
@@ -191,6 +195,50 @@ mod paths {
         params(("id" = String, Path, description = "room id"), ("messageId" = String, Path, description = "message id"), ("emoji" = String, Path, description = "one emoji, percent-encoded")),
         responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn remove_reaction() {}
+
+    /// The caller's in-app notifications, newest first, with the unread count.
+    #[utoipa::path(get, path = "/notifications", tag = "notifications", security(("bearer" = [])),
+        params(("unreadOnly" = Option<bool>, Query, description = "only unread ones"), ("kind" = Option<Kind>, Query, description = "only one kind"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        responses((status = 200, body = NotificationPage), (status = 400, body = ErrorBody)))]
+    fn list_notifications() {}
+
+    /// Unread notifications (the badge).
+    #[utoipa::path(get, path = "/notifications/unread-count", tag = "notifications", security(("bearer" = [])),
+        responses((status = 200, body = UnreadCount)))]
+    fn notification_count() {}
+
+    /// Mark notifications read: `ids` (at most 100), or `all: true`. Reading before the
+    /// escalation delay cancels the SMS/email. Others' ids are ignored.
+    #[utoipa::path(post, path = "/notifications/read", tag = "notifications", security(("bearer" = [])), request_body = MarkRead,
+        responses((status = 200, body = Marked), (status = 400, body = ErrorBody)))]
+    fn mark_notifications_read() {}
+
+    /// Record that the caller looked at the list (`seenAt`).
+    #[utoipa::path(post, path = "/notifications/seen", tag = "notifications", security(("bearer" = [])),
+        responses((status = 204)))]
+    fn mark_notifications_seen() {}
+
+    /// The caller opened a notification: marks it read and clicked (counted once).
+    #[utoipa::path(post, path = "/notifications/{id}/click", tag = "notifications", security(("bearer" = [])),
+        params(("id" = String, Path, description = "notification id")),
+        responses((status = 200, body = Notification), (status = 404, body = ErrorBody)))]
+    fn click_notification() {}
+
+    /// Delete one of the caller's notifications.
+    #[utoipa::path(delete, path = "/notifications/{id}", tag = "notifications", security(("bearer" = [])),
+        params(("id" = String, Path, description = "notification id")),
+        responses((status = 204), (status = 404, body = ErrorBody)))]
+    fn delete_notification() {}
+
+    /// The caller's notification preferences and time zone.
+    #[utoipa::path(get, path = "/me/notification-preferences", tag = "notifications", security(("bearer" = [])),
+        responses((status = 200, body = PreferencesView)))]
+    fn notification_preferences() {}
+
+    /// Change channels, per-kind switches, quiet hours (`null` removes them) or the time zone.
+    #[utoipa::path(patch, path = "/me/notification-preferences", tag = "notifications", security(("bearer" = [])), request_body = PreferencesPatch,
+        responses((status = 200, body = PreferencesView), (status = 400, body = ErrorBody)))]
+    fn update_notification_preferences() {}
 }
 
 struct BearerAuth;
@@ -212,10 +260,10 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences)),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"))
+    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"))
 )]
 pub struct ApiDoc;
 

@@ -29,6 +29,8 @@ pub struct Config {
     pub otp_requests_per_ip: u32,
     /// Largest upload in bytes (`MAX_UPLOAD_BYTES`).
     pub max_upload_bytes: u64,
+    /// Where links in emails lead (`APP_URL`, optional: no button without it).
+    pub app_url: Option<String>,
 }
 
 /// Shortest signing key accepted: HS256 wants at least 256 bits.
@@ -73,6 +75,10 @@ impl Config {
             max_upload_bytes: var("MAX_UPLOAD_BYTES")?.parse().map_err(|_| {
                 anyhow::anyhow!("environment variable MAX_UPLOAD_BYTES must be a positive integer")
             })?,
+            app_url: std::env::var("APP_URL")
+                .ok()
+                .map(|url| url.trim_end_matches('/').to_owned())
+                .filter(|url| !url.is_empty()),
         })
     }
 }

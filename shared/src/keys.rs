@@ -2,7 +2,9 @@
 //! tests below pin the exact strings: changing one is a data migration, not a refactor.
 
 use crate::domain::chat::Subject;
-use crate::domain::{ConnectionId, Email, FileId, MessageId, RoomId, SessionId, UserId};
+use crate::domain::{
+    ConnectionId, Email, FileId, MessageId, NotificationId, RoomId, SessionId, UserId,
+};
 
 /// Partition key attribute.
 pub const PK: &str = "PK";
@@ -183,13 +185,51 @@ pub fn presence(user: &UserId) -> Key {
     key(user_partition(user), "PRESENCE")
 }
 
-/// A chat message that reached none of a recipient's devices: due for an offline notification.
-pub fn offline_message(user: &UserId, message: &MessageId) -> Key {
-    key(user_partition(user), format!("{OFFLINE_PREFIX}{message}"))
+/// One in-app notification, in its recipient's partition (the inbox is one query).
+pub fn notification(user: &UserId, id: &NotificationId) -> Key {
+    key(user_partition(user), format!("{NOTIFICATION_PREFIX}{id}"))
 }
 
-/// `SK` prefix of a user's offline chat messages.
-pub const OFFLINE_PREFIX: &str = "DUE#CHAT#";
+/// `SK` prefix of a user's notifications.
+pub const NOTIFICATION_PREFIX: &str = "NOTIF#";
+
+/// A user's inbox counters (unread, last seen).
+pub fn inbox(user: &UserId) -> Key {
+    key(user_partition(user), "INBOX")
+}
+
+/// A user's notification preferences.
+pub fn notification_preferences(user: &UserId) -> Key {
+    key(user_partition(user), "NOTIFPREFS")
+}
+
+/// The claim of a producer's idempotency key for one recipient: written with the
+/// notification, so producing the same key twice notifies once.
+pub fn notification_claim(user: &UserId, idempotency_key: &str) -> Key {
+    key(format!("NOTIFKEY#{user}#{idempotency_key}"), "NOTIFKEY")
+}
+
+/// The pending escalation of a user's notifications of one digest group: one item per group
+/// collects a burst, so a burst becomes one SMS/email.
+pub fn escalation(user: &UserId, group: &str) -> Key {
+    key(format!("ESC#{user}#{group}"), "ESC")
+}
+
+/// `GSI1` keys of a pending escalation, by due time: the sweep reads only what is due.
+pub fn escalation_due(due_ms: i64, user: &UserId, group: &str) -> Key {
+    key(
+        ESCALATIONS.to_owned(),
+        format!("{:015}#{user}#{group}", due_ms.max(0)),
+    )
+}
+
+/// `GSI1PK` of pending escalations.
+pub const ESCALATIONS: &str = "ESCALATE";
+
+/// Delivery counters of one day, per kind and channel.
+pub fn delivery_stats(day: &str, kind: &str, channel: &str) -> Key {
+    key(format!("STATS#{day}"), format!("{kind}#{channel}"))
+}
 
 #[cfg(test)]
 mod tests {
@@ -373,12 +413,35 @@ mod tests {
                 sk: "PRESENCE".into()
             }
         );
+    }
+
+    #[test]
+    fn notification_keys_are_pinned() {
+        let id = NotificationId::parse("01JD0000000000000000000007", "id").unwrap();
         assert_eq!(
-            offline_message(&user_id(), &msg),
-            Key {
-                pk: format!("USER#{USER}"),
-                sk: "DUE#CHAT#01JD0000000000000000000005".into()
-            }
+            notification(&user_id(), &id),
+            Key { pk: format!("USER#{USER}"), sk: "NOTIF#01JD0000000000000000000007".into() }
+        );
+        assert_eq!(inbox(&user_id()), Key { pk: format!("USER#{USER}"), sk: "INBOX".into() });
+        assert_eq!(
+            notification_preferences(&user_id()),
+            Key { pk: format!("USER#{USER}"), sk: "NOTIFPREFS".into() }
+        );
+        assert_eq!(
+            notification_claim(&user_id(), "chat:m1"),
+            Key { pk: format!("NOTIFKEY#{USER}#chat:m1"), sk: "NOTIFKEY".into() }
+        );
+        assert_eq!(
+            escalation(&user_id(), "room:r1"),
+            Key { pk: format!("ESC#{USER}#room:r1"), sk: "ESC".into() }
+        );
+        assert_eq!(
+            escalation_due(1_700_000_000_000, &user_id(), "room:r1"),
+            Key { pk: "ESCALATE".into(), sk: format!("001700000000000#{USER}#room:r1") }
+        );
+        assert_eq!(
+            delivery_stats("2026-11-22", "chat_message", "sms"),
+            Key { pk: "STATS#2026-11-22".into(), sk: "chat_message#sms".into() }
         );
     }
 }

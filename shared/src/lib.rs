@@ -17,6 +17,7 @@
 //! - [`services`]: use cases, written against the traits.
 //! - [`entrypoints`]: one async function per route or event, used by the function binaries.
 //! - [`lambda`]: runtime glue for HTTP, WebSocket, authorizer and scheduled events.
+//! - [`templates`]: email rendering (minijinja) from `shared/templates/email/`.
 //! - [`api_doc`]: the OpenAPI 3.1 description of the HTTP API and the WebSocket messages.
 //!
 //! # Single-table access patterns
@@ -39,7 +40,12 @@
 //! | direct / subject claim | `DIRECT#{low}#{high}` or `SUBJECT#{type}#{id}` | `DIRECT` / `SUBJECT` | – | one room per pair or subject (conditional put in the create transaction) |
 //! | pin | `USER#{user}` | `PIN#{room}` | – | a user's pinned rooms (one query, listed first) |
 //! | presence | `USER#{user}` | `PRESENCE` | – | when a user was last online |
-//! | missed message | `USER#{user}` | `DUE#CHAT#{message}` | – | chat messages none of a user's devices received, handed to notifications |
+//! | notification | `USER#{user}` | `NOTIF#{notification}` | – | the inbox newest first (one query; unread/kind filters) |
+//! | inbox | `USER#{user}` | `INBOX` | – | unread count, last seen |
+//! | preferences | `USER#{user}` | `NOTIFPREFS` | – | channels, per-kind switches, quiet hours |
+//! | notification claim | `NOTIFKEY#{user}#{key}` | `NOTIFKEY` | – | a producer's idempotency key notifies once (conditional put in the write transaction) |
+//! | escalation | `ESC#{user}#{group}` | `ESC` | `ESCALATE` / `{due ms, 15 digits}#{user}#{group}` | one pending SMS/email per user and digest group; the sweep reads only what is due (GSI1, `<=` now) |
+//! | delivery stats | `STATS#{day}` | `{kind}#{channel}` | – | sent / failed / clicked counters per day |
 //!
 //! S3 objects live at `uploads/{owner}/{file}` ([`keys::object`]).
 
@@ -55,6 +61,7 @@ pub mod keys;
 pub mod lambda;
 pub mod services;
 pub mod store;
+pub mod templates;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -108,6 +108,13 @@ async fn membership(stack: &Stack, who: &Person, room: &str) -> Value {
         .unwrap()
 }
 
+/// The user's in-app notifications, newest first.
+async fn inbox(stack: &Stack, who: &Person) -> Vec<Value> {
+    let (status, page) = get(stack, who, "/notifications").await;
+    assert_eq!(status, 200, "{page}");
+    page["items"].as_array().unwrap().clone()
+}
+
 /// Asserts that nothing arrives on `ws` for a moment.
 async fn silent(ws: &mut Ws, what: &str) {
     if let Some(event) = next_event(ws, Duration::from_millis(1500)).await {
@@ -909,18 +916,14 @@ async fn offline_recipients_are_handed_to_the_notifier_unless_muted() {
         .unwrap();
 
     let message = say(&stack, &ana, &room, "Anyone around?").await;
-    let due = stack.offline_messages(&ben.id).await;
+    let due = inbox(&stack, &ben).await;
     assert_eq!(due.len(), 1, "Ben is offline: {due:?}");
-    assert_eq!(due[0]["messageId"], message["id"]);
-    assert_eq!(due[0]["preview"], "Anyone around?");
-    assert!(
-        stack.offline_messages(&cid.id).await.is_empty(),
-        "Cid got it live"
-    );
-    assert!(
-        stack.offline_messages(&ana.id).await.is_empty(),
-        "not the sender"
-    );
+    assert_eq!(due[0]["kind"], "chat_message");
+    assert_eq!(due[0]["data"]["messageId"], message["id"]);
+    assert_eq!(due[0]["body"], "Anyone around?");
+    assert_eq!(due[0]["data"]["room"], "Kitchen repair");
+    assert!(inbox(&stack, &cid).await.is_empty(), "Cid got it live");
+    assert!(inbox(&stack, &ana).await.is_empty(), "not the sender");
     assert!(
         store.get_connection(&ghost).await.unwrap().is_some(),
         "an expired ghost is never posted to"
@@ -935,11 +938,7 @@ async fn offline_recipients_are_handed_to_the_notifier_unless_muted() {
         )
         .await;
     say(&stack, &ana, &room, "Still there?").await;
-    assert_eq!(
-        stack.offline_messages(&ben.id).await.len(),
-        1,
-        "muted: nothing more"
-    );
+    assert_eq!(inbox(&stack, &ben).await.len(), 1, "muted: nothing more");
 }
 
 #[tokio::test]

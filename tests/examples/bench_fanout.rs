@@ -19,6 +19,7 @@ use gigwire::auth::Caller;
 use gigwire::domain::chat::SendMessage;
 use gigwire::domain::{ConnectionId, RoomId, SessionId, UserId};
 use gigwire::services::chat::Chat;
+use gigwire::services::notify::{ChatNotifier, Notifications};
 use gigwire::services::realtime::{self, FANOUT_CONCURRENCY};
 use gigwire::store::ConnectionStore;
 use gigwire_tests::{Stack, expect_event, send};
@@ -75,6 +76,15 @@ async fn main() {
         .await;
     let store = stack.store().await;
     let pusher = ApiGatewayPusher::from_sdk(&sdk, &stack.management_endpoint());
+    let notifier = ChatNotifier {
+        notifications: Notifications {
+            store: &store,
+            users: &store,
+            connections: &store,
+            pusher: &pusher,
+        },
+        rooms: &store,
+    };
     let chat = Chat {
         store: &store,
         connections: &store,
@@ -82,7 +92,7 @@ async fn main() {
         files: &store,
         users: &store,
         pusher: &pusher,
-        notifier: &store,
+        notifier: &notifier,
     };
     let mut targets: Vec<ConnectionId> = store.connections_of(&ana_id).await.unwrap();
     targets.extend(store.connections_of(&ben_id).await.unwrap());

@@ -5,7 +5,9 @@
 pub mod apigw;
 pub mod s3;
 pub mod ses;
+pub mod sns;
 
 pub use apigw::{ApiGatewayPusher, Delivery, Pusher};
 pub use s3::{ObjectInfo, ObjectStore, PresignedPost, S3Files, S3PostSigner, UploadSigner};
 pub use ses::{Mailer, OutgoingEmail, SesMailer};
+pub use sns::{SmsSender, SnsSms};

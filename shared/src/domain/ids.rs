@@ -71,6 +71,11 @@ ulid_id!(
     "file"
 );
 ulid_id!(
+    /// An in-app notification.
+    NotificationId,
+    "notification"
+);
+ulid_id!(
     /// A chat room.
     RoomId,
     "room"

@@ -6,9 +6,12 @@ pub mod chat;
 pub mod email;
 pub mod files;
 pub mod ids;
+pub mod notify;
 pub mod otp;
 pub mod user;
 
 pub use email::Email;
-pub use ids::{ConnectionId, FileId, MessageId, RoomId, SessionId, UserId};
+pub use ids::{
+    ConnectionId, FileId, MessageId, NotificationId, RoomId, SessionId, UserId,
+};
 pub use user::{Locale, Phone, ProfileChanges, ProfilePatch, Role, TimeZone, User};

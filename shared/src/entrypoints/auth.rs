@@ -5,6 +5,7 @@ use super::now;
 use crate::adapters::{ApiGatewayPusher, SesMailer};
 use crate::auth::{CodeHasher, RefreshTokens, TokenService};
 use crate::domain::Email;
+use crate::templates::EmailTemplates;
 use crate::error::Result;
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
@@ -17,6 +18,7 @@ use crate::store::dynamo::DynamoStore;
 pub struct RequestCode {
     store: DynamoStore,
     mailer: SesMailer,
+    templates: EmailTemplates,
     codes: CodeHasher,
     ip_limit: u32,
 }
@@ -27,6 +29,7 @@ impl RequestCode {
         Self {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
             mailer: SesMailer::from_sdk(&init.sdk, &init.config.email_from),
+            templates: EmailTemplates::new(),
             codes: CodeHasher::new(&init.config.signing_key),
             ip_limit: init.config.otp_requests_per_ip,
         }
@@ -44,6 +47,7 @@ impl RequestCode {
             &self.store,
             &self.store,
             &self.mailer,
+            &self.templates,
             &self.codes,
             &email,
             requester,

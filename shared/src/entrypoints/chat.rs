@@ -14,8 +14,10 @@ use crate::error::{Error, Result};
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
 use crate::services::chat::{Chat, HistoryQuery};
+use crate::services::notify::{ChatNotifier, Notifications};
 use crate::services::users::page_size;
 use crate::store::dynamo::DynamoStore;
+use crate::store::{Notifier, OfflineMessage};
 
 /// What every chat function builds once: the table (every storage port), the Management
 /// API client and the cursor codec.
@@ -23,6 +25,32 @@ pub struct ChatApi {
     store: DynamoStore,
     pusher: ApiGatewayPusher,
     cursors: CursorCodec,
+    notifier: TableNotifier,
+}
+
+/// Chat's notifier port over the same table and Management API: missed messages become
+/// `chat_message` notifications.
+pub struct TableNotifier {
+    store: DynamoStore,
+    pusher: ApiGatewayPusher,
+}
+
+#[async_trait::async_trait]
+impl Notifier for TableNotifier {
+    async fn messages_missed(&self, due: &[OfflineMessage]) -> Result<()> {
+        let notifications = Notifications {
+            store: &self.store,
+            users: &self.store,
+            connections: &self.store,
+            pusher: &self.pusher,
+        };
+        ChatNotifier {
+            notifications,
+            rooms: &self.store,
+        }
+        .messages_missed(due)
+        .await
+    }
 }
 
 fn path<'r>(req: &'r HttpRequest, name: &str) -> &'r str {
@@ -44,9 +72,15 @@ fn created_or_ok(created: bool) -> u16 {
 impl ChatApi {
     /// Builds the dependencies once.
     pub fn new(init: &Init) -> Self {
+        let store = DynamoStore::from_sdk(&init.sdk, &init.config.table_name);
+        let pusher = ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint);
         Self {
-            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
-            pusher: ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint),
+            notifier: TableNotifier {
+                store: store.clone(),
+                pusher: pusher.clone(),
+            },
+            store,
+            pusher,
             cursors: CursorCodec::new(&init.config.signing_key),
         }
     }
@@ -60,7 +94,7 @@ impl ChatApi {
             files: &self.store,
             users: &self.store,
             pusher: &self.pusher,
-            notifier: &self.store,
+            notifier: &self.notifier,
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod chat;
 pub mod files;
+pub mod notify;
 pub mod me;
 pub mod ws;
 

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, instrument, warn};
 use utoipa::ToSchema;
 
-use crate::adapters::{Mailer, OutgoingEmail, Pusher};
+use crate::adapters::{Mailer, Pusher};
+use crate::templates::EmailTemplates;
 use crate::auth::{self, CodeHasher, RefreshTokens, TokenService, hashes_match};
 use crate::domain::otp;
 use crate::domain::{Email, SessionId, User};
@@ -99,11 +100,13 @@ pub struct Requester<'a> {
 }
 
 /// Emails a new sign-in code to `email`.
+#[allow(clippy::too_many_arguments)]
 #[instrument(skip_all)]
 pub async fn request_code(
     otps: &dyn OtpStore,
     limiter: &dyn RateLimiter,
     mailer: &dyn Mailer,
+    templates: &EmailTemplates,
     codes: &CodeHasher,
     email: &Email,
     requester: Requester<'_>,
@@ -125,26 +128,10 @@ pub async fn request_code(
         expires_at: now.timestamp() + otp::CODE_TTL_SECS,
     };
     otps.put_code(email, &record).await?;
-    mailer.send(&sign_in_email(email, &code)).await?;
+    let message = templates.sign_in(email, &code, otp::CODE_TTL_SECS / 60)?;
+    mailer.send(&message).await?;
     info!("sign-in code sent");
     Ok(CodeSent { status: "sent" })
-}
-
-/// The sign-in email. Plain on purpose: the code is the whole message.
-fn sign_in_email(to: &Email, code: &str) -> OutgoingEmail {
-    let minutes = otp::CODE_TTL_SECS / 60;
-    OutgoingEmail {
-        to: to.clone(),
-        subject: format!("Your gigwire sign-in code: {code}"),
-        text: format!(
-            "Your sign-in code is {code}\n\nIt expires in {minutes} minutes. If you did not ask for it, ignore this email."
-        ),
-        html: format!(
-            "<!doctype html><html><body style=\"font-family:sans-serif\"><p>Your sign-in code is</p>\
-             <p style=\"font-size:28px;font-weight:bold;letter-spacing:4px\">{code}</p>\
-             <p>It expires in {minutes} minutes. If you did not ask for it, ignore this email.</p></body></html>"
-        ),
-    }
 }
 
 /// Checks a code and signs the user in, creating the account on first sign-in.

@@ -5,5 +5,6 @@
 pub mod auth;
 pub mod chat;
 pub mod files;
+pub mod notify;
 pub mod realtime;
 pub mod users;

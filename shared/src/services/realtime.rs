@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use crate::adapters::{Delivery, Pusher};
 use crate::auth::Caller;
 use crate::domain::chat::{Message, Reaction, Room};
+use crate::domain::notify::Notification;
 use crate::domain::{ConnectionId, FileId, MessageId, RoomId, SessionId, User, UserId};
 use crate::error::{Error, ErrorBody, Result};
 use crate::store::{Connection, ConnectionStore};
@@ -259,6 +260,12 @@ pub enum ServerEvent {
         /// The users added or removed.
         #[schema(value_type = Vec<String>)]
         user_ids: Vec<UserId>,
+    },
+    /// A new in-app notification.
+    #[serde(rename = "notification.new")]
+    NotificationNew {
+        /// The notification.
+        notification: Notification,
     },
     /// A message could not be handled; the connection stays open.
     #[serde(rename = "error")]

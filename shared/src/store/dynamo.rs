@@ -21,6 +21,7 @@ use crate::error::Error;
 use crate::keys::{self, Key};
 
 mod chat;
+mod notify;
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;

@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 use crate::cursor::Position;
 use crate::domain::chat::{Emoji, Member, Message, Room, Subject};
 use crate::domain::files::FileRecord;
+use crate::domain::notify::{Escalation, Kind, Notification, Preferences};
 use crate::domain::{
-    ConnectionId, Email, FileId, MessageId, ProfileChanges, RoomId, SessionId, User, UserId,
+    ConnectionId, Email, FileId, MessageId, NotificationId, ProfileChanges, RoomId, SessionId,
+    User, UserId,
 };
 use crate::error::Result;
 
@@ -409,4 +411,98 @@ pub trait ChatStore: Send + Sync {
 pub trait Notifier: Send + Sync {
     /// Hands over messages that reached none of their recipient's devices.
     async fn messages_missed(&self, due: &[OfflineMessage]) -> Result<()>;
+}
+
+/// How writing a notification ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Created {
+    /// Written (with its escalation, if asked).
+    Created,
+    /// The producer's idempotency key was used before for this recipient: nothing written.
+    Duplicate,
+    /// Another write touched the same counters at the same moment: retry.
+    Contended,
+}
+
+/// A user's inbox counters.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Inbox {
+    /// Unread notifications.
+    #[serde(default)]
+    pub unread: i64,
+    /// When the user last looked at the list.
+    pub seen_at: Option<DateTime<Utc>>,
+}
+
+/// Notifications, inbox counters, preferences, escalations and delivery statistics.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Writes a notification, its idempotency claim and the unread counter, and joins or opens
+    /// its group's escalation due at `escalate_at`, atomically.
+    async fn create_notification(
+        &self,
+        notification: &Notification,
+        idempotency_key: &str,
+        escalate_at: Option<DateTime<Utc>>,
+    ) -> Result<Created>;
+    /// Joins or opens the escalation of a notification after the fact (its live delivery
+    /// reached no device).
+    async fn escalate_later(&self, notification: &Notification, at: DateTime<Utc>)
+    -> Result<()>;
+    /// One notification.
+    async fn get_notification(
+        &self,
+        user: &UserId,
+        id: &NotificationId,
+    ) -> Result<Option<Notification>>;
+    /// A page of the inbox, newest first.
+    async fn notifications(
+        &self,
+        user: &UserId,
+        unread_only: bool,
+        kind: Option<Kind>,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Notification>>;
+    /// The inbox counters.
+    async fn inbox(&self, user: &UserId) -> Result<Inbox>;
+    /// Marks one notification read (and clicked); `false` if it was read already or is gone.
+    async fn mark_read(
+        &self,
+        user: &UserId,
+        id: &NotificationId,
+        now: DateTime<Utc>,
+        clicked: bool,
+    ) -> Result<bool>;
+    /// Records when the user last looked at the list.
+    async fn mark_seen(&self, user: &UserId, now: DateTime<Utc>) -> Result<()>;
+    /// Deletes a notification (keeping the unread counter exact); `false` if it is gone.
+    async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> Result<bool>;
+    /// A user's preferences (defaults when never set).
+    async fn preferences(&self, user: &UserId) -> Result<Preferences>;
+    /// Stores a user's preferences.
+    async fn put_preferences(&self, user: &UserId, preferences: &Preferences) -> Result<()>;
+    /// Escalations due at `now`, soonest first.
+    async fn due_escalations(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Escalation>>;
+    /// A group's unread notifications from `since` on, oldest first.
+    async fn unread_in_group(
+        &self,
+        user: &UserId,
+        group: &str,
+        since: &NotificationId,
+    ) -> Result<Vec<Notification>>;
+    /// Moves an escalation to `due` with `attempts`; `false` if it changed meanwhile.
+    async fn reschedule(&self, escalation: &Escalation, due: DateTime<Utc>, attempts: u32)
+    -> Result<bool>;
+    /// Closes an escalation that was handled; `false` if it changed meanwhile.
+    async fn finish_escalation(&self, escalation: &Escalation) -> Result<bool>;
+    /// Counts one delivery outcome (`sent`, `failed`, `read`, `clicked`…) for a day.
+    async fn count_delivery(
+        &self,
+        day: &str,
+        kind: Kind,
+        channel: &str,
+        outcome: &str,
+    ) -> Result<()>;
 }

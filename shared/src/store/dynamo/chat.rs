@@ -24,7 +24,6 @@ const ENTITY_MESSAGE: &str = "message";
 const ENTITY_CLIENT_MESSAGE: &str = "client_message";
 const ENTITY_PIN: &str = "pin";
 const ENTITY_PRESENCE: &str = "presence";
-const ENTITY_OFFLINE: &str = "offline_message";
 
 /// A message as stored: reactions are a map `{userId}{emoji}` → time, so one user's reaction
 /// is added or removed by one `SET`/`REMOVE` on its own key, without reading the message.
@@ -63,12 +62,12 @@ fn member_item(member: &Member, activity_ms: i64) -> Result<Item> {
     )
 }
 
-fn tx_error(err: impl std::error::Error + Send + Sync + 'static) -> Error {
+pub(super) fn tx_error(err: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::unexpected(err)
 }
 
 /// The cancellation reason codes of a cancelled transaction, by action position.
-fn cancellation_codes<R>(
+pub(super) fn cancellation_codes<R>(
     err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
 ) -> Option<Vec<String>> {
     match err.as_service_error() {
@@ -85,7 +84,7 @@ fn cancellation_codes<R>(
 
 impl DynamoStore {
     /// Reads items by key in batches of 100, retrying unprocessed keys.
-    async fn batch_get(&self, wanted: Vec<Key>) -> Result<Vec<Item>> {
+    pub(super) async fn batch_get(&self, wanted: Vec<Key>) -> Result<Vec<Item>> {
         let mut found = Vec::new();
         for chunk in wanted.chunks(100) {
             let mut request = KeysAndAttributes::builder()
@@ -116,7 +115,7 @@ impl DynamoStore {
     }
 
     /// Writes items in batches of 25, retrying unprocessed ones.
-    async fn batch_put(&self, items: Vec<Item>) -> Result<()> {
+    pub(super) async fn batch_put(&self, items: Vec<Item>) -> Result<()> {
         for chunk in items.chunks(25) {
             let mut requests: Vec<WriteRequest> = chunk
                 .iter()
@@ -145,13 +144,13 @@ impl DynamoStore {
         Ok(())
     }
 
-    fn update(&self, key: &Key) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+    pub(super) fn update(&self, key: &Key) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
         Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(key)))
     }
 
-    fn put_action(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
+    pub(super) fn put_action(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
         Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -187,7 +186,7 @@ impl DynamoStore {
     }
 
     /// Runs an update that returns the new item, `None` when its condition failed.
-    async fn update_returning(
+    pub(super) async fn update_returning(
         &self,
         builder: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
     ) -> Result<Option<Item>> {
@@ -223,7 +222,7 @@ impl DynamoStore {
         Ok(Some(message))
     }
 
-    fn update_item(
+    pub(super) fn update_item(
         &self,
         key: &Key,
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
@@ -943,20 +942,3 @@ impl ChatStore for DynamoStore {
     }
 }
 
-#[async_trait]
-impl Notifier for DynamoStore {
-    async fn messages_missed(&self, due: &[OfflineMessage]) -> Result<()> {
-        let items = due
-            .iter()
-            .map(|d| {
-                to_item(
-                    &keys::offline_message(&d.user_id, &d.message_id),
-                    ENTITY_OFFLINE,
-                    None,
-                    d,
-                )
-            })
-            .collect::<Result<_>>()?;
-        self.batch_put(items).await
-    }
-}

@@ -1,0 +1,11 @@
+//! `DELETE /notifications/{id}`: deletes one of the caller's notifications.
+
+use gigwire::entrypoints::notify::NotificationsApi;
+use gigwire::lambda::{self, BoxError, http};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), BoxError> {
+    let init = lambda::init().await?;
+    let api = NotificationsApi::new(&init);
+    http::run(|req| api.delete(req)).await
+}

@@ -1,0 +1,11 @@
+//! `POST /notifications/read`: marks the caller's notifications read (some or all).
+
+use gigwire::entrypoints::notify::NotificationsApi;
+use gigwire::lambda::{self, BoxError, http};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), BoxError> {
+    let init = lambda::init().await?;
+    let api = NotificationsApi::new(&init);
+    http::run(|req| api.mark_read(req)).await
+}

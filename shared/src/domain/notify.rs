@@ -1,0 +1,590 @@
+//! Notification rules: the catalog of notification kinds (channels, criticality, escalation
+//! delay, texts), user preferences, quiet hours in the user's time zone, and digests. Pure: the
+//! notification service applies them.
+//!
+//! Texts are minijinja templates over the notification's `data`, so producers pass facts
+//! (`actor`, `room`, `preview`, `count`…) and wording lives here, next to the email templates.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveTime, TimeZone as _, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{NotificationId, RoomId, TimeZone, UserId};
+use crate::error::{Error, Result};
+
+/// What a notification is about.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A chat message reached none of the recipient's devices.
+    ChatMessage,
+    /// A job matching a provider's services was posted.
+    JobPosted,
+    /// A provider applied to the customer's job.
+    ApplicationReceived,
+    /// A booking was confirmed.
+    BookingConfirmed,
+    /// A booking was declined.
+    BookingDeclined,
+    /// A provider was assigned to a job.
+    ProviderAssigned,
+    /// A booked session starts soon.
+    SessionStartingSoon,
+    /// A payment was received.
+    PaymentReceived,
+    /// Escrowed funds were released.
+    PaymentReleased,
+    /// A job was marked completed.
+    JobCompleted,
+    /// A review was submitted.
+    ReviewSubmitted,
+    /// A follow-up question was asked.
+    FollowUpQuestion,
+    /// An announcement from the platform.
+    System,
+}
+
+impl Kind {
+    /// Every kind, in catalog order.
+    pub const ALL: [Kind; 13] = [
+        Kind::ChatMessage,
+        Kind::JobPosted,
+        Kind::ApplicationReceived,
+        Kind::BookingConfirmed,
+        Kind::BookingDeclined,
+        Kind::ProviderAssigned,
+        Kind::SessionStartingSoon,
+        Kind::PaymentReceived,
+        Kind::PaymentReleased,
+        Kind::JobCompleted,
+        Kind::ReviewSubmitted,
+        Kind::FollowUpQuestion,
+        Kind::System,
+    ];
+
+    /// The name used in keys and APIs.
+    pub fn as_str(self) -> &'static str {
+        spec(self).name
+    }
+}
+
+/// A way to reach a user.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// The in-app inbox and the open WebSocket connections (always on).
+    InApp,
+    /// Mobile push to registered devices.
+    Push,
+    /// Text message.
+    Sms,
+    /// Email.
+    Email,
+}
+
+impl Channel {
+    /// The name used in keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InApp => "in_app",
+            Self::Push => "push",
+            Self::Sms => "sms",
+            Self::Email => "email",
+        }
+    }
+}
+
+/// How one kind of notification behaves.
+#[derive(Debug)]
+pub struct KindSpec {
+    /// Name in keys and APIs.
+    pub name: &'static str,
+    /// Channels used unless the user turned them off.
+    pub channels: &'static [Channel],
+    /// Critical: ignores quiet hours and preferences.
+    pub critical: bool,
+    /// How long an unread notification waits before SMS/email.
+    pub escalate_after: Duration,
+    /// Title (minijinja over the data).
+    pub title: &'static str,
+    /// Body (minijinja over the data).
+    pub body: &'static str,
+    /// Digest line when several are pending (`count` is in the data).
+    pub digest: &'static str,
+}
+
+const ALL_CHANNELS: &[Channel] = &[Channel::InApp, Channel::Push, Channel::Sms, Channel::Email];
+const NO_SMS: &[Channel] = &[Channel::InApp, Channel::Push, Channel::Email];
+const IN_APP_AND_EMAIL: &[Channel] = &[Channel::InApp, Channel::Email];
+
+/// The catalog.
+pub fn spec(kind: Kind) -> KindSpec {
+    let minutes = Duration::minutes;
+    let (name, channels, critical, escalate_after, title, body, digest) = match kind {
+        Kind::ChatMessage => (
+            "chat_message",
+            ALL_CHANNELS,
+            false,
+            minutes(5),
+            "New message from {{ actor }}",
+            "{{ preview }}",
+            "{{ count }} new messages from {{ actor }} in '{{ room }}'",
+        ),
+        Kind::JobPosted => (
+            "job_posted",
+            NO_SMS,
+            false,
+            minutes(30),
+            "New job: {{ title }}",
+            "A job matching your services was posted.",
+            "{{ count }} new jobs match your services",
+        ),
+        Kind::ApplicationReceived => (
+            "application_received",
+            NO_SMS,
+            false,
+            minutes(10),
+            "{{ actor }} applied to your job",
+            "{{ actor }} applied to '{{ title }}'.",
+            "{{ count }} new applications to '{{ title }}'",
+        ),
+        Kind::BookingConfirmed => (
+            "booking_confirmed",
+            ALL_CHANNELS,
+            false,
+            minutes(10),
+            "Booking confirmed",
+            "{{ actor }} confirmed your booking for {{ when }}.",
+            "{{ count }} bookings confirmed",
+        ),
+        Kind::BookingDeclined => (
+            "booking_declined",
+            NO_SMS,
+            false,
+            minutes(10),
+            "Booking declined",
+            "{{ actor }} declined your booking for {{ when }}.",
+            "{{ count }} bookings declined",
+        ),
+        Kind::ProviderAssigned => (
+            "provider_assigned",
+            ALL_CHANNELS,
+            false,
+            minutes(10),
+            "{{ actor }} was assigned to your job",
+            "{{ actor }} will take care of '{{ title }}'.",
+            "{{ count }} assignments",
+        ),
+        Kind::SessionStartingSoon => (
+            "session_starting_soon",
+            ALL_CHANNELS,
+            true,
+            minutes(0),
+            "Starting soon",
+            "Your session with {{ actor }} starts at {{ when }}.",
+            "{{ count }} sessions start soon",
+        ),
+        Kind::PaymentReceived => (
+            "payment_received",
+            NO_SMS,
+            false,
+            minutes(15),
+            "Payment received",
+            "{{ actor }} paid {{ amount }}.",
+            "{{ count }} payments received",
+        ),
+        Kind::PaymentReleased => (
+            "payment_released",
+            NO_SMS,
+            false,
+            minutes(15),
+            "Payment released",
+            "{{ amount }} was released to you.",
+            "{{ count }} payments released",
+        ),
+        Kind::JobCompleted => (
+            "job_completed",
+            NO_SMS,
+            false,
+            minutes(30),
+            "Job completed",
+            "'{{ title }}' was marked completed.",
+            "{{ count }} jobs completed",
+        ),
+        Kind::ReviewSubmitted => (
+            "review_submitted",
+            IN_APP_AND_EMAIL,
+            false,
+            minutes(60),
+            "New review",
+            "{{ actor }} left you a review.",
+            "{{ count }} new reviews",
+        ),
+        Kind::FollowUpQuestion => (
+            "follow_up_question",
+            NO_SMS,
+            false,
+            minutes(10),
+            "{{ actor }} asked a question",
+            "{{ preview }}",
+            "{{ count }} new questions",
+        ),
+        Kind::System => (
+            "system",
+            IN_APP_AND_EMAIL,
+            true,
+            minutes(0),
+            "{{ title }}",
+            "{{ preview }}",
+            "{{ count }} announcements",
+        ),
+    };
+    KindSpec {
+        name,
+        channels,
+        critical,
+        escalate_after,
+        title,
+        body,
+        digest,
+    }
+}
+
+/// On/off per escalation channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelSwitches {
+    /// Mobile push.
+    pub push: bool,
+    /// Text messages.
+    pub sms: bool,
+    /// Email.
+    pub email: bool,
+}
+
+impl Default for ChannelSwitches {
+    fn default() -> Self {
+        Self {
+            push: true,
+            sms: true,
+            email: true,
+        }
+    }
+}
+
+impl ChannelSwitches {
+    fn get(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::InApp => true,
+            Channel::Push => self.push,
+            Channel::Sms => self.sms,
+            Channel::Email => self.email,
+        }
+    }
+}
+
+/// A daily quiet window in the user's time zone (`"22:00"` to `"07:30"` crosses midnight).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QuietHours {
+    /// Start, `HH:MM`.
+    #[serde(with = "hhmm")]
+    #[schema(value_type = String, example = "22:00")]
+    pub start: NaiveTime,
+    /// End, `HH:MM`.
+    #[serde(with = "hhmm")]
+    #[schema(value_type = String, example = "07:30")]
+    pub end: NaiveTime,
+}
+
+mod hhmm {
+    use chrono::NaiveTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.format("%H:%M").to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+        let raw = String::deserialize(d)?;
+        NaiveTime::parse_from_str(&raw, "%H:%M")
+            .map_err(|_| serde::de::Error::custom("expected a time as HH:MM"))
+    }
+}
+
+impl QuietHours {
+    /// When the quiet window containing `now` ends, or `None` if `now` is outside it.
+    pub fn ends_after(&self, now: DateTime<Utc>, zone: &TimeZone) -> Option<DateTime<Utc>> {
+        if self.start == self.end {
+            return None;
+        }
+        let tz: Tz = zone.as_str().parse().unwrap_or(Tz::UTC);
+        let local = now.with_timezone(&tz);
+        let time = local.time();
+        let crosses_midnight = self.start > self.end;
+        let inside = if crosses_midnight {
+            time >= self.start || time < self.end
+        } else {
+            time >= self.start && time < self.end
+        };
+        if !inside {
+            return None;
+        }
+        let mut day = local.date_naive();
+        if crosses_midnight && time >= self.start {
+            day = day.succ_opt()?;
+        }
+        // A local time skipped by a DST change resolves to the first valid instant after it.
+        let naive = day.and_time(self.end);
+        let end = tz
+            .from_local_datetime(&naive)
+            .earliest()
+            .or_else(|| tz.from_local_datetime(&(naive + Duration::hours(1))).earliest())?;
+        Some(end.with_timezone(&Utc))
+    }
+}
+
+/// A user's notification preferences.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Preferences {
+    /// Global switches per channel.
+    #[serde(default)]
+    pub channels: ChannelSwitches,
+    /// Overrides per kind (a kind absent here follows the global switches).
+    #[serde(default)]
+    pub kinds: BTreeMap<Kind, ChannelSwitches>,
+    /// No push, SMS or email inside this window, except critical kinds.
+    pub quiet_hours: Option<QuietHours>,
+}
+
+impl Preferences {
+    /// Whether `kind` may use `channel` for this user.
+    pub fn allows(&self, kind: Kind, channel: Channel) -> bool {
+        let spec = spec(kind);
+        if !spec.channels.contains(&channel) {
+            return false;
+        }
+        if spec.critical || channel == Channel::InApp {
+            return true;
+        }
+        self.channels.get(channel) && self.kinds.get(&kind).is_none_or(|k| k.get(channel))
+    }
+}
+
+/// `PATCH /me/notification-preferences`: fields present replace the stored ones.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PreferencesPatch {
+    /// New global switches.
+    pub channels: Option<ChannelSwitches>,
+    /// Per-kind switches to set (merged into the stored ones).
+    pub kinds: Option<BTreeMap<Kind, ChannelSwitches>>,
+    /// New quiet hours (`null` removes them).
+    #[serde(default, deserialize_with = "super::user::present")]
+    pub quiet_hours: Option<Option<QuietHours>>,
+    /// The user's IANA time zone (also their profile's).
+    pub time_zone: Option<String>,
+}
+
+impl PreferencesPatch {
+    /// Applies the patch; returns the new preferences and the validated time zone.
+    pub fn apply(self, mut current: Preferences) -> Result<(Preferences, Option<TimeZone>)> {
+        let zone = self
+            .time_zone
+            .map(|raw| TimeZone::parse(&raw, "timeZone"))
+            .transpose()?;
+        if let Some(channels) = self.channels {
+            current.channels = channels;
+        }
+        if let Some(kinds) = self.kinds {
+            current.kinds.extend(kinds);
+        }
+        if let Some(quiet) = self.quiet_hours {
+            if quiet.is_some_and(|q| q.start == q.end) {
+                return Err(Error::field("quietHours", "start and end must differ"));
+            }
+            current.quiet_hours = quiet;
+        }
+        Ok((current, zone))
+    }
+}
+
+/// One in-app notification.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    /// Id (ULID, sorts by time).
+    #[schema(value_type = String)]
+    pub id: NotificationId,
+    /// Recipient.
+    #[schema(value_type = String)]
+    pub user_id: UserId,
+    /// Kind.
+    pub kind: Kind,
+    /// Who caused it.
+    #[schema(value_type = Option<String>)]
+    pub actor_id: Option<UserId>,
+    /// The room it is about.
+    #[schema(value_type = Option<String>)]
+    pub room_id: Option<RoomId>,
+    /// Notifications of one group pending together become one digest.
+    pub group: String,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// The producer's facts (ids to open, names).
+    #[serde(default)]
+    pub data: serde_json::Value,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When the user read it (absent until then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<DateTime<Utc>>,
+    /// When the user opened it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clicked_at: Option<DateTime<Utc>>,
+}
+
+/// A group of unread notifications waiting to go out by SMS/email.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Escalation {
+    /// Recipient.
+    pub user_id: UserId,
+    /// Digest group.
+    pub group: String,
+    /// Kind of the group's notifications.
+    pub kind: Kind,
+    /// The first notification of the group since the last escalation.
+    pub first_id: NotificationId,
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+    /// Failed attempts so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The data of the latest notification (names for the digest).
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+/// Most delivery attempts of one escalation before it is recorded as failed.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// Backoff after `attempts` failures: 1, 2, 4, 8… minutes.
+pub fn retry_delay(attempts: u32) -> Duration {
+    Duration::minutes(1 << attempts.min(10))
+}
+
+/// Renders one of the catalog's text templates over `data`.
+pub fn render_text(template: &str, data: &serde_json::Value) -> String {
+    let env = minijinja::Environment::new();
+    env.render_str(template, data)
+        .unwrap_or_else(|_| template.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(rfc3339: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
+    }
+
+    fn quiet(start: &str, end: &str) -> QuietHours {
+        QuietHours {
+            start: NaiveTime::parse_from_str(start, "%H:%M").unwrap(),
+            end: NaiveTime::parse_from_str(end, "%H:%M").unwrap(),
+        }
+    }
+
+    #[test]
+    fn quiet_hours_cross_midnight_in_the_users_zone() {
+        let lisbon = TimeZone::parse("Europe/Lisbon", "tz").unwrap();
+        let night = quiet("22:00", "07:30");
+        // 23:00 in Lisbon (winter, UTC+0) → ends 07:30 the next morning.
+        assert_eq!(
+            night.ends_after(at("2026-11-22T23:00:00Z"), &lisbon),
+            Some(at("2026-11-23T07:30:00Z"))
+        );
+        // 06:00 → ends 07:30 the same morning; 12:00 is not quiet.
+        assert_eq!(
+            night.ends_after(at("2026-11-23T06:00:00Z"), &lisbon),
+            Some(at("2026-11-23T07:30:00Z"))
+        );
+        assert_eq!(night.ends_after(at("2026-11-23T12:00:00Z"), &lisbon), None);
+        // Summer time (UTC+1): 21:30 UTC is 22:30 local.
+        assert_eq!(
+            night.ends_after(at("2026-07-01T21:30:00Z"), &lisbon),
+            Some(at("2026-07-02T06:30:00Z"))
+        );
+        let tokyo = TimeZone::parse("Asia/Tokyo", "tz").unwrap();
+        assert_eq!(
+            quiet("13:00", "14:00").ends_after(at("2026-11-22T04:15:00Z"), &tokyo),
+            Some(at("2026-11-22T05:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn preferences_turn_channels_off_but_never_for_critical_kinds() {
+        let mut prefs = Preferences::default();
+        assert!(prefs.allows(Kind::ChatMessage, Channel::Sms));
+        assert!(!prefs.allows(Kind::JobPosted, Channel::Sms), "not in its catalog");
+        prefs.channels.sms = false;
+        assert!(!prefs.allows(Kind::ChatMessage, Channel::Sms));
+        assert!(prefs.allows(Kind::SessionStartingSoon, Channel::Sms), "critical");
+        prefs.kinds.insert(
+            Kind::ChatMessage,
+            ChannelSwitches {
+                push: true,
+                sms: true,
+                email: false,
+            },
+        );
+        assert!(!prefs.allows(Kind::ChatMessage, Channel::Email));
+        assert!(prefs.allows(Kind::PaymentReceived, Channel::Email));
+        assert!(prefs.allows(Kind::ChatMessage, Channel::InApp));
+    }
+
+    #[test]
+    fn texts_render_from_data_and_every_kind_has_a_distinct_name() {
+        let data = serde_json::json!({ "actor": "Ana", "room": "Kitchen repair", "count": 3 });
+        assert_eq!(
+            render_text(spec(Kind::ChatMessage).digest, &data),
+            "3 new messages from Ana in 'Kitchen repair'"
+        );
+        let mut names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Kind::ALL.len());
+        for kind in Kind::ALL {
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json, kind.as_str(), "serde name matches the catalog");
+        }
+    }
+
+    #[test]
+    fn a_patch_validates_the_zone_and_merges_kinds() {
+        let patch: PreferencesPatch = serde_json::from_value(serde_json::json!({
+            "kinds": { "chat_message": { "push": true, "sms": false, "email": true } },
+            "quietHours": { "start": "22:00", "end": "07:00" },
+            "timeZone": "America/Sao_Paulo"
+        }))
+        .unwrap();
+        let (prefs, zone) = patch.apply(Preferences::default()).unwrap();
+        assert_eq!(zone.unwrap().as_str(), "America/Sao_Paulo");
+        assert!(!prefs.allows(Kind::ChatMessage, Channel::Sms));
+        assert!(prefs.quiet_hours.is_some());
+        let bad: PreferencesPatch =
+            serde_json::from_value(serde_json::json!({ "timeZone": "Mars/Base" })).unwrap();
+        assert!(bad.apply(Preferences::default()).is_err());
+    }
+}

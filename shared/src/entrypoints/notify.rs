@@ -1,0 +1,146 @@
+//! Notification routes (inbox and preferences) and the scheduled escalation sweep.
+
+use chrono::{DateTime, Utc};
+
+use super::now;
+use crate::adapters::{ApiGatewayPusher, SesMailer, SnsSms};
+use crate::cursor::CursorCodec;
+use crate::domain::NotificationId;
+use crate::domain::notify::PreferencesPatch;
+use crate::error::Result;
+use crate::lambda::Init;
+use crate::lambda::http::{HttpRequest, HttpResponse};
+use crate::services::notify::{Escalations, InboxQuery, MarkRead, Notifications};
+use crate::services::users::page_size;
+use crate::store::dynamo::DynamoStore;
+use crate::templates::EmailTemplates;
+
+/// What the inbox and preference functions build once.
+pub struct NotificationsApi {
+    store: DynamoStore,
+    pusher: ApiGatewayPusher,
+    cursors: CursorCodec,
+}
+
+fn id(req: &HttpRequest) -> Result<NotificationId> {
+    NotificationId::parse(
+        req.path.get("id").map(String::as_str).unwrap_or_default(),
+        "id",
+    )
+}
+
+impl NotificationsApi {
+    /// Builds the dependencies once.
+    pub fn new(init: &Init) -> Self {
+        Self {
+            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+            pusher: ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint),
+            cursors: CursorCodec::new(&init.config.signing_key),
+        }
+    }
+
+    fn service(&self) -> Notifications<'_> {
+        Notifications {
+            store: &self.store,
+            users: &self.store,
+            connections: &self.store,
+            pusher: &self.pusher,
+        }
+    }
+
+    /// `GET /notifications?unreadOnly&kind&limit&cursor`.
+    pub async fn list(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let query = InboxQuery {
+            unread_only: matches!(req.query("unreadOnly"), Some("true" | "1")),
+            kind: req.query("kind"),
+            limit: page_size(req.query("limit"))?,
+            cursor: req.query("cursor"),
+        };
+        let page = self
+            .service()
+            .inbox(&self.cursors, req.caller()?, query)
+            .await?;
+        HttpResponse::ok(&page)
+    }
+
+    /// `GET /notifications/unread-count`.
+    pub async fn unread(&self, req: HttpRequest) -> Result<HttpResponse> {
+        HttpResponse::ok(&self.service().unread(req.caller()?).await?)
+    }
+
+    /// `POST /notifications/read`.
+    pub async fn mark_read(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: MarkRead = req.json()?;
+        HttpResponse::ok(&self.service().mark_read(req.caller()?, body, now()).await?)
+    }
+
+    /// `POST /notifications/seen`.
+    pub async fn mark_seen(&self, req: HttpRequest) -> Result<HttpResponse> {
+        self.service().mark_seen(req.caller()?, now()).await?;
+        Ok(HttpResponse::no_content())
+    }
+
+    /// `POST /notifications/{id}/click`.
+    pub async fn click(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let clicked = self.service().click(req.caller()?, &id(&req)?, now()).await?;
+        HttpResponse::ok(&clicked)
+    }
+
+    /// `DELETE /notifications/{id}`.
+    pub async fn delete(&self, req: HttpRequest) -> Result<HttpResponse> {
+        self.service().delete(req.caller()?, &id(&req)?).await?;
+        Ok(HttpResponse::no_content())
+    }
+
+    /// `GET /me/notification-preferences`.
+    pub async fn preferences(&self, req: HttpRequest) -> Result<HttpResponse> {
+        HttpResponse::ok(&self.service().preferences(req.caller()?).await?)
+    }
+
+    /// `PATCH /me/notification-preferences`.
+    pub async fn update_preferences(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let patch: PreferencesPatch = req.json()?;
+        let view = self
+            .service()
+            .update_preferences(req.caller()?, patch, now())
+            .await?;
+        HttpResponse::ok(&view)
+    }
+}
+
+/// The scheduled escalation sweep.
+pub struct EscalationSweep {
+    store: DynamoStore,
+    sms: SnsSms,
+    mailer: SesMailer,
+    templates: EmailTemplates,
+    app_url: Option<String>,
+}
+
+impl EscalationSweep {
+    /// Builds the dependencies once.
+    pub fn new(init: &Init) -> Self {
+        Self {
+            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+            sms: SnsSms::from_sdk(&init.sdk),
+            mailer: SesMailer::from_sdk(&init.sdk, &init.config.email_from),
+            templates: EmailTemplates::new(),
+            app_url: init.config.app_url.clone(),
+        }
+    }
+
+    /// One run, at the schedule's firing time.
+    pub async fn run(&self, fired_at: DateTime<Utc>) -> Result<()> {
+        Escalations {
+            store: &self.store,
+            users: &self.store,
+            sms: &self.sms,
+            mailer: &self.mailer,
+            templates: &self.templates,
+            app_url: self.app_url.as_deref(),
+        }
+        .sweep(fired_at)
+        .await
+        .map(drop)
+    }
+}

@@ -1,0 +1,647 @@
+//! Notifications: the one internal API every producer calls ([`Notifications::notify`]), the
+//! in-app inbox, preferences, and the escalation sweep.
+//!
+//! Delivery follows presence and read state. A notification is always stored in the inbox and
+//! pushed at once to the recipient's open connections. A recipient with no open connection
+//! gets an escalation: if the notification is still unread when its kind's delay has passed,
+//! one SMS and/or email per digest group goes out — never inside quiet hours unless the kind is
+//! critical (deferred to the end of the window instead). Reading in-app before then cancels it,
+//! because the sweep sends only what is still unread. The sweep reads only due escalations
+//! from the index, so its cost grows with what is due, not with the table.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use tracing::{info, instrument, warn};
+use utoipa::ToSchema;
+
+use crate::adapters::{Mailer, Pusher, SmsSender};
+use crate::auth::Caller;
+use crate::cursor::CursorCodec;
+use crate::domain::notify::{
+    Channel, Escalation, Kind, MAX_ATTEMPTS, Notification, Preferences, PreferencesPatch,
+    render_text, retry_delay, spec,
+};
+use crate::domain::{NotificationId, ProfileChanges, RoomId, UserId};
+use crate::error::{Error, Result};
+use crate::services::realtime::{self, ServerEvent};
+use crate::store::{
+    ChatStore, ConnectionStore, Created, NotificationStore, Notifier, OfflineMessage, UserStore,
+};
+use crate::templates::{EmailTemplates, NotificationEmail};
+
+/// Recipients handled at once by one `notify`.
+const RECIPIENTS_IN_FLIGHT: usize = 16;
+/// Escalations read per sweep page.
+const SWEEP_PAGE: u32 = 100;
+/// Attempts of a notification write that met a concurrent counter update.
+const WRITE_ATTEMPTS: u32 = 5;
+
+/// What a producer asks for.
+#[derive(Clone, Debug)]
+pub struct NotifyRequest {
+    /// Who is notified.
+    pub recipients: Vec<UserId>,
+    /// What about.
+    pub kind: Kind,
+    /// Who caused it.
+    pub actor: Option<UserId>,
+    /// The room it is about (also its digest group).
+    pub room: Option<RoomId>,
+    /// Facts for the texts and the client (`actor`, `room`, `preview`, ids to open…).
+    pub data: serde_json::Value,
+    /// The producer's idempotency key: the same key notifies each recipient once.
+    pub idempotency_key: String,
+}
+
+/// What `notify` did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct NotifyReport {
+    /// Notifications written.
+    pub created: usize,
+    /// Recipients already notified under this key.
+    pub duplicates: usize,
+    /// Recipients reached on an open connection.
+    pub live: usize,
+    /// Recipients whose notification will escalate if unread.
+    pub escalating: usize,
+}
+
+/// A page of the inbox.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationPage {
+    /// Newest first.
+    pub items: Vec<Notification>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+    /// Unread notifications in total.
+    pub unread: i64,
+    /// When the user last looked at the list.
+    pub seen_at: Option<DateTime<Utc>>,
+}
+
+/// `GET /notifications/unread-count`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UnreadCount {
+    /// Unread notifications.
+    pub unread: i64,
+}
+
+/// `POST /notifications/read`: some ids, or all.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MarkRead {
+    /// Notifications to mark read (at most 100).
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub ids: Vec<NotificationId>,
+    /// Mark every unread notification read.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// How many changed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Marked {
+    /// Notifications that were unread and are read now.
+    pub marked: u32,
+    /// Unread notifications left.
+    pub unread: i64,
+}
+
+/// A user's preferences as the API shows them.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreferencesView {
+    /// The preferences.
+    #[serde(flatten)]
+    pub preferences: Preferences,
+    /// The user's time zone (quiet hours are in it).
+    pub time_zone: String,
+}
+
+/// Inbox filters of `GET /notifications`.
+#[derive(Debug, Default)]
+pub struct InboxQuery<'q> {
+    /// Only unread ones.
+    pub unread_only: bool,
+    /// Only one kind.
+    pub kind: Option<&'q str>,
+    /// Page size.
+    pub limit: u32,
+    /// Cursor of the previous page.
+    pub cursor: Option<&'q str>,
+}
+
+/// The notification service over its ports.
+#[derive(Clone, Copy)]
+pub struct Notifications<'a> {
+    /// Notifications, counters, escalations.
+    pub store: &'a dyn NotificationStore,
+    /// Profiles (names, phone, email, time zone).
+    pub users: &'a dyn UserStore,
+    /// Open connections.
+    pub connections: &'a dyn ConnectionStore,
+    /// Posts to connections.
+    pub pusher: &'a dyn Pusher,
+}
+
+impl<'a> Notifications<'a> {
+    /// Notifies every recipient: inbox, live push, and escalation for those offline.
+    #[instrument(skip_all, fields(kind = request.kind.as_str(), recipients = request.recipients.len()))]
+    pub async fn notify(&self, request: &NotifyRequest, now: DateTime<Utc>) -> Result<NotifyReport> {
+        let mut recipients = request.recipients.clone();
+        recipients.sort();
+        recipients.dedup();
+        let this = *self;
+        let outcomes: Vec<Outcome> = futures::stream::iter(recipients)
+            .map(|user| async move { this.notify_one(request, user, now).await })
+            .buffer_unordered(RECIPIENTS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mut report = NotifyReport::default();
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Duplicate => report.duplicates += 1,
+                Outcome::Created { live, escalating } => {
+                    report.created += 1;
+                    report.live += usize::from(live);
+                    report.escalating += usize::from(escalating);
+                }
+            }
+        }
+        info!(?report, "notified");
+        Ok(report)
+    }
+
+    /// One recipient: round trip 1 reads their connections, round trip 2 writes the
+    /// notification (with an escalation only if none is open), then the posts.
+    async fn notify_one(&self, request: &NotifyRequest, user: UserId, now: DateTime<Utc>) -> Result<Outcome> {
+        let kind_spec = spec(request.kind);
+        let notification = Notification {
+            id: NotificationId::at(now),
+            user_id: user,
+            kind: request.kind,
+            actor_id: request.actor,
+            room_id: request.room,
+            group: match request.room {
+                Some(room) => format!("room:{room}"),
+                None => format!("kind:{}", request.kind.as_str()),
+            },
+            title: render_text(kind_spec.title, &request.data),
+            body: render_text(kind_spec.body, &request.data),
+            data: request.data.clone(),
+            created_at: now,
+            read_at: None,
+            clicked_at: None,
+        };
+        let connections = self.connections.connections_of(&user).await?;
+        let escalate_at = connections
+            .is_empty()
+            .then(|| now + kind_spec.escalate_after);
+        for attempt in 0..WRITE_ATTEMPTS {
+            match self
+                .store
+                .create_notification(&notification, &request.idempotency_key, escalate_at)
+                .await?
+            {
+                Created::Duplicate => return Ok(Outcome::Duplicate),
+                Created::Contended => {
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+                }
+                Created::Created => {
+                    let targets: Vec<_> = connections.iter().map(|c| (user, c.clone())).collect();
+                    let payload = ServerEvent::NotificationNew {
+                        notification: notification.clone(),
+                    }
+                    .to_bytes()?;
+                    let reached = realtime::fan_out(self.connections, self.pusher, &targets, &payload)
+                        .await
+                        .map(|r| !r.reached.is_empty())
+                        .unwrap_or(false);
+                    let mut escalating = escalate_at.is_some();
+                    if !reached && !escalating {
+                        // Every open connection turned out to be gone: escalate after all.
+                        self.store
+                            .escalate_later(&notification, now + kind_spec.escalate_after)
+                            .await?;
+                        escalating = true;
+                    }
+                    return Ok(Outcome::Created {
+                        live: reached,
+                        escalating,
+                    });
+                }
+            }
+        }
+        Err(Error::Conflict("too many concurrent notifications; retry".into()))
+    }
+
+    /// `GET /notifications`.
+    pub async fn inbox(&self, cursors: &CursorCodec, caller: &Caller, query: InboxQuery<'_>) -> Result<NotificationPage> {
+        let me = caller.user_id;
+        let scope = format!("notifications:{me}");
+        let after = query.cursor.map(|c| cursors.decode(&scope, c)).transpose()?;
+        let kind = query
+            .kind
+            .map(|raw| {
+                serde_json::from_value::<Kind>(serde_json::Value::String(raw.to_owned()))
+                    .map_err(|_| Error::field("kind", "not a notification kind"))
+            })
+            .transpose()?;
+        let (page, inbox) = futures::try_join!(
+            self.store.notifications(&me, query.unread_only, kind, query.limit, after),
+            self.store.inbox(&me)
+        )?;
+        Ok(NotificationPage {
+            items: page.items,
+            next_cursor: page.next.map(|p| cursors.encode(&scope, &p)),
+            unread: inbox.unread.max(0),
+            seen_at: inbox.seen_at,
+        })
+    }
+
+    /// `GET /notifications/unread-count`.
+    pub async fn unread(&self, caller: &Caller) -> Result<UnreadCount> {
+        let inbox = self.store.inbox(&caller.user_id).await?;
+        Ok(UnreadCount {
+            unread: inbox.unread.max(0),
+        })
+    }
+
+    /// `POST /notifications/read`: the caller's own notifications only; others' ids are
+    /// ignored as if they did not exist.
+    pub async fn mark_read(&self, caller: &Caller, request: MarkRead, now: DateTime<Utc>) -> Result<Marked> {
+        let me = caller.user_id;
+        if request.ids.len() > 100 {
+            return Err(Error::field("ids", "at most 100 ids"));
+        }
+        if request.ids.is_empty() && !request.all {
+            return Err(Error::field("ids", "give ids, or all: true"));
+        }
+        let mut ids: BTreeSet<NotificationId> = request.ids.into_iter().collect();
+        if request.all {
+            let mut after = None;
+            loop {
+                let page = self.store.notifications(&me, true, None, 100, after).await?;
+                ids.extend(page.items.iter().map(|n| n.id));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        let store = self.store;
+        let marked: Vec<bool> = futures::stream::iter(ids)
+            .map(|id| async move { store.mark_read(&me, &id, now, false).await })
+            .buffer_unordered(RECIPIENTS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let marked = marked.into_iter().filter(|m| *m).count() as u32;
+        Ok(Marked {
+            marked,
+            unread: self.store.inbox(&me).await?.unread.max(0),
+        })
+    }
+
+    /// `POST /notifications/seen`.
+    pub async fn mark_seen(&self, caller: &Caller, now: DateTime<Utc>) -> Result<()> {
+        self.store.mark_seen(&caller.user_id, now).await
+    }
+
+    /// `POST /notifications/{id}/click`: opened (also read).
+    pub async fn click(&self, caller: &Caller, id: &NotificationId, now: DateTime<Utc>) -> Result<Notification> {
+        let me = caller.user_id;
+        let notification = self
+            .store
+            .get_notification(&me, id)
+            .await?
+            .ok_or(Error::NotFound("notification"))?;
+        self.store.mark_read(&me, id, now, true).await?;
+        if notification.clicked_at.is_none() {
+            let day = now.format("%Y-%m-%d").to_string();
+            if let Err(err) = self
+                .store
+                .count_delivery(&day, notification.kind, Channel::InApp.as_str(), "clicked")
+                .await
+            {
+                warn!(error = ?err, "click not counted");
+            }
+        }
+        self.store
+            .get_notification(&me, id)
+            .await?
+            .ok_or(Error::NotFound("notification"))
+    }
+
+    /// `DELETE /notifications/{id}`.
+    pub async fn delete(&self, caller: &Caller, id: &NotificationId) -> Result<()> {
+        if self.store.delete_notification(&caller.user_id, id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("notification"))
+        }
+    }
+
+    /// `GET /me/notification-preferences`.
+    pub async fn preferences(&self, caller: &Caller) -> Result<PreferencesView> {
+        let (preferences, user) = futures::try_join!(
+            self.store.preferences(&caller.user_id),
+            self.users.get_user(&caller.user_id)
+        )?;
+        let user = user.ok_or(Error::NotFound("user"))?;
+        Ok(PreferencesView {
+            preferences,
+            time_zone: user.time_zone.as_str().to_owned(),
+        })
+    }
+
+    /// `PATCH /me/notification-preferences`.
+    pub async fn update_preferences(
+        &self,
+        caller: &Caller,
+        patch: PreferencesPatch,
+        now: DateTime<Utc>,
+    ) -> Result<PreferencesView> {
+        let me = caller.user_id;
+        let current = self.store.preferences(&me).await?;
+        let (preferences, zone) = patch.apply(current)?;
+        self.store.put_preferences(&me, &preferences).await?;
+        let user = match zone {
+            Some(zone) => {
+                let changes = ProfileChanges {
+                    time_zone: Some(zone),
+                    ..Default::default()
+                };
+                self.users.update_profile(&me, &changes, now).await?
+            }
+            None => self.users.get_user(&me).await?.ok_or(Error::NotFound("user"))?,
+        };
+        Ok(PreferencesView {
+            preferences,
+            time_zone: user.time_zone.as_str().to_owned(),
+        })
+    }
+}
+
+enum Outcome {
+    Duplicate,
+    Created { live: bool, escalating: bool },
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Escalations read.
+    pub due: usize,
+    /// SMS sent.
+    pub sms: usize,
+    /// Emails sent.
+    pub emails: usize,
+    /// Dropped: everything in them was read in time.
+    pub cancelled: usize,
+    /// Deferred to the end of quiet hours.
+    pub deferred: usize,
+    /// Failed and rescheduled (or given up after the last attempt).
+    pub failed: usize,
+}
+
+/// The escalation sweep's ports.
+#[derive(Clone, Copy)]
+pub struct Escalations<'a> {
+    /// Escalations, notifications, preferences, statistics.
+    pub store: &'a dyn NotificationStore,
+    /// Profiles.
+    pub users: &'a dyn UserStore,
+    /// SMS.
+    pub sms: &'a dyn SmsSender,
+    /// Email.
+    pub mailer: &'a dyn Mailer,
+    /// Email templates.
+    pub templates: &'a EmailTemplates,
+    /// Where email buttons lead (the app), if configured.
+    pub app_url: Option<&'a str>,
+}
+
+enum Handled {
+    Sent { sms: bool, email: bool },
+    Cancelled,
+    Deferred,
+    Failed,
+}
+
+impl<'a> Escalations<'a> {
+    /// Sends everything due at `now` (the schedule's firing time).
+    #[instrument(skip_all)]
+    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<SweepReport> {
+        let mut report = SweepReport::default();
+        loop {
+            let due = self.store.due_escalations(now, SWEEP_PAGE).await?;
+            if due.is_empty() {
+                break;
+            }
+            let page = due.len();
+            report.due += page;
+            let this = *self;
+            let results: Vec<Result<Handled>> = futures::stream::iter(due)
+                .map(|esc| async move { this.handle(&esc, now).await })
+                .buffer_unordered(8)
+                .collect()
+                .await;
+            let mut progressed = false;
+            for result in results {
+                match result {
+                    Ok(Handled::Sent { sms, email }) => {
+                        report.sms += usize::from(sms);
+                        report.emails += usize::from(email);
+                        progressed = true;
+                    }
+                    Ok(Handled::Cancelled) => {
+                        report.cancelled += 1;
+                        progressed = true;
+                    }
+                    Ok(Handled::Deferred) => {
+                        report.deferred += 1;
+                        progressed = true;
+                    }
+                    Ok(Handled::Failed) => {
+                        report.failed += 1;
+                        progressed = true;
+                    }
+                    Err(err) => warn!(error = ?err, "escalation left for the next sweep"),
+                }
+            }
+            // Everything handled leaves the due range; stop if a page made no progress.
+            if page < SWEEP_PAGE as usize || !progressed {
+                break;
+            }
+        }
+        info!(?report, "escalation sweep");
+        Ok(report)
+    }
+
+    async fn handle(&self, esc: &Escalation, now: DateTime<Utc>) -> Result<Handled> {
+        let unread = self
+            .store
+            .unread_in_group(&esc.user_id, &esc.group, &esc.first_id)
+            .await?;
+        if unread.is_empty() {
+            self.store.finish_escalation(esc).await?;
+            return Ok(Handled::Cancelled);
+        }
+        let (user, preferences) = futures::try_join!(
+            self.users.get_user(&esc.user_id),
+            self.store.preferences(&esc.user_id)
+        )?;
+        let Some(user) = user else {
+            self.store.finish_escalation(esc).await?;
+            return Ok(Handled::Cancelled);
+        };
+        let kind_spec = spec(esc.kind);
+        if !kind_spec.critical
+            && let Some(end) = preferences
+                .quiet_hours
+                .and_then(|q| q.ends_after(now, &user.time_zone))
+        {
+            self.store.reschedule(esc, end, esc.attempts).await?;
+            return Ok(Handled::Deferred);
+        }
+        let latest = unread.last().cloned().unwrap_or_else(|| unread[0].clone());
+        let (title, lines) = if unread.len() == 1 {
+            (latest.title.clone(), vec![latest.body.clone()])
+        } else {
+            let mut data = esc.data.clone();
+            data["count"] = serde_json::json!(unread.len());
+            let digest = render_text(kind_spec.digest, &data);
+            let lines = unread
+                .iter()
+                .rev()
+                .take(5)
+                .map(|n| format!("{}: {}", n.title, n.body))
+                .collect();
+            (digest, lines)
+        };
+        let day = now.format("%Y-%m-%d").to_string();
+        let mut failed = false;
+        let mut sent_sms = false;
+        let mut sent_email = false;
+        if preferences.allows(esc.kind, Channel::Sms)
+            && let Some(phone) = &user.phone
+        {
+            let text = if unread.len() == 1 {
+                format!("{}: {}", title, latest.body)
+            } else {
+                title.clone()
+            };
+            match self.sms.send_sms(phone, &text).await {
+                Ok(()) => sent_sms = true,
+                Err(err) => {
+                    warn!(error = ?err, "sms failed");
+                    failed = true;
+                }
+            }
+            self.record(&day, esc.kind, Channel::Sms, !failed).await;
+        }
+        if preferences.allows(esc.kind, Channel::Email) {
+            let link = self.app_url.map(|url| match latest.room_id {
+                Some(room) => format!("{url}/rooms/{room}?n={}", latest.id),
+                None => format!("{url}/notifications?n={}", latest.id),
+            });
+            let email = self.templates.notification(
+                &user.email,
+                &NotificationEmail {
+                    title: &title,
+                    lines,
+                    link,
+                },
+            )?;
+            let ok = match self.mailer.send(&email).await {
+                Ok(()) => {
+                    sent_email = true;
+                    true
+                }
+                Err(err) => {
+                    warn!(error = ?err, "email failed");
+                    failed = true;
+                    false
+                }
+            };
+            self.record(&day, esc.kind, Channel::Email, ok).await;
+        }
+        if failed && esc.attempts + 1 < MAX_ATTEMPTS {
+            // Retry the whole group later; channels that worked may repeat, which beats losing
+            // the failed one.
+            self.store
+                .reschedule(esc, now + retry_delay(esc.attempts), esc.attempts + 1)
+                .await?;
+            return Ok(Handled::Failed);
+        }
+        self.store.finish_escalation(esc).await?;
+        if failed {
+            return Ok(Handled::Failed);
+        }
+        Ok(Handled::Sent {
+            sms: sent_sms,
+            email: sent_email,
+        })
+    }
+
+    async fn record(&self, day: &str, kind: Kind, channel: Channel, ok: bool) {
+        let outcome = if ok { "sent" } else { "failed" };
+        if let Err(err) = self
+            .store
+            .count_delivery(day, kind, channel.as_str(), outcome)
+            .await
+        {
+            warn!(error = ?err, "delivery not counted");
+        }
+    }
+}
+
+/// Chat's notifier: a message none of a member's devices received becomes a `chat_message`
+/// notification, grouped per room so a burst becomes one digest.
+pub struct ChatNotifier<'a> {
+    /// The notification service.
+    pub notifications: Notifications<'a>,
+    /// Rooms (for the room's name).
+    pub rooms: &'a dyn ChatStore,
+}
+
+#[async_trait::async_trait]
+impl Notifier for ChatNotifier<'_> {
+    async fn messages_missed(&self, due: &[OfflineMessage]) -> Result<()> {
+        let Some(first) = due.first() else {
+            return Ok(());
+        };
+        let (room, sender) = futures::try_join!(
+            self.rooms.get_room(&first.room_id),
+            self.notifications.users.get_user(&first.sender_id)
+        )?;
+        let room_name = room
+            .and_then(|r| r.name)
+            .unwrap_or_else(|| "your conversation".to_owned());
+        let actor = sender
+            .and_then(|s| s.display_name)
+            .unwrap_or_else(|| "someone".to_owned());
+        let request = NotifyRequest {
+            recipients: due.iter().map(|d| d.user_id).collect(),
+            kind: Kind::ChatMessage,
+            actor: Some(first.sender_id),
+            room: Some(first.room_id),
+            data: serde_json::json!({
+                "actor": actor,
+                "room": room_name,
+                "roomId": first.room_id,
+                "messageId": first.message_id,
+                "preview": first.preview.clone().unwrap_or_else(|| "sent an attachment".to_owned()),
+            }),
+            idempotency_key: format!("chat:{}", first.message_id),
+        };
+        self.notifications.notify(&request, first.created_at).await.map(drop)
+    }
+}

@@ -1,0 +1,428 @@
+//! Notifications on the single table. A notification lives in its recipient's partition with
+//! the inbox counters, so the inbox is one query and the unread count one read. Creating one
+//! is a transaction of the idempotency claim, the notification, the counter and the group's
+//! escalation; the escalations are on `GSI1` under one key sorted by due time, so the sweep
+//! reads exactly what is due and never the table.
+
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use chrono::{DateTime, Utc};
+
+use super::chat::{cancellation_codes, tx_error};
+use super::*;
+use crate::domain::notify::{Escalation, Kind, Notification, Preferences};
+
+const ENTITY_NOTIFICATION: &str = "notification";
+const ENTITY_CLAIM: &str = "notification_claim";
+const ENTITY_PREFERENCES: &str = "notification_preferences";
+
+impl DynamoStore {
+    /// The update joining (or opening) a notification's escalation: the first notification
+    /// of a group fixes the due time; later ones only count and refresh the digest's names.
+    fn escalation_update(
+        &self,
+        notification: &Notification,
+        due: DateTime<Utc>,
+    ) -> Result<aws_sdk_dynamodb::types::Update> {
+        let user = &notification.user_id;
+        let group = &notification.group;
+        let data =
+            serde_dynamo::to_attribute_value(&notification.data).map_err(Error::unexpected)?;
+        self.update(&keys::escalation(user, group))
+            .update_expression(
+                "SET userId = :user, #group = :group, kind = :kind, #data = :data, \
+                 dueAt = if_not_exists(dueAt, :due), firstId = if_not_exists(firstId, :id), \
+                 attempts = if_not_exists(attempts, :zero), #gpk = :gpk, \
+                 #gsk = if_not_exists(#gsk, :gsk), entity_type = :entity",
+            )
+            .expression_attribute_names("#group", "group")
+            .expression_attribute_names("#data", "data")
+            .expression_attribute_names("#gpk", keys::GSI1PK)
+            .expression_attribute_names("#gsk", keys::GSI1SK)
+            .expression_attribute_values(":user", s(user.to_string()))
+            .expression_attribute_values(":group", s(group))
+            .expression_attribute_values(":kind", s(notification.kind.as_str()))
+            .expression_attribute_values(":data", data)
+            .expression_attribute_values(":due", s(due.to_rfc3339()))
+            .expression_attribute_values(":id", s(notification.id.to_string()))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":gpk", s(keys::ESCALATIONS))
+            .expression_attribute_values(
+                ":gsk",
+                s(keys::escalation_due(due.timestamp_millis(), user, group).sk),
+            )
+            .expression_attribute_values(":entity", s("escalation"))
+            .build()
+            .map_err(Error::unexpected)
+    }
+
+    fn counter_action(&self, user: &UserId, delta: i64) -> Result<TransactWriteItem> {
+        let update = self
+            .update(&keys::inbox(user))
+            .update_expression("ADD unread :delta SET entity_type = :entity")
+            .expression_attribute_values(":delta", n(delta))
+            .expression_attribute_values(":entity", s("inbox"))
+            .build()
+            .map_err(Error::unexpected)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(None),
+            Err(err) => match cancellation_codes(&err) {
+                Some(codes) => Ok(Some(codes)),
+                None => Err(tx_error(err)),
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl NotificationStore for DynamoStore {
+    #[instrument(skip_all, fields(user_id = %notification.user_id, notification_id = %notification.id))]
+    async fn create_notification(
+        &self,
+        notification: &Notification,
+        idempotency_key: &str,
+        escalate_at: Option<DateTime<Utc>>,
+    ) -> Result<Created> {
+        let user = &notification.user_id;
+        let claim = to_item(
+            &keys::notification_claim(user, idempotency_key),
+            ENTITY_CLAIM,
+            None,
+            &serde_json::json!({ "notificationId": notification.id }),
+        )?;
+        let item = to_item(
+            &keys::notification(user, &notification.id),
+            ENTITY_NOTIFICATION,
+            None,
+            notification,
+        )?;
+        let mut actions = vec![
+            self.put_action(claim, Some("attribute_not_exists(PK)"))?,
+            self.put_action(item, Some("attribute_not_exists(PK)"))?,
+            self.counter_action(user, 1)?,
+        ];
+        if let Some(due) = escalate_at {
+            let update = self.escalation_update(notification, due)?;
+            actions.push(TransactWriteItem::builder().update(update).build());
+        }
+        Ok(match self.transact(actions).await? {
+            None => Created::Created,
+            Some(codes) if codes.first().map(String::as_str) == Some("ConditionalCheckFailed") => {
+                Created::Duplicate
+            }
+            Some(codes) if codes.iter().any(|c| c == "TransactionConflict") => Created::Contended,
+            Some(codes) => {
+                return Err(Error::unexpected(anyhow::anyhow!(
+                    "notification write cancelled: {codes:?}"
+                )));
+            }
+        })
+    }
+
+    async fn escalate_later(
+        &self,
+        notification: &Notification,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let update = self.escalation_update(notification, at)?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .set_expression_attribute_names(update.expression_attribute_names)
+            .set_expression_attribute_values(update.expression_attribute_values)
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        Ok(())
+    }
+
+    async fn get_notification(
+        &self,
+        user: &UserId,
+        id: &NotificationId,
+    ) -> Result<Option<Notification>> {
+        self.get(&keys::notification(user, id)).await
+    }
+
+    async fn notifications(
+        &self,
+        user: &UserId,
+        unread_only: bool,
+        kind: Option<Kind>,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Notification>> {
+        let mut filters = Vec::new();
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(keys::user_partition(user)))
+            .expression_attribute_values(":prefix", s(keys::NOTIFICATION_PREFIX))
+            .scan_index_forward(false)
+            .limit(limit as i32)
+            .set_exclusive_start_key(after.map(position_to_item));
+        if unread_only {
+            filters.push("attribute_not_exists(readAt)");
+        }
+        if let Some(kind) = kind {
+            filters.push("kind = :kind");
+            query = query.expression_attribute_values(":kind", s(kind.as_str()));
+        }
+        if !filters.is_empty() {
+            query = query.filter_expression(filters.join(" AND "));
+        }
+        let out = query.send().await.map_err(Error::unexpected)?;
+        Ok(Page {
+            items: out
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .map(from_item)
+                .collect::<Result<_>>()?,
+            next: out.last_evaluated_key.map(item_to_position).transpose()?,
+        })
+    }
+
+    async fn inbox(&self, user: &UserId) -> Result<Inbox> {
+        Ok(self.get(&keys::inbox(user)).await?.unwrap_or_default())
+    }
+
+    #[instrument(skip_all, fields(user_id = %user, notification_id = %id))]
+    async fn mark_read(
+        &self,
+        user: &UserId,
+        id: &NotificationId,
+        now: DateTime<Utc>,
+        clicked: bool,
+    ) -> Result<bool> {
+        let at = s(now.to_rfc3339());
+        let expression = if clicked {
+            "SET readAt = :now, clickedAt = if_not_exists(clickedAt, :now)"
+        } else {
+            "SET readAt = :now"
+        };
+        let read = self
+            .update(&keys::notification(user, id))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(readAt)")
+            .expression_attribute_values(":now", at.clone())
+            .build()
+            .map_err(Error::unexpected)?;
+        let actions = vec![
+            TransactWriteItem::builder().update(read).build(),
+            self.counter_action(user, -1)?,
+        ];
+        match self.transact(actions).await? {
+            None => Ok(true),
+            Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => {
+                if clicked {
+                    // Already read: a click still counts once.
+                    let result = self
+                        .update_item(&keys::notification(user, id))
+                        .update_expression("SET clickedAt = if_not_exists(clickedAt, :now)")
+                        .condition_expression("attribute_exists(PK)")
+                        .expression_attribute_values(":now", at)
+                        .send()
+                        .await;
+                    conditional(result).await?;
+                }
+                Ok(false)
+            }
+            Some(codes) => Err(Error::unexpected(anyhow::anyhow!(
+                "mark read cancelled: {codes:?}"
+            ))),
+        }
+    }
+
+    async fn mark_seen(&self, user: &UserId, now: DateTime<Utc>) -> Result<()> {
+        self.update_item(&keys::inbox(user))
+            .update_expression("SET seenAt = :now, entity_type = :entity")
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .expression_attribute_values(":entity", s("inbox"))
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        Ok(())
+    }
+
+    #[instrument(skip_all, fields(user_id = %user, notification_id = %id))]
+    async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> Result<bool> {
+        // Two tries: the notification may be read between the read and the delete.
+        for _ in 0..2 {
+            let Some(current) = self.get_notification(user, id).await? else {
+                return Ok(false);
+            };
+            let unread = current.read_at.is_none();
+            let condition = if unread {
+                "attribute_exists(PK) AND attribute_not_exists(readAt)"
+            } else {
+                "attribute_exists(PK)"
+            };
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_item(&keys::notification(user, id))))
+                .condition_expression(condition)
+                .build()
+                .map_err(Error::unexpected)?;
+            let mut actions = vec![TransactWriteItem::builder().delete(delete).build()];
+            if unread {
+                actions.push(self.counter_action(user, -1)?);
+            }
+            if self.transact(actions).await?.is_none() {
+                return Ok(true);
+            }
+        }
+        Err(Error::Conflict(
+            "the notification changed meanwhile; retry".into(),
+        ))
+    }
+
+    async fn preferences(&self, user: &UserId) -> Result<Preferences> {
+        Ok(self
+            .get(&keys::notification_preferences(user))
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn put_preferences(&self, user: &UserId, preferences: &Preferences) -> Result<()> {
+        let item = to_item(
+            &keys::notification_preferences(user),
+            ENTITY_PREFERENCES,
+            None,
+            preferences,
+        )?;
+        self.put(item).await
+    }
+
+    async fn due_escalations(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Escalation>> {
+        // `~` sorts after every digit and `#`: everything due up to this millisecond.
+        let bound = format!("{:015}~", now.timestamp_millis().max(0));
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk AND #sk <= :bound")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_names("#sk", keys::GSI1SK)
+            .expression_attribute_values(":pk", s(keys::ESCALATIONS))
+            .expression_attribute_values(":bound", s(bound))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    async fn unread_in_group(
+        &self,
+        user: &UserId,
+        group: &str,
+        since: &NotificationId,
+    ) -> Result<Vec<Notification>> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
+                .filter_expression("#group = :group AND attribute_not_exists(readAt)")
+                .expression_attribute_names("#group", "group")
+                .expression_attribute_values(":pk", s(keys::user_partition(user)))
+                .expression_attribute_values(":low", s(keys::notification(user, since).sk))
+                // `NOTIF$` sorts right after every `NOTIF#…` key.
+                .expression_attribute_values(":high", s("NOTIF$"))
+                .expression_attribute_values(":group", s(group))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(Error::unexpected)?;
+            for item in out.items.unwrap_or_default() {
+                found.push(from_item(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(found),
+            }
+        }
+    }
+
+    async fn reschedule(
+        &self,
+        escalation: &Escalation,
+        due: DateTime<Utc>,
+        attempts: u32,
+    ) -> Result<bool> {
+        let user = &escalation.user_id;
+        let group = &escalation.group;
+        let result = self
+            .update_item(&keys::escalation(user, group))
+            .update_expression("SET dueAt = :due, attempts = :attempts, #gsk = :gsk")
+            .condition_expression("firstId = :first")
+            .expression_attribute_names("#gsk", keys::GSI1SK)
+            .expression_attribute_values(":due", s(due.to_rfc3339()))
+            .expression_attribute_values(":attempts", n(attempts))
+            .expression_attribute_values(
+                ":gsk",
+                s(keys::escalation_due(due.timestamp_millis(), user, group).sk),
+            )
+            .expression_attribute_values(":first", s(escalation.first_id.to_string()))
+            .send()
+            .await;
+        conditional(result).await
+    }
+
+    async fn finish_escalation(&self, escalation: &Escalation) -> Result<bool> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::escalation(
+                &escalation.user_id,
+                &escalation.group,
+            ))))
+            .condition_expression("firstId = :first")
+            .expression_attribute_values(":first", s(escalation.first_id.to_string()))
+            .send()
+            .await;
+        conditional(result).await
+    }
+
+    async fn count_delivery(
+        &self,
+        day: &str,
+        kind: Kind,
+        channel: &str,
+        outcome: &str,
+    ) -> Result<()> {
+        self.update_item(&keys::delivery_stats(day, kind.as_str(), channel))
+            .update_expression("ADD #outcome :one SET entity_type = :entity")
+            .expression_attribute_names("#outcome", outcome)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":entity", s("delivery_stats"))
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        Ok(())
+    }
+}
