@@ -13,10 +13,10 @@ use crate::domain::chat::{
     MessageKind, MessagePreview, Reaction, ReadUpTo, Room, RoomKind, RoomPatch, SendMessage,
     SubjectType,
 };
+use crate::domain::files::{FileRecord, FileStatus, Purpose, UploadRequest};
 use crate::domain::notify::{
     Channel, ChannelSwitches, Kind, Notification, Preferences, PreferencesPatch, QuietHours,
 };
-use crate::domain::files::{FileRecord, FileStatus, Purpose, UploadRequest};
 use crate::domain::{ProfilePatch, Role, User};
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::services::auth::{CodeRequest, CodeSent, RefreshRequest, TokenResponse, VerifyRequest};
@@ -24,7 +24,7 @@ use crate::services::chat::{
     MemberPresence, MessagePage, Peer, RoomDetail, RoomPage, RoomSummary, UnreadTotal,
 };
 use crate::services::files::{DownloadLink, UploadTicket};
-use crate::services::notify::{Marked, MarkRead, NotificationPage, PreferencesView, UnreadCount};
+use crate::services::notify::{MarkRead, Marked, NotificationPage, PreferencesView, UnreadCount};
 use crate::services::realtime::{
     ClientMessage, PresenceStatus, ReceiptKind, RoomChange, ServerEvent, TypingState,
 };

@@ -420,28 +420,52 @@ mod tests {
         let id = NotificationId::parse("01JD0000000000000000000007", "id").unwrap();
         assert_eq!(
             notification(&user_id(), &id),
-            Key { pk: format!("USER#{USER}"), sk: "NOTIF#01JD0000000000000000000007".into() }
+            Key {
+                pk: format!("USER#{USER}"),
+                sk: "NOTIF#01JD0000000000000000000007".into()
+            }
         );
-        assert_eq!(inbox(&user_id()), Key { pk: format!("USER#{USER}"), sk: "INBOX".into() });
+        assert_eq!(
+            inbox(&user_id()),
+            Key {
+                pk: format!("USER#{USER}"),
+                sk: "INBOX".into()
+            }
+        );
         assert_eq!(
             notification_preferences(&user_id()),
-            Key { pk: format!("USER#{USER}"), sk: "NOTIFPREFS".into() }
+            Key {
+                pk: format!("USER#{USER}"),
+                sk: "NOTIFPREFS".into()
+            }
         );
         assert_eq!(
             notification_claim(&user_id(), "chat:m1"),
-            Key { pk: format!("NOTIFKEY#{USER}#chat:m1"), sk: "NOTIFKEY".into() }
+            Key {
+                pk: format!("NOTIFKEY#{USER}#chat:m1"),
+                sk: "NOTIFKEY".into()
+            }
         );
         assert_eq!(
             escalation(&user_id(), "room:r1"),
-            Key { pk: format!("ESC#{USER}#room:r1"), sk: "ESC".into() }
+            Key {
+                pk: format!("ESC#{USER}#room:r1"),
+                sk: "ESC".into()
+            }
         );
         assert_eq!(
             escalation_due(1_700_000_000_000, &user_id(), "room:r1"),
-            Key { pk: "ESCALATE".into(), sk: format!("001700000000000#{USER}#room:r1") }
+            Key {
+                pk: "ESCALATE".into(),
+                sk: format!("001700000000000#{USER}#room:r1")
+            }
         );
         assert_eq!(
             delivery_stats("2026-11-22", "chat_message", "sms"),
-            Key { pk: "STATS#2026-11-22".into(), sk: "chat_message#sms".into() }
+            Key {
+                pk: "STATS#2026-11-22".into(),
+                sk: "chat_message#sms".into()
+            }
         );
     }
 }

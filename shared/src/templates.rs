@@ -14,7 +14,10 @@ use crate::error::{Error, Result};
 pub const BRAND: &str = "gigwire";
 
 const FILES: [(&str, &str); 5] = [
-    ("layout.html", include_str!("../templates/email/layout.html")),
+    (
+        "layout.html",
+        include_str!("../templates/email/layout.html"),
+    ),
     (
         "notification.html",
         include_str!("../templates/email/notification.html"),
@@ -23,8 +26,14 @@ const FILES: [(&str, &str); 5] = [
         "notification.txt",
         include_str!("../templates/email/notification.txt"),
     ),
-    ("sign_in.html", include_str!("../templates/email/sign_in.html")),
-    ("sign_in.txt", include_str!("../templates/email/sign_in.txt")),
+    (
+        "sign_in.html",
+        include_str!("../templates/email/sign_in.html"),
+    ),
+    (
+        "sign_in.txt",
+        include_str!("../templates/email/sign_in.txt"),
+    ),
 ];
 
 /// The compiled templates, built once per cold start.
@@ -71,7 +80,8 @@ impl EmailTemplates {
     /// The sign-in code email.
     pub fn sign_in(&self, to: &Email, code: &str, minutes: i64) -> Result<OutgoingEmail> {
         let subject = format!("Your {BRAND} sign-in code: {code}");
-        let ctx = context! { brand => BRAND, subject => &subject, code => code, minutes => minutes };
+        let ctx =
+            context! { brand => BRAND, subject => &subject, code => code, minutes => minutes };
         Ok(OutgoingEmail {
             to: to.clone(),
             html: self.render("sign_in.html", ctx.clone())?,
@@ -123,7 +133,10 @@ mod tests {
         assert!(note.html.contains("&lt;script&gt;"), "HTML is escaped");
         assert!(note.text.contains("<script>"), "text is not");
         // Auto-escaping writes `/` as `&#x2f;` in HTML, which browsers decode in attributes.
-        assert!(note.html.contains("href=\"https:&#x2f;&#x2f;app.example&#x2f;rooms&#x2f;1\""));
+        assert!(
+            note.html
+                .contains("href=\"https:&#x2f;&#x2f;app.example&#x2f;rooms&#x2f;1\"")
+        );
         assert!(note.text.contains("https://app.example/rooms/1"));
     }
 }

@@ -6,4 +6,5 @@ mod chat;
 mod chat_cost;
 mod files;
 mod me;
+mod notifications;
 mod websocket;

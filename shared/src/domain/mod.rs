@@ -11,7 +11,5 @@ pub mod otp;
 pub mod user;
 
 pub use email::Email;
-pub use ids::{
-    ConnectionId, FileId, MessageId, NotificationId, RoomId, SessionId, UserId,
-};
+pub use ids::{ConnectionId, FileId, MessageId, NotificationId, RoomId, SessionId, UserId};
 pub use user::{Locale, Phone, ProfileChanges, ProfilePatch, Role, TimeZone, User};

@@ -343,10 +343,10 @@ impl QuietHours {
         }
         // A local time skipped by a DST change resolves to the first valid instant after it.
         let naive = day.and_time(self.end);
-        let end = tz
-            .from_local_datetime(&naive)
-            .earliest()
-            .or_else(|| tz.from_local_datetime(&(naive + Duration::hours(1))).earliest())?;
+        let end = tz.from_local_datetime(&naive).earliest().or_else(|| {
+            tz.from_local_datetime(&(naive + Duration::hours(1)))
+                .earliest()
+        })?;
         Some(end.with_timezone(&Utc))
     }
 }
@@ -537,10 +537,16 @@ mod tests {
     fn preferences_turn_channels_off_but_never_for_critical_kinds() {
         let mut prefs = Preferences::default();
         assert!(prefs.allows(Kind::ChatMessage, Channel::Sms));
-        assert!(!prefs.allows(Kind::JobPosted, Channel::Sms), "not in its catalog");
+        assert!(
+            !prefs.allows(Kind::JobPosted, Channel::Sms),
+            "not in its catalog"
+        );
         prefs.channels.sms = false;
         assert!(!prefs.allows(Kind::ChatMessage, Channel::Sms));
-        assert!(prefs.allows(Kind::SessionStartingSoon, Channel::Sms), "critical");
+        assert!(
+            prefs.allows(Kind::SessionStartingSoon, Channel::Sms),
+            "critical"
+        );
         prefs.kinds.insert(
             Kind::ChatMessage,
             ChannelSwitches {

@@ -5,7 +5,6 @@ use super::now;
 use crate::adapters::{ApiGatewayPusher, SesMailer};
 use crate::auth::{CodeHasher, RefreshTokens, TokenService};
 use crate::domain::Email;
-use crate::templates::EmailTemplates;
 use crate::error::Result;
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
@@ -13,6 +12,7 @@ use crate::services::auth::{
     self, CodeRequest, RefreshRequest, Requester, SessionEnd, Tokens, VerifyRequest,
 };
 use crate::store::dynamo::DynamoStore;
+use crate::templates::EmailTemplates;
 
 /// `POST /auth/otp`: emails a sign-in code.
 pub struct RequestCode {

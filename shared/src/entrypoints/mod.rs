@@ -5,8 +5,8 @@
 pub mod auth;
 pub mod chat;
 pub mod files;
-pub mod notify;
 pub mod me;
+pub mod notify;
 pub mod ws;
 
 use chrono::{DateTime, Utc};

@@ -82,7 +82,10 @@ impl NotificationsApi {
 
     /// `POST /notifications/{id}/click`.
     pub async fn click(&self, req: HttpRequest) -> Result<HttpResponse> {
-        let clicked = self.service().click(req.caller()?, &id(&req)?, now()).await?;
+        let clicked = self
+            .service()
+            .click(req.caller()?, &id(&req)?, now())
+            .await?;
         HttpResponse::ok(&clicked)
     }
 

@@ -12,7 +12,6 @@ use tracing::{info, instrument, warn};
 use utoipa::ToSchema;
 
 use crate::adapters::{Mailer, Pusher};
-use crate::templates::EmailTemplates;
 use crate::auth::{self, CodeHasher, RefreshTokens, TokenService, hashes_match};
 use crate::domain::otp;
 use crate::domain::{Email, SessionId, User};
@@ -22,6 +21,7 @@ use crate::store::{
     ConnectionStore, OtpRecord, OtpStore, RateDecision, RateLimiter, Session, SessionStore,
     UserStore,
 };
+use crate::templates::EmailTemplates;
 
 /// `POST /auth/otp`.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -36,6 +36,8 @@ use crate::templates::{EmailTemplates, NotificationEmail};
 const RECIPIENTS_IN_FLIGHT: usize = 16;
 /// Escalations read per sweep page.
 const SWEEP_PAGE: u32 = 100;
+/// How long a sweep holds an escalation it is sending.
+const LEASE: chrono::Duration = chrono::Duration::minutes(2);
 /// Attempts of a notification write that met a concurrent counter update.
 const WRITE_ATTEMPTS: u32 = 5;
 
@@ -154,7 +156,11 @@ pub struct Notifications<'a> {
 impl<'a> Notifications<'a> {
     /// Notifies every recipient: inbox, live push, and escalation for those offline.
     #[instrument(skip_all, fields(kind = request.kind.as_str(), recipients = request.recipients.len()))]
-    pub async fn notify(&self, request: &NotifyRequest, now: DateTime<Utc>) -> Result<NotifyReport> {
+    pub async fn notify(
+        &self,
+        request: &NotifyRequest,
+        now: DateTime<Utc>,
+    ) -> Result<NotifyReport> {
         let mut recipients = request.recipients.clone();
         recipients.sort();
         recipients.dedup();
@@ -181,7 +187,12 @@ impl<'a> Notifications<'a> {
 
     /// One recipient: round trip 1 reads their connections, round trip 2 writes the
     /// notification (with an escalation only if none is open), then the posts.
-    async fn notify_one(&self, request: &NotifyRequest, user: UserId, now: DateTime<Utc>) -> Result<Outcome> {
+    async fn notify_one(
+        &self,
+        request: &NotifyRequest,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome> {
         let kind_spec = spec(request.kind);
         let notification = Notification {
             id: NotificationId::at(now),
@@ -220,10 +231,11 @@ impl<'a> Notifications<'a> {
                         notification: notification.clone(),
                     }
                     .to_bytes()?;
-                    let reached = realtime::fan_out(self.connections, self.pusher, &targets, &payload)
-                        .await
-                        .map(|r| !r.reached.is_empty())
-                        .unwrap_or(false);
+                    let reached =
+                        realtime::fan_out(self.connections, self.pusher, &targets, &payload)
+                            .await
+                            .map(|r| !r.reached.is_empty())
+                            .unwrap_or(false);
                     let mut escalating = escalate_at.is_some();
                     if !reached && !escalating {
                         // Every open connection turned out to be gone: escalate after all.
@@ -239,14 +251,24 @@ impl<'a> Notifications<'a> {
                 }
             }
         }
-        Err(Error::Conflict("too many concurrent notifications; retry".into()))
+        Err(Error::Conflict(
+            "too many concurrent notifications; retry".into(),
+        ))
     }
 
     /// `GET /notifications`.
-    pub async fn inbox(&self, cursors: &CursorCodec, caller: &Caller, query: InboxQuery<'_>) -> Result<NotificationPage> {
+    pub async fn inbox(
+        &self,
+        cursors: &CursorCodec,
+        caller: &Caller,
+        query: InboxQuery<'_>,
+    ) -> Result<NotificationPage> {
         let me = caller.user_id;
         let scope = format!("notifications:{me}");
-        let after = query.cursor.map(|c| cursors.decode(&scope, c)).transpose()?;
+        let after = query
+            .cursor
+            .map(|c| cursors.decode(&scope, c))
+            .transpose()?;
         let kind = query
             .kind
             .map(|raw| {
@@ -255,7 +277,8 @@ impl<'a> Notifications<'a> {
             })
             .transpose()?;
         let (page, inbox) = futures::try_join!(
-            self.store.notifications(&me, query.unread_only, kind, query.limit, after),
+            self.store
+                .notifications(&me, query.unread_only, kind, query.limit, after),
             self.store.inbox(&me)
         )?;
         Ok(NotificationPage {
@@ -276,7 +299,12 @@ impl<'a> Notifications<'a> {
 
     /// `POST /notifications/read`: the caller's own notifications only; others' ids are
     /// ignored as if they did not exist.
-    pub async fn mark_read(&self, caller: &Caller, request: MarkRead, now: DateTime<Utc>) -> Result<Marked> {
+    pub async fn mark_read(
+        &self,
+        caller: &Caller,
+        request: MarkRead,
+        now: DateTime<Utc>,
+    ) -> Result<Marked> {
         let me = caller.user_id;
         if request.ids.len() > 100 {
             return Err(Error::field("ids", "at most 100 ids"));
@@ -288,7 +316,10 @@ impl<'a> Notifications<'a> {
         if request.all {
             let mut after = None;
             loop {
-                let page = self.store.notifications(&me, true, None, 100, after).await?;
+                let page = self
+                    .store
+                    .notifications(&me, true, None, 100, after)
+                    .await?;
                 ids.extend(page.items.iter().map(|n| n.id));
                 match page.next {
                     Some(next) => after = Some(next),
@@ -315,7 +346,12 @@ impl<'a> Notifications<'a> {
     }
 
     /// `POST /notifications/{id}/click`: opened (also read).
-    pub async fn click(&self, caller: &Caller, id: &NotificationId, now: DateTime<Utc>) -> Result<Notification> {
+    pub async fn click(
+        &self,
+        caller: &Caller,
+        id: &NotificationId,
+        now: DateTime<Utc>,
+    ) -> Result<Notification> {
         let me = caller.user_id;
         let notification = self
             .store
@@ -380,7 +416,11 @@ impl<'a> Notifications<'a> {
                 };
                 self.users.update_profile(&me, &changes, now).await?
             }
-            None => self.users.get_user(&me).await?.ok_or(Error::NotFound("user"))?,
+            None => self
+                .users
+                .get_user(&me)
+                .await?
+                .ok_or(Error::NotFound("user"))?,
         };
         Ok(PreferencesView {
             preferences,
@@ -429,6 +469,7 @@ pub struct Escalations<'a> {
 }
 
 enum Handled {
+    Leased,
     Sent { sms: bool, email: bool },
     Cancelled,
     Deferred,
@@ -456,6 +497,7 @@ impl<'a> Escalations<'a> {
             let mut progressed = false;
             for result in results {
                 match result {
+                    Ok(Handled::Leased) => {}
                     Ok(Handled::Sent { sms, email }) => {
                         report.sms += usize::from(sms);
                         report.emails += usize::from(email);
@@ -486,6 +528,9 @@ impl<'a> Escalations<'a> {
     }
 
     async fn handle(&self, esc: &Escalation, now: DateTime<Utc>) -> Result<Handled> {
+        if !self.store.lease_escalation(esc, now, now + LEASE).await? {
+            return Ok(Handled::Leased);
+        }
         let unread = self
             .store
             .unread_in_group(&esc.user_id, &esc.group, &esc.first_id)
@@ -642,6 +687,9 @@ impl Notifier for ChatNotifier<'_> {
             }),
             idempotency_key: format!("chat:{}", first.message_id),
         };
-        self.notifications.notify(&request, first.created_at).await.map(drop)
+        self.notifications
+            .notify(&request, first.created_at)
+            .await
+            .map(drop)
     }
 }

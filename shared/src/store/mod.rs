@@ -448,8 +448,7 @@ pub trait NotificationStore: Send + Sync {
     ) -> Result<Created>;
     /// Joins or opens the escalation of a notification after the fact (its live delivery
     /// reached no device).
-    async fn escalate_later(&self, notification: &Notification, at: DateTime<Utc>)
-    -> Result<()>;
+    async fn escalate_later(&self, notification: &Notification, at: DateTime<Utc>) -> Result<()>;
     /// One notification.
     async fn get_notification(
         &self,
@@ -492,9 +491,22 @@ pub trait NotificationStore: Send + Sync {
         group: &str,
         since: &NotificationId,
     ) -> Result<Vec<Notification>>;
+    /// Leases a due escalation to one sweep until `until` (overlapping sweeps or a retried
+    /// invocation must not send twice; a crashed sweep's lease runs out and the next resumes);
+    /// `false` if another sweep holds it or it changed.
+    async fn lease_escalation(
+        &self,
+        escalation: &Escalation,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool>;
     /// Moves an escalation to `due` with `attempts`; `false` if it changed meanwhile.
-    async fn reschedule(&self, escalation: &Escalation, due: DateTime<Utc>, attempts: u32)
-    -> Result<bool>;
+    async fn reschedule(
+        &self,
+        escalation: &Escalation,
+        due: DateTime<Utc>,
+        attempts: u32,
+    ) -> Result<bool>;
     /// Closes an escalation that was handled; `false` if it changed meanwhile.
     async fn finish_escalation(&self, escalation: &Escalation) -> Result<bool>;
     /// Counts one delivery outcome (`sent`, `failed`, `read`, `clicked`…) for a day.

@@ -150,7 +150,11 @@ impl DynamoStore {
             .set_key(Some(key_item(key)))
     }
 
-    pub(super) fn put_action(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
+    pub(super) fn put_action(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem> {
         Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -941,4 +945,3 @@ impl ChatStore for DynamoStore {
             .map(|p| p.last_seen_at))
     }
 }
-

@@ -128,11 +128,7 @@ impl NotificationStore for DynamoStore {
         })
     }
 
-    async fn escalate_later(
-        &self,
-        notification: &Notification,
-        at: DateTime<Utc>,
-    ) -> Result<()> {
+    async fn escalate_later(&self, notification: &Notification, at: DateTime<Utc>) -> Result<()> {
         let update = self.escalation_update(notification, at)?;
         self.client
             .update_item()
@@ -367,6 +363,26 @@ impl NotificationStore for DynamoStore {
         }
     }
 
+    async fn lease_escalation(
+        &self,
+        escalation: &Escalation,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let result = self
+            .update_item(&keys::escalation(&escalation.user_id, &escalation.group))
+            .update_expression("SET leasedUntil = :until")
+            .condition_expression(
+                "firstId = :first AND (attribute_not_exists(leasedUntil) OR leasedUntil < :now)",
+            )
+            .expression_attribute_values(":until", n(until.timestamp_millis()))
+            .expression_attribute_values(":now", n(now.timestamp_millis()))
+            .expression_attribute_values(":first", s(escalation.first_id.to_string()))
+            .send()
+            .await;
+        conditional(result).await
+    }
+
     async fn reschedule(
         &self,
         escalation: &Escalation,
@@ -377,7 +393,9 @@ impl NotificationStore for DynamoStore {
         let group = &escalation.group;
         let result = self
             .update_item(&keys::escalation(user, group))
-            .update_expression("SET dueAt = :due, attempts = :attempts, #gsk = :gsk")
+            .update_expression(
+                "SET dueAt = :due, attempts = :attempts, #gsk = :gsk REMOVE leasedUntil",
+            )
             .condition_expression("firstId = :first")
             .expression_attribute_names("#gsk", keys::GSI1SK)
             .expression_attribute_values(":due", s(due.to_rfc3339()))

@@ -1,0 +1,467 @@
+//! Notifications end to end: producers call the same `notify` the chat uses; the inbox and
+//! preferences go through the HTTP API; the escalation sweep is the deployed scheduled
+//! function, invoked as if it fired at a chosen time; SMS and email are read back from what the
+//! emulator captured.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use gigwire::adapters::ApiGatewayPusher;
+use gigwire::domain::UserId;
+use gigwire::domain::notify::Kind;
+use gigwire::services::notify::{Notifications, NotifyReport, NotifyRequest};
+use gigwire_tests::{Stack, Ws, expect_event, next_event, send};
+use serde_json::{Value, json};
+
+/// The sweep sends whatever is due for everyone: tests that move time forward take turns, so
+/// one test's sweep never fires another's escalation mid-test.
+static SWEEPS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+struct Person {
+    token: String,
+    id: UserId,
+    email: String,
+    phone: String,
+}
+
+/// A user with a display name and a phone number of their own.
+async fn person(stack: &Stack, name: &str) -> Person {
+    let email = gigwire_tests::unique_email(&name.to_lowercase());
+    let body = stack.sign_in(&email).await;
+    let token = body["accessToken"].as_str().unwrap().to_owned();
+    // Portuguese mobile numbers: +351 9[1236] and seven digits.
+    let digits = ulid::Ulid::generate().random() % 10_000_000;
+    let phone = format!("+35191{digits:07}");
+    let (status, profile) = stack
+        .call(
+            "PATCH",
+            "/me",
+            Some(&token),
+            Some(json!({ "displayName": name, "phone": phone })),
+        )
+        .await;
+    assert_eq!(status, 200, "{profile}");
+    Person {
+        token,
+        id: UserId::parse(body["user"]["id"].as_str().unwrap(), "id").unwrap(),
+        email,
+        phone,
+    }
+}
+
+/// Calls the internal API every producer uses, in-process against the deployed table.
+async fn notify(stack: &Stack, request: NotifyRequest) -> NotifyReport {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let store = stack.store().await;
+    let pusher = ApiGatewayPusher::from_sdk(&sdk, &stack.management_endpoint());
+    Notifications {
+        store: &store,
+        users: &store,
+        connections: &store,
+        pusher: &pusher,
+    }
+    .notify(&request, Utc::now())
+    .await
+    .unwrap()
+}
+
+fn booking(to: &Person, key: &str) -> NotifyRequest {
+    NotifyRequest {
+        recipients: vec![to.id],
+        kind: Kind::BookingConfirmed,
+        actor: None,
+        room: None,
+        data: json!({ "actor": "Bruno's Plumbing", "when": "Tuesday 10:00" }),
+        idempotency_key: key.to_owned(),
+    }
+}
+
+async fn inbox(stack: &Stack, who: &Person, query: &str) -> Value {
+    let (status, page) = stack
+        .call(
+            "GET",
+            &format!("/notifications{query}"),
+            Some(&who.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    page
+}
+
+async fn sweep(stack: &Stack, at: DateTime<Utc>) {
+    stack.run_escalations(at).await;
+}
+
+fn minutes(n: i64) -> chrono::Duration {
+    chrono::Duration::minutes(n)
+}
+
+async fn online(stack: &Stack, who: &Person) -> Ws {
+    let mut ws = stack.connect(Some(&who.token)).await.expect("connect");
+    send(&mut ws, json!({ "action": "ping" })).await;
+    expect_event(&mut ws, "pong").await;
+    ws
+}
+
+#[tokio::test]
+async fn an_online_user_gets_the_live_event_and_nothing_else() {
+    let stack = Stack::from_env();
+    let _turn = SWEEPS.lock().await;
+    let ben = person(&stack, "Ben").await;
+    let mut ws = online(&stack, &ben).await;
+    let report = notify(&stack, booking(&ben, "booking-1")).await;
+    assert_eq!((report.created, report.live, report.escalating), (1, 1, 0));
+    let event = expect_event(&mut ws, "notification.new").await;
+    assert_eq!(event["notification"]["title"], "Booking confirmed");
+    assert_eq!(
+        event["notification"]["body"],
+        "Bruno's Plumbing confirmed your booking for Tuesday 10:00."
+    );
+    sweep(&stack, Utc::now() + minutes(30)).await;
+    assert!(stack.sms_to(&ben.phone).await.is_empty());
+    assert!(
+        stack.emails_to(&ben.email).await.len() == 1,
+        "only the sign-in code"
+    );
+}
+
+#[tokio::test]
+async fn unread_after_the_delay_goes_out_by_sms_and_email_once() {
+    let stack = Stack::from_env();
+    let _turn = SWEEPS.lock().await;
+    let ben = person(&stack, "Ben").await;
+    let report = notify(&stack, booking(&ben, "booking-2")).await;
+    assert_eq!((report.created, report.live, report.escalating), (1, 0, 1));
+
+    sweep(&stack, Utc::now() + minutes(5)).await;
+    assert!(stack.sms_to(&ben.phone).await.is_empty(), "not due yet");
+    sweep(&stack, Utc::now() + minutes(11)).await;
+    let sms = stack.sms_to(&ben.phone).await;
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert!(
+        sms[0]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("confirmed your booking")
+    );
+    let emails = stack.emails_to(&ben.email).await;
+    assert_eq!(emails.len(), 2, "sign-in code and the notification");
+    assert_eq!(emails[1]["Subject"], "Booking confirmed");
+    // Handled once.
+    sweep(&stack, Utc::now() + minutes(12)).await;
+    assert_eq!(stack.sms_to(&ben.phone).await.len(), 1);
+}
+
+#[tokio::test]
+async fn reading_in_app_before_the_delay_sends_nothing() {
+    let stack = Stack::from_env();
+    let _turn = SWEEPS.lock().await;
+    let ben = person(&stack, "Ben").await;
+    notify(&stack, booking(&ben, "booking-3")).await;
+    let (status, marked) = stack
+        .call(
+            "POST",
+            "/notifications/read",
+            Some(&ben.token),
+            Some(json!({ "all": true })),
+        )
+        .await;
+    assert_eq!(
+        (status, &marked["marked"], &marked["unread"]),
+        (200, &json!(1), &json!(0))
+    );
+    sweep(&stack, Utc::now() + minutes(11)).await;
+    assert!(stack.sms_to(&ben.phone).await.is_empty());
+    assert_eq!(stack.emails_to(&ben.email).await.len(), 1);
+}
+
+#[tokio::test]
+async fn preferences_choose_the_channels() {
+    let stack = Stack::from_env();
+    let _turn = SWEEPS.lock().await;
+    let ben = person(&stack, "Ben").await;
+    let (status, prefs) = stack
+        .call(
+            "PATCH",
+            "/me/notification-preferences",
+            Some(&ben.token),
+            Some(json!({ "kinds": { "booking_confirmed": { "push": true, "sms": false, "email": true } } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{prefs}");
+    notify(&stack, booking(&ben, "booking-4")).await;
+    sweep(&stack, Utc::now() + minutes(11)).await;
+    assert!(
+        stack.sms_to(&ben.phone).await.is_empty(),
+        "SMS is off for this kind"
+    );
+    assert_eq!(stack.emails_to(&ben.email).await.len(), 2, "email is on");
+
+    // Bad preferences are clear errors and change nothing.
+    for (body, field) in [
+        (json!({ "timeZone": "Mars/Olympus" }), "timeZone"),
+        (
+            json!({ "quietHours": { "start": "25:00", "end": "07:00" } }),
+            "quietHours.start",
+        ),
+        (
+            json!({ "kinds": { "teleport": { "push": true, "sms": true, "email": true } } }),
+            "kinds",
+        ),
+    ] {
+        let (status, err) = stack
+            .call(
+                "PATCH",
+                "/me/notification-preferences",
+                Some(&ben.token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 400, "{err}");
+        assert!(
+            err["error"]["field"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with(field),
+            "{err}"
+        );
+    }
+    let (_, now) = stack
+        .call(
+            "GET",
+            "/me/notification-preferences",
+            Some(&ben.token),
+            None,
+        )
+        .await;
+    assert_eq!(now["kinds"]["booking_confirmed"]["sms"], false);
+    assert_eq!(now["timeZone"], "UTC");
+}
+
+#[tokio::test]
+async fn quiet_hours_defer_escalation_and_critical_kinds_bypass_them() {
+    let stack = Stack::from_env();
+    let _turn = SWEEPS.lock().await;
+    let ben = person(&stack, "Ben").await;
+    let fire = Utc::now() + minutes(11);
+    // A quiet window around the moment the escalation falls due, in Ben's zone (Tokyo).
+    let tokyo: chrono_tz::Tz = "Asia/Tokyo".parse().unwrap();
+    let local = |t: DateTime<Utc>| t.with_timezone(&tokyo).format("%H:%M").to_string();
+    let (start, end) = (local(fire - minutes(30)), local(fire + minutes(60)));
+    let (status, prefs) = stack
+        .call(
+            "PATCH",
+            "/me/notification-preferences",
+            Some(&ben.token),
+            Some(json!({ "quietHours": { "start": start, "end": end }, "timeZone": "Asia/Tokyo" })),
+        )
+        .await;
+    assert_eq!(
+        (status, &prefs["timeZone"]),
+        (200, &json!("Asia/Tokyo")),
+        "{prefs}"
+    );
+
+    notify(&stack, booking(&ben, "booking-5")).await;
+    sweep(&stack, fire).await;
+    assert!(
+        stack.sms_to(&ben.phone).await.is_empty(),
+        "deferred by quiet hours"
+    );
+
+    // A critical kind goes out inside quiet hours.
+    let mut soon = booking(&ben, "session-1");
+    soon.kind = Kind::SessionStartingSoon;
+    notify(&stack, soon).await;
+    sweep(&stack, fire).await;
+    let sms = stack.sms_to(&ben.phone).await;
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert!(
+        sms[0]["Message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Starting soon")
+    );
+
+    // When the window ends, the deferred one goes out.
+    sweep(&stack, fire + minutes(62)).await;
+    let sms = stack.sms_to(&ben.phone).await;
+    assert_eq!(sms.len(), 2, "{sms:?}");
+    assert!(
+        sms[1]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("confirmed your booking")
+    );
+}
+
+#[tokio::test]
+async fn a_burst_of_20_chat_messages_becomes_one_sms_and_one_email() {
+    let stack = Stack::from_env();
+    let _turn = SWEEPS.lock().await;
+    let (ana, ben) = (person(&stack, "Ana").await, person(&stack, "Ben").await);
+    let (status, room) = stack
+        .call(
+            "POST",
+            "/rooms",
+            Some(&ana.token),
+            Some(json!({ "kind": "group", "name": "Kitchen repair", "memberIds": [ben.id.to_string()] })),
+        )
+        .await;
+    assert_eq!(status, 201, "{room}");
+    let room = room["room"]["id"].as_str().unwrap().to_owned();
+    for i in 0..20 {
+        loop {
+            let (status, body) = stack
+                .call(
+                    "POST",
+                    &format!("/rooms/{room}/messages"),
+                    Some(&ana.token),
+                    Some(json!({ "clientMessageId": format!("burst-{i}"), "text": format!("update {i}") })),
+                )
+                .await;
+            match status {
+                201 => break,
+                429 => tokio::time::sleep(Duration::from_millis(300)).await,
+                _ => panic!("{status} {body}"),
+            }
+        }
+    }
+    let page = inbox(&stack, &ben, "?kind=chat_message&limit=100").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 20);
+    assert_eq!(page["unread"], 20);
+
+    sweep(&stack, Utc::now() + minutes(6)).await;
+    let sms = stack.sms_to(&ben.phone).await;
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert_eq!(
+        sms[0]["Message"],
+        "20 new messages from Ana in 'Kitchen repair'"
+    );
+    let emails = stack.emails_to(&ben.email).await;
+    assert_eq!(emails.len(), 2, "sign-in code and one digest");
+    assert_eq!(
+        emails[1]["Subject"],
+        "20 new messages from Ana in 'Kitchen repair'"
+    );
+    sweep(&stack, Utc::now() + minutes(8)).await;
+    assert_eq!(
+        stack.sms_to(&ben.phone).await.len(),
+        1,
+        "never one per message"
+    );
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_notifies_once() {
+    let stack = Stack::from_env();
+    let _turn = SWEEPS.lock().await;
+    let ben = person(&stack, "Ben").await;
+    let first = notify(&stack, booking(&ben, "booking-once")).await;
+    let again = notify(&stack, booking(&ben, "booking-once")).await;
+    assert_eq!((first.created, again.created, again.duplicates), (1, 0, 1));
+    assert_eq!(
+        inbox(&stack, &ben, "").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_inbox_filters_pages_marks_and_deletes_and_nobody_touches_anothers() {
+    let stack = Stack::from_env();
+    let _turn = SWEEPS.lock().await;
+    let (ben, eve) = (person(&stack, "Ben").await, person(&stack, "Eve").await);
+    for i in 0..3 {
+        notify(&stack, booking(&ben, &format!("b-{i}"))).await;
+    }
+    let mut review = booking(&ben, "review-1");
+    review.kind = Kind::ReviewSubmitted;
+    notify(&stack, review).await;
+
+    let page = inbox(&stack, &ben, "?limit=2").await;
+    assert_eq!(
+        (page["items"].as_array().unwrap().len(), &page["unread"]),
+        (2, &json!(4))
+    );
+    let cursor = page["nextCursor"].as_str().unwrap();
+    let rest = inbox(&stack, &ben, &format!("?limit=2&cursor={cursor}")).await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 2);
+    let reviews = inbox(&stack, &ben, "?kind=review_submitted").await;
+    assert_eq!(reviews["items"].as_array().unwrap().len(), 1);
+    let (status, _) = stack
+        .call(
+            "GET",
+            "/notifications?kind=teleport",
+            Some(&ben.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    let id = page["items"][0]["id"].as_str().unwrap().to_owned();
+    // Eve can neither open, delete nor mark Ben's notification.
+    let click = format!("/notifications/{id}/click");
+    assert_eq!(stack.status("POST", &click, &eve.token).await, 404);
+    assert_eq!(
+        stack
+            .status("DELETE", &format!("/notifications/{id}"), &eve.token)
+            .await,
+        404
+    );
+    let (_, marked) = stack
+        .call(
+            "POST",
+            "/notifications/read",
+            Some(&eve.token),
+            Some(json!({ "ids": [id] })),
+        )
+        .await;
+    assert_eq!(marked["marked"], 0);
+    let (_, count) = stack
+        .call("GET", "/notifications/unread-count", Some(&ben.token), None)
+        .await;
+    assert_eq!(count["unread"], 4);
+
+    // Ben opens one (read and clicked), deletes another, and marks the list seen.
+    let (status, opened) = stack.call("POST", &click, Some(&ben.token), None).await;
+    assert_eq!(status, 200, "{opened}");
+    assert!(opened["readAt"].is_string() && opened["clickedAt"].is_string());
+    let other = page["items"][1]["id"].as_str().unwrap();
+    assert_eq!(
+        stack
+            .status("DELETE", &format!("/notifications/{other}"), &ben.token)
+            .await,
+        204
+    );
+    assert_eq!(
+        stack
+            .status("DELETE", &format!("/notifications/{other}"), &ben.token)
+            .await,
+        404
+    );
+    assert_eq!(
+        stack
+            .status("POST", "/notifications/seen", &ben.token)
+            .await,
+        204
+    );
+    let after = inbox(&stack, &ben, "").await;
+    assert_eq!(
+        (after["items"].as_array().unwrap().len(), &after["unread"]),
+        (3, &json!(2))
+    );
+    assert!(after["seenAt"].is_string());
+    let unread = inbox(&stack, &ben, "?unreadOnly=true").await;
+    assert_eq!(unread["items"].as_array().unwrap().len(), 2);
+    assert!(
+        next_event(&mut online(&stack, &eve).await, Duration::from_millis(500))
+            .await
+            .is_none()
+    );
+}
