@@ -51,7 +51,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 link: Some("https://app.example.com/notifications".into()),
             },
         )?;
-        save(&format!("{}_digest", kind.as_str()), &digest.html, &digest.text)?;
+        save(
+            &format!("{}_digest", kind.as_str()),
+            &digest.html,
+            &digest.text,
+        )?;
     }
     println!("{} emails written to {}", written.len(), out.display());
     Ok(())
