@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use gigwire::domain::{ConnectionId, UserId};
-use gigwire::store::{Connection, ConnectionStore};
+use gigwire::store::{Connection, ConnectionStore, UserStore};
 use gigwire_tests::{Stack, Ws, expect_event, next_event, send};
 use serde_json::{Value, json};
 
@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 struct Person {
     token: String,
     id: String,
+    refresh: Value,
 }
 
 impl Person {
@@ -28,6 +29,7 @@ async fn person(stack: &Stack, tag: &str) -> Person {
     Person {
         token,
         id: body["user"]["id"].as_str().unwrap().to_owned(),
+        refresh: body["refreshToken"].clone(),
     }
 }
 
@@ -193,8 +195,14 @@ async fn a_subject_room_is_one_per_subject() {
     );
     let subject = json!({ "type": "job", "id": format!("job-{}", ulid::Ulid::generate()) });
     let body = json!({ "kind": "subject", "subject": subject, "memberIds": [ben.id] });
-    let (status, first) = stack
+    // Only an admin (or, later, the job's own flow) opens a subject's room.
+    let (status, _) = stack
         .call("POST", "/rooms", Some(&ana.token), Some(body.clone()))
+        .await;
+    assert_eq!(status, 403, "a plain user cannot claim a subject");
+    let admin = admin_token(&stack, &ana).await;
+    let (status, first) = stack
+        .call("POST", "/rooms", Some(&admin), Some(body.clone()))
         .await;
     assert_eq!(status, 201, "{first}");
     let (status, again) = stack
@@ -204,7 +212,28 @@ async fn a_subject_room_is_one_per_subject() {
     let (status, _) = stack
         .call("POST", "/rooms", Some(&eve.token), Some(body))
         .await;
-    assert_eq!(status, 409, "an outsider cannot reach the subject's room");
+    assert_eq!(status, 403, "an outsider cannot reach the subject's room");
+}
+
+/// Makes `who` an admin directly in the table and returns a token carrying the role.
+async fn admin_token(stack: &Stack, who: &Person) -> String {
+    let roles = [
+        gigwire::domain::Role::Customer,
+        gigwire::domain::Role::Admin,
+    ];
+    let changes = gigwire::domain::ProfileChanges {
+        roles: Some(roles.into_iter().collect()),
+        ..Default::default()
+    };
+    stack
+        .store()
+        .await
+        .update_profile(&who.user_id(), &changes, Utc::now())
+        .await
+        .unwrap();
+    let (status, tokens) = stack.refresh(&who.refresh).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens["accessToken"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -346,6 +375,7 @@ async fn history_pages_back_and_resumes_after_a_reconnect() {
     )
     .await;
     assert_eq!(texts(&older), ["m3", "m2", "m1"]);
+    assert_eq!(older["hasMore"], true);
     let (_, oldest) = get(
         &stack,
         &ben,

@@ -140,6 +140,11 @@ pub struct Room {
     pub last_message: Option<MessagePreview>,
     /// Latest message or creation.
     pub last_activity_at: DateTime<Utc>,
+    /// Active members. Kept in the same transactions that add or remove members, so it caps
+    /// the room at [`MAX_MEMBERS`] even under concurrent adds, and a send whose member list
+    /// went stale fails its condition and reads the members again.
+    #[serde(default)]
+    pub member_count: u32,
 }
 
 /// A member's role.

@@ -468,6 +468,15 @@ pub struct Escalation {
     pub first_id: NotificationId,
     /// When it is due.
     pub due_at: DateTime<Utc>,
+    /// The same, in epoch milliseconds (compared in write conditions).
+    #[serde(default)]
+    pub due_ms: i64,
+    /// The newest notification that joined the group.
+    #[serde(default)]
+    pub last_id: Option<NotificationId>,
+    /// Notifications up to this one were already handled by an earlier round.
+    #[serde(default)]
+    pub after_id: Option<NotificationId>,
     /// Failed attempts so far.
     #[serde(default)]
     pub attempts: u32,

@@ -24,7 +24,7 @@ use crate::domain::chat::{
     next_owner, validate_name,
 };
 use crate::domain::files::{FileRecord, FileStatus, Purpose};
-use crate::domain::{ConnectionId, FileId, MessageId, RoomId, UserId};
+use crate::domain::{ConnectionId, FileId, MessageId, Role, RoomId, UserId};
 use crate::error::{Error, Result};
 use crate::services::realtime::{
     self, Actions, ClientMessage, FANOUT_CONCURRENCY, PresenceStatus, ReceiptKind, RoomChange,
@@ -272,10 +272,20 @@ impl<'a> Chat<'a> {
             CreateRoom::Subject { subject, .. } => Some(RoomClaim::Subject(subject.clone())),
             CreateRoom::Group { .. } => None,
         };
+        let subject_room = matches!(request, CreateRoom::Subject { .. });
+        let admin = caller.roles.contains(&Role::Admin);
         if let Some(claim) = &claim
-            && let Some(existing) = self.existing_room(claim, &me).await?
+            && let Some(existing) = self.existing_room(claim, &me, admin).await?
         {
             return Ok((existing, false));
+        }
+        // Until the job, booking and lead flows open their rooms for their own parties, only
+        // an admin may open one through the API: anyone else could claim a subject's only
+        // room and decide who joins.
+        if subject_room && !admin {
+            return Err(Error::Forbidden(
+                "subject rooms are opened by their job, booking or lead".into(),
+            ));
         }
         self.check_users_exist(&others, field).await?;
         let (kind, name, avatar, subject) = match request {
@@ -312,6 +322,7 @@ impl<'a> Chat<'a> {
             created_at: now,
             last_message: None,
             last_activity_at: now,
+            member_count: others.len() as u32 + 1,
         };
         let direct = kind == RoomKind::Direct;
         let mut members = vec![Member::new(
@@ -336,7 +347,7 @@ impl<'a> Chat<'a> {
         {
             // Another request created it first: answer with theirs.
             let claim = claim.ok_or_else(|| Error::unexpected(anyhow::anyhow!("lost claim")))?;
-            return match self.existing_room(&claim, &me).await? {
+            return match self.existing_room(&claim, &me, admin).await? {
                 Some(existing) => Ok((existing, false)),
                 None => Err(Error::Conflict(
                     "a room for this subject already exists".into(),
@@ -359,16 +370,24 @@ impl<'a> Chat<'a> {
 
     /// The room holding `claim`, if the caller is in it; a claimed subject room the caller
     /// is not in is a conflict (its members decide who joins).
-    async fn existing_room(&self, claim: &RoomClaim, me: &UserId) -> Result<Option<RoomDetail>> {
+    async fn existing_room(
+        &self,
+        claim: &RoomClaim,
+        me: &UserId,
+        admin: bool,
+    ) -> Result<Option<RoomDetail>> {
         let Some(id) = self.store.claimed_room(claim).await? else {
             return Ok(None);
         };
         let (room, members) = futures::try_join!(self.room(&id), self.store.members(&id))?;
         let members: Vec<Member> = members.into_iter().filter(Member::is_active).collect();
         if !members.iter().any(|m| &m.user_id == me) {
-            return Err(Error::Conflict(
-                "a room for this subject already exists; ask its owner to add you".into(),
-            ));
+            // Only an admin learns that the room exists.
+            return Err(if admin {
+                Error::Conflict("a room for this subject already exists".into())
+            } else {
+                Error::Forbidden("subject rooms are opened by their job, booking or lead".into())
+            });
         }
         self.detail(room, members).await.map(Some)
     }
@@ -589,9 +608,16 @@ impl<'a> Chat<'a> {
                 ..Member::new(&room, *user, MemberRole::Member, None)
             })
             .collect();
-        self.store
-            .add_members(&joined, room.last_activity_at.timestamp_millis())
-            .await?;
+        if !self
+            .store
+            .add_members(id, &joined, room.last_activity_at.timestamp_millis())
+            .await?
+        {
+            return Err(Error::field(
+                "userIds",
+                format!("a room has at most {MAX_MEMBERS} members"),
+            ));
+        }
         info!(added = joined.len(), "members added");
         self.system_message(caller, id, format!("added {} member(s)", joined.len()), now)
             .await;
@@ -757,7 +783,8 @@ impl<'a> Chat<'a> {
             let changes = members
                 .iter()
                 .map(|m| {
-                    let change = if m.user_id == sender {
+                    // A system message reports what its actor did: it reads nothing for them.
+                    let change = if m.user_id == sender && counts {
                         MemberChange::Sender
                     } else {
                         MemberChange::Recipient { counts }
@@ -1086,9 +1113,13 @@ impl<'a> Chat<'a> {
             if member.last_read_message_id.is_some_and(|read| read >= *id) {
                 return Ok(member);
             }
-            let unread = match member.unread_tail {
-                Some(tail) if tail > *id => self.store.unread_between(room, &me, id, &tail).await?,
-                _ => 0,
+            // Counted from the messages themselves: ids need not commit in order, so the
+            // tail is no upper bound. A message committing meanwhile changes the tail, which
+            // makes the conditional write below fail and this loop read again.
+            let unread = if member.unread == 0 {
+                0
+            } else {
+                self.store.unread_after(room, &me, id).await?
             };
             if self.store.mark_read(&member, id, unread, now).await? {
                 self.broadcast(

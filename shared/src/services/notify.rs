@@ -531,12 +531,21 @@ impl<'a> Escalations<'a> {
         if !self.store.lease_escalation(esc, now, now + LEASE).await? {
             return Ok(Handled::Leased);
         }
-        let unread = self
+        let mut unread = self
             .store
             .unread_in_group(&esc.user_id, &esc.group, &esc.first_id)
             .await?;
+        unread.retain(|n| esc.after_id.is_none_or(|after| n.id > after));
+        // Everything up to here is dealt with by this round; later arrivals stay open.
+        let handled = unread
+            .iter()
+            .map(|n| n.id)
+            .chain(esc.last_id)
+            .max()
+            .unwrap_or(esc.first_id);
+        let next_due = now + spec(esc.kind).escalate_after;
         if unread.is_empty() {
-            self.store.finish_escalation(esc).await?;
+            self.store.close_escalation(esc, &handled, next_due).await?;
             return Ok(Handled::Cancelled);
         }
         let (user, preferences) = futures::try_join!(
@@ -544,7 +553,7 @@ impl<'a> Escalations<'a> {
             self.store.preferences(&esc.user_id)
         )?;
         let Some(user) = user else {
-            self.store.finish_escalation(esc).await?;
+            self.store.close_escalation(esc, &handled, next_due).await?;
             return Ok(Handled::Cancelled);
         };
         let kind_spec = spec(esc.kind);
@@ -626,7 +635,7 @@ impl<'a> Escalations<'a> {
                 .await?;
             return Ok(Handled::Failed);
         }
-        self.store.finish_escalation(esc).await?;
+        self.store.close_escalation(esc, &handled, next_due).await?;
         if failed {
             return Ok(Handled::Failed);
         }

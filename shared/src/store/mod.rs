@@ -310,8 +310,14 @@ pub trait ChatStore: Send + Sync {
     ) -> Result<Page<Member>>;
     /// One user's memberships of several rooms.
     async fn memberships_of(&self, user: &UserId, rooms: &[RoomId]) -> Result<Vec<Member>>;
-    /// Adds (or re-adds) members; their rooms list at the room's last activity.
-    async fn add_members(&self, members: &[Member], activity_ms: i64) -> Result<()>;
+    /// Adds (or re-adds) members, listed at the room's last activity; `false` (nothing
+    /// written) when they would take the room over its member limit.
+    async fn add_members(
+        &self,
+        room: &RoomId,
+        members: &[Member],
+        activity_ms: i64,
+    ) -> Result<bool>;
     /// Marks a member as gone (and hands ownership on); `false` if they were not a member.
     async fn leave_room(
         &self,
@@ -375,14 +381,8 @@ pub trait ChatStore: Send + Sync {
         add: bool,
         now: DateTime<Utc>,
     ) -> Result<Option<Message>>;
-    /// Counts messages from others after `after` up to and including `upto`.
-    async fn unread_between(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-        after: &MessageId,
-        upto: &MessageId,
-    ) -> Result<u32>;
+    /// Counts the messages from others after `after` (whatever order they committed in).
+    async fn unread_after(&self, room: &RoomId, user: &UserId, after: &MessageId) -> Result<u32>;
     /// Moves a member's read marker and sets their count, if nothing changed since `seen`
     /// was read; `false` otherwise (read again and retry).
     async fn mark_read(
@@ -507,8 +507,14 @@ pub trait NotificationStore: Send + Sync {
         due: DateTime<Utc>,
         attempts: u32,
     ) -> Result<bool>;
-    /// Closes an escalation that was handled; `false` if it changed meanwhile.
-    async fn finish_escalation(&self, escalation: &Escalation) -> Result<bool>;
+    /// Closes an escalation whose notifications up to `handled` were dealt with. If more
+    /// joined meanwhile, it stays open for those only, due at `next_due`.
+    async fn close_escalation(
+        &self,
+        escalation: &Escalation,
+        handled: &NotificationId,
+        next_due: DateTime<Utc>,
+    ) -> Result<()>;
     /// Counts one delivery outcome (`sent`, `failed`, `read`, `clicked`…) for a day.
     async fn count_delivery(
         &self,

@@ -9,13 +9,14 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    ConditionCheck, Delete, KeysAndAttributes, PutRequest, Select, TransactWriteItem, Update,
-    WriteRequest,
+    ConditionCheck, Delete, KeysAndAttributes, Select, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
 
 use super::*;
-use crate::domain::chat::{Emoji, Member, Message, Room, group_reactions, reaction_key};
+use crate::domain::chat::{
+    Emoji, MAX_MEMBERS, Member, Message, Room, group_reactions, reaction_key,
+};
 
 const ENTITY_ROOM: &str = "room";
 const ENTITY_ROOM_CLAIM: &str = "room_claim";
@@ -114,36 +115,6 @@ impl DynamoStore {
         Ok(found)
     }
 
-    /// Writes items in batches of 25, retrying unprocessed ones.
-    pub(super) async fn batch_put(&self, items: Vec<Item>) -> Result<()> {
-        for chunk in items.chunks(25) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|item| {
-                    PutRequest::builder()
-                        .set_item(Some(item.clone()))
-                        .build()
-                        .map(|put| WriteRequest::builder().put_request(put).build())
-                        .map_err(Error::unexpected)
-                })
-                .collect::<Result<_>>()?;
-            while !requests.is_empty() {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(Error::unexpected)?;
-                requests = out
-                    .unprocessed_items
-                    .and_then(|mut rest| rest.remove(&self.table))
-                    .unwrap_or_default();
-            }
-        }
-        Ok(())
-    }
-
     pub(super) fn update(&self, key: &Key) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
         Update::builder()
             .table_name(&self.table)
@@ -236,6 +207,9 @@ impl DynamoStore {
             .set_key(Some(key_item(key)))
     }
 }
+
+/// Sorts right after every `MSG#…` key: the open end of a message range.
+const MESSAGES_END: &str = "MSG$";
 
 /// A member who has not left.
 const ACTIVE_MEMBER: &str = "attribute_exists(PK) AND attribute_not_exists(leftAt)";
@@ -394,12 +368,38 @@ impl ChatStore for DynamoStore {
             .collect()
     }
 
-    async fn add_members(&self, members: &[Member], activity_ms: i64) -> Result<()> {
-        let items = members
-            .iter()
-            .map(|m| member_item(m, activity_ms))
-            .collect::<Result<_>>()?;
-        self.batch_put(items).await
+    #[instrument(skip_all, fields(room_id = %room, added = members.len()))]
+    async fn add_members(
+        &self,
+        room: &RoomId,
+        members: &[Member],
+        activity_ms: i64,
+    ) -> Result<bool> {
+        // The count and the members change together: concurrent adds cannot overfill a room.
+        let limit = MAX_MEMBERS.saturating_sub(members.len()) as u32;
+        let count = self
+            .update(&keys::room(room))
+            .update_expression("ADD memberCount :n")
+            .condition_expression("attribute_exists(PK) AND memberCount <= :limit")
+            .expression_attribute_values(":n", n(members.len()))
+            .expression_attribute_values(":limit", n(limit))
+            .build()
+            .map_err(Error::unexpected)?;
+        let mut actions = vec![TransactWriteItem::builder().update(count).build()];
+        for member in members {
+            actions.push(self.put_action(member_item(member, activity_ms)?, None)?);
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if transaction_condition_failed(&err) => Ok(false),
+            Err(err) => Err(tx_error(err)),
+        }
     }
 
     #[instrument(skip_all, fields(room_id = %room, user_id = %user))]
@@ -429,9 +429,17 @@ impl ChatStore for DynamoStore {
             .set_key(Some(key_item(&keys::pin(user, room))))
             .build()
             .map_err(Error::unexpected)?;
+        let count = self
+            .update(&keys::room(room))
+            .update_expression("ADD memberCount :minus")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":minus", n(-1))
+            .build()
+            .map_err(Error::unexpected)?;
         let mut actions = vec![
             TransactWriteItem::builder().update(leave).build(),
             TransactWriteItem::builder().delete(unpin).build(),
+            TransactWriteItem::builder().update(count).build(),
         ];
         if let Some(owner) = new_owner {
             let promote = self
@@ -558,17 +566,19 @@ impl ChatStore for DynamoStore {
         // 2: the room's preview and activity.
         let preview =
             serde_dynamo::to_attribute_value(message.preview()).map_err(Error::unexpected)?;
+        // The member list read before must still be the room's: someone who joined since
+        // would miss the message and its count.
         let room_update = self
             .update(&keys::room(room))
             .update_expression("SET lastMessage = :preview, lastActivityAt = :at")
-            .condition_expression("attribute_exists(PK)")
+            .condition_expression("attribute_exists(PK) AND memberCount = :members")
+            .expression_attribute_values(":members", n(append.members.len()))
             .expression_attribute_values(":preview", preview)
             .expression_attribute_values(":at", at.clone())
             .build()
             .map_err(Error::unexpected)?;
         actions.push(TransactWriteItem::builder().update(room_update).build());
         // 3..: every active member.
-        let first_member = actions.len();
         for (user, change) in &append.members {
             let sort = s(keys::member_by_user(user, activity, room).sk);
             let builder = self
@@ -644,10 +654,8 @@ impl ChatStore for DynamoStore {
         if failed(0) {
             return Ok(AppendOutcome::Duplicate);
         }
-        if failed(2) {
-            return Err(Error::NotFound("room"));
-        }
-        if (first_member..first_file).any(failed) {
+        // The room's member count or a member changed: read the members again.
+        if (2..first_file).any(failed) {
             return Ok(AppendOutcome::MembersChanged);
         }
         if (first_file..reply_at).any(failed) {
@@ -708,8 +716,16 @@ impl ChatStore for DynamoStore {
             .table_name(&self.table)
             .expression_attribute_values(":pk", s(&pk))
             .consistent_read(true)
-            // One more than asked tells whether there is more.
-            .limit(limit as i32 + 1);
+            // One more than asked tells whether there is more; BETWEEN also returns the
+            // anchor itself, which is dropped below.
+            .limit(
+                limit as i32
+                    + if anchor == HistoryAnchor::Latest {
+                        1
+                    } else {
+                        2
+                    },
+            );
         let query = match anchor {
             HistoryAnchor::Latest => query
                 .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
@@ -723,8 +739,7 @@ impl ChatStore for DynamoStore {
             HistoryAnchor::After(id) => query
                 .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
                 .expression_attribute_values(":low", s(keys::message(room, &id).sk))
-                // `MSG$` sorts right after every `MSG#…` key.
-                .expression_attribute_values(":high", s("MSG$"))
+                .expression_attribute_values(":high", s(MESSAGES_END))
                 .scan_index_forward(true),
         };
         let out = query.send().await.map_err(Error::unexpected)?;
@@ -824,13 +839,7 @@ impl ChatStore for DynamoStore {
             .transpose()
     }
 
-    async fn unread_between(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-        after: &MessageId,
-        upto: &MessageId,
-    ) -> Result<u32> {
+    async fn unread_after(&self, room: &RoomId, user: &UserId, after: &MessageId) -> Result<u32> {
         let mut count = 0;
         let mut start = None;
         loop {
@@ -842,7 +851,7 @@ impl ChatStore for DynamoStore {
                 .filter_expression("senderId <> :me AND kind <> :system AND id <> :after")
                 .expression_attribute_values(":pk", s(keys::room_partition(room)))
                 .expression_attribute_values(":low", s(keys::message(room, after).sk))
-                .expression_attribute_values(":high", s(keys::message(room, upto).sk))
+                .expression_attribute_values(":high", s(MESSAGES_END))
                 .expression_attribute_values(":me", s(user.to_string()))
                 .expression_attribute_values(":system", s("system"))
                 .expression_attribute_values(":after", s(after.to_string()))

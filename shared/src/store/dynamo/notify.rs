@@ -30,7 +30,8 @@ impl DynamoStore {
         self.update(&keys::escalation(user, group))
             .update_expression(
                 "SET userId = :user, #group = :group, kind = :kind, #data = :data, \
-                 dueAt = if_not_exists(dueAt, :due), firstId = if_not_exists(firstId, :id), \
+                 dueAt = if_not_exists(dueAt, :due), dueMs = if_not_exists(dueMs, :dueMs), \
+                 firstId = if_not_exists(firstId, :id), lastId = :id, \
                  attempts = if_not_exists(attempts, :zero), #gpk = :gpk, \
                  #gsk = if_not_exists(#gsk, :gsk), entity_type = :entity",
             )
@@ -43,6 +44,7 @@ impl DynamoStore {
             .expression_attribute_values(":kind", s(notification.kind.as_str()))
             .expression_attribute_values(":data", data)
             .expression_attribute_values(":due", s(due.to_rfc3339()))
+            .expression_attribute_values(":dueMs", n(due.timestamp_millis()))
             .expression_attribute_values(":id", s(notification.id.to_string()))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":gpk", s(keys::ESCALATIONS))
@@ -66,22 +68,38 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// Runs a transaction; `Some(reasons)` when it was cancelled. Conflicts with concurrent
+    /// transactions on the same counter (a burst, "mark all read") are retried here with
+    /// jittered backoff before they are reported.
     async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>> {
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(None),
-            Err(err) => match cancellation_codes(&err) {
-                Some(codes) => Ok(Some(codes)),
-                None => Err(tx_error(err)),
-            },
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions.clone()))
+                .send()
+                .await;
+            let codes = match result {
+                Ok(_) => return Ok(None),
+                Err(err) => match cancellation_codes(&err) {
+                    Some(codes) => codes,
+                    None => return Err(tx_error(err)),
+                },
+            };
+            let conflict = codes.iter().any(|c| c == "TransactionConflict");
+            if !conflict || attempt >= CONFLICT_RETRIES {
+                return Ok(Some(codes));
+            }
+            let jitter = u64::from(ulid::Ulid::generate().random() as u8) % 10;
+            tokio::time::sleep(std::time::Duration::from_millis((10 << attempt) + jitter)).await;
+            attempt += 1;
         }
     }
 }
+
+/// Retries of a transaction cancelled by a conflicting one.
+const CONFLICT_RETRIES: u32 = 4;
 
 #[async_trait]
 impl NotificationStore for DynamoStore {
@@ -369,13 +387,24 @@ impl NotificationStore for DynamoStore {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool> {
+        let user = &escalation.user_id;
+        let group = &escalation.group;
+        // The lease also moves the index key to its end, so a held escalation leaves the due
+        // range (other sweeps page past it) and comes back by itself if this sweep dies.
+        // The due time is checked on the table, not the (eventually consistent) index.
         let result = self
-            .update_item(&keys::escalation(&escalation.user_id, &escalation.group))
-            .update_expression("SET leasedUntil = :until")
+            .update_item(&keys::escalation(user, group))
+            .update_expression("SET leasedUntil = :until, #gsk = :gsk")
             .condition_expression(
-                "firstId = :first AND (attribute_not_exists(leasedUntil) OR leasedUntil < :now)",
+                "firstId = :first AND dueMs <= :now \
+                 AND (attribute_not_exists(leasedUntil) OR leasedUntil < :now)",
             )
+            .expression_attribute_names("#gsk", keys::GSI1SK)
             .expression_attribute_values(":until", n(until.timestamp_millis()))
+            .expression_attribute_values(
+                ":gsk",
+                s(keys::escalation_due(until.timestamp_millis(), user, group).sk),
+            )
             .expression_attribute_values(":now", n(now.timestamp_millis()))
             .expression_attribute_values(":first", s(escalation.first_id.to_string()))
             .send()
@@ -394,8 +423,10 @@ impl NotificationStore for DynamoStore {
         let result = self
             .update_item(&keys::escalation(user, group))
             .update_expression(
-                "SET dueAt = :due, attempts = :attempts, #gsk = :gsk REMOVE leasedUntil",
+                "SET dueAt = :due, dueMs = :dueMs, attempts = :attempts, #gsk = :gsk \
+                 REMOVE leasedUntil",
             )
+            .expression_attribute_values(":dueMs", n(due.timestamp_millis()))
             .condition_expression("firstId = :first")
             .expression_attribute_names("#gsk", keys::GSI1SK)
             .expression_attribute_values(":due", s(due.to_rfc3339()))
@@ -410,20 +441,51 @@ impl NotificationStore for DynamoStore {
         conditional(result).await
     }
 
-    async fn finish_escalation(&self, escalation: &Escalation) -> Result<bool> {
-        let result = self
+    async fn close_escalation(
+        &self,
+        escalation: &Escalation,
+        handled: &NotificationId,
+        next_due: DateTime<Utc>,
+    ) -> Result<()> {
+        let user = &escalation.user_id;
+        let group = &escalation.group;
+        let key = keys::escalation(user, group);
+        let first = s(escalation.first_id.to_string());
+        let handled = s(handled.to_string());
+        let deleted = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(&keys::escalation(
-                &escalation.user_id,
-                &escalation.group,
-            ))))
-            .condition_expression("firstId = :first")
-            .expression_attribute_values(":first", s(escalation.first_id.to_string()))
+            .set_key(Some(key_item(&key)))
+            .condition_expression("firstId = :first AND lastId = :handled")
+            .expression_attribute_values(":first", first.clone())
+            .expression_attribute_values(":handled", handled.clone())
             .send()
             .await;
-        conditional(result).await
+        if conditional(deleted).await? {
+            return Ok(());
+        }
+        // Notifications joined while this round was sending: keep the group open for them,
+        // with a fresh window, instead of losing them with the delete.
+        let kept = self
+            .update_item(&key)
+            .update_expression(
+                "SET afterId = :handled, dueAt = :due, dueMs = :dueMs, #gsk = :gsk \
+                 REMOVE leasedUntil",
+            )
+            .condition_expression("firstId = :first")
+            .expression_attribute_names("#gsk", keys::GSI1SK)
+            .expression_attribute_values(":handled", handled)
+            .expression_attribute_values(":due", s(next_due.to_rfc3339()))
+            .expression_attribute_values(":dueMs", n(next_due.timestamp_millis()))
+            .expression_attribute_values(
+                ":gsk",
+                s(keys::escalation_due(next_due.timestamp_millis(), user, group).sk),
+            )
+            .expression_attribute_values(":first", first)
+            .send()
+            .await;
+        conditional(kept).await.map(drop)
     }
 
     async fn count_delivery(
