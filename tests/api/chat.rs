@@ -790,6 +790,7 @@ async fn the_owner_manages_members_and_a_removed_member_hears_nothing_more() {
         (added["change"].as_str(), added["userIds"][0].as_str()),
         (Some("members_added"), Some(dan.id.as_str()))
     );
+    say(&stack, &cid, &room, "before the rename").await;
     let (status, room_now) = stack
         .call(
             "PATCH",
@@ -799,6 +800,11 @@ async fn the_owner_manages_members_and_a_removed_member_hears_nothing_more() {
         )
         .await;
     assert_eq!((status, &room_now["name"]), (200, &json!("Bathroom")));
+    assert_eq!(
+        membership(&stack, &ana, &room).await["unread"],
+        1,
+        "the rename's system message reads nothing for the owner"
+    );
 
     // Removing Ben: he is told, then hears and sees nothing more.
     assert_eq!(

@@ -15,9 +15,10 @@ use chrono::Utc;
 use gigwire::adapters::ApiGatewayPusher;
 use gigwire::auth::Caller;
 use gigwire::domain::chat::SendMessage;
+use gigwire::domain::notify::Kind;
 use gigwire::domain::{RoomId, SessionId, UserId};
 use gigwire::services::chat::Chat;
-use gigwire::services::notify::{ChatNotifier, Notifications};
+use gigwire::services::notify::{ChatNotifier, Notifications, NotifyRequest};
 use gigwire::store::dynamo::DynamoStore;
 use gigwire_tests::{Stack, expect_event};
 use serde_json::json;
@@ -211,6 +212,57 @@ async fn sending_a_message_takes_two_sequential_dynamodb_round_trips() {
         .map(|(c, _)| c.operation.as_str())
         .collect();
     assert!(later.contains(&"TransactWriteItems"), "{later:?}");
+}
+
+#[tokio::test]
+async fn notifying_one_online_user_takes_two_sequential_round_trips() {
+    let stack = Stack::from_env();
+    let (token, body) = stack.new_user("notified").await;
+    let user = UserId::parse(body["user"]["id"].as_str().unwrap(), "id").unwrap();
+    let mut ws = stack.connect(Some(&token)).await.unwrap();
+    gigwire_tests::send(&mut ws, json!({ "action": "ping" })).await;
+    expect_event(&mut ws, "pong").await;
+
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .interceptor(SharedRecorder(recorder.clone()))
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &stack.table);
+    let pusher = ApiGatewayPusher::from_sdk(&sdk, &stack.management_endpoint());
+    let request = NotifyRequest {
+        recipients: vec![user],
+        kind: Kind::PaymentReceived,
+        actor: None,
+        room: None,
+        data: json!({ "actor": "Ana", "amount": "€40.00" }),
+        idempotency_key: "cost-payment".into(),
+    };
+    let report = Notifications {
+        store: &store,
+        users: &store,
+        connections: &store,
+        pusher: &pusher,
+    }
+    .notify(&request, Utc::now())
+    .await
+    .unwrap();
+    assert_eq!(report.live, 1);
+    assert_eq!(
+        expect_event(&mut ws, "notification.new").await["notification"]["body"],
+        "Ana paid €40.00."
+    );
+    let calls = recorder.log.lock().unwrap().1.clone();
+    let depth = round_trips(&calls);
+    let made: Vec<(&str, usize)> = calls
+        .iter()
+        .zip(&depth)
+        .map(|(c, d)| (c.operation.as_str(), *d))
+        .collect();
+    // The recipient's connections, then one transaction; then the post.
+    assert_eq!(made, [("Query", 1), ("TransactWriteItems", 2)]);
 }
 
 /// The SDK wants an owned interceptor; this shares the recorder with the test.
