@@ -76,6 +76,25 @@ impl Stack {
             .replacen("wss://", "https://", 1)
     }
 
+    /// Makes `user` an admin directly in the table (admins are only made by admins) and
+    /// returns an access token carrying the role, minted by a refresh.
+    pub async fn admin_token(&self, user: &gigwire::domain::UserId, refresh: &Value) -> String {
+        use gigwire::domain::{ProfileChanges, Role};
+        use gigwire::store::UserStore;
+        let changes = ProfileChanges {
+            roles: Some([Role::Customer, Role::Admin].into_iter().collect()),
+            ..Default::default()
+        };
+        self.store()
+            .await
+            .update_profile(user, &changes, chrono::Utc::now())
+            .await
+            .unwrap();
+        let (status, tokens) = self.refresh(refresh).await;
+        assert_eq!(status, 200, "{tokens}");
+        tokens["accessToken"].as_str().unwrap().to_owned()
+    }
+
     /// Direct access to the stack's table.
     pub async fn store(&self) -> DynamoStore {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())

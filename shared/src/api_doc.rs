@@ -24,7 +24,9 @@ use crate::services::chat::{
     MemberPresence, MessagePage, Peer, RoomDetail, RoomPage, RoomSummary, UnreadTotal,
 };
 use crate::services::files::{DownloadLink, UploadTicket};
-use crate::services::notify::{MarkRead, Marked, NotificationPage, PreferencesView, UnreadCount};
+use crate::services::notify::{
+    DeliveryStats, MarkRead, Marked, NotificationPage, PreferencesView, StatsRow, UnreadCount,
+};
 use crate::services::realtime::{
     ClientMessage, PresenceStatus, ReceiptKind, RoomChange, ServerEvent, TypingState,
 };
@@ -239,6 +241,13 @@ mod paths {
     #[utoipa::path(patch, path = "/me/notification-preferences", tag = "notifications", security(("bearer" = [])), request_body = PreferencesPatch,
         responses((status = 200, body = PreferencesView), (status = 400, body = ErrorBody)))]
     fn update_notification_preferences() {}
+
+    /// Delivery statistics (admins): sent, delivered, failed, read and clicked counts and rates
+    /// per channel and per kind × channel, over at most 31 days (UTC; default today).
+    #[utoipa::path(get, path = "/admin/notification-stats", tag = "notifications", security(("bearer" = [])),
+        params(("from" = Option<String>, Query, description = "YYYY-MM-DD"), ("to" = Option<String>, Query, description = "YYYY-MM-DD")),
+        responses((status = 200, body = DeliveryStats), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    fn notification_stats() {}
 }
 
 struct BearerAuth;
@@ -260,8 +269,8 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow)),
     modifiers(&BearerAuth),
     tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"))
 )]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use gigwire::domain::{ConnectionId, UserId};
-use gigwire::store::{Connection, ConnectionStore, UserStore};
+use gigwire::store::{Connection, ConnectionStore};
 use gigwire_tests::{Stack, Ws, expect_event, next_event, send};
 use serde_json::{Value, json};
 
@@ -200,7 +200,7 @@ async fn a_subject_room_is_one_per_subject() {
         .call("POST", "/rooms", Some(&ana.token), Some(body.clone()))
         .await;
     assert_eq!(status, 403, "a plain user cannot claim a subject");
-    let admin = admin_token(&stack, &ana).await;
+    let admin = stack.admin_token(&ana.user_id(), &ana.refresh).await;
     let (status, first) = stack
         .call("POST", "/rooms", Some(&admin), Some(body.clone()))
         .await;
@@ -213,27 +213,6 @@ async fn a_subject_room_is_one_per_subject() {
         .call("POST", "/rooms", Some(&eve.token), Some(body))
         .await;
     assert_eq!(status, 403, "an outsider cannot reach the subject's room");
-}
-
-/// Makes `who` an admin directly in the table and returns a token carrying the role.
-async fn admin_token(stack: &Stack, who: &Person) -> String {
-    let roles = [
-        gigwire::domain::Role::Customer,
-        gigwire::domain::Role::Admin,
-    ];
-    let changes = gigwire::domain::ProfileChanges {
-        roles: Some(roles.into_iter().collect()),
-        ..Default::default()
-    };
-    stack
-        .store()
-        .await
-        .update_profile(&who.user_id(), &changes, Utc::now())
-        .await
-        .unwrap();
-    let (status, tokens) = stack.refresh(&who.refresh).await;
-    assert_eq!(status, 200, "{tokens}");
-    tokens["accessToken"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ static SWEEPS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Person {
     token: String,
+    refresh: Value,
     id: UserId,
     email: String,
     phone: String,
@@ -43,6 +44,7 @@ async fn person(stack: &Stack, name: &str) -> Person {
     assert_eq!(status, 200, "{profile}");
     Person {
         token,
+        refresh: body["refreshToken"].clone(),
         id: UserId::parse(body["user"]["id"].as_str().unwrap(), "id").unwrap(),
         email,
         phone,
@@ -464,4 +466,67 @@ async fn the_inbox_filters_pages_marks_and_deletes_and_nobody_touches_anothers()
             .await
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn admins_see_delivery_statistics_and_nobody_else_does() {
+    let stack = Stack::from_env();
+    let _turn = SWEEPS.lock().await;
+    let ben = person(&stack, "Ben").await;
+    let mut ws = online(&stack, &ben).await;
+    notify(&stack, booking(&ben, "stats-1")).await;
+    let id = expect_event(&mut ws, "notification.new").await["notification"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = stack
+        .call(
+            "POST",
+            &format!("/notifications/{id}/click"),
+            Some(&ben.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        stack
+            .status("GET", "/admin/notification-stats", &ben.token)
+            .await,
+        403
+    );
+
+    let admin = stack.admin_token(&ben.id, &ben.refresh).await;
+    let today = Utc::now().format("%Y-%m-%d").to_string();
+    let (status, stats) = stack
+        .call(
+            "GET",
+            &format!("/admin/notification-stats?from={today}&to={today}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{stats}");
+    let row = stats["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "booking_confirmed" && r["channel"] == "in_app")
+        .cloned()
+        .unwrap();
+    // Other tests notify too: at least this one is counted, and the rates are consistent.
+    assert!(
+        row["sent"].as_u64().unwrap() >= 1 && row["clicked"].as_u64().unwrap() >= 1,
+        "{row}"
+    );
+    let rate = row["clickRate"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&rate), "{row}");
+    let (status, _) = stack
+        .call(
+            "GET",
+            "/admin/notification-stats?from=2026-01-01&to=2026-12-31",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "at most 31 days");
 }

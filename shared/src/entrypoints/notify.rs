@@ -95,6 +95,15 @@ impl NotificationsApi {
         Ok(HttpResponse::no_content())
     }
 
+    /// `GET /admin/notification-stats?from&to`.
+    pub async fn stats(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let stats = self
+            .service()
+            .stats(req.caller()?, req.query("from"), req.query("to"), now())
+            .await?;
+        HttpResponse::ok(&stats)
+    }
+
     /// `GET /me/notification-preferences`.
     pub async fn preferences(&self, req: HttpRequest) -> Result<HttpResponse> {
         HttpResponse::ok(&self.service().preferences(req.caller()?).await?)

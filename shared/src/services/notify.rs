@@ -9,9 +9,9 @@
 //! because the sweep sends only what is still unread. The sweep reads only due escalations
 //! from the index, so its cost grows with what is due, not with the table.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use tracing::{info, instrument, warn};
@@ -24,11 +24,12 @@ use crate::domain::notify::{
     Channel, Escalation, Kind, MAX_ATTEMPTS, Notification, Preferences, PreferencesPatch,
     render_text, retry_delay, spec,
 };
-use crate::domain::{NotificationId, ProfileChanges, RoomId, UserId};
+use crate::domain::{NotificationId, ProfileChanges, Role, RoomId, UserId};
 use crate::error::{Error, Result};
 use crate::services::realtime::{self, ServerEvent};
 use crate::store::{
-    ChatStore, ConnectionStore, Created, NotificationStore, Notifier, OfflineMessage, UserStore,
+    ChatStore, ConnectionStore, Created, DeliveryCounters, NotificationStore, Notifier,
+    OfflineMessage, UserStore,
 };
 use crate::templates::{EmailTemplates, NotificationEmail};
 
@@ -236,6 +237,11 @@ impl<'a> Notifications<'a> {
                             .await
                             .map(|r| !r.reached.is_empty())
                             .unwrap_or(false);
+                    let day = now.format("%Y-%m-%d").to_string();
+                    self.count(&day, request.kind, "sent").await;
+                    if reached {
+                        self.count(&day, request.kind, "delivered").await;
+                    }
                     let mut escalating = escalate_at.is_some();
                     if !reached && !escalating {
                         // Every open connection turned out to be gone: escalate after all.
@@ -358,16 +364,12 @@ impl<'a> Notifications<'a> {
             .get_notification(&me, id)
             .await?
             .ok_or(Error::NotFound("notification"))?;
-        self.store.mark_read(&me, id, now, true).await?;
+        let day = now.format("%Y-%m-%d").to_string();
+        if self.store.mark_read(&me, id, now, true).await? {
+            self.count(&day, notification.kind, "read").await;
+        }
         if notification.clicked_at.is_none() {
-            let day = now.format("%Y-%m-%d").to_string();
-            if let Err(err) = self
-                .store
-                .count_delivery(&day, notification.kind, Channel::InApp.as_str(), "clicked")
-                .await
-            {
-                warn!(error = ?err, "click not counted");
-            }
+            self.count(&day, notification.kind, "clicked").await;
         }
         self.store
             .get_notification(&me, id)
@@ -382,6 +384,84 @@ impl<'a> Notifications<'a> {
         } else {
             Err(Error::NotFound("notification"))
         }
+    }
+
+    /// Counts one in-app outcome (best effort: statistics never fail a delivery).
+    async fn count(&self, day: &str, kind: Kind, outcome: &str) {
+        if let Err(err) = self
+            .store
+            .count_delivery(day, kind, Channel::InApp.as_str(), outcome)
+            .await
+        {
+            warn!(error = ?err, outcome, "outcome not counted");
+        }
+    }
+
+    /// `GET /admin/notification-stats?from&to` (admins): outcomes and rates per channel and
+    /// per kind × channel over at most 31 days.
+    pub async fn stats(
+        &self,
+        caller: &Caller,
+        from: Option<&str>,
+        to: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<DeliveryStats> {
+        if !caller.roles.contains(&Role::Admin) {
+            return Err(Error::Forbidden("admins only".into()));
+        }
+        let day = |raw: Option<&str>, field: &str| -> Result<NaiveDate> {
+            match raw {
+                None => Ok(now.date_naive()),
+                Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                    .map_err(|_| Error::field(field, "expected a date as YYYY-MM-DD")),
+            }
+        };
+        let (to, from) = (day(to, "to")?, day(from, "from")?);
+        if from > to || (to - from).num_days() > 30 {
+            return Err(Error::field(
+                "from",
+                "from must be on or before to, at most 31 days",
+            ));
+        }
+        let days: Vec<String> = from
+            .iter_days()
+            .take_while(|d| *d <= to)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .collect();
+        let store = self.store;
+        let per_day: Vec<Vec<DeliveryCounters>> = futures::stream::iter(days)
+            .map(|d| async move { store.delivery_stats(&d).await })
+            .buffered(8)
+            .try_collect()
+            .await?;
+        let mut by_kind: BTreeMap<(String, String), BTreeMap<String, u64>> = BTreeMap::new();
+        let mut by_channel: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for row in per_day.into_iter().flatten() {
+            for (outcome, n) in &row.counts {
+                *by_kind
+                    .entry((row.kind.clone(), row.channel.clone()))
+                    .or_default()
+                    .entry(outcome.clone())
+                    .or_default() += n;
+                *by_channel
+                    .entry(row.channel.clone())
+                    .or_default()
+                    .entry(outcome.clone())
+                    .or_default() += n;
+            }
+        }
+        Ok(DeliveryStats {
+            from: from.to_string(),
+            to: to.to_string(),
+            channels: by_channel
+                .into_iter()
+                .map(|(channel, c)| StatsRow::new(None, channel, &c))
+                .collect(),
+            kinds: by_kind
+                .into_iter()
+                .map(|((kind, channel), c)| StatsRow::new(Some(kind), channel, &c))
+                .collect(),
+        })
     }
 
     /// `GET /me/notification-preferences`.
@@ -426,6 +506,69 @@ impl<'a> Notifications<'a> {
             preferences,
             time_zone: user.time_zone.as_str().to_owned(),
         })
+    }
+}
+
+/// Delivery statistics over a period.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryStats {
+    /// First day (UTC).
+    pub from: String,
+    /// Last day (UTC).
+    pub to: String,
+    /// Totals per channel.
+    pub channels: Vec<StatsRow>,
+    /// Per kind and channel.
+    pub kinds: Vec<StatsRow>,
+}
+
+/// Outcomes of one channel (and kind), with rates.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsRow {
+    /// Kind (absent on channel totals).
+    pub kind: Option<String>,
+    /// Channel.
+    pub channel: String,
+    /// Sent (in-app: created).
+    pub sent: u64,
+    /// Reached an open connection (in-app).
+    pub delivered: u64,
+    /// Failed (SMS, email).
+    pub failed: u64,
+    /// Read (in-app, when opened).
+    pub read: u64,
+    /// Opened (in-app).
+    pub clicked: u64,
+    /// delivered / sent.
+    pub delivery_rate: Option<f64>,
+    /// failed / (sent + failed).
+    pub failure_rate: Option<f64>,
+    /// read / sent.
+    pub read_rate: Option<f64>,
+    /// clicked / sent.
+    pub click_rate: Option<f64>,
+}
+
+impl StatsRow {
+    fn new(kind: Option<String>, channel: String, counts: &BTreeMap<String, u64>) -> Self {
+        let get = |name: &str| counts.get(name).copied().unwrap_or(0);
+        let (sent, failed) = (get("sent"), get("failed"));
+        let ratio = |n: u64, d: u64| (d > 0).then(|| n as f64 / d as f64);
+        Self {
+            kind,
+            channel,
+            sent,
+            delivered: get("delivered"),
+            failed,
+            read: get("read"),
+            clicked: get("clicked"),
+            delivery_rate: ratio(get("delivered"), sent),
+            failure_rate: ratio(failed, sent + failed),
+            read_rate: ratio(get("read"), sent),
+            click_rate: ratio(get("clicked"), sent),
+        }
     }
 }
 

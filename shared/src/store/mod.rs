@@ -435,6 +435,17 @@ pub struct Inbox {
     pub seen_at: Option<DateTime<Utc>>,
 }
 
+/// One day's delivery counters for one kind and channel.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryCounters {
+    /// The kind's name.
+    pub kind: String,
+    /// The channel's name.
+    pub channel: String,
+    /// Outcome → count.
+    pub counts: std::collections::BTreeMap<String, u64>,
+}
+
 /// Notifications, inbox counters, preferences, escalations and delivery statistics.
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
@@ -515,6 +526,8 @@ pub trait NotificationStore: Send + Sync {
         handled: &NotificationId,
         next_due: DateTime<Utc>,
     ) -> Result<()>;
+    /// The delivery counters of one day (`YYYY-MM-DD`), per kind and channel.
+    async fn delivery_stats(&self, day: &str) -> Result<Vec<DeliveryCounters>>;
     /// Counts one delivery outcome (`sent`, `failed`, `read`, `clicked`…) for a day.
     async fn count_delivery(
         &self,

@@ -488,6 +488,41 @@ impl NotificationStore for DynamoStore {
         conditional(kept).await.map(drop)
     }
 
+    async fn delivery_stats(&self, day: &str) -> Result<Vec<DeliveryCounters>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(keys::delivery_stats(day, "", "").pk))
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        let mut rows = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let sk = match item.get(keys::SK) {
+                Some(AttributeValue::S(sk)) => sk.clone(),
+                _ => continue,
+            };
+            let Some((kind, channel)) = sk.split_once('#') else {
+                continue;
+            };
+            let counts = item
+                .iter()
+                .filter_map(|(name, value)| match value {
+                    AttributeValue::N(count) => Some((name.clone(), count.parse().ok()?)),
+                    _ => None,
+                })
+                .collect();
+            rows.push(DeliveryCounters {
+                kind: kind.to_owned(),
+                channel: channel.to_owned(),
+                counts,
+            });
+        }
+        Ok(rows)
+    }
+
     async fn count_delivery(
         &self,
         day: &str,
