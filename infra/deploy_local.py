@@ -210,6 +210,14 @@ def verify_sender(sesv2, address: str) -> None:
         sesv2.create_email_identity(EmailIdentity=address)
 
 
+def push_application(sns) -> str:
+    """The emulator's stand-in for an FCM platform application: CloudFormation cannot create
+    one (on AWS it is made once with the real FCM key and its ARN passed as a parameter)."""
+    return sns.create_platform_application(
+        Name="gigwire-local-fcm", Platform="GCM",
+        Attributes={"PlatformCredential": "local-emulator-fcm-key"})["PlatformApplicationArn"]
+
+
 def main() -> None:
     args = parse_args()
     url = f"http://127.0.0.1:{args.port}"
@@ -240,6 +248,9 @@ def main() -> None:
         {"ParameterKey": "JwtSigningKey", "ParameterValue": signing_key()},
         {"ParameterKey": "ManagementApiBaseUrl", "ParameterValue": url},
     ] + [{"ParameterKey": k, "ParameterValue": v} for k, v in (p.split("=", 1) for p in args.param)]
+    if not any(p["ParameterKey"] == "PushPlatformApplicationArn" for p in params):
+        params.append({"ParameterKey": "PushPlatformApplicationArn",
+                       "ParameterValue": push_application(client("sns"))})
     # Like `sam deploy`, the template travels through the bucket: CloudFormation takes at most
     # 51,200 bytes inline, and ours is larger.
     template_key = f"templates/{args.stack_name}.yaml"
@@ -259,6 +270,7 @@ def main() -> None:
         "GIGWIRE_TABLE": outputs["TableName"],
         "GIGWIRE_BUCKET": outputs["BucketName"],
         "GIGWIRE_CLEANUP_FUNCTION": outputs["CleanupUploadsFunctionName"],
+        "GIGWIRE_PUSH_APPLICATION_ARN": values.get("PushPlatformApplicationArn") or "",
         "GIGWIRE_ESCALATIONS_FUNCTION": outputs["EscalationsFunctionName"],
         "GIGWIRE_JWT_SIGNING_KEY": signing_key(),
         "GIGWIRE_JWT_ISSUER": values.get("JwtIssuer") or "gigwire",

@@ -15,7 +15,8 @@ use crate::domain::chat::{
 };
 use crate::domain::files::{FileRecord, FileStatus, Purpose, UploadRequest};
 use crate::domain::notify::{
-    Channel, ChannelSwitches, Kind, Notification, Preferences, PreferencesPatch, QuietHours,
+    Channel, ChannelSwitches, Device, Kind, Notification, Platform, Preferences, PreferencesPatch,
+    QuietHours, RegisterDevice,
 };
 use crate::domain::{ProfilePatch, Role, User};
 use crate::error::{ErrorBody, ErrorDetail};
@@ -248,6 +249,18 @@ mod paths {
         params(("from" = Option<String>, Query, description = "YYYY-MM-DD"), ("to" = Option<String>, Query, description = "YYYY-MM-DD")),
         responses((status = 200, body = DeliveryStats), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
     fn notification_stats() {}
+
+    /// Register a device's push token (FCM or APNs) for mobile push while the user is offline.
+    /// Registering the same token again answers the same device.
+    #[utoipa::path(post, path = "/me/devices", tag = "notifications", security(("bearer" = [])), request_body = RegisterDevice,
+        responses((status = 201, body = Device), (status = 400, body = ErrorBody)))]
+    fn register_device() {}
+
+    /// Forget one of the caller's devices.
+    #[utoipa::path(delete, path = "/me/devices/{id}", tag = "notifications", security(("bearer" = [])),
+        params(("id" = String, Path, description = "device id")),
+        responses((status = 204), (status = 404, body = ErrorBody)))]
+    fn unregister_device() {}
 }
 
 struct BearerAuth;
@@ -269,8 +282,8 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform)),
     modifiers(&BearerAuth),
     tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"))
 )]

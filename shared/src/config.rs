@@ -31,6 +31,9 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Where links in emails lead (`APP_URL`, optional: no button without it).
     pub app_url: Option<String>,
+    /// The SNS platform application devices register with (`PUSH_PLATFORM_APPLICATION_ARN`,
+    /// optional: no mobile push without it).
+    pub push_application_arn: Option<String>,
 }
 
 /// Shortest signing key accepted: HS256 wants at least 256 bits.
@@ -79,6 +82,9 @@ impl Config {
                 .ok()
                 .map(|url| url.trim_end_matches('/').to_owned())
                 .filter(|url| !url.is_empty()),
+            push_application_arn: std::env::var("PUSH_PLATFORM_APPLICATION_ARN")
+                .ok()
+                .filter(|arn| !arn.trim().is_empty()),
         })
     }
 }

@@ -226,6 +226,14 @@ pub fn escalation_due(due_ms: i64, user: &UserId, group: &str) -> Key {
 /// `GSI1PK` of pending escalations.
 pub const ESCALATIONS: &str = "ESCALATE";
 
+/// A user's registered device, by the digest of its token.
+pub fn device(user: &UserId, id: &str) -> Key {
+    key(user_partition(user), format!("{DEVICE_PREFIX}{id}"))
+}
+
+/// `SK` prefix of a user's devices.
+pub const DEVICE_PREFIX: &str = "DEVICE#";
+
 /// Delivery counters of one day, per kind and channel.
 pub fn delivery_stats(day: &str, kind: &str, channel: &str) -> Key {
     key(format!("STATS#{day}"), format!("{kind}#{channel}"))

@@ -160,6 +160,7 @@ async fn sending_a_message_takes_two_sequential_dynamodb_round_trips() {
             users: &store,
             connections: &store,
             pusher: &pusher,
+            push: None,
         },
         rooms: &store,
     };
@@ -245,6 +246,7 @@ async fn notifying_one_online_user_takes_two_sequential_round_trips() {
         users: &store,
         connections: &store,
         pusher: &pusher,
+        push: None,
     }
     .notify(&request, Utc::now())
     .await

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use gigwire::adapters::ApiGatewayPusher;
+use gigwire::adapters::{ApiGatewayPusher, PushSender, SnsPush};
 use gigwire::domain::UserId;
 use gigwire::domain::notify::Kind;
 use gigwire::services::notify::{Notifications, NotifyReport, NotifyRequest};
@@ -51,18 +51,22 @@ async fn person(stack: &Stack, name: &str) -> Person {
     }
 }
 
-/// Calls the internal API every producer uses, in-process against the deployed table.
+/// Calls the internal API every producer uses, in-process against the deployed table and
+/// the stack's SNS platform application.
 async fn notify(stack: &Stack, request: NotifyRequest) -> NotifyReport {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await;
     let store = stack.store().await;
     let pusher = ApiGatewayPusher::from_sdk(&sdk, &stack.management_endpoint());
+    let application = std::env::var("GIGWIRE_PUSH_APPLICATION_ARN").ok();
+    let push = SnsPush::from_sdk(&sdk, application.as_deref());
     Notifications {
         store: &store,
         users: &store,
         connections: &store,
         pusher: &pusher,
+        push: push.as_ref().map(|p| p as &dyn PushSender),
     }
     .notify(&request, Utc::now())
     .await
@@ -529,4 +533,57 @@ async fn admins_see_delivery_statistics_and_nobody_else_does() {
         )
         .await;
     assert_eq!(status, 400, "at most 31 days");
+}
+
+#[tokio::test]
+async fn an_offline_user_with_a_device_gets_a_push_and_an_online_one_does_not() {
+    let stack = Stack::from_env();
+    let _turn = SWEEPS.lock().await;
+    let ben = person(&stack, "Ben").await;
+    let token = format!("fcm-{}{}", ulid::Ulid::generate(), ulid::Ulid::generate());
+    let register = json!({ "platform": "fcm", "token": token });
+    let (status, device) = stack
+        .call(
+            "POST",
+            "/me/devices",
+            Some(&ben.token),
+            Some(register.clone()),
+        )
+        .await;
+    assert_eq!(status, 201, "{device}");
+    assert!(
+        device.get("endpoint").is_none(),
+        "the endpoint stays server-side"
+    );
+    let (_, again) = stack
+        .call("POST", "/me/devices", Some(&ben.token), Some(register))
+        .await;
+    assert_eq!(again["id"], device["id"], "registering twice is one device");
+    let (status, err) = stack
+        .call(
+            "POST",
+            "/me/devices",
+            Some(&ben.token),
+            Some(json!({ "platform": "fcm", "token": "x y" })),
+        )
+        .await;
+    assert_eq!((status, &err["error"]["field"]), (400, &json!("token")));
+
+    // Offline: pushed to the device (SNS accepted the publish to its platform endpoint).
+    let report = notify(&stack, booking(&ben, "push-1")).await;
+    assert_eq!((report.live, report.pushed, report.escalating), (0, 1, 1));
+    // Online: the live event only.
+    let mut ws = online(&stack, &ben).await;
+    let report = notify(&stack, booking(&ben, "push-2")).await;
+    assert_eq!((report.live, report.pushed), (1, 0));
+    expect_event(&mut ws, "notification.new").await;
+    drop(ws);
+
+    // Without the device, nothing is pushed.
+    let path = format!("/me/devices/{}", device["id"].as_str().unwrap());
+    assert_eq!(stack.status("DELETE", &path, &ben.token).await, 204);
+    assert_eq!(stack.status("DELETE", &path, &ben.token).await, 404);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let report = notify(&stack, booking(&ben, "push-3")).await;
+    assert_eq!(report.pushed, 0);
 }

@@ -82,6 +82,7 @@ async fn main() {
             users: &store,
             connections: &store,
             pusher: &pusher,
+            push: None,
         },
         rooms: &store,
     };

@@ -10,4 +10,4 @@ pub mod sns;
 pub use apigw::{ApiGatewayPusher, Delivery, Pusher};
 pub use s3::{ObjectInfo, ObjectStore, PresignedPost, S3Files, S3PostSigner, UploadSigner};
 pub use ses::{Mailer, OutgoingEmail, SesMailer};
-pub use sns::{SmsSender, SnsSms};
+pub use sns::{PushSender, Pushed, SmsSender, SnsPush, SnsSms};

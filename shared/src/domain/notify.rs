@@ -493,6 +493,58 @@ pub fn retry_delay(attempts: u32) -> Duration {
     Duration::minutes(1 << attempts.min(10))
 }
 
+/// A mobile platform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    /// Firebase Cloud Messaging (Android, and iOS through Firebase).
+    Fcm,
+    /// Apple Push Notification service.
+    Apns,
+}
+
+/// A registered device.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    /// Id (derived from the token, so registering the same token again is idempotent).
+    pub id: String,
+    /// Platform.
+    pub platform: Platform,
+    /// The platform endpoint pushes go to.
+    #[serde(skip_serializing)]
+    #[schema(ignore)]
+    pub endpoint: String,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /me/devices`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegisterDevice {
+    /// Platform.
+    pub platform: Platform,
+    /// The push token the platform's SDK gave the app.
+    pub token: String,
+}
+
+impl RegisterDevice {
+    /// Checks the token's shape (FCM tokens are ~150+ characters, APNs 64 hex).
+    pub fn validate(&self) -> Result<()> {
+        let token = &self.token;
+        let ok = (32..=4096).contains(&token.len())
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_:.".contains(&b));
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::field("token", "not a push token"))
+        }
+    }
+}
+
 /// Renders one of the catalog's text templates over `data`.
 pub fn render_text(template: &str, data: &serde_json::Value) -> String {
     let env = minijinja::Environment::new();

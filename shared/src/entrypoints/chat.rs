@@ -4,7 +4,7 @@
 use percent_encoding::percent_decode_str;
 
 use super::now;
-use crate::adapters::ApiGatewayPusher;
+use crate::adapters::{ApiGatewayPusher, PushSender, SnsPush};
 use crate::cursor::CursorCodec;
 use crate::domain::chat::{
     AddMembers, CreateRoom, EditMessage, Emoji, MembershipPatch, ReadUpTo, RoomPatch, SendMessage,
@@ -33,6 +33,7 @@ pub struct ChatApi {
 pub struct TableNotifier {
     store: DynamoStore,
     pusher: ApiGatewayPusher,
+    push: Option<SnsPush>,
 }
 
 #[async_trait::async_trait]
@@ -43,6 +44,7 @@ impl Notifier for TableNotifier {
             users: &self.store,
             connections: &self.store,
             pusher: &self.pusher,
+            push: self.push.as_ref().map(|p| p as &dyn PushSender),
         };
         ChatNotifier {
             notifications,
@@ -78,6 +80,7 @@ impl ChatApi {
             notifier: TableNotifier {
                 store: store.clone(),
                 pusher: pusher.clone(),
+                push: SnsPush::from_sdk(&init.sdk, init.config.push_application_arn.as_deref()),
             },
             store,
             pusher,

@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 
 use super::now;
-use crate::adapters::{ApiGatewayPusher, SesMailer, SnsSms};
+use crate::adapters::{ApiGatewayPusher, PushSender, SesMailer, SnsPush, SnsSms};
 use crate::cursor::CursorCodec;
 use crate::domain::NotificationId;
-use crate::domain::notify::PreferencesPatch;
+use crate::domain::notify::{PreferencesPatch, RegisterDevice};
 use crate::error::Result;
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
@@ -20,6 +20,7 @@ pub struct NotificationsApi {
     store: DynamoStore,
     pusher: ApiGatewayPusher,
     cursors: CursorCodec,
+    push: Option<SnsPush>,
 }
 
 fn id(req: &HttpRequest) -> Result<NotificationId> {
@@ -36,6 +37,7 @@ impl NotificationsApi {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
             pusher: ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint),
             cursors: CursorCodec::new(&init.config.signing_key),
+            push: SnsPush::from_sdk(&init.sdk, init.config.push_application_arn.as_deref()),
         }
     }
 
@@ -45,7 +47,25 @@ impl NotificationsApi {
             users: &self.store,
             connections: &self.store,
             pusher: &self.pusher,
+            push: self.push.as_ref().map(|p| p as &dyn PushSender),
         }
+    }
+
+    /// `POST /me/devices`.
+    pub async fn register_device(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: RegisterDevice = req.json()?;
+        let device = self
+            .service()
+            .register_device(req.caller()?, body, now())
+            .await?;
+        HttpResponse::json(201, &device)
+    }
+
+    /// `DELETE /me/devices/{id}`.
+    pub async fn unregister_device(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let id = req.path.get("id").map(String::as_str).unwrap_or_default();
+        self.service().unregister_device(req.caller()?, id).await?;
+        Ok(HttpResponse::no_content())
     }
 
     /// `GET /notifications?unreadOnly&kind&limit&cursor`.

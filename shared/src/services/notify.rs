@@ -17,12 +17,12 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, instrument, warn};
 use utoipa::ToSchema;
 
-use crate::adapters::{Mailer, Pusher, SmsSender};
+use crate::adapters::{Mailer, PushSender, Pushed, Pusher, SmsSender};
 use crate::auth::Caller;
 use crate::cursor::CursorCodec;
 use crate::domain::notify::{
-    Channel, Escalation, Kind, MAX_ATTEMPTS, Notification, Preferences, PreferencesPatch,
-    render_text, retry_delay, spec,
+    Channel, Device, Escalation, Kind, MAX_ATTEMPTS, Notification, Preferences, PreferencesPatch,
+    RegisterDevice, render_text, retry_delay, spec,
 };
 use crate::domain::{NotificationId, ProfileChanges, Role, RoomId, UserId};
 use crate::error::{Error, Result};
@@ -70,6 +70,8 @@ pub struct NotifyReport {
     pub live: usize,
     /// Recipients whose notification will escalate if unread.
     pub escalating: usize,
+    /// Mobile pushes accepted by the platform.
+    pub pushed: usize,
 }
 
 /// A page of the inbox.
@@ -152,6 +154,8 @@ pub struct Notifications<'a> {
     pub connections: &'a dyn ConnectionStore,
     /// Posts to connections.
     pub pusher: &'a dyn Pusher,
+    /// Mobile push, when the deployment has a platform application.
+    pub push: Option<&'a dyn PushSender>,
 }
 
 impl<'a> Notifications<'a> {
@@ -175,10 +179,15 @@ impl<'a> Notifications<'a> {
         for outcome in outcomes {
             match outcome {
                 Outcome::Duplicate => report.duplicates += 1,
-                Outcome::Created { live, escalating } => {
+                Outcome::Created {
+                    live,
+                    escalating,
+                    pushed,
+                } => {
                     report.created += 1;
                     report.live += usize::from(live);
                     report.escalating += usize::from(escalating);
+                    report.pushed += pushed;
                 }
             }
         }
@@ -250,9 +259,15 @@ impl<'a> Notifications<'a> {
                             .await?;
                         escalating = true;
                     }
+                    let pushed = if reached {
+                        0
+                    } else {
+                        self.push_offline(&notification, &day, now).await
+                    };
                     return Ok(Outcome::Created {
                         live: reached,
                         escalating,
+                        pushed,
                     });
                 }
             }
@@ -386,15 +401,133 @@ impl<'a> Notifications<'a> {
         }
     }
 
-    /// Counts one in-app outcome (best effort: statistics never fail a delivery).
-    async fn count(&self, day: &str, kind: Kind, outcome: &str) {
+    /// Pushes to the devices of a recipient no connection reached, per preferences and quiet
+    /// hours (critical kinds excepted); disabled endpoints are forgotten. Best effort: the
+    /// notification is stored and will escalate whatever happens here.
+    async fn push_offline(
+        &self,
+        notification: &Notification,
+        day: &str,
+        now: DateTime<Utc>,
+    ) -> usize {
+        let Some(push) = self.push else {
+            return 0;
+        };
+        let user = &notification.user_id;
+        let result = async {
+            let devices = self.store.devices(user).await?;
+            if devices.is_empty() {
+                return Ok(0);
+            }
+            let (preferences, profile) =
+                futures::try_join!(self.store.preferences(user), self.users.get_user(user))?;
+            let kind = notification.kind;
+            if !preferences.allows(kind, Channel::Push) {
+                return Ok(0);
+            }
+            let quiet = profile.and_then(|p| {
+                preferences
+                    .quiet_hours
+                    .and_then(|q| q.ends_after(now, &p.time_zone))
+            });
+            if quiet.is_some() && !spec(kind).critical {
+                return Ok(0);
+            }
+            let mut sent = 0;
+            for device in devices {
+                let outcome = push
+                    .push(
+                        &device.endpoint,
+                        &notification.title,
+                        &notification.body,
+                        &notification.data,
+                    )
+                    .await;
+                match outcome {
+                    Ok(Pushed::Sent) => {
+                        sent += 1;
+                        self.count_channel(day, kind, Channel::Push, "sent").await;
+                    }
+                    Ok(Pushed::Disabled) => {
+                        info!(device = %device.id, "push endpoint disabled; device forgotten");
+                        self.store.delete_device(user, &device.id).await?;
+                        if let Err(err) = push.unregister(&device.endpoint).await {
+                            warn!(error = ?err, "endpoint not deleted");
+                        }
+                    }
+                    Err(err) => {
+                        warn!(error = ?err, "push failed");
+                        self.count_channel(day, kind, Channel::Push, "failed").await;
+                    }
+                }
+            }
+            Ok::<_, Error>(sent)
+        }
+        .await;
+        result.unwrap_or_else(|err| {
+            warn!(error = ?err, "push skipped");
+            0
+        })
+    }
+
+    /// `POST /me/devices`: registers a push token (idempotent per token).
+    pub async fn register_device(
+        &self,
+        caller: &Caller,
+        request: RegisterDevice,
+        now: DateTime<Utc>,
+    ) -> Result<Device> {
+        request.validate()?;
+        let push = self.push.ok_or_else(|| {
+            Error::BadRequest("mobile push is not configured on this deployment".into())
+        })?;
+        let digest = aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            format!("{:?}:{}", request.platform, request.token).as_bytes(),
+        );
+        let id: String = digest.as_ref()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let endpoint = push.register(&request.token).await?;
+        let device = Device {
+            id,
+            platform: request.platform,
+            endpoint,
+            created_at: now,
+        };
+        self.store.put_device(&caller.user_id, &device).await?;
+        info!(device = %device.id, "device registered");
+        Ok(device)
+    }
+
+    /// `DELETE /me/devices/{id}`.
+    pub async fn unregister_device(&self, caller: &Caller, id: &str) -> Result<()> {
+        let Some(device) = self.store.delete_device(&caller.user_id, id).await? else {
+            return Err(Error::NotFound("device"));
+        };
+        if let Some(push) = self.push
+            && let Err(err) = push.unregister(&device.endpoint).await
+        {
+            warn!(error = ?err, "endpoint not deleted");
+        }
+        Ok(())
+    }
+
+    /// Counts one outcome of a channel (best effort).
+    async fn count_channel(&self, day: &str, kind: Kind, channel: Channel, outcome: &str) {
         if let Err(err) = self
             .store
-            .count_delivery(day, kind, Channel::InApp.as_str(), outcome)
+            .count_delivery(day, kind, channel.as_str(), outcome)
             .await
         {
             warn!(error = ?err, outcome, "outcome not counted");
         }
+    }
+
+    /// Counts one in-app outcome (best effort: statistics never fail a delivery).
+    async fn count(&self, day: &str, kind: Kind, outcome: &str) {
+        self.count_channel(day, kind, Channel::InApp, outcome).await;
     }
 
     /// `GET /admin/notification-stats?from&to` (admins): outcomes and rates per channel and
@@ -574,7 +707,11 @@ impl StatsRow {
 
 enum Outcome {
     Duplicate,
-    Created { live: bool, escalating: bool },
+    Created {
+        live: bool,
+        escalating: bool,
+        pushed: usize,
+    },
 }
 
 /// What one sweep did.

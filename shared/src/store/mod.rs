@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::cursor::Position;
 use crate::domain::chat::{Emoji, Member, Message, Room, Subject};
 use crate::domain::files::FileRecord;
-use crate::domain::notify::{Escalation, Kind, Notification, Preferences};
+use crate::domain::notify::{Device, Escalation, Kind, Notification, Preferences};
 use crate::domain::{
     ConnectionId, Email, FileId, MessageId, NotificationId, ProfileChanges, RoomId, SessionId,
     User, UserId,
@@ -526,6 +526,12 @@ pub trait NotificationStore: Send + Sync {
         handled: &NotificationId,
         next_due: DateTime<Utc>,
     ) -> Result<()>;
+    /// Stores a registered device.
+    async fn put_device(&self, user: &UserId, device: &Device) -> Result<()>;
+    /// A user's devices.
+    async fn devices(&self, user: &UserId) -> Result<Vec<Device>>;
+    /// Forgets a device; the removed one, if it existed.
+    async fn delete_device(&self, user: &UserId, id: &str) -> Result<Option<Device>>;
     /// The delivery counters of one day (`YYYY-MM-DD`), per kind and channel.
     async fn delivery_stats(&self, day: &str) -> Result<Vec<DeliveryCounters>>;
     /// Counts one delivery outcome (`sent`, `failed`, `read`, `clicked`…) for a day.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::chat::{cancellation_codes, tx_error};
 use super::*;
-use crate::domain::notify::{Escalation, Kind, Notification, Preferences};
+use crate::domain::notify::{Device, Escalation, Kind, Notification, Preferences};
 
 const ENTITY_NOTIFICATION: &str = "notification";
 const ENTITY_CLAIM: &str = "notification_claim";
@@ -486,6 +486,44 @@ impl NotificationStore for DynamoStore {
             .send()
             .await;
         conditional(kept).await.map(drop)
+    }
+
+    async fn put_device(&self, user: &UserId, device: &Device) -> Result<()> {
+        let mut item = to_item(&keys::device(user, &device.id), "device", None, device)?;
+        // `endpoint` is kept from API answers, not from the table.
+        item.insert("endpoint".into(), s(&device.endpoint));
+        self.put(item).await
+    }
+
+    async fn devices(&self, user: &UserId) -> Result<Vec<Device>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(keys::user_partition(user)))
+            .expression_attribute_values(":prefix", s(keys::DEVICE_PREFIX))
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    async fn delete_device(&self, user: &UserId, id: &str) -> Result<Option<Device>> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::device(user, id))))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        out.attributes.map(from_item).transpose()
     }
 
     async fn delivery_stats(&self, day: &str) -> Result<Vec<DeliveryCounters>> {

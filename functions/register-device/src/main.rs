@@ -1,0 +1,11 @@
+//! `POST /me/devices`: registers a device's push token with the SNS platform application.
+
+use gigwire::entrypoints::notify::NotificationsApi;
+use gigwire::lambda::{self, BoxError, http};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), BoxError> {
+    let init = lambda::init().await?;
+    let api = NotificationsApi::new(&init);
+    http::run(|req| api.register_device(req)).await
+}
