@@ -6,7 +6,10 @@
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
+use gigwire::adapters::{ApiGatewayPusher, PushSender, SnsPush};
 use gigwire::auth::TokenService;
+use gigwire::services::chat::Chat;
+use gigwire::services::notify::{ChatNotifier, Notifications};
 use gigwire::store::dynamo::DynamoStore;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -93,6 +96,20 @@ impl Stack {
         let (status, tokens) = self.refresh(refresh).await;
         assert_eq!(status, 200, "{tokens}");
         tokens["accessToken"].as_str().unwrap().to_owned()
+    }
+
+    /// The services over `store` (e.g. one whose client records its calls), or over a plain
+    /// client of the stack's table.
+    pub async fn in_process(&self, store: Option<DynamoStore>) -> InProcess {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let application = std::env::var("GIGWIRE_PUSH_APPLICATION_ARN").ok();
+        InProcess {
+            store: store.unwrap_or_else(|| DynamoStore::from_sdk(&sdk, &self.table)),
+            pusher: ApiGatewayPusher::from_sdk(&sdk, &self.management_endpoint()),
+            push: SnsPush::from_sdk(&sdk, application.as_deref()),
+        }
     }
 
     /// Direct access to the stack's table.
@@ -338,6 +355,50 @@ impl Stack {
         tokio_tungstenite::connect_async(url)
             .await
             .map(|(ws, _)| ws)
+    }
+}
+
+/// The services the functions run, built in-process against the deployed stack (to call the
+/// internal APIs directly and count their calls).
+pub struct InProcess {
+    /// The table.
+    pub store: DynamoStore,
+    /// The Management API.
+    pub pusher: ApiGatewayPusher,
+    push: Option<SnsPush>,
+}
+
+impl InProcess {
+    /// The notification service, with the stack's push application.
+    pub fn notifications(&self) -> Notifications<'_> {
+        Notifications {
+            store: &self.store,
+            users: &self.store,
+            connections: &self.store,
+            pusher: &self.pusher,
+            push: self.push.as_ref().map(|p| p as &dyn PushSender),
+        }
+    }
+
+    /// Chat's notifier port, as the functions wire it.
+    pub fn notifier(&self) -> ChatNotifier<'_> {
+        ChatNotifier {
+            notifications: self.notifications(),
+            rooms: &self.store,
+        }
+    }
+
+    /// The chat service over `notifier`.
+    pub fn chat<'a>(&'a self, notifier: &'a ChatNotifier<'a>) -> Chat<'a> {
+        Chat {
+            store: &self.store,
+            connections: &self.store,
+            limiter: &self.store,
+            files: &self.store,
+            users: &self.store,
+            pusher: &self.pusher,
+            notifier,
+        }
     }
 }
 

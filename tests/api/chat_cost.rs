@@ -12,13 +12,11 @@ use aws_sdk_dynamodb::config::{Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use chrono::Utc;
-use gigwire::adapters::ApiGatewayPusher;
 use gigwire::auth::Caller;
 use gigwire::domain::chat::SendMessage;
 use gigwire::domain::notify::Kind;
 use gigwire::domain::{RoomId, SessionId, UserId};
-use gigwire::services::chat::Chat;
-use gigwire::services::notify::{ChatNotifier, Notifications, NotifyRequest};
+use gigwire::services::notify::NotifyRequest;
 use gigwire::store::dynamo::DynamoStore;
 use gigwire_tests::{Stack, expect_event};
 use serde_json::json;
@@ -31,9 +29,27 @@ struct Call {
     end: Option<usize>,
 }
 
-#[derive(Debug, Default)]
+/// Records every call of the client it is installed on; clones share the log.
+#[derive(Clone, Debug, Default)]
 struct Recorder {
-    log: Mutex<(usize, Vec<Call>)>,
+    log: Arc<Mutex<(usize, Vec<Call>)>>,
+}
+
+impl Recorder {
+    /// A store on the stack's table whose client records into this log.
+    async fn store(&self, stack: &Stack) -> DynamoStore {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(self.clone())
+            .build();
+        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &stack.table)
+    }
+
+    fn calls(&self) -> Vec<Call> {
+        self.log.lock().unwrap().1.clone()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -145,34 +161,10 @@ async fn sending_a_message_takes_two_sequential_dynamodb_round_trips() {
         expect_event(ws, "pong").await;
     }
 
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let recorder = Arc::new(Recorder::default());
-    let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
-        .interceptor(SharedRecorder(recorder.clone()))
-        .build();
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &stack.table);
-    let pusher = ApiGatewayPusher::from_sdk(&sdk, &stack.management_endpoint());
-    let notifier = ChatNotifier {
-        notifications: Notifications {
-            store: &store,
-            users: &store,
-            connections: &store,
-            pusher: &pusher,
-            push: None,
-        },
-        rooms: &store,
-    };
-    let chat = Chat {
-        store: &store,
-        connections: &store,
-        limiter: &store,
-        files: &store,
-        users: &store,
-        pusher: &pusher,
-        notifier: &notifier,
-    };
+    let recorder = Recorder::default();
+    let services = stack.in_process(Some(recorder.store(&stack).await)).await;
+    let notifier = services.notifier();
+    let chat = services.chat(&notifier);
     let caller = Caller {
         user_id: UserId::parse(&people[0].1, "id").unwrap(),
         session_id: SessionId::new(),
@@ -189,7 +181,7 @@ async fn sending_a_message_takes_two_sequential_dynamodb_round_trips() {
         .unwrap();
     expect_event(&mut ben, "message.new").await;
 
-    let calls = recorder.log.lock().unwrap().1.clone();
+    let calls = recorder.calls();
     let depth = round_trips(&calls);
     let critical: Vec<(&str, usize)> = calls
         .iter()
@@ -224,15 +216,8 @@ async fn notifying_one_online_user_takes_two_sequential_round_trips() {
     gigwire_tests::send(&mut ws, json!({ "action": "ping" })).await;
     expect_event(&mut ws, "pong").await;
 
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let recorder = Arc::new(Recorder::default());
-    let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
-        .interceptor(SharedRecorder(recorder.clone()))
-        .build();
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &stack.table);
-    let pusher = ApiGatewayPusher::from_sdk(&sdk, &stack.management_endpoint());
+    let recorder = Recorder::default();
+    let services = stack.in_process(Some(recorder.store(&stack).await)).await;
     let request = NotifyRequest {
         recipients: vec![user],
         kind: Kind::PaymentReceived,
@@ -241,22 +226,17 @@ async fn notifying_one_online_user_takes_two_sequential_round_trips() {
         data: json!({ "actor": "Ana", "amount": "€40.00" }),
         idempotency_key: "cost-payment".into(),
     };
-    let report = Notifications {
-        store: &store,
-        users: &store,
-        connections: &store,
-        pusher: &pusher,
-        push: None,
-    }
-    .notify(&request, Utc::now())
-    .await
-    .unwrap();
+    let report = services
+        .notifications()
+        .notify(&request, Utc::now())
+        .await
+        .unwrap();
     assert_eq!(report.live, 1);
     assert_eq!(
         expect_event(&mut ws, "notification.new").await["notification"]["body"],
         "Ana paid €40.00."
     );
-    let calls = recorder.log.lock().unwrap().1.clone();
+    let calls = recorder.calls();
     let depth = round_trips(&calls);
     let before_post: Vec<(&str, usize)> = calls
         .iter()
@@ -274,42 +254,4 @@ async fn notifying_one_online_user_takes_two_sequential_round_trips() {
             .all(|(c, d)| *d <= 2 || c.operation == "UpdateItem"),
         "{calls:?}"
     );
-}
-
-/// The SDK wants an owned interceptor; this shares the recorder with the test.
-#[derive(Debug)]
-struct SharedRecorder(Arc<Recorder>);
-
-impl Intercept for SharedRecorder {
-    fn name(&self) -> &'static str {
-        "SharedRecorder"
-    }
-
-    fn read_before_execution(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0.read_before_execution(context, cfg)
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0
-            .read_before_transmit(context, runtime_components, cfg)
-    }
-
-    fn read_after_execution(
-        &self,
-        context: &FinalizerInterceptorContextRef<'_>,
-        runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0
-            .read_after_execution(context, runtime_components, cfg)
-    }
 }

@@ -6,10 +6,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use gigwire::adapters::{ApiGatewayPusher, PushSender, SnsPush};
 use gigwire::domain::UserId;
 use gigwire::domain::notify::Kind;
-use gigwire::services::notify::{Notifications, NotifyReport, NotifyRequest};
+use gigwire::services::notify::{NotifyReport, NotifyRequest};
 use gigwire_tests::{Stack, Ws, expect_event, next_event, send};
 use serde_json::{Value, json};
 
@@ -54,23 +53,13 @@ async fn person(stack: &Stack, name: &str) -> Person {
 /// Calls the internal API every producer uses, in-process against the deployed table and
 /// the stack's SNS platform application.
 async fn notify(stack: &Stack, request: NotifyRequest) -> NotifyReport {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let store = stack.store().await;
-    let pusher = ApiGatewayPusher::from_sdk(&sdk, &stack.management_endpoint());
-    let application = std::env::var("GIGWIRE_PUSH_APPLICATION_ARN").ok();
-    let push = SnsPush::from_sdk(&sdk, application.as_deref());
-    Notifications {
-        store: &store,
-        users: &store,
-        connections: &store,
-        pusher: &pusher,
-        push: push.as_ref().map(|p| p as &dyn PushSender),
-    }
-    .notify(&request, Utc::now())
-    .await
-    .unwrap()
+    stack
+        .in_process(None)
+        .await
+        .notifications()
+        .notify(&request, Utc::now())
+        .await
+        .unwrap()
 }
 
 fn booking(to: &Person, key: &str) -> NotifyRequest {

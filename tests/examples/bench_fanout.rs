@@ -14,12 +14,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures::StreamExt;
-use gigwire::adapters::{ApiGatewayPusher, Pusher};
+use gigwire::adapters::Pusher;
 use gigwire::auth::Caller;
 use gigwire::domain::chat::SendMessage;
 use gigwire::domain::{ConnectionId, RoomId, SessionId, UserId};
-use gigwire::services::chat::Chat;
-use gigwire::services::notify::{ChatNotifier, Notifications};
 use gigwire::services::realtime::{self, FANOUT_CONCURRENCY};
 use gigwire::store::ConnectionStore;
 use gigwire_tests::{Stack, expect_event, send};
@@ -71,30 +69,10 @@ async fn main() {
         }
     }
 
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let store = stack.store().await;
-    let pusher = ApiGatewayPusher::from_sdk(&sdk, &stack.management_endpoint());
-    let notifier = ChatNotifier {
-        notifications: Notifications {
-            store: &store,
-            users: &store,
-            connections: &store,
-            pusher: &pusher,
-            push: None,
-        },
-        rooms: &store,
-    };
-    let chat = Chat {
-        store: &store,
-        connections: &store,
-        limiter: &store,
-        files: &store,
-        users: &store,
-        pusher: &pusher,
-        notifier: &notifier,
-    };
+    let services = stack.in_process(None).await;
+    let (store, pusher) = (&services.store, &services.pusher);
+    let notifier = services.notifier();
+    let chat = services.chat(&notifier);
     let mut targets: Vec<ConnectionId> = store.connections_of(&ana_id).await.unwrap();
     targets.extend(store.connections_of(&ben_id).await.unwrap());
     assert_eq!(targets.len(), 2 * CONNECTIONS_PER_USER);
@@ -161,12 +139,12 @@ async fn main() {
         let quiet = started.elapsed().as_secs_f64() * 1e3;
 
         let started = Instant::now();
-        let found = realtime::connections_of_users(&store, &[ana_id, ben_id])
+        let found = realtime::connections_of_users(store, &[ana_id, ben_id])
             .await
             .unwrap();
         let lookup = started.elapsed().as_secs_f64() * 1e3;
         let started = Instant::now();
-        let report = realtime::fan_out(&store, &pusher, &found, payload)
+        let report = realtime::fan_out(store, pusher, &found, payload)
             .await
             .unwrap();
         let ours = started.elapsed().as_secs_f64() * 1e3;

@@ -209,16 +209,86 @@ fn condition_failed<E: ProvideErrorMetadata>(err: &E) -> bool {
     err.code() == Some("ConditionalCheckFailedException")
 }
 
-/// Whether a transaction was cancelled because one of its conditions failed.
-fn transaction_condition_failed<R>(
+/// The cancellation reason codes of a cancelled transaction, by action position.
+fn cancellation_codes<R>(
     err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
-) -> bool {
+) -> Option<Vec<String>> {
     match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
-            .cancellation_reasons()
-            .iter()
-            .any(|reason| reason.code() == Some("ConditionalCheckFailed")),
-        _ => false,
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Some(
+            cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None").to_owned())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// Retries of a transaction cancelled by a conflicting one.
+const CONFLICT_RETRIES: u32 = 4;
+
+impl DynamoStore {
+    /// Runs a transaction; `Some(reasons)` (by action position) when it was cancelled.
+    /// Conflicts with concurrent transactions on the same items (a burst on one counter) are
+    /// retried here with jittered backoff before they are reported.
+    async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>> {
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions.clone()))
+                .send()
+                .await;
+            let codes = match result {
+                Ok(_) => return Ok(None),
+                Err(err) => match cancellation_codes(&err) {
+                    Some(codes) => codes,
+                    None => return Err(Error::unexpected(err)),
+                },
+            };
+            let conflict = codes.iter().any(|c| c == "TransactionConflict");
+            if !conflict || attempt >= CONFLICT_RETRIES {
+                return Ok(Some(codes));
+            }
+            let jitter = u64::from(ulid::Ulid::generate().random() as u8) % 10;
+            tokio::time::sleep(std::time::Duration::from_millis((10 << attempt) + jitter)).await;
+            attempt += 1;
+        }
+    }
+
+    /// Runs a query to its last page and returns every item.
+    async fn query_all(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = query
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(Error::unexpected)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// Runs a transaction whose only expected refusal is a condition: `false` when one failed.
+    async fn transact_conditional(&self, actions: Vec<TransactWriteItem>) -> Result<bool> {
+        match self.transact(actions).await? {
+            None => Ok(true),
+            Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => Ok(false),
+            Some(codes) => Err(Error::unexpected(anyhow::anyhow!(
+                "transaction cancelled: {codes:?}"
+            ))),
+        }
     }
 }
 
@@ -327,20 +397,10 @@ impl UserStore for DynamoStore {
                 .map(|p| TransactWriteItem::builder().put(p).build())
                 .map_err(Error::unexpected)
         };
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(put(claim)?)
-            .transact_items(put(profile)?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            // Only a failed condition means "address already claimed"; a conflict with another
-            // transaction or throttling is an error to retry, not an answer.
-            Err(err) if transaction_condition_failed(&err) => Ok(false),
-            Err(err) => Err(Error::unexpected(err)),
-        }
+        // Only a failed condition means "address already claimed"; anything else is an error
+        // to retry, not an answer.
+        self.transact_conditional(vec![put(claim)?, put(profile)?])
+            .await
     }
 
     #[instrument(skip_all, fields(user_id = %id))]

@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     ConditionCheck, Delete, KeysAndAttributes, Select, TransactWriteItem, Update,
 };
@@ -61,26 +60,6 @@ fn member_item(member: &Member, activity_ms: i64) -> Result<Item> {
         )),
         member,
     )
-}
-
-pub(super) fn tx_error(err: impl std::error::Error + Send + Sync + 'static) -> Error {
-    Error::unexpected(err)
-}
-
-/// The cancellation reason codes of a cancelled transaction, by action position.
-pub(super) fn cancellation_codes<R>(
-    err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
-) -> Option<Vec<String>> {
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Some(
-            cancelled
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().unwrap_or("None").to_owned())
-                .collect(),
-        ),
-        _ => None,
-    }
 }
 
 impl DynamoStore {
@@ -137,27 +116,15 @@ impl DynamoStore {
 
     /// Queries a room's partition for one sort-key prefix, all pages, strongly consistent.
     async fn room_items(&self, room: &RoomId, prefix: &str) -> Result<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(keys::room_partition(room)))
-                .expression_attribute_values(":prefix", s(prefix))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(Error::unexpected)?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(items),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(keys::room_partition(room)))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true);
+        self.query_all(query).await
     }
 
     /// Runs an update that returns the new item, `None` when its condition failed.
@@ -239,17 +206,8 @@ impl ChatStore for DynamoStore {
         for member in members {
             actions.push(self.put_action(member_item(member, activity)?, None)?);
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if claim.is_some() && transaction_condition_failed(&err) => Ok(false),
-            Err(err) => Err(tx_error(err)),
-        }
+        // Only the claim's condition can fail: another request created the room first.
+        self.transact_conditional(actions).await
     }
 
     async fn claimed_room(&self, claim: &RoomClaim) -> Result<Option<RoomId>> {
@@ -389,17 +347,7 @@ impl ChatStore for DynamoStore {
         for member in members {
             actions.push(self.put_action(member_item(member, activity_ms)?, None)?);
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if transaction_condition_failed(&err) => Ok(false),
-            Err(err) => Err(tx_error(err)),
-        }
+        self.transact_conditional(actions).await
     }
 
     #[instrument(skip_all, fields(room_id = %room, user_id = %user))]
@@ -452,17 +400,7 @@ impl ChatStore for DynamoStore {
                 .map_err(Error::unexpected)?;
             actions.push(TransactWriteItem::builder().update(promote).build());
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if transaction_condition_failed(&err) => Ok(false),
-            Err(err) => Err(tx_error(err)),
-        }
+        self.transact_conditional(actions).await
     }
 
     #[instrument(skip_all, fields(room_id = %room, user_id = %user))]
@@ -634,18 +572,8 @@ impl ChatStore for DynamoStore {
             actions.push(TransactWriteItem::builder().condition_check(check).build());
         }
 
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(AppendOutcome::Created),
-            Err(err) => err,
-        };
-        let Some(codes) = cancellation_codes(&err) else {
-            return Err(tx_error(err));
+        let Some(codes) = self.transact(actions).await? else {
+            return Ok(AppendOutcome::Created);
         };
         let failed = |i: usize| codes.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
         if codes.iter().any(|c| c == "TransactionConflict") {
@@ -670,7 +598,9 @@ impl ChatStore for DynamoStore {
                 "no such message in this room (or it was deleted)",
             ));
         }
-        Err(tx_error(err))
+        Err(Error::unexpected(anyhow::anyhow!(
+            "send transaction cancelled: {codes:?}"
+        )))
     }
 
     async fn client_message(

@@ -7,7 +7,6 @@
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
-use super::chat::{cancellation_codes, tx_error};
 use super::*;
 use crate::domain::notify::{Device, Escalation, Kind, Notification, Preferences};
 
@@ -67,39 +66,7 @@ impl DynamoStore {
             .map_err(Error::unexpected)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
-
-    /// Runs a transaction; `Some(reasons)` when it was cancelled. Conflicts with concurrent
-    /// transactions on the same counter (a burst, "mark all read") are retried here with
-    /// jittered backoff before they are reported.
-    async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>> {
-        let mut attempt = 0;
-        loop {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(actions.clone()))
-                .send()
-                .await;
-            let codes = match result {
-                Ok(_) => return Ok(None),
-                Err(err) => match cancellation_codes(&err) {
-                    Some(codes) => codes,
-                    None => return Err(tx_error(err)),
-                },
-            };
-            let conflict = codes.iter().any(|c| c == "TransactionConflict");
-            if !conflict || attempt >= CONFLICT_RETRIES {
-                return Ok(Some(codes));
-            }
-            let jitter = u64::from(ulid::Ulid::generate().random() as u8) % 10;
-            tokio::time::sleep(std::time::Duration::from_millis((10 << attempt) + jitter)).await;
-            attempt += 1;
-        }
-    }
 }
-
-/// Retries of a transaction cancelled by a conflicting one.
-const CONFLICT_RETRIES: u32 = 4;
 
 #[async_trait]
 impl NotificationStore for DynamoStore {
@@ -351,34 +318,24 @@ impl NotificationStore for DynamoStore {
         group: &str,
         since: &NotificationId,
     ) -> Result<Vec<Notification>> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
-                .filter_expression("#group = :group AND attribute_not_exists(readAt)")
-                .expression_attribute_names("#group", "group")
-                .expression_attribute_values(":pk", s(keys::user_partition(user)))
-                .expression_attribute_values(":low", s(keys::notification(user, since).sk))
-                // `NOTIF$` sorts right after every `NOTIF#…` key.
-                .expression_attribute_values(":high", s("NOTIF$"))
-                .expression_attribute_values(":group", s(group))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(Error::unexpected)?;
-            for item in out.items.unwrap_or_default() {
-                found.push(from_item(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(found),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
+            .filter_expression("#group = :group AND attribute_not_exists(readAt)")
+            .expression_attribute_names("#group", "group")
+            .expression_attribute_values(":pk", s(keys::user_partition(user)))
+            .expression_attribute_values(":low", s(keys::notification(user, since).sk))
+            // `NOTIF$` sorts right after every `NOTIF#…` key.
+            .expression_attribute_values(":high", s("NOTIF$"))
+            .expression_attribute_values(":group", s(group))
+            .consistent_read(true);
+        self.query_all(query)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 
     async fn lease_escalation(
