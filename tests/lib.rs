@@ -3,7 +3,16 @@
 //! emailed code, WebSocket clients and direct table access for checks the API cannot show.
 //! Each test isolates itself by signing up its own fresh users, so tests run in parallel.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{Intercept, RuntimeComponents};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 use futures::{SinkExt, StreamExt};
 use gigwire::adapters::{ApiGatewayPusher, PushSender, SnsPush};
@@ -377,6 +386,7 @@ impl InProcess {
             connections: &self.store,
             pusher: &self.pusher,
             push: self.push.as_ref().map(|p| p as &dyn PushSender),
+            rooms: &self.store,
         }
     }
 
@@ -384,7 +394,6 @@ impl InProcess {
     pub fn notifier(&self) -> ChatNotifier<'_> {
         ChatNotifier {
             notifications: self.notifications(),
-            rooms: &self.store,
         }
     }
 
@@ -450,4 +459,114 @@ pub async fn expect_event(ws: &mut Ws, kind: &str) -> Value {
         }
     }
     panic!("no {kind} event arrived");
+}
+
+/// One DynamoDB call: operation, and the positions of its start and end in the event log.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// Operation name, e.g. `Query`.
+    pub operation: String,
+    /// Position of its start.
+    pub start: usize,
+    /// Position of its end.
+    pub end: Option<usize>,
+}
+
+/// Records every call of the client it is installed on; clones share the log.
+#[derive(Clone, Debug, Default)]
+pub struct Recorder {
+    log: Arc<Mutex<(usize, Vec<Call>)>>,
+}
+
+impl Recorder {
+    /// A store on the stack's table whose client records into this log.
+    pub async fn store(&self, stack: &Stack) -> DynamoStore {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(self.clone())
+            .build();
+        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &stack.table)
+    }
+
+    /// Every call so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.log.lock().unwrap().1.clone()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CallIndex(usize);
+
+impl Storable for CallIndex {
+    type Storer = StoreReplace<Self>;
+}
+
+impl Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "Recorder"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let mut log = self.log.lock().unwrap();
+        let (tick, calls) = &mut *log;
+        *tick += 1;
+        calls.push(Call {
+            operation: String::new(),
+            start: *tick,
+            end: None,
+        });
+        let index = calls.len() - 1;
+        cfg.interceptor_state().store_put(CallIndex(index));
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // The operation travels in the target header, e.g. `DynamoDB_20120810.Query`.
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or_default()
+            .to_owned();
+        if let Some(CallIndex(index)) = cfg.load::<CallIndex>().cloned() {
+            self.log.lock().unwrap().1[index].operation = target;
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(CallIndex(index)) = cfg.load::<CallIndex>().cloned() {
+            let mut log = self.log.lock().unwrap();
+            let (tick, calls) = &mut *log;
+            *tick += 1;
+            calls[index].end = Some(*tick);
+        }
+        Ok(())
+    }
+}
+
+/// Calls per operation, e.g. `{"Query": 12, "TransactWriteItems": 31}`.
+pub fn calls_by_operation(calls: &[Call]) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for call in calls {
+        *counts.entry(call.operation.clone()).or_default() += 1;
+    }
+    counts
 }

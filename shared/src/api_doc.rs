@@ -16,7 +16,7 @@ use crate::domain::chat::{
 use crate::domain::files::{FileRecord, FileStatus, Purpose, UploadRequest};
 use crate::domain::notify::{
     Channel, ChannelSwitches, Device, Kind, Notification, Platform, Preferences, PreferencesPatch,
-    QuietHours, RegisterDevice,
+    QuietHours, RegisterDevice, Subscribe, Subscription,
 };
 use crate::domain::{ProfilePatch, Role, User};
 use crate::error::{ErrorBody, ErrorDetail};
@@ -26,11 +26,13 @@ use crate::services::chat::{
 };
 use crate::services::files::{DownloadLink, UploadTicket};
 use crate::services::notify::{
-    DeliveryStats, MarkRead, Marked, NotificationPage, PreferencesView, StatsRow, UnreadCount,
+    DeliveryStats, MarkRead, Marked, NotificationPage, NotifyReport, PreferencesView, StatsRow,
+    UnreadCount,
 };
 use crate::services::realtime::{
     ClientMessage, PresenceStatus, ReceiptKind, RoomChange, ServerEvent, TypingState,
 };
+use crate::services::subscriptions::{Broadcast, SubscriptionPage};
 use crate::services::users::{SessionPage, SessionView};
 
 #[allow(dead_code)]
@@ -261,6 +263,33 @@ mod paths {
         params(("id" = String, Path, description = "device id")),
         responses((status = 204), (status = 404, body = ErrorBody)))]
     fn unregister_device() {}
+
+    /// Follow a target with channel flags, or change them: `room:<id>` (a room you are in),
+    /// `user:<id>` (another user), `topic:<name>` (lowercase letters, digits, `-`, `_`);
+    /// `job:<id>` is made by the job's own flows. An empty body turns every channel on.
+    #[utoipa::path(put, path = "/me/subscriptions/{target}", tag = "notifications", security(("bearer" = [])), request_body = Subscribe,
+        params(("target" = String, Path, description = "room:<id>, user:<id>, job:<id> or topic:<name>")),
+        responses((status = 200, body = Subscription), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    fn subscribe() {}
+
+    /// Stop following a target.
+    #[utoipa::path(delete, path = "/me/subscriptions/{target}", tag = "notifications", security(("bearer" = [])),
+        params(("target" = String, Path, description = "as subscribed")),
+        responses((status = 204), (status = 404, body = ErrorBody)))]
+    fn unsubscribe() {}
+
+    /// The targets the caller follows.
+    #[utoipa::path(get, path = "/me/subscriptions", tag = "notifications", security(("bearer" = [])),
+        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        responses((status = 200, body = SubscriptionPage)))]
+    fn list_subscriptions() {}
+
+    /// Notify every subscriber of a target (admins): inbox, live push, and escalation per the
+    /// subscription's channels. The same `idempotencyKey` notifies each subscriber once and
+    /// resumes an interrupted run where it stopped.
+    #[utoipa::path(post, path = "/admin/notifications", tag = "notifications", security(("bearer" = [])), request_body = Broadcast,
+        responses((status = 200, body = NotifyReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    fn broadcast_notification() {}
 }
 
 struct BearerAuth;
@@ -282,7 +311,7 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification),
     components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform)),
     modifiers(&BearerAuth),
     tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"))

@@ -2,6 +2,7 @@
 //! tests below pin the exact strings: changing one is a data migration, not a refactor.
 
 use crate::domain::chat::Subject;
+use crate::domain::notify::Target;
 use crate::domain::{
     ConnectionId, Email, FileId, MessageId, NotificationId, RoomId, SessionId, UserId,
 };
@@ -239,6 +240,41 @@ pub fn delivery_stats(day: &str, kind: &str, channel: &str) -> Key {
     key(format!("STATS#{day}"), format!("{kind}#{channel}"))
 }
 
+/// A subscription, in its target's partition: a fan-out reads the subscribers of one target
+/// in user-id order, which is also the order its progress cursor moves in.
+pub fn subscription(target: &Target, user: &UserId) -> Key {
+    key(
+        fan_out_partition(target),
+        format!("{SUBSCRIBER_PREFIX}{user}"),
+    )
+}
+
+/// The partition of a target's subscribers.
+pub fn fan_out_partition(target: &Target) -> String {
+    format!("SUBS#{target}")
+}
+
+/// `SK` prefix of a target's subscribers.
+pub const SUBSCRIBER_PREFIX: &str = "SUB#";
+
+/// `GSI1` keys of a subscription, in its subscriber's partition (the user's own list).
+pub fn subscription_by_user(user: &UserId, target: &Target) -> Key {
+    key(
+        user_partition(user),
+        format!("{SUBSCRIPTION_PREFIX}{target}"),
+    )
+}
+
+/// `GSI1SK` prefix of a user's subscriptions.
+pub const SUBSCRIPTION_PREFIX: &str = "SUBSCRIPTION#";
+
+/// The progress of one fan-out to a target's subscribers under a producer's idempotency key:
+/// every batch moves its cursor in the batch's own transaction, so a batch is written once
+/// even when a retry or a second runner races it.
+pub fn fan_out(target: &Target, idempotency_key: &str) -> Key {
+    key(format!("FANOUT#{target}#{idempotency_key}"), "FANOUT")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,6 +502,28 @@ mod tests {
             Key {
                 pk: "ESCALATE".into(),
                 sk: format!("001700000000000#{USER}#room:r1")
+            }
+        );
+        let topic = Target::Topic("plumbing-lisbon".into());
+        assert_eq!(
+            subscription(&topic, &user_id()),
+            Key {
+                pk: "SUBS#topic:plumbing-lisbon".into(),
+                sk: format!("SUB#{USER}")
+            }
+        );
+        assert_eq!(
+            subscription_by_user(&user_id(), &topic),
+            Key {
+                pk: format!("USER#{USER}"),
+                sk: "SUBSCRIPTION#topic:plumbing-lisbon".into()
+            }
+        );
+        assert_eq!(
+            fan_out(&topic, "launch-1"),
+            Key {
+                pk: "FANOUT#topic:plumbing-lisbon#launch-1".into(),
+                sk: "FANOUT".into()
             }
         );
         assert_eq!(

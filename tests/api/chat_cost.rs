@@ -2,121 +2,14 @@
 //! every call is recorded by an interceptor with its start and end, and the critical path
 //! (everything before the posts) must be two sequential round trips.
 
-use std::sync::{Arc, Mutex};
-
-use aws_sdk_dynamodb::config::interceptors::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
-    FinalizerInterceptorContextRef,
-};
-use aws_sdk_dynamodb::config::{Intercept, RuntimeComponents};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use chrono::Utc;
 use gigwire::auth::Caller;
 use gigwire::domain::chat::SendMessage;
 use gigwire::domain::notify::Kind;
 use gigwire::domain::{RoomId, SessionId, UserId};
-use gigwire::services::notify::NotifyRequest;
-use gigwire::store::dynamo::DynamoStore;
-use gigwire_tests::{Stack, expect_event};
+use gigwire::services::notify::{NotifyRequest, Recipients};
+use gigwire_tests::{Call, Recorder, Stack, expect_event};
 use serde_json::json;
-
-/// One DynamoDB call: operation, and the positions of its start and end in the event log.
-#[derive(Clone, Debug)]
-struct Call {
-    operation: String,
-    start: usize,
-    end: Option<usize>,
-}
-
-/// Records every call of the client it is installed on; clones share the log.
-#[derive(Clone, Debug, Default)]
-struct Recorder {
-    log: Arc<Mutex<(usize, Vec<Call>)>>,
-}
-
-impl Recorder {
-    /// A store on the stack's table whose client records into this log.
-    async fn store(&self, stack: &Stack) -> DynamoStore {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .interceptor(self.clone())
-            .build();
-        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &stack.table)
-    }
-
-    fn calls(&self) -> Vec<Call> {
-        self.log.lock().unwrap().1.clone()
-    }
-}
-
-#[derive(Debug, Clone)]
-struct CallIndex(usize);
-
-impl Storable for CallIndex {
-    type Storer = StoreReplace<Self>;
-}
-
-impl Intercept for Recorder {
-    fn name(&self) -> &'static str {
-        "Recorder"
-    }
-
-    fn read_before_execution(
-        &self,
-        _: &BeforeSerializationInterceptorContextRef<'_>,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let mut log = self.log.lock().unwrap();
-        let (tick, calls) = &mut *log;
-        *tick += 1;
-        calls.push(Call {
-            operation: String::new(),
-            start: *tick,
-            end: None,
-        });
-        let index = calls.len() - 1;
-        cfg.interceptor_state().store_put(CallIndex(index));
-        Ok(())
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        // The operation travels in the target header, e.g. `DynamoDB_20120810.Query`.
-        let target = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .and_then(|t| t.rsplit('.').next())
-            .unwrap_or_default()
-            .to_owned();
-        if let Some(CallIndex(index)) = cfg.load::<CallIndex>().cloned() {
-            self.log.lock().unwrap().1[index].operation = target;
-        }
-        Ok(())
-    }
-
-    fn read_after_execution(
-        &self,
-        _: &FinalizerInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(CallIndex(index)) = cfg.load::<CallIndex>().cloned() {
-            let mut log = self.log.lock().unwrap();
-            let (tick, calls) = &mut *log;
-            *tick += 1;
-            calls[index].end = Some(*tick);
-        }
-        Ok(())
-    }
-}
 
 /// For each call, how many calls had to finish one after another before it could start,
 /// itself included: calls that overlap share a round trip.
@@ -219,7 +112,7 @@ async fn notifying_one_online_user_takes_two_sequential_round_trips() {
     let recorder = Recorder::default();
     let services = stack.in_process(Some(recorder.store(&stack).await)).await;
     let request = NotifyRequest {
-        recipients: vec![user],
+        recipients: Recipients::Users(vec![user]),
         kind: Kind::PaymentReceived,
         actor: None,
         room: None,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use gigwire::domain::UserId;
 use gigwire::domain::notify::Kind;
-use gigwire::services::notify::{NotifyReport, NotifyRequest};
+use gigwire::services::notify::{NotifyReport, NotifyRequest, Recipients};
 use gigwire_tests::{Stack, Ws, expect_event, next_event, send};
 use serde_json::{Value, json};
 
@@ -64,7 +64,7 @@ async fn notify(stack: &Stack, request: NotifyRequest) -> NotifyReport {
 
 fn booking(to: &Person, key: &str) -> NotifyRequest {
     NotifyRequest {
-        recipients: vec![to.id],
+        recipients: Recipients::Users(vec![to.id]),
         kind: Kind::BookingConfirmed,
         actor: None,
         room: None,
@@ -575,4 +575,163 @@ async fn an_offline_user_with_a_device_gets_a_push_and_an_online_one_does_not() 
     tokio::time::sleep(Duration::from_millis(500)).await;
     let report = notify(&stack, booking(&ben, "push-3")).await;
     assert_eq!(report.pushed, 0);
+}
+
+#[tokio::test]
+async fn subscribers_of_a_target_are_notified_once_per_their_channels() {
+    let stack = Stack::from_env();
+    let _turn = SWEEPS.lock().await;
+    let (ana, ben, cara, eve) = (
+        person(&stack, "Ana").await,
+        person(&stack, "Ben").await,
+        person(&stack, "Cara").await,
+        person(&stack, "Eve").await,
+    );
+    let boss = person(&stack, "Boss").await;
+    let admin = stack.admin_token(&boss.id, &boss.refresh).await;
+    let topic = format!(
+        "topic:plumbing-{}",
+        ulid::Ulid::generate().to_string().to_lowercase()
+    );
+    let path = format!("/me/subscriptions/{topic}");
+    let subscribe = |who: &Person, body: Option<Value>| {
+        let (token, path) = (who.token.clone(), path.clone());
+        let stack = &stack;
+        async move { stack.call("PUT", &path, Some(&token), body).await }
+    };
+    // Ana: email but no SMS; Ben and Cara: everything; Eve leaves again; the admin (the
+    // broadcast's actor) follows too but is never notified of their own broadcast.
+    let (status, sub) = subscribe(
+        &ana,
+        Some(json!({ "channels": { "push": true, "sms": false, "email": true } })),
+    )
+    .await;
+    assert_eq!(status, 200, "{sub}");
+    assert_eq!(sub["target"], topic.as_str());
+    assert_eq!(sub["channels"]["sms"], false);
+    for who in [&ben, &cara, &eve] {
+        assert_eq!(subscribe(who, None).await.0, 200);
+    }
+    let (status, _) = stack
+        .call("PUT", &path, Some(&admin), Some(json!({})))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(stack.status("DELETE", &path, &eve.token).await, 204);
+    assert_eq!(stack.status("DELETE", &path, &eve.token).await, 404);
+    let (_, mine) = stack
+        .call("GET", "/me/subscriptions", Some(&ana.token), None)
+        .await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine["items"][0]["target"], topic.as_str());
+
+    // Who may follow what.
+    let refused = [
+        ("/me/subscriptions/job:job-1", 403),
+        ("/me/subscriptions/group:x", 400),
+        ("/me/subscriptions/topic:Upper", 400),
+        (&*format!("/me/subscriptions/user:{}", ana.id), 400),
+        (&*format!("/me/subscriptions/user:{}", UserId::new()), 404),
+        (
+            &*format!("/me/subscriptions/room:{}", gigwire::domain::RoomId::new()),
+            404,
+        ),
+    ];
+    for (path, expected) in refused {
+        let (status, body) = stack.call("PUT", path, Some(&ana.token), None).await;
+        assert_eq!(status, expected, "{path}: {body}");
+    }
+    let (status, _) = stack
+        .call(
+            "PUT",
+            &format!("/me/subscriptions/user:{}", ben.id),
+            Some(&ana.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "following another user");
+
+    // Only admins broadcast; bad input is refused whole.
+    let broadcast = json!({
+        "target": topic,
+        "kind": "provider_assigned",
+        "data": { "actor": "Bruno's Plumbing", "title": "Leaking sink" },
+        "idempotencyKey": "assign-1",
+    });
+    let (status, _) = stack
+        .call(
+            "POST",
+            "/admin/notifications",
+            Some(&ana.token),
+            Some(broadcast.clone()),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, body) = stack
+        .call(
+            "POST",
+            "/admin/notifications",
+            Some(&admin),
+            Some(json!({ "target": topic, "data": [], "idempotencyKey": "x" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+
+    let mut ws = online(&stack, &cara).await;
+    let (status, report) = stack
+        .call(
+            "POST",
+            "/admin/notifications",
+            Some(&admin),
+            Some(broadcast.clone()),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (&report["created"], &report["live"], &report["escalating"]),
+        (&json!(3), &json!(1), &json!(2)),
+        "{report}"
+    );
+    let event = expect_event(&mut ws, "notification.new").await;
+    assert_eq!(
+        event["notification"]["title"],
+        "Bruno's Plumbing was assigned to your job"
+    );
+    // The same key again: nobody is notified twice.
+    let (status, again) = stack
+        .call(
+            "POST",
+            "/admin/notifications",
+            Some(&admin),
+            Some(broadcast),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&again["created"], &again["duplicates"]),
+        (&json!(0), &json!(3))
+    );
+    for who in [&ana, &ben, &cara] {
+        assert_eq!(inbox(&stack, who, "").await["unread"], 1);
+    }
+    for who in [&eve, &boss] {
+        assert_eq!(inbox(&stack, who, "").await["unread"], 0);
+    }
+
+    sweep(&stack, Utc::now() + minutes(11)).await;
+    assert!(
+        stack.sms_to(&ana.phone).await.is_empty(),
+        "Ana turned SMS off"
+    );
+    assert_eq!(
+        stack.emails_to(&ana.email).await.len(),
+        2,
+        "code + one email"
+    );
+    assert_eq!(stack.sms_to(&ben.phone).await.len(), 1);
+    assert_eq!(stack.emails_to(&ben.email).await.len(), 2);
+    assert!(
+        stack.sms_to(&cara.phone).await.is_empty(),
+        "online: live only"
+    );
+    assert!(stack.sms_to(&eve.phone).await.is_empty());
 }

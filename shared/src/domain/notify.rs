@@ -452,6 +452,16 @@ pub struct Notification {
     /// When the user opened it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clicked_at: Option<DateTime<Utc>>,
+    /// The channels of the subscription it came through (absent: every channel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<ChannelSwitches>,
+}
+
+impl Notification {
+    /// Whether the subscription it came through lets it use `channel`.
+    pub fn allows(&self, channel: Channel) -> bool {
+        self.channels.is_none_or(|c| c.get(channel))
+    }
 }
 
 /// A group of unread notifications waiting to go out by SMS/email.
@@ -545,6 +555,100 @@ impl RegisterDevice {
     }
 }
 
+/// What a user can subscribe to: notifications sent to a target reach its subscribers.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// A chat room (its active members may subscribe).
+    Room(RoomId),
+    /// A job, by the id the job flows give it.
+    Job(String),
+    /// A user others follow (a provider's new services, a customer's new jobs).
+    User(UserId),
+    /// A named topic (`plumbing-lisbon`, `announcements`).
+    Topic(String),
+}
+
+impl Target {
+    /// Parses `room:<id>`, `job:<id>`, `user:<id>` or `topic:<name>`; names and job ids are
+    /// 1–64 lowercase letters, digits, `-` or `_` (ids also upper case), so a target can never
+    /// carry a key separator.
+    pub fn parse(raw: &str, field: &str) -> Result<Self> {
+        let slug = |value: &str, lower: bool| {
+            (1..=64).contains(&value.len())
+                && value.bytes().all(|b| {
+                    b.is_ascii_digit()
+                        || b.is_ascii_lowercase()
+                        || (!lower && b.is_ascii_uppercase())
+                        || b == b'-'
+                        || b == b'_'
+                })
+        };
+        let parsed = match raw.split_once(':') {
+            Some(("room", id)) => RoomId::parse(id, field).ok().map(Self::Room),
+            Some(("user", id)) => UserId::parse(id, field).ok().map(Self::User),
+            Some(("job", id)) if slug(id, false) => Some(Self::Job(id.to_owned())),
+            Some(("topic", name)) if slug(name, true) => Some(Self::Topic(name.to_owned())),
+            _ => None,
+        };
+        parsed.ok_or_else(|| {
+            Error::field(
+                field,
+                "expected room:<id>, job:<id>, user:<id> or topic:<name> (lowercase letters, \
+                 digits, '-', '_')",
+            )
+        })
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Room(id) => write!(f, "room:{id}"),
+            Self::Job(id) => write!(f, "job:{id}"),
+            Self::User(id) => write!(f, "user:{id}"),
+            Self::Topic(name) => write!(f, "topic:{name}"),
+        }
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw, "target").map_err(|_| serde::de::Error::custom("not a target"))
+    }
+}
+
+/// A user's subscription to a target, with the channels it may use beyond the inbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    /// Subscriber.
+    #[schema(value_type = String)]
+    pub user_id: UserId,
+    /// What they follow (`room:<id>`, `job:<id>`, `user:<id>`, `topic:<name>`).
+    #[schema(value_type = String, example = "topic:plumbing-lisbon")]
+    pub target: Target,
+    /// Channels for this target; the user's preferences and the kind's catalog still apply.
+    pub channels: ChannelSwitches,
+    /// When it was made or last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `PUT /me/subscriptions/{target}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Subscribe {
+    /// Channels beyond the inbox (all on when absent).
+    #[serde(default)]
+    pub channels: Option<ChannelSwitches>,
+}
+
 /// Renders one of the catalog's text templates over `data`.
 pub fn render_text(template: &str, data: &serde_json::Value) -> String {
     let env = minijinja::Environment::new();
@@ -636,6 +740,49 @@ mod tests {
             let json = serde_json::to_value(kind).unwrap();
             assert_eq!(json, kind.as_str(), "serde name matches the catalog");
         }
+    }
+
+    #[test]
+    fn targets_round_trip_and_refuse_separators() {
+        let room = RoomId::new();
+        for raw in [
+            format!("room:{room}"),
+            format!("user:{}", UserId::new()),
+            "job:JOB-42_a".to_owned(),
+            "topic:plumbing-lisbon".to_owned(),
+        ] {
+            assert_eq!(Target::parse(&raw, "target").unwrap().to_string(), raw);
+        }
+        for bad in [
+            "",
+            "room:nope",
+            "topic:Plumbing",
+            "topic:a#b",
+            "job:",
+            "group:x",
+            "topic",
+        ] {
+            assert!(Target::parse(bad, "target").is_err(), "{bad}");
+        }
+        let long = format!("topic:{}", "a".repeat(65));
+        assert!(Target::parse(&long, "target").is_err());
+    }
+
+    #[test]
+    fn a_subscriptions_channels_narrow_a_notification() {
+        let mut n: Notification = serde_json::from_value(serde_json::json!({
+            "id": NotificationId::new().to_string(), "userId": UserId::new().to_string(),
+            "kind": "system", "group": "kind:system", "title": "t", "body": "b",
+            "createdAt": "2026-11-22T10:00:00Z"
+        }))
+        .unwrap();
+        assert!(n.allows(Channel::Sms) && n.allows(Channel::Email));
+        n.channels = Some(ChannelSwitches {
+            push: true,
+            sms: false,
+            email: true,
+        });
+        assert!(!n.allows(Channel::Sms) && n.allows(Channel::Email) && n.allows(Channel::InApp));
     }
 
     #[test]

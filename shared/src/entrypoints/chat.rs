@@ -45,13 +45,9 @@ impl Notifier for TableNotifier {
             connections: &self.store,
             pusher: &self.pusher,
             push: self.push.as_ref().map(|p| p as &dyn PushSender),
-        };
-        ChatNotifier {
-            notifications,
             rooms: &self.store,
-        }
-        .messages_missed(due)
-        .await
+        };
+        ChatNotifier { notifications }.messages_missed(due).await
     }
 }
 

@@ -6,11 +6,12 @@ use super::now;
 use crate::adapters::{ApiGatewayPusher, PushSender, SesMailer, SnsPush, SnsSms};
 use crate::cursor::CursorCodec;
 use crate::domain::NotificationId;
-use crate::domain::notify::{PreferencesPatch, RegisterDevice};
+use crate::domain::notify::{PreferencesPatch, RegisterDevice, Subscribe};
 use crate::error::Result;
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
 use crate::services::notify::{Escalations, InboxQuery, MarkRead, Notifications};
+use crate::services::subscriptions::{Broadcast, Subscriptions};
 use crate::services::users::page_size;
 use crate::store::dynamo::DynamoStore;
 use crate::templates::EmailTemplates;
@@ -30,6 +31,15 @@ fn id(req: &HttpRequest) -> Result<NotificationId> {
     )
 }
 
+/// The `{target}` path parameter. A target's only character a client may escape is the
+/// colon, so `room%3A…` and `room:…` are read alike.
+fn target(req: &HttpRequest) -> String {
+    req.path
+        .get("target")
+        .map(|raw| raw.replace("%3A", ":").replace("%3a", ":"))
+        .unwrap_or_default()
+}
+
 impl NotificationsApi {
     /// Builds the dependencies once.
     pub fn new(init: &Init) -> Self {
@@ -41,6 +51,12 @@ impl NotificationsApi {
         }
     }
 
+    fn subscriptions(&self) -> Subscriptions<'_> {
+        Subscriptions {
+            notifications: self.service(),
+        }
+    }
+
     fn service(&self) -> Notifications<'_> {
         Notifications {
             store: &self.store,
@@ -48,6 +64,7 @@ impl NotificationsApi {
             connections: &self.store,
             pusher: &self.pusher,
             push: self.push.as_ref().map(|p| p as &dyn PushSender),
+            rooms: &self.store,
         }
     }
 
@@ -127,6 +144,52 @@ impl NotificationsApi {
     /// `GET /me/notification-preferences`.
     pub async fn preferences(&self, req: HttpRequest) -> Result<HttpResponse> {
         HttpResponse::ok(&self.service().preferences(req.caller()?).await?)
+    }
+
+    /// `PUT /me/subscriptions/{target}` (an empty body keeps every channel on).
+    pub async fn subscribe(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: Subscribe = if req.body.is_empty() {
+            Subscribe::default()
+        } else {
+            req.json()?
+        };
+        let subscription = self
+            .subscriptions()
+            .subscribe(req.caller()?, &target(&req), body, now())
+            .await?;
+        HttpResponse::ok(&subscription)
+    }
+
+    /// `DELETE /me/subscriptions/{target}`.
+    pub async fn unsubscribe(&self, req: HttpRequest) -> Result<HttpResponse> {
+        self.subscriptions()
+            .unsubscribe(req.caller()?, &target(&req))
+            .await?;
+        Ok(HttpResponse::no_content())
+    }
+
+    /// `GET /me/subscriptions?limit&cursor`.
+    pub async fn subscriptions_of(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let page = self
+            .subscriptions()
+            .list(
+                &self.cursors,
+                req.caller()?,
+                page_size(req.query("limit"))?,
+                req.query("cursor"),
+            )
+            .await?;
+        HttpResponse::ok(&page)
+    }
+
+    /// `POST /admin/notifications`.
+    pub async fn broadcast(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: Broadcast = req.json()?;
+        let report = self
+            .subscriptions()
+            .broadcast(req.caller()?, body, now())
+            .await?;
+        HttpResponse::ok(&report)
     }
 
     /// `PATCH /me/notification-preferences`.

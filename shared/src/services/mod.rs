@@ -7,4 +7,5 @@ pub mod chat;
 pub mod files;
 pub mod notify;
 pub mod realtime;
+pub mod subscriptions;
 pub mod users;

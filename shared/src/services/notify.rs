@@ -21,10 +21,10 @@ use crate::adapters::{Mailer, PushSender, Pushed, Pusher, SmsSender};
 use crate::auth::Caller;
 use crate::cursor::CursorCodec;
 use crate::domain::notify::{
-    Channel, Device, Escalation, Kind, MAX_ATTEMPTS, Notification, Preferences, PreferencesPatch,
-    RegisterDevice, render_text, retry_delay, spec,
+    Channel, ChannelSwitches, Device, Escalation, Kind, MAX_ATTEMPTS, Notification, Preferences,
+    PreferencesPatch, RegisterDevice, Target, render_text, retry_delay, spec,
 };
-use crate::domain::{NotificationId, ProfileChanges, Role, RoomId, UserId};
+use crate::domain::{ConnectionId, NotificationId, ProfileChanges, Role, RoomId, UserId};
 use crate::error::{Error, Result};
 use crate::services::realtime::{self, ServerEvent};
 use crate::store::{
@@ -42,11 +42,20 @@ const LEASE: chrono::Duration = chrono::Duration::minutes(2);
 /// Attempts of a notification write that met a concurrent counter update.
 const WRITE_ATTEMPTS: u32 = 5;
 
+/// Who a notification is for.
+#[derive(Clone, Debug)]
+pub enum Recipients {
+    /// These users.
+    Users(Vec<UserId>),
+    /// Every subscriber of a target, with the channels of their subscription.
+    Subscribers(Target),
+}
+
 /// What a producer asks for.
 #[derive(Clone, Debug)]
 pub struct NotifyRequest {
-    /// Who is notified.
-    pub recipients: Vec<UserId>,
+    /// Who is notified (the actor never is).
+    pub recipients: Recipients,
     /// What about.
     pub kind: Kind,
     /// Who caused it.
@@ -60,7 +69,8 @@ pub struct NotifyRequest {
 }
 
 /// What `notify` did.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct NotifyReport {
     /// Notifications written.
     pub created: usize,
@@ -72,6 +82,23 @@ pub struct NotifyReport {
     pub escalating: usize,
     /// Mobile pushes accepted by the platform.
     pub pushed: usize,
+    /// Mobile pushes that failed.
+    pub push_failed: usize,
+}
+
+impl NotifyReport {
+    pub(crate) fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Duplicate => self.duplicates += 1,
+            Outcome::Created(delivered) => {
+                self.created += 1;
+                self.live += usize::from(delivered.live);
+                self.escalating += usize::from(delivered.escalating);
+                self.pushed += delivered.pushed;
+                self.push_failed += delivered.push_failed;
+            }
+        }
+    }
 }
 
 /// A page of the inbox.
@@ -156,55 +183,53 @@ pub struct Notifications<'a> {
     pub pusher: &'a dyn Pusher,
     /// Mobile push, when the deployment has a platform application.
     pub push: Option<&'a dyn PushSender>,
+    /// Rooms (a room's subscribers are notified while they are members).
+    pub rooms: &'a dyn ChatStore,
 }
 
 impl<'a> Notifications<'a> {
     /// Notifies every recipient: inbox, live push, and escalation for those offline.
-    #[instrument(skip_all, fields(kind = request.kind.as_str(), recipients = request.recipients.len()))]
+    #[instrument(skip_all, fields(kind = request.kind.as_str()))]
     pub async fn notify(
         &self,
         request: &NotifyRequest,
         now: DateTime<Utc>,
     ) -> Result<NotifyReport> {
-        let mut recipients = request.recipients.clone();
-        recipients.sort();
-        recipients.dedup();
-        let this = *self;
-        let outcomes: Vec<Outcome> = futures::stream::iter(recipients)
-            .map(|user| async move { this.notify_one(request, user, now).await })
-            .buffer_unordered(RECIPIENTS_IN_FLIGHT)
-            .try_collect()
-            .await?;
-        let mut report = NotifyReport::default();
-        for outcome in outcomes {
-            match outcome {
-                Outcome::Duplicate => report.duplicates += 1,
-                Outcome::Created {
-                    live,
-                    escalating,
-                    pushed,
-                } => {
-                    report.created += 1;
-                    report.live += usize::from(live);
-                    report.escalating += usize::from(escalating);
-                    report.pushed += pushed;
-                }
+        let report = match &request.recipients {
+            Recipients::Subscribers(target) => {
+                self.notify_subscribers(target, request, now).await?
             }
-        }
+            Recipients::Users(users) => {
+                let mut recipients = users.clone();
+                recipients.sort();
+                recipients.dedup();
+                recipients.retain(|user| Some(*user) != request.actor);
+                let this = *self;
+                let outcomes: Vec<Outcome> = futures::stream::iter(recipients)
+                    .map(|user| async move { this.notify_one(request, user, now).await })
+                    .buffer_unordered(RECIPIENTS_IN_FLIGHT)
+                    .try_collect()
+                    .await?;
+                let mut report = NotifyReport::default();
+                outcomes.into_iter().for_each(|o| report.add(o));
+                report
+            }
+        };
+        self.count_report(now, request.kind, &report).await;
         info!(?report, "notified");
         Ok(report)
     }
 
-    /// One recipient: round trip 1 reads their connections, round trip 2 writes the
-    /// notification (with an escalation only if none is open), then the posts.
-    async fn notify_one(
+    /// The notification `request` makes for `user`.
+    pub(crate) fn compose(
         &self,
         request: &NotifyRequest,
         user: UserId,
+        channels: Option<ChannelSwitches>,
         now: DateTime<Utc>,
-    ) -> Result<Outcome> {
+    ) -> Notification {
         let kind_spec = spec(request.kind);
-        let notification = Notification {
+        Notification {
             id: NotificationId::at(now),
             user_id: user,
             kind: request.kind,
@@ -220,11 +245,89 @@ impl<'a> Notifications<'a> {
             created_at: now,
             read_at: None,
             clicked_at: None,
+            channels,
+        }
+    }
+
+    /// When a notification for a recipient with `connections` open escalates: never while
+    /// they are online, nor when its subscription allows neither SMS nor email.
+    pub(crate) fn escalate_at(
+        notification: &Notification,
+        connections: &[ConnectionId],
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let escalates = notification.allows(Channel::Sms) || notification.allows(Channel::Email);
+        (escalates && connections.is_empty()).then(|| now + spec(notification.kind).escalate_after)
+    }
+
+    /// After a notification is stored: posts it to the recipient's open connections; one that
+    /// none of them reached (all gone) escalates after all and is pushed to their devices.
+    pub(crate) async fn deliver(
+        &self,
+        notification: &Notification,
+        connections: &[ConnectionId],
+        escalating: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Delivered> {
+        let user = notification.user_id;
+        let targets: Vec<_> = connections.iter().map(|c| (user, c.clone())).collect();
+        let payload = ServerEvent::NotificationNew {
+            notification: notification.clone(),
+        }
+        .to_bytes()?;
+        let live = !targets.is_empty()
+            && realtime::fan_out(self.connections, self.pusher, &targets, &payload)
+                .await
+                .map(|r| !r.reached.is_empty())
+                .unwrap_or(false);
+        let mut escalating = escalating;
+        if !live && !escalating {
+            if let Some(due) = Self::escalate_at(notification, &[], now) {
+                // Every open connection turned out to be gone: escalate after all.
+                self.store.escalate_later(notification, due).await?;
+                escalating = true;
+            }
+        }
+        let (pushed, push_failed) = if live {
+            (0, 0)
+        } else {
+            self.push_offline(notification, now).await
         };
+        Ok(Delivered {
+            live,
+            escalating,
+            pushed,
+            push_failed,
+        })
+    }
+
+    /// Counts a report's outcomes, one counter update per outcome (best effort).
+    async fn count_report(&self, now: DateTime<Utc>, kind: Kind, report: &NotifyReport) {
+        let day = now.format("%Y-%m-%d").to_string();
+        for (channel, outcome, n) in [
+            (Channel::InApp, "sent", report.created),
+            (Channel::InApp, "delivered", report.live),
+            (Channel::Push, "sent", report.pushed),
+            (Channel::Push, "failed", report.push_failed),
+        ] {
+            if n > 0 {
+                self.count_channel(&day, kind, channel, outcome, n as u64)
+                    .await;
+            }
+        }
+    }
+
+    /// One recipient: round trip 1 reads their connections, round trip 2 writes the
+    /// notification (with an escalation only if none is open), then the posts.
+    async fn notify_one(
+        &self,
+        request: &NotifyRequest,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome> {
+        let notification = self.compose(request, user, None, now);
         let connections = self.connections.connections_of(&user).await?;
-        let escalate_at = connections
-            .is_empty()
-            .then(|| now + kind_spec.escalate_after);
+        let escalate_at = Self::escalate_at(&notification, &connections, now);
         for attempt in 0..WRITE_ATTEMPTS {
             match self
                 .store
@@ -236,39 +339,10 @@ impl<'a> Notifications<'a> {
                     tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
                 }
                 Created::Created => {
-                    let targets: Vec<_> = connections.iter().map(|c| (user, c.clone())).collect();
-                    let payload = ServerEvent::NotificationNew {
-                        notification: notification.clone(),
-                    }
-                    .to_bytes()?;
-                    let reached =
-                        realtime::fan_out(self.connections, self.pusher, &targets, &payload)
-                            .await
-                            .map(|r| !r.reached.is_empty())
-                            .unwrap_or(false);
-                    let day = now.format("%Y-%m-%d").to_string();
-                    self.count(&day, request.kind, "sent").await;
-                    if reached {
-                        self.count(&day, request.kind, "delivered").await;
-                    }
-                    let mut escalating = escalate_at.is_some();
-                    if !reached && !escalating {
-                        // Every open connection turned out to be gone: escalate after all.
-                        self.store
-                            .escalate_later(&notification, now + kind_spec.escalate_after)
-                            .await?;
-                        escalating = true;
-                    }
-                    let pushed = if reached {
-                        0
-                    } else {
-                        self.push_offline(&notification, &day, now).await
-                    };
-                    return Ok(Outcome::Created {
-                        live: reached,
-                        escalating,
-                        pushed,
-                    });
+                    let delivered = self
+                        .deliver(&notification, &connections, escalate_at.is_some(), now)
+                        .await?;
+                    return Ok(Outcome::Created(delivered));
                 }
             }
         }
@@ -381,10 +455,12 @@ impl<'a> Notifications<'a> {
             .ok_or(Error::NotFound("notification"))?;
         let day = now.format("%Y-%m-%d").to_string();
         if self.store.mark_read(&me, id, now, true).await? {
-            self.count(&day, notification.kind, "read").await;
+            self.count_channel(&day, notification.kind, Channel::InApp, "read", 1)
+                .await;
         }
         if notification.clicked_at.is_none() {
-            self.count(&day, notification.kind, "clicked").await;
+            self.count_channel(&day, notification.kind, Channel::InApp, "clicked", 1)
+                .await;
         }
         self.store
             .get_notification(&me, id)
@@ -401,29 +477,32 @@ impl<'a> Notifications<'a> {
         }
     }
 
-    /// Pushes to the devices of a recipient no connection reached, per preferences and quiet
-    /// hours (critical kinds excepted); disabled endpoints are forgotten. Best effort: the
-    /// notification is stored and will escalate whatever happens here.
+    /// Pushes to the devices of a recipient no connection reached, per preferences, the
+    /// subscription's channels and quiet hours (critical kinds excepted); disabled endpoints
+    /// are forgotten. Best effort: the notification is stored and will escalate whatever
+    /// happens here. Returns the pushes sent and failed.
     async fn push_offline(
         &self,
         notification: &Notification,
-        day: &str,
         now: DateTime<Utc>,
-    ) -> usize {
+    ) -> (usize, usize) {
         let Some(push) = self.push else {
-            return 0;
+            return (0, 0);
         };
+        if !notification.allows(Channel::Push) {
+            return (0, 0);
+        }
         let user = &notification.user_id;
         let result = async {
             let devices = self.store.devices(user).await?;
             if devices.is_empty() {
-                return Ok(0);
+                return Ok((0, 0));
             }
             let (preferences, profile) =
                 futures::try_join!(self.store.preferences(user), self.users.get_user(user))?;
             let kind = notification.kind;
             if !preferences.allows(kind, Channel::Push) {
-                return Ok(0);
+                return Ok((0, 0));
             }
             let quiet = profile.and_then(|p| {
                 preferences
@@ -431,9 +510,9 @@ impl<'a> Notifications<'a> {
                     .and_then(|q| q.ends_after(now, &p.time_zone))
             });
             if quiet.is_some() && !spec(kind).critical {
-                return Ok(0);
+                return Ok((0, 0));
             }
-            let mut sent = 0;
+            let (mut sent, mut failed) = (0, 0);
             for device in devices {
                 let outcome = push
                     .push(
@@ -444,10 +523,7 @@ impl<'a> Notifications<'a> {
                     )
                     .await;
                 match outcome {
-                    Ok(Pushed::Sent) => {
-                        sent += 1;
-                        self.count_channel(day, kind, Channel::Push, "sent").await;
-                    }
+                    Ok(Pushed::Sent) => sent += 1,
                     Ok(Pushed::Disabled) => {
                         info!(device = %device.id, "push endpoint disabled; device forgotten");
                         self.store.delete_device(user, &device.id).await?;
@@ -457,16 +533,16 @@ impl<'a> Notifications<'a> {
                     }
                     Err(err) => {
                         warn!(error = ?err, "push failed");
-                        self.count_channel(day, kind, Channel::Push, "failed").await;
+                        failed += 1;
                     }
                 }
             }
-            Ok::<_, Error>(sent)
+            Ok::<_, Error>((sent, failed))
         }
         .await;
         result.unwrap_or_else(|err| {
             warn!(error = ?err, "push skipped");
-            0
+            (0, 0)
         })
     }
 
@@ -514,20 +590,22 @@ impl<'a> Notifications<'a> {
         Ok(())
     }
 
-    /// Counts one outcome of a channel (best effort).
-    async fn count_channel(&self, day: &str, kind: Kind, channel: Channel, outcome: &str) {
+    /// Counts `by` outcomes of a channel (best effort: statistics never fail a delivery).
+    pub(crate) async fn count_channel(
+        &self,
+        day: &str,
+        kind: Kind,
+        channel: Channel,
+        outcome: &str,
+        by: u64,
+    ) {
         if let Err(err) = self
             .store
-            .count_delivery(day, kind, channel.as_str(), outcome)
+            .count_delivery(day, kind, channel.as_str(), outcome, by)
             .await
         {
             warn!(error = ?err, outcome, "outcome not counted");
         }
-    }
-
-    /// Counts one in-app outcome (best effort: statistics never fail a delivery).
-    async fn count(&self, day: &str, kind: Kind, outcome: &str) {
-        self.count_channel(day, kind, Channel::InApp, outcome).await;
     }
 
     /// `GET /admin/notification-stats?from&to` (admins): outcomes and rates per channel and
@@ -705,13 +783,24 @@ impl StatsRow {
     }
 }
 
-enum Outcome {
+/// What became of one recipient.
+pub(crate) enum Outcome {
+    /// Notified earlier under the same key.
     Duplicate,
-    Created {
-        live: bool,
-        escalating: bool,
-        pushed: usize,
-    },
+    /// Stored now, and delivered so.
+    Created(Delivered),
+}
+
+/// How a stored notification went out.
+pub(crate) struct Delivered {
+    /// Reached an open connection.
+    pub live: bool,
+    /// Will escalate if unread.
+    pub escalating: bool,
+    /// Pushes accepted.
+    pub pushed: usize,
+    /// Pushes failed.
+    pub push_failed: usize,
 }
 
 /// What one sweep did.
@@ -864,7 +953,11 @@ impl<'a> Escalations<'a> {
         let mut failed = false;
         let mut sent_sms = false;
         let mut sent_email = false;
-        if preferences.allows(esc.kind, Channel::Sms)
+        // A channel goes out if the user allows it and some notification's subscription does.
+        let wanted = |channel| {
+            preferences.allows(esc.kind, channel) && unread.iter().any(|n| n.allows(channel))
+        };
+        if wanted(Channel::Sms)
             && let Some(phone) = &user.phone
         {
             let text = if unread.len() == 1 {
@@ -881,7 +974,7 @@ impl<'a> Escalations<'a> {
             }
             self.record(&day, esc.kind, Channel::Sms, !failed).await;
         }
-        if preferences.allows(esc.kind, Channel::Email) {
+        if wanted(Channel::Email) {
             let link = self.app_url.map(|url| match latest.room_id {
                 Some(room) => format!("{url}/rooms/{room}?n={}", latest.id),
                 None => format!("{url}/notifications?n={}", latest.id),
@@ -929,7 +1022,7 @@ impl<'a> Escalations<'a> {
         let outcome = if ok { "sent" } else { "failed" };
         if let Err(err) = self
             .store
-            .count_delivery(day, kind, channel.as_str(), outcome)
+            .count_delivery(day, kind, channel.as_str(), outcome, 1)
             .await
         {
             warn!(error = ?err, "delivery not counted");
@@ -942,8 +1035,6 @@ impl<'a> Escalations<'a> {
 pub struct ChatNotifier<'a> {
     /// The notification service.
     pub notifications: Notifications<'a>,
-    /// Rooms (for the room's name).
-    pub rooms: &'a dyn ChatStore,
 }
 
 #[async_trait::async_trait]
@@ -953,7 +1044,7 @@ impl Notifier for ChatNotifier<'_> {
             return Ok(());
         };
         let (room, sender) = futures::try_join!(
-            self.rooms.get_room(&first.room_id),
+            self.notifications.rooms.get_room(&first.room_id),
             self.notifications.users.get_user(&first.sender_id)
         )?;
         let room_name = room
@@ -963,7 +1054,7 @@ impl Notifier for ChatNotifier<'_> {
             .and_then(|s| s.display_name)
             .unwrap_or_else(|| "someone".to_owned());
         let request = NotifyRequest {
-            recipients: due.iter().map(|d| d.user_id).collect(),
+            recipients: Recipients::Users(due.iter().map(|d| d.user_id).collect()),
             kind: Kind::ChatMessage,
             actor: Some(first.sender_id),
             room: Some(first.room_id),

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::cursor::Position;
 use crate::domain::chat::{Emoji, Member, Message, Room, Subject};
 use crate::domain::files::FileRecord;
-use crate::domain::notify::{Device, Escalation, Kind, Notification, Preferences};
+use crate::domain::notify::{
+    Device, Escalation, Kind, Notification, Preferences, Subscription, Target,
+};
 use crate::domain::{
     ConnectionId, Email, FileId, MessageId, NotificationId, ProfileChanges, RoomId, SessionId,
     User, UserId,
@@ -534,12 +536,76 @@ pub trait NotificationStore: Send + Sync {
     async fn delete_device(&self, user: &UserId, id: &str) -> Result<Option<Device>>;
     /// The delivery counters of one day (`YYYY-MM-DD`), per kind and channel.
     async fn delivery_stats(&self, day: &str) -> Result<Vec<DeliveryCounters>>;
-    /// Counts one delivery outcome (`sent`, `failed`, `read`, `clicked`…) for a day.
+    /// Adds `by` to one delivery outcome (`sent`, `failed`, `read`, `clicked`…) of a day.
     async fn count_delivery(
         &self,
         day: &str,
         kind: Kind,
         channel: &str,
         outcome: &str,
+        by: u64,
     ) -> Result<()>;
+    /// Creates or replaces a subscription.
+    async fn put_subscription(&self, subscription: &Subscription) -> Result<()>;
+    /// Deletes a subscription; `false` if there was none.
+    async fn delete_subscription(&self, user: &UserId, target: &Target) -> Result<bool>;
+    /// A page of a user's subscriptions, by target.
+    async fn subscriptions_of(
+        &self,
+        user: &UserId,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Subscription>>;
+    /// Up to `limit` subscribers of a target whose user id sorts after `after`, in user-id
+    /// order (the order a fan-out's cursor moves in).
+    async fn subscribers(
+        &self,
+        target: &Target,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> Result<Vec<Subscription>>;
+    /// Starts a fan-out under a producer's key, or returns where an earlier run got to.
+    async fn fan_out_progress(
+        &self,
+        target: &Target,
+        idempotency_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<FanOutProgress>;
+    /// Writes one batch of a fan-out (each notification, its recipient's unread counter and
+    /// its escalation when due is set) and moves the cursor from `from` to `to` in the same
+    /// transaction; `false` when the cursor was no longer at `from` (another run wrote the
+    /// batch). `last` marks the fan-out done.
+    async fn write_fan_out_batch(
+        &self,
+        target: &Target,
+        idempotency_key: &str,
+        cursor: FanOutCursor<'_>,
+        batch: &[(Notification, Option<DateTime<Utc>>)],
+    ) -> Result<bool>;
+}
+
+/// Where a fan-out got to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FanOutProgress {
+    /// The last subscriber written (absent before the first batch).
+    #[serde(default)]
+    pub cursor: Option<UserId>,
+    /// Every subscriber was written.
+    #[serde(default)]
+    pub done: bool,
+    /// Notifications written so far.
+    #[serde(default)]
+    pub created: u64,
+}
+
+/// How one fan-out batch moves the cursor.
+#[derive(Clone, Copy, Debug)]
+pub struct FanOutCursor<'a> {
+    /// Where the batch starts (the previous batch's last subscriber).
+    pub from: Option<&'a UserId>,
+    /// The batch's last subscriber.
+    pub to: Option<&'a UserId>,
+    /// No subscriber comes after this batch.
+    pub last: bool,
 }

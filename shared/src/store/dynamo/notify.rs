@@ -8,11 +8,15 @@ use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
 use super::*;
-use crate::domain::notify::{Device, Escalation, Kind, Notification, Preferences};
+use crate::domain::notify::{
+    Device, Escalation, Kind, Notification, Preferences, Subscription, Target,
+};
 
 const ENTITY_NOTIFICATION: &str = "notification";
 const ENTITY_CLAIM: &str = "notification_claim";
 const ENTITY_PREFERENCES: &str = "notification_preferences";
+const ENTITY_SUBSCRIPTION: &str = "subscription";
+const ENTITY_FAN_OUT: &str = "fan_out";
 
 impl DynamoStore {
     /// The update joining (or opening) a notification's escalation: the first notification
@@ -524,15 +528,189 @@ impl NotificationStore for DynamoStore {
         kind: Kind,
         channel: &str,
         outcome: &str,
+        by: u64,
     ) -> Result<()> {
         self.update_item(&keys::delivery_stats(day, kind.as_str(), channel))
-            .update_expression("ADD #outcome :one SET entity_type = :entity")
+            .update_expression("ADD #outcome :by SET entity_type = :entity")
             .expression_attribute_names("#outcome", outcome)
-            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":by", n(by))
             .expression_attribute_values(":entity", s("delivery_stats"))
             .send()
             .await
             .map_err(Error::unexpected)?;
         Ok(())
+    }
+
+    async fn put_subscription(&self, subscription: &Subscription) -> Result<()> {
+        let item = to_item(
+            &keys::subscription(&subscription.target, &subscription.user_id),
+            ENTITY_SUBSCRIPTION,
+            Some(&keys::subscription_by_user(
+                &subscription.user_id,
+                &subscription.target,
+            )),
+            subscription,
+        )?;
+        self.put(item).await
+    }
+
+    async fn delete_subscription(&self, user: &UserId, target: &Target) -> Result<bool> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::subscription(target, user))))
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await;
+        conditional(result).await
+    }
+
+    async fn subscriptions_of(
+        &self,
+        user: &UserId,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Subscription>> {
+        let (items, next) = self
+            .query_gsi1(
+                &keys::user_partition(user),
+                keys::SUBSCRIPTION_PREFIX,
+                Some(limit),
+                after,
+                None,
+            )
+            .await?;
+        Ok(Page {
+            items: items.into_iter().map(from_item).collect::<Result<_>>()?,
+            next,
+        })
+    }
+
+    async fn subscribers(
+        &self,
+        target: &Target,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> Result<Vec<Subscription>> {
+        // Every sort key of the partition is `SUB#<user>`: "after the cursor's key" and
+        // "from the prefix on" are both a plain `>`.
+        let bound = match after {
+            Some(user) => keys::subscription(target, user).sk,
+            None => keys::SUBSCRIBER_PREFIX.to_owned(),
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK > :after")
+            .expression_attribute_values(":pk", s(keys::fan_out_partition(target)))
+            .expression_attribute_values(":after", s(bound))
+            .limit(limit as i32)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    async fn fan_out_progress(
+        &self,
+        target: &Target,
+        idempotency_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<FanOutProgress> {
+        let key = keys::fan_out(target, idempotency_key);
+        let result = self
+            .update_item(&key)
+            .update_expression(
+                "SET startedAt = if_not_exists(startedAt, :now), done = if_not_exists(done, :no), \
+                 created = if_not_exists(created, :zero), entity_type = :entity",
+            )
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":entity", s(ENTITY_FAN_OUT))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        result
+            .attributes
+            .map(from_item)
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    #[instrument(skip_all, fields(target = %target, batch = batch.len()))]
+    async fn write_fan_out_batch(
+        &self,
+        target: &Target,
+        idempotency_key: &str,
+        cursor: FanOutCursor<'_>,
+        batch: &[(Notification, Option<DateTime<Utc>>)],
+    ) -> Result<bool> {
+        // The cursor only moves forward from where this batch started, so of two runs
+        // writing the same batch exactly one commits.
+        let (set, from_condition) = match (cursor.to, cursor.from) {
+            (Some(_), Some(_)) => ("SET done = :last, #cursor = :to", "#cursor = :from"),
+            (Some(_), None) => (
+                "SET done = :last, #cursor = :to",
+                "attribute_not_exists(#cursor)",
+            ),
+            (None, Some(_)) => ("SET done = :last", "#cursor = :from"),
+            (None, None) => ("SET done = :last", "attribute_not_exists(#cursor)"),
+        };
+        let progress = self
+            .update(&keys::fan_out(target, idempotency_key))
+            .update_expression(format!("{set} ADD created :n"))
+            .condition_expression(format!("done = :no AND {from_condition}"))
+            .expression_attribute_names("#cursor", "cursor")
+            .set_expression_attribute_values(Some(
+                [
+                    cursor.to.map(|to| (":to".to_owned(), s(to.to_string()))),
+                    cursor
+                        .from
+                        .map(|from| (":from".to_owned(), s(from.to_string()))),
+                ]
+                .into_iter()
+                .flatten()
+                .chain([
+                    (":last".to_owned(), AttributeValue::Bool(cursor.last)),
+                    (":n".to_owned(), n(batch.len())),
+                    (":no".to_owned(), AttributeValue::Bool(false)),
+                ])
+                .collect(),
+            ));
+        let mut actions = vec![
+            TransactWriteItem::builder()
+                .update(progress.build().map_err(Error::unexpected)?)
+                .build(),
+        ];
+        for (notification, due) in batch {
+            let item = to_item(
+                &keys::notification(&notification.user_id, &notification.id),
+                ENTITY_NOTIFICATION,
+                None,
+                notification,
+            )?;
+            actions.push(self.put_action(item, None)?);
+            actions.push(self.counter_action(&notification.user_id, 1)?);
+            if let Some(due) = due {
+                let update = self.escalation_update(notification, *due)?;
+                actions.push(TransactWriteItem::builder().update(update).build());
+            }
+        }
+        if actions.len() > 100 {
+            return Err(Error::unexpected(anyhow::anyhow!(
+                "fan-out batch of {} actions",
+                actions.len()
+            )));
+        }
+        self.transact_conditional(actions).await
     }
 }

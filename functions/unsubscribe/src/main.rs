@@ -1,0 +1,11 @@
+//! `DELETE /me/subscriptions/{target}`: stops following a target.
+
+use gigwire::entrypoints::notify::NotificationsApi;
+use gigwire::lambda::{self, BoxError, http};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), BoxError> {
+    let init = lambda::init().await?;
+    let api = NotificationsApi::new(&init);
+    http::run(|req| api.unsubscribe(req)).await
+}
