@@ -470,6 +470,10 @@ pub struct Call {
     pub start: usize,
     /// Position of its end.
     pub end: Option<usize>,
+    /// When it started.
+    pub started: std::time::Instant,
+    /// How long it took, once it ended.
+    pub took: Option<Duration>,
 }
 
 /// Records every call of the client it is installed on; clones share the log.
@@ -520,6 +524,8 @@ impl Intercept for Recorder {
             operation: String::new(),
             start: *tick,
             end: None,
+            started: std::time::Instant::now(),
+            took: None,
         });
         let index = calls.len() - 1;
         cfg.interceptor_state().store_put(CallIndex(index));
@@ -557,16 +563,21 @@ impl Intercept for Recorder {
             let (tick, calls) = &mut *log;
             *tick += 1;
             calls[index].end = Some(*tick);
+            calls[index].took = Some(calls[index].started.elapsed());
         }
         Ok(())
     }
 }
 
-/// Calls per operation, e.g. `{"Query": 12, "TransactWriteItems": 31}`.
-pub fn calls_by_operation(calls: &[Call]) -> std::collections::BTreeMap<String, usize> {
-    let mut counts = std::collections::BTreeMap::new();
+/// Calls and their summed time per operation, e.g. `{"Query": (12, 40ms)}`.
+pub fn calls_by_operation(
+    calls: &[Call],
+) -> std::collections::BTreeMap<String, (usize, Duration)> {
+    let mut counts = std::collections::BTreeMap::<String, (usize, Duration)>::new();
     for call in calls {
-        *counts.entry(call.operation.clone()).or_default() += 1;
+        let entry = counts.entry(call.operation.clone()).or_default();
+        entry.0 += 1;
+        entry.1 += call.took.unwrap_or_default();
     }
     counts
 }

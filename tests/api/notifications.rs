@@ -735,3 +735,125 @@ async fn subscribers_of_a_target_are_notified_once_per_their_channels() {
     );
     assert!(stack.sms_to(&eve.phone).await.is_empty());
 }
+
+/// Fails the `n`-th (1-based) transaction its client sends, as a crash between batches would.
+#[derive(Debug)]
+struct FailNthTransaction {
+    n: usize,
+    seen: std::sync::atomic::AtomicUsize,
+}
+
+impl aws_sdk_dynamodb::config::Intercept for FailNthTransaction {
+    fn name(&self) -> &'static str {
+        "FailNthTransaction"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let target = context.request().headers().get("x-amz-target");
+        if target.is_some_and(|t| t.ends_with(".TransactWriteItems"))
+            && self.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == self.n
+        {
+            return Err("simulated crash".into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_interrupted_fan_out_resumes_and_racing_runs_notify_each_subscriber_once() {
+    use gigwire::domain::notify::{ChannelSwitches, Subscription, Target};
+    use gigwire::store::NotificationStore;
+    use gigwire::store::dynamo::DynamoStore;
+
+    let stack = Stack::from_env();
+    let services = stack.in_process(None).await;
+    let topic = Target::Topic(format!(
+        "resume-{}",
+        ulid::Ulid::generate().to_string().to_lowercase()
+    ));
+    // 70 subscribers: batches of 33, 33 and 4.
+    let users: Vec<UserId> = (0..70).map(|_| UserId::new()).collect();
+    for user in &users {
+        services
+            .store
+            .put_subscription(&Subscription {
+                user_id: *user,
+                target: topic.clone(),
+                channels: ChannelSwitches::default(),
+                updated_at: Utc::now(),
+            })
+            .await
+            .unwrap();
+    }
+    let request = NotifyRequest {
+        recipients: Recipients::Subscribers(topic.clone()),
+        kind: Kind::JobPosted,
+        actor: None,
+        room: None,
+        data: json!({ "title": "Fix a fence" }),
+        idempotency_key: "job-7".into(),
+    };
+
+    // The run dies on its second batch: the first stays written, the rest is not.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let crashing = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .interceptor(FailNthTransaction {
+            n: 2,
+            seen: Default::default(),
+        })
+        .build();
+    let crashing = stack
+        .in_process(Some(DynamoStore::new(
+            aws_sdk_dynamodb::Client::from_conf(crashing),
+            &stack.table,
+        )))
+        .await;
+    assert!(
+        crashing
+            .notifications()
+            .notify(&request, Utc::now())
+            .await
+            .is_err()
+    );
+    let count = |user: UserId| {
+        let store = &services.store;
+        async move {
+            store
+                .notifications(&user, false, None, 10, None)
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    let written: usize = futures::future::join_all(users.iter().map(|u| count(*u)))
+        .await
+        .into_iter()
+        .sum();
+    assert_eq!(written, 33, "exactly the first batch");
+
+    // Two retries race: together they write the other 37, each batch once.
+    let notifications = services.notifications();
+    let (a, b) = futures::join!(
+        notifications.notify(&request, Utc::now()),
+        notifications.notify(&request, Utc::now())
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.created + b.created, 37, "{a:?} {b:?}");
+    for user in &users {
+        assert_eq!(count(*user).await, 1, "{user} notified exactly once");
+    }
+    let again = services
+        .notifications()
+        .notify(&request, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!((again.created, again.duplicates), (0, 70));
+}
