@@ -247,7 +247,10 @@ def main() -> None:
         {"ParameterKey": "Architecture", "ParameterValue": host_architecture()},
         {"ParameterKey": "JwtSigningKey", "ParameterValue": signing_key()},
         {"ParameterKey": "ManagementApiBaseUrl", "ParameterValue": url},
+        # Email buttons lead to a web app on the developer's machine.
+        {"ParameterKey": "AppUrl", "ParameterValue": "http://localhost:3000"},
     ] + [{"ParameterKey": k, "ParameterValue": v} for k, v in (p.split("=", 1) for p in args.param)]
+    params = list({p["ParameterKey"]: p for p in params}.values())
     if not any(p["ParameterKey"] == "PushPlatformApplicationArn" for p in params):
         params.append({"ParameterKey": "PushPlatformApplicationArn",
                        "ParameterValue": push_application(client("sns"))})

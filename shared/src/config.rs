@@ -31,6 +31,9 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Where links in emails lead (`APP_URL`, optional: no button without it).
     pub app_url: Option<String>,
+    /// Public base URL of the HTTP API (`PUBLIC_API_URL`, optional): email links go through
+    /// its click-tracking redirect when set.
+    pub public_api_url: Option<String>,
     /// The SNS platform application devices register with (`PUSH_PLATFORM_APPLICATION_ARN`,
     /// optional: no mobile push without it).
     pub push_application_arn: Option<String>,
@@ -79,6 +82,10 @@ impl Config {
                 anyhow::anyhow!("environment variable MAX_UPLOAD_BYTES must be a positive integer")
             })?,
             app_url: std::env::var("APP_URL")
+                .ok()
+                .map(|url| url.trim_end_matches('/').to_owned())
+                .filter(|url| !url.is_empty()),
+            public_api_url: std::env::var("PUBLIC_API_URL")
                 .ok()
                 .map(|url| url.trim_end_matches('/').to_owned())
                 .filter(|url| !url.is_empty()),

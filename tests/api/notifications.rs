@@ -148,6 +148,38 @@ async fn unread_after_the_delay_goes_out_by_sms_and_email_once() {
     // Handled once.
     sweep(&stack, Utc::now() + minutes(12)).await;
     assert_eq!(stack.sms_to(&ben.phone).await.len(), 1);
+
+    // The email's button is a signed, tracked link: opening it records the click and leads
+    // into the app; a tampered one is refused.
+    let link = tracked_link(&stack, &emails[1]);
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut tampered = link.clone();
+    tampered.insert(link.len() - 5, 'A');
+    assert_eq!(no_redirects.get(&tampered).send().await.unwrap().status(), 400);
+    let opened = no_redirects.get(&link).send().await.unwrap();
+    assert_eq!(opened.status(), 302);
+    let page = inbox(&stack, &ben, "").await;
+    let id = page["items"][0]["id"].as_str().unwrap();
+    assert_eq!(
+        opened.headers()["location"],
+        format!("http://localhost:3000/notifications?n={id}").as_str()
+    );
+    assert!(page["items"][0]["clickedAt"].is_string(), "{page}");
+    assert_eq!(page["unread"], 0);
+}
+
+/// The tracked link in a captured email.
+fn tracked_link(stack: &Stack, email: &Value) -> String {
+    let text = email.to_string();
+    let prefix = format!("{}/n/", stack.http);
+    let start = text.find(&prefix).unwrap_or_else(|| panic!("no link in {text}"));
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "-_./:".contains(*c))
+        .collect()
 }
 
 #[tokio::test]

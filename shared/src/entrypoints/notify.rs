@@ -7,7 +7,8 @@ use crate::adapters::{ApiGatewayPusher, PushSender, SesMailer, SnsPush, SnsSms};
 use crate::cursor::CursorCodec;
 use crate::domain::NotificationId;
 use crate::domain::notify::{PreferencesPatch, RegisterDevice, Subscribe};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::services::click::ClickLinks;
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
 use crate::services::notify::{Escalations, InboxQuery, MarkRead, Notifications};
@@ -22,6 +23,7 @@ pub struct NotificationsApi {
     pusher: ApiGatewayPusher,
     cursors: CursorCodec,
     push: Option<SnsPush>,
+    links: Option<ClickLinks>,
 }
 
 fn id(req: &HttpRequest) -> Result<NotificationId> {
@@ -29,6 +31,17 @@ fn id(req: &HttpRequest) -> Result<NotificationId> {
         req.path.get("id").map(String::as_str).unwrap_or_default(),
         "id",
     )
+}
+
+/// Tracked email links, when the app's URL is configured.
+fn click_links(init: &Init) -> Option<ClickLinks> {
+    let config = &init.config;
+    let app = config.app_url.as_deref()?;
+    Some(ClickLinks::new(
+        &config.signing_key,
+        config.public_api_url.as_deref(),
+        app,
+    ))
 }
 
 /// The `{target}` path parameter. A target's only character a client may escape is the
@@ -48,6 +61,7 @@ impl NotificationsApi {
             pusher: ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint),
             cursors: CursorCodec::new(&init.config.signing_key),
             push: SnsPush::from_sdk(&init.sdk, init.config.push_application_arn.as_deref()),
+            links: click_links(init),
         }
     }
 
@@ -146,6 +160,14 @@ impl NotificationsApi {
         HttpResponse::ok(&self.service().preferences(req.caller()?).await?)
     }
 
+    /// `GET /n/{token}` (public): a tracked email link.
+    pub async fn open_link(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let links = self.links.as_ref().ok_or(Error::NotFound("link"))?;
+        let token = req.path.get("token").map(String::as_str).unwrap_or_default();
+        let location = self.service().open_link(links, token, now()).await?;
+        Ok(HttpResponse::redirect(location))
+    }
+
     /// `PUT /me/subscriptions/{target}` (an empty body keeps every channel on).
     pub async fn subscribe(&self, req: HttpRequest) -> Result<HttpResponse> {
         let body: Subscribe = if req.body.is_empty() {
@@ -209,7 +231,7 @@ pub struct EscalationSweep {
     sms: SnsSms,
     mailer: SesMailer,
     templates: EmailTemplates,
-    app_url: Option<String>,
+    links: Option<ClickLinks>,
 }
 
 impl EscalationSweep {
@@ -220,7 +242,7 @@ impl EscalationSweep {
             sms: SnsSms::from_sdk(&init.sdk),
             mailer: SesMailer::from_sdk(&init.sdk, &init.config.email_from),
             templates: EmailTemplates::new(),
-            app_url: init.config.app_url.clone(),
+            links: click_links(init),
         }
     }
 
@@ -232,7 +254,7 @@ impl EscalationSweep {
             sms: &self.sms,
             mailer: &self.mailer,
             templates: &self.templates,
-            app_url: self.app_url.as_deref(),
+            links: self.links.as_ref(),
         }
         .sweep(fired_at)
         .await

@@ -145,6 +145,8 @@ pub struct HttpResponse {
     pub status: u16,
     /// JSON body, if any.
     pub body: Option<serde_json::Value>,
+    /// Where a redirect leads.
+    pub location: Option<String>,
 }
 
 impl HttpResponse {
@@ -153,6 +155,7 @@ impl HttpResponse {
         Ok(Self {
             status,
             body: Some(serde_json::to_value(value).map_err(Error::unexpected)?),
+            location: None,
         })
     }
 
@@ -166,6 +169,16 @@ impl HttpResponse {
         Self {
             status: 204,
             body: None,
+            location: None,
+        }
+    }
+
+    /// `302` to `url`.
+    pub fn redirect(url: String) -> Self {
+        Self {
+            status: 302,
+            body: None,
+            location: Some(url),
         }
     }
 }
@@ -203,7 +216,12 @@ pub fn error_response(err: &Error) -> ApiGatewayV2httpResponse {
 
 fn success_response(resp: HttpResponse) -> ApiGatewayV2httpResponse {
     let body = resp.body.map(|b| b.to_string());
-    response(resp.status, body, HeaderMap::new())
+    let mut headers = HeaderMap::new();
+    if let Some(location) = resp.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert("location", location);
+        headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    }
+    response(resp.status, body, headers)
 }
 
 /// Whether a route needs a verified caller.

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod chat;
+pub mod click;
 pub mod files;
 pub mod notify;
 pub mod realtime;

@@ -26,6 +26,7 @@ use crate::domain::notify::{
 };
 use crate::domain::{ConnectionId, NotificationId, ProfileChanges, Role, RoomId, UserId};
 use crate::error::{Error, Result};
+use crate::services::click::ClickLinks;
 use crate::services::realtime::{self, ServerEvent};
 use crate::store::{
     ChatStore, ConnectionStore, Created, DeliveryCounters, NotificationStore, Notifier,
@@ -833,8 +834,8 @@ pub struct Escalations<'a> {
     pub mailer: &'a dyn Mailer,
     /// Email templates.
     pub templates: &'a EmailTemplates,
-    /// Where email buttons lead (the app), if configured.
-    pub app_url: Option<&'a str>,
+    /// Tracked links into the app for email buttons, if the app's URL is configured.
+    pub links: Option<&'a ClickLinks>,
 }
 
 enum Handled {
@@ -975,10 +976,9 @@ impl<'a> Escalations<'a> {
             self.record(&day, esc.kind, Channel::Sms, !failed).await;
         }
         if wanted(Channel::Email) {
-            let link = self.app_url.map(|url| match latest.room_id {
-                Some(room) => format!("{url}/rooms/{room}?n={}", latest.id),
-                None => format!("{url}/notifications?n={}", latest.id),
-            });
+            let link = self
+                .links
+                .map(|links| links.link(&latest, Channel::Email, now));
             let email = self.templates.notification(
                 &user.email,
                 &NotificationEmail {
