@@ -889,3 +889,113 @@ async fn an_interrupted_fan_out_resumes_and_racing_runs_notify_each_subscriber_o
         .unwrap();
     assert_eq!((again.created, again.duplicates), (0, 70));
 }
+
+/// Runs the escalation sweep in-process at `at`, with the deployed table and SMS, but an email
+/// service that cannot be reached (an SES outage).
+async fn sweep_while_email_is_down(
+    stack: &Stack,
+    at: DateTime<Utc>,
+) -> gigwire::services::notify::SweepReport {
+    use gigwire::adapters::{SesMailer, SnsSms};
+    use gigwire::services::notify::Escalations;
+    use gigwire::templates::EmailTemplates;
+
+    let services = stack.in_process(None).await;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    // A port nobody listens on, tried once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let ses_down = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(dead)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .load()
+        .await;
+    let (sms, mailer) = (
+        SnsSms::from_sdk(&sdk),
+        SesMailer::from_sdk(&ses_down, "noreply@gigwire.test"),
+    );
+    let templates = EmailTemplates::new();
+    Escalations {
+        store: &services.store,
+        users: &services.store,
+        sms: &sms,
+        mailer: &mailer,
+        templates: &templates,
+        links: None,
+    }
+    .sweep(at)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_email_failure_is_recorded_retried_with_backoff_and_given_up_after_five_attempts() {
+    let stack = Stack::from_env();
+    let _turn = SWEEPS.lock().await;
+    let (ben, cara) = (person(&stack, "Ben").await, person(&stack, "Cara").await);
+    for who in [&ben, &cara] {
+        let (status, _) = stack
+            .call(
+                "PATCH",
+                "/me/notification-preferences",
+                Some(&who.token),
+                Some(json!({ "channels": { "push": true, "sms": false, "email": true } })),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let seconds = chrono::Duration::seconds;
+
+    // Cara's email fails every time: it is retried after 1, 2, 4 and 8 minutes, each failure
+    // counted, and given up after the fifth attempt.
+    notify(&stack, booking(&cara, "ses-cara")).await;
+    let mut at = Utc::now() + minutes(11);
+    let mut failures = email_failures(&stack, at).await;
+    for (attempt, backoff) in [1, 2, 4, 8, 0].into_iter().enumerate() {
+        let report = sweep_while_email_is_down(&stack, at).await;
+        assert!(report.failed >= 1, "attempt {}: {report:?}", attempt + 1);
+        let now_failed = email_failures(&stack, at).await;
+        assert!(now_failed > failures, "attempt {} counted", attempt + 1);
+        failures = now_failed;
+        if attempt == 0 {
+            // The email service is back, but the retry waits for its backoff.
+            sweep(&stack, at + seconds(30)).await;
+            assert_eq!(stack.emails_to(&cara.email).await.len(), 1, "backing off");
+        }
+        at += minutes(backoff) + seconds(1);
+    }
+    sweep(&stack, at + minutes(60)).await;
+    assert_eq!(
+        stack.emails_to(&cara.email).await.len(),
+        1,
+        "given up: only the sign-in code"
+    );
+
+    // Ben's fails once and goes out on the retry.
+    notify(&stack, booking(&ben, "ses-ben")).await;
+    let at = Utc::now() + minutes(11);
+    sweep_while_email_is_down(&stack, at).await;
+    assert_eq!(stack.emails_to(&ben.email).await.len(), 1);
+    sweep(&stack, at + minutes(1) + seconds(1)).await;
+    let emails = stack.emails_to(&ben.email).await;
+    assert_eq!(emails.len(), 2);
+    assert_eq!(emails[1]["Subject"], "Booking confirmed");
+}
+
+/// Email failures counted today (all kinds), through the store.
+async fn email_failures(stack: &Stack, day: DateTime<Utc>) -> u64 {
+    use gigwire::store::NotificationStore;
+    let services = stack.in_process(None).await;
+    services
+        .store
+        .delivery_stats(&day.format("%Y-%m-%d").to_string())
+        .await
+        .unwrap()
+        .iter()
+        .filter(|row| row.channel == "email")
+        .map(|row| row.counts.get("failed").copied().unwrap_or(0))
+        .sum()
+}
