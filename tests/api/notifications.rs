@@ -999,3 +999,56 @@ async fn email_failures(stack: &Stack, day: DateTime<Utc>) -> u64 {
         .map(|row| row.counts.get("failed").copied().unwrap_or(0))
         .sum()
 }
+
+#[tokio::test]
+async fn an_escalation_that_keeps_erroring_is_retried_with_backoff_then_dropped() {
+    use gigwire::store::NotificationStore;
+    let stack = Stack::from_env();
+    let _turn = SWEEPS.lock().await;
+    let dora = person(&stack, "Dora").await;
+    notify(&stack, booking(&dora, "poisoned")).await;
+    // A profile that no longer parses: every attempt to escalate errors before sending.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let key = gigwire::keys::user(&dora.id);
+    aws_sdk_dynamodb::Client::new(&sdk)
+        .update_item()
+        .table_name(&stack.table)
+        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(key.pk))
+        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S(key.sk))
+        .update_expression("SET email = :n")
+        .expression_attribute_values(":n", aws_sdk_dynamodb::types::AttributeValue::N("42".into()))
+        .send()
+        .await
+        .unwrap();
+    let services = stack.in_process(None).await;
+    let pending = |at: DateTime<Utc>| {
+        let store = &services.store;
+        let user = dora.id;
+        async move {
+            store
+                .due_escalations(at + minutes(120), 1000)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|e| e.user_id == user)
+        }
+    };
+    let mut at = Utc::now() + minutes(11);
+    for (attempt, backoff) in [1, 2, 4, 8].into_iter().enumerate() {
+        sweep(&stack, at).await;
+        let escalation = pending(at).await.expect("kept for a retry");
+        assert_eq!(escalation.attempts, attempt as u32 + 1);
+        let wait = escalation.due_at - at;
+        assert!(
+            (minutes(backoff) - chrono::Duration::seconds(1)..=minutes(backoff)).contains(&wait),
+            "attempt {}: retried after {wait}",
+            attempt + 1
+        );
+        at = escalation.due_at + chrono::Duration::seconds(1);
+    }
+    sweep(&stack, at).await;
+    assert!(pending(at).await.is_none(), "dropped after the fifth attempt");
+    assert!(stack.sms_to(&dora.phone).await.is_empty());
+}

@@ -901,6 +901,30 @@ impl<'a> Escalations<'a> {
         if !self.store.lease_escalation(esc, now, now + LEASE).await? {
             return Ok(Handled::Leased);
         }
+        match self.send(esc, now).await {
+            Ok(handled) => Ok(handled),
+            // Anything else that breaks (a profile that no longer parses, a store error) is
+            // an attempt too: retried with the same backoff, then dropped, so a poisoned
+            // escalation cannot come back every lease forever.
+            Err(err) if esc.attempts + 1 < MAX_ATTEMPTS => {
+                warn!(error = ?err, attempts = esc.attempts + 1, "escalation failed; retrying");
+                self.store
+                    .reschedule(esc, now + retry_delay(esc.attempts), esc.attempts + 1)
+                    .await?;
+                Ok(Handled::Failed)
+            }
+            Err(err) => {
+                warn!(error = ?err, user_id = %esc.user_id, group = %esc.group, "escalation dropped");
+                let handled = esc.last_id.unwrap_or(esc.first_id);
+                let next_due = now + spec(esc.kind).escalate_after;
+                self.store.close_escalation(esc, &handled, next_due).await?;
+                Ok(Handled::Failed)
+            }
+        }
+    }
+
+    /// Sends one leased escalation.
+    async fn send(&self, esc: &Escalation, now: DateTime<Utc>) -> Result<Handled> {
         let mut unread = self
             .store
             .unread_in_group(&esc.user_id, &esc.group, &esc.first_id)
