@@ -985,8 +985,19 @@ async fn an_email_failure_is_recorded_retried_with_backoff_and_given_up_after_fi
     assert_eq!(emails[1]["Subject"], "Booking confirmed");
 }
 
-/// Email failures counted today (all kinds), through the store.
+/// Email failures counted on `day` (all kinds), through the store.
 async fn email_failures(stack: &Stack, day: DateTime<Utc>) -> u64 {
+    delivery_count(stack, day, None, "email", "failed").await
+}
+
+/// One delivery counter of `day`, summed over kinds unless one is given.
+async fn delivery_count(
+    stack: &Stack,
+    day: DateTime<Utc>,
+    kind: Option<&str>,
+    channel: &str,
+    outcome: &str,
+) -> u64 {
     use gigwire::store::NotificationStore;
     let services = stack.in_process(None).await;
     services
@@ -995,9 +1006,34 @@ async fn email_failures(stack: &Stack, day: DateTime<Utc>) -> u64 {
         .await
         .unwrap()
         .iter()
-        .filter(|row| row.channel == "email")
-        .map(|row| row.counts.get("failed").copied().unwrap_or(0))
+        .filter(|row| row.channel == channel && kind.is_none_or(|k| row.kind == k))
+        .map(|row| row.counts.get(outcome).copied().unwrap_or(0))
         .sum()
+}
+
+#[tokio::test]
+async fn marking_read_in_bulk_counts_the_reads_per_kind() {
+    let stack = Stack::from_env();
+    let fay = person(&stack, "Fay").await;
+    for i in 0..3 {
+        let mut request = booking(&fay, &format!("review-{i}"));
+        request.kind = Kind::ReviewSubmitted;
+        notify(&stack, request).await;
+    }
+    let now = Utc::now();
+    let before = delivery_count(&stack, now, Some("review_submitted"), "in_app", "read").await;
+    let (status, marked) = stack
+        .call(
+            "POST",
+            "/notifications/read",
+            Some(&fay.token),
+            Some(json!({ "all": true })),
+        )
+        .await;
+    assert_eq!(status, 200, "{marked}");
+    assert_eq!(marked["marked"], 3);
+    let after = delivery_count(&stack, now, Some("review_submitted"), "in_app", "read").await;
+    assert!(after >= before + 3, "{before} → {after}");
 }
 
 #[tokio::test]

@@ -408,7 +408,8 @@ impl<'a> Notifications<'a> {
         if request.ids.is_empty() && !request.all {
             return Err(Error::field("ids", "give ids, or all: true"));
         }
-        let mut ids: BTreeSet<NotificationId> = request.ids.into_iter().collect();
+        // Reads are counted per kind, so every notification is known before it is marked.
+        let mut kinds: BTreeMap<NotificationId, Kind> = BTreeMap::new();
         if request.all {
             let mut after = None;
             loop {
@@ -416,7 +417,7 @@ impl<'a> Notifications<'a> {
                     .store
                     .notifications(&me, true, None, 100, after)
                     .await?;
-                ids.extend(page.items.iter().map(|n| n.id));
+                kinds.extend(page.items.iter().map(|n| (n.id, n.kind)));
                 match page.next {
                     Some(next) => after = Some(next),
                     None => break,
@@ -424,14 +425,36 @@ impl<'a> Notifications<'a> {
             }
         }
         let store = self.store;
-        let marked: Vec<bool> = futures::stream::iter(ids)
-            .map(|id| async move { store.mark_read(&me, &id, now, false).await })
+        let named: BTreeSet<NotificationId> = request
+            .ids
+            .into_iter()
+            .filter(|id| !kinds.contains_key(id))
+            .collect();
+        let found: Vec<Option<Notification>> = futures::stream::iter(named)
+            .map(|id| async move { store.get_notification(&me, &id).await })
             .buffer_unordered(RECIPIENTS_IN_FLIGHT)
             .try_collect()
             .await?;
-        let marked = marked.into_iter().filter(|m| *m).count() as u32;
+        kinds.extend(found.into_iter().flatten().map(|n| (n.id, n.kind)));
+        let marked: Vec<Option<Kind>> = futures::stream::iter(kinds)
+            .map(|(id, kind)| async move {
+                let marked = store.mark_read(&me, &id, now, false).await?;
+                Ok::<_, Error>(marked.then_some(kind))
+            })
+            .buffer_unordered(RECIPIENTS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mut per_kind: BTreeMap<Kind, u64> = BTreeMap::new();
+        for kind in marked.iter().flatten() {
+            *per_kind.entry(*kind).or_default() += 1;
+        }
+        let day = now.format("%Y-%m-%d").to_string();
+        for (kind, n) in &per_kind {
+            self.count_channel(&day, *kind, Channel::InApp, "read", *n)
+                .await;
+        }
         Ok(Marked {
-            marked,
+            marked: per_kind.values().sum::<u64>() as u32,
             unread: self.store.inbox(&me).await?.unread.max(0),
         })
     }
