@@ -390,15 +390,16 @@ impl InProcess {
         }
     }
 
-    /// Chat's notifier port, as the functions wire it.
+    /// Chat's notifier as the stream-triggered function runs it (missed messages notified
+    /// at once, in-process).
     pub fn notifier(&self) -> ChatNotifier<'_> {
         ChatNotifier {
             notifications: self.notifications(),
         }
     }
 
-    /// The chat service over `notifier`.
-    pub fn chat<'a>(&'a self, notifier: &'a ChatNotifier<'a>) -> Chat<'a> {
+    /// The chat service as the functions wire it (missed messages recorded in the table).
+    pub fn chat(&self) -> Chat<'_> {
         Chat {
             store: &self.store,
             connections: &self.store,
@@ -406,7 +407,7 @@ impl InProcess {
             files: &self.store,
             users: &self.store,
             pusher: &self.pusher,
-            notifier,
+            notifier: &self.store,
         }
     }
 }
@@ -570,9 +571,7 @@ impl Intercept for Recorder {
 }
 
 /// Calls and their summed time per operation, e.g. `{"Query": (12, 40ms)}`.
-pub fn calls_by_operation(
-    calls: &[Call],
-) -> std::collections::BTreeMap<String, (usize, Duration)> {
+pub fn calls_by_operation(calls: &[Call]) -> std::collections::BTreeMap<String, (usize, Duration)> {
     let mut counts = std::collections::BTreeMap::<String, (usize, Duration)>::new();
     for call in calls {
         let entry = counts.entry(call.operation.clone()).or_default();

@@ -240,6 +240,12 @@ pub fn delivery_stats(day: &str, kind: &str, channel: &str) -> Key {
     key(format!("STATS#{day}"), format!("{kind}#{channel}"))
 }
 
+/// The record of a chat message some members missed: written by the send, read once by the
+/// stream-triggered notifier (and expired a day later).
+pub fn missed_messages(message: &MessageId) -> Key {
+    key(format!("MISSED#{message}"), "MISSED")
+}
+
 /// A subscription, in its target's partition: a fan-out reads the subscribers of one target
 /// in user-id order, which is also the order its progress cursor moves in.
 pub fn subscription(target: &Target, user: &UserId) -> Key {
@@ -502,6 +508,14 @@ mod tests {
             Key {
                 pk: "ESCALATE".into(),
                 sk: format!("001700000000000#{USER}#room:r1")
+            }
+        );
+        let message = MessageId::parse("01JD0000000000000000000009", "id").unwrap();
+        assert_eq!(
+            missed_messages(&message),
+            Key {
+                pk: "MISSED#01JD0000000000000000000009".into(),
+                sk: "MISSED".into()
             }
         );
         let topic = Target::Topic("plumbing-lisbon".into());

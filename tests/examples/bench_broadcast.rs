@@ -16,7 +16,11 @@ use gigwire::store::NotificationStore;
 use gigwire_tests::{Recorder, Stack, calls_by_operation};
 use serde_json::json;
 
-async fn run(stack: &Stack, recipients: Recipients, key: &str) -> (f64, usize, String, NotifyReport) {
+async fn run(
+    stack: &Stack,
+    recipients: Recipients,
+    key: &str,
+) -> (f64, usize, String, NotifyReport) {
     let recorder = Recorder::default();
     let services = stack.in_process(Some(recorder.store(stack).await)).await;
     let request = NotifyRequest {
@@ -76,8 +80,12 @@ async fn main() {
         .expect("subscribe");
     println!("{subscribers} subscribers of {topic}, all offline\n");
 
-    let (fan_ms, fan_calls, fan_ops, fan_report) =
-        run(&stack, Recipients::Subscribers(topic.clone()), "bench-fan-out").await;
+    let (fan_ms, fan_calls, fan_ops, fan_report) = run(
+        &stack,
+        Recipients::Subscribers(topic.clone()),
+        "bench-fan-out",
+    )
+    .await;
     let (one_ms, one_calls, one_ops, one_report) =
         run(&stack, Recipients::Users(users), "bench-one-by-one").await;
     assert_eq!(fan_report.created, subscribers);
@@ -85,9 +93,14 @@ async fn main() {
     let writes = |ops: &str| {
         ops.split(", ")
             .filter(|op| {
-                ["TransactWriteItems", "PutItem", "UpdateItem", "BatchWriteItem"]
-                    .iter()
-                    .any(|w| op.starts_with(w))
+                [
+                    "TransactWriteItems",
+                    "PutItem",
+                    "UpdateItem",
+                    "BatchWriteItem",
+                ]
+                .iter()
+                .any(|w| op.starts_with(w))
             })
             .map(|op| op.split(' ').nth(1).unwrap().parse::<usize>().unwrap())
             .sum::<usize>()

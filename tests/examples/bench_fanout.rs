@@ -71,8 +71,7 @@ async fn main() {
 
     let services = stack.in_process(None).await;
     let (store, pusher) = (&services.store, &services.pusher);
-    let notifier = services.notifier();
-    let chat = services.chat(&notifier);
+    let chat = services.chat();
     let mut targets: Vec<ConnectionId> = store.connections_of(&ana_id).await.unwrap();
     targets.extend(store.connections_of(&ben_id).await.unwrap());
     assert_eq!(targets.len(), 2 * CONNECTIONS_PER_USER);

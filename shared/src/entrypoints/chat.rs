@@ -1,10 +1,12 @@
 //! Chat routes: rooms, members, messages, reactions and read markers over HTTP. The WebSocket
-//! routes in [`super::ws`] share the same dependencies and service.
+//! routes in [`super::ws`] share the same dependencies and service. Messages a member missed
+//! are recorded in the table for the stream-triggered notifier, so chat functions link only
+//! DynamoDB and the Management API.
 
 use percent_encoding::percent_decode_str;
 
 use super::now;
-use crate::adapters::{ApiGatewayPusher, PushSender, SnsPush};
+use crate::adapters::ApiGatewayPusher;
 use crate::cursor::CursorCodec;
 use crate::domain::chat::{
     AddMembers, CreateRoom, EditMessage, Emoji, MembershipPatch, ReadUpTo, RoomPatch, SendMessage,
@@ -14,10 +16,8 @@ use crate::error::{Error, Result};
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
 use crate::services::chat::{Chat, HistoryQuery};
-use crate::services::notify::{ChatNotifier, Notifications};
 use crate::services::users::page_size;
 use crate::store::dynamo::DynamoStore;
-use crate::store::{Notifier, OfflineMessage};
 
 /// What every chat function builds once: the table (every storage port), the Management
 /// API client and the cursor codec.
@@ -25,30 +25,6 @@ pub struct ChatApi {
     store: DynamoStore,
     pusher: ApiGatewayPusher,
     cursors: CursorCodec,
-    notifier: TableNotifier,
-}
-
-/// Chat's notifier port over the same table and Management API: missed messages become
-/// `chat_message` notifications.
-pub struct TableNotifier {
-    store: DynamoStore,
-    pusher: ApiGatewayPusher,
-    push: Option<SnsPush>,
-}
-
-#[async_trait::async_trait]
-impl Notifier for TableNotifier {
-    async fn messages_missed(&self, due: &[OfflineMessage]) -> Result<()> {
-        let notifications = Notifications {
-            store: &self.store,
-            users: &self.store,
-            connections: &self.store,
-            pusher: &self.pusher,
-            push: self.push.as_ref().map(|p| p as &dyn PushSender),
-            rooms: &self.store,
-        };
-        ChatNotifier { notifications }.messages_missed(due).await
-    }
 }
 
 fn path<'r>(req: &'r HttpRequest, name: &str) -> &'r str {
@@ -70,16 +46,9 @@ fn created_or_ok(created: bool) -> u16 {
 impl ChatApi {
     /// Builds the dependencies once.
     pub fn new(init: &Init) -> Self {
-        let store = DynamoStore::from_sdk(&init.sdk, &init.config.table_name);
-        let pusher = ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint);
         Self {
-            notifier: TableNotifier {
-                store: store.clone(),
-                pusher: pusher.clone(),
-                push: SnsPush::from_sdk(&init.sdk, init.config.push_application_arn.as_deref()),
-            },
-            store,
-            pusher,
+            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+            pusher: ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint),
             cursors: CursorCodec::new(&init.config.signing_key),
         }
     }
@@ -93,7 +62,8 @@ impl ChatApi {
             files: &self.store,
             users: &self.store,
             pusher: &self.pusher,
-            notifier: &self.notifier,
+            // Missed messages are recorded in the table; a stream-triggered function notifies.
+            notifier: &self.store,
         }
     }
 

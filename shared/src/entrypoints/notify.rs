@@ -8,13 +8,14 @@ use crate::cursor::CursorCodec;
 use crate::domain::NotificationId;
 use crate::domain::notify::{PreferencesPatch, RegisterDevice, Subscribe};
 use crate::error::{Error, Result};
-use crate::services::click::ClickLinks;
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
-use crate::services::notify::{Escalations, InboxQuery, MarkRead, Notifications};
+use crate::services::click::ClickLinks;
+use crate::services::notify::{ChatNotifier, Escalations, InboxQuery, MarkRead, Notifications};
 use crate::services::subscriptions::{Broadcast, Subscriptions};
 use crate::services::users::page_size;
 use crate::store::dynamo::DynamoStore;
+use crate::store::{MissedMessages, Notifier};
 use crate::templates::EmailTemplates;
 
 /// What the inbox and preference functions build once.
@@ -163,7 +164,11 @@ impl NotificationsApi {
     /// `GET /n/{token}` (public): a tracked email link.
     pub async fn open_link(&self, req: HttpRequest) -> Result<HttpResponse> {
         let links = self.links.as_ref().ok_or(Error::NotFound("link"))?;
-        let token = req.path.get("token").map(String::as_str).unwrap_or_default();
+        let token = req
+            .path
+            .get("token")
+            .map(String::as_str)
+            .unwrap_or_default();
         let location = self.service().open_link(links, token, now()).await?;
         Ok(HttpResponse::redirect(location))
     }
@@ -259,5 +264,31 @@ impl EscalationSweep {
         .sweep(fired_at)
         .await
         .map(drop)
+    }
+}
+
+/// The stream-triggered notifier of missed chat messages.
+pub struct MissedMessagesNotifier {
+    api: NotificationsApi,
+}
+
+impl MissedMessagesNotifier {
+    /// Builds the dependencies once.
+    pub fn new(init: &Init) -> Self {
+        Self {
+            api: NotificationsApi::new(init),
+        }
+    }
+
+    /// Notifies the members who missed each recorded message (idempotent per message, so a
+    /// retried batch notifies nobody twice).
+    pub async fn handle(&self, batch: Vec<MissedMessages>) -> Result<()> {
+        let notifier = ChatNotifier {
+            notifications: self.api.service(),
+        };
+        for missed in batch {
+            notifier.messages_missed(&missed.messages).await?;
+        }
+        Ok(())
     }
 }

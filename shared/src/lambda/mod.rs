@@ -6,6 +6,7 @@
 pub mod authorizer;
 pub mod http;
 pub mod schedule;
+pub mod stream;
 pub mod ws;
 
 pub use lambda_runtime::Error as BoxError;

@@ -48,7 +48,12 @@ impl ClickLinks {
     }
 
     /// The link to put in a message sent on `channel`.
-    pub fn link(&self, notification: &Notification, channel: Channel, now: DateTime<Utc>) -> String {
+    pub fn link(
+        &self,
+        notification: &Notification,
+        channel: Channel,
+        now: DateTime<Utc>,
+    ) -> String {
         let Some(api) = &self.api_url else {
             return self.destination(notification);
         };
@@ -56,7 +61,10 @@ impl ClickLinks {
             ("u".to_owned(), notification.user_id.to_string()),
             ("n".to_owned(), notification.id.to_string()),
             ("c".to_owned(), channel.as_str().to_owned()),
-            ("e".to_owned(), (now + LINK_LIFETIME).timestamp().to_string()),
+            (
+                "e".to_owned(),
+                (now + LINK_LIFETIME).timestamp().to_string(),
+            ),
         ]);
         format!("{api}/n/{}", self.codec.encode(SCOPE, &claims))
     }
@@ -142,7 +150,10 @@ mod tests {
         let link = links().link(&n, Channel::Email, now);
         let token = link.strip_prefix("https://api.example/n/").unwrap();
         let (user, id, channel, live) = links().verify(token, now).unwrap();
-        assert_eq!((user, id, channel, live), (n.user_id, n.id, Channel::Email, true));
+        assert_eq!(
+            (user, id, channel, live),
+            (n.user_id, n.id, Channel::Email, true)
+        );
         let (.., live) = links().verify(token, now + Duration::days(31)).unwrap();
         assert!(!live);
         assert_eq!(
@@ -170,7 +181,14 @@ mod tests {
     #[test]
     fn without_an_api_url_links_go_straight_to_the_app() {
         let n = notification();
-        let direct = ClickLinks::new(b"0123456789abcdef0123456789abcdef", None, "https://app.example");
-        assert_eq!(direct.link(&n, Channel::Email, Utc::now()), direct.destination(&n));
+        let direct = ClickLinks::new(
+            b"0123456789abcdef0123456789abcdef",
+            None,
+            "https://app.example",
+        );
+        assert_eq!(
+            direct.link(&n, Channel::Email, Utc::now()),
+            direct.destination(&n)
+        );
     }
 }

@@ -282,12 +282,13 @@ impl<'a> Notifications<'a> {
                 .map(|r| !r.reached.is_empty())
                 .unwrap_or(false);
         let mut escalating = escalating;
-        if !live && !escalating {
-            if let Some(due) = Self::escalate_at(notification, &[], now) {
-                // Every open connection turned out to be gone: escalate after all.
-                self.store.escalate_later(notification, due).await?;
-                escalating = true;
-            }
+        // Every open connection turned out to be gone: escalate after all.
+        if !live
+            && !escalating
+            && let Some(due) = Self::escalate_at(notification, &[], now)
+        {
+            self.store.escalate_later(notification, due).await?;
+            escalating = true;
         }
         let (pushed, push_failed) = if live {
             (0, 0)

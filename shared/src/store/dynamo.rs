@@ -23,6 +23,8 @@ use crate::keys::{self, Key};
 mod chat;
 mod notify;
 
+pub use notify::ENTITY_MISSED;
+
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
 

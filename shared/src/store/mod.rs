@@ -275,6 +275,13 @@ pub struct OfflineMessage {
     pub created_at: DateTime<Utc>,
 }
 
+/// Chat messages some members missed, as recorded for the notifier.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MissedMessages {
+    /// One per member a message reached on no device.
+    pub messages: Vec<OfflineMessage>,
+}
+
 /// Rooms, members and messages.
 #[async_trait]
 pub trait ChatStore: Send + Sync {

@@ -17,6 +17,8 @@ const ENTITY_CLAIM: &str = "notification_claim";
 const ENTITY_PREFERENCES: &str = "notification_preferences";
 const ENTITY_SUBSCRIPTION: &str = "subscription";
 const ENTITY_FAN_OUT: &str = "fan_out";
+/// Entity type of the missed-messages record (the stream trigger filters on it).
+pub const ENTITY_MISSED: &str = "missed_messages";
 
 impl DynamoStore {
     /// The update joining (or opening) a notification's escalation: the first notification
@@ -712,5 +714,29 @@ impl NotificationStore for DynamoStore {
             )));
         }
         self.transact_conditional(actions).await
+    }
+}
+
+/// Chat's notifier as the chat functions wire it: the messages members missed are recorded in
+/// one write, and the stream-triggered `notify-missed-messages` function turns them into
+/// notifications. The send stays off the notifier's latency and its code (push, templates,
+/// time zones) out of the chat functions.
+#[async_trait]
+impl Notifier for DynamoStore {
+    async fn messages_missed(&self, due: &[OfflineMessage]) -> Result<()> {
+        let Some(first) = due.first() else {
+            return Ok(());
+        };
+        let mut item = to_item(
+            &keys::missed_messages(&first.message_id),
+            ENTITY_MISSED,
+            None,
+            &MissedMessages {
+                messages: due.to_vec(),
+            },
+        )?;
+        let expires = first.created_at + chrono::Duration::days(1);
+        item.insert(keys::EXPIRES_AT.to_owned(), n(expires.timestamp()));
+        self.put(item).await
     }
 }

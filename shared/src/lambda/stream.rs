@@ -1,0 +1,130 @@
+//! DynamoDB stream invocations. The records' new images of one entity type are handed to the
+//! entrypoint as typed values; everything else on the stream (the template also filters it
+//! at the source) is skipped. A failure fails the batch, which Lambda retries, so handlers
+//! must be idempotent.
+
+use std::future::Future;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tracing::{error, info};
+
+use super::BoxError;
+use super::schedule::ScheduleFailure;
+use crate::error::{Error, Result};
+
+/// A batch of stream records (the fields we read).
+#[derive(Debug, Default, Deserialize)]
+pub struct StreamEvent {
+    #[serde(rename = "Records", default)]
+    records: Vec<StreamRecord>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct StreamRecord {
+    #[serde(rename = "eventName", default)]
+    event_name: String,
+    #[serde(default)]
+    dynamodb: Change,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Change {
+    #[serde(rename = "NewImage", default)]
+    new_image: Option<serde_dynamo::Item>,
+}
+
+/// The items of type `entity` the batch inserted.
+pub fn inserted<T: DeserializeOwned>(event: StreamEvent, entity: &str) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for record in event.records {
+        let Some(image) = record.dynamodb.new_image else {
+            continue;
+        };
+        if record.event_name != "INSERT" {
+            continue;
+        }
+        let value: serde_json::Value = serde_dynamo::from_item(image).map_err(Error::unexpected)?;
+        if value.get(crate::keys::ENTITY_TYPE).and_then(|e| e.as_str()) == Some(entity) {
+            out.push(serde_json::from_value(value).map_err(Error::unexpected)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Serves a stream-triggered function for items of type `entity` until the runtime stops.
+pub async fn run<T, F, Fut>(entity: &'static str, handler: F) -> Result<(), BoxError>
+where
+    T: DeserializeOwned,
+    F: Fn(Vec<T>) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    let handler = &handler;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<StreamEvent>| async move {
+            let items = inserted::<T>(event.payload, entity).map_err(ScheduleFailure)?;
+            if items.is_empty() {
+                return Ok(());
+            }
+            let count = items.len();
+            match handler(items).await {
+                Ok(()) => {
+                    info!(count, entity, "stream batch handled");
+                    Ok(())
+                }
+                Err(err) => {
+                    error!(error = ?err, entity, "stream batch failed");
+                    Err(ScheduleFailure(err))
+                }
+            }
+        },
+    ))
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Thing {
+        name: String,
+        size: u32,
+    }
+
+    #[test]
+    fn only_inserted_items_of_the_entity_are_handed_over() {
+        let path = format!(
+            "{}/../events/notify-missed-messages/stream.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let fixture: StreamEvent =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let missed: Vec<serde_json::Value> = inserted(fixture, "missed_messages").unwrap();
+        assert_eq!(
+            missed.len(),
+            1,
+            "the MODIFY and the other entity are skipped"
+        );
+        assert_eq!(
+            missed[0]["messages"][0]["preview"],
+            "Are you free on Tuesday?"
+        );
+
+        let event: StreamEvent = serde_json::from_value(serde_json::json!({ "Records": [
+            { "eventName": "INSERT", "dynamodb": { "NewImage": {
+                "entity_type": { "S": "thing" }, "name": { "S": "tap" }, "size": { "N": "3" } } } },
+            { "eventName": "REMOVE", "dynamodb": {} }
+        ]}))
+        .unwrap();
+        let things: Vec<Thing> = inserted(event, "thing").unwrap();
+        assert_eq!(
+            things,
+            vec![Thing {
+                name: "tap".into(),
+                size: 3
+            }]
+        );
+    }
+}
