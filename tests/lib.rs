@@ -18,7 +18,7 @@ use futures::{SinkExt, StreamExt};
 use gigwire::adapters::{ApiGatewayPusher, PushSender, SnsPush};
 use gigwire::auth::TokenService;
 use gigwire::services::chat::Chat;
-use gigwire::services::notify::{ChatNotifier, Notifications};
+use gigwire::services::notify::Notifications;
 use gigwire::store::dynamo::DynamoStore;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -387,14 +387,6 @@ impl InProcess {
             pusher: &self.pusher,
             push: self.push.as_ref().map(|p| p as &dyn PushSender),
             rooms: &self.store,
-        }
-    }
-
-    /// Chat's notifier as the stream-triggered function runs it (missed messages notified
-    /// at once, in-process).
-    pub fn notifier(&self) -> ChatNotifier<'_> {
-        ChatNotifier {
-            notifications: self.notifications(),
         }
     }
 

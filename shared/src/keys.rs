@@ -232,8 +232,18 @@ pub fn device(user: &UserId, id: &str) -> Key {
     key(user_partition(user), format!("{DEVICE_PREFIX}{id}"))
 }
 
-/// `SK` prefix of a user's devices.
+/// `SK` prefix of a user's devices (also their `GSI1SK` prefix).
 pub const DEVICE_PREFIX: &str = "DEVICE#";
+
+/// `GSI1` keys of a user's device, beside their connections: `CONN#…` and `DEVICE#…` are
+/// adjacent in the user's index partition, so one query reads how to reach them live and by
+/// push.
+pub fn device_by_user(user: &UserId, id: &str) -> Key {
+    key(user_partition(user), format!("{DEVICE_PREFIX}{id}"))
+}
+
+/// Sorts right after every `DEVICE#…` key: the end of a user's reach range.
+pub const REACH_END: &str = "DEVICE$";
 
 /// Delivery counters of one day, per kind and channel.
 pub fn delivery_stats(day: &str, kind: &str, channel: &str) -> Key {
@@ -510,6 +520,19 @@ mod tests {
                 sk: format!("001700000000000#{USER}#room:r1")
             }
         );
+        assert_eq!(
+            device_by_user(&user_id(), "ab12"),
+            Key {
+                pk: format!("USER#{USER}"),
+                sk: "DEVICE#ab12".into()
+            }
+        );
+        // Connections and devices are adjacent in the user's index partition, and nothing else
+        // the partition lists (sessions, rooms, subscriptions) sorts between them.
+        for other in [SESSION_PREFIX, ROOM_ACTIVITY_PREFIX, SUBSCRIPTION_PREFIX] {
+            assert!(other > REACH_END, "{other}");
+        }
+        assert!(CONNECTION_PREFIX < DEVICE_PREFIX && DEVICE_PREFIX < REACH_END);
         let message = MessageId::parse("01JD0000000000000000000009", "id").unwrap();
         assert_eq!(
             missed_messages(&message),

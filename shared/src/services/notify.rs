@@ -30,7 +30,7 @@ use crate::services::click::ClickLinks;
 use crate::services::realtime::{self, ServerEvent};
 use crate::store::{
     ChatStore, ConnectionStore, Created, DeliveryCounters, NotificationStore, Notifier,
-    OfflineMessage, UserStore,
+    OfflineMessage, Reach, UserStore,
 };
 use crate::templates::{EmailTemplates, NotificationEmail};
 
@@ -266,12 +266,16 @@ impl<'a> Notifications<'a> {
     pub(crate) async fn deliver(
         &self,
         notification: &Notification,
-        connections: &[ConnectionId],
+        reach: &Reach,
         escalating: bool,
         now: DateTime<Utc>,
     ) -> Result<Delivered> {
         let user = notification.user_id;
-        let targets: Vec<_> = connections.iter().map(|c| (user, c.clone())).collect();
+        let targets: Vec<_> = reach
+            .connections
+            .iter()
+            .map(|c| (user, c.clone()))
+            .collect();
         let payload = ServerEvent::NotificationNew {
             notification: notification.clone(),
         }
@@ -293,7 +297,7 @@ impl<'a> Notifications<'a> {
         let (pushed, push_failed) = if live {
             (0, 0)
         } else {
-            self.push_offline(notification, now).await
+            self.push_offline(notification, &reach.devices, now).await
         };
         Ok(Delivered {
             live,
@@ -328,8 +332,8 @@ impl<'a> Notifications<'a> {
         now: DateTime<Utc>,
     ) -> Result<Outcome> {
         let notification = self.compose(request, user, None, now);
-        let connections = self.connections.connections_of(&user).await?;
-        let escalate_at = Self::escalate_at(&notification, &connections, now);
+        let reach = self.store.reach(&user).await?;
+        let escalate_at = Self::escalate_at(&notification, &reach.connections, now);
         for attempt in 0..WRITE_ATTEMPTS {
             match self
                 .store
@@ -342,7 +346,7 @@ impl<'a> Notifications<'a> {
                 }
                 Created::Created => {
                     let delivered = self
-                        .deliver(&notification, &connections, escalate_at.is_some(), now)
+                        .deliver(&notification, &reach, escalate_at.is_some(), now)
                         .await?;
                     return Ok(Outcome::Created(delivered));
                 }
@@ -509,6 +513,7 @@ impl<'a> Notifications<'a> {
     async fn push_offline(
         &self,
         notification: &Notification,
+        devices: &[Device],
         now: DateTime<Utc>,
     ) -> (usize, usize) {
         let Some(push) = self.push else {
@@ -518,11 +523,10 @@ impl<'a> Notifications<'a> {
             return (0, 0);
         }
         let user = &notification.user_id;
+        if devices.is_empty() {
+            return (0, 0);
+        }
         let result = async {
-            let devices = self.store.devices(user).await?;
-            if devices.is_empty() {
-                return Ok((0, 0));
-            }
             let (preferences, profile) =
                 futures::try_join!(self.store.preferences(user), self.users.get_user(user))?;
             let kind = notification.kind;

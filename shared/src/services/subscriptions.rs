@@ -19,12 +19,12 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::cursor::CursorCodec;
 use crate::domain::notify::{Kind, Notification, Subscribe, Subscription, Target};
-use crate::domain::{ConnectionId, Role, UserId};
+use crate::domain::{Role, UserId};
 use crate::error::{Error, Result};
 use crate::services::notify::{
     Delivered, Notifications, NotifyReport, NotifyRequest, Outcome, Recipients,
 };
-use crate::store::FanOutCursor;
+use crate::store::{FanOutCursor, Reach};
 
 /// Subscribers written per transaction: three actions each (notification, counter,
 /// escalation) plus the cursor fill DynamoDB's limit of 100.
@@ -215,6 +215,9 @@ impl Notifications<'_> {
             ),
             _ => None,
         };
+        // Two stages overlap: the batch just written is delivered (posts, pushes) while the
+        // next one's connections are looked up.
+        let mut written: Vec<Written> = Vec::new();
         'run: while !progress.done {
             let page = self
                 .store
@@ -240,7 +243,6 @@ impl Notifications<'_> {
             let chunks: Vec<&[Subscription]> = page.chunks(FAN_OUT_BATCH).collect();
             for (i, chunk) in chunks.iter().enumerate() {
                 let last = last_page && i + 1 == chunks.len();
-                // Owned items: the stream's futures must not borrow their arguments.
                 let recipients: Vec<Subscription> = chunk
                     .iter()
                     .filter(|s| {
@@ -249,21 +251,15 @@ impl Notifications<'_> {
                     })
                     .cloned()
                     .collect();
-                let this = *self;
-                let looked_up: Vec<(Notification, Vec<ConnectionId>)> =
-                    futures::stream::iter(recipients)
-                        .map(|sub| async move {
-                            let connections = this.connections.connections_of(&sub.user_id).await?;
-                            let notification =
-                                this.compose(request, sub.user_id, Some(sub.channels), now);
-                            Ok::<_, Error>((notification, connections))
-                        })
-                        .buffer_unordered(FAN_OUT_IN_FLIGHT)
-                        .try_collect()
-                        .await?;
+                let (outcomes, looked_up) = futures::join!(
+                    self.deliver_all(std::mem::take(&mut written), now),
+                    self.look_up(recipients, request, now)
+                );
+                outcomes.into_iter().for_each(|o| report.add(o));
+                let looked_up = looked_up?;
                 let batch: Vec<_> = looked_up
                     .iter()
-                    .map(|(n, connections)| (n.clone(), Self::escalate_at(n, connections, now)))
+                    .map(|w| (w.notification.clone(), w.escalate_at))
                     .collect();
                 let to = chunk.last().map(|s| s.user_id);
                 let cursor = FanOutCursor {
@@ -282,31 +278,72 @@ impl Notifications<'_> {
                 }
                 progress.cursor = to;
                 progress.done = last;
-                let escalating: Vec<bool> = batch.iter().map(|(_, due)| due.is_some()).collect();
-                let written = looked_up.into_iter().zip(escalating);
-                let outcomes: Vec<Outcome> = futures::stream::iter(written)
-                    .map(|((notification, connections), escalating)| async move {
-                        // Stored and committed: a failed post only loses the live copy.
-                        let delivered = this
-                            .deliver(&notification, &connections, escalating, now)
-                            .await
-                            .unwrap_or_else(|err| {
-                                warn!(error = ?err, "live delivery failed");
-                                Delivered {
-                                    live: false,
-                                    escalating,
-                                    pushed: 0,
-                                    push_failed: 0,
-                                }
-                            });
-                        Outcome::Created(delivered)
-                    })
-                    .buffer_unordered(FAN_OUT_IN_FLIGHT)
-                    .collect()
-                    .await;
-                outcomes.into_iter().for_each(|o| report.add(o));
+                written = looked_up;
             }
         }
+        let outcomes = self.deliver_all(written, now).await;
+        outcomes.into_iter().for_each(|o| report.add(o));
         Ok(report)
+    }
+}
+
+/// A subscriber's notification, composed and looked up, on its way to the table.
+struct Written {
+    notification: Notification,
+    reach: Reach,
+    escalate_at: Option<DateTime<Utc>>,
+}
+
+impl Notifications<'_> {
+    /// Composes each subscriber's notification and reads how to reach them (connections and
+    /// devices, one query each).
+    async fn look_up(
+        &self,
+        recipients: Vec<Subscription>,
+        request: &NotifyRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Written>> {
+        // Owned items: the stream's futures must not borrow their arguments.
+        let this = *self;
+        futures::stream::iter(recipients)
+            .map(|sub| async move {
+                let reach = this.store.reach(&sub.user_id).await?;
+                let notification = this.compose(request, sub.user_id, Some(sub.channels), now);
+                let escalate_at = Self::escalate_at(&notification, &reach.connections, now);
+                Ok::<_, Error>(Written {
+                    notification,
+                    reach,
+                    escalate_at,
+                })
+            })
+            .buffer_unordered(FAN_OUT_IN_FLIGHT)
+            .try_collect()
+            .await
+    }
+
+    /// Delivers a written batch. Each notification is stored and committed: a failed post
+    /// only loses its live copy.
+    async fn deliver_all(&self, written: Vec<Written>, now: DateTime<Utc>) -> Vec<Outcome> {
+        let this = *self;
+        futures::stream::iter(written)
+            .map(|w| async move {
+                let escalating = w.escalate_at.is_some();
+                let delivered = this
+                    .deliver(&w.notification, &w.reach, escalating, now)
+                    .await
+                    .unwrap_or_else(|err| {
+                        warn!(error = ?err, "live delivery failed");
+                        Delivered {
+                            live: false,
+                            escalating,
+                            pushed: 0,
+                            push_failed: 0,
+                        }
+                    });
+                Outcome::Created(delivered)
+            })
+            .buffer_unordered(FAN_OUT_IN_FLIGHT)
+            .collect()
+            .await
     }
 }

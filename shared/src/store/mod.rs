@@ -537,8 +537,8 @@ pub trait NotificationStore: Send + Sync {
     ) -> Result<()>;
     /// Stores a registered device.
     async fn put_device(&self, user: &UserId, device: &Device) -> Result<()>;
-    /// A user's devices.
-    async fn devices(&self, user: &UserId) -> Result<Vec<Device>>;
+    /// A user's live connections and registered devices, in one read.
+    async fn reach(&self, user: &UserId) -> Result<Reach>;
     /// Forgets a device; the removed one, if it existed.
     async fn delete_device(&self, user: &UserId, id: &str) -> Result<Option<Device>>;
     /// The delivery counters of one day (`YYYY-MM-DD`), per kind and channel.
@@ -589,6 +589,15 @@ pub trait NotificationStore: Send + Sync {
         cursor: FanOutCursor<'_>,
         batch: &[(Notification, Option<DateTime<Utc>>)],
     ) -> Result<bool>;
+}
+
+/// How a user can be reached right now.
+#[derive(Clone, Debug, Default)]
+pub struct Reach {
+    /// Open connections (expired ones skipped).
+    pub connections: Vec<ConnectionId>,
+    /// Registered push devices.
+    pub devices: Vec<Device>,
 }
 
 /// Where a fan-out got to.

@@ -451,29 +451,48 @@ impl NotificationStore for DynamoStore {
         conditional(kept).await.map(drop)
     }
 
-    async fn put_device(&self, user: &UserId, device: &Device) -> Result<()> {
-        let mut item = to_item(&keys::device(user, &device.id), "device", None, device)?;
-        // `endpoint` is kept from API answers, not from the table.
-        item.insert("endpoint".into(), s(&device.endpoint));
-        self.put(item).await
-    }
-
-    async fn devices(&self, user: &UserId) -> Result<Vec<Device>> {
-        let out = self
+    async fn reach(&self, user: &UserId) -> Result<Reach> {
+        let query = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_names("#sk", keys::GSI1SK)
             .expression_attribute_values(":pk", s(keys::user_partition(user)))
-            .expression_attribute_values(":prefix", s(keys::DEVICE_PREFIX))
-            .send()
-            .await
-            .map_err(Error::unexpected)?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect()
+            .expression_attribute_values(":from", s(keys::CONNECTION_PREFIX))
+            .expression_attribute_values(":to", s(keys::REACH_END));
+        let now = Utc::now().timestamp();
+        let mut reach = Reach::default();
+        for item in self.query_all(query).await? {
+            let sk = match item.get(keys::GSI1SK) {
+                Some(AttributeValue::S(sk)) => sk.clone(),
+                _ => continue,
+            };
+            if sk.starts_with(keys::DEVICE_PREFIX) {
+                reach.devices.push(from_item(item)?);
+            } else {
+                let row: ConnectionRow = from_item(item)?;
+                // A ghost whose TTL passed is skipped, as in every connection lookup.
+                if row.expires_at > now {
+                    reach.connections.push(row.connection_id);
+                }
+            }
+        }
+        Ok(reach)
+    }
+
+    async fn put_device(&self, user: &UserId, device: &Device) -> Result<()> {
+        let mut item = to_item(
+            &keys::device(user, &device.id),
+            "device",
+            Some(&keys::device_by_user(user, &device.id)),
+            device,
+        )?;
+        // `endpoint` is kept from API answers, not from the table.
+        item.insert("endpoint".into(), s(&device.endpoint));
+        self.put(item).await
     }
 
     async fn delete_device(&self, user: &UserId, id: &str) -> Result<Option<Device>> {
