@@ -25,6 +25,10 @@ start() {
   if running; then
     if healthy; then echo "$URL"; return 0; fi
     stop  # alive but not answering: start afresh
+  elif healthy; then
+    # Someone else's emulator answers here: using it would mix stacks and state.
+    echo "port $PORT is already served by another emulator; stop it or set GIGWIRE_EMULATOR_PORT" >&2
+    return 1
   fi
   "$ROOT/infra/tools.sh" ministack
   mkdir -p "$DIR/tmp" "$DIR/state" "$DIR/s3"

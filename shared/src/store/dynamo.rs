@@ -126,6 +126,30 @@ impl DynamoStore {
         }
     }
 
+    /// A page of what a user's index partition lists under `prefix` (sessions,
+    /// subscriptions…).
+    async fn user_list<T: DeserializeOwned>(
+        &self,
+        user: &UserId,
+        prefix: &str,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<T>> {
+        let (items, next) = self
+            .query_gsi1(
+                &keys::user_partition(user),
+                prefix,
+                Some(limit),
+                after,
+                None,
+            )
+            .await?;
+        Ok(Page {
+            items: from_items(Some(items))?,
+            next,
+        })
+    }
+
     /// Queries `GSI1` for a partition and sort-key prefix, one page.
     async fn query_gsi1(
         &self,
@@ -185,6 +209,15 @@ fn to_item<T: Serialize>(key: &Key, entity: &str, gsi1: Option<&Key>, value: &T)
 
 fn from_item<T: DeserializeOwned>(item: Item) -> Result<T> {
     serde_dynamo::from_item(item).map_err(Error::unexpected)
+}
+
+/// The items of one response page, deserialized.
+fn from_items<T: DeserializeOwned>(items: Option<Vec<Item>>) -> Result<Vec<T>> {
+    items
+        .unwrap_or_default()
+        .into_iter()
+        .map(from_item)
+        .collect()
 }
 
 /// Our keys are strings only; anything else in a last-evaluated key is a bug, not input.
@@ -522,19 +555,8 @@ impl SessionStore for DynamoStore {
         limit: u32,
         after: Option<Position>,
     ) -> Result<Page<Session>> {
-        let (items, next) = self
-            .query_gsi1(
-                &keys::user_partition(user),
-                keys::SESSION_PREFIX,
-                Some(limit),
-                after,
-                None,
-            )
-            .await?;
-        Ok(Page {
-            items: items.into_iter().map(from_item).collect::<Result<_>>()?,
-            next,
-        })
+        self.user_list(user, keys::SESSION_PREFIX, limit, after)
+            .await
     }
 }
 
@@ -689,10 +711,6 @@ impl FileStore for DynamoStore {
             .send()
             .await
             .map_err(Error::unexpected)?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect()
+        from_items(out.items)
     }
 }

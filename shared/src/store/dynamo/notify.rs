@@ -311,11 +311,7 @@ impl NotificationStore for DynamoStore {
             .send()
             .await
             .map_err(Error::unexpected)?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect()
+        from_items(out.items)
     }
 
     async fn unread_in_group(
@@ -593,19 +589,8 @@ impl NotificationStore for DynamoStore {
         limit: u32,
         after: Option<Position>,
     ) -> Result<Page<Subscription>> {
-        let (items, next) = self
-            .query_gsi1(
-                &keys::user_partition(user),
-                keys::SUBSCRIPTION_PREFIX,
-                Some(limit),
-                after,
-                None,
-            )
-            .await?;
-        Ok(Page {
-            items: items.into_iter().map(from_item).collect::<Result<_>>()?,
-            next,
-        })
+        self.user_list(user, keys::SUBSCRIPTION_PREFIX, limit, after)
+            .await
     }
 
     async fn subscribers(
@@ -632,11 +617,7 @@ impl NotificationStore for DynamoStore {
             .send()
             .await
             .map_err(Error::unexpected)?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect()
+        from_items(out.items)
     }
 
     async fn fan_out_progress(
