@@ -31,9 +31,12 @@ start() {
     return 1
   fi
   "$ROOT/infra/tools.sh" ministack
-  mkdir -p "$DIR/tmp" "$DIR/state" "$DIR/s3"
   local persist=0
   [[ "${GIGWIRE_PERSIST:-0}" == 1 ]] && persist=1
+  # Function code is unpacked under tmp/ on every deploy (hundreds of MB each time): a fresh,
+  # non-persistent start needs none of it.
+  [[ "$persist" == 1 ]] || rm -rf "$DIR/tmp"
+  mkdir -p "$DIR/tmp" "$DIR/state" "$DIR/s3"
   # A clean environment: the Lambda processes inherit the emulator's, and a variable that only
   # happens to be set in this shell must not make a function work here that fails on AWS.
   # Listeners stay on loopback; function code is unpacked under TMPDIR, so it and all state stay

@@ -323,8 +323,8 @@ impl<'a> Notifications<'a> {
         }
     }
 
-    /// One recipient: round trip 1 reads their connections, round trip 2 writes the
-    /// notification (with an escalation only if none is open), then the posts.
+    /// One recipient: round trip 1 reads how to reach them (connections and devices), round
+    /// trip 2 writes the notification (with an escalation only if none is open), then the posts.
     async fn notify_one(
         &self,
         request: &NotifyRequest,
