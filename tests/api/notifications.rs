@@ -1120,3 +1120,60 @@ async fn an_escalation_that_keeps_erroring_is_retried_with_backoff_then_dropped(
     );
     assert!(stack.sms_to(&dora.phone).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_rooms_subscribers_are_its_members_and_leaving_ends_it() {
+    let stack = Stack::from_env();
+    let (ana, ben, cara, dan) = (
+        person(&stack, "Ana").await,
+        person(&stack, "Ben").await,
+        person(&stack, "Cara").await,
+        person(&stack, "Dan").await,
+    );
+    let boss = person(&stack, "Boss").await;
+    let admin = stack.admin_token(&boss.id, &boss.refresh).await;
+    let (status, room) = stack
+        .call(
+            "POST",
+            "/rooms",
+            Some(&ana.token),
+            Some(json!({ "kind": "group", "name": "Roof", "memberIds": [ben.id.to_string(), cara.id.to_string()] })),
+        )
+        .await;
+    assert_eq!(status, 201, "{room}");
+    let room = room["room"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/me/subscriptions/room:{room}");
+    for who in [&ben, &cara] {
+        assert_eq!(
+            stack.call("PUT", &path, Some(&who.token), None).await.0,
+            200
+        );
+    }
+    assert_eq!(
+        stack.call("PUT", &path, Some(&dan.token), None).await.0,
+        404,
+        "not a member"
+    );
+    let leave = format!("/rooms/{room}/members/{}", cara.id);
+    assert_eq!(stack.status("DELETE", &leave, &cara.token).await, 204);
+
+    let (status, report) = stack
+        .call(
+            "POST",
+            "/admin/notifications",
+            Some(&admin),
+            Some(json!({
+                "target": format!("room:{room}"),
+                "data": { "title": "Scaffolding", "preview": "Arrives Monday at 8." },
+                "idempotencyKey": "roof-1",
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["created"], 1, "only Ben: Cara left, {report}");
+    assert_eq!(
+        inbox(&stack, &ben, "").await["items"][0]["title"],
+        "Scaffolding"
+    );
+    assert_eq!(inbox(&stack, &cara, "").await["unread"], 0);
+}
