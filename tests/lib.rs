@@ -15,7 +15,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 use futures::{SinkExt, StreamExt};
-use gigwire::adapters::{ApiGatewayPusher, PushSender, SnsPush};
+use gigwire::adapters::{ApiGatewayPusher, SnsPush};
 use gigwire::auth::TokenService;
 use gigwire::services::chat::Chat;
 use gigwire::services::notify::Notifications;
@@ -380,27 +380,16 @@ pub struct InProcess {
 impl InProcess {
     /// The notification service, with the stack's push application.
     pub fn notifications(&self) -> Notifications<'_> {
-        Notifications {
-            store: &self.store,
-            users: &self.store,
-            connections: &self.store,
-            pusher: &self.pusher,
-            push: self.push.as_ref().map(|p| p as &dyn PushSender),
-            rooms: &self.store,
-        }
+        gigwire::entrypoints::notify::notifications_over(
+            &self.store,
+            &self.pusher,
+            self.push.as_ref(),
+        )
     }
 
     /// The chat service as the functions wire it (missed messages recorded in the table).
     pub fn chat(&self) -> Chat<'_> {
-        Chat {
-            store: &self.store,
-            connections: &self.store,
-            limiter: &self.store,
-            files: &self.store,
-            users: &self.store,
-            pusher: &self.pusher,
-            notifier: &self.store,
-        }
+        gigwire::entrypoints::chat::chat_over(&self.store, &self.pusher)
     }
 }
 

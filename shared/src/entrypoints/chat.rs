@@ -27,6 +27,21 @@ pub struct ChatApi {
     cursors: CursorCodec,
 }
 
+/// The chat service over the table, as every chat function wires it (tests wire it the same
+/// way through here).
+pub fn chat_over<'a>(store: &'a DynamoStore, pusher: &'a ApiGatewayPusher) -> Chat<'a> {
+    Chat {
+        store,
+        connections: store,
+        limiter: store,
+        files: store,
+        users: store,
+        pusher,
+        // Missed messages are recorded in the table; a stream-triggered function notifies.
+        notifier: store,
+    }
+}
+
 fn path<'r>(req: &'r HttpRequest, name: &str) -> &'r str {
     req.path.get(name).map(String::as_str).unwrap_or_default()
 }
@@ -55,16 +70,7 @@ impl ChatApi {
 
     /// The chat service over these dependencies.
     pub fn chat(&self) -> Chat<'_> {
-        Chat {
-            store: &self.store,
-            connections: &self.store,
-            limiter: &self.store,
-            files: &self.store,
-            users: &self.store,
-            pusher: &self.pusher,
-            // Missed messages are recorded in the table; a stream-triggered function notifies.
-            notifier: &self.store,
-        }
+        chat_over(&self.store, &self.pusher)
     }
 
     /// `POST /rooms`: 201 when created, 200 with the existing direct or subject room.

@@ -34,6 +34,23 @@ fn id(req: &HttpRequest) -> Result<NotificationId> {
     )
 }
 
+/// The notification service over the table, as every notification function wires it (tests
+/// wire it the same way through here).
+pub fn notifications_over<'a>(
+    store: &'a DynamoStore,
+    pusher: &'a ApiGatewayPusher,
+    push: Option<&'a SnsPush>,
+) -> Notifications<'a> {
+    Notifications {
+        store,
+        users: store,
+        connections: store,
+        pusher,
+        push: push.map(|p| p as &dyn PushSender),
+        rooms: store,
+    }
+}
+
 /// Tracked email links, when the app's URL is configured.
 fn click_links(init: &Init) -> Option<ClickLinks> {
     let config = &init.config;
@@ -45,13 +62,17 @@ fn click_links(init: &Init) -> Option<ClickLinks> {
     ))
 }
 
-/// The `{target}` path parameter. A target's only character a client may escape is the
-/// colon, so `room%3A…` and `room:…` are read alike.
+/// The `{target}` path parameter; the gateway may hand it over percent-encoded
+/// (`room%3A…`). Anything that does not decode fails the target's own validation.
 fn target(req: &HttpRequest) -> String {
-    req.path
+    let raw = req
+        .path
         .get("target")
-        .map(|raw| raw.replace("%3A", ":").replace("%3a", ":"))
-        .unwrap_or_default()
+        .map(String::as_str)
+        .unwrap_or_default();
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 impl NotificationsApi {
@@ -73,14 +94,7 @@ impl NotificationsApi {
     }
 
     fn service(&self) -> Notifications<'_> {
-        Notifications {
-            store: &self.store,
-            users: &self.store,
-            connections: &self.store,
-            pusher: &self.pusher,
-            push: self.push.as_ref().map(|p| p as &dyn PushSender),
-            rooms: &self.store,
-        }
+        notifications_over(&self.store, &self.pusher, self.push.as_ref())
     }
 
     /// `POST /me/devices`.

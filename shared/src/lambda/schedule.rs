@@ -11,12 +11,12 @@ use tracing::{error, info};
 use super::BoxError;
 use crate::error::{Error, Result};
 
-/// The error reported to the runtime for a failed scheduled run.
+/// The error reported to the runtime for a failed scheduled run or stream batch.
 #[derive(Debug)]
-pub struct ScheduleFailure(pub Error);
+pub struct EventFailure(pub Error);
 
-impl From<ScheduleFailure> for Diagnostic {
-    fn from(failure: ScheduleFailure) -> Self {
+impl From<EventFailure> for Diagnostic {
+    fn from(failure: EventFailure) -> Self {
         let error_type = if failure.0.is_retryable() {
             "Retryable"
         } else {
@@ -36,7 +36,7 @@ pub fn fired_at(event: &EventBridgeEvent) -> DateTime<Utc> {
 }
 
 /// Runs one scheduled event.
-pub async fn handle<F, Fut>(event: EventBridgeEvent, handler: F) -> Result<(), ScheduleFailure>
+pub async fn handle<F, Fut>(event: EventBridgeEvent, handler: F) -> Result<(), EventFailure>
 where
     F: FnOnce(DateTime<Utc>) -> Fut,
     Fut: Future<Output = Result<()>>,
@@ -48,7 +48,7 @@ where
         }
         Err(err) => {
             error!(error = ?err, "scheduled run failed");
-            Err(ScheduleFailure(err))
+            Err(EventFailure(err))
         }
     }
 }

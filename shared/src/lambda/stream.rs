@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use tracing::{error, info};
 
 use super::BoxError;
-use super::schedule::ScheduleFailure;
+use super::schedule::EventFailure;
 use crate::error::{Error, Result};
 
 /// A batch of stream records (the fields we read).
@@ -63,7 +63,7 @@ where
     let handler = &handler;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<StreamEvent>| async move {
-            let items = inserted::<T>(event.payload, entity).map_err(ScheduleFailure)?;
+            let items = inserted::<T>(event.payload, entity).map_err(EventFailure)?;
             if items.is_empty() {
                 return Ok(());
             }
@@ -75,7 +75,7 @@ where
                 }
                 Err(err) => {
                     error!(error = ?err, entity, "stream batch failed");
-                    Err(ScheduleFailure(err))
+                    Err(EventFailure(err))
                 }
             }
         },

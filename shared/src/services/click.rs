@@ -80,12 +80,9 @@ impl ClickLinks {
         let get = |name: &str| claims.get(name).map(String::as_str).ok_or_else(invalid);
         let user = UserId::parse(get("u")?, "token").map_err(|_| invalid())?;
         let id = NotificationId::parse(get("n")?, "token").map_err(|_| invalid())?;
-        let channel = match get("c")? {
-            "email" => Channel::Email,
-            "sms" => Channel::Sms,
-            "push" => Channel::Push,
-            _ => Channel::InApp,
-        };
+        let channel: Channel =
+            serde_json::from_value(serde_json::Value::String(get("c")?.to_owned()))
+                .map_err(|_| invalid())?;
         let expires: i64 = get("e")?.parse().map_err(|_| invalid())?;
         Ok((user, id, channel, now.timestamp() < expires))
     }
