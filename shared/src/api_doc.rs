@@ -40,7 +40,8 @@ mod paths {
     use super::*;
 
     /// Email a six-digit sign-in code. Answers the same whether or not the address has an
-    /// account. Limited to 5 requests per address and 30 per IP per 15 minutes.
+    /// account. Limited per 15 minutes to 5 requests per address and client network, 30 per
+    /// address, and 30 per client network (an IPv4 address or an IPv6 /64; `OtpRequestsPerIp`).
     #[utoipa::path(post, path = "/auth/otp", tag = "auth", request_body = CodeRequest,
         responses((status = 202, body = CodeSent), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64)))))]
     fn request_code() {}
@@ -83,8 +84,10 @@ mod paths {
         responses((status = 201, body = UploadTicket), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
     fn create_upload() {}
 
-    /// Check the uploaded object (size, type, leading bytes) and mark the file ready. A
-    /// mismatch deletes the object (400, field `file`). Idempotent.
+    /// Check the uploaded object (size, type, leading bytes), copy exactly the checked bytes to
+    /// the file's stored key and mark the file ready; only those bytes are ever downloadable. A
+    /// mismatch deletes the upload (400, field `file`); 409 when nothing was uploaded yet or the
+    /// upload was replaced while it was checked (complete again). Idempotent.
     #[utoipa::path(post, path = "/files/{id}/complete", tag = "files", security(("bearer" = [])),
         params(("id" = String, Path, description = "file id")),
         responses((status = 200, body = FileRecord), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -253,12 +256,15 @@ mod paths {
     fn notification_stats() {}
 
     /// Register a device's push token (FCM or APNs) for mobile push while the user is offline.
-    /// Registering the same token again answers the same device.
+    /// Registering the same token again answers the same device. A token belongs to one user at
+    /// a time: registering it from another account moves it there (409 when two accounts
+    /// register it at the same instant; retry).
     #[utoipa::path(post, path = "/me/devices", tag = "notifications", security(("bearer" = [])), request_body = RegisterDevice,
-        responses((status = 201, body = Device), (status = 400, body = ErrorBody)))]
+        responses((status = 201, body = Device), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn register_device() {}
 
-    /// Forget one of the caller's devices.
+    /// Forget one of the caller's devices (404 when the token has since moved to another
+    /// account; that account's registration is untouched).
     #[utoipa::path(delete, path = "/me/devices/{id}", tag = "notifications", security(("bearer" = [])),
         params(("id" = String, Path, description = "device id")),
         responses((status = 204), (status = 404, body = ErrorBody)))]

@@ -106,10 +106,24 @@ pub const PENDING_UPLOADS: &str = "UPLOADS#PENDING";
 /// `GSI1SK` prefix of pending uploads.
 pub const FILE_PREFIX: &str = "FILE#";
 
-/// The S3 object key of a file: under its owner's prefix, named by the server.
-pub fn object(owner: &UserId, id: &FileId) -> String {
-    format!("uploads/{owner}/{id}")
+/// Where the presigned form puts a file's bytes: a staging key under its owner's prefix, named
+/// by the server. Nothing is ever downloaded from here: the form can still overwrite it until
+/// it expires, so only the copy completion made after checking it is served.
+pub fn upload_staging(owner: &UserId, id: &FileId) -> String {
+    format!("{UPLOAD_STAGING_PREFIX}{owner}/{id}")
 }
+
+/// S3 prefix of staged uploads (the lifecycle rule and upload permissions name it too).
+pub const UPLOAD_STAGING_PREFIX: &str = "uploads/";
+
+/// Where a checked file lives: written only by completion's conditional copy of the exact
+/// object it checked, and the only key download links are signed for.
+pub fn stored_file(owner: &UserId, id: &FileId) -> String {
+    format!("{STORED_FILE_PREFIX}{owner}/{id}")
+}
+
+/// S3 prefix of checked files.
+pub const STORED_FILE_PREFIX: &str = "files/";
 
 /// A chat room's own item.
 pub fn room(id: &RoomId) -> Key {
@@ -231,6 +245,16 @@ pub const ESCALATIONS: &str = "ESCALATE";
 pub fn device(user: &UserId, id: &str) -> Key {
     key(user_partition(user), format!("{DEVICE_PREFIX}{id}"))
 }
+
+/// Who holds a push token now: one item per token (by the digest that is also the device id),
+/// so a token belongs to one user at a time and its platform endpoint is deleted only when its
+/// holder lets go of it.
+pub fn push_token(id: &str) -> Key {
+    key(format!("{PUSH_TOKEN_PREFIX}{id}"), PUSH_TOKEN_PREFIX)
+}
+
+/// `PK` prefix (and `SK`) of push-token holder items.
+pub const PUSH_TOKEN_PREFIX: &str = "PUSHTOKEN#";
 
 /// `SK` prefix of a user's devices (also their `GSI1SK` prefix).
 pub const DEVICE_PREFIX: &str = "DEVICE#";
@@ -370,8 +394,12 @@ mod tests {
             }
         );
         assert_eq!(
-            object(&user_id(), &file),
+            upload_staging(&user_id(), &file),
             format!("uploads/{USER}/01JD0000000000000000000003")
+        );
+        assert_eq!(
+            stored_file(&user_id(), &file),
+            format!("files/{USER}/01JD0000000000000000000003")
         );
     }
 
@@ -518,6 +546,13 @@ mod tests {
             Key {
                 pk: "ESCALATE".into(),
                 sk: format!("001700000000000#{USER}#room:r1")
+            }
+        );
+        assert_eq!(
+            push_token("ab12"),
+            Key {
+                pk: "PUSHTOKEN#ab12".into(),
+                sk: "PUSHTOKEN#".into()
             }
         );
         assert_eq!(

@@ -215,3 +215,82 @@ async fn bad_sign_in_bodies_are_clear_client_errors() {
         .await;
     assert_eq!(status, 401);
 }
+
+/// Asks for a code for `email` as a client on `ip` would, through the deployed table's rate
+/// limits and the emulator's SES (the HTTP emulator reports every caller as 127.0.0.1, so
+/// other networks are exercised in-process); the status the route would answer.
+async fn request_from(stack: &Stack, email: &str, ip: &str) -> u16 {
+    use gigwire::adapters::SesMailer;
+    use gigwire::auth::CodeHasher;
+    use gigwire::services::auth::{Requester, request_code};
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let store = stack.store().await;
+    let mailer = SesMailer::from_sdk(&sdk, "no-reply@gigwire.example");
+    let result = request_code(
+        &store,
+        &store,
+        &mailer,
+        &gigwire::templates::EmailTemplates::new(),
+        // The stranger's codes are never entered: any key will do.
+        &CodeHasher::new(&[7u8; 32]),
+        &gigwire::domain::Email::parse(email, "email").unwrap(),
+        Requester { ip, ip_limit: 1000 },
+        chrono::Utc::now(),
+    )
+    .await;
+    match result {
+        Ok(_) => 202,
+        Err(err) => err.status(),
+    }
+}
+
+#[tokio::test]
+async fn a_strangers_burst_does_not_stop_the_owner_from_signing_in_from_another_network() {
+    let stack = Stack::from_env();
+    let email = unique_email("victim");
+    // A stranger on one IPv4 address spends that network's share, then is refused.
+    for _ in 0..5 {
+        assert_eq!(request_from(&stack, &email, "198.51.100.7").await, 202);
+    }
+    assert_eq!(request_from(&stack, &email, "198.51.100.7").await, 429);
+    // Rotating addresses inside one IPv6 /64 is one network.
+    for i in 0..5 {
+        let ip = format!("2001:db8:77:1::{:x}", i + 1);
+        assert_eq!(request_from(&stack, &email, &ip).await, 202, "{ip}");
+    }
+    assert_eq!(
+        request_from(&stack, &email, "2001:db8:77:1::ffff").await,
+        429
+    );
+    // The owner, on their own network, still gets a code and signs in.
+    let code = stack.request_code(&email).await;
+    let (status, body) = stack.verify(&email, &code).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn brute_force_still_dies_at_the_per_address_guess_ceiling_across_fresh_codes() {
+    let stack = Stack::from_env();
+    let email = unique_email("brute");
+    // Three codes, five wrong guesses each: every code dies, and the address has spent its
+    // guesses for the window.
+    for round in 0..3 {
+        let code = stack.request_code(&email).await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for attempt in 0..5 {
+            let (status, body) = stack.verify(&email, wrong).await;
+            assert_eq!(status, 401, "round {round}, attempt {attempt}: {body}");
+        }
+    }
+    // A fourth code (requests are still within this network's share): even the right code is
+    // refused now, so more codes never buy more guesses.
+    let code = stack.request_code(&email).await;
+    let (status, body) = stack.verify(&email, &code).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (429, &json!("rate_limited")),
+        "{body}"
+    );
+}

@@ -331,7 +331,7 @@ async fn an_expired_upload_policy_is_refused_by_the_storage() {
     let bytes = pdf(800);
     let ttl = std::time::Duration::from_secs(300);
     let form = |issued| {
-        let key = gigwire::keys::object(&owner, &FileId::new());
+        let key = gigwire::keys::upload_staging(&owner, &FileId::new());
         let signer = &signer;
         let len = bytes.len() as u64;
         async move {
@@ -354,4 +354,195 @@ async fn an_expired_upload_policy_is_refused_by_the_storage() {
     let stale = form(Utc::now() - Duration::minutes(6)).await;
     let status = stack.upload(&stale, bytes.clone(), |_| {}).await;
     assert!(status.is_client_error(), "{status}");
+}
+
+/// A Windows executable's first bytes, padded to `len`: what an attacker swaps in.
+fn executable(len: usize) -> Vec<u8> {
+    let mut bytes = b"MZ\x90\0\x03\0\0\0".to_vec();
+    bytes.resize(len, 0);
+    bytes
+}
+
+async fn chat_attachment(stack: &Stack, token: &str, len: usize) -> Value {
+    let body = json!({ "purpose": "chat_attachment", "fileName": "quote.pdf",
+        "contentType": "application/pdf", "size": len });
+    let (status, ticket) = stack.call("POST", "/files", Some(token), Some(body)).await;
+    assert_eq!(status, 201, "{ticket}");
+    ticket
+}
+
+async fn download_bytes(stack: &Stack, token: &str, id: &str) -> Vec<u8> {
+    let (status, link) = stack
+        .call("GET", &format!("/files/{id}"), Some(token), None)
+        .await;
+    assert_eq!(status, 200, "{link}");
+    let resp = stack
+        .client
+        .get(link["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    resp.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn bytes_posted_with_the_form_after_completion_never_reach_a_download() {
+    let stack = Stack::from_env();
+    let (ana, _) = stack.new_user("swap-ana").await;
+    let (ben, ben_body) = stack.new_user("swap-ben").await;
+    let genuine = pdf(2000);
+    let ticket = chat_attachment(&stack, &ana, genuine.len()).await;
+    let id = ticket["file"]["id"].as_str().unwrap();
+    assert!(
+        stack
+            .upload(&ticket, genuine.clone(), |_| {})
+            .await
+            .is_success()
+    );
+    let (status, file) = stack
+        .call("POST", &format!("/files/{id}/complete"), Some(&ana), None)
+        .await;
+    assert_eq!((status, &file["status"]), (200, &json!("ready")), "{file}");
+
+    // The same form, still within its 5 minutes, posted again with an executable: the storage
+    // accepts it (the form allows that key), but nothing ever serves it.
+    let status = stack.upload(&ticket, executable(2000), |_| {}).await;
+    assert!(status.is_success(), "{status}");
+
+    let (status, room) = stack
+        .call(
+            "POST",
+            "/rooms",
+            Some(&ana),
+            Some(json!({ "kind": "direct", "userId": ben_body["user"]["id"] })),
+        )
+        .await;
+    assert!(status == 200 || status == 201, "{room}");
+    let room = room["room"]["id"].as_str().unwrap();
+    let (status, message) = stack
+        .call(
+            "POST",
+            &format!("/rooms/{room}/messages"),
+            Some(&ana),
+            Some(json!({ "attachments": [id], "clientMessageId": ulid::Ulid::generate().to_string() })),
+        )
+        .await;
+    assert_eq!(status, 201, "{message}");
+
+    assert_eq!(download_bytes(&stack, &ben, id).await, genuine, "member");
+    assert_eq!(download_bytes(&stack, &ana, id).await, genuine, "owner");
+    let (_, again) = stack
+        .call("POST", &format!("/files/{id}/complete"), Some(&ana), None)
+        .await;
+    assert_eq!(again["status"], "ready");
+    assert_eq!(
+        download_bytes(&stack, &ben, id).await,
+        genuine,
+        "after re-completing"
+    );
+}
+
+/// Real S3 storage that lets an attacker re-post the form right after the completion check
+/// read the bytes, before they are copied.
+struct SwapAfterCheck<'a> {
+    inner: gigwire::adapters::S3Files,
+    stack: &'a Stack,
+    ticket: Value,
+    swapped: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl gigwire::adapters::ObjectStore for SwapAfterCheck<'_> {
+    async fn presign_download(
+        &self,
+        key: &str,
+        name: &str,
+        ttl: std::time::Duration,
+    ) -> gigwire::error::Result<String> {
+        self.inner.presign_download(key, name, ttl).await
+    }
+    async fn info(
+        &self,
+        key: &str,
+    ) -> gigwire::error::Result<Option<gigwire::adapters::ObjectInfo>> {
+        self.inner.info(key).await
+    }
+    async fn read_head(&self, key: &str, len: u64, etag: &str) -> gigwire::error::Result<Vec<u8>> {
+        let head = self.inner.read_head(key, len, etag).await?;
+        if !self.swapped.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let status = self
+                .stack
+                .upload(&self.ticket, executable(2000), |_| {})
+                .await;
+            assert!(status.is_success(), "{status}");
+        }
+        Ok(head)
+    }
+    async fn copy_exact(&self, from: &str, to: &str, etag: &str) -> gigwire::error::Result<()> {
+        self.inner.copy_exact(from, to, etag).await
+    }
+    async fn delete(&self, key: &str) -> gigwire::error::Result<()> {
+        self.inner.delete(key).await
+    }
+}
+
+#[tokio::test]
+async fn a_swap_between_the_check_and_the_copy_is_refused_by_the_storage() {
+    let stack = Stack::from_env();
+    let (token, body) = stack.new_user("swap-race").await;
+    let owner = gigwire::domain::UserId::parse(body["user"]["id"].as_str().unwrap(), "id").unwrap();
+    let ticket = chat_attachment(&stack, &token, 2000).await;
+    let id = FileId::parse(ticket["file"]["id"].as_str().unwrap(), "id").unwrap();
+    assert!(stack.upload(&ticket, pdf(2000), |_| {}).await.is_success());
+
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let objects = SwapAfterCheck {
+        inner: gigwire::adapters::S3Files::from_sdk(&sdk, std::env::var("GIGWIRE_BUCKET").unwrap()),
+        stack: &stack,
+        ticket: ticket.clone(),
+        swapped: Default::default(),
+    };
+    use gigwire::adapters::ObjectStore;
+    let store = stack.store().await;
+    let caller = gigwire::auth::Caller {
+        user_id: owner,
+        session_id: gigwire::domain::SessionId::new(),
+        roles: Default::default(),
+    };
+    let err = gigwire::services::files::complete_upload(&store, &objects, &caller, &id, Utc::now())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 409, "{err}");
+    let record = store.get_file(&id).await.unwrap().unwrap();
+    assert_eq!(
+        record.status,
+        FileStatus::Pending,
+        "not ready after a refused copy"
+    );
+    assert!(
+        objects
+            .inner
+            .info(&gigwire::keys::stored_file(&record.owner_id, &id))
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing was stored"
+    );
+    // Completing again checks what is there now — the executable — and refuses it.
+    let (status, err) = stack
+        .call("POST", &format!("/files/{id}/complete"), Some(&token), None)
+        .await;
+    assert_eq!(
+        (status, &err["error"]["field"]),
+        (400, &json!("file")),
+        "{err}"
+    );
+    assert_eq!(
+        stack.status("GET", &format!("/files/{id}"), &token).await,
+        409,
+        "never downloadable"
+    );
 }

@@ -635,6 +635,120 @@ async fn an_offline_user_with_a_device_gets_a_push_and_an_online_one_does_not() 
     assert_eq!(report.pushed, 0);
 }
 
+/// The platform endpoint each of the user's registered devices pushes to.
+async fn endpoints(stack: &Stack, who: &Person) -> Vec<String> {
+    use gigwire::store::NotificationStore;
+    let reach = stack.store().await.reach(&who.id).await.unwrap();
+    reach.devices.into_iter().map(|d| d.endpoint).collect()
+}
+
+/// Whether the SNS platform endpoint still exists.
+async fn endpoint_exists(arn: &str) -> bool {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    match aws_sdk_sns::Client::new(&sdk)
+        .get_endpoint_attributes()
+        .endpoint_arn(arn)
+        .send()
+        .await
+    {
+        Ok(_) => true,
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_not_found_exception()) =>
+        {
+            false
+        }
+        Err(err) => panic!("{err:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_push_token_belongs_to_one_user_at_a_time() {
+    let stack = Stack::from_env();
+    let _turn = SWEEPS.lock().await;
+    let (ana, ben) = (person(&stack, "Ana").await, person(&stack, "Ben").await);
+    let token = format!("fcm-{}{}", ulid::Ulid::generate(), ulid::Ulid::generate());
+    let register = json!({ "platform": "fcm", "token": token });
+    let (status, device) = stack
+        .call(
+            "POST",
+            "/me/devices",
+            Some(&ana.token),
+            Some(register.clone()),
+        )
+        .await;
+    assert_eq!(status, 201, "{device}");
+    let endpoint = endpoints(&stack, &ana).await.pop().expect("ana's device");
+
+    // The phone signs in as Ben: the token moves to Ben; Ana no longer gets pushes on it.
+    let (status, moved) = stack
+        .call(
+            "POST",
+            "/me/devices",
+            Some(&ben.token),
+            Some(register.clone()),
+        )
+        .await;
+    assert_eq!((status, &moved["id"]), (201, &device["id"]), "{moved}");
+    assert!(
+        endpoints(&stack, &ana).await.is_empty(),
+        "moved away from ana"
+    );
+    assert_eq!(endpoints(&stack, &ben).await, vec![endpoint.clone()]);
+    assert_eq!(notify(&stack, booking(&ana, "moved-ana")).await.pushed, 0);
+    assert_eq!(notify(&stack, booking(&ben, "moved-ben")).await.pushed, 1);
+
+    // Ana's delete never removes Ben's registration or the endpoint Ben uses.
+    let path = format!("/me/devices/{}", device["id"].as_str().unwrap());
+    assert_eq!(stack.status("DELETE", &path, &ana.token).await, 404);
+    assert_eq!(endpoints(&stack, &ben).await, vec![endpoint.clone()]);
+    assert!(endpoint_exists(&endpoint).await, "still held by ben");
+
+    // Back to Ana, then Ben's delete is a 404 and changes nothing.
+    let (status, _) = stack
+        .call(
+            "POST",
+            "/me/devices",
+            Some(&ana.token),
+            Some(register.clone()),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(stack.status("DELETE", &path, &ben.token).await, 404);
+    assert_eq!(endpoints(&stack, &ana).await, vec![endpoint.clone()]);
+    assert!(endpoint_exists(&endpoint).await);
+
+    // Its holder lets go: nobody holds it, so the endpoint is deleted.
+    assert_eq!(stack.status("DELETE", &path, &ana.token).await, 204);
+    assert!(
+        !endpoint_exists(&endpoint).await,
+        "deleted when nobody holds it"
+    );
+
+    // Both register it at once: exactly one of them holds it.
+    let (a, b) = tokio::join!(
+        stack.call(
+            "POST",
+            "/me/devices",
+            Some(&ana.token),
+            Some(register.clone())
+        ),
+        stack.call(
+            "POST",
+            "/me/devices",
+            Some(&ben.token),
+            Some(register.clone())
+        ),
+    );
+    assert!(a.0 == 201 || a.0 == 409, "{a:?}");
+    assert!(b.0 == 201 || b.0 == 409, "{b:?}");
+    let held = endpoints(&stack, &ana).await.len() + endpoints(&stack, &ben).await.len();
+    assert_eq!(held, 1, "one holder after concurrent registrations");
+}
+
 #[tokio::test]
 async fn subscribers_of_a_target_are_notified_once_per_their_channels() {
     let stack = Stack::from_env();

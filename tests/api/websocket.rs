@@ -27,6 +27,29 @@ async fn an_authorized_client_pings_and_gets_error_events_for_bad_messages() {
 }
 
 #[tokio::test]
+async fn a_message_over_32_kib_is_answered_with_an_error_event_not_dropped() {
+    let stack = Stack::from_env();
+    let (token, _) = stack.new_user("big").await;
+    let mut ws = stack.connect(Some(&token)).await.expect("connect");
+    let limit = gigwire::services::realtime::MAX_MESSAGE_BYTES;
+    for (i, size) in [limit + 1, 100 * 1024].into_iter().enumerate() {
+        let request_id = format!("big-{i}");
+        let mut message = json!({ "action": "sendMessage", "requestId": request_id,
+            "roomId": gigwire::domain::RoomId::new().to_string(), "text": "" });
+        let padding = size - message.to_string().len();
+        message["text"] = json!("x".repeat(padding));
+        assert_eq!(message.to_string().len(), size);
+        send(&mut ws, message).await;
+        let error = expect_event(&mut ws, "error").await;
+        assert_eq!(error["requestId"], request_id.as_str(), "{size} bytes");
+        assert_eq!(error["error"]["code"], "payload_too_large", "{size} bytes");
+    }
+    // The connection is still served.
+    send(&mut ws, json!({ "action": "ping", "requestId": "after" })).await;
+    assert_eq!(expect_event(&mut ws, "pong").await["requestId"], "after");
+}
+
+#[tokio::test]
 async fn a_client_without_a_valid_token_cannot_connect() {
     let stack = Stack::from_env();
     let (token, _) = stack.new_user("wsauth").await;

@@ -46,6 +46,8 @@ pub struct ObjectInfo {
     pub size: u64,
     /// The `Content-Type` it was stored with.
     pub content_type: Option<String>,
+    /// Its entity tag: names these exact bytes, so later reads and copies can insist on them.
+    pub etag: String,
 }
 
 /// The object storage the file service needs.
@@ -55,8 +57,12 @@ pub trait ObjectStore: Send + Sync {
     async fn presign_download(&self, key: &str, file_name: &str, ttl: Duration) -> Result<String>;
     /// Size and type of `key`, or `None` if there is no such object.
     async fn info(&self, key: &str) -> Result<Option<ObjectInfo>>;
-    /// The first `len` bytes of `key`.
-    async fn read_head(&self, key: &str, len: u64) -> Result<Vec<u8>>;
+    /// The first `len` bytes of `key`, provided it still holds the object tagged `etag`
+    /// (`Conflict` when it was replaced since).
+    async fn read_head(&self, key: &str, len: u64, etag: &str) -> Result<Vec<u8>>;
+    /// Copies `from` to `to` provided `from` still holds the object tagged `etag`
+    /// (`Conflict` when it was replaced since): storage itself refuses to copy other bytes.
+    async fn copy_exact(&self, from: &str, to: &str, etag: &str) -> Result<()>;
     /// Deletes `key` (idempotent).
     async fn delete(&self, key: &str) -> Result<()>;
 }
@@ -211,6 +217,21 @@ impl UploadSigner for S3PostSigner {
     }
 }
 
+/// A failed precondition (412: the object is no longer the one checked) is a `Conflict` the
+/// client can act on; anything else is ours.
+fn replaced_or_unexpected(
+    status: Option<u16>,
+    err: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
+    if status == Some(412) {
+        Error::Conflict(
+            "the upload was replaced while it was being checked; complete it again".into(),
+        )
+    } else {
+        Error::unexpected(err)
+    }
+}
+
 #[async_trait]
 impl ObjectStore for S3Files {
     async fn presign_download(&self, key: &str, file_name: &str, ttl: Duration) -> Result<String> {
@@ -244,24 +265,43 @@ impl ObjectStore for S3Files {
             Ok(out) => Ok(Some(ObjectInfo {
                 size: out.content_length().unwrap_or_default().max(0) as u64,
                 content_type: out.content_type().map(str::to_owned),
+                etag: out.e_tag().unwrap_or_default().to_owned(),
             })),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(err) => Err(Error::unexpected(err)),
         }
     }
 
-    async fn read_head(&self, key: &str, len: u64) -> Result<Vec<u8>> {
+    async fn read_head(&self, key: &str, len: u64, etag: &str) -> Result<Vec<u8>> {
         let out = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
+            .if_match(etag)
             .range(format!("bytes=0-{}", len.saturating_sub(1)))
             .send()
             .await
-            .map_err(Error::unexpected)?;
+            .map_err(|err| {
+                replaced_or_unexpected(err.raw_response().map(|r| r.status().as_u16()), err)
+            })?;
         let bytes = out.body.collect().await.map_err(Error::unexpected)?;
         Ok(bytes.into_bytes().to_vec())
+    }
+
+    async fn copy_exact(&self, from: &str, to: &str, etag: &str) -> Result<()> {
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{from}", self.bucket))
+            .copy_source_if_match(etag)
+            .key(to)
+            .send()
+            .await
+            .map_err(|err| {
+                replaced_or_unexpected(err.raw_response().map(|r| r.status().as_u16()), err)
+            })?;
+        Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<()> {

@@ -17,9 +17,6 @@ use crate::auth::Caller;
 use crate::domain::ConnectionId;
 use crate::error::{Error, Result};
 
-/// Largest message body handled: API Gateway's frame limit is 32 KB.
-pub const MAX_MESSAGE_BYTES: usize = 32 * 1024;
-
 /// One WebSocket event as a handler sees it.
 #[derive(Debug)]
 pub struct WsRequest {
@@ -39,12 +36,9 @@ impl WsRequest {
         let context = event.request_context;
         let connection_id =
             ConnectionId::parse(context.connection_id.as_deref().unwrap_or_default())?;
+        // Sizes are judged by the message handler: a refusal here would only reach the
+        // gateway, never the client (see `realtime::MAX_MESSAGE_BYTES`).
         let body = event.body.unwrap_or_default();
-        if body.len() > MAX_MESSAGE_BYTES {
-            return Err(Error::PayloadTooLarge {
-                limit: MAX_MESSAGE_BYTES,
-            });
-        }
         Ok(Self {
             route: context.route_key.unwrap_or_default(),
             connection_id,

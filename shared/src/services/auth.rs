@@ -1,7 +1,9 @@
 //! Email one-time-code sign-in, refresh-token rotation and sign-out.
 //!
 //! The code request answers the same whatever the address (no account enumeration) and is rate
-//! limited per address and per client IP. A code is stored hashed, dies after
+//! limited per client network (IPv4 address, IPv6 /64), per address and network, and per
+//! address under a larger ceiling — so a stranger who knows an address cannot spend its
+//! owner's requests from one network, while guesses per address stay bounded. A code is stored hashed, dies after
 //! [`otp::MAX_ATTEMPTS`] wrong guesses, and is consumed by a conditional delete so it signs in
 //! once even under concurrent requests. Refresh tokens rotate on every use; presenting the one
 //! a rotation replaced means it was copied, and ends the whole session.
@@ -112,7 +114,18 @@ pub async fn request_code(
     requester: Requester<'_>,
     now: DateTime<Utc>,
 ) -> Result<CodeSent> {
-    limit(limiter, "otp-ip", requester.ip, requester.ip_limit, now).await?;
+    let network = otp::client_network(requester.ip);
+    limit(limiter, "otp-ip", &network, requester.ip_limit, now).await?;
+    // Per address and network first: a stranger's burst is refused here, on their own share,
+    // before it can spend the address's ceiling below.
+    limit(
+        limiter,
+        "otp-email-net",
+        &format!("{}#{network}", email.as_str()),
+        otp::REQUESTS_PER_EMAIL_AND_NETWORK,
+        now,
+    )
+    .await?;
     limit(
         limiter,
         "otp-email",

@@ -1,10 +1,15 @@
 //! File uploads and downloads.
 //!
 //! Creating an upload is one DynamoDB write and a local signature: the client then POSTs the
-//! file straight to S3, whose policy admits only the declared size and type. Completing it
-//! checks what really arrived (size, type, and the first bytes against the declared type) and
-//! only then marks the file ready; a mismatch deletes the object and says why. Uploads never
-//! completed are removed by a scheduled job after [`STALE_AFTER_HOURS`].
+//! file straight to S3, whose policy admits only the declared size and type. The form lands
+//! on a staging key and stays usable until it expires, so whatever completion checks there
+//! could be overwritten afterwards. Completion therefore checks what really arrived (size,
+//! type, and the first bytes against the declared type), then copies exactly that object —
+//! pinned by its entity tag, so storage refuses to copy anything posted since — to the file's
+//! stored key, and only then marks the file ready. Downloads are signed for the stored key
+//! only: the bytes anyone can download are the bytes that were checked. A mismatch deletes the
+//! staged object and says why. Uploads never completed are removed by a scheduled job after
+//! [`STALE_AFTER_HOURS`]; staged objects left behind expire through a bucket lifecycle rule.
 
 use std::time::Duration;
 
@@ -55,8 +60,12 @@ pub struct DownloadLink {
     pub expires_at: DateTime<Utc>,
 }
 
-fn object_key(file: &FileRecord) -> String {
-    keys::object(&file.owner_id, &file.id)
+fn staging_key(file: &FileRecord) -> String {
+    keys::upload_staging(&file.owner_id, &file.id)
+}
+
+fn stored_key(file: &FileRecord) -> String {
+    keys::stored_file(&file.owner_id, &file.id)
 }
 
 /// Declares an upload and signs the form that performs it.
@@ -84,7 +93,7 @@ pub async fn create_upload(
     };
     let form = signer
         .presign_upload(
-            &object_key(&file),
+            &staging_key(&file),
             &file.content_type,
             file.size,
             UPLOAD_TTL,
@@ -118,11 +127,16 @@ pub async fn complete_upload(
     if file.status == FileStatus::Ready {
         return Ok(file);
     }
-    let key = object_key(&file);
-    let info = objects
-        .info(&key)
-        .await?
-        .ok_or_else(|| Error::Conflict("nothing has been uploaded for this file yet".into()))?;
+    let key = staging_key(&file);
+    let Some(info) = objects.info(&key).await? else {
+        // A concurrent completion may have just finished and removed the staged object.
+        return match own_file(files, caller, id).await? {
+            done if done.status == FileStatus::Ready => Ok(done),
+            _ => Err(Error::Conflict(
+                "nothing has been uploaded for this file yet".into(),
+            )),
+        };
+    };
     let problem = if info.size != file.size {
         Some(format!(
             "{} bytes arrived, {} were declared",
@@ -137,7 +151,7 @@ pub async fn complete_upload(
     } else {
         check_signature(
             &file.content_type,
-            &objects.read_head(&key, SNIFF_BYTES).await?,
+            &objects.read_head(&key, SNIFF_BYTES, &info.etag).await?,
         )
         .err()
     };
@@ -149,7 +163,17 @@ pub async fn complete_upload(
             format!("upload rejected and deleted: {problem}"),
         ));
     }
-    if !files.mark_ready(id, now).await? {
+    // Storage refuses the copy if the staged object is no longer the one just checked.
+    objects
+        .copy_exact(&key, &stored_key(&file), &info.etag)
+        .await?;
+    let won = files.mark_ready(id, now).await?;
+    // After the record says ready, so a failure before it leaves the staged object to retry
+    // with. Harmless if it fails: staged objects are never served and expire by lifecycle.
+    if let Err(err) = objects.delete(&key).await {
+        warn!(error = ?err, "staged upload not deleted");
+    }
+    if !won {
         // A concurrent completion won: answer with what it stored.
         return own_file(files, caller, id).await;
     }
@@ -199,7 +223,7 @@ pub async fn download(
         return Err(Error::Conflict("the upload is not completed yet".into()));
     }
     let url = objects
-        .presign_download(&object_key(&file), &file.file_name, DOWNLOAD_TTL)
+        .presign_download(&stored_key(&file), &file.file_name, DOWNLOAD_TTL)
         .await?;
     let expires_at = now + chrono::Duration::from_std(DOWNLOAD_TTL).map_err(Error::unexpected)?;
     Ok(DownloadLink {
@@ -209,7 +233,7 @@ pub async fn download(
     })
 }
 
-/// Deletes the caller's file: the object first, so a failure leaves a record to retry with.
+/// Deletes the caller's file: the objects first, so a failure leaves a record to retry with.
 #[instrument(skip_all, fields(file_id = %id))]
 pub async fn delete(
     files: &dyn FileStore,
@@ -218,7 +242,8 @@ pub async fn delete(
     id: &FileId,
 ) -> Result<()> {
     let file = own_file(files, caller, id).await?;
-    objects.delete(&object_key(&file)).await?;
+    objects.delete(&stored_key(&file)).await?;
+    objects.delete(&staging_key(&file)).await?;
     files.delete_file(id).await?;
     info!("file deleted");
     Ok(())
@@ -241,7 +266,7 @@ pub async fn cleanup_stale_uploads(
         }
         let results: Vec<Result<()>> = futures::stream::iter(&stale)
             .map(|file| async move {
-                objects.delete(&object_key(file)).await?;
+                objects.delete(&staging_key(file)).await?;
                 files.delete_file(&file.id).await
             })
             .buffer_unordered(CLEANUP_CONCURRENCY)

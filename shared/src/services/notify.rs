@@ -555,8 +555,9 @@ impl<'a> Notifications<'a> {
                     Ok(Pushed::Sent) => sent += 1,
                     Ok(Pushed::Disabled) => {
                         info!(device = %device.id, "push endpoint disabled; device forgotten");
-                        self.store.delete_device(user, &device.id).await?;
-                        if let Err(err) = push.unregister(&device.endpoint).await {
+                        if let Some((_, true)) = self.store.release_device(user, &device.id).await?
+                            && let Err(err) = push.unregister(&device.endpoint).await
+                        {
                             warn!(error = ?err, "endpoint not deleted");
                         }
                     }
@@ -575,7 +576,9 @@ impl<'a> Notifications<'a> {
         })
     }
 
-    /// `POST /me/devices`: registers a push token (idempotent per token).
+    /// `POST /me/devices`: registers a push token (idempotent per token). A token belongs to
+    /// one user at a time: registering it moves it from whoever held it (one phone, two
+    /// accounts), who stops receiving pushes on it as after signing out.
     pub async fn register_device(
         &self,
         caller: &Caller,
@@ -601,17 +604,19 @@ impl<'a> Notifications<'a> {
             endpoint,
             created_at: now,
         };
-        self.store.put_device(&caller.user_id, &device).await?;
-        info!(device = %device.id, "device registered");
+        let previous = self.store.claim_device(&caller.user_id, &device).await?;
+        info!(device = %device.id, moved = previous.is_some(), "device registered");
         Ok(device)
     }
 
-    /// `DELETE /me/devices/{id}`.
+    /// `DELETE /me/devices/{id}`: forgets the caller's registration only; the platform
+    /// endpoint is deleted when nobody holds the token any more.
     pub async fn unregister_device(&self, caller: &Caller, id: &str) -> Result<()> {
-        let Some(device) = self.store.delete_device(&caller.user_id, id).await? else {
+        let Some((device, unheld)) = self.store.release_device(&caller.user_id, id).await? else {
             return Err(Error::NotFound("device"));
         };
-        if let Some(push) = self.push
+        if unheld
+            && let Some(push) = self.push
             && let Err(err) = push.unregister(&device.endpoint).await
         {
             warn!(error = ?err, "endpoint not deleted");

@@ -330,6 +330,23 @@ pub async fn disconnect(
     Ok(())
 }
 
+/// Largest client message handled, in bytes. API Gateway delivers messages of up to 128 KB
+/// (sent in frames of at most 32 KB); anything over this is answered with a
+/// `payload_too_large` error event rather than dropped, so the client always hears back.
+pub const MAX_MESSAGE_BYTES: usize = 32 * 1024;
+
+/// The `requestId` of a message we cannot otherwise read, when it has one.
+fn request_id_of(body: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Envelope {
+        request_id: Option<String>,
+    }
+    serde_json::from_str::<Envelope>(body)
+        .ok()
+        .and_then(|e| e.request_id)
+}
+
 /// Handles one client message. `ping` is answered here; other actions go to `actions`. A bad
 /// or failing message is answered with an `error` event on the same connection: a client bug
 /// must not cost the user their connection.
@@ -343,6 +360,36 @@ pub async fn handle_message(
     body: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let reply = if body.len() > MAX_MESSAGE_BYTES {
+        warn!(bytes = body.len(), "message too large");
+        error_event(
+            request_id_of(body),
+            &Error::PayloadTooLarge {
+                limit: MAX_MESSAGE_BYTES,
+            },
+        )
+    } else {
+        match reply_to(connections, actions, connection_id, caller, body, now).await? {
+            Some(reply) => reply,
+            None => return Ok(()),
+        }
+    };
+    if pusher.post(connection_id, &reply.to_bytes()?).await? == Delivery::Gone {
+        connections.delete_connection(connection_id).await?;
+    }
+    Ok(())
+}
+
+/// Handles one message of a size we accept; `None` when it needs no reply of its own (an
+/// action answers through its own events).
+async fn reply_to(
+    connections: &dyn ConnectionStore,
+    actions: &dyn Actions,
+    connection_id: &ConnectionId,
+    caller: Option<&Caller>,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<ServerEvent>> {
     let reply = match serde_json::from_str::<ClientMessage>(body) {
         Ok(ClientMessage::Ping { request_id }) => {
             if connections
@@ -366,7 +413,7 @@ pub async fn handle_message(
                 )),
             };
             match result {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(None),
                 Err(err) => {
                     if err.status() >= 500 {
                         warn!(error = ?err, "action failed");
@@ -375,20 +422,12 @@ pub async fn handle_message(
                 }
             }
         }
-        Err(err) => {
-            let request_id = serde_json::from_str::<serde_json::Value>(body)
-                .ok()
-                .and_then(|v| v["requestId"].as_str().map(str::to_owned));
-            error_event(
-                request_id,
-                &Error::BadRequest(format!("unsupported message: {err}")),
-            )
-        }
+        Err(err) => error_event(
+            request_id_of(body),
+            &Error::BadRequest(format!("unsupported message: {err}")),
+        ),
     };
-    if pusher.post(connection_id, &reply.to_bytes()?).await? == Delivery::Gone {
-        connections.delete_connection(connection_id).await?;
-    }
-    Ok(())
+    Ok(Some(reply))
 }
 
 fn error_event(request_id: Option<String>, err: &Error) -> ServerEvent {
@@ -755,5 +794,57 @@ mod tests {
             store.get_connection(&ids[0]).await.unwrap().is_some(),
             "the connection is kept"
         );
+    }
+
+    #[tokio::test]
+    async fn a_message_over_the_limit_is_answered_with_payload_too_large_and_its_request_id() {
+        let store = RecordingConnections::default();
+        let who = caller(UserId::new(), SessionId::new());
+        let ids = connected(&store, &who, 1, "c").await;
+        // Just over the limit, and far over it (the gateway delivers up to 128 KB).
+        for size in [MAX_MESSAGE_BYTES + 1, 100 * 1024] {
+            let pusher = RecordingPusher::default();
+            let head = format!(
+                r#"{{"action":"sendMessage","requestId":"big","roomId":"{}","text":""#,
+                RoomId::new()
+            );
+            let body = format!("{head}{}\"}}", "x".repeat(size - head.len() - 2));
+            assert_eq!(body.len(), size);
+            handle_message(
+                &store,
+                &pusher,
+                &NoActions,
+                &ids[0],
+                Some(&who),
+                &body,
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+            let sent = pusher.payloads.lock().unwrap().clone();
+            assert_eq!(sent.len(), 1, "answered once at {size} bytes");
+            let event: serde_json::Value = serde_json::from_slice(&sent[0]).unwrap();
+            assert_eq!(event["type"], "error");
+            assert_eq!(event["requestId"], "big");
+            assert_eq!(event["error"]["code"], "payload_too_large");
+        }
+        // Unreadable and too large: still answered, without a request id.
+        let pusher = RecordingPusher::default();
+        let junk = "{".repeat(MAX_MESSAGE_BYTES + 1);
+        handle_message(
+            &store,
+            &pusher,
+            &NoActions,
+            &ids[0],
+            Some(&who),
+            &junk,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        let event: serde_json::Value =
+            serde_json::from_slice(&pusher.payloads.lock().unwrap()[0]).unwrap();
+        assert_eq!(event["error"]["code"], "payload_too_large");
+        assert!(event.get("requestId").is_none_or(|v| v.is_null()));
     }
 }

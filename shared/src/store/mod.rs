@@ -535,12 +535,15 @@ pub trait NotificationStore: Send + Sync {
         handled: &NotificationId,
         next_due: DateTime<Utc>,
     ) -> Result<()>;
-    /// Stores a registered device.
-    async fn put_device(&self, user: &UserId, device: &Device) -> Result<()>;
+    /// Registers a device to `user`, taking its token from whoever held it (one holder per
+    /// token: the previous holder's registration is removed in the same transaction). Returns
+    /// the previous holder when it was another user.
+    async fn claim_device(&self, user: &UserId, device: &Device) -> Result<Option<UserId>>;
     /// A user's live connections and registered devices, in one read.
     async fn reach(&self, user: &UserId) -> Result<Reach>;
-    /// Forgets a device; the removed one, if it existed.
-    async fn delete_device(&self, user: &UserId, id: &str) -> Result<Option<Device>>;
+    /// Forgets `user`'s registration of a device: the removed one, if it existed, and whether
+    /// nobody holds its token any more (only then may its platform endpoint be deleted).
+    async fn release_device(&self, user: &UserId, id: &str) -> Result<Option<(Device, bool)>>;
     /// The delivery counters of one day (`YYYY-MM-DD`), per kind and channel.
     async fn delivery_stats(&self, day: &str) -> Result<Vec<DeliveryCounters>>;
     /// Adds `by` to one delivery outcome (`sent`, `failed`, `read`, `clicked`…) of a day.

@@ -4,7 +4,7 @@
 //! escalation; the escalations are on `GSI1` under one key sorted by due time, so the sweep
 //! reads exactly what is due and never the table.
 
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
 use super::*;
@@ -17,6 +17,16 @@ const ENTITY_CLAIM: &str = "notification_claim";
 const ENTITY_PREFERENCES: &str = "notification_preferences";
 const ENTITY_SUBSCRIPTION: &str = "subscription";
 const ENTITY_FAN_OUT: &str = "fan_out";
+const ENTITY_DEVICE: &str = "device";
+const ENTITY_PUSH_TOKEN: &str = "push_token";
+
+/// Who holds a push token (see [`keys::push_token`]).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenHolder {
+    user_id: UserId,
+}
+
 /// Entity type of the missed-messages record (the stream trigger filters on it).
 pub const ENTITY_MISSED: &str = "missed_messages";
 
@@ -479,29 +489,102 @@ impl NotificationStore for DynamoStore {
         Ok(reach)
     }
 
-    async fn put_device(&self, user: &UserId, device: &Device) -> Result<()> {
-        let mut item = to_item(
+    async fn claim_device(&self, user: &UserId, device: &Device) -> Result<Option<UserId>> {
+        let holder_key = keys::push_token(&device.id);
+        let mut registration = to_item(
             &keys::device(user, &device.id),
-            "device",
+            ENTITY_DEVICE,
             Some(&keys::device_by_user(user, &device.id)),
             device,
         )?;
         // `endpoint` is kept from API answers, not from the table.
-        item.insert("endpoint".into(), s(&device.endpoint));
-        self.put(item).await
+        registration.insert("endpoint".into(), s(&device.endpoint));
+        let holder = to_item(
+            &holder_key,
+            ENTITY_PUSH_TOKEN,
+            None,
+            &TokenHolder { user_id: *user },
+        )?;
+        // Optimistic: read the holder, then move the token conditioned on that holder, so two
+        // users registering one token at once end with exactly one registration.
+        for _ in 0..=CONFLICT_RETRIES {
+            let current = self
+                .get::<TokenHolder>(&holder_key)
+                .await?
+                .map(|h| h.user_id);
+            let mut take = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(holder.clone()));
+            take = match current {
+                None => take.condition_expression("attribute_not_exists(PK)"),
+                Some(held_by) => take
+                    .condition_expression("userId = :held")
+                    .expression_attribute_values(":held", s(held_by.to_string())),
+            };
+            let mut actions = vec![
+                TransactWriteItem::builder()
+                    .put(take.build().map_err(Error::unexpected)?)
+                    .build(),
+                self.put_action(registration.clone(), None)?,
+            ];
+            let previous = current.filter(|held_by| held_by != user);
+            if let Some(previous) = &previous {
+                let forget = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_item(&keys::device(previous, &device.id))))
+                    .build()
+                    .map_err(Error::unexpected)?;
+                actions.push(TransactWriteItem::builder().delete(forget).build());
+            }
+            if self.transact_conditional(actions).await? {
+                return Ok(previous);
+            }
+        }
+        Err(Error::Conflict(
+            "this device is being registered by another request; try again".into(),
+        ))
     }
 
-    async fn delete_device(&self, user: &UserId, id: &str) -> Result<Option<Device>> {
+    async fn release_device(&self, user: &UserId, id: &str) -> Result<Option<(Device, bool)>> {
+        let registration = keys::device(user, id);
+        let Some(device) = self.get::<Device>(&registration).await? else {
+            return Ok(None);
+        };
+        let forget = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&registration)))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(Error::unexpected)?;
+        let let_go = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::push_token(id))))
+            .condition_expression("attribute_not_exists(PK) OR userId = :user")
+            .expression_attribute_values(":user", s(user.to_string()))
+            .build()
+            .map_err(Error::unexpected)?;
+        let actions = vec![
+            TransactWriteItem::builder().delete(forget).build(),
+            TransactWriteItem::builder().delete(let_go).build(),
+        ];
+        if self.transact_conditional(actions).await? {
+            return Ok(Some((device, true)));
+        }
+        // Removed concurrently, or the token has moved to another user since this read: remove
+        // only this user's registration (if still there) and keep the endpoint for its holder.
         let out = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(&keys::device(user, id))))
+            .set_key(Some(key_item(&registration)))
             .return_values(ReturnValue::AllOld)
             .send()
             .await
             .map_err(Error::unexpected)?;
-        out.attributes.map(from_item).transpose()
+        out.attributes
+            .map(from_item)
+            .transpose()
+            .map(|d| d.map(|d| (d, false)))
     }
 
     async fn delivery_stats(&self, day: &str) -> Result<Vec<DeliveryCounters>> {
