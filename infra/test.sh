@@ -32,7 +32,8 @@ infra/emulator.sh start >/dev/null
 ENV_FILE=".tools/emulator-$GIGWIRE_EMULATOR_PORT/test.env"
 # Every test signs in from 127.0.0.1, so the per-IP code limit is raised for this stack only.
 .tools/ministack/bin/python infra/deploy_local.py --port "$GIGWIRE_EMULATOR_PORT" \
-  --binaries "$TARGET/debug" --stack-name gigwire-test --param OtpRequestsPerIp=100000 --out "$ENV_FILE"
+  --binaries "$TARGET/debug" --stack-name gigwire-test --param OtpRequestsPerIp=100000 --rotating \
+  --out "$ENV_FILE"
 # shellcheck disable=SC1090
 source "$ENV_FILE"
 
