@@ -4,6 +4,11 @@ For each binary: start it as Lambda would (AWS_LAMBDA_RUNTIME_API pointing at a 
 of the Runtime API), and measure the time from process start until its first request for an
 event, and its resident memory at that moment. Median of N runs, plus the binary's size, printed
 against the budgets as ratios (≤ 1.00 is within budget). Standard library only.
+
+The token-issuing functions fetch their signing key from SSM before their first poll, so they
+need a reachable SSM: with --emulator URL (a running local emulator) the key is created there
+with the gigwire-keys binary from the same folder and those functions are measured against it
+(a local round trip: on AWS add a TLS handshake with SSM); without it they are skipped.
 """
 
 import argparse
@@ -19,9 +24,11 @@ BUDGET_INIT_MS = 10.0
 BUDGET_RSS_MIB = 15.0
 BUDGET_SIZE_MIB = 8.0
 
-# What Config::from_env and the SDK's standard environment need; nothing is contacted.
+# What Config::from_env and the SDK's standard environment need; nothing is contacted (except
+# SSM by the issuing functions, see --emulator). The public key is a valid dummy.
 ENV = {
-    "TABLE_NAME": "bench", "BUCKET_NAME": "bench", "JWT_SIGNING_KEY": "k" * 32,
+    "TABLE_NAME": "bench", "BUCKET_NAME": "bench", "APP_SECRET": "k" * 32,
+    "JWT_PUBLIC_KEYS": "bench-0:" + "A" * 43,
     "JWT_ISSUER": "gigwire", "JWT_AUDIENCE": "gigwire-api", "EMAIL_FROM": "no-reply@example.com",
     "WS_MANAGEMENT_ENDPOINT": "https://example.execute-api.us-east-1.amazonaws.com/dev",
     "STAGE": "bench", "OTP_REQUESTS_PER_IP": "30", "MAX_UPLOAD_BYTES": "10485760", "AWS_REGION": "us-east-1",
@@ -38,13 +45,33 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def one_run(binary: Path) -> tuple[float, float]:
+# Functions whose cold start reads the signing key from SSM.
+ISSUING = {"auth-otp-verify", "auth-refresh"}
+KEY_PARAMETER = "/gigwire/bench/jwt-signing-key/bench-1"
+
+
+def emulator_env(url: str) -> dict[str, str]:
+    # The emulator checks signatures: its default test credentials.
+    return {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+
+
+def create_key(binaries: Path, url: str) -> str:
+    """Stores the bench signing key in the emulator's SSM (once); returns its public entry."""
+    env = {**os.environ, **ENV, **emulator_env(url)}
+    done = subprocess.run([str(binaries / "gigwire-keys"), "create", "--parameter", KEY_PARAMETER,
+                           "--kid", "bench-1", "--if-missing"], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"gigwire-keys failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def one_run(binary: Path, extra: dict[str, str]) -> tuple[float, float]:
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", 0))
     server.listen(8)
     port = server.getsockname()[1]
-    env = {**ENV, "PATH": os.environ.get("PATH", ""), "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}"}
+    env = {**ENV, **extra, "PATH": os.environ.get("PATH", ""), "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}"}
     if os.environ.get("SSL_CERT_FILE"):
         env["SSL_CERT_FILE"] = os.environ["SSL_CERT_FILE"]
     start = time.perf_counter()
@@ -80,8 +107,16 @@ def main() -> None:
     parser.add_argument("binaries", type=Path, help="folder with the release binaries (target/release)")
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--functions", type=Path, default=Path(__file__).resolve().parent.parent / "functions")
+    parser.add_argument("--emulator", help="URL of a running local emulator, for the issuing functions' SSM read")
+    parser.add_argument("--only", nargs="*", help="measure only these functions")
     args = parser.parse_args()
+    issuing_env = None
+    if args.emulator:
+        create_key(args.binaries, args.emulator)
+        issuing_env = {**emulator_env(args.emulator), "JWT_SIGNING_KEY_PARAMETER": KEY_PARAMETER}
     names = sorted(p.name for p in args.functions.iterdir() if (p / "Cargo.toml").exists())
+    if args.only:
+        names = [n for n in names if n in args.only]
     print(f"{'function':<18}{'init ms':>9}{'ratio':>7}{'RSS MiB':>9}{'ratio':>7}{'size MiB':>10}{'ratio':>7}")
     worst = 0.0
     for name in names:
@@ -89,8 +124,14 @@ def main() -> None:
         if not binary.exists():
             print(f"{name:<18}  (not built)")
             continue
-        one_run(binary)  # warm the page cache: Lambda's first start reads from a local disk too
-        runs = [one_run(binary) for _ in range(args.runs)]
+        extra = {}
+        if name in ISSUING:
+            if issuing_env is None:
+                print(f"{name:<18}  (skipped: reads its key from SSM, pass --emulator)")
+                continue
+            extra = issuing_env
+        one_run(binary, extra)  # warm the page cache: Lambda's first start reads from a local disk too
+        runs = [one_run(binary, extra) for _ in range(args.runs)]
         init = statistics.median(r[0] for r in runs)
         rss = statistics.median(r[1] for r in runs)
         size = binary.stat().st_size / (1024 * 1024)

@@ -7,6 +7,11 @@ to the emulator's S3, and the emulator applies the SAM transform itself, so no S
 involved. Zips are named by the binary's hash, so a redeploy uploads and updates only the
 functions whose binary changed. Afterwards the script patches what the emulator does not do from
 the template (TTL, SES sender verification) and writes a shell-sourceable env file for tests.
+
+The access-token signing key is made as on AWS: `gigwire-keys create` (built with the
+functions) stores it as an SSM SecureString in the emulator, and its public half becomes the
+JwtPublicKeys parameter. With --rotating the stack is deployed as in the middle of a key
+rotation: the authorizers also accept a second, "next" key (the tests sign with both).
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ import platform
 import re
 import secrets
 import shlex
+import subprocess
 import sys
 import time
 import zipfile
@@ -47,6 +53,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="extra template parameter (repeatable), e.g. OtpRequestsPerIp=1000")
     p.add_argument("--out", type=Path, help="env file to write (default .tools/emulator-PORT/STACK.env)")
+    p.add_argument("--rotating", action="store_true",
+                   help="authorizers also accept a second signing key, as during a key rotation")
     return p.parse_args()
 
 
@@ -55,18 +63,36 @@ def host_architecture() -> str:
     return {"aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), "x86_64")
 
 
-def signing_key() -> str:
-    key = os.environ.get("GIGWIRE_JWT_SIGNING_KEY")
+def app_secret() -> str:
+    key = os.environ.get("GIGWIRE_APP_SECRET")
     if key:
         return key
-    # Generated once and reused, so tokens stay valid across redeploys and restarts.
-    path = ROOT / ".tools" / "jwt-signing-key"
+    # Generated once and reused, so cursors and refresh tokens stay valid across redeploys.
+    path = ROOT / ".tools" / "app-secret"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def signing_key(binaries: Path, url: str, access_key: str, parameter: str, kid: str) -> str:
+    """Creates the key in the emulator's SSM unless it is there; returns its public entry."""
+    tool = binaries / "gigwire-keys"
+    if not os.access(tool, os.X_OK):
+        sys.exit(f"no gigwire-keys in {binaries}: build the workspace (cargo build --workspace --bins)")
+    env = {**os.environ, "AWS_ENDPOINT_URL": url, "AWS_REGION": REGION,
+           "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+    done = subprocess.run([str(tool), "create", "--parameter", parameter, "--kid", kid, "--if-missing"],
+                          env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"gigwire-keys failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def stored_key(ssm, parameter: str) -> str:
+    return ssm.get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
 
 
 def sha256(path: Path) -> str:
@@ -242,10 +268,19 @@ def main() -> None:
     keys = upload_code(s3, bucket, prefix, names, args.binaries.resolve())
     template = CODE_URI.sub(lambda m: f"{m['indent']}CodeUri: s3://{bucket}/{keys[m['name']]}", template)
 
+    # One parameter per key, named by the stack and the key id, as on AWS.
+    key_prefix = f"/gigwire/{args.stack_name}/jwt-signing-key"
+    current = f"{key_prefix}/local-1"
+    public_keys = [signing_key(args.binaries, url, args.access_key, current, "local-1")]
+    nxt = f"{key_prefix}/local-2"
+    if args.rotating:
+        public_keys.append(signing_key(args.binaries, url, args.access_key, nxt, "local-2"))
     params = [
         {"ParameterKey": "Stage", "ParameterValue": args.stage},
         {"ParameterKey": "Architecture", "ParameterValue": host_architecture()},
-        {"ParameterKey": "JwtSigningKey", "ParameterValue": signing_key()},
+        {"ParameterKey": "AppSecret", "ParameterValue": app_secret()},
+        {"ParameterKey": "SigningKeyParameter", "ParameterValue": current},
+        {"ParameterKey": "JwtPublicKeys", "ParameterValue": ",".join(public_keys)},
         {"ParameterKey": "ManagementApiBaseUrl", "ParameterValue": url},
         # Email buttons lead to a web app on the developer's machine.
         {"ParameterKey": "AppUrl", "ParameterValue": "http://localhost:3000"},
@@ -263,6 +298,7 @@ def main() -> None:
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     values = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
 
+    ssm = client("ssm")
     enable_ttl(client("dynamodb"), outputs["TableName"])
     repair_cors(client("apigatewayv2"), outputs["HttpApiId"])
     verify_sender(client("sesv2"), values.get("EmailFrom") or "no-reply@gigwire.example")
@@ -270,12 +306,16 @@ def main() -> None:
     env = {
         "GIGWIRE_HTTP_URL": f"{url}/_aws/execute-api/{outputs['HttpApiId']}",
         "GIGWIRE_WS_URL": f"ws://127.0.0.1:{args.port}/_aws/execute-api/{outputs['WebSocketApiId']}/{args.stage}",
+        "GIGWIRE_STACK": args.stack_name,
         "GIGWIRE_TABLE": outputs["TableName"],
         "GIGWIRE_BUCKET": outputs["BucketName"],
         "GIGWIRE_CLEANUP_FUNCTION": outputs["CleanupUploadsFunctionName"],
         "GIGWIRE_PUSH_APPLICATION_ARN": values.get("PushPlatformApplicationArn") or "",
         "GIGWIRE_ESCALATIONS_FUNCTION": outputs["EscalationsFunctionName"],
-        "GIGWIRE_JWT_SIGNING_KEY": signing_key(),
+        "GIGWIRE_APP_SECRET": app_secret(),
+        # The tests sign tokens themselves (expired ones, rotation): they get the stored keys.
+        "GIGWIRE_JWT_SIGNING_KEY": stored_key(ssm, current),
+        "GIGWIRE_JWT_NEXT_SIGNING_KEY": stored_key(ssm, nxt) if args.rotating else "",
         "GIGWIRE_JWT_ISSUER": values.get("JwtIssuer") or "gigwire",
         "GIGWIRE_JWT_AUDIENCE": values.get("JwtAudience") or "gigwire-api",
         "AWS_ENDPOINT_URL": url,

@@ -30,9 +30,11 @@ infra/emulator.sh stop >/dev/null 2>&1 || true
 rm -rf ".tools/emulator-$GIGWIRE_EMULATOR_PORT/state"
 infra/emulator.sh start >/dev/null
 ENV_FILE=".tools/emulator-$GIGWIRE_EMULATOR_PORT/test.env"
-# Every test signs in from 127.0.0.1, so the per-IP code limit is raised for this stack only.
+# Every test signs in from 127.0.0.1, so the per-IP code limit is raised for this stack only;
+# --rotating deploys it mid key rotation (authorizers accept two keys) for the key tests.
 .tools/ministack/bin/python infra/deploy_local.py --port "$GIGWIRE_EMULATOR_PORT" \
-  --binaries "$TARGET/debug" --stack-name gigwire-test --param OtpRequestsPerIp=100000 --out "$ENV_FILE"
+  --binaries "$TARGET/debug" --stack-name gigwire-test --param OtpRequestsPerIp=100000 --rotating \
+  --out "$ENV_FILE"
 # shellcheck disable=SC1090
 source "$ENV_FILE"
 

@@ -16,7 +16,7 @@ use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 use futures::{SinkExt, StreamExt};
 use gigwire::adapters::{ApiGatewayPusher, SnsPush};
-use gigwire::auth::TokenService;
+use gigwire::auth::{SigningKey, TokenIssuer};
 use gigwire::services::chat::Chat;
 use gigwire::services::notify::Notifications;
 use gigwire::store::dynamo::DynamoStore;
@@ -41,6 +41,7 @@ pub struct Stack {
     /// HTTP client.
     pub client: reqwest::Client,
     signing_key: String,
+    next_signing_key: String,
     issuer: String,
     audience: String,
 }
@@ -66,19 +67,35 @@ impl Stack {
                 .build()
                 .unwrap(),
             signing_key: env("GIGWIRE_JWT_SIGNING_KEY"),
+            next_signing_key: env("GIGWIRE_JWT_NEXT_SIGNING_KEY"),
             issuer: env("GIGWIRE_JWT_ISSUER"),
             audience: env("GIGWIRE_JWT_AUDIENCE"),
         }
     }
 
-    /// A token service with the stack's own key, issuer and audience (to mint expired tokens).
-    pub fn tokens(&self) -> TokenService {
-        TokenService::from_parts(self.signing_key.as_bytes(), &self.issuer, &self.audience)
+    /// The stack's current private signing key (the test stack's SSM parameter value).
+    pub fn signing_key(&self) -> SigningKey {
+        SigningKey::from_stored(&self.signing_key).expect("GIGWIRE_JWT_SIGNING_KEY")
+    }
+
+    /// The key a rotation is moving to: the test stack's authorizers already accept it.
+    pub fn next_signing_key(&self) -> SigningKey {
+        SigningKey::from_stored(&self.next_signing_key).expect("GIGWIRE_JWT_NEXT_SIGNING_KEY")
+    }
+
+    /// An issuer with `key` and the stack's issuer and audience.
+    pub fn issuer_with(&self, key: &SigningKey) -> TokenIssuer {
+        TokenIssuer::new(key, &self.issuer, &self.audience)
+    }
+
+    /// An issuer with the stack's own key, issuer and audience (to mint expired tokens).
+    pub fn tokens(&self) -> TokenIssuer {
+        self.issuer_with(&self.signing_key())
     }
 
     /// Same key, another audience.
-    pub fn foreign_tokens(&self) -> TokenService {
-        TokenService::from_parts(self.signing_key.as_bytes(), &self.issuer, "another-api")
+    pub fn foreign_tokens(&self) -> TokenIssuer {
+        TokenIssuer::new(&self.signing_key(), &self.issuer, "another-api")
     }
 
     /// The Management API endpoint the functions post through.
@@ -282,6 +299,39 @@ impl Stack {
             .await
             .unwrap();
         resp.status()
+    }
+
+    /// The environment variables of every function of the deployed stack, by function name:
+    /// what anyone allowed to read the functions' configuration sees.
+    pub async fn function_environments(
+        &self,
+    ) -> std::collections::BTreeMap<String, std::collections::HashMap<String, String>> {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let stack = format!("{}-", env("GIGWIRE_STACK"));
+        let functions: Vec<_> = aws_sdk_lambda::Client::new(&sdk)
+            .list_functions()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .map(|f| f.expect("list functions"))
+            .collect();
+        functions
+            .into_iter()
+            .filter(|f| f.function_name().is_some_and(|n| n.starts_with(&stack)))
+            .map(|f| {
+                let variables = f
+                    .environment()
+                    .and_then(|e| e.variables())
+                    .cloned()
+                    .unwrap_or_default();
+                (f.function_name().unwrap_or_default().to_owned(), variables)
+            })
+            .collect()
     }
 
     /// Runs the scheduled cleanup of stale uploads now, through the Lambda Invoke API.

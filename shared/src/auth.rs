@@ -1,10 +1,20 @@
-//! Credentials: short-lived access tokens (HS256 JWTs that the authorizers verify without any
-//! I/O), opaque rotating refresh tokens (`{session}.{secret}`, only a hash is stored), and the
-//! keyed hash under which sign-in codes are stored. Every secret is derived from the one
-//! signing key in configuration, each under its own label, so one leak does not become another.
+//! Credentials: short-lived access tokens, opaque rotating refresh tokens
+//! (`{session}.{generation}.{tag}`, only a salt is stored), and the keyed hash under which
+//! sign-in codes are stored.
+//!
+//! Access tokens are EdDSA (Ed25519) JWTs. The private key lives only in the functions that
+//! issue tokens ([`TokenIssuer`], loaded once at cold start from an SSM SecureString); the
+//! authorizers hold public keys only ([`TokenVerifier`]), so reading any function's
+//! configuration is not enough to mint a token. The header's `kid` names the key, and
+//! authorizers accept a few keys at once, so the key can be rotated without signing anyone out.
+//!
+//! The HMAC keys for refresh tokens, codes, cursors and links are derived from a separate
+//! deployment secret (`APP_SECRET`), each under its own label, so one leak does not become
+//! another. That secret cannot mint access tokens.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use aws_lc_rs::{constant_time, hmac, rand};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,7 +22,6 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
 use crate::domain::otp;
 use crate::domain::{Email, Role, SessionId, UserId};
 use crate::error::Error;
@@ -52,44 +61,127 @@ pub struct Claims {
     pub exp: i64,
 }
 
-/// Issues and verifies access tokens.
+/// Most public keys an authorizer accepts at once: the current one and the next (or previous)
+/// during a rotation, with room for an emergency replacement.
+pub const MAX_PUBLIC_KEYS: usize = 4;
+
+fn claims_validation(issuer: &str, audience: &str) -> Validation {
+    // Only EdDSA: a token naming HS256 (signed with some shared secret) or `none` is refused
+    // before any key is looked at.
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    // Expiry is exact: a stolen token should not live on through clock-skew slack.
+    validation.leeway = 0;
+    validation
+}
+
+/// The Ed25519 private key that signs access tokens, with the key id (`kid`) that names its
+/// public half to the authorizers. Only the functions that issue tokens hold one, fetched once
+/// at cold start from an SSM SecureString parameter (see `infra/keys`).
 #[derive(Clone)]
-pub struct TokenService {
+pub struct SigningKey {
+    kid: String,
+    pkcs8: Vec<u8>,
+}
+
+/// How a signing key is stored: the SecureString parameter's value.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StoredSigningKey {
+    kid: String,
+    /// PKCS#8 document, base64url without padding.
+    private_key: String,
+}
+
+impl SigningKey {
+    /// A new random key named `kid`.
+    pub fn generate(kid: &str) -> Result<Self, Error> {
+        check_kid(kid).map_err(Error::unexpected)?;
+        let document = Ed25519KeyPair::generate_pkcs8(&rand::SystemRandom::new())
+            .map_err(|_| Error::unexpected(anyhow::anyhow!("no randomness")))?;
+        Ok(Self {
+            kid: kid.to_owned(),
+            pkcs8: document.as_ref().to_vec(),
+        })
+    }
+
+    /// Reads the stored form (what [`Self::to_stored`] wrote). The key is parsed here, so a
+    /// damaged parameter fails the cold start rather than the first sign-in.
+    pub fn from_stored(text: &str) -> anyhow::Result<Self> {
+        let stored: StoredSigningKey = serde_json::from_str(text)
+            .map_err(|e| anyhow::anyhow!("not a stored signing key ({e})"))?;
+        check_kid(&stored.kid)?;
+        let pkcs8 = URL_SAFE_NO_PAD
+            .decode(stored.private_key.trim())
+            .map_err(|_| anyhow::anyhow!("privateKey is not base64url"))?;
+        Ed25519KeyPair::from_pkcs8(&pkcs8)
+            .map_err(|e| anyhow::anyhow!("privateKey is not an Ed25519 PKCS#8 key ({e})"))?;
+        Ok(Self {
+            kid: stored.kid,
+            pkcs8,
+        })
+    }
+
+    /// The stored form: JSON with `kid` and `privateKey`.
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(&StoredSigningKey {
+            kid: self.kid.clone(),
+            private_key: URL_SAFE_NO_PAD.encode(&self.pkcs8),
+        })
+        .unwrap_or_default()
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The public half as an entry of `JWT_PUBLIC_KEYS`: `{kid}:{base64url raw key}`.
+    pub fn public_entry(&self) -> String {
+        let public = Ed25519KeyPair::from_pkcs8(&self.pkcs8)
+            .map(|pair| URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()))
+            .unwrap_or_default();
+        format!("{}:{public}", self.kid)
+    }
+}
+
+fn check_kid(kid: &str) -> anyhow::Result<()> {
+    let well_formed = !kid.is_empty()
+        && kid.len() <= 64
+        && kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    anyhow::ensure!(
+        well_formed,
+        "key id {kid:?} must be 1-64 letters, digits, '-', '_' or '.'"
+    );
+    Ok(())
+}
+
+/// Issues access tokens (the sign-in and refresh functions only).
+#[derive(Clone)]
+pub struct TokenIssuer {
+    kid: String,
     encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
     issuer: String,
     audience: String,
 }
 
-impl TokenService {
-    /// Builds the service from configuration (once, at cold start).
-    pub fn new(config: &Config) -> Self {
-        Self::from_parts(
-            &config.signing_key,
-            &config.jwt_issuer,
-            &config.jwt_audience,
-        )
-    }
-
-    /// Builds the service from its parts.
-    pub fn from_parts(key: &[u8], issuer: &str, audience: &str) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        // Expiry is exact: a stolen token should not live on through clock-skew slack.
-        validation.leeway = 0;
+impl TokenIssuer {
+    /// An issuer signing with `key` (built once, at cold start).
+    pub fn new(key: &SigningKey, issuer: &str, audience: &str) -> Self {
         Self {
-            encoding: EncodingKey::from_secret(key),
-            decoding: DecodingKey::from_secret(key),
-            validation,
+            kid: key.kid.clone(),
+            encoding: EncodingKey::from_ed_der(&key.pkcs8),
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
         }
     }
 
-    /// A signed access token for `user` in `session`, valid [`ACCESS_TOKEN_TTL_SECS`].
+    /// A signed access token for `user` in `session`, valid [`ACCESS_TOKEN_TTL_SECS`]; its
+    /// header names the key (`kid`) so authorizers can hold two keys during a rotation.
     pub fn issue(
         &self,
         user: &UserId,
@@ -110,19 +202,94 @@ impl TokenService {
             iat: now.timestamp(),
             exp: now.timestamp() + ACCESS_TOKEN_TTL_SECS,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(Error::unexpected)
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(Error::unexpected)
+    }
+}
+
+/// The public keys an authorizer accepts, by key id (`JWT_PUBLIC_KEYS`).
+#[derive(Clone)]
+pub struct PublicKeys(HashMap<String, DecodingKey>);
+
+impl PublicKeys {
+    /// Parses `kid:base64url-key,kid:base64url-key` (at most [`MAX_PUBLIC_KEYS`] raw 32-byte
+    /// Ed25519 public keys, distinct ids).
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let mut keys = HashMap::new();
+        for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (kid, key) = entry
+                .split_once(':')
+                .ok_or_else(|| anyhow::anyhow!("entry {entry:?} is not kid:key"))?;
+            check_kid(kid)?;
+            let raw = URL_SAFE_NO_PAD
+                .decode(key.trim())
+                .map_err(|_| anyhow::anyhow!("the key of {kid:?} is not base64url"))?;
+            anyhow::ensure!(
+                raw.len() == 32,
+                "the key of {kid:?} is not a 32-byte Ed25519 public key"
+            );
+            let duplicate = keys
+                .insert(kid.to_owned(), DecodingKey::from_ed_der(&raw))
+                .is_some();
+            anyhow::ensure!(!duplicate, "key id {kid:?} appears twice");
+        }
+        anyhow::ensure!(!keys.is_empty(), "no public key given");
+        anyhow::ensure!(
+            keys.len() <= MAX_PUBLIC_KEYS,
+            "at most {MAX_PUBLIC_KEYS} public keys are accepted"
+        );
+        Ok(Self(keys))
     }
 
-    /// Verifies signature, algorithm, issuer, audience and expiry; any failure is a 401.
+    /// The key ids, sorted (for logs).
+    pub fn kids(&self) -> Vec<&str> {
+        let mut kids: Vec<&str> = self.0.keys().map(String::as_str).collect();
+        kids.sort_unstable();
+        kids
+    }
+}
+
+impl std::fmt::Debug for PublicKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PublicKeys").field(&self.kids()).finish()
+    }
+}
+
+/// Verifies access tokens (the authorizers): public keys only, so nothing here can mint one.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    keys: PublicKeys,
+    validation: Validation,
+}
+
+impl TokenVerifier {
+    /// A verifier accepting tokens signed by any of `keys` for this issuer and audience.
+    pub fn new(keys: PublicKeys, issuer: &str, audience: &str) -> Self {
+        Self {
+            keys,
+            validation: claims_validation(issuer, audience),
+        }
+    }
+
+    /// Verifies signature, algorithm, key id, issuer, audience and expiry; any failure is a 401.
     pub fn verify(&self, token: &str) -> Result<Caller, Error> {
         self.verify_with_expiry(token).map(|(caller, _)| caller)
     }
 
     /// Like [`Self::verify`], also returning the token's expiry (epoch seconds).
     pub fn verify_with_expiry(&self, token: &str) -> Result<(Caller, i64), Error> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| Error::Unauthorized("invalid or expired access token".into()))?;
+        let refused = || Error::Unauthorized("invalid or expired access token".into());
+        // A token without a kid, or naming a key we do not hold, is refused outright: trying
+        // every key would make a retired key valid again for tokens that omit the kid.
+        let header = jsonwebtoken::decode_header(token).map_err(|_| refused())?;
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.0.get(kid))
+            .ok_or_else(refused)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|_| refused())?;
         let claims = data.claims;
         let bad = || Error::Unauthorized("invalid access token".into());
         let caller = Caller {
@@ -276,25 +443,70 @@ impl CodeHasher {
 mod tests {
     use super::*;
     use chrono::Duration;
+    use serde_json::{Value, json};
 
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
 
-    fn tokens() -> TokenService {
-        TokenService::from_parts(KEY, "gigwire", "gigwire-api")
+    fn key(kid: &str) -> SigningKey {
+        SigningKey::generate(kid).unwrap()
+    }
+
+    fn verifier(keys: &[&SigningKey]) -> TokenVerifier {
+        let entries: Vec<String> = keys.iter().map(|k| k.public_entry()).collect();
+        TokenVerifier::new(
+            PublicKeys::parse(&entries.join(",")).unwrap(),
+            "gigwire",
+            "gigwire-api",
+        )
+    }
+
+    fn issuer(key: &SigningKey) -> TokenIssuer {
+        TokenIssuer::new(key, "gigwire", "gigwire-api")
     }
 
     fn roles() -> BTreeSet<Role> {
         BTreeSet::from([Role::Customer, Role::Provider])
     }
 
+    /// A token with any header, signed by hand: what an attacker holding a shared secret, or no
+    /// key at all, could produce.
+    fn handmade(header: Value, claims: &Claims, sign: impl Fn(&[u8]) -> Vec<u8>) -> String {
+        let encode = |v: &[u8]| URL_SAFE_NO_PAD.encode(v);
+        let message = format!(
+            "{}.{}",
+            encode(header.to_string().as_bytes()),
+            encode(&serde_json::to_vec(claims).unwrap())
+        );
+        let signature = sign(message.as_bytes());
+        format!("{message}.{}", encode(&signature))
+    }
+
+    fn claims(user: &UserId, session: &SessionId) -> Claims {
+        let now = Utc::now().timestamp();
+        Claims {
+            sub: user.to_string(),
+            sid: session.to_string(),
+            roles: "customer".into(),
+            iss: "gigwire".into(),
+            aud: "gigwire-api".into(),
+            iat: now,
+            exp: now + 60,
+        }
+    }
+
     #[test]
     fn an_issued_token_verifies_to_its_caller() {
         let (user, session) = (UserId::new(), SessionId::new());
-        let token = tokens()
+        let current = key("k1");
+        let token = issuer(&current)
             .issue(&user, &session, &roles(), Utc::now())
             .unwrap();
         assert_eq!(
-            tokens().verify(&token).unwrap(),
+            jsonwebtoken::decode_header(&token).unwrap().kid.as_deref(),
+            Some("k1")
+        );
+        assert_eq!(
+            verifier(&[&current]).verify(&token).unwrap(),
             Caller {
                 user_id: user,
                 session_id: session,
@@ -304,23 +516,105 @@ mod tests {
     }
 
     #[test]
-    fn expired_forged_and_foreign_tokens_are_refused() {
+    fn during_a_rotation_tokens_of_either_key_verify() {
+        let (old, new) = (key("old"), key("new"));
+        let both = verifier(&[&old, &new]);
+        for signer in [&old, &new] {
+            let token = issuer(signer)
+                .issue(&UserId::new(), &SessionId::new(), &roles(), Utc::now())
+                .unwrap();
+            assert!(both.verify(&token).is_ok(), "{}", signer.kid());
+        }
+        let token = issuer(&old)
+            .issue(&UserId::new(), &SessionId::new(), &roles(), Utc::now())
+            .unwrap();
+        assert!(verifier(&[&new]).verify(&token).is_err(), "retired key");
+    }
+
+    #[test]
+    fn expired_forged_foreign_and_unkeyed_tokens_are_refused() {
         let (user, session) = (UserId::new(), SessionId::new());
-        let expired = tokens()
+        let current = key("k1");
+        let expired = issuer(&current)
             .issue(&user, &session, &roles(), Utc::now() - Duration::hours(1))
             .unwrap();
-        let forged = TokenService::from_parts(
-            b"another-key-another-key-another!!",
-            "gigwire",
-            "gigwire-api",
-        )
-        .issue(&user, &session, &roles(), Utc::now())
-        .unwrap();
-        let foreign = TokenService::from_parts(KEY, "gigwire", "other-app")
+        // Another key under the trusted kid: the signature must not verify.
+        let forged = issuer(&key("k1"))
             .issue(&user, &session, &roles(), Utc::now())
             .unwrap();
-        for token in [expired, forged, foreign, "garbage".into()] {
-            assert_eq!(tokens().verify(&token).unwrap_err().status(), 401);
+        let unknown_kid = issuer(&key("k9"))
+            .issue(&user, &session, &roles(), Utc::now())
+            .unwrap();
+        let foreign = TokenIssuer::new(&current, "gigwire", "other-app")
+            .issue(&user, &session, &roles(), Utc::now())
+            .unwrap();
+        let c = claims(&user, &session);
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let hs256 = |message: &[u8]| {
+            hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), message)
+                .as_ref()
+                .to_vec()
+        };
+        let shared_secret = handmade(
+            json!({"alg": "HS256", "typ": "JWT", "kid": "k1"}),
+            &c,
+            hs256,
+        );
+        let unsigned = handmade(
+            json!({"alg": "none", "typ": "JWT", "kid": "k1"}),
+            &c,
+            |_| vec![],
+        );
+        let no_kid = {
+            let pair = Ed25519KeyPair::from_pkcs8(&current.pkcs8).unwrap();
+            handmade(json!({"alg": "EdDSA", "typ": "JWT"}), &c, |m| {
+                pair.sign(m).as_ref().to_vec()
+            })
+        };
+        let verifier = verifier(&[&current]);
+        for (name, token) in [
+            ("expired", expired),
+            ("forged", forged),
+            ("unknown kid", unknown_kid),
+            ("foreign", foreign),
+            ("HS256", shared_secret),
+            ("alg none", unsigned),
+            ("no kid", no_kid),
+            ("garbage", "garbage".into()),
+        ] {
+            assert_eq!(verifier.verify(&token).unwrap_err().status(), 401, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_signing_key_round_trips_through_its_stored_form() {
+        let original = key("2026-11-a");
+        let stored = SigningKey::from_stored(&original.to_stored()).unwrap();
+        assert_eq!(stored.kid(), "2026-11-a");
+        assert_eq!(stored.public_entry(), original.public_entry());
+        for bad in ["", "{}", r#"{"kid":"k","privateKey":"AAAA"}"#, "secret"] {
+            assert!(SigningKey::from_stored(bad).is_err(), "{bad}");
+        }
+        assert!(SigningKey::generate("has space").is_err());
+    }
+
+    #[test]
+    fn public_key_lists_are_checked() {
+        let (a, b) = (key("a"), key("b"));
+        let both = PublicKeys::parse(&format!(" {} , {} ", a.public_entry(), b.public_entry()));
+        assert_eq!(both.unwrap().kids(), ["a", "b"]);
+        let many: Vec<String> = (0..=MAX_PUBLIC_KEYS)
+            .map(|i| key(&format!("k{i}")).public_entry())
+            .collect();
+        for bad in [
+            String::new(),
+            "a".into(),
+            "a:not-base64!".into(),
+            "a:AAAA".into(),
+            format!("{},{}", a.public_entry(), a.public_entry()),
+            many.join(","),
+        ] {
+            assert!(PublicKeys::parse(&bad).is_err(), "{bad}");
         }
     }
 

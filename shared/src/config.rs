@@ -1,8 +1,14 @@
 //! Typed configuration, read once at cold start from the environment that template.yaml's
 //! `Globals` sets. A missing or malformed variable fails start-up with its name, so a broken
 //! deployment shows up in the first log line rather than as a 500 on some later request.
+//!
+//! Token keys are not part of [`Config`]: only the functions that issue access tokens read
+//! [`SigningKeyConfig`] (where the private key is stored), and only the authorizers read
+//! [`VerifierConfig`] (the public keys). Every other function never sees either.
 
 use std::env;
+
+use crate::auth::PublicKeys;
 
 /// Everything a function needs to know about its deployment.
 #[derive(Clone, Debug)]
@@ -11,8 +17,9 @@ pub struct Config {
     pub table_name: String,
     /// The private file bucket (`BUCKET_NAME`).
     pub bucket_name: String,
-    /// Key that signs access tokens and derives the other secrets (`JWT_SIGNING_KEY`).
-    pub signing_key: Vec<u8>,
+    /// Deployment secret from which the HMAC keys of refresh tokens, sign-in codes, cursors and
+    /// email links are derived (`APP_SECRET`). It cannot sign access tokens.
+    pub app_secret: Vec<u8>,
     /// `iss` of access tokens (`JWT_ISSUER`).
     pub jwt_issuer: String,
     /// `aud` of access tokens (`JWT_AUDIENCE`).
@@ -39,8 +46,16 @@ pub struct Config {
     pub push_application_arn: Option<String>,
 }
 
-/// Shortest signing key accepted: HS256 wants at least 256 bits.
-pub const MIN_SIGNING_KEY_BYTES: usize = 32;
+/// Shortest deployment secret accepted: an HMAC-SHA256 key wants at least 256 bits.
+pub const MIN_APP_SECRET_BYTES: usize = 32;
+
+/// Looks a variable up and fails with its name when it is missing or blank.
+fn required(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> anyhow::Result<String> {
+    match lookup(name) {
+        Some(value) if !value.trim().is_empty() => Ok(value),
+        _ => anyhow::bail!("environment variable {name} is missing or empty"),
+    }
+}
 
 impl Config {
     /// Reads the configuration from the process environment.
@@ -50,22 +65,17 @@ impl Config {
 
     /// Reads the configuration through `lookup`, so tests need not touch the real environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let var = |name: &str| -> anyhow::Result<String> {
-            match lookup(name) {
-                Some(value) if !value.trim().is_empty() => Ok(value),
-                _ => anyhow::bail!("environment variable {name} is missing or empty"),
-            }
-        };
-        let signing_key = var("JWT_SIGNING_KEY")?.into_bytes();
-        if signing_key.len() < MIN_SIGNING_KEY_BYTES {
+        let var = |name: &str| required(&lookup, name);
+        let app_secret = var("APP_SECRET")?.into_bytes();
+        if app_secret.len() < MIN_APP_SECRET_BYTES {
             anyhow::bail!(
-                "environment variable JWT_SIGNING_KEY must be at least {MIN_SIGNING_KEY_BYTES} bytes"
+                "environment variable APP_SECRET must be at least {MIN_APP_SECRET_BYTES} bytes"
             );
         }
         Ok(Self {
             table_name: var("TABLE_NAME")?,
             bucket_name: var("BUCKET_NAME")?,
-            signing_key,
+            app_secret,
             jwt_issuer: var("JWT_ISSUER")?,
             jwt_audience: var("JWT_AUDIENCE")?,
             email_from: var("EMAIL_FROM")?,
@@ -81,31 +91,76 @@ impl Config {
             max_upload_bytes: var("MAX_UPLOAD_BYTES")?.parse().map_err(|_| {
                 anyhow::anyhow!("environment variable MAX_UPLOAD_BYTES must be a positive integer")
             })?,
-            app_url: std::env::var("APP_URL")
-                .ok()
+            app_url: lookup("APP_URL")
                 .map(|url| url.trim_end_matches('/').to_owned())
                 .filter(|url| !url.is_empty()),
-            public_api_url: std::env::var("PUBLIC_API_URL")
-                .ok()
+            public_api_url: lookup("PUBLIC_API_URL")
                 .map(|url| url.trim_end_matches('/').to_owned())
                 .filter(|url| !url.is_empty()),
-            push_application_arn: std::env::var("PUSH_PLATFORM_APPLICATION_ARN")
-                .ok()
+            push_application_arn: lookup("PUSH_PLATFORM_APPLICATION_ARN")
                 .filter(|arn| !arn.trim().is_empty()),
         })
+    }
+}
+
+/// Where a token-issuing function finds its private signing key (`JWT_SIGNING_KEY_PARAMETER`):
+/// the name of an SSM SecureString parameter, read once at cold start. Only the sign-in and
+/// refresh functions have this variable, and only their roles may read that parameter.
+#[derive(Clone, Debug)]
+pub struct SigningKeyConfig {
+    /// Parameter name, e.g. `/gigwire/prod/jwt-signing-key/2026-11-a`.
+    pub parameter: String,
+}
+
+impl SigningKeyConfig {
+    /// Reads it from the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// Reads it through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        Ok(Self {
+            parameter: required(&lookup, "JWT_SIGNING_KEY_PARAMETER")?
+                .trim()
+                .to_owned(),
+        })
+    }
+}
+
+/// The public keys the authorizers accept (`JWT_PUBLIC_KEYS`: `kid:base64url-key`, comma
+/// separated; two during a key rotation).
+#[derive(Clone, Debug)]
+pub struct VerifierConfig {
+    /// The parsed keys.
+    pub public_keys: PublicKeys,
+}
+
+impl VerifierConfig {
+    /// Reads it from the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// Reads it through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let text = required(&lookup, "JWT_PUBLIC_KEYS")?;
+        let public_keys = PublicKeys::parse(&text)
+            .map_err(|e| anyhow::anyhow!("environment variable JWT_PUBLIC_KEYS: {e}"))?;
+        Ok(Self { public_keys })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use std::collections::{BTreeSet, HashMap};
 
     fn full() -> HashMap<&'static str, String> {
         HashMap::from([
             ("TABLE_NAME", "t".into()),
             ("BUCKET_NAME", "b".into()),
-            ("JWT_SIGNING_KEY", "k".repeat(32)),
+            ("APP_SECRET", "k".repeat(32)),
             ("JWT_ISSUER", "gigwire".into()),
             ("JWT_AUDIENCE", "gigwire-api".into()),
             ("EMAIL_FROM", "no-reply@example.com".into()),
@@ -133,10 +188,124 @@ mod tests {
     }
 
     #[test]
-    fn a_short_signing_key_is_refused() {
+    fn a_short_app_secret_is_refused() {
         let mut vars = full();
-        vars.insert("JWT_SIGNING_KEY", "short".into());
+        vars.insert("APP_SECRET", "short".into());
         let err = Config::from_lookup(|n| vars.get(n).cloned()).unwrap_err();
-        assert!(err.to_string().contains("JWT_SIGNING_KEY"), "{err}");
+        assert!(err.to_string().contains("APP_SECRET"), "{err}");
+    }
+
+    /// Every function reads `Config`; none of it may be token key material, so a function that
+    /// neither issues nor verifies tokens never even asks for a key variable.
+    #[test]
+    fn the_common_config_never_reads_a_token_key() {
+        let vars = full();
+        let asked = std::cell::RefCell::new(Vec::new());
+        Config::from_lookup(|n| {
+            asked.borrow_mut().push(n.to_owned());
+            vars.get(n).cloned()
+        })
+        .unwrap();
+        for name in asked.borrow().iter() {
+            assert!(
+                !name.starts_with("JWT_") || name == "JWT_ISSUER" || name == "JWT_AUDIENCE",
+                "Config reads {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_variables_are_named_when_missing_or_malformed() {
+        let err = SigningKeyConfig::from_lookup(|_| None).unwrap_err();
+        assert!(
+            err.to_string().contains("JWT_SIGNING_KEY_PARAMETER"),
+            "{err}"
+        );
+        let err = VerifierConfig::from_lookup(|_| Some("k1:short".into())).unwrap_err();
+        assert!(err.to_string().contains("JWT_PUBLIC_KEYS"), "{err}");
+    }
+
+    /// The template's resources, each as (logical id, its text).
+    fn template_resources() -> Vec<(String, String)> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+        let template = std::fs::read_to_string(path).unwrap();
+        let (_, resources) = template.split_once("\nResources:\n").unwrap();
+        let mut blocks: Vec<(String, String)> = Vec::new();
+        for line in resources.lines() {
+            let top = line.strip_prefix("  ").filter(|l| !l.starts_with(' '));
+            match top.and_then(|l| l.strip_suffix(':')) {
+                Some(id) if !id.starts_with('#') => blocks.push((id.to_owned(), String::new())),
+                _ => {
+                    if let Some((_, text)) = blocks.last_mut() {
+                        text.push_str(line);
+                        text.push('\n');
+                    }
+                }
+            }
+        }
+        blocks
+    }
+
+    fn holding(needle: &str) -> BTreeSet<String> {
+        template_resources()
+            .into_iter()
+            .filter(|(_, text)| text.contains(needle))
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// Reading a function's configuration must not be enough to mint tokens: no key material
+    /// in `Globals`, the private key's location and the right to read it only on the two
+    /// functions that issue tokens, the public keys only on the authorizers.
+    #[test]
+    fn only_the_issuing_functions_can_reach_the_signing_key() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+        let template = std::fs::read_to_string(path).unwrap();
+        let globals = template
+            .split_once("\nGlobals:\n")
+            .and_then(|(_, rest)| rest.split_once("\nResources:\n"))
+            .map(|(globals, _)| globals)
+            .unwrap();
+        for secret in ["JWT_SIGNING_KEY", "JWT_PUBLIC_KEYS", "SigningKeyParameter"] {
+            assert!(!globals.contains(secret), "Globals hold {secret}");
+        }
+        let issuing =
+            BTreeSet::from(["AuthOtpVerifyFunction".into(), "AuthRefreshFunction".into()]);
+        assert_eq!(holding("JWT_SIGNING_KEY_PARAMETER"), issuing);
+        assert_eq!(holding("ssm:"), issuing);
+        assert_eq!(holding("SigningKeyParameter"), issuing);
+        assert_eq!(
+            holding("JWT_PUBLIC_KEYS"),
+            BTreeSet::from([
+                "HttpAuthorizerFunction".into(),
+                "WsAuthorizerFunction".into()
+            ])
+        );
+        // The binaries that load the key are exactly the ones the template lets read it.
+        let functions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
+        let loading: BTreeSet<String> = std::fs::read_dir(functions)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|dir| {
+                std::fs::read_to_string(dir.join("src/main.rs"))
+                    .unwrap()
+                    .contains("init_issuing")
+            })
+            .map(|dir| {
+                format!(
+                    "target/lambda/{}/",
+                    dir.file_name().unwrap().to_string_lossy()
+                )
+            })
+            .collect();
+        let granted: BTreeSet<String> = template_resources()
+            .into_iter()
+            .filter(|(id, _)| issuing.contains(id))
+            .filter_map(|(_, text)| {
+                text.lines()
+                    .find_map(|l| l.trim().strip_prefix("CodeUri: ").map(str::to_owned))
+            })
+            .collect();
+        assert_eq!(loading, granted);
     }
 }

@@ -9,11 +9,13 @@
 //! - [`error`]: the one error type and its mapping to HTTP status and JSON body.
 //! - [`domain`]: validated newtypes and pure rules (ids, emails, phones, users, one-time codes,
 //!   files, chat).
-//! - [`auth`]: access tokens (JWT), refresh tokens and code hashing.
+//! - [`auth`]: access tokens (EdDSA JWTs: issuer with the private key, verifier with public
+//!   keys), refresh tokens and code hashing.
 //! - [`keys`]: every DynamoDB key string, built in one place.
 //! - [`cursor`]: opaque, tamper-evident pagination cursors.
 //! - [`store`]: narrow storage traits; [`store::dynamo`] implements them on one table.
-//! - [`adapters`]: email (SES), real-time push (API Gateway Management API), files (S3).
+//! - [`adapters`]: email (SES), real-time push (API Gateway Management API), files (S3), the
+//!   token signing key (SSM).
 //! - [`services`]: use cases, written against the traits.
 //! - [`entrypoints`]: one async function per route or event, used by the function binaries.
 //! - [`lambda`]: runtime glue for HTTP, WebSocket, authorizer and scheduled events.

@@ -5,6 +5,7 @@ mod auth;
 mod chat;
 mod chat_cost;
 mod files;
+mod keys;
 mod me;
 mod notifications;
 mod websocket;

@@ -1,7 +1,7 @@
 //! The authenticated routes: token checks, profile validation, session listing and cursors.
 
 use chrono::{Duration, Utc};
-use gigwire::auth::TokenService;
+use gigwire::auth::SigningKey;
 use gigwire::domain::{Role, SessionId, UserId};
 use gigwire_tests::{Stack, unique_email};
 use serde_json::json;
@@ -26,13 +26,11 @@ async fn missing_expired_forged_and_foreign_tokens_are_401() {
         .foreign_tokens()
         .issue(&user, &SessionId::new(), &roles, Utc::now())
         .unwrap();
-    let forged = TokenService::from_parts(
-        b"not-the-key-not-the-key-not-the-key",
-        "gigwire",
-        "gigwire-api",
-    )
-    .issue(&user, &SessionId::new(), &roles, Utc::now())
-    .unwrap();
+    // Another key under the stack's own key id.
+    let forged = stack
+        .issuer_with(&SigningKey::generate(stack.signing_key().kid()).unwrap())
+        .issue(&user, &SessionId::new(), &roles, Utc::now())
+        .unwrap();
     let (status, _) = stack.call("GET", "/me", None, None).await;
     assert_eq!(status, 401, "missing");
     for (name, token) in [

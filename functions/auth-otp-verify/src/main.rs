@@ -5,7 +5,7 @@ use gigwire::lambda::{self, BoxError, http};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), BoxError> {
-    let init = lambda::init().await?;
-    let entry = VerifyCode::new(&init);
+    let (init, issuer) = lambda::init_issuing().await?;
+    let entry = VerifyCode::new(&init, issuer);
     http::run_public(|req| entry.handle(req)).await
 }

@@ -1,10 +1,8 @@
-//! HTTP API Lambda authorizer: verifies the bearer token.
+//! HTTP API Lambda authorizer: verifies the bearer token with the public keys.
 
-use gigwire::auth::TokenService;
 use gigwire::lambda::{self, BoxError, authorizer};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), BoxError> {
-    let config = lambda::init_config()?;
-    authorizer::run_http(TokenService::new(&config)).await
+    authorizer::run_http(lambda::init_verifying()?).await
 }

@@ -1,10 +1,8 @@
-//! WebSocket `$connect` authorizer: verifies the `token` query parameter.
+//! WebSocket `$connect` authorizer: verifies the `token` query parameter with the public keys.
 
-use gigwire::auth::TokenService;
 use gigwire::lambda::{self, BoxError, authorizer};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), BoxError> {
-    let config = lambda::init_config()?;
-    authorizer::run_ws(TokenService::new(&config)).await
+    authorizer::run_ws(lambda::init_verifying()?).await
 }

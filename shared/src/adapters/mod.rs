@@ -1,13 +1,15 @@
 //! Outbound ports and their AWS adapters: email through SES v2, real-time pushes through the
-//! API Gateway Management API, and file storage on S3. Services depend on the traits; each function builds only the
+//! API Gateway Management API, file storage on S3, and the token signing key from SSM. Services depend on the traits; each function builds only the
 //! adapters it uses, so a binary links only the SDK clients it needs.
 
 pub mod apigw;
 pub mod s3;
 pub mod ses;
 pub mod sns;
+pub mod ssm;
 
 pub use apigw::{ApiGatewayPusher, Delivery, Pusher};
 pub use s3::{ObjectInfo, ObjectStore, PresignedPost, S3Files, S3PostSigner, UploadSigner};
 pub use ses::{Mailer, OutgoingEmail, SesMailer};
 pub use sns::{PushSender, Pushed, SmsSender, SnsPush, SnsSms};
+pub use ssm::SsmParameters;

@@ -3,7 +3,7 @@
 
 use super::now;
 use crate::adapters::{ApiGatewayPusher, SesMailer};
-use crate::auth::{CodeHasher, RefreshTokens, TokenService};
+use crate::auth::{CodeHasher, RefreshTokens, TokenIssuer};
 use crate::domain::Email;
 use crate::error::Result;
 use crate::lambda::Init;
@@ -30,7 +30,7 @@ impl RequestCode {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
             mailer: SesMailer::from_sdk(&init.sdk, &init.config.email_from),
             templates: EmailTemplates::new(),
-            codes: CodeHasher::new(&init.config.signing_key),
+            codes: CodeHasher::new(&init.config.app_secret),
             ip_limit: init.config.otp_requests_per_ip,
         }
     }
@@ -62,18 +62,18 @@ impl RequestCode {
 pub struct VerifyCode {
     store: DynamoStore,
     codes: CodeHasher,
-    access: TokenService,
+    access: TokenIssuer,
     refresh: RefreshTokens,
 }
 
 impl VerifyCode {
-    /// Builds the dependencies once.
-    pub fn new(init: &Init) -> Self {
+    /// Builds the dependencies once; `access` comes from [`crate::lambda::init_issuing`].
+    pub fn new(init: &Init, access: TokenIssuer) -> Self {
         Self {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
-            codes: CodeHasher::new(&init.config.signing_key),
-            access: TokenService::new(&init.config),
-            refresh: RefreshTokens::new(&init.config.signing_key),
+            codes: CodeHasher::new(&init.config.app_secret),
+            access,
+            refresh: RefreshTokens::new(&init.config.app_secret),
         }
     }
 
@@ -107,18 +107,18 @@ impl VerifyCode {
 pub struct Refresh {
     store: DynamoStore,
     pusher: ApiGatewayPusher,
-    access: TokenService,
+    access: TokenIssuer,
     refresh: RefreshTokens,
 }
 
 impl Refresh {
-    /// Builds the dependencies once.
-    pub fn new(init: &Init) -> Self {
+    /// Builds the dependencies once; `access` comes from [`crate::lambda::init_issuing`].
+    pub fn new(init: &Init, access: TokenIssuer) -> Self {
         Self {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
             pusher: ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint),
-            access: TokenService::new(&init.config),
-            refresh: RefreshTokens::new(&init.config.signing_key),
+            access,
+            refresh: RefreshTokens::new(&init.config.app_secret),
         }
     }
 
@@ -159,7 +159,7 @@ impl Logout {
         Self {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
             pusher: ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint),
-            refresh: RefreshTokens::new(&init.config.signing_key),
+            refresh: RefreshTokens::new(&init.config.app_secret),
         }
     }
 

@@ -64,7 +64,7 @@ impl ChatApi {
         Self {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
             pusher: ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint),
-            cursors: CursorCodec::new(&init.config.signing_key),
+            cursors: CursorCodec::new(&init.config.app_secret),
         }
     }
 

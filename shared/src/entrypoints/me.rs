@@ -72,7 +72,7 @@ impl ListSessions {
     pub fn new(init: &Init) -> Self {
         Self {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
-            cursors: CursorCodec::new(&init.config.signing_key),
+            cursors: CursorCodec::new(&init.config.app_secret),
         }
     }
 

@@ -56,7 +56,7 @@ fn click_links(init: &Init) -> Option<ClickLinks> {
     let config = &init.config;
     let app = config.app_url.as_deref()?;
     Some(ClickLinks::new(
-        &config.signing_key,
+        &config.app_secret,
         config.public_api_url.as_deref(),
         app,
     ))
@@ -81,7 +81,7 @@ impl NotificationsApi {
         Self {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
             pusher: ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint),
-            cursors: CursorCodec::new(&init.config.signing_key),
+            cursors: CursorCodec::new(&init.config.app_secret),
             push: SnsPush::from_sdk(&init.sdk, init.config.push_application_arn.as_deref()),
             links: click_links(init),
         }

@@ -1,4 +1,5 @@
-//! The two Lambda authorizers and the context they hand to handlers.
+//! The two Lambda authorizers and the context they hand to handlers. They verify access tokens
+//! with public keys only (see [`crate::auth`]).
 //!
 //! HTTP API: a Lambda authorizer can only answer "deny", which the gateway turns into a 403 with
 //! its own body, while clients (and RFC 6750) expect 401 `invalid_token` to know they should
@@ -22,7 +23,7 @@ use serde_json::{Value, json};
 use tracing::{info, warn};
 
 use super::BoxError;
-use crate::auth::{self, Caller, TokenService};
+use crate::auth::{self, Caller, TokenVerifier};
 use crate::domain::{Role, SessionId, UserId};
 use crate::error::Error;
 
@@ -47,7 +48,7 @@ pub struct AuthContext {
 }
 
 /// Verifies a bearer token into an [`AuthContext`].
-pub fn context_for(tokens: &TokenService, token: Option<&str>) -> AuthContext {
+pub fn context_for(tokens: &TokenVerifier, token: Option<&str>) -> AuthContext {
     match token.map(|t| tokens.verify_with_expiry(t)) {
         Some(Ok((caller, expires_at))) => AuthContext {
             authenticated: true,
@@ -94,7 +95,7 @@ pub fn caller_from_context(fields: &HashMap<String, Value>) -> Option<Caller> {
 }
 
 /// The HTTP API authorizer's answer (simple response format).
-pub fn http_answer(tokens: &TokenService, event: &ApiGatewayV2CustomAuthorizerV2Request) -> Value {
+pub fn http_answer(tokens: &TokenVerifier, event: &ApiGatewayV2CustomAuthorizerV2Request) -> Value {
     let header = event
         .headers
         .get("authorization")
@@ -107,7 +108,7 @@ pub fn http_answer(tokens: &TokenService, event: &ApiGatewayV2CustomAuthorizerV2
 }
 
 /// Serves the HTTP API authorizer.
-pub async fn run_http(tokens: TokenService) -> Result<(), BoxError> {
+pub async fn run_http(tokens: TokenVerifier) -> Result<(), BoxError> {
     let tokens = &tokens;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
@@ -130,7 +131,7 @@ pub struct WsAuthorizerEvent {
 }
 
 /// The WebSocket authorizer's answer: an IAM policy allowing this connect, or `Unauthorized`.
-pub fn ws_answer(tokens: &TokenService, event: &WsAuthorizerEvent) -> Result<Value, Error> {
+pub fn ws_answer(tokens: &TokenVerifier, event: &WsAuthorizerEvent) -> Result<Value, Error> {
     let token = event
         .query_string_parameters
         .as_ref()
@@ -157,7 +158,7 @@ pub fn ws_answer(tokens: &TokenService, event: &WsAuthorizerEvent) -> Result<Val
 }
 
 /// Serves the WebSocket authorizer.
-pub async fn run_ws(tokens: TokenService) -> Result<(), BoxError> {
+pub async fn run_ws(tokens: TokenVerifier) -> Result<(), BoxError> {
     let tokens = &tokens;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<WsAuthorizerEvent>| async move {
@@ -172,16 +173,20 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
-    const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+    use crate::auth::{PublicKeys, SigningKey, TokenIssuer};
+    use std::sync::LazyLock;
 
-    fn tokens() -> TokenService {
-        TokenService::from_parts(KEY, "gigwire", "gigwire-api")
+    static KEY: LazyLock<SigningKey> = LazyLock::new(|| SigningKey::generate("k1").unwrap());
+
+    fn tokens() -> TokenVerifier {
+        let keys = PublicKeys::parse(&KEY.public_entry()).unwrap();
+        TokenVerifier::new(keys, "gigwire", "gigwire-api")
     }
 
     fn token() -> (String, UserId) {
         let user = UserId::new();
         (
-            tokens()
+            TokenIssuer::new(&KEY, "gigwire", "gigwire-api")
                 .issue(
                     &user,
                     &SessionId::new(),

@@ -11,7 +11,11 @@ pub mod ws;
 
 pub use lambda_runtime::Error as BoxError;
 
-use crate::config::Config;
+use tracing::info;
+
+use crate::adapters::SsmParameters;
+use crate::auth::{TokenIssuer, TokenVerifier};
+use crate::config::{Config, SigningKeyConfig, VerifierConfig};
 
 /// What a cold start builds once and every invocation shares.
 pub struct Init {
@@ -35,6 +39,32 @@ pub async fn init() -> Result<Init, BoxError> {
         .load()
         .await;
     Ok(Init { config, sdk })
+}
+
+/// [`init`] for the functions that issue access tokens: also fetches the private signing key
+/// from SSM (the parameter named by `JWT_SIGNING_KEY_PARAMETER`), once per cold start.
+pub async fn init_issuing() -> Result<(Init, TokenIssuer), BoxError> {
+    let init = init().await?;
+    let location = SigningKeyConfig::from_env()?;
+    let key = SsmParameters::from_sdk(&init.sdk)
+        .signing_key(&location.parameter)
+        .await?;
+    info!(kid = key.kid(), "signing key loaded");
+    let issuer = TokenIssuer::new(&key, &init.config.jwt_issuer, &init.config.jwt_audience);
+    Ok((init, issuer))
+}
+
+/// [`init_config`] for the authorizers: also reads the public keys (`JWT_PUBLIC_KEYS`). No AWS
+/// call and no private key: an authorizer can check tokens but not make them.
+pub fn init_verifying() -> Result<TokenVerifier, BoxError> {
+    let config = init_config()?;
+    let keys = VerifierConfig::from_env()?.public_keys;
+    info!(kids = ?keys.kids(), "public keys loaded");
+    Ok(TokenVerifier::new(
+        keys,
+        &config.jwt_issuer,
+        &config.jwt_audience,
+    ))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use tracing::{info, instrument, warn};
 use utoipa::ToSchema;
 
 use crate::adapters::{Mailer, Pusher};
-use crate::auth::{self, CodeHasher, RefreshTokens, TokenService, hashes_match};
+use crate::auth::{self, CodeHasher, RefreshTokens, TokenIssuer, hashes_match};
 use crate::domain::otp;
 use crate::domain::{Email, SessionId, User};
 use crate::error::{Error, Result};
@@ -245,7 +245,7 @@ async fn start_session(
 /// The two token issuers a sign-in or refresh needs.
 pub struct Tokens<'a> {
     /// Access tokens.
-    pub access: &'a TokenService,
+    pub access: &'a TokenIssuer,
     /// Refresh tokens.
     pub refresh: &'a RefreshTokens,
 }
