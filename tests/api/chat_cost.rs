@@ -207,8 +207,9 @@ async fn a_send_costs_the_same_write_units_in_a_room_of_2_and_of_80() {
     let small = send_write_units(&stack, 2).await;
     let large = send_write_units(&stack, MAX_MEMBERS).await;
     eprintln!("write units per message: 2 members {small}, {MAX_MEMBERS} members {large}");
-    // Claim, message (and its sequence index entry), room, sender's marker: nothing per
-    // recipient. Writing every member's item cost about 4 units each (~326 at 80).
+    // Claim 2, message 2 + 1 (its sequence index entry), room 2, sender's marker 2 + 1 (its
+    // list entry): nothing per recipient. Writing every member's counter and list position
+    // cost 4 units each (14 units at 2 members, 326 at 80).
     assert_eq!(small, large);
     assert!(large <= 10.0, "{large}");
 }
