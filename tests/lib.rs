@@ -7,10 +7,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextMut,
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
     FinalizerInterceptorContextRef,
 };
 use aws_sdk_dynamodb::config::{Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::operation::transact_write_items::{
+    TransactWriteItemsInput, TransactWriteItemsOutput,
+};
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
@@ -610,4 +615,134 @@ pub fn calls_by_operation(calls: &[Call]) -> std::collections::BTreeMap<String, 
         entry.1 += call.took.unwrap_or_default();
     }
     counts
+}
+
+/// Holds back the first `TransactWriteItems` whose request mentions `marker` (e.g. a client
+/// message id) for `delay`, so that a send whose id was taken first commits after a later
+/// one — the reordering concurrent Lambdas produce now and then, made certain.
+///
+/// The hold blocks the calling thread (interceptor hooks are synchronous): use it from a
+/// multi-threaded runtime, with the other sends on other tasks.
+#[derive(Clone, Debug)]
+pub struct HoldBack {
+    marker: String,
+    delay: Duration,
+    held: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl HoldBack {
+    /// Holds the first transaction mentioning `marker` for `delay`.
+    pub fn new(marker: &str, delay: Duration) -> Self {
+        Self {
+            marker: marker.to_owned(),
+            delay,
+            held: Default::default(),
+        }
+    }
+
+    /// A store on the stack's table whose client holds back that transaction.
+    pub async fn store(&self, stack: &Stack) -> DynamoStore {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(self.clone())
+            .build();
+        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &stack.table)
+    }
+}
+
+impl Intercept for HoldBack {
+    fn name(&self) -> &'static str {
+        "HoldBack"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request();
+        let transaction = request
+            .headers()
+            .get("x-amz-target")
+            .is_some_and(|t| t.ends_with(".TransactWriteItems"));
+        let mentions = request
+            .body()
+            .bytes()
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .is_some_and(|b| b.contains(&self.marker));
+        if transaction && mentions && !self.held.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep(self.delay);
+        }
+        Ok(())
+    }
+}
+
+/// Asks every `TransactWriteItems` of its client for its consumed capacity and records the
+/// write units, per transaction; clones share the record.
+#[derive(Clone, Debug, Default)]
+pub struct WriteUnits {
+    units: Arc<Mutex<Vec<f64>>>,
+}
+
+impl WriteUnits {
+    /// A store on the stack's table whose client records its transactions' write units.
+    pub async fn store(&self, stack: &Stack) -> DynamoStore {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(self.clone())
+            .build();
+        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &stack.table)
+    }
+
+    /// The write units of each transaction so far (table and indexes together).
+    pub fn transactions(&self) -> Vec<f64> {
+        self.units.lock().unwrap().clone()
+    }
+}
+
+impl Intercept for WriteUnits {
+    fn name(&self) -> &'static str {
+        "WriteUnits"
+    }
+
+    fn modify_before_serialization(
+        &self,
+        context: &mut BeforeSerializationInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(input) = context
+            .input_mut()
+            .downcast_mut::<TransactWriteItemsInput>()
+        {
+            input.return_consumed_capacity = Some(ReturnConsumedCapacity::Indexes);
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let output = context
+            .output_or_error()
+            .ok()
+            .and_then(|o| o.downcast_ref::<TransactWriteItemsOutput>());
+        if let Some(output) = output {
+            let units = output
+                .consumed_capacity()
+                .iter()
+                .filter_map(|c| c.capacity_units())
+                .sum();
+            self.units.lock().unwrap().push(units);
+        }
+        Ok(())
+    }
 }

@@ -168,7 +168,7 @@ mod paths {
     /// History, newest first; `before` pages back, `after` returns what came after a message,
     /// oldest first (catching up after a reconnect).
     #[utoipa::path(get, path = "/rooms/{id}/messages", tag = "chat", security(("bearer" = [])),
-        params(("id" = String, Path, description = "room id"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20"), ("before" = Option<String>, Query, description = "message id"), ("after" = Option<String>, Query, description = "message id")),
+        params(("id" = String, Path, description = "room id"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20"), ("before" = Option<String>, Query, description = "message id"), ("after" = Option<String>, Query, description = "message id: what committed after it, in sequence order"), ("afterSeq" = Option<u64>, Query, description = "sequence number: what committed after it, in sequence order")),
         responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn history() {}
 

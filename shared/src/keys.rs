@@ -144,8 +144,10 @@ pub fn member(room: &RoomId, user: &UserId) -> Key {
 /// `SK` prefix of a room's members.
 pub const MEMBER_PREFIX: &str = "MEMBER#";
 
-/// `GSI1` keys listing a user's rooms by last activity (milliseconds, zero-padded so the
-/// strings sort as numbers). Every send rewrites the members' sort keys.
+/// `GSI1` keys listing a user's rooms (milliseconds, zero-padded so the strings sort as
+/// numbers): written when they join, at the room's activity then. Sends do not rewrite them —
+/// that cost four write units per member and message — so the room list orders the rooms by
+/// their own `lastActivityAt` instead.
 pub fn member_by_user(user: &UserId, activity_ms: i64, room: &RoomId) -> Key {
     key(
         user_partition(user),
@@ -163,6 +165,16 @@ pub fn message(room: &RoomId, id: &MessageId) -> Key {
 
 /// `SK` prefix of a room's messages.
 pub const MESSAGE_PREFIX: &str = "MSG#";
+
+/// `GSI1` keys of a message by its sequence in the room (zero-padded to 15 digits so the
+/// strings sort as numbers): resuming after sequence `n` reads the index from `n + 1`, in
+/// commit order, which message ids (taken before the commit) cannot promise.
+pub fn message_by_seq(room: &RoomId, seq: u64) -> Key {
+    key(room_partition(room), format!("{SEQ_PREFIX}{seq:015}"))
+}
+
+/// `GSI1SK` prefix of a room's messages by sequence.
+pub const SEQ_PREFIX: &str = "SEQ#";
 
 /// The claim of a sender's idempotency id in a room: written in the send transaction, so a
 /// retried send finds it and returns the first message.
@@ -461,6 +473,13 @@ mod tests {
             Key {
                 pk: r.into(),
                 sk: "MSG#01JD0000000000000000000005".into()
+            }
+        );
+        assert_eq!(
+            message_by_seq(&room, 42),
+            Key {
+                pk: r.into(),
+                sk: "SEQ#000000000000042".into()
             }
         );
         assert_eq!(

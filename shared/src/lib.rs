@@ -35,9 +35,9 @@
 //! | rate window | `RATE#{scope}#{subject}` | `WINDOW#{start}` | – | fixed-window counters (TTL) |
 //! | connection | `CONN#{connection}` | `CONN` | `USER#{user}` / `CONN#{connection}` | a connection by id; a user's open connections (GSI1) — never a Scan |
 //! | file | `FILE#{file}` | `FILE` | `UPLOADS#PENDING` / `FILE#{file}` while pending (sparse) | a file by id; stale pending uploads, oldest first (GSI1, `<` bound) |
-//! | room | `ROOM#{room}` | `ROOM` | – | a room by id (preview, last activity); batch-read for room lists |
-//! | member | `ROOM#{room}` | `MEMBER#{user}` | `USER#{user}` / `ROOM#{activity ms, 15 digits}#{room}` while active | a room's members (one consistent query); a user's rooms by last activity (GSI1, descending); leaving removes the GSI keys |
-//! | message | `ROOM#{room}` | `MSG#{message}` | – | history newest first / `before` / `after` (ULIDs sort by time); reactions are a map on the item |
+//! | room | `ROOM#{room}` | `ROOM` | – | a room by id (preview, last activity, newest `seq`, unread counter); batch-read for room lists, which order by its activity |
+//! | member | `ROOM#{room}` | `MEMBER#{user}` | `USER#{user}` / `ROOM#{activity ms at joining, 15 digits}#{room}` while active | a room's members (one consistent query); a user's rooms (GSI1; sends do not rewrite it); leaving removes the GSI keys |
+//! | message | `ROOM#{room}` | `MSG#{message}` | `ROOM#{room}` / `SEQ#{seq, 15 digits}` | history newest first / `before` (ULIDs sort by time); `after`/`afterSeq` in commit order (GSI1, from the next `seq`); reactions are a map on the item |
 //! | client message claim | `ROOM#{room}` | `CLIENTMSG#{sender}#{clientId}` | – | a retried send finds its first message (written in the send transaction) |
 //! | direct / subject claim | `DIRECT#{low}#{high}` or `SUBJECT#{type}#{id}` | `DIRECT` / `SUBJECT` | – | one room per pair or subject (conditional put in the create transaction) |
 //! | pin | `USER#{user}` | `PIN#{room}` | – | a user's pinned rooms (one query, listed first) |

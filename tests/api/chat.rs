@@ -408,21 +408,26 @@ async fn unread_counts_are_exact_after_a_burst_of_100_from_several_senders() {
     let bursts = senders.iter().map(|who| {
         let (stack, room) = (&stack, &room);
         async move {
-            let mut ids = Vec::new();
+            let mut sent = Vec::new();
             for i in 0..25 {
-                ids.push(
-                    say(stack, who, room, &format!("{i}")).await["id"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned(),
-                );
+                let message = say(stack, who, room, &format!("{i}")).await;
+                sent.push((
+                    message["seq"].as_u64().unwrap(),
+                    message["id"].as_str().unwrap().to_owned(),
+                ));
             }
-            ids
+            sent
         }
     });
-    let mut all: Vec<String> = futures::future::join_all(bursts).await.concat();
-    all.sort();
-    assert_eq!(all.len(), 100);
+    // In commit order, which is sequence order (ids need not be).
+    let mut sent: Vec<(u64, String)> = futures::future::join_all(bursts).await.concat();
+    sent.sort();
+    assert_eq!(
+        sent.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+        (1..=100).collect::<Vec<_>>(),
+        "every message numbered once, without gaps"
+    );
+    let all: Vec<String> = sent.into_iter().map(|(_, id)| id).collect();
 
     assert_eq!(membership(&stack, &ana, &room).await["unread"], 100);
     // Sending marks the room read for the sender: only what the others sent after a sender's
@@ -1029,4 +1034,248 @@ async fn a_dead_connection_is_deleted_on_410_and_sending_too_fast_is_an_error_ev
     assert!(limited >= 1, "no rate_limited error event");
     send(&mut ben_ws, json!({ "action": "ping" })).await;
     expect_event(&mut ben_ws, "pong").await;
+}
+
+/// The messages of a room in sequence order, read with `afterSeq` until caught up.
+async fn all_messages(stack: &Stack, who: &Person, room: &str) -> Vec<Value> {
+    let mut messages: Vec<Value> = Vec::new();
+    loop {
+        let after = messages.last().map_or(0, |m| m["seq"].as_u64().unwrap());
+        let (status, page) = get(
+            stack,
+            who,
+            &format!("/rooms/{room}/messages?afterSeq={after}&limit=100"),
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        messages.extend(page["items"].as_array().unwrap().iter().cloned());
+        let caught_up = messages.last().map_or(0, |m| m["seq"].as_u64().unwrap())
+            >= page["lastSeq"].as_u64().unwrap();
+        if caught_up && page["hasMore"] == false {
+            return messages;
+        }
+    }
+}
+
+/// The documented rule, by sequence: messages from others (not system ones) after the
+/// member's read marker, where sending reads up to one's own message.
+fn expected_unread(messages: &[Value], who: &Person, read_seq: u64) -> u64 {
+    let own = messages
+        .iter()
+        .filter(|m| m["senderId"] == who.id.as_str() && m["kind"] != "system")
+        .map(|m| m["seq"].as_u64().unwrap())
+        .max()
+        .unwrap_or(0);
+    let marker = own.max(read_seq);
+    messages
+        .iter()
+        .filter(|m| m["seq"].as_u64().unwrap() > marker)
+        .filter(|m| m["senderId"] != who.id.as_str() && m["kind"] != "system")
+        .count() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_commits_after_a_newer_id_is_resumed_and_counted_in_commit_order() {
+    let stack = Stack::from_env();
+    let (ana, ben, cid) = (
+        person(&stack, "ana").await,
+        person(&stack, "ben").await,
+        person(&stack, "cid").await,
+    );
+    let room = group(&stack, &ana, &[&ben, &cid]).await;
+    let mut cid_ws = online(&stack, &cid).await;
+
+    // Ana's send takes its id first, but its transaction is held back until Ben's message,
+    // with a newer id, has committed (as two Lambdas racing can do).
+    let marker = format!("held-{}", ulid::Ulid::generate());
+    let hold = gigwire_tests::HoldBack::new(&marker, Duration::from_millis(2500));
+    let services = stack.in_process(Some(hold.store(&stack).await)).await;
+    let caller = gigwire::auth::Caller {
+        user_id: ana.user_id(),
+        session_id: gigwire::domain::SessionId::new(),
+        roles: Default::default(),
+    };
+    let ben_sends = {
+        let (ben_token, room) = (ben.token.clone(), room.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            let stack = Stack::from_env();
+            let (status, message) = stack
+                .call(
+                    "POST",
+                    &format!("/rooms/{room}/messages"),
+                    Some(&ben_token),
+                    Some(json!({ "clientMessageId": "ben-1", "text": "newer id" })),
+                )
+                .await;
+            assert_eq!(status, 201, "{message}");
+            message
+        })
+    };
+    let room_id = gigwire::domain::RoomId::parse(&room, "id").unwrap();
+    let request = gigwire::domain::chat::SendMessage {
+        client_message_id: marker.clone(),
+        text: Some("older id".into()),
+        attachments: Vec::new(),
+        reply_to: None,
+    };
+    let (ana_message, _) = services
+        .chat()
+        .send(&caller, &room_id, request, Utc::now())
+        .await
+        .unwrap();
+    let ben_message = ben_sends.await.unwrap();
+    assert!(
+        ana_message.id.to_string().as_str() < ben_message["id"].as_str().unwrap(),
+        "the held send took the older id"
+    );
+    // Numbered in the order they committed.
+    assert_eq!(ben_message["seq"], 1, "{ben_message}");
+    assert_eq!(ana_message.seq, 2);
+
+    // Cid sees them live in that order, each with its number: no gap to fill.
+    let first = expect_event(&mut cid_ws, "message.new").await;
+    let second = expect_event(&mut cid_ws, "message.new").await;
+    assert_eq!(
+        (&first["message"]["seq"], &second["message"]["seq"]),
+        (&json!(1), &json!(2))
+    );
+
+    // A client that had Ben's message and resumes after it gets Ana's, whose id is older.
+    let after = ben_message["id"].as_str().unwrap();
+    let (status, resumed) = get(
+        &stack,
+        &cid,
+        &format!("/rooms/{room}/messages?after={after}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{resumed}");
+    let texts: Vec<&str> = resumed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["older id"], "{resumed}");
+    assert_eq!(
+        (&resumed["hasMore"], &resumed["lastSeq"]),
+        (&json!(false), &json!(2))
+    );
+    let (_, by_seq) = get(&stack, &cid, &format!("/rooms/{room}/messages?afterSeq=1")).await;
+    assert_eq!(by_seq["items"][0]["id"], ana_message.id.to_string());
+
+    // Cid reads up to Ben's message: Ana's committed after it, so one is still unread.
+    let (status, me) = stack
+        .call(
+            "POST",
+            &format!("/rooms/{room}/read"),
+            Some(&cid.token),
+            Some(json!({ "messageId": after })),
+        )
+        .await;
+    assert_eq!(
+        (status, &me["unread"], &me["readSeq"]),
+        (200, &json!(1), &json!(1)),
+        "{me}"
+    );
+    // Ana sent after Ben's message committed: her send read it. Ben has Ana's to read.
+    let messages = all_messages(&stack, &cid, &room).await;
+    for (who, read_seq) in [(&ana, 0), (&ben, 0), (&cid, 1)] {
+        assert_eq!(
+            membership(&stack, who, &room).await["unread"]
+                .as_u64()
+                .unwrap(),
+            expected_unread(&messages, who, read_seq),
+            "{}",
+            who.id
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_members_unread_follows_the_rule_after_concurrent_sends_over_http_and_websocket() {
+    let stack = Stack::from_env();
+    let mut people = Vec::new();
+    for tag in ["u01", "u02", "u03", "u04", "u05"] {
+        people.push(person(&stack, tag).await);
+    }
+    let room = group(&stack, &people[0], &people[1..].iter().collect::<Vec<_>>()).await;
+    // u02 and u03 send over the WebSocket, u04 and u05 over HTTP, all at once.
+    let mut sockets = Vec::new();
+    for who in &people[1..3] {
+        sockets.push(online(&stack, who).await);
+    }
+    let over_ws = sockets.iter_mut().enumerate().map(|(i, ws)| {
+        let room = room.clone();
+        async move {
+            for n in 0..3 {
+                send(
+                    ws,
+                    json!({ "action": "sendMessage", "requestId": format!("r{n}"),
+                            "roomId": room, "clientMessageId": format!("ws-{i}-{n}"),
+                            "text": format!("ws {i} {n}") }),
+                )
+                .await;
+            }
+        }
+    });
+    let over_http = people[3..].iter().map(|who| {
+        let (stack, room) = (&stack, &room);
+        async move {
+            for n in 0..3 {
+                say(stack, who, room, &format!("http {n}")).await;
+            }
+        }
+    });
+    futures::join!(
+        futures::future::join_all(over_ws),
+        futures::future::join_all(over_http)
+    );
+    // Wait until all twelve have committed.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let messages = loop {
+        let messages = all_messages(&stack, &people[0], &room).await;
+        if messages.len() >= 12 || tokio::time::Instant::now() > deadline {
+            break messages;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let seqs: Vec<u64> = messages
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=12).collect::<Vec<_>>(),
+        "numbered once each, no gaps"
+    );
+
+    let mut badge_total = 0;
+    for who in &people {
+        let expected = expected_unread(&messages, who, 0);
+        assert_eq!(
+            membership(&stack, who, &room).await["unread"].as_u64(),
+            Some(expected),
+            "room detail of {}",
+            who.id
+        );
+        let (_, list) = get(&stack, who, "/rooms").await;
+        assert_eq!(
+            list["items"][0]["membership"]["unread"].as_u64(),
+            Some(expected),
+            "room list of {}",
+            who.id
+        );
+        let (_, badge) = get(&stack, who, "/me/unread").await;
+        assert_eq!(
+            badge["total"].as_u64(),
+            Some(expected),
+            "badge of {}",
+            who.id
+        );
+        badge_total += expected;
+    }
+    // u01 sent nothing: every one of the twelve is unread for them.
+    assert_eq!(expected_unread(&messages, &people[0], 0), 12);
+    assert!(badge_total > 12);
 }

@@ -1,14 +1,16 @@
 //! The cost of sending a message, counted on the real SDK against the emulator's DynamoDB:
 //! every call is recorded by an interceptor with its start and end, and the critical path
-//! (everything before the posts) must be two sequential round trips.
+//! (everything before the posts) must be two sequential round trips. And the write units of
+//! the send transaction, which must not grow with the room.
 
 use chrono::Utc;
+use futures::StreamExt;
 use gigwire::auth::Caller;
-use gigwire::domain::chat::SendMessage;
+use gigwire::domain::chat::{MAX_MEMBERS, SendMessage};
 use gigwire::domain::notify::Kind;
 use gigwire::domain::{RoomId, SessionId, UserId};
 use gigwire::services::notify::{NotifyRequest, Recipients};
-use gigwire_tests::{Call, Recorder, Stack, expect_event};
+use gigwire_tests::{Call, Recorder, Stack, WriteUnits, expect_event};
 use serde_json::json;
 
 /// For each call, how many calls had to finish one after another before it could start,
@@ -82,12 +84,14 @@ async fn sending_a_message_takes_two_sequential_dynamodb_round_trips() {
         .map(|(c, d)| (c.operation.as_str(), *d))
         .collect();
     let count = |op: &str| critical.iter().filter(|(o, _)| *o == op).count();
-    // Round 1: the rate window and the room's members; round 2: the transaction and the
-    // four members' connections. Nothing else comes before the posts.
+    // Round 1: the rate window, the room's members and the room (its sequence number);
+    // round 2: the transaction and the four members' connections. Nothing else comes
+    // before the posts.
     assert_eq!(count("UpdateItem"), 1, "{critical:?}");
+    assert_eq!(count("GetItem"), 1, "{critical:?}");
     assert_eq!(count("TransactWriteItems"), 1, "{critical:?}");
     assert_eq!(count("Query"), 1 + 4, "{critical:?}");
-    assert_eq!(critical.len(), 7, "{critical:?}");
+    assert_eq!(critical.len(), 8, "{critical:?}");
     assert!(critical.iter().any(|(_, d)| *d == 2), "{critical:?}");
     // The offline member's missed message is recorded after the posts, off the critical path
     // (the stream-triggered notifier turns it into a notification).
@@ -150,4 +154,62 @@ async fn notifying_one_online_user_takes_two_sequential_round_trips() {
             .all(|(c, d)| *d <= 2 || c.operation == "UpdateItem"),
         "{calls:?}"
     );
+}
+
+/// The write units of one text message in a room of `size` members, as the emulator's
+/// DynamoDB reports them for the send transaction (table and index writes together).
+async fn send_write_units(stack: &Stack, size: usize) -> f64 {
+    let people: Vec<(String, String)> = futures::stream::iter(0..size)
+        .map(|i| async move {
+            let (token, body) = stack.new_user(&format!("w{i}")).await;
+            (token, body["user"]["id"].as_str().unwrap().to_owned())
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let ids: Vec<&str> = people[1..].iter().map(|(_, id)| id.as_str()).collect();
+    let (status, room) = stack
+        .call(
+            "POST",
+            "/rooms",
+            Some(&people[0].0),
+            Some(json!({ "kind": "group", "name": "units", "memberIds": ids })),
+        )
+        .await;
+    assert_eq!(status, 201, "{room}");
+    let room = RoomId::parse(room["room"]["id"].as_str().unwrap(), "id").unwrap();
+    let units = WriteUnits::default();
+    let services = stack.in_process(Some(units.store(stack).await)).await;
+    let caller = Caller {
+        user_id: UserId::parse(&people[0].1, "id").unwrap(),
+        session_id: SessionId::new(),
+        roles: Default::default(),
+    };
+    let request = SendMessage {
+        client_message_id: "units-1".into(),
+        text: Some("What does this cost?".into()),
+        attachments: Vec::new(),
+        reply_to: None,
+    };
+    services
+        .chat()
+        .send(&caller, &room, request, Utc::now())
+        .await
+        .unwrap();
+    let transactions = units.transactions();
+    assert_eq!(transactions.len(), 1, "{transactions:?}");
+    transactions[0]
+}
+
+#[tokio::test]
+async fn a_send_costs_the_same_write_units_in_a_room_of_2_and_of_80() {
+    let stack = Stack::from_env();
+    let small = send_write_units(&stack, 2).await;
+    let large = send_write_units(&stack, MAX_MEMBERS).await;
+    eprintln!("write units per message: 2 members {small}, {MAX_MEMBERS} members {large}");
+    // Claim 2, message 2 + 1 (its sequence index entry), room 2, sender's marker 2 + 1 (its
+    // list entry): nothing per recipient. Writing every member's counter and list position
+    // cost 4 units each (14 units at 2 members, 326 at 80).
+    assert_eq!(small, large);
+    assert!(large <= 10.0, "{large}");
 }

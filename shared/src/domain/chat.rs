@@ -140,6 +140,16 @@ pub struct Room {
     pub last_message: Option<MessagePreview>,
     /// Latest message or creation.
     pub last_activity_at: DateTime<Utc>,
+    /// Sequence of the newest message: the room's messages are numbered 1, 2, 3… in the
+    /// order their sends committed, without gaps (0 before the first). Assigned by the
+    /// committing write itself, so a message that commits later always has a higher number,
+    /// whatever its id says.
+    #[serde(default)]
+    pub seq: u64,
+    /// How many of those messages count as unread (all but system messages): a member's
+    /// unread count is this minus their `readCounted`.
+    #[serde(default)]
+    pub counted: u64,
     /// Active members. Kept in the same transactions that add or remove members, so it caps
     /// the room at [`MAX_MEMBERS`] even under concurrent adds, and a send whose member list
     /// went stale fails its condition and reads the members again.
@@ -184,14 +194,18 @@ pub struct Member {
     /// The newest message delivered to one of their devices.
     #[schema(value_type = Option<String>)]
     pub last_delivered_message_id: Option<MessageId>,
-    /// Messages from others after the last read one (kept by the server on every send).
+    /// Sequence of the newest message they have read (sending reads up to one's own
+    /// message); only moves forward.
     #[serde(default)]
+    pub read_seq: u64,
+    /// The room's `counted` at that message.
+    #[serde(default)]
+    pub read_counted: u64,
+    /// Messages from others after the read one, in sequence order: the room's `counted`
+    /// minus `readCounted` (own messages never count, as sending reads up to them). Worked
+    /// out when read, never stored, so a send writes no recipient's item.
+    #[serde(default, skip_deserializing)]
     pub unread: u32,
-    /// The newest message counted in `unread` (lets a read receipt reset the count without
-    /// losing a message that arrives at the same moment).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    pub unread_tail: Option<MessageId>,
     /// Muted: events still arrive, but no offline notification and no badge count.
     #[serde(default)]
     pub muted: bool,
@@ -217,8 +231,10 @@ impl Member {
             last_read_message_id: None,
             last_read_at: None,
             last_delivered_message_id: None,
+            // A newcomer has nothing unread: the count starts at the room's present.
+            read_seq: room.seq,
+            read_counted: room.counted,
             unread: 0,
-            unread_tail: None,
             muted: false,
             pinned: false,
             left_at: None,
@@ -229,6 +245,18 @@ impl Member {
     pub fn is_active(&self) -> bool {
         self.left_at.is_none()
     }
+
+    /// The member with `unread` worked out against the room's present counters.
+    pub fn with_unread(mut self, room: &Room) -> Self {
+        self.unread = unread(room.counted, self.read_counted);
+        self
+    }
+}
+
+/// Messages from others after a read marker: the counting messages committed since, by
+/// sequence. Saturates rather than wraps should a marker ever be ahead of a stale room read.
+pub fn unread(room_counted: u64, read_counted: u64) -> u32 {
+    u32::try_from(room_counted.saturating_sub(read_counted)).unwrap_or(u32::MAX)
 }
 
 /// What a message carries.
@@ -279,12 +307,21 @@ pub struct Reaction {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
-    /// Id (ULID, sorts in sending order).
+    /// Id (ULID of when the send began; ids of concurrent sends need not follow the order
+    /// they committed in — `seq` does).
     #[schema(value_type = String)]
     pub id: MessageId,
     /// Room.
     #[schema(value_type = String)]
     pub room_id: RoomId,
+    /// Position in the room, 1, 2, 3… in commit order without gaps: a client that saw `n`
+    /// and then receives `n + 2` knows it missed one and asks `afterSeq=n`.
+    #[serde(default)]
+    pub seq: u64,
+    /// The room's `counted` once this message committed (marking it read sets the reader's
+    /// `readCounted` to this).
+    #[serde(default)]
+    pub counted: u64,
     /// Sender.
     #[schema(value_type = String)]
     pub sender_id: UserId,
@@ -677,6 +714,14 @@ mod tests {
         let mut bad_id = send(Some("x"), 0);
         bad_id.client_message_id = "has space".into();
         assert_eq!(field(bad_id.validate()), "clientMessageId");
+    }
+
+    #[test]
+    fn unread_is_what_counted_since_the_marker_and_never_wraps() {
+        assert_eq!(unread(7, 4), 3);
+        assert_eq!(unread(4, 4), 0);
+        // A marker read against a newer room than the one at hand.
+        assert_eq!(unread(3, 4), 0);
     }
 
     #[test]

@@ -149,12 +149,13 @@ impl ChatApi {
         HttpResponse::ok(&member)
     }
 
-    /// `GET /rooms/{id}/messages?before|after&limit`.
+    /// `GET /rooms/{id}/messages?before|after|afterSeq&limit`.
     pub async fn history(&self, req: HttpRequest) -> Result<HttpResponse> {
         let limit = page_size(req.query("limit"))?;
         let query = HistoryQuery {
             before: req.query("before").map(str::to_owned),
             after: req.query("after").map(str::to_owned),
+            after_seq: req.query("afterSeq").map(str::to_owned),
         };
         let page = self
             .chat()

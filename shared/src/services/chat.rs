@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::adapters::Pusher;
 use crate::auth::Caller;
-use crate::cursor::CursorCodec;
+use crate::cursor::{CursorCodec, Position};
 use crate::domain::chat::{
     AddMembers, Attachment, CreateRoom, EditMessage, Emoji, MAX_MEMBERS, MAX_PINS, Member,
     MemberRole, MembershipPatch, Message, MessageKind, Room, RoomKind, RoomPatch, SendMessage,
@@ -31,8 +31,8 @@ use crate::services::realtime::{
     ServerEvent, TypingState,
 };
 use crate::store::{
-    Append, AppendOutcome, ChatStore, ConnectionStore, FileStore, HistoryAnchor, MemberChange,
-    Notifier, OfflineMessage, RateDecision, RateLimiter, RoomClaim, UserStore,
+    Append, AppendOutcome, ChatStore, ConnectionStore, FileStore, HistoryAnchor, Notifier,
+    OfflineMessage, RateDecision, RateLimiter, RoomClaim, UserStore,
 };
 
 /// Messages a user may send per second (over HTTP and WebSocket together).
@@ -41,8 +41,12 @@ pub const SENDS_PER_SECOND: u32 = 5;
 pub const TYPING_EXPIRES_SECS: u32 = 6;
 /// At most one `typing.start` per user and room in this window; extra ones are dropped.
 pub const TYPING_THROTTLE_SECS: i64 = 3;
-/// Attempts of a send whose transaction met a concurrent change.
-const SEND_ATTEMPTS: u32 = 6;
+/// Attempts of a send whose transaction met a concurrent change. Concurrent sends to one
+/// room contend for its next sequence number — one wins each round — so a busy room needs
+/// more rounds than the rare membership change did.
+const SEND_ATTEMPTS: u32 = 10;
+/// Longest backoff between attempts, before jitter: a loser must not fall behind for good.
+const MAX_BACKOFF_MS: u64 = 160;
 /// Users whose presence a user's connect or disconnect is announced to, at most.
 const PRESENCE_AUDIENCE: usize = 200;
 
@@ -138,10 +142,13 @@ pub struct UnreadTotal {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagePage {
-    /// Newest first, or oldest first when reading `after` a message.
+    /// Newest first, or in sequence order when reading `after`/`afterSeq`.
     pub items: Vec<Message>,
     /// Whether there is more in the same direction.
     pub has_more: bool,
+    /// The room's newest sequence number when the page was read: a resuming client that has
+    /// every message up to it has caught up.
+    pub last_seq: u64,
 }
 
 /// Which part of the history a client asks for.
@@ -149,8 +156,10 @@ pub struct MessagePage {
 pub struct HistoryQuery {
     /// Messages older than this.
     pub before: Option<String>,
-    /// Messages newer than this (resume after a reconnect).
+    /// Messages that committed after this one (resume after a reconnect).
     pub after: Option<String>,
+    /// Messages after this sequence number (resume, or fill a gap).
+    pub after_seq: Option<String>,
 }
 
 impl<'a> Chat<'a> {
@@ -232,14 +241,14 @@ impl<'a> Chat<'a> {
         let ids: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
         let online = self.online(&ids).await?;
         Ok(RoomDetail {
-            room,
             members: members
                 .into_iter()
                 .map(|member| MemberPresence {
                     online: online.contains(&member.user_id),
-                    member,
+                    member: member.with_unread(&room),
                 })
                 .collect(),
+            room,
         })
     }
 
@@ -323,6 +332,8 @@ impl<'a> Chat<'a> {
             last_message: None,
             last_activity_at: now,
             member_count: others.len() as u32 + 1,
+            seq: 0,
+            counted: 0,
         };
         let direct = kind == RoomKind::Direct;
         let mut members = vec![Member::new(
@@ -399,7 +410,43 @@ impl<'a> Chat<'a> {
         self.detail(room, members).await
     }
 
-    /// `GET /rooms`: pinned rooms first (on the first page), then by last activity.
+    /// Every active membership of `user` with its room, the unread count worked out.
+    ///
+    /// Sends no longer move each member's index entry (that cost four write units per member
+    /// and message), so lists read the memberships and batch-read their rooms: reads that grow
+    /// with the rooms one is in, once per list, instead of writes that grow with the members,
+    /// once per message. The badge read every membership before this too.
+    async fn my_rooms(&self, user: &UserId) -> Result<Vec<(Room, Member)>> {
+        let mut memberships = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.store.memberships(user, None, after).await?;
+            memberships.extend(page.items.into_iter().filter(Member::is_active));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        let ids: Vec<RoomId> = memberships.iter().map(|m| m.room_id).collect();
+        let rooms: HashMap<RoomId, Room> = self
+            .store
+            .rooms(&ids)
+            .await?
+            .into_iter()
+            .map(|room| (room.id, room))
+            .collect();
+        Ok(memberships
+            .into_iter()
+            .filter_map(|m| {
+                let room = rooms.get(&m.room_id)?.clone();
+                let m = m.with_unread(&room);
+                Some((room, m))
+            })
+            .collect())
+    }
+
+    /// `GET /rooms`: pinned rooms first (all of them, on the first page), then by last
+    /// activity. The cursor is the last listed room's place in that order.
     pub async fn list_rooms(
         &self,
         cursors: &CursorCodec,
@@ -409,46 +456,36 @@ impl<'a> Chat<'a> {
     ) -> Result<RoomPage> {
         let me = caller.user_id;
         let scope = format!("rooms:{me}");
-        let after = cursor.map(|c| cursors.decode(&scope, c)).transpose()?;
-        let first_page = after.is_none();
-        let (page, pinned) =
-            futures::try_join!(self.store.memberships(&me, Some(limit), after), async {
-                if first_page {
-                    self.store.pinned_rooms(&me).await
-                } else {
-                    Ok(Vec::new())
-                }
-            })?;
-        let pinned_members = if pinned.is_empty() {
-            Vec::new()
-        } else {
-            self.store.memberships_of(&me, &pinned).await?
-        };
-        let mut memberships: Vec<Member> = pinned_members
+        let after = cursor
+            .map(|c| cursors.decode(&scope, c).and_then(|p| list_place(&p)))
+            .transpose()?;
+        // The pin markers are read strongly, the index eventually: a pin just set shows.
+        let (all, pinned) = futures::try_join!(self.my_rooms(&me), self.store.pinned_rooms(&me))?;
+        let mut items: Vec<(Room, Member)> = all
             .into_iter()
-            .filter(|m| m.is_active() && m.pinned)
+            .map(|(room, mut m)| {
+                m.pinned = pinned.contains(&m.room_id);
+                (room, m)
+            })
             .collect();
-        memberships.extend(page.items.into_iter().filter(|m| !m.pinned));
-        let ids: Vec<RoomId> = memberships.iter().map(|m| m.room_id).collect();
-        let rooms: HashMap<RoomId, Room> = self
-            .store
-            .rooms(&ids)
-            .await?
-            .into_iter()
-            .map(|room| (room.id, room))
-            .collect();
-        let mut items = Vec::with_capacity(memberships.len());
-        for membership in memberships {
-            if let Some(room) = rooms.get(&membership.room_id) {
-                items.push((room.clone(), membership));
-            }
-        }
-        // Pinned rooms keep their own order (by activity too).
+        let place = |room: &Room| (room.last_activity_at.timestamp_millis(), room.id);
         items.sort_by(|(ra, ma), (rb, mb)| {
-            mb.pinned
-                .cmp(&ma.pinned)
-                .then(rb.last_activity_at.cmp(&ra.last_activity_at))
+            mb.pinned.cmp(&ma.pinned).then(place(rb).cmp(&place(ra)))
         });
+        let (pins, rest): (Vec<_>, Vec<_>) = items.into_iter().partition(|(_, m)| m.pinned);
+        let mut rest: Vec<(Room, Member)> = rest
+            .into_iter()
+            .filter(|(room, _)| after.is_none_or(|a| place(room) < a))
+            .collect();
+        let more = rest.len() > limit as usize;
+        rest.truncate(limit as usize);
+        let next = if more {
+            rest.last().map(|(room, _)| place(room))
+        } else {
+            None
+        };
+        let mut items = if after.is_none() { pins } else { Vec::new() };
+        items.extend(rest);
         let peers: Vec<UserId> = items.iter().filter_map(|(_, m)| m.peer_id).collect();
         let peer_views = self.peers(&peers).await?;
         Ok(RoomPage {
@@ -468,7 +505,13 @@ impl<'a> Chat<'a> {
                     membership,
                 })
                 .collect(),
-            next_cursor: page.next.map(|p| cursors.encode(&scope, &p)),
+            next_cursor: next.map(|(at, room)| {
+                let position = Position::from([
+                    ("at".to_owned(), at.to_string()),
+                    ("room".to_owned(), room.to_string()),
+                ]);
+                cursors.encode(&scope, &position)
+            }),
         })
     }
 
@@ -499,18 +542,13 @@ impl<'a> Chat<'a> {
     /// `GET /me/unread`: the badge over every room that is not muted.
     pub async fn unread_total(&self, caller: &Caller) -> Result<UnreadTotal> {
         let mut total = UnreadTotal { total: 0, rooms: 0 };
-        let mut after = None;
-        loop {
-            let page = self.store.memberships(&caller.user_id, None, after).await?;
-            for member in page.items.iter().filter(|m| !m.muted && m.unread > 0) {
+        for (_, member) in self.my_rooms(&caller.user_id).await? {
+            if !member.muted && member.unread > 0 {
                 total.total += u64::from(member.unread);
                 total.rooms += 1;
             }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => return Ok(total),
-            }
         }
+        Ok(total)
     }
 
     /// The caller's membership, which must be the owner's, of a room that has members to
@@ -601,23 +639,36 @@ impl<'a> Chat<'a> {
             return self.detail(room, members).await;
         }
         self.check_users_exist(&new, "userIds").await?;
-        let joined: Vec<Member> = new
-            .iter()
-            .map(|user| Member {
-                joined_at: now,
-                ..Member::new(&room, *user, MemberRole::Member, None)
-            })
-            .collect();
-        if !self
-            .store
-            .add_members(id, &joined, room.last_activity_at.timestamp_millis())
-            .await?
-        {
-            return Err(Error::field(
-                "userIds",
-                format!("a room has at most {MAX_MEMBERS} members"),
-            ));
-        }
+        // Newcomers start reading at the room's newest message; a send committing meanwhile
+        // fails the write, which is tried again from the room as it is then.
+        let mut current = room.clone();
+        let mut attempt = 0;
+        let joined = loop {
+            let joined: Vec<Member> = new
+                .iter()
+                .map(|user| Member {
+                    joined_at: now,
+                    ..Member::new(&current, *user, MemberRole::Member, None)
+                })
+                .collect();
+            let activity = current.last_activity_at.timestamp_millis();
+            if self.store.add_members(id, &joined, activity).await? {
+                break joined;
+            }
+            current = self.room(id).await?;
+            attempt += 1;
+            let full = current.member_count as usize + new.len() > MAX_MEMBERS;
+            if full || attempt >= SEND_ATTEMPTS {
+                return Err(if full {
+                    Error::field(
+                        "userIds",
+                        format!("a room has at most {MAX_MEMBERS} members"),
+                    )
+                } else {
+                    Error::Conflict("the room is too busy right now; retry".into())
+                });
+            }
+        };
         info!(added = joined.len(), "members added");
         self.system_message(caller, id, format!("added {} member(s)", joined.len()), now)
             .await;
@@ -703,10 +754,11 @@ impl<'a> Chat<'a> {
                 ));
             }
         }
-        self.store
-            .set_membership(id, me, patch.muted, patch.pinned)
-            .await?
-            .ok_or(Error::NotFound("room"))
+        let (member, room) = futures::try_join!(
+            self.store.set_membership(id, me, patch.muted, patch.pinned),
+            self.room(id)
+        )?;
+        Ok(member.ok_or(Error::NotFound("room"))?.with_unread(&room))
     }
 
     /// `POST /rooms/{id}/messages` and the `sendMessage` action. `false` when the client's
@@ -721,13 +773,15 @@ impl<'a> Chat<'a> {
     ) -> Result<(Message, bool)> {
         let (kind, text) = request.validate()?;
         let me = caller.user_id;
-        // Round trip 1: rate window, members, attached files — concurrently.
+        // Round trip 1: rate window, members, the room's sequence, attached files —
+        // concurrently.
         let files = self.files;
         let subject = me.to_string();
-        let (rate, members, attachments) = futures::try_join!(
+        let (rate, members, current, attachments) = futures::try_join!(
             self.limiter
                 .hit("chat-send", &subject, SENDS_PER_SECOND, 1, now),
             self.members_for(room, &me),
+            self.room(room),
             futures::stream::iter(request.attachments.iter().copied())
                 .map(|id| async move { files.get_file(&id).await.map(|f| (id, f)) })
                 .buffered(crate::domain::chat::MAX_ATTACHMENTS)
@@ -765,37 +819,33 @@ impl<'a> Chat<'a> {
             created_at: now,
             edited_at: None,
             deleted_at: None,
+            // Numbered in `append`, from the room as last read.
+            seq: 0,
+            counted: 0,
         };
-        self.append(message, members, &request.attachments).await
+        self.append(message, members, current, &request.attachments)
+            .await
     }
 
-    /// Writes a message (retrying when members or counters changed concurrently) and delivers
-    /// it. `false` with the first message when the sender's idempotency id was used before.
+    /// Numbers a message after `room` as read, writes it (renumbering and retrying when
+    /// another message took the number or members changed meanwhile) and delivers it. `false`
+    /// with the first message when the sender's idempotency id was used before.
     async fn append(
         &self,
-        message: Message,
+        mut message: Message,
         mut members: Vec<Member>,
+        mut room: Room,
         files: &[FileId],
     ) -> Result<(Message, bool)> {
         let sender = message.sender_id;
-        let counts = message.counts_as_unread();
+        let counts = u64::from(message.counts_as_unread());
         for attempt in 0..SEND_ATTEMPTS {
-            let changes = members
-                .iter()
-                .map(|m| {
-                    // A system message reports what its actor did: it reads nothing for them.
-                    let change = if m.user_id == sender && counts {
-                        MemberChange::Sender
-                    } else {
-                        MemberChange::Recipient { counts }
-                    };
-                    (m.user_id, change)
-                })
-                .collect();
+            message.seq = room.seq + 1;
+            message.counted = room.counted + counts;
             let ids: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
             let append = Append {
                 message: &message,
-                members: changes,
+                member_count: members.len(),
                 files,
             };
             // Round trip 2: the transaction, and meanwhile the members' connections.
@@ -823,18 +873,17 @@ impl<'a> Chat<'a> {
                         .ok_or(Error::NotFound("message"))?;
                     return Ok((first, false));
                 }
-                AppendOutcome::MembersChanged | AppendOutcome::Contended => {
-                    // Jittered exponential backoff, then read the members again.
-                    let base = 10u64 << attempt;
+                AppendOutcome::RoomChanged | AppendOutcome::Contended => {
+                    // Jittered exponential backoff, then read the room and members again.
+                    let base = (10u64 << attempt).min(MAX_BACKOFF_MS);
                     let jitter = u64::from(ulid::Ulid::generate().random() as u16) % base.max(1);
                     tokio::time::sleep(Duration::from_millis(base + jitter)).await;
-                    let active: Vec<Member> = self
-                        .store
-                        .members(&message.room_id)
-                        .await?
-                        .into_iter()
-                        .filter(Member::is_active)
-                        .collect();
+                    let (all, fresh) = futures::try_join!(
+                        self.store.members(&message.room_id),
+                        self.room(&message.room_id)
+                    )?;
+                    room = fresh;
+                    let active: Vec<Member> = all.into_iter().filter(Member::is_active).collect();
                     if message.kind != MessageKind::System
                         && !active.iter().any(|m| m.user_id == sender)
                     {
@@ -908,13 +957,8 @@ impl<'a> Chat<'a> {
         now: DateTime<Utc>,
     ) {
         let result = async {
-            let members: Vec<Member> = self
-                .store
-                .members(room)
-                .await?
-                .into_iter()
-                .filter(Member::is_active)
-                .collect();
+            let (members, current) = futures::try_join!(self.store.members(room), self.room(room))?;
+            let members: Vec<Member> = members.into_iter().filter(Member::is_active).collect();
             let id = MessageId::at(now);
             let message = Message {
                 id,
@@ -929,8 +973,10 @@ impl<'a> Chat<'a> {
                 created_at: now,
                 edited_at: None,
                 deleted_at: None,
+                seq: 0,
+                counted: 0,
             };
-            self.append(message, members, &[]).await
+            self.append(message, members, current, &[]).await
         }
         .await;
         if let Err(err) = result {
@@ -938,7 +984,9 @@ impl<'a> Chat<'a> {
         }
     }
 
-    /// `GET /rooms/{id}/messages`.
+    /// `GET /rooms/{id}/messages`. `after=<id>` resumes after that message in commit order
+    /// (by its sequence number), so a message with an older id that committed later is not
+    /// skipped; `afterSeq=<n>` does the same from a number.
     pub async fn history(
         &self,
         caller: &Caller,
@@ -946,23 +994,45 @@ impl<'a> Chat<'a> {
         query: HistoryQuery,
         limit: u32,
     ) -> Result<MessagePage> {
-        let anchor = match (query.before, query.after) {
-            (Some(_), Some(_)) => {
-                return Err(Error::field(
-                    "after",
-                    "use either before or after, not both",
-                ));
-            }
-            (Some(before), None) => HistoryAnchor::Before(MessageId::parse(&before, "before")?),
-            (None, Some(after)) => HistoryAnchor::After(MessageId::parse(&after, "after")?),
-            (None, None) => HistoryAnchor::Latest,
+        let given = [&query.before, &query.after, &query.after_seq]
+            .iter()
+            .filter(|q| q.is_some())
+            .count();
+        if given > 1 {
+            return Err(Error::field(
+                "after",
+                "use one of before, after and afterSeq",
+            ));
+        }
+        let anchor = if let Some(before) = &query.before {
+            HistoryAnchor::Before(MessageId::parse(before, "before")?)
+        } else if let Some(after) = &query.after {
+            let id = MessageId::parse(after, "after")?;
+            let anchor = self
+                .store
+                .get_message(room, &id)
+                .await?
+                .ok_or_else(|| Error::field("after", "no such message in this room"))?;
+            HistoryAnchor::AfterSeq(anchor.seq)
+        } else if let Some(after) = &query.after_seq {
+            let seq = after
+                .parse::<u64>()
+                .map_err(|_| Error::field("afterSeq", "must be a sequence number"))?;
+            HistoryAnchor::AfterSeq(seq)
+        } else {
+            HistoryAnchor::Latest
         };
-        let (_, (mut items, has_more)) = futures::try_join!(
-            self.membership(room, &caller.user_id),
-            self.store.messages(room, anchor, limit)
-        )?;
+        // The room is read (strongly) before the page, so `lastSeq` never runs ahead of
+        // what a caught-up page could hold.
+        let (_, current) =
+            futures::try_join!(self.membership(room, &caller.user_id), self.room(room))?;
+        let (mut items, has_more) = self.store.messages(room, anchor, limit).await?;
         self.mark_removed_files(&mut items).await?;
-        Ok(MessagePage { items, has_more })
+        Ok(MessagePage {
+            items,
+            has_more,
+            last_seq: current.seq,
+        })
     }
 
     /// Flags attachments whose file its owner has deleted since.
@@ -1087,8 +1157,9 @@ impl<'a> Chat<'a> {
         Ok(message)
     }
 
-    /// `POST /rooms/{id}/read` and the `markRead` action: moves the caller's read marker to
-    /// `id` and sets the unread count to the messages from others after it.
+    /// `POST /rooms/{id}/read` and the `markRead` action: moves the caller's read marker
+    /// forward to `id`; the unread count becomes the messages from others that committed
+    /// after it (by sequence number). A marker already further stays where it is.
     pub async fn mark_read(
         &self,
         caller: &Caller,
@@ -1097,53 +1168,31 @@ impl<'a> Chat<'a> {
         now: DateTime<Utc>,
     ) -> Result<Member> {
         let me = caller.user_id;
-        for _ in 0..SEND_ATTEMPTS {
-            let (members, message) = futures::try_join!(
-                self.members_for(room, &me),
-                self.store.get_message(room, id)
-            )?;
-            if message.is_none() {
-                return Err(Error::field("messageId", "no such message in this room"));
-            }
-            let member = members
-                .iter()
-                .find(|m| m.user_id == me)
-                .cloned()
-                .ok_or(Error::NotFound("room"))?;
-            if member.last_read_message_id.is_some_and(|read| read >= *id) {
-                return Ok(member);
-            }
-            // Counted from the messages themselves: ids need not commit in order, so the
-            // tail is no upper bound. A message committing meanwhile changes the tail, which
-            // makes the conditional write below fail and this loop read again.
-            let unread = if member.unread == 0 {
-                0
-            } else {
-                self.store.unread_after(room, &me, id).await?
-            };
-            if self.store.mark_read(&member, id, unread, now).await? {
-                self.broadcast(
-                    &user_ids(&members),
-                    &ServerEvent::Receipt {
-                        room_id: *room,
-                        user_id: me,
-                        kind: ReceiptKind::Read,
-                        message_id: *id,
-                        at: now,
-                    },
-                )
-                .await;
-                return Ok(Member {
-                    last_read_message_id: Some(*id),
-                    last_read_at: Some(now),
-                    unread,
-                    ..member
-                });
-            }
+        let (members, message) = futures::try_join!(
+            self.members_for(room, &me),
+            self.store.get_message(room, id)
+        )?;
+        let Some(message) = message else {
+            return Err(Error::field("messageId", "no such message in this room"));
+        };
+        let moved = self.store.mark_read(room, &me, &message, now).await?;
+        // Read after the write: the count is against the room as it is now.
+        let (member, current) = futures::try_join!(self.membership(room, &me), self.room(room))?;
+        if moved {
+            self.broadcast(
+                &user_ids(&members),
+                &ServerEvent::Receipt {
+                    room_id: *room,
+                    user_id: me,
+                    kind: ReceiptKind::Read,
+                    message_id: *id,
+                    seq: message.seq,
+                    at: now,
+                },
+            )
+            .await;
         }
-        Err(Error::Conflict(
-            "the room is too busy right now; retry".into(),
-        ))
+        Ok(member.with_unread(&current))
     }
 
     /// The `markDelivered` action: moves the caller's delivered marker forward.
@@ -1159,9 +1208,9 @@ impl<'a> Chat<'a> {
             self.members_for(room, &me),
             self.store.get_message(room, id)
         )?;
-        if message.is_none() {
+        let Some(message) = message else {
             return Err(Error::field("messageId", "no such message in this room"));
-        }
+        };
         if self.store.mark_delivered(room, &me, id).await? {
             self.broadcast(
                 &user_ids(&members),
@@ -1170,6 +1219,7 @@ impl<'a> Chat<'a> {
                     user_id: me,
                     kind: ReceiptKind::Delivered,
                     message_id: *id,
+                    seq: message.seq,
                     at: now,
                 },
             )
@@ -1291,6 +1341,17 @@ impl<'a> Chat<'a> {
             warn!(error = ?err, "presence not announced");
         }
     }
+}
+
+/// A room's place in a room list, from a cursor: its activity and id.
+fn list_place(place: &Position) -> Result<(i64, RoomId)> {
+    let invalid = || Error::field("cursor", "invalid or expired cursor");
+    let at = place
+        .get("at")
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(invalid)?;
+    let room = place.get("room").ok_or_else(invalid)?;
+    Ok((at, RoomId::parse(room, "cursor")?))
 }
 
 fn user_ids(members: &[Member]) -> Vec<UserId> {

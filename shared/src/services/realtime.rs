@@ -236,6 +236,8 @@ pub enum ServerEvent {
         /// Up to this message.
         #[schema(value_type = String)]
         message_id: MessageId,
+        /// Its sequence number in the room.
+        seq: u64,
         /// When.
         at: DateTime<Utc>,
     },

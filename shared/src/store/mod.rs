@@ -210,25 +210,13 @@ pub enum RoomClaim {
     Subject(Subject),
 }
 
-/// How one member's item changes when a message is appended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MemberChange {
-    /// The sender has read everything up to their own message.
-    Sender,
-    /// Another member: the room moves up their list, and the count grows if it counts.
-    Recipient {
-        /// Whether the message raises their unread count.
-        counts: bool,
-    },
-}
-
 /// Everything the send transaction writes and checks.
 #[derive(Debug)]
 pub struct Append<'a> {
-    /// The message.
+    /// The message, numbered: its `seq` must be the room's next (the write fails otherwise).
     pub message: &'a Message,
-    /// Active members and how each changes (must match the room's members at write time).
-    pub members: Vec<(UserId, MemberChange)>,
+    /// Active members when read (must still be the room's count at write time).
+    pub member_count: usize,
     /// Files to attach: each must be a ready file of the sender.
     pub files: &'a [FileId],
 }
@@ -240,8 +228,9 @@ pub enum AppendOutcome {
     Created,
     /// The sender's idempotency id was used before: nothing written.
     Duplicate,
-    /// Members joined or left since they were read: read them again and retry.
-    MembersChanged,
+    /// The room moved on since it was read (another message took the sequence number, or
+    /// members joined or left): read it again and retry with the next number.
+    RoomChanged,
     /// Another transaction touched the same items at the same moment: retry.
     Contended,
 }
@@ -253,8 +242,9 @@ pub enum HistoryAnchor {
     Latest,
     /// Messages older than this one, newest first.
     Before(MessageId),
-    /// Messages newer than this one, oldest first (catching up after a reconnect).
-    After(MessageId),
+    /// Messages after this sequence number, in sequence order (catching up after a
+    /// reconnect): the longest run without a gap, as the index may not have caught up.
+    AfterSeq(u64),
 }
 
 /// A chat message none of a recipient's devices received.
@@ -310,7 +300,8 @@ pub trait ChatStore: Send + Sync {
     async fn get_member(&self, room: &RoomId, user: &UserId) -> Result<Option<Member>>;
     /// Every member of a room, also those who left (one strongly consistent query).
     async fn members(&self, room: &RoomId) -> Result<Vec<Member>>;
-    /// A user's active memberships, most recent activity first.
+    /// A user's active memberships, most recently joined first (the room list orders them
+    /// by the rooms' own activity).
     async fn memberships(
         &self,
         user: &UserId,
@@ -320,7 +311,8 @@ pub trait ChatStore: Send + Sync {
     /// One user's memberships of several rooms.
     async fn memberships_of(&self, user: &UserId, rooms: &[RoomId]) -> Result<Vec<Member>>;
     /// Adds (or re-adds) members, listed at the room's last activity; `false` (nothing
-    /// written) when they would take the room over its member limit.
+    /// written) when they would take the room over its member limit or a message committed
+    /// after the sequence their read markers start at.
     async fn add_members(
         &self,
         room: &RoomId,
@@ -345,7 +337,8 @@ pub trait ChatStore: Send + Sync {
     ) -> Result<Option<Member>>;
     /// The rooms a user pinned.
     async fn pinned_rooms(&self, user: &UserId) -> Result<Vec<RoomId>>;
-    /// Writes a message with the room's preview and every member's counters, atomically.
+    /// Writes a message with the room's preview and next sequence number, and the sender's
+    /// read marker, atomically.
     async fn append_message(&self, append: &Append<'_>) -> Result<AppendOutcome>;
     /// The message a sender's idempotency id was used for.
     async fn client_message(
@@ -390,15 +383,13 @@ pub trait ChatStore: Send + Sync {
         add: bool,
         now: DateTime<Utc>,
     ) -> Result<Option<Message>>;
-    /// Counts the messages from others after `after` (whatever order they committed in).
-    async fn unread_after(&self, room: &RoomId, user: &UserId, after: &MessageId) -> Result<u32>;
-    /// Moves a member's read marker and sets their count, if nothing changed since `seen`
-    /// was read; `false` otherwise (read again and retry).
+    /// Moves a member's read marker forward to `message` (which must carry its sequence);
+    /// `false` if they are no member or already read that far.
     async fn mark_read(
         &self,
-        seen: &Member,
-        message: &MessageId,
-        unread: u32,
+        room: &RoomId,
+        user: &UserId,
+        message: &Message,
         at: DateTime<Utc>,
     ) -> Result<bool>;
     /// Moves a member's delivered marker forward; `false` if it was not newer.

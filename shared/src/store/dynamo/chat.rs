@@ -1,14 +1,16 @@
 //! Chat on the single table. A room's partition holds the room, its members and its messages;
-//! members are also on `GSI1` under their user, sorted by the room's last activity. Sending is
-//! one transaction: the idempotency claim, the message, the room's preview, every member's
-//! counters and sort key, the attachments' and the reply's checks — so a message is never
-//! half-sent and unread counts are exact. The transaction's cancellation reasons, read by
-//! position, say which rule failed.
+//! members are also on `GSI1` under their user, messages under their room by sequence.
+//! Sending is one transaction: the idempotency claim, the message, the room's preview and next
+//! sequence number (conditioned on the number read before, so commit order is sequence order),
+//! the sender's read marker, the attachments' and the reply's checks — so a message is never
+//! half-sent, numbers have no gaps, and the cost does not grow with the room. Unread counts
+//! are the room's counter minus the member's marker, worked out when read. The transaction's
+//! cancellation reasons, read by position, say which rule failed.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    ConditionCheck, Delete, KeysAndAttributes, Select, TransactWriteItem, Update,
+    ConditionCheck, Delete, KeysAndAttributes, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
 
@@ -50,7 +52,7 @@ fn claim_key(claim: &RoomClaim) -> Key {
 }
 
 fn member_item(member: &Member, activity_ms: i64) -> Result<Item> {
-    to_item(
+    let mut item = to_item(
         &keys::member(&member.room_id, &member.user_id),
         ENTITY_MEMBER,
         Some(&keys::member_by_user(
@@ -59,7 +61,10 @@ fn member_item(member: &Member, activity_ms: i64) -> Result<Item> {
             &member.room_id,
         )),
         member,
-    )
+    )?;
+    // Worked out from the room's counters whenever read; a stored copy would only go stale.
+    item.remove("unread");
+    Ok(item)
 }
 
 impl DynamoStore {
@@ -164,6 +169,53 @@ impl DynamoStore {
         Ok(Some(message))
     }
 
+    /// Messages after sequence `after`, in sequence order, from `GSI1`. The index is
+    /// eventually consistent, so a number may be missing for a moment: the page stops before
+    /// the first gap and says there is more, so a reader never skips a message.
+    async fn messages_after(
+        &self,
+        room: &RoomId,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<Message>, bool)> {
+        let from = keys::message_by_seq(room, after.saturating_add(1));
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_names("#sk", keys::GSI1SK)
+            .expression_attribute_values(":pk", s(from.pk))
+            .expression_attribute_values(":low", s(from.sk))
+            .expression_attribute_values(":high", s(keys::message_by_seq(room, u64::MAX).sk))
+            .scan_index_forward(true)
+            .limit(limit as i32 + 1)
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        let found = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(message_from)
+            .collect::<Result<Vec<_>>>()?;
+        let mut more = found.len() > limit as usize;
+        let mut messages = Vec::with_capacity(found.len().min(limit as usize));
+        for (expected, message) in (after.saturating_add(1)..).zip(found) {
+            if messages.len() == limit as usize {
+                break;
+            }
+            if message.seq != expected {
+                more = true;
+                break;
+            }
+            messages.push(message);
+        }
+        Ok((messages, more))
+    }
+
     pub(super) fn update_item(
         &self,
         key: &Key,
@@ -174,9 +226,6 @@ impl DynamoStore {
             .set_key(Some(key_item(key)))
     }
 }
-
-/// Sorts right after every `MSG#…` key: the open end of a message range.
-const MESSAGES_END: &str = "MSG$";
 
 /// A member who has not left.
 const ACTIVE_MEMBER: &str = "attribute_exists(PK) AND attribute_not_exists(leftAt)";
@@ -334,13 +383,24 @@ impl ChatStore for DynamoStore {
         activity_ms: i64,
     ) -> Result<bool> {
         // The count and the members change together: concurrent adds cannot overfill a room.
+        // And no message may have committed since the newcomers' read markers were set to
+        // the room's newest: they must not count one sent before they joined.
         let limit = MAX_MEMBERS.saturating_sub(members.len()) as u32;
+        let seq = members.first().map_or(0, |m| m.read_seq);
+        let sequence_free = if seq == 0 {
+            "(attribute_not_exists(seq) OR seq = :seq)"
+        } else {
+            "seq = :seq"
+        };
         let count = self
             .update(&keys::room(room))
             .update_expression("ADD memberCount :n")
-            .condition_expression("attribute_exists(PK) AND memberCount <= :limit")
+            .condition_expression(format!(
+                "attribute_exists(PK) AND memberCount <= :limit AND {sequence_free}"
+            ))
             .expression_attribute_values(":n", n(members.len()))
             .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":seq", n(seq))
             .build()
             .map_err(Error::unexpected)?;
         let mut actions = vec![TransactWriteItem::builder().update(count).build()];
@@ -480,7 +540,6 @@ impl ChatStore for DynamoStore {
         let room = &message.room_id;
         let at = s(message.created_at.to_rfc3339());
         let id = s(message.id.to_string());
-        let activity = message.created_at.timestamp_millis();
         let mut actions = Vec::new();
 
         // 0: the idempotency claim.
@@ -492,56 +551,67 @@ impl ChatStore for DynamoStore {
             &serde_json::json!({ "messageId": message.id }),
         )?;
         actions.push(self.put_action(claim, Some("attribute_not_exists(PK)"))?);
-        // 1: the message, with an empty reaction map so reactions can SET into it.
+        // 1: the message, with an empty reaction map so reactions can SET into it, listed on
+        // `GSI1` by its sequence for resuming.
         let mut item = to_item(
             &keys::message(room, &message.id),
             ENTITY_MESSAGE,
-            None,
+            Some(&keys::message_by_seq(room, message.seq)),
             message,
         )?;
         item.insert("reactions".into(), AttributeValue::M(HashMap::new()));
         actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
-        // 2: the room's preview and activity.
+        // 2: the room's preview, activity and sequence. The sequence is taken by this very
+        // write, conditioned on the number read before: of two sends that read the same
+        // number one commits and the other fails and retries with the next, so sequence
+        // order is commit order and no number is ever skipped.
         let preview =
             serde_dynamo::to_attribute_value(message.preview()).map_err(Error::unexpected)?;
+        let previous = message.seq.saturating_sub(1);
+        // Rooms from before sequences have no `seq` attribute: that reads as 0.
+        let sequence_free = if previous == 0 {
+            "(attribute_not_exists(seq) OR seq = :previous)"
+        } else {
+            "seq = :previous"
+        };
         // The member list read before must still be the room's: someone who joined since
-        // would miss the message and its count.
+        // would miss the live event.
         let room_update = self
             .update(&keys::room(room))
-            .update_expression("SET lastMessage = :preview, lastActivityAt = :at")
-            .condition_expression("attribute_exists(PK) AND memberCount = :members")
-            .expression_attribute_values(":members", n(append.members.len()))
+            .update_expression(
+                "SET lastMessage = :preview, lastActivityAt = :at, seq = :seq, counted = :counted",
+            )
+            .condition_expression(format!(
+                "attribute_exists(PK) AND memberCount = :members AND {sequence_free}"
+            ))
+            .expression_attribute_values(":members", n(append.member_count))
             .expression_attribute_values(":preview", preview)
             .expression_attribute_values(":at", at.clone())
+            .expression_attribute_values(":seq", n(message.seq))
+            .expression_attribute_values(":counted", n(message.counted))
+            .expression_attribute_values(":previous", n(previous))
             .build()
             .map_err(Error::unexpected)?;
         actions.push(TransactWriteItem::builder().update(room_update).build());
-        // 3..: every active member.
-        for (user, change) in &append.members {
-            let sort = s(keys::member_by_user(user, activity, room).sk);
-            let builder = self
-                .update(&keys::member(room, user))
+        // 3: sending reads up to one's own message (a system message reads nothing for its
+        // actor). No other member's item is written: their unread counts are the room's
+        // `counted` minus their own marker, so a send costs the same in any room size. The
+        // marker needs no "only forward" condition here: this message is the room's newest,
+        // so its sequence is above any marker.
+        if message.counts_as_unread() {
+            let update = self
+                .update(&keys::member(room, &message.sender_id))
+                .update_expression(
+                    "SET lastReadMessageId = :id, lastReadAt = :at, readSeq = :seq, \
+                     readCounted = :counted",
+                )
                 .condition_expression(ACTIVE_MEMBER)
-                .expression_attribute_names("#gsk", keys::GSI1SK)
-                .expression_attribute_values(":sk", sort);
-            let builder = match change {
-                MemberChange::Sender => builder
-                    .update_expression(
-                        "SET #gsk = :sk, lastReadMessageId = :id, lastReadAt = :at, \
-                         unread = :zero, unreadTail = :id",
-                    )
-                    .expression_attribute_values(":id", id.clone())
-                    .expression_attribute_values(":at", at.clone())
-                    .expression_attribute_values(":zero", n(0)),
-                MemberChange::Recipient { counts: true } => builder
-                    .update_expression("SET #gsk = :sk, unreadTail = :id ADD unread :one")
-                    .expression_attribute_values(":id", id.clone())
-                    .expression_attribute_values(":one", n(1)),
-                MemberChange::Recipient { counts: false } => {
-                    builder.update_expression("SET #gsk = :sk")
-                }
-            };
-            let update = builder.build().map_err(Error::unexpected)?;
+                .expression_attribute_values(":id", id.clone())
+                .expression_attribute_values(":at", at.clone())
+                .expression_attribute_values(":seq", n(message.seq))
+                .expression_attribute_values(":counted", n(message.counted))
+                .build()
+                .map_err(Error::unexpected)?;
             actions.push(TransactWriteItem::builder().update(update).build());
         }
         // Then: each attachment must be a ready file of the sender; it learns the room so
@@ -582,9 +652,9 @@ impl ChatStore for DynamoStore {
         if failed(0) {
             return Ok(AppendOutcome::Duplicate);
         }
-        // The room's member count or a member changed: read the members again.
+        // The room moved on (sequence or member count), or the sender left: read again.
         if (2..first_file).any(failed) {
-            return Ok(AppendOutcome::MembersChanged);
+            return Ok(AppendOutcome::RoomChanged);
         }
         if (first_file..reply_at).any(failed) {
             return Err(Error::field(
@@ -639,6 +709,9 @@ impl ChatStore for DynamoStore {
         anchor: HistoryAnchor,
         limit: u32,
     ) -> Result<(Vec<Message>, bool)> {
+        if let HistoryAnchor::AfterSeq(after) = anchor {
+            return self.messages_after(room, after, limit).await;
+        }
         let pk = keys::room_partition(room);
         let query = self
             .client
@@ -655,22 +728,16 @@ impl ChatStore for DynamoStore {
                     } else {
                         2
                     },
-            );
+            )
+            .scan_index_forward(false);
         let query = match anchor {
-            HistoryAnchor::Latest => query
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":prefix", s(keys::MESSAGE_PREFIX))
-                .scan_index_forward(false),
             HistoryAnchor::Before(id) => query
                 .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
                 .expression_attribute_values(":low", s(keys::MESSAGE_PREFIX))
-                .expression_attribute_values(":high", s(keys::message(room, &id).sk))
-                .scan_index_forward(false),
-            HistoryAnchor::After(id) => query
-                .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
-                .expression_attribute_values(":low", s(keys::message(room, &id).sk))
-                .expression_attribute_values(":high", s(MESSAGES_END))
-                .scan_index_forward(true),
+                .expression_attribute_values(":high", s(keys::message(room, &id).sk)),
+            _ => query
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":prefix", s(keys::MESSAGE_PREFIX)),
         };
         let out = query.send().await.map_err(Error::unexpected)?;
         let mut messages = out
@@ -680,7 +747,7 @@ impl ChatStore for DynamoStore {
             .map(message_from)
             .collect::<Result<Vec<_>>>()?;
         // BETWEEN is inclusive: the anchor itself is not part of the page.
-        if let HistoryAnchor::Before(id) | HistoryAnchor::After(id) = anchor {
+        if let HistoryAnchor::Before(id) = anchor {
             messages.retain(|m| m.id != id);
         }
         let more = messages.len() > limit as usize;
@@ -769,74 +836,28 @@ impl ChatStore for DynamoStore {
             .transpose()
     }
 
-    async fn unread_after(&self, room: &RoomId, user: &UserId, after: &MessageId) -> Result<u32> {
-        let mut count = 0;
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
-                .filter_expression("senderId <> :me AND kind <> :system AND id <> :after")
-                .expression_attribute_values(":pk", s(keys::room_partition(room)))
-                .expression_attribute_values(":low", s(keys::message(room, after).sk))
-                .expression_attribute_values(":high", s(MESSAGES_END))
-                .expression_attribute_values(":me", s(user.to_string()))
-                .expression_attribute_values(":system", s("system"))
-                .expression_attribute_values(":after", s(after.to_string()))
-                .select(Select::Count)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(Error::unexpected)?;
-            count += out.count.max(0) as u32;
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(count),
-            }
-        }
-    }
-
-    #[instrument(skip_all, fields(room_id = %seen.room_id, user_id = %seen.user_id))]
+    #[instrument(skip_all, fields(room_id = %room, user_id = %user))]
     async fn mark_read(
         &self,
-        seen: &Member,
-        message: &MessageId,
-        unread: u32,
+        room: &RoomId,
+        user: &UserId,
+        message: &Message,
         at: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut condition = vec![ACTIVE_MEMBER.to_owned()];
-        let mut builder = self
-            .update_item(&keys::member(&seen.room_id, &seen.user_id))
-            .update_expression("SET lastReadMessageId = :id, lastReadAt = :at, unread = :unread")
-            .expression_attribute_values(":id", s(message.to_string()))
+        let result = self
+            .update_item(&keys::member(room, user))
+            .update_expression(
+                "SET lastReadMessageId = :id, lastReadAt = :at, readSeq = :seq, \
+                 readCounted = :counted",
+            )
+            // Only forward: a marker that a send or another device moved further stays.
+            .condition_expression(format!(
+                "{ACTIVE_MEMBER} AND (attribute_not_exists(readSeq) OR readSeq < :seq)"
+            ))
+            .expression_attribute_values(":id", s(message.id.to_string()))
             .expression_attribute_values(":at", s(at.to_rfc3339()))
-            .expression_attribute_values(":unread", n(unread));
-        // Nothing may have been counted or read since `seen` was read.
-        match &seen.unread_tail {
-            Some(tail) => {
-                condition.push("unreadTail = :tail".into());
-                builder = builder.expression_attribute_values(":tail", s(tail.to_string()));
-            }
-            None => condition.push("attribute_not_exists(unreadTail)".into()),
-        }
-        match &seen.last_read_message_id {
-            Some(read) => {
-                condition.push("lastReadMessageId = :read".into());
-                builder = builder.expression_attribute_values(":read", s(read.to_string()));
-            }
-            None => condition.push(
-                "(attribute_not_exists(lastReadMessageId) OR attribute_type(lastReadMessageId, :null))"
-                    .into(),
-            ),
-        }
-        if seen.last_read_message_id.is_none() {
-            builder = builder.expression_attribute_values(":null", s("NULL"));
-        }
-        let result = builder
-            .condition_expression(condition.join(" AND "))
+            .expression_attribute_values(":seq", n(message.seq))
+            .expression_attribute_values(":counted", n(message.counted))
             .send()
             .await;
         conditional(result).await
