@@ -57,18 +57,7 @@ async fn a_document_uploads_completes_and_downloads_intact() {
     let (status, again) = stack.call("POST", &path, Some(&token), None).await;
     assert_eq!((status, again), (200, file), "completing twice is harmless");
 
-    let (status, link) = stack
-        .call("GET", &format!("/files/{id}"), Some(&token), None)
-        .await;
-    assert_eq!(status, 200, "{link}");
-    let downloaded = stack
-        .client
-        .get(link["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert!(downloaded.status().is_success());
-    assert_eq!(downloaded.bytes().await.unwrap().to_vec(), bytes);
+    assert_eq!(download_bytes(&stack, &token, id).await, bytes);
 }
 
 #[tokio::test]

@@ -587,24 +587,14 @@ async fn an_offline_user_with_a_device_gets_a_push_and_an_online_one_does_not() 
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
     let ben = person(&stack, "Ben").await;
-    let token = format!("fcm-{}{}", ulid::Ulid::generate(), ulid::Ulid::generate());
-    let register = json!({ "platform": "fcm", "token": token });
-    let (status, device) = stack
-        .call(
-            "POST",
-            "/me/devices",
-            Some(&ben.token),
-            Some(register.clone()),
-        )
-        .await;
+    let register = push_registration();
+    let (status, device) = register_device(&stack, &ben, &register).await;
     assert_eq!(status, 201, "{device}");
     assert!(
         device.get("endpoint").is_none(),
         "the endpoint stays server-side"
     );
-    let (_, again) = stack
-        .call("POST", "/me/devices", Some(&ben.token), Some(register))
-        .await;
+    let (_, again) = register_device(&stack, &ben, &register).await;
     assert_eq!(again["id"], device["id"], "registering twice is one device");
     let (status, err) = stack
         .call(
@@ -633,6 +623,19 @@ async fn an_offline_user_with_a_device_gets_a_push_and_an_online_one_does_not() 
     tokio::time::sleep(Duration::from_millis(500)).await;
     let report = notify(&stack, booking(&ben, "push-3")).await;
     assert_eq!(report.pushed, 0);
+}
+
+/// A registration body with a fresh FCM-shaped push token.
+fn push_registration() -> Value {
+    let token = format!("fcm-{}{}", ulid::Ulid::generate(), ulid::Ulid::generate());
+    json!({ "platform": "fcm", "token": token })
+}
+
+/// `POST /me/devices` as `who`.
+async fn register_device(stack: &Stack, who: &Person, body: &Value) -> (u16, Value) {
+    stack
+        .call("POST", "/me/devices", Some(&who.token), Some(body.clone()))
+        .await
 }
 
 /// The platform endpoint each of the user's registered devices pushes to.
@@ -670,28 +673,13 @@ async fn a_push_token_belongs_to_one_user_at_a_time() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
     let (ana, ben) = (person(&stack, "Ana").await, person(&stack, "Ben").await);
-    let token = format!("fcm-{}{}", ulid::Ulid::generate(), ulid::Ulid::generate());
-    let register = json!({ "platform": "fcm", "token": token });
-    let (status, device) = stack
-        .call(
-            "POST",
-            "/me/devices",
-            Some(&ana.token),
-            Some(register.clone()),
-        )
-        .await;
+    let register = push_registration();
+    let (status, device) = register_device(&stack, &ana, &register).await;
     assert_eq!(status, 201, "{device}");
     let endpoint = endpoints(&stack, &ana).await.pop().expect("ana's device");
 
     // The phone signs in as Ben: the token moves to Ben; Ana no longer gets pushes on it.
-    let (status, moved) = stack
-        .call(
-            "POST",
-            "/me/devices",
-            Some(&ben.token),
-            Some(register.clone()),
-        )
-        .await;
+    let (status, moved) = register_device(&stack, &ben, &register).await;
     assert_eq!((status, &moved["id"]), (201, &device["id"]), "{moved}");
     assert!(
         endpoints(&stack, &ana).await.is_empty(),
@@ -708,14 +696,7 @@ async fn a_push_token_belongs_to_one_user_at_a_time() {
     assert!(endpoint_exists(&endpoint).await, "still held by ben");
 
     // Back to Ana, then Ben's delete is a 404 and changes nothing.
-    let (status, _) = stack
-        .call(
-            "POST",
-            "/me/devices",
-            Some(&ana.token),
-            Some(register.clone()),
-        )
-        .await;
+    let (status, _) = register_device(&stack, &ana, &register).await;
     assert_eq!(status, 201);
     assert_eq!(stack.status("DELETE", &path, &ben.token).await, 404);
     assert_eq!(endpoints(&stack, &ana).await, vec![endpoint.clone()]);
@@ -730,18 +711,8 @@ async fn a_push_token_belongs_to_one_user_at_a_time() {
 
     // Both register it at once: exactly one of them holds it.
     let (a, b) = tokio::join!(
-        stack.call(
-            "POST",
-            "/me/devices",
-            Some(&ana.token),
-            Some(register.clone())
-        ),
-        stack.call(
-            "POST",
-            "/me/devices",
-            Some(&ben.token),
-            Some(register.clone())
-        ),
+        register_device(&stack, &ana, &register),
+        register_device(&stack, &ben, &register),
     );
     assert!(a.0 == 201 || a.0 == 409, "{a:?}");
     assert!(b.0 == 201 || b.0 == 409, "{b:?}");

@@ -666,29 +666,41 @@ mod tests {
         let store = RecordingConnections::default();
         let who = caller(UserId::new(), SessionId::new());
         let ids = connected(&store, &who, 1, "c").await;
-        let pusher = RecordingPusher::default();
         let body = format!(
             r#"{{"action":"markRead","requestId":"r1","roomId":"{}","messageId":"{}"}}"#,
             RoomId::new(),
             MessageId::new()
         );
+        let event = only_answer(&store, &who, &ids[0], &body).await;
+        assert_eq!(event["type"], "error");
+        assert_eq!(event["requestId"], "r1");
+        assert_eq!(event["error"]["code"], "forbidden");
+    }
+
+    /// Handles `body` from `who` on `connection` (no actions available) and returns the one
+    /// event posted back to that connection.
+    async fn only_answer(
+        store: &RecordingConnections,
+        who: &Caller,
+        connection: &ConnectionId,
+        body: &str,
+    ) -> serde_json::Value {
+        let pusher = RecordingPusher::default();
         handle_message(
-            &store,
+            store,
             &pusher,
             &NoActions,
-            &ids[0],
-            Some(&who),
-            &body,
+            connection,
+            Some(who),
+            body,
             Utc::now(),
         )
         .await
         .unwrap();
-        assert_eq!(*pusher.posted.lock().unwrap(), vec![ids[0].to_string()]);
-        let sent = pusher.payloads.lock().unwrap()[0].clone();
-        let event: serde_json::Value = serde_json::from_slice(&sent).unwrap();
-        assert_eq!(event["type"], "error");
-        assert_eq!(event["requestId"], "r1");
-        assert_eq!(event["error"]["code"], "forbidden");
+        assert_eq!(*pusher.posted.lock().unwrap(), vec![connection.to_string()]);
+        let sent = pusher.payloads.lock().unwrap().clone();
+        assert_eq!(sent.len(), 1, "answered once");
+        serde_json::from_slice(&sent[0]).unwrap()
     }
 
     fn caller(user: UserId, session: SessionId) -> Caller {
@@ -805,47 +817,20 @@ mod tests {
         let ids = connected(&store, &who, 1, "c").await;
         // Just over the limit, and far over it (the gateway delivers up to 128 KB).
         for size in [MAX_MESSAGE_BYTES + 1, 100 * 1024] {
-            let pusher = RecordingPusher::default();
             let head = format!(
                 r#"{{"action":"sendMessage","requestId":"big","roomId":"{}","text":""#,
                 RoomId::new()
             );
             let body = format!("{head}{}\"}}", "x".repeat(size - head.len() - 2));
             assert_eq!(body.len(), size);
-            handle_message(
-                &store,
-                &pusher,
-                &NoActions,
-                &ids[0],
-                Some(&who),
-                &body,
-                Utc::now(),
-            )
-            .await
-            .unwrap();
-            let sent = pusher.payloads.lock().unwrap().clone();
-            assert_eq!(sent.len(), 1, "answered once at {size} bytes");
-            let event: serde_json::Value = serde_json::from_slice(&sent[0]).unwrap();
-            assert_eq!(event["type"], "error");
+            let event = only_answer(&store, &who, &ids[0], &body).await;
+            assert_eq!(event["type"], "error", "{size} bytes");
             assert_eq!(event["requestId"], "big");
             assert_eq!(event["error"]["code"], "payload_too_large");
         }
         // Unreadable and too large: still answered, without a request id.
-        let pusher = RecordingPusher::default();
         let junk = "{".repeat(MAX_MESSAGE_BYTES + 1);
-        handle_message(
-            &store,
-            &pusher,
-            &NoActions,
-            &ids[0],
-            Some(&who),
-            &junk,
-            Utc::now(),
-        )
-        .await
-        .unwrap();
-        let event: serde_json::Value =
-            serde_json::from_slice(&pusher.payloads.lock().unwrap()[0]).unwrap();
+        let event = only_answer(&store, &who, &ids[0], &junk).await;
         assert_eq!(event["error"]["code"], "payload_too_large");
         assert!(event.get("requestId").is_none_or(|v| v.is_null()));
     }
