@@ -143,6 +143,18 @@ impl Stack {
         }
     }
 
+    /// A store on the stack's table whose client runs `interceptor` on every call (to count,
+    /// hold back or measure requests on the real SDK).
+    pub async fn store_intercepted(&self, interceptor: impl Intercept + 'static) -> DynamoStore {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(interceptor)
+            .build();
+        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &self.table)
+    }
+
     /// Direct access to the stack's table.
     pub async fn store(&self) -> DynamoStore {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -522,13 +534,7 @@ pub struct Recorder {
 impl Recorder {
     /// A store on the stack's table whose client records into this log.
     pub async fn store(&self, stack: &Stack) -> DynamoStore {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .interceptor(self.clone())
-            .build();
-        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &stack.table)
+        stack.store_intercepted(self.clone()).await
     }
 
     /// Every call so far.
@@ -642,13 +648,7 @@ impl HoldBack {
 
     /// A store on the stack's table whose client holds back that transaction.
     pub async fn store(&self, stack: &Stack) -> DynamoStore {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .interceptor(self.clone())
-            .build();
-        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &stack.table)
+        stack.store_intercepted(self.clone()).await
     }
 }
 
@@ -690,13 +690,7 @@ pub struct WriteUnits {
 impl WriteUnits {
     /// A store on the stack's table whose client records its transactions' write units.
     pub async fn store(&self, stack: &Stack) -> DynamoStore {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .interceptor(self.clone())
-            .build();
-        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &stack.table)
+        stack.store_intercepted(self.clone()).await
     }
 
     /// The write units of each transaction so far (table and indexes together).
