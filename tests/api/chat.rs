@@ -69,6 +69,17 @@ async fn group(stack: &Stack, owner: &Person, members: &[&Person]) -> String {
 }
 
 /// Sends a message over HTTP, waiting out the per-user rate limit when it answers 429.
+/// Ana's group room with Ben and Cid.
+async fn group_of_three(stack: &Stack) -> (Person, Person, Person, String) {
+    let (ana, ben, cid) = (
+        person(stack, "ana").await,
+        person(stack, "ben").await,
+        person(stack, "cid").await,
+    );
+    let room = group(stack, &ana, &[&ben, &cid]).await;
+    (ana, ben, cid, room)
+}
+
 async fn say(stack: &Stack, who: &Person, room: &str, text: &str) -> Value {
     say_with(stack, who, room, json!({ "text": text })).await
 }
@@ -925,12 +936,7 @@ async fn attachments_are_ready_files_of_the_sender_and_visible_to_members_only()
 #[tokio::test]
 async fn offline_recipients_are_handed_to_the_notifier_unless_muted() {
     let stack = Stack::from_env();
-    let (ana, ben, cid) = (
-        person(&stack, "ana").await,
-        person(&stack, "ben").await,
-        person(&stack, "cid").await,
-    );
-    let room = group(&stack, &ana, &[&ben, &cid]).await;
+    let (ana, ben, cid, room) = group_of_three(&stack).await;
     let _cid_ws = online(&stack, &cid).await;
     let store = stack.store().await;
 
@@ -1077,12 +1083,7 @@ fn expected_unread(messages: &[Value], who: &Person, read_seq: u64) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_that_commits_after_a_newer_id_is_resumed_and_counted_in_commit_order() {
     let stack = Stack::from_env();
-    let (ana, ben, cid) = (
-        person(&stack, "ana").await,
-        person(&stack, "ben").await,
-        person(&stack, "cid").await,
-    );
-    let room = group(&stack, &ana, &[&ben, &cid]).await;
+    let (ana, ben, cid, room) = group_of_three(&stack).await;
     let mut cid_ws = online(&stack, &cid).await;
 
     // Ana's send takes its id first, but its transaction is held back until Ben's message,

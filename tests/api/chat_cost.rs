@@ -13,6 +13,21 @@ use gigwire::services::notify::{NotifyRequest, Recipients};
 use gigwire_tests::{Call, Recorder, Stack, WriteUnits, expect_event};
 use serde_json::json;
 
+/// A group room created by the first of `people` (token, user id) with the others as members.
+async fn group_of(stack: &Stack, people: &[(String, String)], name: &str) -> RoomId {
+    let ids: Vec<&str> = people[1..].iter().map(|(_, id)| id.as_str()).collect();
+    let (status, room) = stack
+        .call(
+            "POST",
+            "/rooms",
+            Some(&people[0].0),
+            Some(json!({ "kind": "group", "name": name, "memberIds": ids })),
+        )
+        .await;
+    assert_eq!(status, 201, "{room}");
+    RoomId::parse(room["room"]["id"].as_str().unwrap(), "id").unwrap()
+}
+
 /// For each call, how many calls had to finish one after another before it could start,
 /// itself included: calls that overlap share a round trip.
 fn round_trips(calls: &[Call]) -> Vec<usize> {
@@ -37,17 +52,7 @@ async fn sending_a_message_takes_two_sequential_dynamodb_round_trips() {
         let (token, body) = stack.new_user(tag).await;
         people.push((token, body["user"]["id"].as_str().unwrap().to_owned()));
     }
-    let ids: Vec<&str> = people[1..].iter().map(|(_, id)| id.as_str()).collect();
-    let (status, room) = stack
-        .call(
-            "POST",
-            "/rooms",
-            Some(&people[0].0),
-            Some(json!({ "kind": "group", "name": "cost", "memberIds": ids })),
-        )
-        .await;
-    assert_eq!(status, 201, "{room}");
-    let room = RoomId::parse(room["room"]["id"].as_str().unwrap(), "id").unwrap();
+    let room = group_of(&stack, &people, "cost").await;
     // Two members online, one offline.
     let mut ben = stack.connect(Some(&people[1].0)).await.unwrap();
     let mut cid = stack.connect(Some(&people[2].0)).await.unwrap();
@@ -167,17 +172,7 @@ async fn send_write_units(stack: &Stack, size: usize) -> f64 {
         .buffer_unordered(8)
         .collect()
         .await;
-    let ids: Vec<&str> = people[1..].iter().map(|(_, id)| id.as_str()).collect();
-    let (status, room) = stack
-        .call(
-            "POST",
-            "/rooms",
-            Some(&people[0].0),
-            Some(json!({ "kind": "group", "name": "units", "memberIds": ids })),
-        )
-        .await;
-    assert_eq!(status, 201, "{room}");
-    let room = RoomId::parse(room["room"]["id"].as_str().unwrap(), "id").unwrap();
+    let room = group_of(stack, &people, "units").await;
     let units = WriteUnits::default();
     let services = stack.in_process(Some(units.store(stack).await)).await;
     let caller = Caller {

@@ -1168,31 +1168,50 @@ impl<'a> Chat<'a> {
         now: DateTime<Utc>,
     ) -> Result<Member> {
         let me = caller.user_id;
-        let (members, message) = futures::try_join!(
-            self.members_for(room, &me),
-            self.store.get_message(room, id)
-        )?;
-        let Some(message) = message else {
-            return Err(Error::field("messageId", "no such message in this room"));
-        };
+        let (members, message) = self.marker_target(room, &me, id).await?;
         let moved = self.store.mark_read(room, &me, &message, now).await?;
         // Read after the write: the count is against the room as it is now.
         let (member, current) = futures::try_join!(self.membership(room, &me), self.room(room))?;
         if moved {
-            self.broadcast(
-                &user_ids(&members),
-                &ServerEvent::Receipt {
-                    room_id: *room,
-                    user_id: me,
-                    kind: ReceiptKind::Read,
-                    message_id: *id,
-                    seq: message.seq,
-                    at: now,
-                },
-            )
-            .await;
+            self.receipt(&members, &me, ReceiptKind::Read, &message, now)
+                .await;
         }
         Ok(member.with_unread(&current))
+    }
+
+    /// The active members of a room the caller belongs to, and the message a read or
+    /// delivered marker is to move to.
+    async fn marker_target(
+        &self,
+        room: &RoomId,
+        me: &UserId,
+        id: &MessageId,
+    ) -> Result<(Vec<Member>, Message)> {
+        let (members, message) =
+            futures::try_join!(self.members_for(room, me), self.store.get_message(room, id))?;
+        let message =
+            message.ok_or_else(|| Error::field("messageId", "no such message in this room"))?;
+        Ok((members, message))
+    }
+
+    /// Tells the members that `me`'s marker of `kind` moved to `message`.
+    async fn receipt(
+        &self,
+        members: &[Member],
+        me: &UserId,
+        kind: ReceiptKind,
+        message: &Message,
+        now: DateTime<Utc>,
+    ) {
+        let event = ServerEvent::Receipt {
+            room_id: message.room_id,
+            user_id: *me,
+            kind,
+            message_id: message.id,
+            seq: message.seq,
+            at: now,
+        };
+        self.broadcast(&user_ids(members), &event).await;
     }
 
     /// The `markDelivered` action: moves the caller's delivered marker forward.
@@ -1204,26 +1223,10 @@ impl<'a> Chat<'a> {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let me = caller.user_id;
-        let (members, message) = futures::try_join!(
-            self.members_for(room, &me),
-            self.store.get_message(room, id)
-        )?;
-        let Some(message) = message else {
-            return Err(Error::field("messageId", "no such message in this room"));
-        };
+        let (members, message) = self.marker_target(room, &me, id).await?;
         if self.store.mark_delivered(room, &me, id).await? {
-            self.broadcast(
-                &user_ids(&members),
-                &ServerEvent::Receipt {
-                    room_id: *room,
-                    user_id: me,
-                    kind: ReceiptKind::Delivered,
-                    message_id: *id,
-                    seq: message.seq,
-                    at: now,
-                },
-            )
-            .await;
+            self.receipt(&members, &me, ReceiptKind::Delivered, &message, now)
+                .await;
         }
         Ok(())
     }

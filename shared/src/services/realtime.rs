@@ -27,7 +27,8 @@ pub const CONNECTION_TTL_SECS: i64 = 2 * 3600 + 10 * 60;
 pub const FANOUT_CONCURRENCY: usize = 32;
 
 /// A message a client sends over the WebSocket (`action` selects the kind). Every action may
-/// carry a `requestId`, echoed in the `error` event if it fails.
+/// carry a `requestId`, echoed in the `error` event if it fails. At most 32 KiB of JSON: a
+/// larger message is answered with an `error` event, code `payload_too_large`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "action", rename_all = "camelCase", deny_unknown_fields)]
 pub enum ClientMessage {
