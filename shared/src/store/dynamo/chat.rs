@@ -227,6 +227,16 @@ impl DynamoStore {
     }
 }
 
+/// The condition that the room's sequence is still `value`, bound to `placeholder`. Rooms from
+/// before sequences have no `seq` attribute: that reads as 0.
+fn sequence_is(value: u64, placeholder: &str) -> String {
+    if value == 0 {
+        format!("(attribute_not_exists(seq) OR seq = {placeholder})")
+    } else {
+        format!("seq = {placeholder}")
+    }
+}
+
 /// A member who has not left.
 const ACTIVE_MEMBER: &str = "attribute_exists(PK) AND attribute_not_exists(leftAt)";
 
@@ -387,11 +397,7 @@ impl ChatStore for DynamoStore {
         // the room's newest: they must not count one sent before they joined.
         let limit = MAX_MEMBERS.saturating_sub(members.len()) as u32;
         let seq = members.first().map_or(0, |m| m.read_seq);
-        let sequence_free = if seq == 0 {
-            "(attribute_not_exists(seq) OR seq = :seq)"
-        } else {
-            "seq = :seq"
-        };
+        let sequence_free = sequence_is(seq, ":seq");
         let count = self
             .update(&keys::room(room))
             .update_expression("ADD memberCount :n")
@@ -568,12 +574,7 @@ impl ChatStore for DynamoStore {
         let preview =
             serde_dynamo::to_attribute_value(message.preview()).map_err(Error::unexpected)?;
         let previous = message.seq.saturating_sub(1);
-        // Rooms from before sequences have no `seq` attribute: that reads as 0.
-        let sequence_free = if previous == 0 {
-            "(attribute_not_exists(seq) OR seq = :previous)"
-        } else {
-            "seq = :previous"
-        };
+        let sequence_free = sequence_is(previous, ":previous");
         // The member list read before must still be the room's: someone who joined since
         // would miss the live event.
         let room_update = self
