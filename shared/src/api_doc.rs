@@ -174,10 +174,11 @@ mod paths {
 
     /// Send a message (also the `sendMessage` WebSocket action). 201; 200 with the first
     /// message when `clientMessageId` was used before. 5 per second per user. Every member's
-    /// connections get `message.new`.
+    /// connections get `message.new`. 409 `conflict` when the room stayed too busy to take the
+    /// next sequence number for several seconds: retry with the same `clientMessageId`.
     #[utoipa::path(post, path = "/rooms/{id}/messages", tag = "chat", security(("bearer" = [])), request_body = SendMessage,
         params(("id" = String, Path, description = "room id")),
-        responses((status = 201, body = Message), (status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64)))))]
+        responses((status = 201, body = Message), (status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64)))))]
     fn send_message() {}
 
     /// Edit the caller's message; members get `message.updated`.

@@ -88,7 +88,9 @@ async fn say_with(stack: &Stack, who: &Person, room: &str, mut body: Value) -> V
     if body.get("clientMessageId").is_none() {
         body["clientMessageId"] = json!(ulid::Ulid::generate().to_string());
     }
-    loop {
+    // As a client does: a rate limit (429) or a room too busy for now (409) is retried with
+    // the same clientMessageId, a bounded number of times.
+    for _ in 0..20 {
         let (status, message) = stack
             .call(
                 "POST",
@@ -100,9 +102,16 @@ async fn say_with(stack: &Stack, who: &Person, room: &str, mut body: Value) -> V
         match status {
             201 => return message,
             429 => tokio::time::sleep(Duration::from_millis(300)).await,
+            409 if message["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("busy")) =>
+            {
+                tokio::time::sleep(Duration::from_millis(300)).await
+            }
             _ => panic!("send failed: {status} {message}"),
         }
     }
+    panic!("send kept failing: {body}")
 }
 
 async fn get(stack: &Stack, who: &Person, path: &str) -> (u16, Value) {

@@ -43,8 +43,10 @@ pub const TYPING_EXPIRES_SECS: u32 = 6;
 pub const TYPING_THROTTLE_SECS: i64 = 3;
 /// Attempts of a send whose transaction met a concurrent change. Concurrent sends to one
 /// room contend for its next sequence number — one wins each round — so a busy room needs
-/// more rounds than the rare membership change did.
-const SEND_ATTEMPTS: u32 = 10;
+/// more rounds than the rare membership change did. 20 attempts wait at most about 5.5 s in
+/// all (backoff plus jitter), well inside the function's 10 s timeout; a room still busy
+/// after that is answered 409 and the client retries with the same `clientMessageId`.
+const SEND_ATTEMPTS: u32 = 20;
 /// Longest backoff between attempts, before jitter: a loser must not fall behind for good.
 const MAX_BACKOFF_MS: u64 = 160;
 /// Users whose presence a user's connect or disconnect is announced to, at most.
