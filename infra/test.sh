@@ -31,12 +31,22 @@ rm -rf ".tools/emulator-$GIGWIRE_EMULATOR_PORT/state"
 infra/emulator.sh start >/dev/null
 ENV_FILE=".tools/emulator-$GIGWIRE_EMULATOR_PORT/test.env"
 # Every test signs in from 127.0.0.1, so the per-IP code limit is raised for this stack only;
-# --rotating deploys it mid key rotation (authorizers accept two keys) for the key tests.
+# --rotating deploys it mid key rotation (authorizers accept two keys) for the key tests;
+# AdminEmails names the admins the sign-in test and the API fuzzer use.
 .tools/ministack/bin/python infra/deploy_local.py --port "$GIGWIRE_EMULATOR_PORT" \
   --binaries "$TARGET/debug" --stack-name gigwire-test --param OtpRequestsPerIp=100000 --rotating \
-  --out "$ENV_FILE"
+  --param AdminEmails=first-admin@example.com,fuzz-admin@example.com --out "$ENV_FILE"
 # shellcheck disable=SC1090
 source "$ENV_FILE"
 
 step "tests"
-cargo test --workspace --locked --no-fail-fast
+tests_ok=1
+cargo test --workspace --locked --no-fail-fast || tests_ok=0
+
+# Every operation of docs/openapi.json against the same stack, after the tests so the fuzzer's
+# writes cannot disturb them; any disagreement between document and server fails the run.
+step "API contract (schemathesis)"
+fuzz_ok=1
+.tools/fuzz/bin/python infra/fuzz/run.py --env-file "$ENV_FILE" --email fuzz-admin@example.com \
+  || fuzz_ok=0
+[[ "$tests_ok" == 1 && "$fuzz_ok" == 1 ]]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the local tooling into .tools/ (git-ignored): the AWS emulator, the template linters,
-# and (on demand, `lambda`) cargo-lambda with zig for packaging.
+# the API fuzzer (schemathesis), and (on demand, `lambda`) cargo-lambda with zig for packaging.
 # Each tool gets its own virtual environment because ministack pins botocore and aws-sam-cli
 # wants another one. A venv is rebuilt only when it is missing or its pins changed, so this is
 # cheap to call before every local run or CI job.
@@ -13,6 +13,7 @@ PYTHON="${PYTHON:-python3}"
 MINISTACK_PINS=("ministack[full]==1.5.33")
 LINT_PINS=("cfn-lint==1.58.0" "aws-sam-cli==1.170.0")
 LAMBDA_PINS=("cargo-lambda==1.9.2" "ziglang==0.15.2")
+FUZZ_PINS=("schemathesis==4.32.5")
 
 # adopt DIR PINS...: true when DIR's installed distributions match every pin (extras not checked).
 adopt() {
@@ -54,6 +55,11 @@ case "${1:-all}" in
   ministack) ensure_venv ministack "${MINISTACK_PINS[@]}" ;;
   lint) ensure_venv lint "${LINT_PINS[@]}" ;;
   lambda) ensure_venv lambda "${LAMBDA_PINS[@]}" ;;
-  all) ensure_venv ministack "${MINISTACK_PINS[@]}"; ensure_venv lint "${LINT_PINS[@]}" ;;
-  *) echo "usage: $0 [all|ministack|lint|lambda]" >&2; exit 2 ;;
+  fuzz) ensure_venv fuzz "${FUZZ_PINS[@]}" ;;
+  all)
+    ensure_venv ministack "${MINISTACK_PINS[@]}"
+    ensure_venv lint "${LINT_PINS[@]}"
+    ensure_venv fuzz "${FUZZ_PINS[@]}"
+    ;;
+  *) echo "usage: $0 [all|ministack|lint|fuzz|lambda]" >&2; exit 2 ;;
 esac

@@ -13,8 +13,10 @@ infra/tools.sh ministack
 # Same targets as the test command, so both reuse one build (features unify identically).
 cargo build --workspace --bins --tests
 GIGWIRE_PERSIST=1 infra/emulator.sh start >/dev/null
+# GIGWIRE_ADMIN_EMAILS (comma-separated) names the addresses that sign in as admins.
 .tools/ministack/bin/python infra/deploy_local.py --port "$GIGWIRE_EMULATOR_PORT" \
-  --binaries "$TARGET/debug" --stack-name gigwire-local
+  --binaries "$TARGET/debug" --stack-name gigwire-local \
+  ${GIGWIRE_ADMIN_EMAILS:+--param "AdminEmails=$GIGWIRE_ADMIN_EMAILS"}
 cat <<MSG
 
 Sign in:   curl -X POST \$GIGWIRE_HTTP_URL/auth/otp -d '{"email":"you@example.com"}'

@@ -4,7 +4,12 @@
 //! the tests, and another test checks that every route of template.yaml is described, so the
 //! document cannot drift from the code or the deployment.
 
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::adapters::s3::FormField;
@@ -18,7 +23,7 @@ use crate::domain::notify::{
     Channel, ChannelSwitches, Device, Kind, Notification, Platform, Preferences, PreferencesPatch,
     QuietHours, RegisterDevice, Subscribe, Subscription,
 };
-use crate::domain::{ProfilePatch, Role, User};
+use crate::domain::{FileId, MessageId, NotificationId, ProfilePatch, Role, RoomId, User, UserId};
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::services::auth::{CodeRequest, CodeSent, RefreshRequest, TokenResponse, VerifyRequest};
 use crate::services::chat::{
@@ -47,9 +52,10 @@ mod paths {
     fn request_code() {}
 
     /// Exchange a code for tokens; creates the account on first sign-in. A code dies after 5
-    /// wrong attempts or 10 minutes.
+    /// wrong attempts or 10 minutes; 15 attempts per address per 15 minutes. An address listed
+    /// in the deployment's `AdminEmails` gets the `admin` role when it signs in.
     #[utoipa::path(post, path = "/auth/otp/verify", tag = "auth", request_body = VerifyRequest,
-        responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+        responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64)))))]
     fn verify_code() {}
 
     /// Rotate a refresh token. Each token works once; reusing a replaced one revokes the session.
@@ -74,7 +80,7 @@ mod paths {
 
     /// The caller's signed-in devices, oldest first.
     #[utoipa::path(get, path = "/me/sessions", tag = "me", security(("bearer" = [])),
-        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
         responses((status = 200, body = SessionPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
     fn list_sessions() {}
 
@@ -89,36 +95,37 @@ mod paths {
     /// mismatch deletes the upload (400, field `file`); 409 when nothing was uploaded yet or the
     /// upload was replaced while it was checked (complete again). Idempotent.
     #[utoipa::path(post, path = "/files/{id}/complete", tag = "files", security(("bearer" = [])),
-        params(("id" = String, Path, description = "file id")),
+        params(("id" = FileId, Path, description = "file id")),
         responses((status = 200, body = FileRecord), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn complete_upload() {}
 
     /// A 5-minute download link. Visible to the owner, and to every signed-in user for a
     /// ready profile image; anyone else gets 404.
     #[utoipa::path(get, path = "/files/{id}", tag = "files", security(("bearer" = [])),
-        params(("id" = String, Path, description = "file id")),
+        params(("id" = FileId, Path, description = "file id")),
         responses((status = 200, body = DownloadLink), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn get_file() {}
 
     /// Delete the caller's file (object and record).
     #[utoipa::path(delete, path = "/files/{id}", tag = "files", security(("bearer" = [])),
-        params(("id" = String, Path, description = "file id")),
+        params(("id" = FileId, Path, description = "file id")),
         responses((status = 204), (status = 404, body = ErrorBody)))]
     fn delete_file() {}
 
     /// Create a group (`kind: group`), or get or create the direct room with a user
     /// (`kind: direct`) or the room of a job, booking or lead (`kind: subject`). 201 when
     /// created; 200 with the existing direct/subject room (two concurrent calls give one
-    /// room); 409 when a subject's room exists and the caller is not in it. Members get
-    /// `room.updated`.
+    /// room). Subject rooms are opened by their job, booking or lead flows: through this route
+    /// only an admin may open one (403 for anyone else); 409 for an admin when the subject's
+    /// room exists without them. Members get `room.updated`.
     #[utoipa::path(post, path = "/rooms", tag = "chat", security(("bearer" = [])), request_body = CreateRoom,
-        responses((status = 201, body = RoomDetail), (status = 200, body = RoomDetail), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        responses((status = 201, body = RoomDetail), (status = 200, body = RoomDetail), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn create_room() {}
 
     /// The caller's rooms: pinned ones first (all on the first page), then by last activity,
     /// with last-message preview, unread count and, for direct rooms, the peer's presence.
     #[utoipa::path(get, path = "/rooms", tag = "chat", security(("bearer" = [])),
-        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
         responses((status = 200, body = RoomPage), (status = 400, body = ErrorBody)))]
     fn list_rooms() {}
 
@@ -129,46 +136,46 @@ mod paths {
 
     /// A room and its members (read/delivered markers, online). Non-members get 404.
     #[utoipa::path(get, path = "/rooms/{id}", tag = "chat", security(("bearer" = [])),
-        params(("id" = String, Path, description = "room id")),
+        params(("id" = RoomId, Path, description = "room id")),
         responses((status = 200, body = RoomDetail), (status = 404, body = ErrorBody)))]
     fn get_room() {}
 
     /// Rename a room or change its avatar (owner of a group or subject room).
     #[utoipa::path(patch, path = "/rooms/{id}", tag = "chat", security(("bearer" = [])), request_body = RoomPatch,
-        params(("id" = String, Path, description = "room id")),
+        params(("id" = RoomId, Path, description = "room id")),
         responses((status = 200, body = Room), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn update_room() {}
 
     /// Add members (owner). At most 80 members per room.
     #[utoipa::path(post, path = "/rooms/{id}/members", tag = "chat", security(("bearer" = [])), request_body = AddMembers,
-        params(("id" = String, Path, description = "room id")),
+        params(("id" = RoomId, Path, description = "room id")),
         responses((status = 200, body = RoomDetail), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn add_members() {}
 
     /// Remove a member (owner), or leave (the caller's own id). An owner who leaves hands
     /// the room to the earliest-joined member.
     #[utoipa::path(delete, path = "/rooms/{id}/members/{userId}", tag = "chat", security(("bearer" = [])),
-        params(("id" = String, Path, description = "room id"), ("userId" = String, Path, description = "member")),
+        params(("id" = RoomId, Path, description = "room id"), ("userId" = UserId, Path, description = "member")),
         responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn remove_member() {}
 
     /// Mute or pin the room for the caller (at most 20 pins).
     #[utoipa::path(patch, path = "/rooms/{id}/membership", tag = "chat", security(("bearer" = [])), request_body = MembershipPatch,
-        params(("id" = String, Path, description = "room id")),
+        params(("id" = RoomId, Path, description = "room id")),
         responses((status = 200, body = Member), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn update_membership() {}
 
     /// Move the caller's read marker; the unread count becomes the messages from others
     /// after it. Members get a `receipt` (read).
     #[utoipa::path(post, path = "/rooms/{id}/read", tag = "chat", security(("bearer" = [])), request_body = ReadUpTo,
-        params(("id" = String, Path, description = "room id")),
+        params(("id" = RoomId, Path, description = "room id")),
         responses((status = 200, body = Member), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn mark_read() {}
 
     /// History, newest first; `before` pages back, `after` returns what came after a message,
     /// oldest first (catching up after a reconnect).
     #[utoipa::path(get, path = "/rooms/{id}/messages", tag = "chat", security(("bearer" = [])),
-        params(("id" = String, Path, description = "room id"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20"), ("before" = Option<String>, Query, description = "message id"), ("after" = Option<String>, Query, description = "message id: what committed after it, in sequence order"), ("afterSeq" = Option<u64>, Query, description = "sequence number: what committed after it, in sequence order")),
+        params(("id" = RoomId, Path, description = "room id"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("before" = Option<MessageId>, Query, description = "message id: what came before it, newest first"), ("after" = Option<MessageId>, Query, description = "message id: what committed after it, in sequence order"), ("afterSeq" = Option<u64>, Query, maximum = 999_999_999_999_999_f64, description = "sequence number: what committed after it, in sequence order")),
         responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn history() {}
 
@@ -177,37 +184,37 @@ mod paths {
     /// connections get `message.new`. 409 `conflict` when the room stayed too busy to take the
     /// next sequence number for several seconds: retry with the same `clientMessageId`.
     #[utoipa::path(post, path = "/rooms/{id}/messages", tag = "chat", security(("bearer" = [])), request_body = SendMessage,
-        params(("id" = String, Path, description = "room id")),
+        params(("id" = RoomId, Path, description = "room id")),
         responses((status = 201, body = Message), (status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64)))))]
     fn send_message() {}
 
     /// Edit the caller's message; members get `message.updated`.
     #[utoipa::path(patch, path = "/rooms/{id}/messages/{messageId}", tag = "chat", security(("bearer" = [])), request_body = EditMessage,
-        params(("id" = String, Path, description = "room id"), ("messageId" = String, Path, description = "message id")),
+        params(("id" = RoomId, Path, description = "room id"), ("messageId" = MessageId, Path, description = "message id")),
         responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn edit_message() {}
 
     /// Delete the caller's message, leaving a tombstone; members get `message.deleted`.
     #[utoipa::path(delete, path = "/rooms/{id}/messages/{messageId}", tag = "chat", security(("bearer" = [])),
-        params(("id" = String, Path, description = "room id"), ("messageId" = String, Path, description = "message id")),
-        responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        params(("id" = RoomId, Path, description = "room id"), ("messageId" = MessageId, Path, description = "message id")),
+        responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn delete_message() {}
 
     /// Add the caller's reaction (idempotent); members get `reaction.updated`.
     #[utoipa::path(put, path = "/rooms/{id}/messages/{messageId}/reactions/{emoji}", tag = "chat", security(("bearer" = [])),
-        params(("id" = String, Path, description = "room id"), ("messageId" = String, Path, description = "message id"), ("emoji" = String, Path, description = "one emoji, percent-encoded")),
+        params(("id" = RoomId, Path, description = "room id"), ("messageId" = MessageId, Path, description = "message id"), ("emoji" = String, Path, description = "one emoji (at most 8 code points, no spaces, controls or ASCII punctuation), percent-encoded", pattern = r"^[^\s\u0000-\u001f\u007f-\u009f!-/:-@\[-`{-~]{1,8}$")),
         responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn add_reaction() {}
 
     /// Remove the caller's reaction (idempotent); members get `reaction.updated`.
     #[utoipa::path(delete, path = "/rooms/{id}/messages/{messageId}/reactions/{emoji}", tag = "chat", security(("bearer" = [])),
-        params(("id" = String, Path, description = "room id"), ("messageId" = String, Path, description = "message id"), ("emoji" = String, Path, description = "one emoji, percent-encoded")),
-        responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        params(("id" = RoomId, Path, description = "room id"), ("messageId" = MessageId, Path, description = "message id"), ("emoji" = String, Path, description = "one emoji (at most 8 code points, no spaces, controls or ASCII punctuation), percent-encoded", pattern = r"^[^\s\u0000-\u001f\u007f-\u009f!-/:-@\[-`{-~]{1,8}$")),
+        responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn remove_reaction() {}
 
     /// The caller's in-app notifications, newest first, with the unread count.
     #[utoipa::path(get, path = "/notifications", tag = "notifications", security(("bearer" = [])),
-        params(("unreadOnly" = Option<bool>, Query, description = "only unread ones"), ("kind" = Option<Kind>, Query, description = "only one kind"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("unreadOnly" = Option<bool>, Query, description = "only unread ones"), ("kind" = Option<Kind>, Query, description = "only one kind"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
         responses((status = 200, body = NotificationPage), (status = 400, body = ErrorBody)))]
     fn list_notifications() {}
 
@@ -229,13 +236,13 @@ mod paths {
 
     /// The caller opened a notification: marks it read and clicked (counted once).
     #[utoipa::path(post, path = "/notifications/{id}/click", tag = "notifications", security(("bearer" = [])),
-        params(("id" = String, Path, description = "notification id")),
+        params(("id" = NotificationId, Path, description = "notification id")),
         responses((status = 200, body = Notification), (status = 404, body = ErrorBody)))]
     fn click_notification() {}
 
     /// Delete one of the caller's notifications.
     #[utoipa::path(delete, path = "/notifications/{id}", tag = "notifications", security(("bearer" = [])),
-        params(("id" = String, Path, description = "notification id")),
+        params(("id" = NotificationId, Path, description = "notification id")),
         responses((status = 204), (status = 404, body = ErrorBody)))]
     fn delete_notification() {}
 
@@ -252,7 +259,7 @@ mod paths {
     /// Delivery statistics (admins): sent, delivered, failed, read and clicked counts and rates
     /// per channel and per kind × channel, over at most 31 days (UTC; default today).
     #[utoipa::path(get, path = "/admin/notification-stats", tag = "notifications", security(("bearer" = [])),
-        params(("from" = Option<String>, Query, description = "YYYY-MM-DD"), ("to" = Option<String>, Query, description = "YYYY-MM-DD")),
+        params(("from" = Option<String>, Query, format = Date, description = "YYYY-MM-DD"), ("to" = Option<String>, Query, format = Date, description = "YYYY-MM-DD")),
         responses((status = 200, body = DeliveryStats), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
     fn notification_stats() {}
 
@@ -275,19 +282,19 @@ mod paths {
     /// `user:<id>` (another user), `topic:<name>` (lowercase letters, digits, `-`, `_`);
     /// `job:<id>` is made by the job's own flows. An empty body turns every channel on.
     #[utoipa::path(put, path = "/me/subscriptions/{target}", tag = "notifications", security(("bearer" = [])), request_body = Subscribe,
-        params(("target" = String, Path, description = "room:<id>, user:<id>, job:<id> or topic:<name>")),
+        params(("target" = String, Path, description = "room:<id>, user:<id>, job:<id> or topic:<name>", pattern = "^(room:[0-7][0-9A-HJKMNP-TV-Z]{25}|user:[0-7][0-9A-HJKMNP-TV-Z]{25}|job:[A-Za-z0-9_-]{1,64}|topic:[a-z0-9_-]{1,64})$")),
         responses((status = 200, body = Subscription), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn subscribe() {}
 
     /// Stop following a target.
     #[utoipa::path(delete, path = "/me/subscriptions/{target}", tag = "notifications", security(("bearer" = [])),
-        params(("target" = String, Path, description = "as subscribed")),
+        params(("target" = String, Path, description = "as subscribed", pattern = "^(room:[0-7][0-9A-HJKMNP-TV-Z]{25}|user:[0-7][0-9A-HJKMNP-TV-Z]{25}|job:[A-Za-z0-9_-]{1,64}|topic:[a-z0-9_-]{1,64})$")),
         responses((status = 204), (status = 404, body = ErrorBody)))]
     fn unsubscribe() {}
 
     /// The targets the caller follows.
     #[utoipa::path(get, path = "/me/subscriptions", tag = "notifications", security(("bearer" = [])),
-        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
         responses((status = 200, body = SubscriptionPage)))]
     fn list_subscriptions() {}
 
@@ -305,6 +312,268 @@ mod paths {
         params(("token" = String, Path, description = "signed link token")),
         responses((status = 302, description = "to the app"), (status = 400, body = ErrorBody)))]
     fn open_notification_link() {}
+}
+
+/// Responses every operation of a kind can give, added in one place so none is forgotten: 401
+/// (our `ErrorBody`; the authorizer lets the function answer even without a header) on every
+/// bearer operation, 400 wherever a path, query or body is read, and 413 everywhere (every
+/// route refuses a body over 16 KiB before reading it).
+struct StandardResponses;
+
+impl Modify for StandardResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in operations(item) {
+                let bearer = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let reads_input = op.request_body.is_some()
+                    || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let mut add = |status: &str, description: &str| {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description).into());
+                };
+                if bearer {
+                    add(
+                        "401",
+                        "No, an invalid or an expired access token (`WWW-Authenticate: Bearer`).",
+                    );
+                }
+                if reads_input {
+                    add(
+                        "400",
+                        "A malformed path id, query value or body; `field` names it.",
+                    );
+                }
+                add("413", "The body is larger than 16 KiB.");
+            }
+        }
+    }
+}
+
+/// The operations of a path item, for modifiers that touch each one.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+/// OpenAPI links from the responses that return ids to the operations that take them, so
+/// clients and fuzzers can chain calls: (operation, status, link name, target operation,
+/// target parameter, JSON pointer into the response body).
+const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "create_room",
+        "201",
+        "GetRoom",
+        "get_room",
+        "id",
+        "/room/id",
+    ),
+    (
+        "create_room",
+        "201",
+        "UpdateRoom",
+        "update_room",
+        "id",
+        "/room/id",
+    ),
+    (
+        "create_room",
+        "201",
+        "AddMembers",
+        "add_members",
+        "id",
+        "/room/id",
+    ),
+    (
+        "create_room",
+        "201",
+        "UpdateMembership",
+        "update_membership",
+        "id",
+        "/room/id",
+    ),
+    ("create_room", "201", "History", "history", "id", "/room/id"),
+    (
+        "create_room",
+        "201",
+        "SendMessage",
+        "send_message",
+        "id",
+        "/room/id",
+    ),
+    (
+        "create_room",
+        "201",
+        "MarkRead",
+        "mark_read",
+        "id",
+        "/room/id",
+    ),
+    (
+        "create_room",
+        "200",
+        "GetRoom",
+        "get_room",
+        "id",
+        "/room/id",
+    ),
+    (
+        "create_room",
+        "200",
+        "SendMessage",
+        "send_message",
+        "id",
+        "/room/id",
+    ),
+    (
+        "list_rooms",
+        "200",
+        "GetFirstRoom",
+        "get_room",
+        "id",
+        "/items/0/room/id",
+    ),
+    (
+        "send_message",
+        "201",
+        "EditMessage",
+        "edit_message",
+        "messageId",
+        "/id",
+    ),
+    (
+        "send_message",
+        "201",
+        "DeleteMessage",
+        "delete_message",
+        "messageId",
+        "/id",
+    ),
+    (
+        "send_message",
+        "201",
+        "AddReaction",
+        "add_reaction",
+        "messageId",
+        "/id",
+    ),
+    (
+        "send_message",
+        "201",
+        "RemoveReaction",
+        "remove_reaction",
+        "messageId",
+        "/id",
+    ),
+    (
+        "create_upload",
+        "201",
+        "CompleteUpload",
+        "complete_upload",
+        "id",
+        "/file/id",
+    ),
+    (
+        "create_upload",
+        "201",
+        "GetFile",
+        "get_file",
+        "id",
+        "/file/id",
+    ),
+    (
+        "create_upload",
+        "201",
+        "DeleteFile",
+        "delete_file",
+        "id",
+        "/file/id",
+    ),
+    (
+        "register_device",
+        "201",
+        "UnregisterDevice",
+        "unregister_device",
+        "id",
+        "/id",
+    ),
+    (
+        "list_notifications",
+        "200",
+        "ClickFirst",
+        "click_notification",
+        "id",
+        "/items/0/id",
+    ),
+    (
+        "list_notifications",
+        "200",
+        "DeleteFirst",
+        "delete_notification",
+        "id",
+        "/items/0/id",
+    ),
+    (
+        "subscribe",
+        "200",
+        "Unsubscribe",
+        "unsubscribe",
+        "target",
+        "/target",
+    ),
+];
+
+struct Links;
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        // Message operations also need the room id, which the send answers as `roomId`.
+        let room_of_message = [
+            "edit_message",
+            "delete_message",
+            "add_reaction",
+            "remove_reaction",
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            for op in operations(item) {
+                let id = op.operation_id.clone().unwrap_or_default();
+                for (_, status, name, target, param, pointer) in
+                    LINKS.iter().filter(|link| link.0 == id)
+                {
+                    let mut link = LinkBuilder::new()
+                        .operation_id(*target)
+                        .parameter(*param, format!("$response.body#{pointer}"));
+                    if room_of_message.contains(target) {
+                        link = link.parameter("id", "$response.body#/roomId");
+                    }
+                    if let Some(RefOr::T(response)) = op.responses.responses.get_mut(*status) {
+                        response
+                            .links
+                            .insert((*name).to_owned(), link.build().into());
+                    }
+                }
+            }
+        }
+    }
 }
 
 struct BearerAuth;
@@ -328,14 +597,35 @@ impl Modify for BearerAuth {
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
     paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link),
     components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &StandardResponses, &Links),
     tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"))
 )]
 pub struct ApiDoc;
 
 /// The document as pretty JSON, as committed in `docs/openapi.json`.
 pub fn openapi_json() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default() + "\n"
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    // utoipa 5 serializes a Link's `operationId` as `operation_id` (its struct lacks the
+    // camelCase rename), which OpenAPI tools ignore: spell it as the specification does.
+    if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        let responses = paths
+            .values_mut()
+            .filter_map(|item| item.as_object_mut())
+            .flat_map(|item| item.values_mut())
+            .filter_map(|op| op.get_mut("responses")?.as_object_mut())
+            .flat_map(|responses| responses.values_mut());
+        for response in responses {
+            let links = response.get_mut("links").and_then(|l| l.as_object_mut());
+            for link in links.into_iter().flat_map(|l| l.values_mut()) {
+                if let Some(link) = link.as_object_mut()
+                    && let Some(id) = link.remove("operation_id")
+                {
+                    link.insert("operationId".into(), id);
+                }
+            }
+        }
+    }
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
 #[cfg(test)]

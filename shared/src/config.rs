@@ -9,6 +9,7 @@
 use std::env;
 
 use crate::auth::PublicKeys;
+use crate::domain::AdminEmails;
 
 /// Everything a function needs to know about its deployment.
 #[derive(Clone, Debug)]
@@ -44,6 +45,9 @@ pub struct Config {
     /// The SNS platform application devices register with (`PUSH_PLATFORM_APPLICATION_ARN`,
     /// optional: no mobile push without it).
     pub push_application_arn: Option<String>,
+    /// Addresses that get the `admin` role when they sign in (`ADMIN_EMAILS`, comma-separated,
+    /// optional; only the sign-in function has it).
+    pub admin_emails: AdminEmails,
 }
 
 /// Shortest deployment secret accepted: an HMAC-SHA256 key wants at least 256 bits.
@@ -99,6 +103,8 @@ impl Config {
                 .filter(|url| !url.is_empty()),
             push_application_arn: lookup("PUSH_PLATFORM_APPLICATION_ARN")
                 .filter(|arn| !arn.trim().is_empty()),
+            admin_emails: AdminEmails::parse(&lookup("ADMIN_EMAILS").unwrap_or_default())
+                .map_err(|err| anyhow::anyhow!("environment variable ADMIN_EMAILS: {err}"))?,
         })
     }
 }

@@ -31,6 +31,12 @@ pub enum Error {
     /// 404: nothing the caller may see exists here.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// 405: the path exists, but not with this method; `allow` lists the methods it has.
+    #[error("this path answers only {allow}")]
+    MethodNotAllowed {
+        /// The path's methods, as the `Allow` header lists them.
+        allow: String,
+    },
     /// 409: the write lost against a concurrent one or a uniqueness rule.
     #[error("{0}")]
     Conflict(String),
@@ -72,6 +78,7 @@ impl Error {
             Self::Unauthorized(_) => 401,
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
+            Self::MethodNotAllowed { .. } => 405,
             Self::Conflict(_) => 409,
             Self::PayloadTooLarge { .. } => 413,
             Self::RateLimited { .. } => 429,
@@ -87,6 +94,7 @@ impl Error {
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::RateLimited { .. } => "rate_limited",
@@ -136,8 +144,8 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// Stable code: validation, bad_request, unauthorized, forbidden, not_found, conflict,
-    /// payload_too_large, rate_limited, internal.
+    /// Stable code: validation, bad_request, unauthorized, forbidden, not_found,
+    /// method_not_allowed, conflict, payload_too_large, rate_limited, internal.
     #[schema(value_type = String)]
     pub code: &'static str,
     /// Human-readable explanation.

@@ -294,3 +294,38 @@ async fn brute_force_still_dies_at_the_per_address_guess_ceiling_across_fresh_co
         "{body}"
     );
 }
+
+/// The test stack is deployed with `AdminEmails` naming this address (infra/test.sh).
+const LISTED_ADMIN: &str = "first-admin@example.com";
+
+#[tokio::test]
+async fn an_address_listed_in_admin_emails_signs_in_as_admin_and_others_do_not() {
+    let stack = Stack::from_env();
+    let admin = stack.sign_in(LISTED_ADMIN).await;
+    let roles = admin["user"]["roles"].as_array().unwrap();
+    assert!(roles.contains(&json!("admin")), "{admin}");
+    // The token carries the role: an admin-only route answers.
+    let token = admin["accessToken"].as_str().unwrap();
+    let (status, body) = stack
+        .call("GET", "/admin/notification-stats", Some(token), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let other = stack.sign_in(&unique_email("not-listed")).await;
+    assert_eq!(other["user"]["roles"], json!(["customer"]));
+    let token = other["accessToken"].as_str().unwrap();
+    let (status, _) = stack
+        .call("GET", "/admin/notification-stats", Some(token), None)
+        .await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn every_401_carries_the_api_error_body_even_without_an_authorization_header() {
+    let stack = Stack::from_env();
+    for token in [None, Some("not-a-token")] {
+        let (status, body) = stack.call("GET", "/me", token, None).await;
+        assert_eq!(status, 401, "{token:?}: {body}");
+        assert_eq!(body["error"]["code"], "unauthorized", "{token:?}: {body}");
+    }
+}

@@ -24,6 +24,9 @@ pub const MAX_ATTACHMENTS: usize = 10;
 pub const MAX_MEMBERS: usize = 80;
 /// Longest room name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
+/// Largest sequence number a room can reach: the by-sequence index key holds 15 digits (a
+/// thousand messages a second for 31,000 years).
+pub const MAX_SEQ: u64 = 999_999_999_999_999;
 /// Most distinct (user, emoji) reactions on one message.
 pub const MAX_REACTIONS: usize = 200;
 /// Most pinned rooms per user: pins are listed in full on the first page.
@@ -74,6 +77,7 @@ pub struct Subject {
     #[serde(rename = "type")]
     pub kind: SubjectType,
     /// Its id (1–64 letters, digits, `-` or `_`).
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub id: String,
 }
 
@@ -100,10 +104,8 @@ impl Subject {
 #[serde(rename_all = "camelCase")]
 pub struct MessagePreview {
     /// Message id.
-    #[schema(value_type = String)]
     pub id: MessageId,
     /// Sender.
-    #[schema(value_type = String)]
     pub sender_id: UserId,
     /// Kind.
     pub kind: MessageKind,
@@ -120,19 +122,16 @@ pub struct MessagePreview {
 #[serde(rename_all = "camelCase")]
 pub struct Room {
     /// Id (ULID).
-    #[schema(value_type = String)]
     pub id: RoomId,
     /// Kind.
     pub kind: RoomKind,
     /// Name (group and subject rooms).
     pub name: Option<String>,
     /// Avatar image (group rooms).
-    #[schema(value_type = Option<String>)]
     pub avatar_file_id: Option<FileId>,
     /// The object a subject room is about.
     pub subject: Option<Subject>,
     /// Who created it.
-    #[schema(value_type = String)]
     pub created_by: UserId,
     /// When.
     pub created_at: DateTime<Utc>,
@@ -172,27 +171,22 @@ pub enum MemberRole {
 #[serde(rename_all = "camelCase")]
 pub struct Member {
     /// Room.
-    #[schema(value_type = String)]
     pub room_id: RoomId,
     /// User.
-    #[schema(value_type = String)]
     pub user_id: UserId,
     /// Role.
     pub role: MemberRole,
     /// Kind of the room (lets presence find direct peers from memberships alone).
     pub room_kind: RoomKind,
     /// The other member of a direct room.
-    #[schema(value_type = Option<String>)]
     pub peer_id: Option<UserId>,
     /// When they joined.
     pub joined_at: DateTime<Utc>,
     /// The newest message they have read.
-    #[schema(value_type = Option<String>)]
     pub last_read_message_id: Option<MessageId>,
     /// When they read it.
     pub last_read_at: Option<DateTime<Utc>>,
     /// The newest message delivered to one of their devices.
-    #[schema(value_type = Option<String>)]
     pub last_delivered_message_id: Option<MessageId>,
     /// Sequence of the newest message they have read (sending reads up to one's own
     /// message); only moves forward.
@@ -276,7 +270,6 @@ pub enum MessageKind {
 #[serde(rename_all = "camelCase")]
 pub struct Attachment {
     /// The file (download it with `GET /files/{id}`).
-    #[schema(value_type = String)]
     pub file_id: FileId,
     /// Its name.
     pub file_name: String,
@@ -298,7 +291,6 @@ pub struct Reaction {
     /// How many.
     pub count: usize,
     /// Who, in reaction order.
-    #[schema(value_type = Vec<String>)]
     pub user_ids: Vec<UserId>,
 }
 
@@ -309,10 +301,8 @@ pub struct Reaction {
 pub struct Message {
     /// Id (ULID of when the send began; ids of concurrent sends need not follow the order
     /// they committed in — `seq` does).
-    #[schema(value_type = String)]
     pub id: MessageId,
     /// Room.
-    #[schema(value_type = String)]
     pub room_id: RoomId,
     /// Position in the room, 1, 2, 3… in commit order without gaps: a client that saw `n`
     /// and then receives `n + 2` knows it missed one and asks `afterSeq=n`.
@@ -323,7 +313,6 @@ pub struct Message {
     #[serde(default)]
     pub counted: u64,
     /// Sender.
-    #[schema(value_type = String)]
     pub sender_id: UserId,
     /// Kind.
     pub kind: MessageKind,
@@ -333,7 +322,6 @@ pub struct Message {
     #[serde(default)]
     pub attachments: Vec<Attachment>,
     /// The message this one answers.
-    #[schema(value_type = Option<String>)]
     pub reply_to: Option<MessageId>,
     /// The sender's idempotency id.
     pub client_message_id: Option<String>,
@@ -462,20 +450,19 @@ pub enum CreateRoom {
     Direct {
         /// The other user.
         #[serde(rename = "userId")]
-        #[schema(value_type = String)]
         user_id: UserId,
     },
     /// Create a group owned by the caller.
     Group {
-        /// Name (1–100 characters).
+        /// Name (1–100 characters, trimmed).
+        #[schema(pattern = "\\S", max_length = 100)]
         name: String,
         /// Avatar: one of the caller's ready profile or portfolio images.
         #[serde(rename = "avatarFileId")]
-        #[schema(value_type = Option<String>)]
         avatar_file_id: Option<FileId>,
         /// Other members (the caller is added as owner).
         #[serde(rename = "memberIds", default)]
-        #[schema(value_type = Vec<String>)]
+        #[schema(max_items = 79)]
         member_ids: Vec<UserId>,
     },
     /// Get or create the room of a job, booking or lead.
@@ -486,7 +473,6 @@ pub enum CreateRoom {
         name: Option<String>,
         /// Other members (the caller is added as owner).
         #[serde(rename = "memberIds", default)]
-        #[schema(value_type = Vec<String>)]
         member_ids: Vec<UserId>,
     },
 }
@@ -551,11 +537,11 @@ pub fn validate_name(name: &str) -> Result<()> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RoomPatch {
-    /// New name.
+    /// New name: 1–100 characters, trimmed.
+    #[schema(pattern = "\\S", max_length = 100)]
     pub name: Option<String>,
     /// New avatar (`null` removes it).
     #[serde(default, deserialize_with = "super::user::present")]
-    #[schema(value_type = Option<String>)]
     pub avatar_file_id: Option<Option<FileId>>,
 }
 
@@ -564,7 +550,7 @@ pub struct RoomPatch {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddMembers {
     /// Users to add.
-    #[schema(value_type = Vec<String>)]
+    #[schema(max_items = 79)]
     pub user_ids: Vec<UserId>,
 }
 
@@ -583,7 +569,6 @@ pub struct MembershipPatch {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReadUpTo {
     /// The newest message seen.
-    #[schema(value_type = String)]
     pub message_id: MessageId,
 }
 
@@ -593,15 +578,17 @@ pub struct ReadUpTo {
 pub struct SendMessage {
     /// The client's id for this message (1–64 of `A-Za-z0-9._:-`): a retried send with the
     /// same id returns the first message instead of sending twice.
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub client_message_id: String,
-    /// Text (or caption with attachments), at most 4,000 characters.
+    /// Text (or caption with attachments), at most 4,000 characters. A message needs text or
+    /// attachments.
+    #[schema(max_length = 4000)]
     pub text: Option<String>,
-    /// Ready files of the sender, at most 10.
+    /// Ready files of the sender, at most 10, each once.
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(max_items = 10)]
     pub attachments: Vec<FileId>,
     /// A message of the same room this one answers.
-    #[schema(value_type = Option<String>)]
     pub reply_to: Option<MessageId>,
 }
 
@@ -642,7 +629,8 @@ impl SendMessage {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EditMessage {
-    /// The new text.
+    /// The new text: not blank, at most 4,000 characters.
+    #[schema(pattern = "\\S", max_length = 4000)]
     pub text: String,
 }
 

@@ -72,8 +72,9 @@ pub const DEFAULT_MAX_BYTES: u64 = 10 * 1024 * 1024;
 /// Longest file name kept, in characters.
 pub const MAX_NAME_CHARS: usize = 255;
 
-/// The body of `POST /files`.
-#[derive(Debug, Deserialize, ToSchema)]
+/// The body of `POST /files`. Its schema is written by hand (below) because the allowed content
+/// types depend on the purpose.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UploadRequest {
     /// What the file is for.
@@ -83,8 +84,91 @@ pub struct UploadRequest {
     /// The exact MIME type the upload will carry.
     pub content_type: String,
     /// The exact size in bytes.
+    #[serde(deserialize_with = "integral")]
     pub size: u64,
 }
+
+/// A whole number of bytes, also when a client's JSON encoder writes it as `2.0` (JSON Schema
+/// counts that as an integer, and so do we); `2.5` and negatives are refused.
+fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_u64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(f))
+                .map(|f| f as u64)
+        })
+        .ok_or_else(|| serde::de::Error::custom("expected a whole number of bytes"))
+}
+
+impl utoipa::PartialSchema for UploadRequest {
+    /// One alternative per group of purposes, each listing its content types, so a client
+    /// (and the API fuzzer) can tell a valid request from the document alone.
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{ObjectBuilder, OneOfBuilder, Type};
+        let string = || ObjectBuilder::new().schema_type(Type::String);
+        let variant = |purposes: &[Purpose], types: Vec<&str>| {
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property(
+                    "purpose",
+                    string().enum_values(Some(purposes.iter().map(Purpose::to_string))),
+                )
+                .property(
+                    "fileName",
+                    string()
+                        .description(Some(
+                            "1 to 255 characters, no slashes or control characters, not . or ..",
+                        ))
+                        .pattern(Some(
+                            r"^[^/\\\u0000-\u001f\u007f-\u009f]*[^\s/\\\u0000-\u001f\u007f-\u009f][^/\\\u0000-\u001f\u007f-\u009f]*$",
+                        ))
+                        .max_length(Some(MAX_NAME_CHARS)),
+                )
+                .property("contentType", string().enum_values(Some(types)))
+                .property(
+                    "size",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1))
+                        .maximum(Some(DEFAULT_MAX_BYTES))
+                        .description(Some(
+                            "Exact size in bytes: at most 10 MiB unless the deployment sets \
+                             another MaxUploadBytes.",
+                        )),
+                )
+                .required("purpose")
+                .required("fileName")
+                .required("contentType")
+                .required("size")
+                .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::<
+                    utoipa::openapi::schema::Schema,
+                >::FreeForm(false)))
+        };
+        let images = IMAGE_TYPES.to_vec();
+        let documents = IMAGE_TYPES.iter().chain(DOCUMENT_TYPES).copied().collect();
+        OneOfBuilder::new()
+            .item(variant(
+                &[
+                    Purpose::ProfileImage,
+                    Purpose::PortfolioImage,
+                    Purpose::ProofOfWork,
+                ],
+                images,
+            ))
+            .item(variant(
+                &[Purpose::JobDocument, Purpose::ChatAttachment],
+                documents,
+            ))
+            .description(Some(
+                "Declare an upload: images for profile, portfolio and proof-of-work files; \
+                 images and documents for job documents and chat attachments.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for UploadRequest {}
 
 /// A checked upload request.
 #[derive(Clone, Debug, PartialEq)]
@@ -153,10 +237,8 @@ pub enum FileStatus {
 #[serde(rename_all = "camelCase")]
 pub struct FileRecord {
     /// Id (ULID).
-    #[schema(value_type = String)]
     pub id: FileId,
     /// Who uploaded it.
-    #[schema(value_type = String)]
     pub owner_id: UserId,
     /// What it is for.
     pub purpose: Purpose,
@@ -174,7 +256,6 @@ pub struct FileRecord {
     pub completed_at: Option<DateTime<Utc>>,
     /// Rooms it was sent to as an attachment: their members may download it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<String>)]
     pub room_ids: Vec<RoomId>,
 }
 
@@ -196,6 +277,21 @@ pub fn check_signature(declared: &str, head: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_size_is_a_whole_number_even_when_written_with_a_decimal_point() {
+        let parse = |size: &str| {
+            serde_json::from_str::<UploadRequest>(&format!(
+                r#"{{"purpose":"chat_attachment","fileName":"a.pdf","contentType":"application/pdf","size":{size}}}"#
+            ))
+            .map(|r| r.size)
+        };
+        assert_eq!(parse("2048").unwrap(), 2048);
+        assert_eq!(parse("2048.0").unwrap(), 2048);
+        for bad in ["2048.5", "-1", "\"2048\"", "1e400"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
 
     fn request(purpose: Purpose, name: &str, content_type: &str, size: u64) -> UploadRequest {
         UploadRequest {

@@ -41,6 +41,14 @@ macro_rules! ulid_id {
             }
         }
 
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                ulid_schema(concat!("A ", $what, " id: a ULID."))
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
         impl Default for $name {
             fn default() -> Self {
                 Self::new()
@@ -53,6 +61,20 @@ macro_rules! ulid_id {
             }
         }
     };
+}
+
+/// What a ULID looks like on the wire: 26 Crockford base-32 characters whose first is at most
+/// `7` (larger values overflow 128 bits and are refused). The document states it so clients and
+/// fuzzers send well-formed ids; the server also reads lowercase.
+pub const ULID_PATTERN: &str = "^[0-7][0-9A-HJKMNP-TV-Z]{25}$";
+
+fn ulid_schema(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .pattern(Some(ULID_PATTERN))
+        .description(Some(description))
+        .examples([serde_json::json!("01JD0000000000000000000001")])
+        .into()
 }
 
 ulid_id!(

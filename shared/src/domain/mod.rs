@@ -12,4 +12,4 @@ pub mod user;
 
 pub use email::Email;
 pub use ids::{ConnectionId, FileId, MessageId, NotificationId, RoomId, SessionId, UserId};
-pub use user::{Locale, Phone, ProfileChanges, ProfilePatch, Role, TimeZone, User};
+pub use user::{AdminEmails, Locale, Phone, ProfileChanges, ProfilePatch, Role, TimeZone, User};

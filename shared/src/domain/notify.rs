@@ -259,7 +259,7 @@ pub fn spec(kind: Kind) -> KindSpec {
 
 /// On/off per escalation channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChannelSwitches {
     /// Mobile push.
     pub push: bool,
@@ -296,11 +296,11 @@ impl ChannelSwitches {
 pub struct QuietHours {
     /// Start, `HH:MM`.
     #[serde(with = "hhmm")]
-    #[schema(value_type = String, example = "22:00")]
+    #[schema(value_type = String, pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "22:00")]
     pub start: NaiveTime,
     /// End, `HH:MM`.
     #[serde(with = "hhmm")]
-    #[schema(value_type = String, example = "07:30")]
+    #[schema(value_type = String, pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "07:30")]
     pub end: NaiveTime,
 }
 
@@ -385,13 +385,34 @@ impl Preferences {
 pub struct PreferencesPatch {
     /// New global switches.
     pub channels: Option<ChannelSwitches>,
-    /// Per-kind switches to set (merged into the stored ones).
+    /// Per-kind switches to set (merged into the stored ones), keyed by kind.
+    #[schema(schema_with = kind_switches_schema)]
     pub kinds: Option<BTreeMap<Kind, ChannelSwitches>>,
     /// New quiet hours (`null` removes them).
     #[serde(default, deserialize_with = "super::user::present")]
     pub quiet_hours: Option<Option<QuietHours>>,
     /// The user's IANA time zone (also their profile's).
+    #[schema(format = "iana-time-zone", example = "Europe/Lisbon")]
     pub time_zone: Option<String>,
+}
+
+/// `kinds` is a map whose keys are [`Kind`]s: said with `propertyNames`, so clients (and the
+/// API fuzzer) know any other key is refused.
+fn kind_switches_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::Type::Object,
+            utoipa::openapi::Type::Null,
+        ]))
+        .property_names(Some(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::Type::String)
+                .enum_values(Some(Kind::ALL.map(|k| k.as_str()))),
+        ))
+        .additional_properties(Some(utoipa::openapi::Ref::from_schema_name(
+            "ChannelSwitches",
+        )))
+        .build()
 }
 
 impl PreferencesPatch {
@@ -422,18 +443,14 @@ impl PreferencesPatch {
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
     /// Id (ULID, sorts by time).
-    #[schema(value_type = String)]
     pub id: NotificationId,
     /// Recipient.
-    #[schema(value_type = String)]
     pub user_id: UserId,
     /// Kind.
     pub kind: Kind,
     /// Who caused it.
-    #[schema(value_type = Option<String>)]
     pub actor_id: Option<UserId>,
     /// The room it is about.
-    #[schema(value_type = Option<String>)]
     pub room_id: Option<RoomId>,
     /// Notifications of one group pending together become one digest.
     pub group: String,
@@ -536,6 +553,7 @@ pub struct RegisterDevice {
     /// Platform.
     pub platform: Platform,
     /// The push token the platform's SDK gave the app.
+    #[schema(pattern = "^[A-Za-z0-9_:.-]{32,4096}$")]
     pub token: String,
 }
 
@@ -629,10 +647,9 @@ impl<'de> Deserialize<'de> for Target {
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {
     /// Subscriber.
-    #[schema(value_type = String)]
     pub user_id: UserId,
     /// What they follow (`room:<id>`, `job:<id>`, `user:<id>`, `topic:<name>`).
-    #[schema(value_type = String, example = "topic:plumbing-lisbon")]
+    #[schema(value_type = String, pattern = "^(room:[0-7][0-9A-HJKMNP-TV-Z]{25}|user:[0-7][0-9A-HJKMNP-TV-Z]{25}|job:[A-Za-z0-9_-]{1,64}|topic:[a-z0-9_-]{1,64})$", example = "topic:plumbing-lisbon")]
     pub target: Target,
     /// Channels for this target; the user's preferences and the kind's catalog still apply.
     pub channels: ChannelSwitches,

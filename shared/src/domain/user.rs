@@ -48,6 +48,30 @@ impl Role {
     }
 }
 
+/// The addresses the operator named admins (`AdminEmails`): whoever signs in with one gets the
+/// `admin` role. This is how a deployment gets its first admin without writing to the table;
+/// nothing else grants the role (an admin's own `PATCH /me` may keep it, never give it away).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AdminEmails(BTreeSet<Email>);
+
+impl AdminEmails {
+    /// Parses a comma-separated list; blank entries are skipped, a malformed one is an error
+    /// (a typo would otherwise silently leave the deployment without its admin).
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        raw.split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| Email::parse(entry, "AdminEmails"))
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    /// Whether `email` is listed.
+    pub fn contains(&self, email: &Email) -> bool {
+        self.0.contains(email)
+    }
+}
+
 /// A phone number in E.164 form (`+14155550123`), checked against the numbering plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(transparent)]
@@ -139,7 +163,6 @@ impl Default for Locale {
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// Id (ULID).
-    #[schema(value_type = String)]
     pub id: UserId,
     /// Sign-in address, lower case.
     #[schema(value_type = String)]
@@ -199,17 +222,29 @@ pub const MAX_DISPLAY_NAME_CHARS: usize = 80;
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ProfilePatch {
-    /// 1–80 characters, trimmed.
+    /// 1–80 printable characters, trimmed.
+    #[schema(
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        max_length = 80
+    )]
     pub display_name: Option<String>,
-    /// The full new set of roles; `admin` only when the caller is an admin.
+    /// The full new set of roles; `admin` only when the caller is an admin (403 otherwise).
+    #[schema(min_items = 1)]
     pub roles: Option<Vec<Role>>,
-    /// E.164 phone number, or `null` to remove it.
+    /// Phone number in E.164 form that is valid in its country's numbering plan, or `null` to
+    /// remove it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = "e164", pattern = "^\\+[1-9][0-9]{6,14}$", example = "+14155550123")]
     pub phone: Option<Option<String>>,
-    /// IANA time zone.
+    /// IANA time zone name.
+    #[schema(format = "iana-time-zone", example = "Europe/Lisbon")]
     pub time_zone: Option<String>,
     /// BCP 47 language tag.
+    #[schema(
+        format = "bcp47",
+        pattern = "^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$",
+        example = "pt-BR"
+    )]
     pub locale: Option<String>,
 }
 
@@ -354,6 +389,16 @@ mod tests {
         assert_eq!(cleared.phone, Some(None));
         let kept = patch(r#"{"displayName":"Ana"}"#).validate(&user()).unwrap();
         assert_eq!(kept.phone, None);
+    }
+
+    #[test]
+    fn admin_emails_are_a_comma_list_of_addresses_and_a_typo_is_an_error() {
+        let admins = AdminEmails::parse(" Ops@Example.com, ,second@example.org ").unwrap();
+        assert!(admins.contains(&Email::parse("ops@example.com", "e").unwrap()));
+        assert!(admins.contains(&Email::parse("second@example.org", "e").unwrap()));
+        assert!(!admins.contains(&Email::parse("third@example.org", "e").unwrap()));
+        assert_eq!(AdminEmails::parse("").unwrap(), AdminEmails::default());
+        assert!(AdminEmails::parse("ops@example.com;second@example.org").is_err());
     }
 
     #[test]

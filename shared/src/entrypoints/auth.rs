@@ -4,7 +4,7 @@
 use super::now;
 use crate::adapters::{ApiGatewayPusher, SesMailer};
 use crate::auth::{CodeHasher, RefreshTokens, TokenIssuer};
-use crate::domain::Email;
+use crate::domain::{AdminEmails, Email};
 use crate::error::Result;
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
@@ -64,6 +64,7 @@ pub struct VerifyCode {
     codes: CodeHasher,
     access: TokenIssuer,
     refresh: RefreshTokens,
+    admins: AdminEmails,
 }
 
 impl VerifyCode {
@@ -74,6 +75,7 @@ impl VerifyCode {
             codes: CodeHasher::new(&init.config.app_secret),
             access,
             refresh: RefreshTokens::new(&init.config.app_secret),
+            admins: init.config.admin_emails.clone(),
         }
     }
 
@@ -93,6 +95,7 @@ impl VerifyCode {
             store,
             &self.codes,
             &tokens,
+            &self.admins,
             &email,
             body.code.trim(),
             req.header("user-agent"),

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod chat;
+pub mod fallback;
 pub mod files;
 pub mod me;
 pub mod notify;

@@ -117,7 +117,7 @@ impl NotificationsApi {
     /// `GET /notifications?unreadOnly&kind&limit&cursor`.
     pub async fn list(&self, req: HttpRequest) -> Result<HttpResponse> {
         let query = InboxQuery {
-            unread_only: matches!(req.query("unreadOnly"), Some("true" | "1")),
+            unread_only: req.query_flag("unreadOnly")?,
             kind: req.query("kind"),
             limit: page_size(req.query("limit"))?,
             cursor: req.query("cursor"),

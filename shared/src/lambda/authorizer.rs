@@ -5,9 +5,10 @@
 //! its own body, while clients (and RFC 6750) expect 401 `invalid_token` to know they should
 //! refresh. So the HTTP authorizer admits every request that carries an `Authorization` header
 //! and states the verdict in the context (`authenticated`, user, session, roles, expiry); the
-//! HTTP glue refuses an unauthenticated caller with our 401 before any handler runs. A request
-//! without the header never reaches us: the gateway answers 401 itself. Because the context
-//! carries the token's expiry, a cached verdict cannot outlive the token.
+//! HTTP glue refuses an unauthenticated caller with our 401 before any handler runs. The
+//! authorizer declares no identity source, so it also runs for a request without the header
+//! (which the gateway would otherwise answer with its own body): every 401 carries our
+//! `ErrorBody`. The price is no verdict cache; a verification is one Ed25519 check.
 //!
 //! WebSocket `$connect`: the token travels in the `token` query parameter (browsers cannot set
 //! headers on a WebSocket); an invalid one fails the authorizer with `Unauthorized`, which the

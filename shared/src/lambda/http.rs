@@ -28,8 +28,12 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// A request as a handler sees it.
 #[derive(Debug, Default)]
 pub struct HttpRequest {
-    /// Route key, e.g. `PATCH /me`.
+    /// Route key, e.g. `PATCH /me` (`$default` for a request no route matched).
     pub route: String,
+    /// The request's method, e.g. `PATCH`.
+    pub method: String,
+    /// The path as requested, e.g. `/rooms/01J…/read`.
+    pub raw_path: String,
     /// Request headers.
     pub headers: HeaderMap,
     /// Query parameters (first value of each).
@@ -63,6 +67,8 @@ impl HttpRequest {
         let context = event.request_context;
         Ok(Self {
             route: context.route_key.or(event.route_key).unwrap_or_default(),
+            method: context.http.method.to_string(),
+            raw_path: event.raw_path.unwrap_or_default(),
             headers: event.headers,
             query: event
                 .query_string_parameters
@@ -79,10 +85,19 @@ impl HttpRequest {
     }
 
     /// Parses the body as `T`. Unknown fields, wrong types and missing fields are validation
-    /// errors naming the field; unreadable JSON is a bad request.
+    /// errors naming the field; unreadable JSON is a bad request. Every body of the API is a
+    /// JSON object: serde would otherwise map an array onto a struct's fields by position
+    /// (`["renamed", null]` as a room patch), so anything else is refused before parsing.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Err(Error::BadRequest("a JSON body is required".into()));
+        match self.body.iter().find(|b| !b.is_ascii_whitespace()) {
+            None => return Err(Error::BadRequest("a JSON body is required".into())),
+            Some(b'{') => {}
+            Some(_) => {
+                return Err(Error::Validation {
+                    field: None,
+                    message: "the body must be a JSON object".into(),
+                });
+            }
         }
         let mut de = serde_json::Deserializer::from_slice(&self.body);
         let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
@@ -116,6 +131,16 @@ impl HttpRequest {
     /// A query parameter.
     pub fn query(&self, name: &str) -> Option<&str> {
         self.query.get(name).map(String::as_str)
+    }
+
+    /// A boolean query parameter: absent is `false`; only `true` and `false` are accepted, so a
+    /// mistyped filter (`unreadOnly=1`, `=null`) is refused instead of silently read as false.
+    pub fn query_flag(&self, name: &str) -> Result<bool> {
+        match self.query(name) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(Error::field(name, "must be true or false")),
+        }
     }
 
     /// A header as text.
@@ -201,6 +226,11 @@ pub fn error_response(err: &Error) -> ApiGatewayV2httpResponse {
     match err {
         Error::RateLimited { retry_after_secs } => {
             headers.insert("retry-after", HeaderValue::from(*retry_after_secs));
+        }
+        Error::MethodNotAllowed { allow } => {
+            if let Ok(allow) = HeaderValue::from_str(allow) {
+                headers.insert("allow", allow);
+            }
         }
         Error::Unauthorized(_) => {
             headers.insert(
@@ -363,6 +393,29 @@ mod tests {
                 ),
                 "{body}"
             );
+        }
+    }
+
+    #[test]
+    fn bodies_that_are_not_objects_are_refused_not_mapped_by_position() {
+        for body in [r#"["a@b.co", 1]"#, " [] ", "null", "\"a@b.co\"", "7"] {
+            let err = request(body).json::<Payload>().unwrap_err();
+            assert!(matches!(err, Error::Validation { .. }), "{body}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn flags_are_true_or_false_and_nothing_else() {
+        let mut req = HttpRequest::default();
+        assert!(!req.query_flag("unreadOnly").unwrap());
+        for (raw, want) in [("true", true), ("false", false)] {
+            req.query.insert("unreadOnly".into(), raw.into());
+            assert_eq!(req.query_flag("unreadOnly").unwrap(), want);
+        }
+        for raw in ["null", "-5", "1", "", "TRUE"] {
+            req.query.insert("unreadOnly".into(), raw.into());
+            let err = req.query_flag("unreadOnly").unwrap_err();
+            assert_eq!(err.status(), 400, "{raw}");
         }
     }
 

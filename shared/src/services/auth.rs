@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::adapters::{Mailer, Pusher};
 use crate::auth::{self, CodeHasher, RefreshTokens, TokenIssuer, hashes_match};
 use crate::domain::otp;
-use crate::domain::{Email, SessionId, User};
+use crate::domain::{AdminEmails, Email, ProfileChanges, Role, SessionId, User};
 use crate::error::{Error, Result};
 use crate::services::realtime;
 use crate::store::{
@@ -30,6 +30,7 @@ use crate::templates::EmailTemplates;
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CodeRequest {
     /// Address to send the code to.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 
@@ -38,8 +39,10 @@ pub struct CodeRequest {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct VerifyRequest {
     /// Address the code was sent to.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// The six digits from the email.
+    #[schema(pattern = "^[0-9]{6}$", example = "123456")]
     pub code: String,
 }
 
@@ -157,6 +160,7 @@ pub async fn verify_code(
     limiter: &dyn RateLimiter,
     codes: &CodeHasher,
     tokens: &Tokens<'_>,
+    admins: &AdminEmails,
     email: &Email,
     code: &str,
     user_agent: Option<&str>,
@@ -195,7 +199,17 @@ pub async fn verify_code(
     if !otps.consume_code(email, &hash, otp::MAX_ATTEMPTS).await? {
         return Err(invalid());
     }
-    let user = find_or_create_user(users, email, now).await?;
+    let mut user = find_or_create_user(users, email, now).await?;
+    if admins.contains(email) && !user.has_role(Role::Admin) {
+        let mut roles = user.roles.clone();
+        roles.insert(Role::Admin);
+        let changes = ProfileChanges {
+            roles: Some(roles),
+            ..Default::default()
+        };
+        user = users.update_profile(&user.id, &changes, now).await?;
+        info!(user_id = %user.id, "admin role granted: the address is in AdminEmails");
+    }
     start_session(sessions, tokens, user, user_agent, now).await
 }
 

@@ -19,7 +19,7 @@ use crate::adapters::Pusher;
 use crate::auth::Caller;
 use crate::cursor::{CursorCodec, Position};
 use crate::domain::chat::{
-    AddMembers, Attachment, CreateRoom, EditMessage, Emoji, MAX_MEMBERS, MAX_PINS, Member,
+    AddMembers, Attachment, CreateRoom, EditMessage, Emoji, MAX_MEMBERS, MAX_PINS, MAX_SEQ, Member,
     MemberRole, MembershipPatch, Message, MessageKind, Room, RoomKind, RoomPatch, SendMessage,
     next_owner, validate_name,
 };
@@ -109,7 +109,6 @@ pub struct RoomSummary {
 #[serde(rename_all = "camelCase")]
 pub struct Peer {
     /// Who.
-    #[schema(value_type = String)]
     pub user_id: UserId,
     /// Their display name.
     pub display_name: Option<String>,
@@ -1019,7 +1018,9 @@ impl<'a> Chat<'a> {
         } else if let Some(after) = &query.after_seq {
             let seq = after
                 .parse::<u64>()
-                .map_err(|_| Error::field("afterSeq", "must be a sequence number"))?;
+                .ok()
+                .filter(|seq| *seq <= MAX_SEQ)
+                .ok_or_else(|| Error::field("afterSeq", "must be a sequence number"))?;
             HistoryAnchor::AfterSeq(seq)
         } else {
             HistoryAnchor::Latest

@@ -128,9 +128,9 @@ pub struct UnreadCount {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MarkRead {
-    /// Notifications to mark read (at most 100).
+    /// Notifications to mark read (at most 100). Give `ids` or `all: true`.
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(max_items = 100)]
     pub ids: Vec<NotificationId>,
     /// Mark every unread notification read.
     #[serde(default)]

@@ -45,7 +45,6 @@ pub enum ClientMessage {
         /// Echoed in an `error` event.
         request_id: Option<String>,
         /// The room.
-        #[schema(value_type = String)]
         room_id: RoomId,
         /// The client's idempotency id.
         client_message_id: String,
@@ -53,10 +52,8 @@ pub enum ClientMessage {
         text: Option<String>,
         /// Ready files of the sender.
         #[serde(default)]
-        #[schema(value_type = Vec<String>)]
         attachments: Vec<FileId>,
         /// The message answered.
-        #[schema(value_type = Option<String>)]
         reply_to: Option<MessageId>,
     },
     /// The user started or stopped typing; other members receive `typing.start`/`typing.stop`.
@@ -65,7 +62,6 @@ pub enum ClientMessage {
         /// Echoed in an `error` event.
         request_id: Option<String>,
         /// The room.
-        #[schema(value_type = String)]
         room_id: RoomId,
         /// Started or stopped.
         state: TypingState,
@@ -76,10 +72,8 @@ pub enum ClientMessage {
         /// Echoed in an `error` event.
         request_id: Option<String>,
         /// The room.
-        #[schema(value_type = String)]
         room_id: RoomId,
         /// The newest message read.
-        #[schema(value_type = String)]
         message_id: MessageId,
     },
     /// A message reached this device; members receive a `receipt` (delivered).
@@ -88,10 +82,8 @@ pub enum ClientMessage {
         /// Echoed in an `error` event.
         request_id: Option<String>,
         /// The room.
-        #[schema(value_type = String)]
         room_id: RoomId,
         /// The newest message received.
-        #[schema(value_type = String)]
         message_id: MessageId,
     },
 }
@@ -193,10 +185,8 @@ pub enum ServerEvent {
     #[serde(rename = "reaction.updated", rename_all = "camelCase")]
     ReactionUpdated {
         /// Room.
-        #[schema(value_type = String)]
         room_id: RoomId,
         /// Message.
-        #[schema(value_type = String)]
         message_id: MessageId,
         /// All its reactions now.
         reactions: Vec<Reaction>,
@@ -205,10 +195,8 @@ pub enum ServerEvent {
     #[serde(rename = "typing.start", rename_all = "camelCase")]
     TypingStart {
         /// Room.
-        #[schema(value_type = String)]
         room_id: RoomId,
         /// Who.
-        #[schema(value_type = String)]
         user_id: UserId,
         /// How long the indicator lives.
         expires_in_secs: u32,
@@ -217,25 +205,20 @@ pub enum ServerEvent {
     #[serde(rename = "typing.stop", rename_all = "camelCase")]
     TypingStop {
         /// Room.
-        #[schema(value_type = String)]
         room_id: RoomId,
         /// Who.
-        #[schema(value_type = String)]
         user_id: UserId,
     },
     /// A member's delivered or read marker moved.
     #[serde(rename = "receipt", rename_all = "camelCase")]
     Receipt {
         /// Room.
-        #[schema(value_type = String)]
         room_id: RoomId,
         /// Whose marker.
-        #[schema(value_type = String)]
         user_id: UserId,
         /// Which marker.
         kind: ReceiptKind,
         /// Up to this message.
-        #[schema(value_type = String)]
         message_id: MessageId,
         /// Its sequence number in the room.
         seq: u64,
@@ -246,7 +229,6 @@ pub enum ServerEvent {
     #[serde(rename = "presence", rename_all = "camelCase")]
     Presence {
         /// Who.
-        #[schema(value_type = String)]
         user_id: UserId,
         /// Now.
         status: PresenceStatus,
@@ -261,7 +243,6 @@ pub enum ServerEvent {
         /// What happened.
         change: RoomChange,
         /// The users added or removed.
-        #[schema(value_type = Vec<String>)]
         user_ids: Vec<UserId>,
     },
     /// A new in-app notification.

@@ -49,13 +49,17 @@ pub struct SubscriptionPage {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Broadcast {
     /// Whose subscribers (`topic:<name>`, `room:<id>`, `job:<id>`, `user:<id>`).
-    #[schema(value_type = String, example = "topic:announcements")]
+    #[schema(value_type = String, pattern = "^(room:[0-7][0-9A-HJKMNP-TV-Z]{25}|user:[0-7][0-9A-HJKMNP-TV-Z]{25}|job:[A-Za-z0-9_-]{1,64}|topic:[a-z0-9_-]{1,64})$", example = "topic:announcements")]
     pub target: Target,
     /// Kind (`system` when absent).
     pub kind: Option<Kind>,
-    /// Facts for the kind's texts (`title` and `preview` for `system`), an object.
+    /// Facts for the kind's texts (`title` and `preview` for `system`): an object of at most
+    /// 4 KB as JSON.
+    #[schema(value_type = Object)]
     pub data: serde_json::Value,
-    /// The same key notifies each subscriber once, and resumes an interrupted run.
+    /// 1–128 printable ASCII characters: the same key notifies each subscriber once, and
+    /// resumes an interrupted run.
+    #[schema(pattern = "^[!-~]{1,128}$")]
     pub idempotency_key: String,
 }
 
@@ -138,9 +142,12 @@ impl Subscriptions<'_> {
         if !caller.roles.contains(&Role::Admin) {
             return Err(Error::Forbidden("admins only".into()));
         }
-        let key = request.idempotency_key.trim();
-        if key.is_empty() || key.len() > 128 {
-            return Err(Error::field("idempotencyKey", "1–128 characters"));
+        let key = request.idempotency_key.as_str();
+        if !(1..=128).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::field(
+                "idempotencyKey",
+                "1–128 printable ASCII characters",
+            ));
         }
         if !request.data.is_object() || request.data.to_string().len() > 4096 {
             return Err(Error::field("data", "an object of at most 4 KB"));

@@ -79,7 +79,6 @@ pub async fn update_me(
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
     /// Session id.
-    #[schema(value_type = String)]
     pub id: SessionId,
     /// First sign-in.
     pub created_at: DateTime<Utc>,
