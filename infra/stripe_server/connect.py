@@ -84,6 +84,8 @@ def create_account(ctx, params):
         controller=copy.deepcopy(_CONTROLLERS[type_]),
         country=params.string("country", default="US").upper(),
         default_currency=params.currency("default_currency", required=False) or "usd")
+    if params.has("capabilities"):
+        account["capabilities"] = {}  # exactly those requested, instead of the usual pair
     _apply_account_params(account, params)
     return ctx.platform.put(account)
 
@@ -134,7 +136,7 @@ def set_onboarding(ctx, account, charges_enabled=True, payouts_enabled=True,
     before = copy.deepcopy(account)
     if currently_due is None:
         currently_due = [] if charges_enabled and payouts_enabled else shapes.ONBOARDING_DUE
-    capabilities = account["capabilities"] or {"card_payments": None, "transfers": None}
+    capabilities = account["capabilities"]
     account.update(
         charges_enabled=charges_enabled, payouts_enabled=payouts_enabled,
         details_submitted=details_submitted,

@@ -161,6 +161,7 @@ def card_payment_details(pm_card, amount):
             "overcapture": {"maximum_amount_capturable": amount, "status": "unavailable"},
             "regulated_status": "unregulated",
             "three_d_secure": None,
+            "transaction_link_id": None,
             "wallet": None,
         },
         "type": "card",
@@ -340,7 +341,8 @@ def account(id, created, **fields):
             "url": None,
         },
         "business_type": None,
-        "capabilities": {},
+        # The capabilities a marketplace's Express account is created with unless others are asked.
+        "capabilities": {"card_payments": "inactive", "transfers": "inactive"},
         "charges_enabled": False,
         "controller": {
             "fees": {"payer": "application_express"},
