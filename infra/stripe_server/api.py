@@ -52,7 +52,7 @@ class Router:
         self.routes = []
 
     def route(self, method, pattern):
-        """Register a handler for `method` on `pattern`, where `{name}` captures one path segment."""
+        """Register a handler for `method` on `pattern`; `{name}` captures one path segment."""
         regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
 
         def register(handler):

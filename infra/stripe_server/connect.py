@@ -296,14 +296,18 @@ def create_transfer_reversal(ctx, params, transfer_id):
             f"Transfer reversal amount ({amount}) is greater than the amount left to reverse "
             f"({left}).", param="amount", code="amount_too_large")
     currency = transfer["currency"]
+    # Reversed funds move back in the state the transfer moved them: pending stays pending.
+    available_on = ctx.get("balance_transaction", transfer["balance_transaction"])["available_on"]
     reversal_id = new_id("trr_")
-    txn = balances.record(ctx, ctx.platform, "transfer_refund", amount, currency, reversal_id)
+    txn = balances.record(ctx, ctx.platform, "transfer_refund", amount, currency, reversal_id,
+                          available_on=available_on)
     destination = ctx.state.ledger(transfer["destination"])
     payment = destination.get("charge", transfer["destination_payment"])
     payment["amount_refunded"] += amount
     payment["refunded"] = payment["amount_refunded"] == payment["amount"]
     payment_refund_id = new_id("pyr_")
-    balances.record(ctx, destination, "payment_refund", -amount, currency, payment_refund_id)
+    balances.record(ctx, destination, "payment_refund", -amount, currency, payment_refund_id,
+                    available_on=available_on)
     reversal = ctx.platform.put(shapes.transfer_reversal(
         reversal_id, ctx.now(), amount=amount, balance_transaction=txn["id"], currency=currency,
         destination_payment_refund=payment_refund_id, metadata=params.metadata(),

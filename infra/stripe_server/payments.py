@@ -41,8 +41,9 @@ DECLINES = {
     "stolen_card": ("card_declined", "Your card was declined."),
     "expired_card": ("expired_card", "Your card has expired."),
     "incorrect_cvc": ("incorrect_cvc", "Your card's security code is incorrect."),
-    "processing_error": ("processing_error",
-                         "An error occurred while processing your card. Try again in a little bit."),
+    "processing_error": (
+        "processing_error",
+        "An error occurred while processing your card. Try again in a little bit."),
 }
 
 _DECLINING = {
@@ -219,8 +220,8 @@ def update_payment_intent(ctx, params, pi_id):
     if params.has("payment_method_types"):
         changes.update(_payment_method_settings(ctx, params))
     if params.string("payment_method"):
-        changes["payment_method"] = resolve_payment_method(ctx, params.string("payment_method"))["id"]
-        changes["status"] = "requires_confirmation"
+        payment_method = resolve_payment_method(ctx, params.string("payment_method"))
+        changes.update(payment_method=payment_method["id"], status="requires_confirmation")
     intent.update(changes)
     # Stripe clears the previous confirmation's error whenever the intent is updated.
     intent["last_payment_error"] = None
@@ -234,7 +235,8 @@ def confirm_payment_intent(ctx, params, pi_id):
     intent = ctx.get("payment_intent", pi_id, param="intent")
     _check_confirmable(intent)
     if params.string("payment_method"):
-        intent["payment_method"] = resolve_payment_method(ctx, params.string("payment_method"))["id"]
+        payment_method = resolve_payment_method(ctx, params.string("payment_method"))
+        intent["payment_method"] = payment_method["id"]
     if params.has("receipt_email"):
         intent["receipt_email"] = params.string("receipt_email")
     _confirm(ctx, intent)

@@ -15,6 +15,14 @@ from stripe_server.app import App
 from stripe_server.server import make_server
 
 KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # tests look at redirects; following one could leave this machine
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
 SECRET = "whsec_test_endpoint"
 
 
@@ -77,7 +85,8 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/stripe"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A short poll interval makes shutdown (once per test) quick.
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def events(self):
         with self.lock:
@@ -97,7 +106,7 @@ class ServerTest(unittest.TestCase):
         cls.app = App(max_attempts=4, retry_base=0.05)
         cls.server = make_server(cls.app, "127.0.0.1", 0)
         cls.base = f"http://127.0.0.1:{cls.server.server_address[1]}"
-        threading.Thread(target=cls.server.serve_forever, daemon=True).start()
+        threading.Thread(target=cls.server.serve_forever, args=(0.05,), daemon=True).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -115,7 +124,7 @@ class ServerTest(unittest.TestCase):
         request = urllib.request.Request(self.base + path, data=body, method=method,
                                          headers=headers or {})
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with _opener.open(request, timeout=10) as response:
                 status, raw, answer = response.status, response.read(), response.headers
         except urllib.error.HTTPError as error:
             status, raw, answer = error.code, error.read(), error.headers

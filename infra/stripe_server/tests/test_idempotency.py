@@ -64,7 +64,8 @@ class IdempotencyTest(ServerTest):
     def test_keys_belong_to_one_account(self):
         account = self.ok("POST", "/v1/accounts", {"type": "express"})
         _, platform_intent, _ = self.create("key-7")
-        status, connected_intent, headers = self.create("key-7", **{"Stripe-Account": account["id"]})
+        status, connected_intent, headers = self.create(
+            "key-7", **{"Stripe-Account": account["id"]})
         self.assertEqual((status, headers["Idempotent-Replayed"]), (200, "false"))
         self.assertNotEqual(connected_intent["id"], platform_intent["id"])
 
