@@ -10,7 +10,7 @@ import copy
 import re
 from dataclasses import dataclass
 
-from .errors import invalid_request, resource_missing, unrecognized_url
+from .errors import invalid_request, resource_missing
 from .store import PLATFORM
 
 
@@ -61,11 +61,12 @@ class Router:
         return register
 
     def match(self, method, path):
+        """(handler, ids captured from the path), or (None, None) when no route matches."""
         for route_method, regex, handler in self.routes:
             found = regex.match(path)
             if found and route_method == method:
                 return handler, found.groupdict()
-        raise unrecognized_url(method, path)
+        return None, None
 
 
 ROUTES = Router()

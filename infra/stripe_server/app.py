@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from . import balances, connect, events, payments, shapes  # noqa: F401
 from .api import ROUTES, Context, expand
 from .errors import (StripeError, idempotency_mismatch, invalid_api_key, invalid_request,
-                     no_api_key)
+                     no_api_key, unrecognized_url)
 from .forms import Params, parse
 from .store import PLATFORM, SavedResponse, State, new_id
 from .webhooks import DEFAULT_SECRET, Dispatcher
@@ -88,7 +88,7 @@ class App:
             key = headers.get("Idempotency-Key") if method == "POST" else None
             if key:
                 answer["Idempotency-Key"] = key
-            data = parse(body.decode() if method == "POST" else query)
+            data = parse(body.decode(errors="replace") if method == "POST" else query)
             with self.state.lock:
                 account = self._account(headers.get("Stripe-Account"))
                 ctx = Context(self, account, request_id, key, version, base_url)
@@ -139,6 +139,8 @@ class App:
 
     def _run(self, ctx, method, path, data, answer):
         handler, path_ids = ROUTES.match(method, path)
+        if handler is None:
+            raise unrecognized_url(method, path)
         params = Params(data)
         try:
             obj = handler(ctx, params, **path_ids)

@@ -162,7 +162,7 @@ def create_account_link(ctx, params):
     token = secrets.token_urlsafe(16)
     now = ctx.now()
     ctx.state.onboarding_links[token] = {
-        "account": account["id"], "expires_at": now + ACCOUNT_LINK_TTL,
+        "account": account["id"], "expires_at": now + ACCOUNT_LINK_TTL, "used": False,
         "return_url": params.string("return_url"), "refresh_url": params.string("refresh_url")}
     return shapes.account_link(now, now + ACCOUNT_LINK_TTL,
                                f"{ctx.base_url}/_test/onboarding/{token}")
@@ -175,8 +175,7 @@ def visit_account_link(ctx, token):
     link = ctx.state.onboarding_links.get(token)
     if link is None:
         return False, None
-    if link.pop("used", False) or ctx.now() > link["expires_at"]:
-        link["used"] = True
+    if link["used"] or ctx.now() > link["expires_at"]:
         return False, link["refresh_url"]
     link["used"] = True
     set_onboarding(ctx, ctx.platform.get("account", link["account"]))

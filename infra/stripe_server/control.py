@@ -5,11 +5,10 @@ list, with bodies, is in the entry script's docstring (infra/stripe_server.py).
 """
 
 import json
-import re
 from urllib.parse import parse_qs
 
 from . import connect
-from .api import Context
+from .api import Context, Router
 from .app import Response, json_response
 from .payments import DECLINES
 from .store import PLATFORM
@@ -22,33 +21,28 @@ class ControlError(Exception):
         self.status = status
 
 
-_ROUTES = []
+_ROUTES = Router()
 
 
 def _route(method, pattern):
-    regex = re.compile("^/_test" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
-
-    def register(handler):
-        _ROUTES.append((method, regex, handler))
-        return handler
-    return register
+    return _ROUTES.route(method, "/_test" + pattern)
 
 
 def handle(app, method, path, query, body, base_url):
-    for route_method, regex, handler in _ROUTES:
-        found = regex.match(path)
-        if found and route_method == method:
-            try:
-                request = json.loads(body or b"{}")
-                if not isinstance(request, dict):
-                    raise ControlError("the body must be a JSON object")
-                result = handler(app, request, parse_qs(query), base_url, **found.groupdict())
-            except ValueError as error:  # malformed JSON
-                return json_response(400, {"error": {"message": f"bad request: {error}"}})
-            except ControlError as error:
-                return json_response(error.status, {"error": {"message": str(error)}})
-            return result if isinstance(result, Response) else json_response(200, result)
-    return json_response(404, {"error": {"message": f"no test control {method} {path}"}})
+    handler, path_ids = _ROUTES.match(method, path)
+    try:
+        if handler is None:
+            raise ControlError(f"no test control {method} {path}", status=404)
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError as error:
+            raise ControlError(f"the body is not JSON: {error}")
+        if not isinstance(request, dict):
+            raise ControlError("the body must be a JSON object")
+        result = handler(app, request, parse_qs(query), base_url, **path_ids)
+    except ControlError as error:
+        return json_response(error.status, {"error": {"message": str(error)}})
+    return result if isinstance(result, Response) else json_response(200, result)
 
 
 def _number(request, name, default, minimum=0):
@@ -205,13 +199,15 @@ def set_account_onboarding(app, request, query, base_url, account_id):
              for name in ("charges_enabled", "payouts_enabled", "details_submitted")}
     if not all(isinstance(v, bool) for v in flags.values()):
         raise ControlError("charges_enabled, payouts_enabled and details_submitted are booleans")
+    due = request.get("currently_due")
+    if due is not None and not (isinstance(due, list) and all(isinstance(d, str) for d in due)):
+        raise ControlError("currently_due must be a list of requirement names")
     with app.state.lock:
         ctx = Context(app, PLATFORM, base_url=base_url)
         account = ctx.platform.get("account", account_id)
         if account is None:
             raise ControlError(f"no such account: {account_id!r}", status=404)
-        return connect.set_onboarding(ctx, account, currently_due=request.get("currently_due"),
-                                      **flags)
+        return connect.set_onboarding(ctx, account, currently_due=due, **flags)
 
 
 @_route("GET", "/onboarding/{token}")

@@ -31,6 +31,7 @@ class TestCard:
     last4: str
     decline: str = None          # the decline code every charge on this card gets
     bypass_pending: bool = False  # funds available at once (Stripe's 4000 0000 0000 0077)
+    funding: str = "credit"
 
 
 # Decline code -> (error code, message), as Stripe answers for its declining test cards.
@@ -57,7 +58,7 @@ _DECLINING = {
 }
 TEST_CARDS = {
     "pm_card_visa": TestCard("visa", "4242"),
-    "pm_card_visa_debit": TestCard("visa", "5556"),
+    "pm_card_visa_debit": TestCard("visa", "5556", funding="debit"),
     "pm_card_mastercard": TestCard("mastercard", "4444"),
     "pm_card_amex": TestCard("amex", "8431"),
     "pm_card_bypassPending": TestCard("visa", "0077", bypass_pending=True),
@@ -80,7 +81,8 @@ def resolve_payment_method(ctx, value, param="payment_method"):
     card = TEST_CARDS.get(value)
     if card is not None:
         return ctx.ledger.put(shapes.payment_method(
-            new_id("pm_"), ctx.now(), card=shapes.card(card.brand, card.last4)))
+            new_id("pm_"), ctx.now(), card=shapes.card(card.brand, card.last4,
+                                                       funding=card.funding)))
     return ctx.get("payment_method", value, param=param, label="PaymentMethod")
 
 
@@ -408,8 +410,7 @@ def _refundable_charge(ctx, params):
         if intent["status"] != "succeeded":
             raise invalid_request(
                 f"This PaymentIntent ({pi_id}) does not have a successful charge to refund.",
-                param="payment_intent", code="charge_not_refundable" if intent["latest_charge"]
-                else None)
+                param="payment_intent")
         charge = ctx.get("charge", intent["latest_charge"])
         if charge_id and charge_id != charge["id"]:
             raise invalid_request(f"Charge {charge_id} does not belong to PaymentIntent {pi_id}.",

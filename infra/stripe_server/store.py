@@ -73,7 +73,7 @@ class State:
             self.idempotency = {}
             # Declines queued by tests: payment intent id (or None for "any") -> decline code.
             self.forced_declines = {}
-            # Single-use onboarding links: token -> {account, expires_at, return_url, refresh_url}.
+            # Single-use account links: token -> {account, expires_at, used, return_url, refresh_url}.
             self.onboarding_links = {}
 
     def now(self):

@@ -17,12 +17,15 @@ import heapq
 import hmac
 import itertools
 import json
+import logging
 import threading
 import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+
+log = logging.getLogger("stripe_server.webhooks")
 
 DEFAULT_SECRET = "whsec_test_secret"
 STALE_SECONDS = 600  # older than the 300 s tolerance of Stripe's libraries
@@ -135,27 +138,32 @@ class Dispatcher:
                 delivery = self._next_due()
                 self._in_flight += 1
             try:
-                record = self._post(delivery.event_id, delivery.endpoint, delivery.attempt,
-                                    automatic=True)
+                self._attempt(delivery)
+            except Exception:  # keep delivering the other events whatever went wrong here
+                log.exception("delivering %s failed", delivery.event_id)
             finally:
+                # Only now, after any retry is queued, may wait_idle see the delivery as done.
                 with self._cond:
                     self._in_flight -= 1
                     self._cond.notify_all()
-            if record is None:
-                continue  # the event is gone (state was reset)
-            if record["ok"]:
-                with self.state.lock:
-                    event = self._event(delivery.event_id)
-                    if event:
-                        event["pending_webhooks"] = max(0, event["pending_webhooks"] - 1)
-            elif delivery.attempt < self.max_attempts:
-                delay = self.retry_base * 2 ** (delivery.attempt - 1)
-                with self._cond:
-                    if delivery.endpoint in self.endpoints:
-                        heapq.heappush(self._queue, _Delivery(
-                            time.monotonic() + delay, next(self._seq), delivery.event_id,
-                            delivery.endpoint, delivery.attempt + 1))
-                        self._cond.notify_all()
+
+    def _attempt(self, delivery):
+        record = self._post(delivery.event_id, delivery.endpoint, delivery.attempt,
+                            automatic=True)
+        if record is None:
+            return  # the event is gone (state was reset)
+        if record["ok"]:
+            with self.state.lock:
+                event = self._event(delivery.event_id)
+                if event:
+                    event["pending_webhooks"] = max(0, event["pending_webhooks"] - 1)
+        elif delivery.attempt < self.max_attempts:
+            delay = self.retry_base * 2 ** (delivery.attempt - 1)
+            with self._cond:
+                if delivery.endpoint in self.endpoints:
+                    heapq.heappush(self._queue, _Delivery(
+                        time.monotonic() + delay, next(self._seq), delivery.event_id,
+                        delivery.endpoint, delivery.attempt + 1))
 
     def _next_due(self):
         """Block (condition held) until a delivery is due and delivery is not paused."""
