@@ -34,13 +34,16 @@ pm_card_visa_chargeDeclined…), …InsufficientFunds, …LostCard, …StolenCar
 Webhooks: each event is POSTed to every endpoint with `Stripe-Signature: t=<unix>,v1=<hex
 HMAC-SHA256 of "t.payload">`, by one background thread in creation order, retried on a non-2xx
 answer or a connection error after 0.5 s, 1 s, 2 s… (--webhook-retry-base) up to
---webhook-attempts attempts. `t` is the server clock: after advancing it past 300 s, verify with
+--webhook-attempts attempts; `pending_webhooks` counts endpoints yet to accept an event. Events
+recorded while no endpoint is configured are kept but not sent (send them with
+/_test/webhooks/deliver). `t` is the server clock: after advancing it past 300 s, verify with
 the clock moved too or expect a stale signature.
 
 Test controls (JSON in and out, no API key):
     GET  /_test/health                        {"status": "ok", "now"}
     POST /_test/reset                         forget all objects, events, keys, deliveries, clock
-                                              offset and queued declines (endpoints stay)
+                                              offset and queued declines (webhook endpoints and
+                                              delivery settings stay)
     GET  /_test/clock                         {"now"}
     POST /_test/clock/advance                 {"seconds": N} -> {"now"}; funds and payouts settle
     GET  /_test/webhooks                      endpoints, paused, max_attempts, retry_base, queued
