@@ -51,11 +51,17 @@ pub struct Stack {
     audience: String,
 }
 
+/// A variable the test command exports after deploying the stack. Without it these are not
+/// tests of anything: the whole run stops with one clear message (and a failing status)
+/// instead of every end-to-end test panicking on its own.
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: run the tests through infra/test.sh, which deploys the stack first"
-        )
+        eprintln!(
+            "\n{name} is not set. The end-to-end tests need the local stack: run them with \
+             infra/test.sh, which starts the emulator, deploys template.yaml and runs every \
+             test (the unit tests alone: cargo test --workspace --lib).\n"
+        );
+        std::process::exit(2)
     })
 }
 

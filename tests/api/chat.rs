@@ -620,8 +620,22 @@ async fn reactions_replies_edits_and_deletes() {
     );
     let update = expect_event(&mut ben_ws, "reaction.updated").await;
     assert_eq!(update["messageId"], id);
+    // Only real changes are announced: the next event is ben's first add, not a repeat.
+    let second = expect_event(&mut ben_ws, "reaction.updated").await;
+    assert_eq!(second["reactions"][0]["count"], 2);
     let (_, removed) = stack.call("DELETE", &thumbs, Some(&ben.token), None).await;
     assert_eq!(removed["reactions"][0]["count"], 1);
+    let third = expect_event(&mut ben_ws, "reaction.updated").await;
+    assert_eq!(third["reactions"][0]["count"], 1);
+    // Removing again changes nothing and tells nobody.
+    let (status, again) = stack.call("DELETE", &thumbs, Some(&ben.token), None).await;
+    assert_eq!((status, &again["reactions"][0]["count"]), (200, &json!(1)));
+    while let Some(event) = next_event(&mut ben_ws, Duration::from_millis(800)).await {
+        assert_ne!(
+            event["type"], "reaction.updated",
+            "a no-op was announced: {event}"
+        );
+    }
     let bad = format!("/rooms/{room}/messages/{id}/reactions/hello%20world");
     assert_eq!(stack.status("PUT", &bad, &ana.token).await, 400);
 

@@ -294,6 +294,15 @@ pub struct Reaction {
     pub user_ids: Vec<UserId>,
 }
 
+impl Message {
+    /// Whether `user` reacted with `emoji`.
+    pub fn has_reaction(&self, user: &UserId, emoji: &str) -> bool {
+        self.reactions
+            .iter()
+            .any(|r| r.emoji == emoji && r.user_ids.contains(user))
+    }
+}
+
 /// A message. Deleted messages stay as tombstones (`deletedAt` set, content removed) so
 /// replies and history keep their place.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]

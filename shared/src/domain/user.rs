@@ -87,8 +87,14 @@ impl Phone {
                 "not a valid phone number in E.164 form, e.g. +14155550123",
             )
         };
-        let raw = raw.trim();
-        if !raw.starts_with('+') {
+        // `+`, then digits with the usual separators (spaces, dots, dashes, parentheses):
+        // exactly what the document's pattern says; the numbering plan decides the rest.
+        let mut chars = raw.chars();
+        let shaped = chars.next() == Some('+')
+            && chars.next().is_some_and(|c| matches!(c, '1'..='9'))
+            && chars.all(|c| c.is_ascii_digit() || " ().-".contains(c))
+            && (7..=24).contains(&raw.len());
+        if !shaped {
             return Err(invalid());
         }
         let number = phonenumber::parse(None, raw).map_err(|_| invalid())?;
@@ -234,7 +240,7 @@ pub struct ProfilePatch {
     /// Phone number in E.164 form that is valid in its country's numbering plan, or `null` to
     /// remove it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, format = "e164", pattern = "^\\+[1-9][0-9]{6,14}$", example = "+14155550123")]
+    #[schema(value_type = Option<String>, format = "e164", pattern = "^\\+[1-9][0-9 ().-]{5,22}$", example = "+14155550123")]
     pub phone: Option<Option<String>>,
     /// IANA time zone name.
     #[schema(format = "iana-time-zone", example = "Europe/Lisbon")]
@@ -362,7 +368,16 @@ mod tests {
 
     #[test]
     fn national_or_impossible_numbers_are_refused() {
-        for bad in ["4155550123", "+1 555", "+999 123456", "call me"] {
+        let shapes = [
+            "+14155550123*",
+            " +14155550123",
+            "+1 415 555 0123 ext 4",
+            "+0123456789",
+        ];
+        for bad in ["4155550123", "+1 555", "+999 123456", "call me"]
+            .into_iter()
+            .chain(shapes)
+        {
             assert!(Phone::parse(bad, "phone").is_err(), "{bad}");
         }
     }

@@ -1127,7 +1127,7 @@ impl<'a> Chat<'a> {
     }
 
     /// `PUT` / `DELETE /rooms/{id}/messages/{messageId}/reactions/{emoji}`: one reaction per
-    /// user and emoji; both are idempotent.
+    /// user and emoji; both are idempotent, and only a real change emits `reaction.updated`.
     pub async fn react(
         &self,
         caller: &Caller,
@@ -1140,13 +1140,15 @@ impl<'a> Chat<'a> {
         let me = caller.user_id;
         let members = self.members_for(room, &me).await?;
         let Some(message) = self.store.react(room, id, &me, emoji, add, now).await? else {
-            return Err(match self.store.get_message(room, id).await? {
-                None => Error::NotFound("message"),
+            return match self.store.get_message(room, id).await? {
+                None => Err(Error::NotFound("message")),
                 Some(m) if m.deleted_at.is_some() => {
-                    Error::Conflict("the message was deleted".into())
+                    Err(Error::Conflict("the message was deleted".into()))
                 }
-                Some(_) => Error::Conflict("the message has too many reactions".into()),
-            });
+                // Already as asked: nothing changed, so nobody is told.
+                Some(m) if m.has_reaction(&me, emoji.as_str()) == add => Ok(m),
+                Some(_) => Err(Error::Conflict("the message has too many reactions".into())),
+            };
         };
         self.broadcast(
             &user_ids(&members),

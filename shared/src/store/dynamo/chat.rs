@@ -817,19 +817,20 @@ impl ChatStore for DynamoStore {
         let builder = self
             .update_item(&keys::message(room, id))
             .expression_attribute_names("#key", reaction_key(user, emoji));
+        // Only a real change writes: adding a reaction that is there, or removing one that is
+        // not, fails the condition, and the service tells that no-op from an error.
         let builder = if add {
             builder
-                // Adding again keeps the first time, so the order of reactions is stable.
-                .update_expression("SET reactions.#key = if_not_exists(reactions.#key, :now)")
+                .update_expression("SET reactions.#key = :now")
                 .condition_expression(format!(
-                    "{live} AND (attribute_exists(reactions.#key) OR size(reactions) < :max)"
+                    "{live} AND attribute_not_exists(reactions.#key) AND size(reactions) < :max"
                 ))
                 .expression_attribute_values(":now", s(now.to_rfc3339()))
                 .expression_attribute_values(":max", n(crate::domain::chat::MAX_REACTIONS))
         } else {
             builder
                 .update_expression("REMOVE reactions.#key")
-                .condition_expression(live)
+                .condition_expression(format!("{live} AND attribute_exists(reactions.#key)"))
         };
         self.update_returning(builder)
             .await?
