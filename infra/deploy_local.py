@@ -254,7 +254,8 @@ def main() -> None:
     s3, cfn = client("s3"), client("cloudformation")
 
     template = (ROOT / "template.yaml").read_text()
-    names = [m["name"] for m in CODE_URI.finditer(template)]
+    # Functions of one feature share its binary: upload each binary once.
+    names = sorted({m["name"] for m in CODE_URI.finditer(template)})
     if not names:
         sys.exit("template.yaml has no CodeUri under target/lambda/")
 

@@ -8,7 +8,7 @@ use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
@@ -25,6 +25,7 @@ use crate::domain::notify::{
 };
 use crate::domain::{FileId, MessageId, NotificationId, ProfilePatch, Role, RoomId, User, UserId};
 use crate::error::{ErrorBody, ErrorDetail};
+use crate::routes::Access;
 use crate::services::auth::{CodeRequest, CodeSent, RefreshRequest, TokenResponse, VerifyRequest};
 use crate::services::chat::{
     MemberPresence, MessagePage, Peer, RoomDetail, RoomPage, RoomSummary, UnreadTotal,
@@ -69,24 +70,24 @@ mod paths {
     fn logout() {}
 
     /// The caller's profile.
-    #[utoipa::path(get, path = "/me", tag = "me", security(("bearer" = [])),
+    #[utoipa::path(get, path = "/me", tag = "me",
         responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
     fn get_me() {}
 
     /// Change the caller's profile; the caller's open WebSocket connections receive `user.updated`.
-    #[utoipa::path(patch, path = "/me", tag = "me", security(("bearer" = [])), request_body = ProfilePatch,
+    #[utoipa::path(patch, path = "/me", tag = "me", request_body = ProfilePatch,
         responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
     fn update_me() {}
 
     /// The caller's signed-in devices, oldest first.
-    #[utoipa::path(get, path = "/me/sessions", tag = "me", security(("bearer" = [])),
+    #[utoipa::path(get, path = "/me/sessions", tag = "me",
         params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
         responses((status = 200, body = SessionPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
     fn list_sessions() {}
 
     /// Declare an upload. Answers a form to POST to S3 (fields in order, then `file`) whose
     /// policy admits exactly the declared size and content type for 5 minutes.
-    #[utoipa::path(post, path = "/files", tag = "files", security(("bearer" = [])), request_body = UploadRequest,
+    #[utoipa::path(post, path = "/files", tag = "files", request_body = UploadRequest,
         responses((status = 201, body = UploadTicket), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
     fn create_upload() {}
 
@@ -94,20 +95,20 @@ mod paths {
     /// the file's stored key and mark the file ready; only those bytes are ever downloadable. A
     /// mismatch deletes the upload (400, field `file`); 409 when nothing was uploaded yet or the
     /// upload was replaced while it was checked (complete again). Idempotent.
-    #[utoipa::path(post, path = "/files/{id}/complete", tag = "files", security(("bearer" = [])),
+    #[utoipa::path(post, path = "/files/{id}/complete", tag = "files",
         params(("id" = FileId, Path, description = "file id")),
         responses((status = 200, body = FileRecord), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn complete_upload() {}
 
     /// A 5-minute download link. Visible to the owner, and to every signed-in user for a
     /// ready profile image; anyone else gets 404.
-    #[utoipa::path(get, path = "/files/{id}", tag = "files", security(("bearer" = [])),
+    #[utoipa::path(get, path = "/files/{id}", tag = "files",
         params(("id" = FileId, Path, description = "file id")),
         responses((status = 200, body = DownloadLink), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn get_file() {}
 
     /// Delete the caller's file (object and record).
-    #[utoipa::path(delete, path = "/files/{id}", tag = "files", security(("bearer" = [])),
+    #[utoipa::path(delete, path = "/files/{id}", tag = "files",
         params(("id" = FileId, Path, description = "file id")),
         responses((status = 204), (status = 404, body = ErrorBody)))]
     fn delete_file() {}
@@ -118,63 +119,63 @@ mod paths {
     /// room). Subject rooms are opened by their job, booking or lead flows: through this route
     /// only an admin may open one (403 for anyone else); 409 for an admin when the subject's
     /// room exists without them. Members get `room.updated`.
-    #[utoipa::path(post, path = "/rooms", tag = "chat", security(("bearer" = [])), request_body = CreateRoom,
+    #[utoipa::path(post, path = "/rooms", tag = "chat", request_body = CreateRoom,
         responses((status = 201, body = RoomDetail), (status = 200, body = RoomDetail), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn create_room() {}
 
     /// The caller's rooms: pinned ones first (all on the first page), then by last activity,
     /// with last-message preview, unread count and, for direct rooms, the peer's presence.
-    #[utoipa::path(get, path = "/rooms", tag = "chat", security(("bearer" = [])),
+    #[utoipa::path(get, path = "/rooms", tag = "chat",
         params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
         responses((status = 200, body = RoomPage), (status = 400, body = ErrorBody)))]
     fn list_rooms() {}
 
     /// The badge: unread messages over every room that is not muted.
-    #[utoipa::path(get, path = "/me/unread", tag = "chat", security(("bearer" = [])),
+    #[utoipa::path(get, path = "/me/unread", tag = "chat",
         responses((status = 200, body = UnreadTotal)))]
     fn unread() {}
 
     /// A room and its members (read/delivered markers, online). Non-members get 404.
-    #[utoipa::path(get, path = "/rooms/{id}", tag = "chat", security(("bearer" = [])),
+    #[utoipa::path(get, path = "/rooms/{id}", tag = "chat",
         params(("id" = RoomId, Path, description = "room id")),
         responses((status = 200, body = RoomDetail), (status = 404, body = ErrorBody)))]
     fn get_room() {}
 
     /// Rename a room or change its avatar (owner of a group or subject room).
-    #[utoipa::path(patch, path = "/rooms/{id}", tag = "chat", security(("bearer" = [])), request_body = RoomPatch,
+    #[utoipa::path(patch, path = "/rooms/{id}", tag = "chat", request_body = RoomPatch,
         params(("id" = RoomId, Path, description = "room id")),
         responses((status = 200, body = Room), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn update_room() {}
 
     /// Add members (owner). At most 80 members per room.
-    #[utoipa::path(post, path = "/rooms/{id}/members", tag = "chat", security(("bearer" = [])), request_body = AddMembers,
+    #[utoipa::path(post, path = "/rooms/{id}/members", tag = "chat", request_body = AddMembers,
         params(("id" = RoomId, Path, description = "room id")),
         responses((status = 200, body = RoomDetail), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn add_members() {}
 
     /// Remove a member (owner), or leave (the caller's own id). An owner who leaves hands
     /// the room to the earliest-joined member.
-    #[utoipa::path(delete, path = "/rooms/{id}/members/{userId}", tag = "chat", security(("bearer" = [])),
+    #[utoipa::path(delete, path = "/rooms/{id}/members/{userId}", tag = "chat",
         params(("id" = RoomId, Path, description = "room id"), ("userId" = UserId, Path, description = "member")),
         responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn remove_member() {}
 
     /// Mute or pin the room for the caller (at most 20 pins).
-    #[utoipa::path(patch, path = "/rooms/{id}/membership", tag = "chat", security(("bearer" = [])), request_body = MembershipPatch,
+    #[utoipa::path(patch, path = "/rooms/{id}/membership", tag = "chat", request_body = MembershipPatch,
         params(("id" = RoomId, Path, description = "room id")),
         responses((status = 200, body = Member), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn update_membership() {}
 
     /// Move the caller's read marker; the unread count becomes the messages from others
     /// after it. Members get a `receipt` (read).
-    #[utoipa::path(post, path = "/rooms/{id}/read", tag = "chat", security(("bearer" = [])), request_body = ReadUpTo,
+    #[utoipa::path(post, path = "/rooms/{id}/read", tag = "chat", request_body = ReadUpTo,
         params(("id" = RoomId, Path, description = "room id")),
         responses((status = 200, body = Member), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn mark_read() {}
 
     /// History, newest first; `before` pages back, `after` returns what came after a message,
     /// oldest first (catching up after a reconnect).
-    #[utoipa::path(get, path = "/rooms/{id}/messages", tag = "chat", security(("bearer" = [])),
+    #[utoipa::path(get, path = "/rooms/{id}/messages", tag = "chat",
         params(("id" = RoomId, Path, description = "room id"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("before" = Option<MessageId>, Query, description = "message id: what came before it, newest first"), ("after" = Option<MessageId>, Query, description = "message id: what committed after it, in sequence order"), ("afterSeq" = Option<u64>, Query, maximum = 999_999_999_999_999_f64, description = "sequence number: what committed after it, in sequence order")),
         responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn history() {}
@@ -183,82 +184,82 @@ mod paths {
     /// message when `clientMessageId` was used before. 5 per second per user. Every member's
     /// connections get `message.new`. 409 `conflict` when the room stayed too busy to take the
     /// next sequence number for several seconds: retry with the same `clientMessageId`.
-    #[utoipa::path(post, path = "/rooms/{id}/messages", tag = "chat", security(("bearer" = [])), request_body = SendMessage,
+    #[utoipa::path(post, path = "/rooms/{id}/messages", tag = "chat", request_body = SendMessage,
         params(("id" = RoomId, Path, description = "room id")),
         responses((status = 201, body = Message), (status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64)))))]
     fn send_message() {}
 
     /// Edit the caller's message; members get `message.updated`.
-    #[utoipa::path(patch, path = "/rooms/{id}/messages/{messageId}", tag = "chat", security(("bearer" = [])), request_body = EditMessage,
+    #[utoipa::path(patch, path = "/rooms/{id}/messages/{messageId}", tag = "chat", request_body = EditMessage,
         params(("id" = RoomId, Path, description = "room id"), ("messageId" = MessageId, Path, description = "message id")),
         responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn edit_message() {}
 
     /// Delete the caller's message, leaving a tombstone; members get `message.deleted`.
-    #[utoipa::path(delete, path = "/rooms/{id}/messages/{messageId}", tag = "chat", security(("bearer" = [])),
+    #[utoipa::path(delete, path = "/rooms/{id}/messages/{messageId}", tag = "chat",
         params(("id" = RoomId, Path, description = "room id"), ("messageId" = MessageId, Path, description = "message id")),
         responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn delete_message() {}
 
     /// Add the caller's reaction (idempotent); members get `reaction.updated`.
-    #[utoipa::path(put, path = "/rooms/{id}/messages/{messageId}/reactions/{emoji}", tag = "chat", security(("bearer" = [])),
+    #[utoipa::path(put, path = "/rooms/{id}/messages/{messageId}/reactions/{emoji}", tag = "chat",
         params(("id" = RoomId, Path, description = "room id"), ("messageId" = MessageId, Path, description = "message id"), ("emoji" = String, Path, description = "one emoji (at most 8 code points, no spaces, controls or ASCII punctuation), percent-encoded", pattern = r"^[^\s\u0000-\u001f\u007f-\u009f!-/:-@\[-`{-~]{1,8}$")),
         responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn add_reaction() {}
 
     /// Remove the caller's reaction (idempotent); members get `reaction.updated`.
-    #[utoipa::path(delete, path = "/rooms/{id}/messages/{messageId}/reactions/{emoji}", tag = "chat", security(("bearer" = [])),
+    #[utoipa::path(delete, path = "/rooms/{id}/messages/{messageId}/reactions/{emoji}", tag = "chat",
         params(("id" = RoomId, Path, description = "room id"), ("messageId" = MessageId, Path, description = "message id"), ("emoji" = String, Path, description = "one emoji (at most 8 code points, no spaces, controls or ASCII punctuation), percent-encoded", pattern = r"^[^\s\u0000-\u001f\u007f-\u009f!-/:-@\[-`{-~]{1,8}$")),
         responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn remove_reaction() {}
 
     /// The caller's in-app notifications, newest first, with the unread count.
-    #[utoipa::path(get, path = "/notifications", tag = "notifications", security(("bearer" = [])),
+    #[utoipa::path(get, path = "/notifications", tag = "notifications",
         params(("unreadOnly" = Option<bool>, Query, description = "only unread ones"), ("kind" = Option<Kind>, Query, description = "only one kind"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
         responses((status = 200, body = NotificationPage), (status = 400, body = ErrorBody)))]
     fn list_notifications() {}
 
     /// Unread notifications (the badge).
-    #[utoipa::path(get, path = "/notifications/unread-count", tag = "notifications", security(("bearer" = [])),
+    #[utoipa::path(get, path = "/notifications/unread-count", tag = "notifications",
         responses((status = 200, body = UnreadCount)))]
     fn notification_count() {}
 
     /// Mark notifications read: `ids` (at most 100), or `all: true`. Reading before the
     /// escalation delay cancels the SMS/email. Others' ids are ignored.
-    #[utoipa::path(post, path = "/notifications/read", tag = "notifications", security(("bearer" = [])), request_body = MarkRead,
+    #[utoipa::path(post, path = "/notifications/read", tag = "notifications", request_body = MarkRead,
         responses((status = 200, body = Marked), (status = 400, body = ErrorBody)))]
     fn mark_notifications_read() {}
 
     /// Record that the caller looked at the list (`seenAt`).
-    #[utoipa::path(post, path = "/notifications/seen", tag = "notifications", security(("bearer" = [])),
+    #[utoipa::path(post, path = "/notifications/seen", tag = "notifications",
         responses((status = 204)))]
     fn mark_notifications_seen() {}
 
     /// The caller opened a notification: marks it read and clicked (counted once).
-    #[utoipa::path(post, path = "/notifications/{id}/click", tag = "notifications", security(("bearer" = [])),
+    #[utoipa::path(post, path = "/notifications/{id}/click", tag = "notifications",
         params(("id" = NotificationId, Path, description = "notification id")),
         responses((status = 200, body = Notification), (status = 404, body = ErrorBody)))]
     fn click_notification() {}
 
     /// Delete one of the caller's notifications.
-    #[utoipa::path(delete, path = "/notifications/{id}", tag = "notifications", security(("bearer" = [])),
+    #[utoipa::path(delete, path = "/notifications/{id}", tag = "notifications",
         params(("id" = NotificationId, Path, description = "notification id")),
         responses((status = 204), (status = 404, body = ErrorBody)))]
     fn delete_notification() {}
 
     /// The caller's notification preferences and time zone.
-    #[utoipa::path(get, path = "/me/notification-preferences", tag = "notifications", security(("bearer" = [])),
+    #[utoipa::path(get, path = "/me/notification-preferences", tag = "notifications",
         responses((status = 200, body = PreferencesView)))]
     fn notification_preferences() {}
 
     /// Change channels, per-kind switches, quiet hours (`null` removes them) or the time zone.
-    #[utoipa::path(patch, path = "/me/notification-preferences", tag = "notifications", security(("bearer" = [])), request_body = PreferencesPatch,
+    #[utoipa::path(patch, path = "/me/notification-preferences", tag = "notifications", request_body = PreferencesPatch,
         responses((status = 200, body = PreferencesView), (status = 400, body = ErrorBody)))]
     fn update_notification_preferences() {}
 
     /// Delivery statistics (admins): sent, delivered, failed, read and clicked counts and rates
     /// per channel and per kind × channel, over at most 31 days (UTC; default today).
-    #[utoipa::path(get, path = "/admin/notification-stats", tag = "notifications", security(("bearer" = [])),
+    #[utoipa::path(get, path = "/admin/notification-stats", tag = "notifications",
         params(("from" = Option<String>, Query, format = Date, description = "YYYY-MM-DD"), ("to" = Option<String>, Query, format = Date, description = "YYYY-MM-DD")),
         responses((status = 200, body = DeliveryStats), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
     fn notification_stats() {}
@@ -267,13 +268,13 @@ mod paths {
     /// Registering the same token again answers the same device. A token belongs to one user at
     /// a time: registering it from another account moves it there (409 when two accounts
     /// register it at the same instant; retry).
-    #[utoipa::path(post, path = "/me/devices", tag = "notifications", security(("bearer" = [])), request_body = RegisterDevice,
+    #[utoipa::path(post, path = "/me/devices", tag = "notifications", request_body = RegisterDevice,
         responses((status = 201, body = Device), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn register_device() {}
 
     /// Forget one of the caller's devices (404 when the token has since moved to another
     /// account; that account's registration is untouched).
-    #[utoipa::path(delete, path = "/me/devices/{id}", tag = "notifications", security(("bearer" = [])),
+    #[utoipa::path(delete, path = "/me/devices/{id}", tag = "notifications",
         params(("id" = String, Path, description = "device id")),
         responses((status = 204), (status = 404, body = ErrorBody)))]
     fn unregister_device() {}
@@ -281,19 +282,19 @@ mod paths {
     /// Follow a target with channel flags, or change them: `room:<id>` (a room you are in),
     /// `user:<id>` (another user), `topic:<name>` (lowercase letters, digits, `-`, `_`);
     /// `job:<id>` is made by the job's own flows. An empty body turns every channel on.
-    #[utoipa::path(put, path = "/me/subscriptions/{target}", tag = "notifications", security(("bearer" = [])), request_body = Subscribe,
+    #[utoipa::path(put, path = "/me/subscriptions/{target}", tag = "notifications", request_body = Subscribe,
         params(("target" = String, Path, description = "room:<id>, user:<id>, job:<id> or topic:<name>", pattern = "^(room:[0-7][0-9A-HJKMNP-TV-Z]{25}|user:[0-7][0-9A-HJKMNP-TV-Z]{25}|job:[A-Za-z0-9_-]{1,64}|topic:[a-z0-9_-]{1,64})$")),
         responses((status = 200, body = Subscription), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn subscribe() {}
 
     /// Stop following a target.
-    #[utoipa::path(delete, path = "/me/subscriptions/{target}", tag = "notifications", security(("bearer" = [])),
+    #[utoipa::path(delete, path = "/me/subscriptions/{target}", tag = "notifications",
         params(("target" = String, Path, description = "as subscribed", pattern = "^(room:[0-7][0-9A-HJKMNP-TV-Z]{25}|user:[0-7][0-9A-HJKMNP-TV-Z]{25}|job:[A-Za-z0-9_-]{1,64}|topic:[a-z0-9_-]{1,64})$")),
         responses((status = 204), (status = 404, body = ErrorBody)))]
     fn unsubscribe() {}
 
     /// The targets the caller follows.
-    #[utoipa::path(get, path = "/me/subscriptions", tag = "notifications", security(("bearer" = [])),
+    #[utoipa::path(get, path = "/me/subscriptions", tag = "notifications",
         params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
         responses((status = 200, body = SubscriptionPage)))]
     fn list_subscriptions() {}
@@ -301,7 +302,7 @@ mod paths {
     /// Notify every subscriber of a target (admins): inbox, live push, and escalation per the
     /// subscription's channels. The same `idempotencyKey` notifies each subscriber once and
     /// resumes an interrupted run where it stopped.
-    #[utoipa::path(post, path = "/admin/notifications", tag = "notifications", security(("bearer" = [])), request_body = Broadcast,
+    #[utoipa::path(post, path = "/admin/notifications", tag = "notifications", request_body = Broadcast,
         responses((status = 200, body = NotifyReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
     fn broadcast_notification() {}
 
@@ -312,6 +313,53 @@ mod paths {
         params(("token" = String, Path, description = "signed link token")),
         responses((status = 302, description = "to the app"), (status = 400, body = ErrorBody)))]
     fn open_notification_link() {}
+}
+
+/// Each operation's security comes from its route declaration ([`crate::routes`]): bearer for
+/// `Bearer` and `Admin` routes (which can also answer 403), none for public ones.
+struct DeclaredSecurity;
+
+impl Modify for DeclaredSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (method, path, access) in crate::routes::http_routes() {
+            let Some(item) = openapi.paths.paths.get_mut(path) else {
+                continue;
+            };
+            let op = match method {
+                "GET" => &mut item.get,
+                "POST" => &mut item.post,
+                "PUT" => &mut item.put,
+                "PATCH" => &mut item.patch,
+                "DELETE" => &mut item.delete,
+                _ => continue,
+            };
+            let Some(op) = op.as_mut() else { continue };
+            if access == Access::Public {
+                continue;
+            }
+            op.security = Some(vec![SecurityRequirement::new(
+                "bearer",
+                Vec::<String>::new(),
+            )]);
+            if access == Access::Admin {
+                op.responses
+                    .responses
+                    .entry("403".to_owned())
+                    .or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description("The caller is not an admin.")
+                            .content(
+                                "application/json",
+                                ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                    .build(),
+                            )
+                            .build()
+                            .into()
+                    });
+            }
+        }
+    }
 }
 
 /// Responses every operation of a kind can give, added in one place so none is forgotten: 401
@@ -597,7 +645,7 @@ impl Modify for BearerAuth {
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
     paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link),
     components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform)),
-    modifiers(&BearerAuth, &StandardResponses, &Links),
+    modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
     tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"))
 )]
 pub struct ApiDoc;
@@ -654,38 +702,32 @@ mod tests {
     }
 
     #[test]
-    fn every_route_of_the_template_is_described() {
-        let template = std::fs::read_to_string(repo_file("template.yaml")).unwrap();
-        let routes: BTreeSet<String> = template
-            .lines()
-            .filter_map(|line| line.trim().strip_prefix("RouteKey:"))
-            .map(|key| {
-                key.trim()
-                    .trim_matches(|c| c == '"' || c == '\'')
-                    .to_owned()
-            })
-            .filter(|key| !key.starts_with('$'))
-            .collect();
+    fn the_document_describes_exactly_the_declared_routes_with_their_security() {
         let doc = ApiDoc::openapi();
-        let described: BTreeSet<String> = doc
+        let described: BTreeSet<(String, bool)> = doc
             .paths
             .paths
             .iter()
             .flat_map(|(path, item)| {
-                let methods = [
-                    ("GET", item.get.is_some()),
-                    ("POST", item.post.is_some()),
-                    ("PATCH", item.patch.is_some()),
-                    ("DELETE", item.delete.is_some()),
-                    ("PUT", item.put.is_some()),
-                ];
-                methods
-                    .into_iter()
-                    .filter(|(_, present)| *present)
-                    .map(move |(method, _)| format!("{method} {path}"))
+                [
+                    ("GET", &item.get),
+                    ("POST", &item.post),
+                    ("PATCH", &item.patch),
+                    ("DELETE", &item.delete),
+                    ("PUT", &item.put),
+                ]
+                .into_iter()
+                .filter_map(move |(method, op)| {
+                    let op = op.as_ref()?;
+                    let bearer = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                    Some((format!("{method} {path}"), bearer))
+                })
             })
             .collect();
-        assert!(!routes.is_empty(), "no routes found in template.yaml");
-        assert_eq!(routes, described);
+        let declared: BTreeSet<(String, bool)> = crate::routes::http_routes()
+            .map(|(method, path, access)| (format!("{method} {path}"), access != Access::Public))
+            .collect();
+        assert!(!declared.is_empty());
+        assert_eq!(described, declared);
     }
 }

@@ -287,31 +287,17 @@ mod tests {
                 "WsAuthorizerFunction".into()
             ])
         );
-        // The binaries that load the key are exactly the ones the template lets read it.
-        let functions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
-        let loading: BTreeSet<String> = std::fs::read_dir(functions)
-            .unwrap()
-            .map(|entry| entry.unwrap().path())
-            .filter(|dir| {
-                std::fs::read_to_string(dir.join("src/main.rs"))
-                    .unwrap()
-                    .contains("init_issuing")
-            })
-            .map(|dir| {
-                format!(
-                    "target/lambda/{}/",
-                    dir.file_name().unwrap().to_string_lossy()
-                )
-            })
-            .collect();
-        let granted: BTreeSet<String> = template_resources()
-            .into_iter()
-            .filter(|(id, _)| issuing.contains(id))
-            .filter_map(|(_, text)| {
-                text.lines()
-                    .find_map(|l| l.trim().strip_prefix("CodeUri: ").map(str::to_owned))
-            })
-            .collect();
-        assert_eq!(loading, granted);
+        // In the declarations, the right to read the key and its location go together.
+        for function in crate::FEATURES.iter().flat_map(|f| f.functions) {
+            let reads = function
+                .allow
+                .iter()
+                .any(|a| matches!(a, crate::routes::Allow::SigningKey));
+            let told = function
+                .env
+                .iter()
+                .any(|(name, _)| *name == "JWT_SIGNING_KEY_PARAMETER");
+            assert_eq!(reads, told, "{}", function.name);
+        }
     }
 }

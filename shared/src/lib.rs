@@ -56,16 +56,34 @@
 pub mod adapters;
 pub mod api_doc;
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod cursor;
 pub mod domain;
 pub mod entrypoints;
 pub mod error;
+pub mod files;
 pub mod keys;
 pub mod lambda;
+pub mod me;
+pub mod notifications;
+pub mod realtime;
+pub mod route_table;
+pub mod routes;
 pub mod services;
 pub mod store;
 pub mod templates;
 
 pub use config::Config;
 pub use error::{Error, Result};
+
+/// Every feature and its functions: the template's wiring, the OpenAPI security and the
+/// binaries all come from this list.
+pub const FEATURES: &[routes::Feature] = &[
+    auth::routes::FEATURE,
+    me::routes::FEATURE,
+    files::routes::FEATURE,
+    chat::routes::FEATURE,
+    notifications::routes::FEATURE,
+    realtime::routes::FEATURE,
+];

@@ -275,6 +275,12 @@ where
 {
     let result = async {
         let request = HttpRequest::from_event(event)?;
+        let literal = crate::entrypoints::fallback::literal_methods(&request.raw_path);
+        if !literal.is_empty() && !literal.contains(&request.method.as_str()) {
+            return Err(Error::MethodNotAllowed {
+                allow: literal.join(", "),
+            });
+        }
         if access == Access::Authenticated {
             request.caller()?;
         }
@@ -316,7 +322,8 @@ where
     serve(Access::Public, handler).await
 }
 
-async fn serve<F, Fut>(access: Access, handler: F) -> Result<(), BoxError>
+/// Serves a route with the given access until the runtime stops.
+pub async fn serve<F, Fut>(access: Access, handler: F) -> Result<(), BoxError>
 where
     F: Fn(HttpRequest) -> Fut,
     Fut: Future<Output = Result<HttpResponse>>,

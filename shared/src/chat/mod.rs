@@ -1,0 +1,3 @@
+//! Rooms, members and messages over HTTP.
+
+pub mod routes;

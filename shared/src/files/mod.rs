@@ -1,0 +1,3 @@
+//! Uploads, downloads and the cleanup of uploads never completed.
+
+pub mod routes;

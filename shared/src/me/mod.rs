@@ -1,0 +1,3 @@
+//! The signed-in user: profile and sessions.
+
+pub mod routes;

@@ -1,0 +1,3 @@
+//! The inbox, preferences, devices, subscriptions, escalations and statistics.
+
+pub mod routes;

@@ -1,0 +1,3 @@
+//! The WebSocket API: connections, presence and the chat actions.
+
+pub mod routes;

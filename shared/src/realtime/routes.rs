@@ -1,0 +1,59 @@
+//! The WebSocket API: connections, presence and the chat actions.
+
+use crate::entrypoints::ws::Realtime;
+use crate::routes::{Allow, Feature, Function, Trigger};
+use crate::serve_ws;
+
+/// Built into the `realtime` binary.
+pub const FEATURE: Feature = Feature {
+    binary: "realtime",
+    functions: &[
+        Function {
+            name: "ws-connect",
+            description: "Records a new WebSocket connection and announces the user online.",
+            trigger: Trigger::Ws("$connect"),
+            allow: &[
+                Allow::Table(&["PutItem", "DeleteItem"]),
+                Allow::Indexes,
+                Allow::PostToConnections,
+            ],
+            env: &[],
+            timeout: None,
+            run: serve_ws!(Realtime::new, connect),
+        },
+        Function {
+            name: "ws-disconnect",
+            description: "Forgets a closed WebSocket connection and announces the user offline.",
+            trigger: Trigger::Ws("$disconnect"),
+            allow: &[
+                Allow::Table(&["GetItem", "PutItem", "DeleteItem"]),
+                Allow::Indexes,
+                Allow::PostToConnections,
+            ],
+            env: &[],
+            timeout: None,
+            run: serve_ws!(Realtime::new, disconnect),
+        },
+        Function {
+            name: "ws-default",
+            description: "Handles WebSocket actions (ping, chat) and pushes events to connections.",
+            trigger: Trigger::Ws("$default"),
+            allow: &[
+                Allow::Table(&[
+                    "GetItem",
+                    "Query",
+                    "BatchGetItem",
+                    "PutItem",
+                    "UpdateItem",
+                    "DeleteItem",
+                    "ConditionCheckItem",
+                ]),
+                Allow::Indexes,
+                Allow::PostToConnections,
+            ],
+            env: &[],
+            timeout: None,
+            run: serve_ws!(Realtime::new, handle),
+        },
+    ],
+};

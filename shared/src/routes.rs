@@ -1,0 +1,559 @@
+//! Every Lambda function is declared once, in its feature's `routes` module: its name, what
+//! triggers it (HTTP route, WebSocket route, schedule, the table's stream, an authorizer),
+//! who may call it, the AWS permissions it needs and how it runs. From those declarations:
+//! - the feature's binary picks the function its Lambda was deployed for ([`run`], reading
+//!   `GIGWIRE_FUNCTION`, which the template sets);
+//! - [`template`] writes the template's per-function wiring (Function, Integration, Route,
+//!   Permission, policies) between markers in `template.yaml`;
+//! - the OpenAPI document takes each operation's security from here, and a test checks that
+//!   it describes exactly the declared HTTP routes.
+//!
+//! Hand-written infrastructure (table, bucket, APIs, authorizer resources) stays hand-written.
+//! A test fails when the committed template differs from what the declarations generate;
+//! `UPDATE_GENERATED=1 cargo test --workspace --lib generated` rewrites it and the OpenAPI.
+
+use std::fmt::Write;
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::lambda::BoxError;
+
+/// How a function runs: build its dependencies once, then serve events until the runtime stops.
+/// It gets its own declaration (an HTTP function serves with the declared access).
+pub type Runner = fn(&'static Function) -> Pin<Box<dyn Future<Output = Result<(), BoxError>>>>;
+
+/// Who may call an HTTP route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (sign-in, emailed links).
+    Public,
+    /// A valid access token.
+    Bearer,
+    /// A valid access token with the `admin` role (others get 403 from the service).
+    Admin,
+}
+
+/// What invokes a function.
+#[derive(Clone, Copy, Debug)]
+pub enum Trigger {
+    /// HTTP API routes (method, path), all with the same access.
+    Http(&'static [(&'static str, &'static str)], Access),
+    /// The HTTP API's `$default` route: whatever no declared route matches.
+    HttpDefault,
+    /// A WebSocket API route; `$connect` runs the WebSocket authorizer first.
+    Ws(&'static str),
+    /// A schedule (event name, expression).
+    Schedule(&'static str, &'static str),
+    /// The table's stream, filtered to inserted items of one `entity_type`.
+    Stream(&'static str),
+    /// An API authorizer (its authorizer resource and permission are hand-written).
+    Authorizer,
+}
+
+/// A permission a function's role gets. Everything is scoped to this stack's resources.
+#[derive(Clone, Copy, Debug)]
+pub enum Allow {
+    /// DynamoDB item actions on the table (e.g. `GetItem`); `Query` here is on the base table.
+    Table(&'static [&'static str]),
+    /// `Query` on the table's indexes.
+    Indexes,
+    /// Reading the table's stream.
+    ReadStream,
+    /// S3 actions (e.g. `GetObject`) on objects under the given key prefixes.
+    Objects(&'static [&'static str], &'static [&'static str]),
+    /// Posting to WebSocket connections (`@connections` POST).
+    PostToConnections,
+    /// Closing WebSocket connections (`@connections` DELETE).
+    CloseConnections,
+    /// `ses:SendEmail`. SendEmail is authorized against the sender and (in the SES sandbox)
+    /// recipient identities and any configuration set, so the resource stays open; on AWS a
+    /// condition limits the function to its own sender address (the local emulator does not
+    /// supply that condition key, so there it is left out).
+    SendEmail,
+    /// SNS actions on platform endpoints and SMS, which have no resource to scope to.
+    Sns(&'static [&'static str]),
+    /// Reading the access-token signing key (an SSM SecureString).
+    SigningKey,
+}
+
+/// One Lambda function.
+#[derive(Clone, Copy, Debug)]
+pub struct Function {
+    /// Name, e.g. `send-message`; its CloudFormation logical id is `SendMessageFunction`.
+    pub name: &'static str,
+    /// What it does (the function's Description).
+    pub description: &'static str,
+    /// What invokes it.
+    pub trigger: Trigger,
+    /// Its role's permissions.
+    pub allow: &'static [Allow],
+    /// Environment variables beyond the global ones (name, template value).
+    pub env: &'static [(&'static str, &'static str)],
+    /// Timeout in seconds, when not the global 10.
+    pub timeout: Option<u32>,
+    /// How it runs.
+    pub run: Runner,
+}
+
+impl Function {
+    /// Whether the HTTP glue must refuse a request without a verified caller.
+    pub fn http_access(&self) -> crate::lambda::http::Access {
+        match self.trigger {
+            Trigger::Http(_, Access::Bearer | Access::Admin) => {
+                crate::lambda::http::Access::Authenticated
+            }
+            _ => crate::lambda::http::Access::Public,
+        }
+    }
+}
+
+/// A [`Runner`] that builds `$deps` from the cold-start [`crate::lambda::Init`] (with
+/// `$init`, default [`crate::lambda::init`]) and serves `deps.$method` through the HTTP glue
+/// with the declared access.
+#[macro_export]
+macro_rules! serve_http {
+    ($deps:path, $method:ident) => {
+        $crate::serve_http!($crate::lambda::init, $deps, $method)
+    };
+    ($init:path, $deps:path, $method:ident) => {
+        |function| {
+            Box::pin(async move {
+                let init = $init().await?;
+                let deps = $deps(&init);
+                $crate::lambda::http::serve(function.http_access(), |req| deps.$method(req)).await
+            })
+        }
+    };
+}
+
+/// A [`Runner`] for a WebSocket route: builds `$deps` and serves `deps.$method`.
+#[macro_export]
+macro_rules! serve_ws {
+    ($deps:path, $method:ident) => {
+        |_| {
+            Box::pin(async move {
+                let init = $crate::lambda::init().await?;
+                let deps = $deps(&init);
+                $crate::lambda::ws::run(|req| deps.$method(req)).await
+            })
+        }
+    };
+}
+
+/// A [`Runner`] for a scheduled function: builds `$deps` and runs `deps.$method(at)`.
+#[macro_export]
+macro_rules! serve_schedule {
+    ($deps:path, $method:ident) => {
+        |_| {
+            Box::pin(async move {
+                let init = $crate::lambda::init().await?;
+                let deps = $deps(&init);
+                $crate::lambda::schedule::run(|at| deps.$method(at)).await
+            })
+        }
+    };
+}
+
+/// A feature's functions, built into one binary named after the feature.
+#[derive(Clone, Copy, Debug)]
+pub struct Feature {
+    /// Binary name (`functions/<name>`), e.g. `chat`.
+    pub binary: &'static str,
+    /// Its functions.
+    pub functions: &'static [Function],
+}
+
+/// The environment variable naming the function a Lambda was deployed for.
+pub const FUNCTION_VARIABLE: &str = "GIGWIRE_FUNCTION";
+
+/// A feature binary's `main`: runs the function named by `GIGWIRE_FUNCTION`.
+pub async fn run(feature: &'static Feature) -> Result<(), BoxError> {
+    let name = std::env::var(FUNCTION_VARIABLE)
+        .map_err(|_| format!("environment variable {FUNCTION_VARIABLE} is not set"))?;
+    let function = feature
+        .functions
+        .iter()
+        .find(|f| f.name == name)
+        // The list is `'static`; the runner gets its own declaration.
+        .ok_or_else(|| format!("the {} binary has no function {name:?}", feature.binary))?;
+    (function.run)(function).await
+}
+
+/// The Rust source of [`crate::route_table`]: the declared HTTP routes as plain data, for code
+/// that runs inside a function (the unmatched-route answer, the 405 check) and must not link
+/// every feature's handlers, as referencing [`crate::FEATURES`] would.
+pub fn route_table_source(features: &[Feature]) -> String {
+    let mut out = String::from(
+        "//! Generated from the route declarations by `routes::route_table_source`; do not edit\n\
+         //! (`UPDATE_GENERATED=1 cargo test --workspace --lib generated` rewrites it).\n\n\
+         /// Every HTTP route: (method, path).\n\
+         pub const HTTP_ROUTES: &[(&str, &str)] = &[\n",
+    );
+    let mut routes: Vec<(&str, &str)> = features
+        .iter()
+        .flat_map(|f| f.functions)
+        .flat_map(|f| match f.trigger {
+            Trigger::Http(routes, _) => routes.to_vec(),
+            _ => Vec::new(),
+        })
+        .collect();
+    routes.sort_by_key(|(method, path)| (*path, *method));
+    for (method, path) in routes {
+        let _ = writeln!(out, "    ({method:?}, {path:?}),");
+    }
+    out.push_str("];\n");
+    out
+}
+
+/// Every declared HTTP route: (method, path, access).
+pub fn http_routes() -> impl Iterator<Item = (&'static str, &'static str, Access)> {
+    crate::FEATURES
+        .iter()
+        .flat_map(|feature| feature.functions)
+        .flat_map(|function| match function.trigger {
+            Trigger::Http(routes, access) => routes
+                .iter()
+                .map(move |(method, path)| (*method, *path, access))
+                .collect(),
+            _ => Vec::new(),
+        })
+}
+
+/// `send-message` → `SendMessage`.
+pub fn logical_id(name: &str) -> String {
+    name.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+const BEGIN: &str =
+    "  # BEGIN GENERATED FUNCTIONS: written from the route declarations (shared/src/*/routes.rs)";
+const END: &str = "  # END GENERATED FUNCTIONS";
+const ARN: &str = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}";
+
+/// `template` with the generated section replaced by the wiring of `features`.
+pub fn template(template: &str, features: &[Feature]) -> Option<String> {
+    let start = template.find(BEGIN)?;
+    let end = template[start..].find(END)? + start;
+    let mut out = String::with_capacity(template.len());
+    out.push_str(&template[..start]);
+    out.push_str(BEGIN);
+    out.push('\n');
+    for feature in features {
+        for function in feature.functions {
+            wiring(&mut out, feature.binary, function);
+        }
+    }
+    out.push_str(&template[end..]);
+    Some(out)
+}
+
+fn wiring(out: &mut String, binary: &str, f: &Function) {
+    let id = logical_id(f.name);
+    let title = match f.trigger {
+        Trigger::Http(routes, _) => routes
+            .iter()
+            .map(|(method, path)| format!("{method} {path}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Trigger::HttpDefault => "HTTP $default: whatever no route matches".into(),
+        Trigger::Ws(route) => format!("WebSocket {route}"),
+        Trigger::Schedule(_, rate) => format!("schedule {rate}"),
+        Trigger::Stream(entity) => format!("table stream: new {entity}"),
+        Trigger::Authorizer => "authorizer".into(),
+    };
+    let _ = write!(
+        out,
+        "\n  # {title} {}\n  {id}Function:\n    Type: AWS::Serverless::Function\n    Properties:\n      Description: {:?}\n      CodeUri: target/lambda/{binary}/\n",
+        "-".repeat(70usize.saturating_sub(title.len())),
+        f.description
+    );
+    if let Some(timeout) = f.timeout {
+        let _ = writeln!(out, "      Timeout: {timeout}");
+    }
+    let _ = writeln!(
+        out,
+        "      Environment:\n        Variables:\n          {FUNCTION_VARIABLE}: {}",
+        f.name
+    );
+    for (name, value) in f.env {
+        let _ = writeln!(out, "          {name}: {value}");
+    }
+    policies(out, f.allow);
+    match f.trigger {
+        Trigger::Schedule(event, rate) => {
+            let _ = writeln!(
+                out,
+                "      Events:\n        {event}:\n          Type: Schedule\n          Properties:\n            Schedule: {rate}"
+            );
+        }
+        Trigger::Stream(entity) => stream_event(out, entity),
+        _ => {}
+    }
+    match f.trigger {
+        Trigger::Http(routes, access) => http_wiring(out, &id, routes, access),
+        Trigger::HttpDefault => http_wiring(out, &id, &[("", "$default")], Access::Public),
+        Trigger::Ws(route) => ws_route(out, &id, route),
+        _ => {}
+    }
+}
+
+fn policies(out: &mut String, allow: &[Allow]) {
+    if allow.is_empty() {
+        return;
+    }
+    out.push_str("      Policies:\n        - Statement:\n");
+    for permission in allow {
+        let (actions, resource, condition) = statement(permission);
+        let actions = match actions.as_slice() {
+            [one] => one.clone(),
+            many => format!("[{}]", many.join(", ")),
+        };
+        let _ = writeln!(
+            out,
+            "            - Effect: Allow\n              Action: {actions}\n              Resource: {resource}"
+        );
+        if let Some(condition) = condition {
+            out.push_str(condition);
+        }
+    }
+}
+
+fn statement(permission: &Allow) -> (Vec<String>, String, Option<&'static str>) {
+    let each = |service: &str, actions: &[&str]| {
+        actions
+            .iter()
+            .map(|a| format!("{service}:{a}"))
+            .collect::<Vec<_>>()
+    };
+    let connections = |method: &str| {
+        format!("!Sub \"{ARN}:${{WebSocketApi}}/${{Stage}}/{method}/@connections/*\"")
+    };
+    match permission {
+        Allow::Table(actions) => (each("dynamodb", actions), "!GetAtt Table.Arn".into(), None),
+        Allow::Indexes => (
+            each("dynamodb", &["Query"]),
+            "!Sub \"${Table.Arn}/index/*\"".into(),
+            None,
+        ),
+        Allow::ReadStream => (
+            each(
+                "dynamodb",
+                &["DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"],
+            ),
+            "!GetAtt Table.StreamArn".into(),
+            None,
+        ),
+        Allow::Objects(actions, prefixes) => {
+            let resources: Vec<String> = prefixes
+                .iter()
+                .map(|p| format!("!Sub \"${{Bucket.Arn}}/{p}*\""))
+                .collect();
+            let resource = match resources.as_slice() {
+                [one] => one.clone(),
+                many => format!("[{}]", many.join(", ")),
+            };
+            (each("s3", actions), resource, None)
+        }
+        Allow::PostToConnections => (
+            each("execute-api", &["ManageConnections"]),
+            connections("POST"),
+            None,
+        ),
+        Allow::CloseConnections => (
+            each("execute-api", &["ManageConnections"]),
+            connections("DELETE"),
+            None,
+        ),
+        Allow::SendEmail => (
+            each("ses", &["SendEmail"]),
+            "\"*\"".into(),
+            Some(
+                "              Condition: !If\n                - UseAwsManagementApi\n                - StringEquals:\n                    ses:FromAddress: !Ref EmailFrom\n                - !Ref AWS::NoValue\n",
+            ),
+        ),
+        Allow::Sns(actions) => (each("sns", actions), "\"*\"".into(), None),
+        Allow::SigningKey => (
+            each("ssm", &["GetParameter"]),
+            "!Sub \"arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SigningKeyParameter}\"".into(),
+            None,
+        ),
+    }
+}
+
+fn stream_event(out: &mut String, entity: &str) {
+    // From the oldest record kept: nothing written before the mapping first polls is skipped
+    // (handlers are idempotent, so a replay notifies nobody twice). Retries are safe; a
+    // poisoned record is isolated by bisecting and given up after a few attempts.
+    let _ = writeln!(
+        out,
+        "      Events:\n        Stream:\n          Type: DynamoDB\n          Properties:\n            Stream: !GetAtt Table.StreamArn\n            StartingPosition: TRIM_HORIZON\n            BatchSize: 50\n            MaximumBatchingWindowInSeconds: 0\n            MaximumRetryAttempts: 5\n            BisectBatchOnFunctionError: true\n            FilterCriteria:\n              Filters:\n                - Pattern: '{{\"eventName\": [\"INSERT\"], \"dynamodb\": {{\"NewImage\": {{\"entity_type\": {{\"S\": [\"{entity}\"]}}}}}}}}'"
+    );
+}
+
+fn integration(out: &mut String, id: &str, api: &str, uri: &str, payload_v2: bool) {
+    let _ = write!(
+        out,
+        "\n  {id}Integration:\n    Type: AWS::ApiGatewayV2::Integration\n    Properties:\n      ApiId: !Ref {api}\n      IntegrationType: AWS_PROXY\n      IntegrationUri: {uri}\n"
+    );
+    if payload_v2 {
+        out.push_str("      PayloadFormatVersion: \"2.0\"\n");
+    }
+}
+
+fn route(out: &mut String, name: &str, id: &str, api: &str, key: &str, authorizer: Option<&str>) {
+    let _ = write!(
+        out,
+        "\n  {name}:\n    Type: AWS::ApiGatewayV2::Route\n    Properties:\n      ApiId: !Ref {api}\n      RouteKey: {key}\n"
+    );
+    if let Some(authorizer) = authorizer {
+        let _ = write!(
+            out,
+            "      AuthorizationType: CUSTOM\n      AuthorizerId: !Ref {authorizer}\n"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "      Target: !Sub \"integrations/${{{id}Integration}}\""
+    );
+}
+
+fn permission(out: &mut String, id: &str, source: &str) {
+    let _ = writeln!(
+        out,
+        "\n  {id}Permission:\n    Type: AWS::Lambda::Permission\n    Properties:\n      Action: lambda:InvokeFunction\n      FunctionName: !Ref {id}Function\n      Principal: apigateway.amazonaws.com\n      SourceArn: !Sub \"{ARN}:{source}\""
+    );
+}
+
+fn http_wiring(out: &mut String, id: &str, routes: &[(&str, &str)], access: Access) {
+    integration(
+        out,
+        id,
+        "HttpApi",
+        &format!("!GetAtt {id}Function.Arn"),
+        true,
+    );
+    let authorizer = (access != Access::Public).then_some("HttpApiAuthorizer");
+    for (method, path) in routes {
+        let name = if routes.len() == 1 {
+            format!("{id}Route")
+        } else {
+            format!("{id}{}Route", logical_id(&method.to_ascii_lowercase()))
+        };
+        let key = if method.is_empty() {
+            (*path).to_owned()
+        } else {
+            format!("{method} {path}")
+        };
+        route(out, &name, id, "HttpApi", &key, authorizer);
+    }
+    // One permission for all the function's routes: `*` where they differ.
+    let method = match routes {
+        [(m, _), rest @ ..] if rest.iter().all(|(other, _)| other == m) => *m,
+        _ => "*",
+    };
+    let path: String = routes[0]
+        .1
+        .split('/')
+        .map(|part| if part.starts_with('{') { "*" } else { part })
+        .collect::<Vec<_>>()
+        .join("/");
+    let source = if method.is_empty() {
+        format!("${{HttpApi}}/*/{path}")
+    } else {
+        format!("${{HttpApi}}/*/{method}{path}")
+    };
+    permission(out, id, &source);
+}
+
+fn ws_route(out: &mut String, id: &str, key: &str) {
+    integration(
+        out,
+        id,
+        "WebSocketApi",
+        &format!(
+            "!Sub \"arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{id}Function.Arn}}/invocations\""
+        ),
+        false,
+    );
+    let authorizer = (key == "$connect").then_some("WebSocketAuthorizer");
+    route(
+        out,
+        &format!("{id}Route"),
+        id,
+        "WebSocketApi",
+        key,
+        authorizer,
+    );
+    permission(out, id, &format!("${{WebSocketApi}}/*/{key}"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo_file(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(name)
+    }
+
+    #[test]
+    fn generated_template_wiring_matches_the_declarations() {
+        let path = repo_file("template.yaml");
+        let committed = std::fs::read_to_string(&path).unwrap();
+        let generated = template(&committed, crate::FEATURES).expect("generation markers");
+        if std::env::var_os("UPDATE_GENERATED").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        assert!(
+            committed == generated,
+            "template.yaml is stale: run `UPDATE_GENERATED=1 cargo test --workspace --lib generated`"
+        );
+    }
+
+    #[test]
+    fn generated_route_table_matches_the_declarations() {
+        let path = repo_file("shared/src/route_table.rs");
+        let generated = route_table_source(crate::FEATURES);
+        if std::env::var_os("UPDATE_GENERATED").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "shared/src/route_table.rs is stale: run `UPDATE_GENERATED=1 cargo test --workspace --lib generated`"
+        );
+    }
+
+    #[test]
+    fn every_function_is_declared_once_and_every_binary_has_a_crate() {
+        let mut names = std::collections::BTreeSet::new();
+        for feature in crate::FEATURES {
+            assert!(
+                repo_file(&format!("functions/{}/src/main.rs", feature.binary)).is_file(),
+                "no binary crate for feature {}",
+                feature.binary
+            );
+            for function in feature.functions {
+                assert!(
+                    names.insert(function.name),
+                    "{} declared twice",
+                    function.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn logical_ids_are_pascal_case_names() {
+        assert_eq!(logical_id("send-message"), "SendMessage");
+        assert_eq!(logical_id("ws-connect"), "WsConnect");
+    }
+}
