@@ -22,8 +22,8 @@ use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use futures::{SinkExt, StreamExt};
 use gigwire::adapters::{ApiGatewayPusher, SnsPush};
 use gigwire::auth::{SigningKey, TokenIssuer};
-use gigwire::services::chat::Chat;
-use gigwire::services::notify::Notifications;
+use gigwire::chat::service::Chat;
+use gigwire::notifications::service::Notifications;
 use gigwire::store::dynamo::DynamoStore;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -120,7 +120,7 @@ impl Stack {
     /// returns an access token carrying the role, minted by a refresh.
     pub async fn admin_token(&self, user: &gigwire::domain::UserId, refresh: &Value) -> String {
         use gigwire::domain::{ProfileChanges, Role};
-        use gigwire::store::UserStore;
+        use gigwire::me::store::UserStore;
         let changes = ProfileChanges {
             roles: Some([Role::Customer, Role::Admin].into_iter().collect()),
             ..Default::default()
@@ -453,7 +453,7 @@ pub struct InProcess {
 impl InProcess {
     /// The notification service, with the stack's push application.
     pub fn notifications(&self) -> Notifications<'_> {
-        gigwire::entrypoints::notify::notifications_over(
+        gigwire::notifications::api::notifications_over(
             &self.store,
             &self.pusher,
             self.push.as_ref(),
@@ -462,7 +462,7 @@ impl InProcess {
 
     /// The chat service as the functions wire it (missed messages recorded in the table).
     pub fn chat(&self) -> Chat<'_> {
-        gigwire::entrypoints::chat::chat_over(&self.store, &self.pusher)
+        gigwire::chat::api::chat_over(&self.store, &self.pusher)
     }
 }
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use gigwire::domain::Email;
-use gigwire::domain::notify::{Kind, render_text, spec};
+use gigwire::notifications::model::{Kind, render_text, spec};
 use gigwire::templates::{EmailTemplates, NotificationEmail};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

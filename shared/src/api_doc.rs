@@ -13,33 +13,33 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::adapters::s3::FormField;
-use crate::domain::chat::{
+use crate::auth::service::{CodeRequest, CodeSent, RefreshRequest, TokenResponse, VerifyRequest};
+use crate::chat::model::{
     AddMembers, Attachment, CreateRoom, EditMessage, Member, MemberRole, MembershipPatch, Message,
     MessageKind, MessagePreview, Reaction, ReadUpTo, Room, RoomKind, RoomPatch, SendMessage,
     SubjectType,
 };
-use crate::domain::files::{FileRecord, FileStatus, Purpose, UploadRequest};
-use crate::domain::notify::{
-    Channel, ChannelSwitches, Device, Kind, Notification, Platform, Preferences, PreferencesPatch,
-    QuietHours, RegisterDevice, Subscribe, Subscription,
+use crate::chat::service::{
+    MemberPresence, MessagePage, Peer, RoomDetail, RoomPage, RoomSummary, UnreadTotal,
 };
 use crate::domain::{FileId, MessageId, NotificationId, ProfilePatch, Role, RoomId, User, UserId};
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::routes::Access;
-use crate::services::auth::{CodeRequest, CodeSent, RefreshRequest, TokenResponse, VerifyRequest};
-use crate::services::chat::{
-    MemberPresence, MessagePage, Peer, RoomDetail, RoomPage, RoomSummary, UnreadTotal,
+use crate::files::model::{FileRecord, FileStatus, Purpose, UploadRequest};
+use crate::files::service::{DownloadLink, UploadTicket};
+use crate::me::service::{SessionPage, SessionView};
+use crate::notifications::model::{
+    Channel, ChannelSwitches, Device, Kind, Notification, Platform, Preferences, PreferencesPatch,
+    QuietHours, RegisterDevice, Subscribe, Subscription,
 };
-use crate::services::files::{DownloadLink, UploadTicket};
-use crate::services::notify::{
+use crate::notifications::service::{
     DeliveryStats, MarkRead, Marked, NotificationPage, NotifyReport, PreferencesView, StatsRow,
     UnreadCount,
 };
-use crate::services::realtime::{
+use crate::notifications::subscriptions::{Broadcast, SubscriptionPage};
+use crate::realtime::service::{
     ClientMessage, PresenceStatus, ReceiptKind, RoomChange, ServerEvent, TypingState,
 };
-use crate::services::subscriptions::{Broadcast, SubscriptionPage};
-use crate::services::users::{SessionPage, SessionView};
+use crate::routes::Access;
 
 #[allow(dead_code)]
 mod paths {

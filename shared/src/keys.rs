@@ -1,11 +1,11 @@
 //! Every key string of the single table, built here and nowhere else, from typed ids. The
 //! tests below pin the exact strings: changing one is a data migration, not a refactor.
 
-use crate::domain::chat::Subject;
-use crate::domain::notify::Target;
+use crate::chat::model::Subject;
 use crate::domain::{
     ConnectionId, Email, FileId, MessageId, NotificationId, RoomId, SessionId, UserId,
 };
+use crate::notifications::model::Target;
 
 /// Partition key attribute.
 pub const PK: &str = "PK";
@@ -496,7 +496,7 @@ mod tests {
         assert_eq!(direct_room(&user_id(), &other), pair);
         assert_eq!(direct_room(&other, &user_id()), pair);
         let subject = Subject {
-            kind: crate::domain::chat::SubjectType::Job,
+            kind: crate::chat::model::SubjectType::Job,
             id: "job-42".into(),
         };
         assert_eq!(

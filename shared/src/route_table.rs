@@ -42,10 +42,7 @@ pub const HTTP_ROUTES: &[(&str, &str)] = &[
     ("POST", "/rooms/{id}/messages"),
     ("DELETE", "/rooms/{id}/messages/{messageId}"),
     ("PATCH", "/rooms/{id}/messages/{messageId}"),
-    (
-        "DELETE",
-        "/rooms/{id}/messages/{messageId}/reactions/{emoji}",
-    ),
+    ("DELETE", "/rooms/{id}/messages/{messageId}/reactions/{emoji}"),
     ("PUT", "/rooms/{id}/messages/{messageId}/reactions/{emoji}"),
     ("POST", "/rooms/{id}/read"),
 ];

@@ -222,7 +222,7 @@ async fn bad_sign_in_bodies_are_clear_client_errors() {
 async fn request_from(stack: &Stack, email: &str, ip: &str) -> u16 {
     use gigwire::adapters::SesMailer;
     use gigwire::auth::CodeHasher;
-    use gigwire::services::auth::{Requester, request_code};
+    use gigwire::auth::service::{Requester, request_code};
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use gigwire::domain::{ConnectionId, UserId};
-use gigwire::store::{Connection, ConnectionStore};
+use gigwire::realtime::store::{Connection, ConnectionStore};
 use gigwire_tests::{Stack, Ws, expect_event, next_event, send};
 use serde_json::{Value, json};
 
@@ -1137,7 +1137,7 @@ async fn a_message_that_commits_after_a_newer_id_is_resumed_and_counted_in_commi
         })
     };
     let room_id = gigwire::domain::RoomId::parse(&room, "id").unwrap();
-    let request = gigwire::domain::chat::SendMessage {
+    let request = gigwire::chat::model::SendMessage {
         client_message_id: marker.clone(),
         text: Some("older id".into()),
         attachments: Vec::new(),

@@ -6,10 +6,10 @@
 use chrono::Utc;
 use futures::StreamExt;
 use gigwire::auth::Caller;
-use gigwire::domain::chat::{MAX_MEMBERS, SendMessage};
-use gigwire::domain::notify::Kind;
+use gigwire::chat::model::{MAX_MEMBERS, SendMessage};
 use gigwire::domain::{RoomId, SessionId, UserId};
-use gigwire::services::notify::{NotifyRequest, Recipients};
+use gigwire::notifications::model::Kind;
+use gigwire::notifications::service::{NotifyRequest, Recipients};
 use gigwire_tests::{Call, Recorder, Stack, WriteUnits, expect_event};
 use serde_json::json;
 

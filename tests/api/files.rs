@@ -5,8 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{Duration, Utc};
 use gigwire::domain::FileId;
-use gigwire::domain::files::{FileRecord, FileStatus, Purpose};
-use gigwire::store::FileStore;
+use gigwire::files::model::{FileRecord, FileStatus, Purpose};
+use gigwire::files::store::FileStore;
 use gigwire_tests::{Stack, pdf};
 use serde_json::{Value, json};
 
@@ -501,7 +501,7 @@ async fn a_swap_between_the_check_and_the_copy_is_refused_by_the_storage() {
         session_id: gigwire::domain::SessionId::new(),
         roles: Default::default(),
     };
-    let err = gigwire::services::files::complete_upload(&store, &objects, &caller, &id, Utc::now())
+    let err = gigwire::files::service::complete_upload(&store, &objects, &caller, &id, Utc::now())
         .await
         .unwrap_err();
     assert_eq!(err.status(), 409, "{err}");

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use gigwire::domain::UserId;
-use gigwire::domain::notify::Kind;
-use gigwire::services::notify::{NotifyReport, NotifyRequest, Recipients};
+use gigwire::notifications::model::Kind;
+use gigwire::notifications::service::{NotifyReport, NotifyRequest, Recipients};
 use gigwire_tests::{Stack, Ws, expect_event, next_event, send};
 use serde_json::{Value, json};
 
@@ -640,7 +640,7 @@ async fn register_device(stack: &Stack, who: &Person, body: &Value) -> (u16, Val
 
 /// The platform endpoint each of the user's registered devices pushes to.
 async fn endpoints(stack: &Stack, who: &Person) -> Vec<String> {
-    use gigwire::store::NotificationStore;
+    use gigwire::notifications::store::NotificationStore;
     let reach = stack.store().await.reach(&who.id).await.unwrap();
     reach.devices.into_iter().map(|d| d.endpoint).collect()
 }
@@ -909,8 +909,8 @@ impl aws_sdk_dynamodb::config::Intercept for FailNthTransaction {
 
 #[tokio::test]
 async fn an_interrupted_fan_out_resumes_and_racing_runs_notify_each_subscriber_once() {
-    use gigwire::domain::notify::{ChannelSwitches, Subscription, Target};
-    use gigwire::store::NotificationStore;
+    use gigwire::notifications::model::{ChannelSwitches, Subscription, Target};
+    use gigwire::notifications::store::NotificationStore;
     use gigwire::store::dynamo::DynamoStore;
 
     let stack = Stack::from_env();
@@ -1006,9 +1006,9 @@ async fn an_interrupted_fan_out_resumes_and_racing_runs_notify_each_subscriber_o
 async fn sweep_while_email_is_down(
     stack: &Stack,
     at: DateTime<Utc>,
-) -> gigwire::services::notify::SweepReport {
+) -> gigwire::notifications::service::SweepReport {
     use gigwire::adapters::{SesMailer, SnsSms};
-    use gigwire::services::notify::Escalations;
+    use gigwire::notifications::service::Escalations;
     use gigwire::templates::EmailTemplates;
 
     let services = stack.in_process(None).await;
@@ -1109,7 +1109,7 @@ async fn delivery_count(
     channel: &str,
     outcome: &str,
 ) -> u64 {
-    use gigwire::store::NotificationStore;
+    use gigwire::notifications::store::NotificationStore;
     let services = stack.in_process(None).await;
     services
         .store
@@ -1149,7 +1149,7 @@ async fn marking_read_in_bulk_counts_the_reads_per_kind() {
 
 #[tokio::test]
 async fn an_escalation_that_keeps_erroring_is_retried_with_backoff_then_dropped() {
-    use gigwire::store::NotificationStore;
+    use gigwire::notifications::store::NotificationStore;
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
     let dora = person(&stack, "Dora").await;

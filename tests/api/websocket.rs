@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use gigwire::domain::{ConnectionId, UserId};
-use gigwire::store::{Connection, ConnectionStore};
+use gigwire::realtime::store::{Connection, ConnectionStore};
 use gigwire_tests::{Stack, expect_event, next_event, send, try_send};
 use serde_json::json;
 
@@ -31,7 +31,7 @@ async fn a_message_over_32_kib_is_answered_with_an_error_event_not_dropped() {
     let stack = Stack::from_env();
     let (token, _) = stack.new_user("big").await;
     let mut ws = stack.connect(Some(&token)).await.expect("connect");
-    let limit = gigwire::services::realtime::MAX_MESSAGE_BYTES;
+    let limit = gigwire::realtime::service::MAX_MESSAGE_BYTES;
     for (i, size) in [limit + 1, 100 * 1024].into_iter().enumerate() {
         let request_id = format!("big-{i}");
         let mut message = json!({ "action": "sendMessage", "requestId": request_id,

@@ -10,9 +10,9 @@ use std::time::Instant;
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use gigwire::domain::UserId;
-use gigwire::domain::notify::{ChannelSwitches, Kind, Subscription, Target};
-use gigwire::services::notify::{NotifyReport, NotifyRequest, Recipients};
-use gigwire::store::NotificationStore;
+use gigwire::notifications::model::{ChannelSwitches, Kind, Subscription, Target};
+use gigwire::notifications::service::{NotifyReport, NotifyRequest, Recipients};
+use gigwire::notifications::store::NotificationStore;
 use gigwire_tests::{Recorder, Stack, calls_by_operation};
 use serde_json::json;
 

@@ -16,10 +16,10 @@ use chrono::Utc;
 use futures::StreamExt;
 use gigwire::adapters::Pusher;
 use gigwire::auth::Caller;
-use gigwire::domain::chat::SendMessage;
+use gigwire::chat::model::SendMessage;
 use gigwire::domain::{ConnectionId, RoomId, SessionId, UserId};
-use gigwire::services::realtime::{self, FANOUT_CONCURRENCY};
-use gigwire::store::ConnectionStore;
+use gigwire::realtime::service::{self as realtime, FANOUT_CONCURRENCY};
+use gigwire::realtime::store::ConnectionStore;
 use gigwire_tests::{Stack, expect_event, send};
 use serde_json::json;
 

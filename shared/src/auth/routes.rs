@@ -1,8 +1,9 @@
 //! The sign-in functions, the authorizers and the HTTP API's unmatched-route answer.
 
-use crate::entrypoints::auth::{Logout, Refresh, RequestCode, VerifyCode};
-use crate::entrypoints::fallback;
-use crate::lambda::{self, authorizer, http};
+use super::authorizer;
+use crate::auth::api::{Logout, Refresh, RequestCode, VerifyCode};
+use crate::lambda::unmatched::unmatched;
+use crate::lambda::{self, http};
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::serve_http;
 
@@ -110,7 +111,7 @@ pub const FEATURE: Feature = Feature {
             run: |_| {
                 Box::pin(async {
                     lambda::init_config()?;
-                    http::run_public(fallback::unmatched).await
+                    http::run_public(unmatched).await
                 })
             },
         },

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::otp;
+use crate::auth::otp;
 use crate::domain::{Email, Role, SessionId, UserId};
 use crate::error::Error;
 

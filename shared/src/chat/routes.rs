@@ -1,6 +1,6 @@
 //! Rooms, members and messages over HTTP.
 
-use crate::entrypoints::chat::ChatApi;
+use crate::chat::api::ChatApi;
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::serve_http;
 

@@ -2,12 +2,8 @@
 //! that crosses the API edge is parsed into one of these types once, so the rest of the code
 //! never re-checks a string.
 
-pub mod chat;
 pub mod email;
-pub mod files;
 pub mod ids;
-pub mod notify;
-pub mod otp;
 pub mod user;
 
 pub use email::Email;

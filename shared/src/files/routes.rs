@@ -1,6 +1,6 @@
 //! Uploads, downloads and the cleanup of uploads never completed.
 
-use crate::entrypoints::files::{CreateUpload, Files};
+use crate::files::api::{CreateUpload, Files};
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::{serve_http, serve_schedule};
 

@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 use tracing::{info, warn};
 
 use super::BoxError;
-use super::authorizer::caller_from_context;
 use crate::auth::Caller;
+use crate::auth::authorizer::caller_from_context;
 use crate::error::{Error, Result};
 
 /// Largest request body accepted, in bytes: every JSON body of the API is far smaller.
@@ -275,7 +275,7 @@ where
 {
     let result = async {
         let request = HttpRequest::from_event(event)?;
-        let literal = crate::entrypoints::fallback::literal_methods(&request.raw_path);
+        let literal = crate::lambda::unmatched::literal_methods(&request.raw_path);
         if !literal.is_empty() && !literal.contains(&request.method.as_str()) {
             return Err(Error::MethodNotAllowed {
                 allow: literal.join(", "),

@@ -3,10 +3,10 @@
 //! dependencies, and hands its entrypoint to one of the `run` functions here, which parse the
 //! event, establish the caller, and map the one error type to the event's answer.
 
-pub mod authorizer;
 pub mod http;
 pub mod schedule;
 pub mod stream;
+pub mod unmatched;
 pub mod ws;
 
 pub use lambda_runtime::Error as BoxError;
@@ -67,6 +67,11 @@ pub fn init_verifying() -> Result<TokenVerifier, BoxError> {
     ))
 }
 
+/// The time a request is handled; one read per request so a request sees one "now".
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
 #[cfg(test)]
 mod tests {
     use aws_lambda_events::apigw::{
@@ -93,7 +98,7 @@ mod tests {
                             .map(drop)
                     }
                     "ws-authorizer" => {
-                        serde_json::from_str::<super::authorizer::WsAuthorizerEvent>(&text)
+                        serde_json::from_str::<crate::auth::authorizer::WsAuthorizerEvent>(&text)
                             .map(drop)
                     }
                     f if f.starts_with("ws-") => {

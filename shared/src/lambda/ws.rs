@@ -1,6 +1,6 @@
 //! WebSocket API glue for `$connect`, `$disconnect`, `$default` and named action routes.
 //! The answer is only a status: on `$connect` a non-2xx refuses the connection; on the other
-//! routes replies travel as posts to the connection (see [`crate::services::realtime`]), so a
+//! routes replies travel as posts to the connection (see [`crate::realtime::service`]), so a
 //! handler error is logged and, where it helps the client, sent as an `error` event by the
 //! service itself.
 
@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use tracing::warn;
 
 use super::BoxError;
-use super::authorizer::caller_from_context;
 use crate::auth::Caller;
+use crate::auth::authorizer::caller_from_context;
 use crate::domain::ConnectionId;
 use crate::error::{Error, Result};
 

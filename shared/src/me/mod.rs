@@ -1,3 +1,8 @@
-//! The signed-in user: profile and sessions.
+//! The signed-in user: profile (the [`crate::domain::User`] model is shared by every feature)
+//! and the list of signed-in devices.
 
+pub mod api;
+pub mod dynamo;
 pub mod routes;
+pub mod service;
+pub mod store;

@@ -1,6 +1,6 @@
 //! The signed-in user: profile and sessions.
 
-use crate::entrypoints::me::{GetMe, ListSessions, UpdateMe};
+use crate::me::api::{GetMe, ListSessions, UpdateMe};
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::serve_http;
 

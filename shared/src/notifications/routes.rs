@@ -1,9 +1,9 @@
 //! The inbox, preferences, devices, subscriptions, escalations and statistics.
 
-use crate::entrypoints::notify::{EscalationSweep, MissedMessagesNotifier, NotificationsApi};
 use crate::lambda::{self, stream};
+use crate::notifications::api::{EscalationSweep, MissedMessagesNotifier, NotificationsApi};
+use crate::notifications::dynamo::ENTITY_MISSED;
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
-use crate::store::dynamo::ENTITY_MISSED;
 use crate::{serve_http, serve_schedule};
 
 /// Built into the `notifications` binary.

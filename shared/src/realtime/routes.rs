@@ -1,6 +1,6 @@
 //! The WebSocket API: connections, presence and the chat actions.
 
-use crate::entrypoints::ws::Realtime;
+use crate::realtime::api::Realtime;
 use crate::routes::{Allow, Feature, Function, Trigger};
 use crate::serve_ws;
 

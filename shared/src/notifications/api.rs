@@ -2,20 +2,23 @@
 
 use chrono::{DateTime, Utc};
 
-use super::now;
 use crate::adapters::{ApiGatewayPusher, PushSender, SesMailer, SnsPush, SnsSms};
+use crate::chat::store::MissedMessages;
 use crate::cursor::CursorCodec;
 use crate::domain::NotificationId;
-use crate::domain::notify::{PreferencesPatch, RegisterDevice, Subscribe};
 use crate::error::{Error, Result};
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
-use crate::services::click::ClickLinks;
-use crate::services::notify::{ChatNotifier, Escalations, InboxQuery, MarkRead, Notifications};
-use crate::services::subscriptions::{Broadcast, Subscriptions};
-use crate::services::users::page_size;
+use crate::lambda::now;
+use crate::me::service::page_size;
+use crate::notifications::click::ClickLinks;
+use crate::notifications::model::{PreferencesPatch, RegisterDevice, Subscribe};
+use crate::notifications::service::{
+    ChatNotifier, Escalations, InboxQuery, MarkRead, Notifications,
+};
+use crate::notifications::store::Notifier;
+use crate::notifications::subscriptions::{Broadcast, Subscriptions};
 use crate::store::dynamo::DynamoStore;
-use crate::store::{MissedMessages, Notifier};
 use crate::templates::EmailTemplates;
 
 /// What the inbox and preference functions build once.

@@ -23,10 +23,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
-use super::BoxError;
 use crate::auth::{self, Caller, TokenVerifier};
 use crate::domain::{Role, SessionId, UserId};
 use crate::error::Error;
+use crate::lambda::BoxError;
 
 /// What the authorizer tells the handlers (string values: the gateway stringifies them).
 #[derive(Debug, Default, Serialize, PartialEq)]

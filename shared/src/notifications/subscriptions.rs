@@ -18,13 +18,13 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::cursor::CursorCodec;
-use crate::domain::notify::{Kind, Notification, Subscribe, Subscription, Target};
 use crate::domain::{Role, UserId};
 use crate::error::{Error, Result};
-use crate::services::notify::{
+use crate::notifications::model::{Kind, Notification, Subscribe, Subscription, Target};
+use crate::notifications::service::{
     Delivered, Notifications, NotifyReport, NotifyRequest, Outcome, Recipients,
 };
-use crate::store::{FanOutCursor, Reach};
+use crate::notifications::store::{FanOutCursor, Reach};
 
 /// Subscribers written per transaction: three actions each (notification, counter,
 /// escalation) plus the cursor fill DynamoDB's limit of 100.

@@ -14,15 +14,15 @@ use tracing::{info, instrument, warn};
 use utoipa::ToSchema;
 
 use crate::adapters::{Mailer, Pusher};
+use crate::auth::otp;
+use crate::auth::store::{OtpRecord, OtpStore, Session, SessionStore};
 use crate::auth::{self, CodeHasher, RefreshTokens, TokenIssuer, hashes_match};
-use crate::domain::otp;
 use crate::domain::{AdminEmails, Email, ProfileChanges, Role, SessionId, User};
 use crate::error::{Error, Result};
-use crate::services::realtime;
-use crate::store::{
-    ConnectionStore, OtpRecord, OtpStore, RateDecision, RateLimiter, Session, SessionStore,
-    UserStore,
-};
+use crate::me::store::UserStore;
+use crate::realtime::service as realtime;
+use crate::realtime::store::ConnectionStore;
+use crate::store::{RateDecision, RateLimiter};
 use crate::templates::EmailTemplates;
 
 /// `POST /auth/otp`.

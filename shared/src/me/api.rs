@@ -1,13 +1,13 @@
 //! The caller's own resources: `GET /me`, `PATCH /me`, `GET /me/sessions`.
 
-use super::now;
 use crate::adapters::ApiGatewayPusher;
 use crate::cursor::CursorCodec;
 use crate::domain::ProfilePatch;
 use crate::error::Result;
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
-use crate::services::users;
+use crate::lambda::now;
+use crate::me::service as users;
 use crate::store::dynamo::DynamoStore;
 
 /// `GET /me`.

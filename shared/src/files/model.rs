@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{FileId, RoomId, UserId};
+use crate::domain::{FileId, RoomId, UserId};
 use crate::error::Error;
 
 /// What a file is for; decides the allowed types and who may see it.

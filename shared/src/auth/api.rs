@@ -1,16 +1,16 @@
 //! Sign-in routes: `POST /auth/otp`, `POST /auth/otp/verify`, `POST /auth/refresh`,
 //! `POST /auth/logout`.
 
-use super::now;
 use crate::adapters::{ApiGatewayPusher, SesMailer};
+use crate::auth::service::{
+    self as auth, CodeRequest, RefreshRequest, Requester, SessionEnd, Tokens, VerifyRequest,
+};
 use crate::auth::{CodeHasher, RefreshTokens, TokenIssuer};
 use crate::domain::{AdminEmails, Email};
 use crate::error::Result;
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
-use crate::services::auth::{
-    self, CodeRequest, RefreshRequest, Requester, SessionEnd, Tokens, VerifyRequest,
-};
+use crate::lambda::now;
 use crate::store::dynamo::DynamoStore;
 use crate::templates::EmailTemplates;
 

@@ -5,18 +5,18 @@
 
 use percent_encoding::percent_decode_str;
 
-use super::now;
 use crate::adapters::ApiGatewayPusher;
-use crate::cursor::CursorCodec;
-use crate::domain::chat::{
+use crate::chat::model::{
     AddMembers, CreateRoom, EditMessage, Emoji, MembershipPatch, ReadUpTo, RoomPatch, SendMessage,
 };
+use crate::chat::service::{Chat, HistoryQuery};
+use crate::cursor::CursorCodec;
 use crate::domain::{MessageId, RoomId, UserId};
 use crate::error::{Error, Result};
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
-use crate::services::chat::{Chat, HistoryQuery};
-use crate::services::users::page_size;
+use crate::lambda::now;
+use crate::me::service::page_size;
 use crate::store::dynamo::DynamoStore;
 
 /// What every chat function builds once: the table (every storage port), the Management

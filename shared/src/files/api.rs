@@ -3,14 +3,14 @@
 
 use chrono::{DateTime, Utc};
 
-use super::now;
 use crate::adapters::{S3Files, S3PostSigner};
 use crate::domain::FileId;
-use crate::domain::files::UploadRequest;
 use crate::error::Result;
+use crate::files::model::UploadRequest;
+use crate::files::service as files;
 use crate::lambda::Init;
 use crate::lambda::http::{HttpRequest, HttpResponse};
-use crate::services::files;
+use crate::lambda::now;
 use crate::store::dynamo::DynamoStore;
 
 /// `POST /files`: one table write and a local signature, so it builds no S3 client.

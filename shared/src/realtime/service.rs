@@ -15,11 +15,11 @@ use utoipa::ToSchema;
 
 use crate::adapters::{Delivery, Pusher};
 use crate::auth::Caller;
-use crate::domain::chat::{Message, Reaction, Room};
-use crate::domain::notify::Notification;
+use crate::chat::model::{Message, Reaction, Room};
 use crate::domain::{ConnectionId, FileId, MessageId, RoomId, SessionId, User, UserId};
 use crate::error::{Error, ErrorBody, Result};
-use crate::store::{Connection, ConnectionStore};
+use crate::notifications::model::Notification;
+use crate::realtime::store::{Connection, ConnectionStore};
 
 /// API Gateway closes a connection after 2 h; the margin covers clock skew and TTL lag.
 pub const CONNECTION_TTL_SECS: i64 = 2 * 3600 + 10 * 60;

@@ -17,23 +17,27 @@ use utoipa::ToSchema;
 
 use crate::adapters::Pusher;
 use crate::auth::Caller;
-use crate::cursor::{CursorCodec, Position};
-use crate::domain::chat::{
+use crate::chat::model::{
     AddMembers, Attachment, CreateRoom, EditMessage, Emoji, MAX_MEMBERS, MAX_PINS, MAX_SEQ, Member,
     MemberRole, MembershipPatch, Message, MessageKind, Room, RoomKind, RoomPatch, SendMessage,
     next_owner, validate_name,
 };
-use crate::domain::files::{FileRecord, FileStatus, Purpose};
+use crate::chat::store::{
+    Append, AppendOutcome, ChatStore, HistoryAnchor, OfflineMessage, RoomClaim,
+};
+use crate::cursor::{CursorCodec, Position};
 use crate::domain::{ConnectionId, FileId, MessageId, Role, RoomId, UserId};
 use crate::error::{Error, Result};
-use crate::services::realtime::{
-    self, Actions, ClientMessage, FANOUT_CONCURRENCY, PresenceStatus, ReceiptKind, RoomChange,
-    ServerEvent, TypingState,
+use crate::files::model::{FileRecord, FileStatus, Purpose};
+use crate::files::store::FileStore;
+use crate::me::store::UserStore;
+use crate::notifications::store::Notifier;
+use crate::realtime::service::{
+    self as realtime, Actions, ClientMessage, FANOUT_CONCURRENCY, PresenceStatus, ReceiptKind,
+    RoomChange, ServerEvent, TypingState,
 };
-use crate::store::{
-    Append, AppendOutcome, ChatStore, ConnectionStore, FileStore, HistoryAnchor, Notifier,
-    OfflineMessage, RateDecision, RateLimiter, RoomClaim, UserStore,
-};
+use crate::realtime::store::ConnectionStore;
+use crate::store::{RateDecision, RateLimiter};
 
 /// Messages a user may send per second (over HTTP and WebSocket together).
 pub const SENDS_PER_SECOND: u32 = 5;
@@ -785,7 +789,7 @@ impl<'a> Chat<'a> {
             self.room(room),
             futures::stream::iter(request.attachments.iter().copied())
                 .map(|id| async move { files.get_file(&id).await.map(|f| (id, f)) })
-                .buffered(crate::domain::chat::MAX_ATTACHMENTS)
+                .buffered(crate::chat::model::MAX_ATTACHMENTS)
                 .try_collect::<Vec<_>>(),
         )?;
         if let RateDecision::Limited { retry_after_secs } = rate {

@@ -7,11 +7,13 @@ use utoipa::ToSchema;
 
 use crate::adapters::Pusher;
 use crate::auth::Caller;
+use crate::auth::store::SessionStore;
 use crate::cursor::CursorCodec;
 use crate::domain::{ProfilePatch, SessionId, User};
 use crate::error::{Error, Result};
-use crate::services::realtime::{self, ServerEvent};
-use crate::store::{ConnectionStore, SessionStore, UserStore};
+use crate::me::store::UserStore;
+use crate::realtime::service::{self as realtime, ServerEvent};
+use crate::realtime::store::ConnectionStore;
 
 /// Default and largest page size of list endpoints.
 pub const DEFAULT_PAGE_SIZE: u32 = 20;

@@ -19,19 +19,19 @@ use utoipa::ToSchema;
 
 use crate::adapters::{Mailer, PushSender, Pushed, Pusher, SmsSender};
 use crate::auth::Caller;
+use crate::chat::store::{ChatStore, OfflineMessage};
 use crate::cursor::CursorCodec;
-use crate::domain::notify::{
+use crate::domain::{ConnectionId, NotificationId, ProfileChanges, Role, RoomId, UserId};
+use crate::error::{Error, Result};
+use crate::me::store::UserStore;
+use crate::notifications::click::ClickLinks;
+use crate::notifications::model::{
     Channel, ChannelSwitches, Device, Escalation, Kind, MAX_ATTEMPTS, Notification, Preferences,
     PreferencesPatch, RegisterDevice, Target, render_text, retry_delay, spec,
 };
-use crate::domain::{ConnectionId, NotificationId, ProfileChanges, Role, RoomId, UserId};
-use crate::error::{Error, Result};
-use crate::services::click::ClickLinks;
-use crate::services::realtime::{self, ServerEvent};
-use crate::store::{
-    ChatStore, ConnectionStore, Created, DeliveryCounters, NotificationStore, Notifier,
-    OfflineMessage, Reach, UserStore,
-};
+use crate::notifications::store::{Created, DeliveryCounters, NotificationStore, Notifier, Reach};
+use crate::realtime::service::{self as realtime, ServerEvent};
+use crate::realtime::store::ConnectionStore;
 use crate::templates::{EmailTemplates, NotificationEmail};
 
 /// Recipients handled at once by one `notify`.

@@ -21,11 +21,12 @@ use utoipa::ToSchema;
 
 use crate::adapters::{ObjectStore, PresignedPost, UploadSigner};
 use crate::auth::Caller;
+use crate::chat::store::ChatStore;
 use crate::domain::FileId;
-use crate::domain::files::{FileRecord, FileStatus, SNIFF_BYTES, UploadRequest, check_signature};
 use crate::error::{Error, Result};
+use crate::files::model::{FileRecord, FileStatus, SNIFF_BYTES, UploadRequest, check_signature};
+use crate::files::store::FileStore;
 use crate::keys;
-use crate::store::{ChatStore, FileStore};
 
 /// How long an upload form stays valid.
 pub const UPLOAD_TTL: Duration = Duration::from_secs(5 * 60);

@@ -9,10 +9,10 @@ use chrono::{DateTime, Duration, Utc};
 use tracing::info;
 
 use crate::cursor::{CursorCodec, Position};
-use crate::domain::notify::{Channel, Notification};
 use crate::domain::{NotificationId, UserId};
 use crate::error::{Error, Result};
-use crate::services::notify::Notifications;
+use crate::notifications::model::{Channel, Notification};
+use crate::notifications::service::Notifications;
 
 /// How long a link records clicks.
 const LINK_LIFETIME: Duration = Duration::days(30);
@@ -121,7 +121,7 @@ impl Notifications<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::notify::Kind;
+    use crate::notifications::model::Kind;
 
     fn notification() -> Notification {
         serde_json::from_value(serde_json::json!({

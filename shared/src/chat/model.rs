@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{FileId, MessageId, RoomId, UserId};
+use crate::domain::{FileId, MessageId, RoomId, UserId};
 use crate::error::{Error, Result};
 
 /// Longest message text, in characters (far below the 32 KB frame even in 4-byte UTF-8).
@@ -550,7 +550,7 @@ pub struct RoomPatch {
     #[schema(pattern = "\\S", max_length = 100)]
     pub name: Option<String>,
     /// New avatar (`null` removes it).
-    #[serde(default, deserialize_with = "super::user::present")]
+    #[serde(default, deserialize_with = "crate::domain::user::present")]
     pub avatar_file_id: Option<Option<FileId>>,
 }
 

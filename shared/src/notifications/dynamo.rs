@@ -7,8 +7,20 @@
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
-use super::*;
-use crate::domain::notify::{
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use tracing::instrument;
+
+use crate::chat::store::{MissedMessages, OfflineMessage};
+use crate::cursor::Position;
+use crate::error::{Error, Result};
+use crate::keys::{self};
+use crate::store::dynamo::*;
+use crate::store::*;
+
+use super::store::*;
+use crate::domain::*;
+use crate::notifications::model::{
     Device, Escalation, Kind, Notification, Preferences, Subscription, Target,
 };
 

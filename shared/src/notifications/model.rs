@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{NotificationId, RoomId, TimeZone, UserId};
+use crate::domain::{NotificationId, RoomId, TimeZone, UserId};
 use crate::error::{Error, Result};
 
 /// What a notification is about.
@@ -389,7 +389,7 @@ pub struct PreferencesPatch {
     #[schema(schema_with = kind_switches_schema)]
     pub kinds: Option<BTreeMap<Kind, ChannelSwitches>>,
     /// New quiet hours (`null` removes them).
-    #[serde(default, deserialize_with = "super::user::present")]
+    #[serde(default, deserialize_with = "crate::domain::user::present")]
     pub quiet_hours: Option<Option<QuietHours>>,
     /// The user's IANA time zone (also their profile's).
     #[schema(format = "iana-time-zone", example = "Europe/Lisbon")]

@@ -14,10 +14,20 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, Utc};
 
-use super::*;
-use crate::domain::chat::{
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue};
+use tracing::instrument;
+
+use super::store::*;
+use crate::chat::model::{
     Emoji, MAX_MEMBERS, Member, Message, Room, group_reactions, reaction_key,
 };
+use crate::cursor::Position;
+use crate::domain::*;
+use crate::error::{Error, Result};
+use crate::keys::{self, Key};
+use crate::store::dynamo::*;
+use crate::store::*;
 
 const ENTITY_ROOM: &str = "room";
 const ENTITY_ROOM_CLAIM: &str = "room_claim";
@@ -99,13 +109,13 @@ impl DynamoStore {
         Ok(found)
     }
 
-    pub(super) fn update(&self, key: &Key) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+    pub(crate) fn update(&self, key: &Key) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
         Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(key)))
     }
 
-    pub(super) fn put_action(
+    pub(crate) fn put_action(
         &self,
         item: Item,
         condition: Option<&str>,
@@ -216,7 +226,7 @@ impl DynamoStore {
         Ok((messages, more))
     }
 
-    pub(super) fn update_item(
+    pub(crate) fn update_item(
         &self,
         key: &Key,
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
@@ -826,7 +836,7 @@ impl ChatStore for DynamoStore {
                     "{live} AND attribute_not_exists(reactions.#key) AND size(reactions) < :max"
                 ))
                 .expression_attribute_values(":now", s(now.to_rfc3339()))
-                .expression_attribute_values(":max", n(crate::domain::chat::MAX_REACTIONS))
+                .expression_attribute_values(":max", n(crate::chat::model::MAX_REACTIONS))
         } else {
             builder
                 .update_expression("REMOVE reactions.#key")

@@ -1,11 +1,11 @@
 //! WebSocket routes: `$connect`, `$disconnect`, `$default`.
 
-use super::chat::ChatApi;
-use super::now;
+use crate::chat::api::ChatApi;
 use crate::error::Result;
 use crate::lambda::Init;
+use crate::lambda::now;
 use crate::lambda::ws::WsRequest;
-use crate::services::realtime;
+use crate::realtime::service as realtime;
 
 /// `$connect`, `$disconnect` and `$default`: connection bookkeeping, presence and client
 /// actions, over the chat dependencies.
