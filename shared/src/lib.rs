@@ -49,9 +49,9 @@
 //! | escalation | `ESC#{user}#{group}` | `ESC` | `ESCALATE` / `{due ms, 15 digits}#{user}#{group}` | one pending SMS/email per user and digest group; the sweep reads only what is due (GSI1, `<=` now) |
 //! | delivery stats | `STATS#{day}` | `{kind}#{channel}` | – | sent / failed / clicked counters per day |
 //!
-//! S3 objects: uploads land at `uploads/{owner}/{file}` ([`keys::upload_staging`]), never
+//! S3 objects: uploads land at `uploads/{owner}/{file}` ([`crate::files::keys::upload_staging`]), never
 //! served; completion copies the exact object it checked to `files/{owner}/{file}`
-//! ([`keys::stored_file`]), the only key a download link is signed for.
+//! ([`crate::files::keys::stored_file`]), the only key a download link is signed for.
 
 pub mod adapters;
 pub mod api_doc;

@@ -320,7 +320,7 @@ async fn an_expired_upload_policy_is_refused_by_the_storage() {
     let bytes = pdf(800);
     let ttl = std::time::Duration::from_secs(300);
     let form = |issued| {
-        let key = gigwire::keys::upload_staging(&owner, &FileId::new());
+        let key = gigwire::files::keys::upload_staging(&owner, &FileId::new());
         let signer = &signer;
         let len = bytes.len() as u64;
         async move {
@@ -514,7 +514,7 @@ async fn a_swap_between_the_check_and_the_copy_is_refused_by_the_storage() {
     assert!(
         objects
             .inner
-            .info(&gigwire::keys::stored_file(&record.owner_id, &id))
+            .info(&gigwire::files::keys::stored_file(&record.owner_id, &id))
             .await
             .unwrap()
             .is_none(),

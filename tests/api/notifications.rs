@@ -1158,7 +1158,7 @@ async fn an_escalation_that_keeps_erroring_is_retried_with_backoff_then_dropped(
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await;
-    let key = gigwire::keys::user(&dora.id);
+    let key = gigwire::me::keys::user(&dora.id);
     aws_sdk_dynamodb::Client::new(&sdk)
         .update_item()
         .table_name(&stack.table)

@@ -8,7 +8,6 @@ use super::store::*;
 use crate::cursor::Position;
 use crate::domain::*;
 use crate::error::Result;
-use crate::keys::{self};
 use crate::store::dynamo::*;
 use crate::store::*;
 
@@ -16,12 +15,12 @@ use crate::store::*;
 impl OtpStore for DynamoStore {
     #[instrument(skip_all)]
     async fn put_code(&self, email: &Email, record: &OtpRecord) -> Result<()> {
-        let item = to_item(&keys::otp(email), ENTITY_OTP, None, record)?;
+        let item = to_item(&crate::auth::keys::otp(email), ENTITY_OTP, None, record)?;
         self.put(item).await
     }
 
     async fn get_code(&self, email: &Email) -> Result<Option<OtpRecord>> {
-        self.get(&keys::otp(email)).await
+        self.get(&crate::auth::keys::otp(email)).await
     }
 
     #[instrument(skip_all)]
@@ -30,7 +29,7 @@ impl OtpStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(&keys::otp(email))))
+            .set_key(Some(key_item(&crate::auth::keys::otp(email))))
             .update_expression("ADD attempts :one")
             .condition_expression("code_hash = :hash")
             .expression_attribute_values(":one", n(1))
@@ -52,7 +51,7 @@ impl OtpStore for DynamoStore {
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(&keys::otp(email))))
+            .set_key(Some(key_item(&crate::auth::keys::otp(email))))
             .condition_expression("code_hash = :hash AND attempts < :max")
             .expression_attribute_values(":hash", s(code_hash))
             .expression_attribute_values(":max", n(max_attempts))
@@ -67,16 +66,19 @@ impl SessionStore for DynamoStore {
     #[instrument(skip_all, fields(session_id = %session.id))]
     async fn create_session(&self, session: &Session) -> Result<()> {
         let item = to_item(
-            &keys::session(&session.id),
+            &crate::auth::keys::session(&session.id),
             ENTITY_SESSION,
-            Some(&keys::session_by_user(&session.user_id, &session.id)),
+            Some(&crate::auth::keys::session_by_user(
+                &session.user_id,
+                &session.id,
+            )),
             session,
         )?;
         self.put(item).await
     }
 
     async fn get_session(&self, id: &SessionId) -> Result<Option<Session>> {
-        self.get(&keys::session(id)).await
+        self.get(&crate::auth::keys::session(id)).await
     }
 
     #[instrument(skip_all, fields(session_id = %id))]
@@ -91,7 +93,7 @@ impl SessionStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(&keys::session(id))))
+            .set_key(Some(key_item(&crate::auth::keys::session(id))))
             .update_expression("SET generation = :next, last_used_at = :now, expires_at = :exp")
             .condition_expression("generation = :current")
             .expression_attribute_values(":current", n(generation))
@@ -104,7 +106,7 @@ impl SessionStore for DynamoStore {
     }
 
     async fn delete_session(&self, id: &SessionId) -> Result<()> {
-        self.delete(&keys::session(id)).await
+        self.delete(&crate::auth::keys::session(id)).await
     }
 
     async fn list_sessions(
@@ -113,7 +115,7 @@ impl SessionStore for DynamoStore {
         limit: u32,
         after: Option<Position>,
     ) -> Result<Page<Session>> {
-        self.user_list(user, keys::SESSION_PREFIX, limit, after)
+        self.user_list(user, crate::auth::keys::SESSION_PREFIX, limit, after)
             .await
     }
 }

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod authorizer;
 pub mod dynamo;
+pub mod keys;
 pub mod otp;
 pub mod routes;
 pub mod service;

@@ -56,16 +56,16 @@ fn message_from(item: Item) -> Result<Message> {
 
 fn claim_key(claim: &RoomClaim) -> Key {
     match claim {
-        RoomClaim::Direct(a, b) => keys::direct_room(a, b),
-        RoomClaim::Subject(subject) => keys::subject_room(subject),
+        RoomClaim::Direct(a, b) => crate::chat::keys::direct_room(a, b),
+        RoomClaim::Subject(subject) => crate::chat::keys::subject_room(subject),
     }
 }
 
 fn member_item(member: &Member, activity_ms: i64) -> Result<Item> {
     let mut item = to_item(
-        &keys::member(&member.room_id, &member.user_id),
+        &crate::chat::keys::member(&member.room_id, &member.user_id),
         ENTITY_MEMBER,
-        Some(&keys::member_by_user(
+        Some(&crate::chat::keys::member_by_user(
             &member.user_id,
             activity_ms,
             &member.room_id,
@@ -136,7 +136,7 @@ impl DynamoStore {
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(keys::room_partition(room)))
+            .expression_attribute_values(":pk", s(crate::chat::keys::room_partition(room)))
             .expression_attribute_values(":prefix", s(prefix))
             .consistent_read(true);
         self.query_all(query).await
@@ -167,7 +167,7 @@ impl DynamoStore {
         let preview =
             serde_dynamo::to_attribute_value(message.preview()).map_err(Error::unexpected)?;
         let refreshed = self
-            .update_item(&keys::room(&message.room_id))
+            .update_item(&crate::chat::keys::room(&message.room_id))
             .update_expression("SET lastMessage = :preview")
             .condition_expression("lastMessage.id = :id")
             .expression_attribute_values(":preview", preview)
@@ -188,7 +188,7 @@ impl DynamoStore {
         after: u64,
         limit: u32,
     ) -> Result<(Vec<Message>, bool)> {
-        let from = keys::message_by_seq(room, after.saturating_add(1));
+        let from = crate::chat::keys::message_by_seq(room, after.saturating_add(1));
         let out = self
             .client
             .query()
@@ -199,7 +199,10 @@ impl DynamoStore {
             .expression_attribute_names("#sk", keys::GSI1SK)
             .expression_attribute_values(":pk", s(from.pk))
             .expression_attribute_values(":low", s(from.sk))
-            .expression_attribute_values(":high", s(keys::message_by_seq(room, u64::MAX).sk))
+            .expression_attribute_values(
+                ":high",
+                s(crate::chat::keys::message_by_seq(room, u64::MAX).sk),
+            )
             .scan_index_forward(true)
             .limit(limit as i32 + 1)
             .send()
@@ -270,7 +273,7 @@ impl ChatStore for DynamoStore {
             )?;
             actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
         }
-        let item = to_item(&keys::room(&room.id), ENTITY_ROOM, None, room)?;
+        let item = to_item(&crate::chat::keys::room(&room.id), ENTITY_ROOM, None, room)?;
         actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
         for member in members {
             actions.push(self.put_action(member_item(member, activity)?, None)?);
@@ -292,11 +295,13 @@ impl ChatStore for DynamoStore {
     }
 
     async fn get_room(&self, id: &RoomId) -> Result<Option<Room>> {
-        self.get(&keys::room(id)).await
+        self.get(&crate::chat::keys::room(id)).await
     }
 
     async fn rooms(&self, ids: &[RoomId]) -> Result<Vec<Room>> {
-        let items = self.batch_get(ids.iter().map(keys::room).collect()).await?;
+        let items = self
+            .batch_get(ids.iter().map(crate::chat::keys::room).collect())
+            .await?;
         items.into_iter().map(from_item).collect()
     }
 
@@ -310,7 +315,7 @@ impl ChatStore for DynamoStore {
         let mut set = vec!["#id = #id".to_owned()];
         let mut remove = Vec::new();
         let mut builder = self
-            .update_item(&keys::room(id))
+            .update_item(&crate::chat::keys::room(id))
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#id", "id");
         if let Some(name) = name {
@@ -341,11 +346,11 @@ impl ChatStore for DynamoStore {
     }
 
     async fn get_member(&self, room: &RoomId, user: &UserId) -> Result<Option<Member>> {
-        self.get(&keys::member(room, user)).await
+        self.get(&crate::chat::keys::member(room, user)).await
     }
 
     async fn members(&self, room: &RoomId) -> Result<Vec<Member>> {
-        self.room_items(room, keys::MEMBER_PREFIX)
+        self.room_items(room, crate::chat::keys::MEMBER_PREFIX)
             .await?
             .into_iter()
             .map(from_item)
@@ -367,7 +372,7 @@ impl ChatStore for DynamoStore {
             .expression_attribute_names("#pk", keys::GSI1PK)
             .expression_attribute_names("#sk", keys::GSI1SK)
             .expression_attribute_values(":pk", s(keys::user_partition(user)))
-            .expression_attribute_values(":prefix", s(keys::ROOM_ACTIVITY_PREFIX))
+            .expression_attribute_values(":prefix", s(crate::chat::keys::ROOM_ACTIVITY_PREFIX))
             .scan_index_forward(false)
             .set_limit(limit.map(|l| l as i32))
             .set_exclusive_start_key(after.map(position_to_item))
@@ -387,7 +392,10 @@ impl ChatStore for DynamoStore {
     }
 
     async fn memberships_of(&self, user: &UserId, rooms: &[RoomId]) -> Result<Vec<Member>> {
-        let wanted = rooms.iter().map(|room| keys::member(room, user)).collect();
+        let wanted = rooms
+            .iter()
+            .map(|room| crate::chat::keys::member(room, user))
+            .collect();
         self.batch_get(wanted)
             .await?
             .into_iter()
@@ -409,7 +417,7 @@ impl ChatStore for DynamoStore {
         let seq = members.first().map_or(0, |m| m.read_seq);
         let sequence_free = sequence_is(seq, ":seq");
         let count = self
-            .update(&keys::room(room))
+            .update(&crate::chat::keys::room(room))
             .update_expression("ADD memberCount :n")
             .condition_expression(format!(
                 "attribute_exists(PK) AND memberCount <= :limit AND {sequence_free}"
@@ -435,7 +443,7 @@ impl ChatStore for DynamoStore {
         new_owner: Option<&UserId>,
     ) -> Result<bool> {
         let leave = self
-            .update(&keys::member(room, user))
+            .update(&crate::chat::keys::member(room, user))
             .update_expression(
                 "SET leftAt = :now, #role = :member, pinned = :false REMOVE #gpk, #gsk",
             )
@@ -450,11 +458,11 @@ impl ChatStore for DynamoStore {
             .map_err(Error::unexpected)?;
         let unpin = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(key_item(&keys::pin(user, room))))
+            .set_key(Some(key_item(&crate::chat::keys::pin(user, room))))
             .build()
             .map_err(Error::unexpected)?;
         let count = self
-            .update(&keys::room(room))
+            .update(&crate::chat::keys::room(room))
             .update_expression("ADD memberCount :minus")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":minus", n(-1))
@@ -467,7 +475,7 @@ impl ChatStore for DynamoStore {
         ];
         if let Some(owner) = new_owner {
             let promote = self
-                .update(&keys::member(room, owner))
+                .update(&crate::chat::keys::member(room, owner))
                 .update_expression("SET #role = :owner")
                 .condition_expression(ACTIVE_MEMBER)
                 .expression_attribute_names("#role", "role")
@@ -489,7 +497,7 @@ impl ChatStore for DynamoStore {
     ) -> Result<Option<Member>> {
         let mut set = Vec::new();
         let mut builder = self
-            .update_item(&keys::member(room, user))
+            .update_item(&crate::chat::keys::member(room, user))
             .condition_expression(ACTIVE_MEMBER);
         if let Some(muted) = muted {
             set.push("muted = :muted");
@@ -513,14 +521,14 @@ impl ChatStore for DynamoStore {
         match pinned {
             Some(true) => {
                 let marker = to_item(
-                    &keys::pin(user, room),
+                    &crate::chat::keys::pin(user, room),
                     ENTITY_PIN,
                     None,
                     &serde_json::json!({ "roomId": room }),
                 )?;
                 self.put(marker).await?;
             }
-            Some(false) => self.delete(&keys::pin(user, room)).await?,
+            Some(false) => self.delete(&crate::chat::keys::pin(user, room)).await?,
             None => {}
         }
         from_item(item).map(Some)
@@ -533,7 +541,7 @@ impl ChatStore for DynamoStore {
             .table_name(&self.table)
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
             .expression_attribute_values(":pk", s(keys::user_partition(user)))
-            .expression_attribute_values(":prefix", s(keys::PIN_PREFIX))
+            .expression_attribute_values(":prefix", s(crate::chat::keys::PIN_PREFIX))
             .consistent_read(true)
             .send()
             .await
@@ -561,7 +569,7 @@ impl ChatStore for DynamoStore {
         // 0: the idempotency claim.
         let client_id = message.client_message_id.as_deref().unwrap_or_default();
         let claim = to_item(
-            &keys::client_message(room, &message.sender_id, client_id),
+            &crate::chat::keys::client_message(room, &message.sender_id, client_id),
             ENTITY_CLIENT_MESSAGE,
             None,
             &serde_json::json!({ "messageId": message.id }),
@@ -570,9 +578,9 @@ impl ChatStore for DynamoStore {
         // 1: the message, with an empty reaction map so reactions can SET into it, listed on
         // `GSI1` by its sequence for resuming.
         let mut item = to_item(
-            &keys::message(room, &message.id),
+            &crate::chat::keys::message(room, &message.id),
             ENTITY_MESSAGE,
-            Some(&keys::message_by_seq(room, message.seq)),
+            Some(&crate::chat::keys::message_by_seq(room, message.seq)),
             message,
         )?;
         item.insert("reactions".into(), AttributeValue::M(HashMap::new()));
@@ -588,7 +596,7 @@ impl ChatStore for DynamoStore {
         // The member list read before must still be the room's: someone who joined since
         // would miss the live event.
         let room_update = self
-            .update(&keys::room(room))
+            .update(&crate::chat::keys::room(room))
             .update_expression(
                 "SET lastMessage = :preview, lastActivityAt = :at, seq = :seq, counted = :counted",
             )
@@ -611,7 +619,7 @@ impl ChatStore for DynamoStore {
         // so its sequence is above any marker.
         if message.counts_as_unread() {
             let update = self
-                .update(&keys::member(room, &message.sender_id))
+                .update(&crate::chat::keys::member(room, &message.sender_id))
                 .update_expression(
                     "SET lastReadMessageId = :id, lastReadAt = :at, readSeq = :seq, \
                      readCounted = :counted",
@@ -630,7 +638,7 @@ impl ChatStore for DynamoStore {
         let first_file = actions.len();
         for file in append.files {
             let update = self
-                .update(&keys::file(file))
+                .update(&crate::files::keys::file(file))
                 .update_expression("ADD roomIds :room")
                 .condition_expression("#status = :ready AND ownerId = :sender")
                 .expression_attribute_names("#status", "status")
@@ -646,7 +654,7 @@ impl ChatStore for DynamoStore {
         if let Some(parent) = &message.reply_to {
             let check = ConditionCheck::builder()
                 .table_name(&self.table)
-                .set_key(Some(key_item(&keys::message(room, parent))))
+                .set_key(Some(key_item(&crate::chat::keys::message(room, parent))))
                 .condition_expression("attribute_exists(PK) AND attribute_not_exists(deletedAt)")
                 .build()
                 .map_err(Error::unexpected)?;
@@ -696,7 +704,7 @@ impl ChatStore for DynamoStore {
             message_id: MessageId,
         }
         Ok(self
-            .get::<Claim>(&keys::client_message(room, sender, client_id))
+            .get::<Claim>(&crate::chat::keys::client_message(room, sender, client_id))
             .await?
             .map(|c| c.message_id))
     }
@@ -706,7 +714,7 @@ impl ChatStore for DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(&keys::message(room, id))))
+            .set_key(Some(key_item(&crate::chat::keys::message(room, id))))
             .consistent_read(true)
             .send()
             .await
@@ -723,7 +731,7 @@ impl ChatStore for DynamoStore {
         if let HistoryAnchor::AfterSeq(after) = anchor {
             return self.messages_after(room, after, limit).await;
         }
-        let pk = keys::room_partition(room);
+        let pk = crate::chat::keys::room_partition(room);
         let query = self
             .client
             .query()
@@ -744,11 +752,11 @@ impl ChatStore for DynamoStore {
         let query = match anchor {
             HistoryAnchor::Before(id) => query
                 .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
-                .expression_attribute_values(":low", s(keys::MESSAGE_PREFIX))
-                .expression_attribute_values(":high", s(keys::message(room, &id).sk)),
+                .expression_attribute_values(":low", s(crate::chat::keys::MESSAGE_PREFIX))
+                .expression_attribute_values(":high", s(crate::chat::keys::message(room, &id).sk)),
             _ => query
                 .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":prefix", s(keys::MESSAGE_PREFIX)),
+                .expression_attribute_values(":prefix", s(crate::chat::keys::MESSAGE_PREFIX)),
         };
         let out = query.send().await.map_err(Error::unexpected)?;
         let mut messages = out
@@ -776,7 +784,7 @@ impl ChatStore for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<Option<Message>> {
         let builder = self
-            .update_item(&keys::message(room, id))
+            .update_item(&crate::chat::keys::message(room, id))
             .update_expression("SET #text = :text, editedAt = :now")
             .condition_expression(
                 "senderId = :sender AND attribute_not_exists(deletedAt) AND kind <> :system",
@@ -798,7 +806,7 @@ impl ChatStore for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<Option<Message>> {
         let builder = self
-            .update_item(&keys::message(room, id))
+            .update_item(&crate::chat::keys::message(room, id))
             .update_expression(
                 "SET deletedAt = :now, reactions = :none, attachments = :empty REMOVE #text",
             )
@@ -825,7 +833,7 @@ impl ChatStore for DynamoStore {
     ) -> Result<Option<Message>> {
         let live = "attribute_exists(PK) AND attribute_not_exists(deletedAt)";
         let builder = self
-            .update_item(&keys::message(room, id))
+            .update_item(&crate::chat::keys::message(room, id))
             .expression_attribute_names("#key", reaction_key(user, emoji));
         // Only a real change writes: adding a reaction that is there, or removing one that is
         // not, fails the condition, and the service tells that no-op from an error.
@@ -857,7 +865,7 @@ impl ChatStore for DynamoStore {
         at: DateTime<Utc>,
     ) -> Result<bool> {
         let result = self
-            .update_item(&keys::member(room, user))
+            .update_item(&crate::chat::keys::member(room, user))
             .update_expression(
                 "SET lastReadMessageId = :id, lastReadAt = :at, readSeq = :seq, \
                  readCounted = :counted",
@@ -882,7 +890,7 @@ impl ChatStore for DynamoStore {
         message: &MessageId,
     ) -> Result<bool> {
         let result = self
-            .update_item(&keys::member(room, user))
+            .update_item(&crate::chat::keys::member(room, user))
             .update_expression("SET lastDeliveredMessageId = :id")
             .condition_expression(format!(
                 "{ACTIVE_MEMBER} AND (attribute_not_exists(lastDeliveredMessageId) \
@@ -897,7 +905,7 @@ impl ChatStore for DynamoStore {
 
     async fn set_last_seen(&self, user: &UserId, at: DateTime<Utc>) -> Result<()> {
         let item = to_item(
-            &keys::presence(user),
+            &crate::chat::keys::presence(user),
             ENTITY_PRESENCE,
             None,
             &serde_json::json!({ "lastSeenAt": at }),
@@ -912,7 +920,7 @@ impl ChatStore for DynamoStore {
             last_seen_at: DateTime<Utc>,
         }
         Ok(self
-            .get::<Presence>(&keys::presence(user))
+            .get::<Presence>(&crate::chat::keys::presence(user))
             .await?
             .map(|p| p.last_seen_at))
     }

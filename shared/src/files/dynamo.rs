@@ -16,16 +16,16 @@ impl FileStore for DynamoStore {
     #[instrument(skip_all, fields(file_id = %file.id))]
     async fn create_file(&self, file: &FileRecord) -> Result<()> {
         let item = to_item(
-            &keys::file(&file.id),
+            &crate::files::keys::file(&file.id),
             ENTITY_FILE,
-            Some(&keys::pending_upload(&file.id)),
+            Some(&crate::files::keys::pending_upload(&file.id)),
             file,
         )?;
         self.put(item).await
     }
 
     async fn get_file(&self, id: &FileId) -> Result<Option<FileRecord>> {
-        self.get(&keys::file(id)).await
+        self.get(&crate::files::keys::file(id)).await
     }
 
     #[instrument(skip_all, fields(file_id = %id))]
@@ -34,7 +34,7 @@ impl FileStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(&keys::file(id))))
+            .set_key(Some(key_item(&crate::files::keys::file(id))))
             // Leaving the sparse index is what takes the file off the cleanup job's list.
             .update_expression("SET #status = :ready, completedAt = :now REMOVE #gpk, #gsk")
             .condition_expression("#status = :pending")
@@ -51,11 +51,11 @@ impl FileStore for DynamoStore {
 
     #[instrument(skip_all, fields(file_id = %id))]
     async fn delete_file(&self, id: &FileId) -> Result<()> {
-        self.delete(&keys::file(id)).await
+        self.delete(&crate::files::keys::file(id)).await
     }
 
     async fn stale_uploads(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<FileRecord>> {
-        let bound = keys::pending_upload(&FileId::floor_at(before));
+        let bound = crate::files::keys::pending_upload(&FileId::floor_at(before));
         let out = self
             .client
             .query()

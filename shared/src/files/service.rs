@@ -26,7 +26,6 @@ use crate::domain::FileId;
 use crate::error::{Error, Result};
 use crate::files::model::{FileRecord, FileStatus, SNIFF_BYTES, UploadRequest, check_signature};
 use crate::files::store::FileStore;
-use crate::keys;
 
 /// How long an upload form stays valid.
 pub const UPLOAD_TTL: Duration = Duration::from_secs(5 * 60);
@@ -62,11 +61,11 @@ pub struct DownloadLink {
 }
 
 fn staging_key(file: &FileRecord) -> String {
-    keys::upload_staging(&file.owner_id, &file.id)
+    crate::files::keys::upload_staging(&file.owner_id, &file.id)
 }
 
 fn stored_key(file: &FileRecord) -> String {
-    keys::stored_file(&file.owner_id, &file.id)
+    crate::files::keys::stored_file(&file.owner_id, &file.id)
 }
 
 /// Declares an upload and signs the form that performs it.

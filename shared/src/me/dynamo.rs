@@ -10,14 +10,13 @@ use tracing::instrument;
 use super::store::*;
 use crate::domain::*;
 use crate::error::{Error, Result};
-use crate::keys::{self};
 use crate::store::dynamo::*;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 #[async_trait]
 impl UserStore for DynamoStore {
     async fn get_user(&self, id: &UserId) -> Result<Option<User>> {
-        self.get(&keys::user(id)).await
+        self.get(&crate::me::keys::user(id)).await
     }
 
     async fn user_id_by_email(&self, email: &Email) -> Result<Option<UserId>> {
@@ -26,7 +25,7 @@ impl UserStore for DynamoStore {
             user_id: UserId,
         }
         Ok(self
-            .get::<Claim>(&keys::email_claim(email))
+            .get::<Claim>(&crate::me::keys::email_claim(email))
             .await?
             .map(|c| c.user_id))
     }
@@ -34,12 +33,12 @@ impl UserStore for DynamoStore {
     #[instrument(skip_all, fields(user_id = %user.id))]
     async fn create_user(&self, user: &User) -> Result<bool> {
         let claim = to_item(
-            &keys::email_claim(&user.email),
+            &crate::me::keys::email_claim(&user.email),
             ENTITY_EMAIL,
             None,
             &serde_json::json!({"user_id": user.id}),
         )?;
-        let profile = to_item(&keys::user(&user.id), ENTITY_USER, None, user)?;
+        let profile = to_item(&crate::me::keys::user(&user.id), ENTITY_USER, None, user)?;
         let put = |item: Item| {
             Put::builder()
                 .table_name(&self.table)
@@ -105,7 +104,7 @@ impl UserStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(&keys::user(id))))
+            .set_key(Some(key_item(&crate::me::keys::user(id))))
             .update_expression(expression)
             .condition_expression("attribute_exists(PK)")
             .set_expression_attribute_names(Some(names))

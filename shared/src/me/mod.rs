@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod dynamo;
+pub mod keys;
 pub mod routes;
 pub mod service;
 pub mod store;

@@ -32,7 +32,7 @@ const ENTITY_FAN_OUT: &str = "fan_out";
 const ENTITY_DEVICE: &str = "device";
 const ENTITY_PUSH_TOKEN: &str = "push_token";
 
-/// Who holds a push token (see [`keys::push_token`]).
+/// Who holds a push token (see [`crate::notifications::keys::push_token`]).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct TokenHolder {
@@ -54,7 +54,7 @@ impl DynamoStore {
         let group = &notification.group;
         let data =
             serde_dynamo::to_attribute_value(&notification.data).map_err(Error::unexpected)?;
-        self.update(&keys::escalation(user, group))
+        self.update(&crate::notifications::keys::escalation(user, group))
             .update_expression(
                 "SET userId = :user, #group = :group, kind = :kind, #data = :data, \
                  dueAt = if_not_exists(dueAt, :due), dueMs = if_not_exists(dueMs, :dueMs), \
@@ -74,10 +74,13 @@ impl DynamoStore {
             .expression_attribute_values(":dueMs", n(due.timestamp_millis()))
             .expression_attribute_values(":id", s(notification.id.to_string()))
             .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":gpk", s(keys::ESCALATIONS))
+            .expression_attribute_values(":gpk", s(crate::notifications::keys::ESCALATIONS))
             .expression_attribute_values(
                 ":gsk",
-                s(keys::escalation_due(due.timestamp_millis(), user, group).sk),
+                s(
+                    crate::notifications::keys::escalation_due(due.timestamp_millis(), user, group)
+                        .sk,
+                ),
             )
             .expression_attribute_values(":entity", s("escalation"))
             .build()
@@ -86,7 +89,7 @@ impl DynamoStore {
 
     fn counter_action(&self, user: &UserId, delta: i64) -> Result<TransactWriteItem> {
         let update = self
-            .update(&keys::inbox(user))
+            .update(&crate::notifications::keys::inbox(user))
             .update_expression("ADD unread :delta SET entity_type = :entity")
             .expression_attribute_values(":delta", n(delta))
             .expression_attribute_values(":entity", s("inbox"))
@@ -107,13 +110,13 @@ impl NotificationStore for DynamoStore {
     ) -> Result<Created> {
         let user = &notification.user_id;
         let claim = to_item(
-            &keys::notification_claim(user, idempotency_key),
+            &crate::notifications::keys::notification_claim(user, idempotency_key),
             ENTITY_CLAIM,
             None,
             &serde_json::json!({ "notificationId": notification.id }),
         )?;
         let item = to_item(
-            &keys::notification(user, &notification.id),
+            &crate::notifications::keys::notification(user, &notification.id),
             ENTITY_NOTIFICATION,
             None,
             notification,
@@ -161,7 +164,8 @@ impl NotificationStore for DynamoStore {
         user: &UserId,
         id: &NotificationId,
     ) -> Result<Option<Notification>> {
-        self.get(&keys::notification(user, id)).await
+        self.get(&crate::notifications::keys::notification(user, id))
+            .await
     }
 
     async fn notifications(
@@ -179,7 +183,10 @@ impl NotificationStore for DynamoStore {
             .table_name(&self.table)
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
             .expression_attribute_values(":pk", s(keys::user_partition(user)))
-            .expression_attribute_values(":prefix", s(keys::NOTIFICATION_PREFIX))
+            .expression_attribute_values(
+                ":prefix",
+                s(crate::notifications::keys::NOTIFICATION_PREFIX),
+            )
             .scan_index_forward(false)
             .limit(limit as i32)
             .set_exclusive_start_key(after.map(position_to_item));
@@ -206,7 +213,10 @@ impl NotificationStore for DynamoStore {
     }
 
     async fn inbox(&self, user: &UserId) -> Result<Inbox> {
-        Ok(self.get(&keys::inbox(user)).await?.unwrap_or_default())
+        Ok(self
+            .get(&crate::notifications::keys::inbox(user))
+            .await?
+            .unwrap_or_default())
     }
 
     #[instrument(skip_all, fields(user_id = %user, notification_id = %id))]
@@ -224,7 +234,7 @@ impl NotificationStore for DynamoStore {
             "SET readAt = :now"
         };
         let read = self
-            .update(&keys::notification(user, id))
+            .update(&crate::notifications::keys::notification(user, id))
             .update_expression(expression)
             .condition_expression("attribute_exists(PK) AND attribute_not_exists(readAt)")
             .expression_attribute_values(":now", at.clone())
@@ -240,7 +250,7 @@ impl NotificationStore for DynamoStore {
                 if clicked {
                     // Already read: a click still counts once.
                     let result = self
-                        .update_item(&keys::notification(user, id))
+                        .update_item(&crate::notifications::keys::notification(user, id))
                         .update_expression("SET clickedAt = if_not_exists(clickedAt, :now)")
                         .condition_expression("attribute_exists(PK)")
                         .expression_attribute_values(":now", at)
@@ -257,7 +267,7 @@ impl NotificationStore for DynamoStore {
     }
 
     async fn mark_seen(&self, user: &UserId, now: DateTime<Utc>) -> Result<()> {
-        self.update_item(&keys::inbox(user))
+        self.update_item(&crate::notifications::keys::inbox(user))
             .update_expression("SET seenAt = :now, entity_type = :entity")
             .expression_attribute_values(":now", s(now.to_rfc3339()))
             .expression_attribute_values(":entity", s("inbox"))
@@ -282,7 +292,9 @@ impl NotificationStore for DynamoStore {
             };
             let delete = Delete::builder()
                 .table_name(&self.table)
-                .set_key(Some(key_item(&keys::notification(user, id))))
+                .set_key(Some(key_item(&crate::notifications::keys::notification(
+                    user, id,
+                ))))
                 .condition_expression(condition)
                 .build()
                 .map_err(Error::unexpected)?;
@@ -301,14 +313,14 @@ impl NotificationStore for DynamoStore {
 
     async fn preferences(&self, user: &UserId) -> Result<Preferences> {
         Ok(self
-            .get(&keys::notification_preferences(user))
+            .get(&crate::notifications::keys::notification_preferences(user))
             .await?
             .unwrap_or_default())
     }
 
     async fn put_preferences(&self, user: &UserId, preferences: &Preferences) -> Result<()> {
         let item = to_item(
-            &keys::notification_preferences(user),
+            &crate::notifications::keys::notification_preferences(user),
             ENTITY_PREFERENCES,
             None,
             preferences,
@@ -327,7 +339,7 @@ impl NotificationStore for DynamoStore {
             .key_condition_expression("#pk = :pk AND #sk <= :bound")
             .expression_attribute_names("#pk", keys::GSI1PK)
             .expression_attribute_names("#sk", keys::GSI1SK)
-            .expression_attribute_values(":pk", s(keys::ESCALATIONS))
+            .expression_attribute_values(":pk", s(crate::notifications::keys::ESCALATIONS))
             .expression_attribute_values(":bound", s(bound))
             .limit(limit as i32)
             .send()
@@ -350,7 +362,10 @@ impl NotificationStore for DynamoStore {
             .filter_expression("#group = :group AND attribute_not_exists(readAt)")
             .expression_attribute_names("#group", "group")
             .expression_attribute_values(":pk", s(keys::user_partition(user)))
-            .expression_attribute_values(":low", s(keys::notification(user, since).sk))
+            .expression_attribute_values(
+                ":low",
+                s(crate::notifications::keys::notification(user, since).sk),
+            )
             // `NOTIF$` sorts right after every `NOTIF#…` key.
             .expression_attribute_values(":high", s("NOTIF$"))
             .expression_attribute_values(":group", s(group))
@@ -374,7 +389,7 @@ impl NotificationStore for DynamoStore {
         // range (other sweeps page past it) and comes back by itself if this sweep dies.
         // The due time is checked on the table, not the (eventually consistent) index.
         let result = self
-            .update_item(&keys::escalation(user, group))
+            .update_item(&crate::notifications::keys::escalation(user, group))
             .update_expression("SET leasedUntil = :until, #gsk = :gsk")
             .condition_expression(
                 "firstId = :first AND dueMs <= :now \
@@ -384,7 +399,12 @@ impl NotificationStore for DynamoStore {
             .expression_attribute_values(":until", n(until.timestamp_millis()))
             .expression_attribute_values(
                 ":gsk",
-                s(keys::escalation_due(until.timestamp_millis(), user, group).sk),
+                s(crate::notifications::keys::escalation_due(
+                    until.timestamp_millis(),
+                    user,
+                    group,
+                )
+                .sk),
             )
             .expression_attribute_values(":now", n(now.timestamp_millis()))
             .expression_attribute_values(":first", s(escalation.first_id.to_string()))
@@ -402,7 +422,7 @@ impl NotificationStore for DynamoStore {
         let user = &escalation.user_id;
         let group = &escalation.group;
         let result = self
-            .update_item(&keys::escalation(user, group))
+            .update_item(&crate::notifications::keys::escalation(user, group))
             .update_expression(
                 "SET dueAt = :due, dueMs = :dueMs, attempts = :attempts, #gsk = :gsk \
                  REMOVE leasedUntil",
@@ -414,7 +434,10 @@ impl NotificationStore for DynamoStore {
             .expression_attribute_values(":attempts", n(attempts))
             .expression_attribute_values(
                 ":gsk",
-                s(keys::escalation_due(due.timestamp_millis(), user, group).sk),
+                s(
+                    crate::notifications::keys::escalation_due(due.timestamp_millis(), user, group)
+                        .sk,
+                ),
             )
             .expression_attribute_values(":first", s(escalation.first_id.to_string()))
             .send()
@@ -430,7 +453,7 @@ impl NotificationStore for DynamoStore {
     ) -> Result<()> {
         let user = &escalation.user_id;
         let group = &escalation.group;
-        let key = keys::escalation(user, group);
+        let key = crate::notifications::keys::escalation(user, group);
         let first = s(escalation.first_id.to_string());
         let handled = s(handled.to_string());
         let deleted = self
@@ -461,7 +484,12 @@ impl NotificationStore for DynamoStore {
             .expression_attribute_values(":dueMs", n(next_due.timestamp_millis()))
             .expression_attribute_values(
                 ":gsk",
-                s(keys::escalation_due(next_due.timestamp_millis(), user, group).sk),
+                s(crate::notifications::keys::escalation_due(
+                    next_due.timestamp_millis(),
+                    user,
+                    group,
+                )
+                .sk),
             )
             .expression_attribute_values(":first", first)
             .send()
@@ -479,8 +507,8 @@ impl NotificationStore for DynamoStore {
             .expression_attribute_names("#pk", keys::GSI1PK)
             .expression_attribute_names("#sk", keys::GSI1SK)
             .expression_attribute_values(":pk", s(keys::user_partition(user)))
-            .expression_attribute_values(":from", s(keys::CONNECTION_PREFIX))
-            .expression_attribute_values(":to", s(keys::REACH_END));
+            .expression_attribute_values(":from", s(crate::realtime::keys::CONNECTION_PREFIX))
+            .expression_attribute_values(":to", s(crate::notifications::keys::REACH_END));
         let now = Utc::now().timestamp();
         let mut reach = Reach::default();
         for item in self.query_all(query).await? {
@@ -488,7 +516,7 @@ impl NotificationStore for DynamoStore {
                 Some(AttributeValue::S(sk)) => sk.clone(),
                 _ => continue,
             };
-            if sk.starts_with(keys::DEVICE_PREFIX) {
+            if sk.starts_with(crate::notifications::keys::DEVICE_PREFIX) {
                 reach.devices.push(from_item(item)?);
             } else {
                 let row: ConnectionRow = from_item(item)?;
@@ -502,11 +530,13 @@ impl NotificationStore for DynamoStore {
     }
 
     async fn claim_device(&self, user: &UserId, device: &Device) -> Result<Option<UserId>> {
-        let holder_key = keys::push_token(&device.id);
+        let holder_key = crate::notifications::keys::push_token(&device.id);
         let mut registration = to_item(
-            &keys::device(user, &device.id),
+            &crate::notifications::keys::device(user, &device.id),
             ENTITY_DEVICE,
-            Some(&keys::device_by_user(user, &device.id)),
+            Some(&crate::notifications::keys::device_by_user(
+                user, &device.id,
+            )),
             device,
         )?;
         // `endpoint` is kept from API answers, not from the table.
@@ -543,7 +573,9 @@ impl NotificationStore for DynamoStore {
             if let Some(previous) = &previous {
                 let forget = Delete::builder()
                     .table_name(&self.table)
-                    .set_key(Some(key_item(&keys::device(previous, &device.id))))
+                    .set_key(Some(key_item(&crate::notifications::keys::device(
+                        previous, &device.id,
+                    ))))
                     .build()
                     .map_err(Error::unexpected)?;
                 actions.push(TransactWriteItem::builder().delete(forget).build());
@@ -558,7 +590,7 @@ impl NotificationStore for DynamoStore {
     }
 
     async fn release_device(&self, user: &UserId, id: &str) -> Result<Option<(Device, bool)>> {
-        let registration = keys::device(user, id);
+        let registration = crate::notifications::keys::device(user, id);
         let Some(device) = self.get::<Device>(&registration).await? else {
             return Ok(None);
         };
@@ -570,7 +602,7 @@ impl NotificationStore for DynamoStore {
             .map_err(Error::unexpected)?;
         let let_go = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(key_item(&keys::push_token(id))))
+            .set_key(Some(key_item(&crate::notifications::keys::push_token(id))))
             .condition_expression("attribute_not_exists(PK) OR userId = :user")
             .expression_attribute_values(":user", s(user.to_string()))
             .build()
@@ -605,7 +637,10 @@ impl NotificationStore for DynamoStore {
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s(keys::delivery_stats(day, "", "").pk))
+            .expression_attribute_values(
+                ":pk",
+                s(crate::notifications::keys::delivery_stats(day, "", "").pk),
+            )
             .send()
             .await
             .map_err(Error::unexpected)?;
@@ -642,22 +677,26 @@ impl NotificationStore for DynamoStore {
         outcome: &str,
         by: u64,
     ) -> Result<()> {
-        self.update_item(&keys::delivery_stats(day, kind.as_str(), channel))
-            .update_expression("ADD #outcome :by SET entity_type = :entity")
-            .expression_attribute_names("#outcome", outcome)
-            .expression_attribute_values(":by", n(by))
-            .expression_attribute_values(":entity", s("delivery_stats"))
-            .send()
-            .await
-            .map_err(Error::unexpected)?;
+        self.update_item(&crate::notifications::keys::delivery_stats(
+            day,
+            kind.as_str(),
+            channel,
+        ))
+        .update_expression("ADD #outcome :by SET entity_type = :entity")
+        .expression_attribute_names("#outcome", outcome)
+        .expression_attribute_values(":by", n(by))
+        .expression_attribute_values(":entity", s("delivery_stats"))
+        .send()
+        .await
+        .map_err(Error::unexpected)?;
         Ok(())
     }
 
     async fn put_subscription(&self, subscription: &Subscription) -> Result<()> {
         let item = to_item(
-            &keys::subscription(&subscription.target, &subscription.user_id),
+            &crate::notifications::keys::subscription(&subscription.target, &subscription.user_id),
             ENTITY_SUBSCRIPTION,
-            Some(&keys::subscription_by_user(
+            Some(&crate::notifications::keys::subscription_by_user(
                 &subscription.user_id,
                 &subscription.target,
             )),
@@ -671,7 +710,9 @@ impl NotificationStore for DynamoStore {
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(&keys::subscription(target, user))))
+            .set_key(Some(key_item(&crate::notifications::keys::subscription(
+                target, user,
+            ))))
             .condition_expression("attribute_exists(PK)")
             .send()
             .await;
@@ -684,8 +725,13 @@ impl NotificationStore for DynamoStore {
         limit: u32,
         after: Option<Position>,
     ) -> Result<Page<Subscription>> {
-        self.user_list(user, keys::SUBSCRIPTION_PREFIX, limit, after)
-            .await
+        self.user_list(
+            user,
+            crate::notifications::keys::SUBSCRIPTION_PREFIX,
+            limit,
+            after,
+        )
+        .await
     }
 
     async fn subscribers(
@@ -697,15 +743,18 @@ impl NotificationStore for DynamoStore {
         // Every sort key of the partition is `SUB#<user>`: "after the cursor's key" and
         // "from the prefix on" are both a plain `>`.
         let bound = match after {
-            Some(user) => keys::subscription(target, user).sk,
-            None => keys::SUBSCRIBER_PREFIX.to_owned(),
+            Some(user) => crate::notifications::keys::subscription(target, user).sk,
+            None => crate::notifications::keys::SUBSCRIBER_PREFIX.to_owned(),
         };
         let out = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk AND SK > :after")
-            .expression_attribute_values(":pk", s(keys::fan_out_partition(target)))
+            .expression_attribute_values(
+                ":pk",
+                s(crate::notifications::keys::fan_out_partition(target)),
+            )
             .expression_attribute_values(":after", s(bound))
             .limit(limit as i32)
             .consistent_read(true)
@@ -721,7 +770,7 @@ impl NotificationStore for DynamoStore {
         idempotency_key: &str,
         now: DateTime<Utc>,
     ) -> Result<FanOutProgress> {
-        let key = keys::fan_out(target, idempotency_key);
+        let key = crate::notifications::keys::fan_out(target, idempotency_key);
         let result = self
             .update_item(&key)
             .update_expression(
@@ -763,7 +812,10 @@ impl NotificationStore for DynamoStore {
             (None, None) => ("SET done = :last", "attribute_not_exists(#cursor)"),
         };
         let progress = self
-            .update(&keys::fan_out(target, idempotency_key))
+            .update(&crate::notifications::keys::fan_out(
+                target,
+                idempotency_key,
+            ))
             .update_expression(format!("{set} ADD created :n"))
             .condition_expression(format!("done = :no AND {from_condition}"))
             .expression_attribute_names("#cursor", "cursor")
@@ -790,7 +842,7 @@ impl NotificationStore for DynamoStore {
         ];
         for (notification, due) in batch {
             let item = to_item(
-                &keys::notification(&notification.user_id, &notification.id),
+                &crate::notifications::keys::notification(&notification.user_id, &notification.id),
                 ENTITY_NOTIFICATION,
                 None,
                 notification,
@@ -823,7 +875,7 @@ impl Notifier for DynamoStore {
             return Ok(());
         };
         let mut item = to_item(
-            &keys::missed_messages(&first.message_id),
+            &crate::notifications::keys::missed_messages(&first.message_id),
             ENTITY_MISSED,
             None,
             &MissedMessages {

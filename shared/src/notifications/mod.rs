@@ -5,6 +5,7 @@
 pub mod api;
 pub mod click;
 pub mod dynamo;
+pub mod keys;
 pub mod model;
 pub mod routes;
 pub mod service;

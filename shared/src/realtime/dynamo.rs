@@ -6,21 +6,23 @@ use tracing::instrument;
 use super::store::*;
 use crate::domain::*;
 use crate::error::Result;
-use crate::keys::{self};
 use crate::store::dynamo::*;
 
 #[async_trait]
 impl ConnectionStore for DynamoStore {
     #[instrument(skip_all, fields(connection_id = %connection.connection_id))]
     async fn put_connection(&self, connection: &Connection) -> Result<()> {
-        let key = keys::connection(&connection.connection_id);
-        let gsi1 = keys::connection_by_user(&connection.user_id, &connection.connection_id);
+        let key = crate::realtime::keys::connection(&connection.connection_id);
+        let gsi1 = crate::realtime::keys::connection_by_user(
+            &connection.user_id,
+            &connection.connection_id,
+        );
         let item = to_item(&key, ENTITY_CONNECTION, Some(&gsi1), connection)?;
         self.put(item).await
     }
 
     async fn get_connection(&self, id: &ConnectionId) -> Result<Option<Connection>> {
-        self.get(&keys::connection(id)).await
+        self.get(&crate::realtime::keys::connection(id)).await
     }
 
     async fn touch_connection(&self, id: &ConnectionId, expires_at: i64) -> Result<bool> {
@@ -28,7 +30,7 @@ impl ConnectionStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(&keys::connection(id))))
+            .set_key(Some(key_item(&crate::realtime::keys::connection(id))))
             .update_expression("SET expires_at = :exp")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":exp", n(expires_at))
@@ -39,7 +41,7 @@ impl ConnectionStore for DynamoStore {
 
     #[instrument(skip_all, fields(connection_id = %id))]
     async fn delete_connection(&self, id: &ConnectionId) -> Result<()> {
-        self.delete(&keys::connection(id)).await
+        self.delete(&crate::realtime::keys::connection(id)).await
     }
 
     async fn connections_of(&self, user: &UserId) -> Result<Vec<ConnectionId>> {

@@ -101,7 +101,7 @@ impl DynamoStore {
             let (items, next) = self
                 .query_gsi1(
                     &keys::user_partition(user),
-                    keys::CONNECTION_PREFIX,
+                    crate::realtime::keys::CONNECTION_PREFIX,
                     None,
                     after,
                     // Fan-out reads only these: less to send and parse per connection.
