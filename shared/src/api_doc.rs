@@ -32,9 +32,9 @@ use crate::notifications::model::{
     QuietHours, RegisterDevice, Subscribe, Subscription,
 };
 use crate::notifications::service::{
-    DeliveryStats, MarkRead, Marked, NotificationPage, NotifyReport, PreferencesView, StatsRow,
-    UnreadCount,
+    MarkRead, Marked, NotificationPage, NotifyReport, PreferencesView, UnreadCount,
 };
+use crate::notifications::settings::{DeliveryStats, StatsRow};
 use crate::notifications::subscriptions::{Broadcast, SubscriptionPage};
 use crate::realtime::service::{
     ClientMessage, PresenceStatus, ReceiptKind, RoomChange, ServerEvent, TypingState,

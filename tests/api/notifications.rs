@@ -1006,9 +1006,9 @@ async fn an_interrupted_fan_out_resumes_and_racing_runs_notify_each_subscriber_o
 async fn sweep_while_email_is_down(
     stack: &Stack,
     at: DateTime<Utc>,
-) -> gigwire::notifications::service::SweepReport {
+) -> gigwire::notifications::escalation::SweepReport {
     use gigwire::adapters::{SesMailer, SnsSms};
-    use gigwire::notifications::service::Escalations;
+    use gigwire::notifications::escalation::Escalations;
     use gigwire::templates::EmailTemplates;
 
     let services = stack.in_process(None).await;

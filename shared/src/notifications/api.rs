@@ -12,10 +12,10 @@ use crate::lambda::http::{HttpRequest, HttpResponse};
 use crate::lambda::now;
 use crate::me::service::page_size;
 use crate::notifications::click::ClickLinks;
+use crate::notifications::escalation::Escalations;
+use crate::notifications::missed::ChatNotifier;
 use crate::notifications::model::{PreferencesPatch, RegisterDevice, Subscribe};
-use crate::notifications::service::{
-    ChatNotifier, Escalations, InboxQuery, MarkRead, Notifications,
-};
+use crate::notifications::service::{InboxQuery, MarkRead, Notifications};
 use crate::notifications::store::Notifier;
 use crate::notifications::subscriptions::{Broadcast, Subscriptions};
 use crate::store::dynamo::DynamoStore;

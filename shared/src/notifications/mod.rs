@@ -5,9 +5,12 @@
 pub mod api;
 pub mod click;
 pub mod dynamo;
+pub mod escalation;
 pub mod keys;
+pub mod missed;
 pub mod model;
 pub mod routes;
 pub mod service;
+pub mod settings;
 pub mod store;
 pub mod subscriptions;

@@ -1,0 +1,268 @@
+//! The escalation sweep: SMS and email for notifications still unread after their kind's
+//! delay, one digest per room or kind, with backoff on failures; it reads only what is due.
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use tracing::{info, instrument, warn};
+
+use crate::adapters::{Mailer, SmsSender};
+use crate::error::Result;
+use crate::me::store::UserStore;
+use crate::notifications::click::ClickLinks;
+use crate::notifications::model::{
+    Channel, Escalation, Kind, MAX_ATTEMPTS, render_text, retry_delay, spec,
+};
+use crate::notifications::store::NotificationStore;
+use crate::templates::{EmailTemplates, NotificationEmail};
+
+use super::service::*;
+
+/// What one sweep did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Escalations read.
+    pub due: usize,
+    /// SMS sent.
+    pub sms: usize,
+    /// Emails sent.
+    pub emails: usize,
+    /// Dropped: everything in them was read in time.
+    pub cancelled: usize,
+    /// Deferred to the end of quiet hours.
+    pub deferred: usize,
+    /// Failed and rescheduled (or given up after the last attempt).
+    pub failed: usize,
+}
+
+/// The escalation sweep's ports.
+#[derive(Clone, Copy)]
+pub struct Escalations<'a> {
+    /// Escalations, notifications, preferences, statistics.
+    pub store: &'a dyn NotificationStore,
+    /// Profiles.
+    pub users: &'a dyn UserStore,
+    /// SMS.
+    pub sms: &'a dyn SmsSender,
+    /// Email.
+    pub mailer: &'a dyn Mailer,
+    /// Email templates.
+    pub templates: &'a EmailTemplates,
+    /// Tracked links into the app for email buttons, if the app's URL is configured.
+    pub links: Option<&'a ClickLinks>,
+}
+
+enum Handled {
+    Leased,
+    Sent { sms: bool, email: bool },
+    Cancelled,
+    Deferred,
+    Failed,
+}
+
+impl<'a> Escalations<'a> {
+    /// Sends everything due at `now` (the schedule's firing time).
+    #[instrument(skip_all)]
+    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<SweepReport> {
+        let mut report = SweepReport::default();
+        loop {
+            let due = self.store.due_escalations(now, SWEEP_PAGE).await?;
+            if due.is_empty() {
+                break;
+            }
+            let page = due.len();
+            report.due += page;
+            let this = *self;
+            let results: Vec<Result<Handled>> = futures::stream::iter(due)
+                .map(|esc| async move { this.handle(&esc, now).await })
+                .buffer_unordered(8)
+                .collect()
+                .await;
+            let mut progressed = false;
+            for result in results {
+                match result {
+                    Ok(Handled::Leased) => {}
+                    Ok(Handled::Sent { sms, email }) => {
+                        report.sms += usize::from(sms);
+                        report.emails += usize::from(email);
+                        progressed = true;
+                    }
+                    Ok(Handled::Cancelled) => {
+                        report.cancelled += 1;
+                        progressed = true;
+                    }
+                    Ok(Handled::Deferred) => {
+                        report.deferred += 1;
+                        progressed = true;
+                    }
+                    Ok(Handled::Failed) => {
+                        report.failed += 1;
+                        progressed = true;
+                    }
+                    Err(err) => warn!(error = ?err, "escalation left for the next sweep"),
+                }
+            }
+            // Everything handled leaves the due range; stop if a page made no progress.
+            if page < SWEEP_PAGE as usize || !progressed {
+                break;
+            }
+        }
+        info!(?report, "escalation sweep");
+        Ok(report)
+    }
+
+    async fn handle(&self, esc: &Escalation, now: DateTime<Utc>) -> Result<Handled> {
+        if !self.store.lease_escalation(esc, now, now + LEASE).await? {
+            return Ok(Handled::Leased);
+        }
+        match self.send(esc, now).await {
+            Ok(handled) => Ok(handled),
+            // Anything else that breaks (a profile that no longer parses, a store error) is
+            // an attempt too: retried with the same backoff, then dropped, so a poisoned
+            // escalation cannot come back every lease forever.
+            Err(err) if esc.attempts + 1 < MAX_ATTEMPTS => {
+                warn!(error = ?err, attempts = esc.attempts + 1, "escalation failed; retrying");
+                self.store
+                    .reschedule(esc, now + retry_delay(esc.attempts), esc.attempts + 1)
+                    .await?;
+                Ok(Handled::Failed)
+            }
+            Err(err) => {
+                warn!(error = ?err, user_id = %esc.user_id, group = %esc.group, "escalation dropped");
+                let handled = esc.last_id.unwrap_or(esc.first_id);
+                let next_due = now + spec(esc.kind).escalate_after;
+                self.store.close_escalation(esc, &handled, next_due).await?;
+                Ok(Handled::Failed)
+            }
+        }
+    }
+
+    /// Sends one leased escalation.
+    async fn send(&self, esc: &Escalation, now: DateTime<Utc>) -> Result<Handled> {
+        let mut unread = self
+            .store
+            .unread_in_group(&esc.user_id, &esc.group, &esc.first_id)
+            .await?;
+        unread.retain(|n| esc.after_id.is_none_or(|after| n.id > after));
+        // Everything up to here is dealt with by this round; later arrivals stay open.
+        let handled = unread
+            .iter()
+            .map(|n| n.id)
+            .chain(esc.last_id)
+            .max()
+            .unwrap_or(esc.first_id);
+        let next_due = now + spec(esc.kind).escalate_after;
+        if unread.is_empty() {
+            self.store.close_escalation(esc, &handled, next_due).await?;
+            return Ok(Handled::Cancelled);
+        }
+        let (user, preferences) = futures::try_join!(
+            self.users.get_user(&esc.user_id),
+            self.store.preferences(&esc.user_id)
+        )?;
+        let Some(user) = user else {
+            self.store.close_escalation(esc, &handled, next_due).await?;
+            return Ok(Handled::Cancelled);
+        };
+        let kind_spec = spec(esc.kind);
+        if !kind_spec.critical
+            && let Some(end) = preferences
+                .quiet_hours
+                .and_then(|q| q.ends_after(now, &user.time_zone))
+        {
+            self.store.reschedule(esc, end, esc.attempts).await?;
+            return Ok(Handled::Deferred);
+        }
+        let latest = unread.last().cloned().unwrap_or_else(|| unread[0].clone());
+        let (title, lines) = if unread.len() == 1 {
+            (latest.title.clone(), vec![latest.body.clone()])
+        } else {
+            let mut data = esc.data.clone();
+            data["count"] = serde_json::json!(unread.len());
+            let digest = render_text(kind_spec.digest, &data);
+            let lines = unread
+                .iter()
+                .rev()
+                .take(5)
+                .map(|n| format!("{}: {}", n.title, n.body))
+                .collect();
+            (digest, lines)
+        };
+        let day = now.format("%Y-%m-%d").to_string();
+        let mut failed = false;
+        let mut sent_sms = false;
+        let mut sent_email = false;
+        // A channel goes out if the user allows it and some notification's subscription does.
+        let wanted = |channel| {
+            preferences.allows(esc.kind, channel) && unread.iter().any(|n| n.allows(channel))
+        };
+        if wanted(Channel::Sms)
+            && let Some(phone) = &user.phone
+        {
+            let text = if unread.len() == 1 {
+                format!("{}: {}", title, latest.body)
+            } else {
+                title.clone()
+            };
+            match self.sms.send_sms(phone, &text).await {
+                Ok(()) => sent_sms = true,
+                Err(err) => {
+                    warn!(error = ?err, "sms failed");
+                    failed = true;
+                }
+            }
+            self.record(&day, esc.kind, Channel::Sms, !failed).await;
+        }
+        if wanted(Channel::Email) {
+            let link = self
+                .links
+                .map(|links| links.link(&latest, Channel::Email, now));
+            let email = self.templates.notification(
+                &user.email,
+                &NotificationEmail {
+                    title: &title,
+                    lines,
+                    link,
+                },
+            )?;
+            let ok = match self.mailer.send(&email).await {
+                Ok(()) => {
+                    sent_email = true;
+                    true
+                }
+                Err(err) => {
+                    warn!(error = ?err, "email failed");
+                    failed = true;
+                    false
+                }
+            };
+            self.record(&day, esc.kind, Channel::Email, ok).await;
+        }
+        if failed && esc.attempts + 1 < MAX_ATTEMPTS {
+            // Retry the whole group later; channels that worked may repeat, which beats losing
+            // the failed one.
+            self.store
+                .reschedule(esc, now + retry_delay(esc.attempts), esc.attempts + 1)
+                .await?;
+            return Ok(Handled::Failed);
+        }
+        self.store.close_escalation(esc, &handled, next_due).await?;
+        if failed {
+            return Ok(Handled::Failed);
+        }
+        Ok(Handled::Sent {
+            sms: sent_sms,
+            email: sent_email,
+        })
+    }
+
+    async fn record(&self, day: &str, kind: Kind, channel: Channel, ok: bool) {
+        let outcome = if ok { "sent" } else { "failed" };
+        if let Err(err) = self
+            .store
+            .count_delivery(day, kind, channel.as_str(), outcome, 1)
+            .await
+        {
+            warn!(error = ?err, "delivery not counted");
+        }
+    }
+}
