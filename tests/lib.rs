@@ -440,6 +440,100 @@ impl Stack {
     }
 }
 
+/// A signed-up user as the tests see them.
+pub struct Person {
+    /// Access token.
+    pub token: String,
+    /// User id, as the API writes it.
+    pub id: String,
+    /// Refresh token.
+    pub refresh: Value,
+    /// Sign-in address.
+    pub email: String,
+    /// Phone number, for people made with [`Stack::person_with_phone`].
+    pub phone: Option<String>,
+}
+
+impl Person {
+    /// The id, typed.
+    pub fn user_id(&self) -> gigwire::domain::UserId {
+        gigwire::domain::UserId::parse(&self.id, "id").unwrap()
+    }
+
+    /// The phone number of a [`Stack::person_with_phone`].
+    pub fn phone(&self) -> &str {
+        self.phone.as_deref().expect("a person made with a phone number")
+    }
+}
+
+impl Stack {
+    /// A brand-new user.
+    pub async fn person(&self, tag: &str) -> Person {
+        let email = unique_email(&tag.to_lowercase());
+        let body = self.sign_in(&email).await;
+        Person {
+            token: body["accessToken"].as_str().unwrap().to_owned(),
+            id: body["user"]["id"].as_str().unwrap().to_owned(),
+            refresh: body["refreshToken"].clone(),
+            email,
+            phone: None,
+        }
+    }
+
+    /// A brand-new user with `name` as display name and a phone number of their own
+    /// (Portuguese mobile numbers: +351 91 and seven digits).
+    pub async fn person_with_phone(&self, name: &str) -> Person {
+        let mut who = self.person(name).await;
+        let digits = ulid::Ulid::generate().random() % 10_000_000;
+        let phone = format!("+35191{digits:07}");
+        let (status, profile) = self
+            .call(
+                "PATCH",
+                "/me",
+                Some(&who.token),
+                Some(json!({ "displayName": name, "phone": phone })),
+            )
+            .await;
+        assert_eq!(status, 200, "{profile}");
+        who.phone = Some(phone);
+        who
+    }
+
+    /// Opens a connection for `who` and waits until it is registered (a pong proves it).
+    pub async fn online(&self, who: &Person) -> Ws {
+        let mut ws = self.connect(Some(&who.token)).await.expect("connect");
+        send(&mut ws, json!({ "action": "ping" })).await;
+        expect_event(&mut ws, "pong").await;
+        ws
+    }
+
+    /// One page of `who`'s in-app notifications (`query` as `?unreadOnly=true`, or empty).
+    pub async fn inbox(&self, who: &Person, query: &str) -> Value {
+        let path = format!("/notifications{query}");
+        let (status, page) = self.call("GET", &path, Some(&who.token), None).await;
+        assert_eq!(status, 200, "{page}");
+        page
+    }
+
+    /// The inbox once `ready` holds of it (notifications made off the request path arrive
+    /// within seconds), or the last page read after 20 s.
+    pub async fn inbox_when(
+        &self,
+        who: &Person,
+        query: &str,
+        ready: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let page = self.inbox(who, query).await;
+            if ready(&page) || tokio::time::Instant::now() > deadline {
+                return page;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
 /// The services the functions run, built in-process against the deployed stack (to call the
 /// internal APIs directly and count their calls).
 pub struct InProcess {

@@ -1,30 +1,46 @@
 //! # gigwire
 //!
-//! The library every gigwire Lambda links: domain rules, services, storage and messaging
-//! adapters, and the glue that turns API Gateway events into typed requests. Function crates
-//! under `functions/` only build their dependencies once and hand events to an entrypoint here.
+//! The library every gigwire Lambda links. One folder per feature holds everything about it;
+//! a small core beside them holds what every feature uses. The binaries under `functions/`
+//! are one per feature: each runs the function its Lambda was deployed for.
 //!
 //! # Layout
+//! Features — each with `routes` (its functions, declared once: trigger, access, permissions,
+//! handler), `api` (handlers: parse, call the service, map the result), `service` (use cases
+//! over narrow traits), `model` (validated types and pure rules, no AWS types), `store` (the
+//! storage ports it needs), `dynamo` (their implementation on the single table) and `keys`
+//! (every key string of its items, pinned by tests):
+//! - [`auth`]: emailed one-time codes, access tokens (EdDSA JWTs: issued with the private key,
+//!   verified with public keys by the two API authorizers), rotating refresh sessions.
+//! - [`me`]: the caller's profile and signed-in devices.
+//! - [`files`]: presigned uploads checked after the fact, download links, cleanup.
+//! - [`chat`]: rooms, members, messages, receipts, reactions, unread counts.
+//! - [`notifications`]: inbox, live push, mobile push, SMS/email escalation with digests,
+//!   preferences, subscriptions, tracked links, statistics.
+//! - [`realtime`]: the WebSocket API: connections, presence, typing, client/server messages.
+//!
+//! Core:
+//! - [`routes`]: the declaration types, the feature binaries' dispatch, and the generator of
+//!   the template's function wiring; [`route_table`] is its generated list of HTTP routes.
 //! - [`config`]: typed configuration read once at cold start.
 //! - [`error`]: the one error type and its mapping to HTTP status and JSON body.
-//! - [`domain`]: validated newtypes and pure rules (ids, emails, phones, users, one-time codes,
-//!   files, chat).
-//! - [`auth`]: access tokens (EdDSA JWTs: issuer with the private key, verifier with public
-//!   keys), refresh tokens and code hashing.
-//! - [`keys`]: every DynamoDB key string, built in one place.
+//! - [`domain`]: value types every feature shares (ids, email, the user profile and roles).
+//! - [`keys`]: the table's attribute names, the key type, the per-user partition; the test that
+//!   no two features share a key tag.
+//! - [`store`]: the table client ([`store::dynamo::DynamoStore`]) and its helpers, pages, the
+//!   rate limiter.
 //! - [`cursor`]: opaque, tamper-evident pagination cursors.
-//! - [`store`]: narrow storage traits; [`store::dynamo`] implements them on one table.
-//! - [`adapters`]: email (SES), real-time push (API Gateway Management API), files (S3), the
-//!   token signing key (SSM).
-//! - [`services`]: use cases, written against the traits.
-//! - [`entrypoints`]: one async function per route or event, used by the function binaries.
-//! - [`lambda`]: runtime glue for HTTP, WebSocket, authorizer and scheduled events.
+//! - [`adapters`]: email (SES), SMS and mobile push (SNS), real-time push (API Gateway
+//!   Management API), files (S3), the token signing key (SSM).
+//! - [`lambda`]: runtime glue for HTTP, WebSocket, schedule and stream events, and the
+//!   answer for HTTP requests no route matches.
 //! - [`templates`]: email rendering (minijinja) from `shared/templates/email/`.
 //! - [`api_doc`]: the OpenAPI 3.1 description of the HTTP API and the WebSocket messages.
 //!
 //! # Single-table access patterns
 //! One DynamoDB table with `PK`/`SK`, one index `GSI1` (`GSI1PK`/`GSI1SK`), `entity_type` on
-//! every item and `expires_at` (epoch seconds) as the TTL attribute. Keys come from [`keys`].
+//! every item and `expires_at` (epoch seconds) as the TTL attribute. Keys come from each
+//! feature's `keys` module.
 //!
 //! | entity | PK | SK | GSI1PK / GSI1SK | served queries |
 //! |---|---|---|---|---|
@@ -48,10 +64,16 @@
 //! | notification claim | `NOTIFKEY#{user}#{key}` | `NOTIFKEY` | – | a producer's idempotency key notifies once (conditional put in the write transaction) |
 //! | escalation | `ESC#{user}#{group}` | `ESC` | `ESCALATE` / `{due ms, 15 digits}#{user}#{group}` | one pending SMS/email per user and digest group; the sweep reads only what is due (GSI1, `<=` now) |
 //! | delivery stats | `STATS#{day}` | `{kind}#{channel}` | – | sent / failed / clicked counters per day |
+//! | device | `USER#{user}` | `DEVICE#{digest}` | `USER#{user}` / `DEVICE#{digest}` | a user's push devices; with connections, one GSI1 range is a user's whole reach |
+//! | push-token holder | `PUSHTOKEN#{digest}` | `PUSHTOKEN#` | – | the one user a token belongs to (moved in one transaction) |
+//! | missed messages | `MISSED#{message}` | `MISSED` | – | a chat message some members missed; inserted by the send, read by the stream-triggered notifier |
+//! | subscription | `SUBS#{target}` | `SUB#{user}` | `USER#{user}` / `SUBSCRIPTION#{target}` | a target's subscribers in user order (fan-out); a user's subscriptions (GSI1) |
+//! | fan-out progress | `FANOUT#{target}#{key}` | `FANOUT` | – | where an interrupted broadcast resumes (idempotency key) |
 //!
-//! S3 objects: uploads land at `uploads/{owner}/{file}` ([`crate::files::keys::upload_staging`]), never
-//! served; completion copies the exact object it checked to `files/{owner}/{file}`
-//! ([`crate::files::keys::stored_file`]), the only key a download link is signed for.
+//! S3 objects: uploads land at `uploads/{owner}/{file}`
+//! ([`crate::files::keys::upload_staging`]), never served; completion copies the exact object
+//! it checked to `files/{owner}/{file}` ([`crate::files::keys::stored_file`]), the only key a
+//! download link is signed for.
 
 pub mod adapters;
 pub mod api_doc;

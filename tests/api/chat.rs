@@ -8,38 +8,8 @@ use std::time::Duration;
 use chrono::Utc;
 use gigwire::domain::{ConnectionId, UserId};
 use gigwire::realtime::store::{Connection, ConnectionStore};
-use gigwire_tests::{Stack, Ws, expect_event, next_event, send};
+use gigwire_tests::{Person, Stack, Ws, expect_event, next_event, send};
 use serde_json::{Value, json};
-
-/// A signed-up user.
-struct Person {
-    token: String,
-    id: String,
-    refresh: Value,
-}
-
-impl Person {
-    fn user_id(&self) -> UserId {
-        UserId::parse(&self.id, "id").unwrap()
-    }
-}
-
-async fn person(stack: &Stack, tag: &str) -> Person {
-    let (token, body) = stack.new_user(tag).await;
-    Person {
-        token,
-        id: body["user"]["id"].as_str().unwrap().to_owned(),
-        refresh: body["refreshToken"].clone(),
-    }
-}
-
-/// Opens a connection and waits until it is registered (a pong proves it).
-async fn online(stack: &Stack, who: &Person) -> Ws {
-    let mut ws = stack.connect(Some(&who.token)).await.expect("connect");
-    send(&mut ws, json!({ "action": "ping" })).await;
-    expect_event(&mut ws, "pong").await;
-    ws
-}
 
 async fn direct(stack: &Stack, a: &Person, b: &Person) -> String {
     let (status, body) = stack
@@ -72,9 +42,9 @@ async fn group(stack: &Stack, owner: &Person, members: &[&Person]) -> String {
 /// Ana's group room with Ben and Cid.
 async fn group_of_three(stack: &Stack) -> (Person, Person, Person, String) {
     let (ana, ben, cid) = (
-        person(stack, "ana").await,
-        person(stack, "ben").await,
-        person(stack, "cid").await,
+        stack.person("ana").await,
+        stack.person("ben").await,
+        stack.person("cid").await,
     );
     let room = group(stack, &ana, &[&ben, &cid]).await;
     (ana, ben, cid, room)
@@ -130,24 +100,12 @@ async fn membership(stack: &Stack, who: &Person, room: &str) -> Value {
         .unwrap()
 }
 
-/// The user's in-app notifications, newest first.
-async fn inbox(stack: &Stack, who: &Person) -> Vec<Value> {
-    let (status, page) = get(stack, who, "/notifications").await;
-    assert_eq!(status, 200, "{page}");
-    page["items"].as_array().unwrap().clone()
-}
-
-/// The inbox once it holds `n` notifications: the stream-triggered notifier writes them
-/// within seconds of the send (or the inbox as it is after 20 s).
+/// The user's in-app notifications once there are `n` (the stream-triggered notifier writes
+/// them within seconds of the send), or as they are after 20 s; newest first.
 async fn inbox_of(stack: &Stack, who: &Person, n: usize) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let items = inbox(stack, who).await;
-        if items.len() >= n || tokio::time::Instant::now() > deadline {
-            return items;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let ready = |page: &Value| page["items"].as_array().is_some_and(|i| i.len() >= n);
+    let page = stack.inbox_when(who, "", ready).await;
+    page["items"].as_array().unwrap().clone()
 }
 
 /// Asserts that nothing arrives on `ws` for a moment.
@@ -161,9 +119,9 @@ async fn silent(ws: &mut Ws, what: &str) {
 async fn a_direct_room_is_get_or_create_even_under_concurrent_calls() {
     let stack = Stack::from_env();
     let (ana, ben, eve) = (
-        person(&stack, "ana").await,
-        person(&stack, "ben").await,
-        person(&stack, "eve").await,
+        stack.person("ana").await,
+        stack.person("ben").await,
+        stack.person("eve").await,
     );
     let body = json!({ "kind": "direct", "userId": ben.id });
     let calls = (0..4).map(|_| stack.call("POST", "/rooms", Some(&ana.token), Some(body.clone())));
@@ -222,9 +180,9 @@ async fn a_direct_room_is_get_or_create_even_under_concurrent_calls() {
 async fn a_subject_room_is_one_per_subject() {
     let stack = Stack::from_env();
     let (ana, ben, eve) = (
-        person(&stack, "ana").await,
-        person(&stack, "ben").await,
-        person(&stack, "eve").await,
+        stack.person("ana").await,
+        stack.person("ben").await,
+        stack.person("eve").await,
     );
     let subject = json!({ "type": "job", "id": format!("job-{}", ulid::Ulid::generate()) });
     let body = json!({ "kind": "subject", "subject": subject, "memberIds": [ben.id] });
@@ -252,15 +210,15 @@ async fn a_subject_room_is_one_per_subject() {
 async fn messages_reach_every_device_of_every_member_and_nobody_else() {
     let stack = Stack::from_env();
     let (ana, ben, eve) = (
-        person(&stack, "ana").await,
-        person(&stack, "ben").await,
-        person(&stack, "eve").await,
+        stack.person("ana").await,
+        stack.person("ben").await,
+        stack.person("eve").await,
     );
     let room = direct(&stack, &ana, &ben).await;
-    let mut ana_phone = online(&stack, &ana).await;
-    let mut ana_laptop = online(&stack, &ana).await;
-    let mut ben_phone = online(&stack, &ben).await;
-    let mut eve_phone = online(&stack, &eve).await;
+    let mut ana_phone = stack.online(&ana).await;
+    let mut ana_laptop = stack.online(&ana).await;
+    let mut ben_phone = stack.online(&ben).await;
+    let mut eve_phone = stack.online(&eve).await;
 
     let sent = say_with(
         &stack,
@@ -358,7 +316,7 @@ async fn messages_reach_every_device_of_every_member_and_nobody_else() {
 #[tokio::test]
 async fn history_pages_back_and_resumes_after_a_reconnect() {
     let stack = Stack::from_env();
-    let (ana, ben) = (person(&stack, "ana").await, person(&stack, "ben").await);
+    let (ana, ben) = (stack.person("ana").await, stack.person("ben").await);
     let room = direct(&stack, &ana, &ben).await;
     let mut ids = Vec::new();
     for i in 0..7 {
@@ -416,12 +374,12 @@ async fn history_pages_back_and_resumes_after_a_reconnect() {
 #[tokio::test]
 async fn unread_counts_are_exact_after_a_burst_of_100_from_several_senders() {
     let stack = Stack::from_env();
-    let ana = person(&stack, "ana").await;
+    let ana = stack.person("ana").await;
     let senders = [
-        person(&stack, "ben").await,
-        person(&stack, "cid").await,
-        person(&stack, "dan").await,
-        person(&stack, "eli").await,
+        stack.person("ben").await,
+        stack.person("cid").await,
+        stack.person("dan").await,
+        stack.person("eli").await,
     ];
     let room = group(&stack, &ana, &senders.iter().collect::<Vec<_>>()).await;
     // 100 messages: 25 from each sender, all senders at once.
@@ -517,12 +475,12 @@ async fn unread_counts_are_exact_after_a_burst_of_100_from_several_senders() {
 #[tokio::test]
 async fn typing_receipts_and_presence_reach_the_other_member() {
     let stack = Stack::from_env();
-    let (ana, ben) = (person(&stack, "ana").await, person(&stack, "ben").await);
+    let (ana, ben) = (stack.person("ana").await, stack.person("ben").await);
     let room = direct(&stack, &ana, &ben).await;
-    let mut ben_ws = online(&stack, &ben).await;
+    let mut ben_ws = stack.online(&ben).await;
 
     // Ana comes online: Ben, her direct peer, is told.
-    let mut ana_ws = online(&stack, &ana).await;
+    let mut ana_ws = stack.online(&ana).await;
     let presence = expect_event(&mut ben_ws, "presence").await;
     assert_eq!(
         (presence["userId"].as_str(), presence["status"].as_str()),
@@ -601,9 +559,9 @@ async fn typing_receipts_and_presence_reach_the_other_member() {
 #[tokio::test]
 async fn reactions_replies_edits_and_deletes() {
     let stack = Stack::from_env();
-    let (ana, ben) = (person(&stack, "ana").await, person(&stack, "ben").await);
+    let (ana, ben) = (stack.person("ana").await, stack.person("ben").await);
     let room = direct(&stack, &ana, &ben).await;
-    let mut ben_ws = online(&stack, &ben).await;
+    let mut ben_ws = stack.online(&ben).await;
     let first = say(&stack, &ana, &room, "Quote attached").await;
     let id = first["id"].as_str().unwrap();
     expect_event(&mut ben_ws, "message.new").await;
@@ -726,10 +684,10 @@ async fn reactions_replies_edits_and_deletes() {
 #[tokio::test]
 async fn rooms_list_pinned_first_then_by_activity_in_pages() {
     let stack = Stack::from_env();
-    let ana = person(&stack, "ana").await;
+    let ana = stack.person("ana").await;
     let mut rooms = Vec::new();
     for tag in ["ben", "cid", "dan"] {
-        let other = person(&stack, tag).await;
+        let other = stack.person(tag).await;
         rooms.push(direct(&stack, &ana, &other).await);
     }
     for room in [&rooms[2], &rooms[0], &rooms[1]] {
@@ -785,14 +743,14 @@ async fn rooms_list_pinned_first_then_by_activity_in_pages() {
 async fn the_owner_manages_members_and_a_removed_member_hears_nothing_more() {
     let stack = Stack::from_env();
     let (ana, ben, cid, dan) = (
-        person(&stack, "ana").await,
-        person(&stack, "ben").await,
-        person(&stack, "cid").await,
-        person(&stack, "dan").await,
+        stack.person("ana").await,
+        stack.person("ben").await,
+        stack.person("cid").await,
+        stack.person("dan").await,
     );
     let room = group(&stack, &ana, &[&ben, &cid]).await;
-    let mut ben_ws = online(&stack, &ben).await;
-    let mut dan_ws = online(&stack, &dan).await;
+    let mut ben_ws = stack.online(&ben).await;
+    let mut dan_ws = stack.online(&dan).await;
     let members = format!("/rooms/{room}/members");
 
     let (status, _) = stack
@@ -904,9 +862,9 @@ async fn the_owner_manages_members_and_a_removed_member_hears_nothing_more() {
 async fn attachments_are_ready_files_of_the_sender_and_visible_to_members_only() {
     let stack = Stack::from_env();
     let (ana, ben, eve) = (
-        person(&stack, "ana").await,
-        person(&stack, "ben").await,
-        person(&stack, "eve").await,
+        stack.person("ana").await,
+        stack.person("ben").await,
+        stack.person("eve").await,
     );
     let room = direct(&stack, &ana, &ben).await;
     let file = stack.ready_pdf(&ana.token).await;
@@ -960,7 +918,7 @@ async fn attachments_are_ready_files_of_the_sender_and_visible_to_members_only()
 async fn offline_recipients_are_handed_to_the_notifier_unless_muted() {
     let stack = Stack::from_env();
     let (ana, ben, cid, room) = group_of_three(&stack).await;
-    let _cid_ws = online(&stack, &cid).await;
+    let _cid_ws = stack.online(&cid).await;
     let store = stack.store().await;
 
     // A ghost connection of Ben whose TTL has passed (DynamoDB deletes expired items late).
@@ -984,8 +942,8 @@ async fn offline_recipients_are_handed_to_the_notifier_unless_muted() {
     assert_eq!(due[0]["data"]["messageId"], message["id"]);
     assert_eq!(due[0]["body"], "Anyone around?");
     assert_eq!(due[0]["data"]["room"], "Kitchen repair");
-    assert!(inbox(&stack, &cid).await.is_empty(), "Cid got it live");
-    assert!(inbox(&stack, &ana).await.is_empty(), "not the sender");
+    assert!(stack.inbox(&cid, "").await["items"].as_array().unwrap().is_empty(), "Cid got it live");
+    assert!(stack.inbox(&ana, "").await["items"].as_array().unwrap().is_empty(), "not the sender");
     assert!(
         store.get_connection(&ghost).await.unwrap().is_some(),
         "an expired ghost is never posted to"
@@ -1015,9 +973,9 @@ async fn offline_recipients_are_handed_to_the_notifier_unless_muted() {
 #[tokio::test]
 async fn a_dead_connection_is_deleted_on_410_and_sending_too_fast_is_an_error_event() {
     let stack = Stack::from_env();
-    let (ana, ben) = (person(&stack, "ana").await, person(&stack, "ben").await);
+    let (ana, ben) = (stack.person("ana").await, stack.person("ben").await);
     let room = direct(&stack, &ana, &ben).await;
-    let mut ben_ws = online(&stack, &ben).await;
+    let mut ben_ws = stack.online(&ben).await;
     let store = stack.store().await;
     let dead = ConnectionId::parse(&format!("dead{}=", ulid::Ulid::generate())).unwrap();
     let now = Utc::now();
@@ -1107,7 +1065,7 @@ fn expected_unread(messages: &[Value], who: &Person, read_seq: u64) -> u64 {
 async fn a_message_that_commits_after_a_newer_id_is_resumed_and_counted_in_commit_order() {
     let stack = Stack::from_env();
     let (ana, ben, cid, room) = group_of_three(&stack).await;
-    let mut cid_ws = online(&stack, &cid).await;
+    let mut cid_ws = stack.online(&cid).await;
 
     // Ana's send takes its id first, but its transaction is held back until Ben's message,
     // with a newer id, has committed (as two Lambdas racing can do).
@@ -1221,13 +1179,13 @@ async fn every_members_unread_follows_the_rule_after_concurrent_sends_over_http_
     let stack = Stack::from_env();
     let mut people = Vec::new();
     for tag in ["u01", "u02", "u03", "u04", "u05"] {
-        people.push(person(&stack, tag).await);
+        people.push(stack.person(tag).await);
     }
     let room = group(&stack, &people[0], &people[1..].iter().collect::<Vec<_>>()).await;
     // u02 and u03 send over the WebSocket, u04 and u05 over HTTP, all at once.
     let mut sockets = Vec::new();
     for who in &people[1..3] {
-        sockets.push(online(&stack, who).await);
+        sockets.push(stack.online(who).await);
     }
     let over_ws = sockets.iter_mut().enumerate().map(|(i, ws)| {
         let room = room.clone();

@@ -9,46 +9,12 @@ use chrono::{DateTime, Utc};
 use gigwire::domain::UserId;
 use gigwire::notifications::model::Kind;
 use gigwire::notifications::service::{NotifyReport, NotifyRequest, Recipients};
-use gigwire_tests::{Stack, Ws, expect_event, next_event, send};
+use gigwire_tests::{Person, Stack, Ws, expect_event, next_event, send};
 use serde_json::{Value, json};
 
 /// The sweep sends whatever is due for everyone: tests that move time forward take turns, so
 /// one test's sweep never fires another's escalation mid-test.
 static SWEEPS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-struct Person {
-    token: String,
-    refresh: Value,
-    id: UserId,
-    email: String,
-    phone: String,
-}
-
-/// A user with a display name and a phone number of their own.
-async fn person(stack: &Stack, name: &str) -> Person {
-    let email = gigwire_tests::unique_email(&name.to_lowercase());
-    let body = stack.sign_in(&email).await;
-    let token = body["accessToken"].as_str().unwrap().to_owned();
-    // Portuguese mobile numbers: +351 9[1236] and seven digits.
-    let digits = ulid::Ulid::generate().random() % 10_000_000;
-    let phone = format!("+35191{digits:07}");
-    let (status, profile) = stack
-        .call(
-            "PATCH",
-            "/me",
-            Some(&token),
-            Some(json!({ "displayName": name, "phone": phone })),
-        )
-        .await;
-    assert_eq!(status, 200, "{profile}");
-    Person {
-        token,
-        refresh: body["refreshToken"].clone(),
-        id: UserId::parse(body["user"]["id"].as_str().unwrap(), "id").unwrap(),
-        email,
-        phone,
-    }
-}
 
 /// Calls the internal API every producer uses, in-process against the deployed table and
 /// the stack's SNS platform application.
@@ -73,37 +39,6 @@ fn booking(to: &Person, key: &str) -> NotifyRequest {
     }
 }
 
-async fn inbox(stack: &Stack, who: &Person, query: &str) -> Value {
-    let (status, page) = stack
-        .call(
-            "GET",
-            &format!("/notifications{query}"),
-            Some(&who.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{page}");
-    page
-}
-
-/// The inbox once `ready` holds of it (notifications made off the request path arrive within
-/// seconds), or the last page read after 20 s.
-async fn inbox_when(
-    stack: &Stack,
-    who: &Person,
-    query: &str,
-    ready: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let page = inbox(stack, who, query).await;
-        if ready(&page) || tokio::time::Instant::now() > deadline {
-            return page;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 async fn sweep(stack: &Stack, at: DateTime<Utc>) {
     stack.run_escalations(at).await;
 }
@@ -112,19 +47,12 @@ fn minutes(n: i64) -> chrono::Duration {
     chrono::Duration::minutes(n)
 }
 
-async fn online(stack: &Stack, who: &Person) -> Ws {
-    let mut ws = stack.connect(Some(&who.token)).await.expect("connect");
-    send(&mut ws, json!({ "action": "ping" })).await;
-    expect_event(&mut ws, "pong").await;
-    ws
-}
-
 #[tokio::test]
 async fn an_online_user_gets_the_live_event_and_nothing_else() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let ben = person(&stack, "Ben").await;
-    let mut ws = online(&stack, &ben).await;
+    let ben = stack.person_with_phone("Ben").await;
+    let mut ws = stack.online(&ben).await;
     let report = notify(&stack, booking(&ben, "booking-1")).await;
     assert_eq!((report.created, report.live, report.escalating), (1, 1, 0));
     let event = expect_event(&mut ws, "notification.new").await;
@@ -134,7 +62,7 @@ async fn an_online_user_gets_the_live_event_and_nothing_else() {
         "Bruno's Plumbing confirmed your booking for Tuesday 10:00."
     );
     sweep(&stack, Utc::now() + minutes(30)).await;
-    assert!(stack.sms_to(&ben.phone).await.is_empty());
+    assert!(stack.sms_to(&ben.phone()).await.is_empty());
     assert!(
         stack.emails_to(&ben.email).await.len() == 1,
         "only the sign-in code"
@@ -145,14 +73,14 @@ async fn an_online_user_gets_the_live_event_and_nothing_else() {
 async fn unread_after_the_delay_goes_out_by_sms_and_email_once() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let ben = person(&stack, "Ben").await;
+    let ben = stack.person_with_phone("Ben").await;
     let report = notify(&stack, booking(&ben, "booking-2")).await;
     assert_eq!((report.created, report.live, report.escalating), (1, 0, 1));
 
     sweep(&stack, Utc::now() + minutes(5)).await;
-    assert!(stack.sms_to(&ben.phone).await.is_empty(), "not due yet");
+    assert!(stack.sms_to(&ben.phone()).await.is_empty(), "not due yet");
     sweep(&stack, Utc::now() + minutes(11)).await;
-    let sms = stack.sms_to(&ben.phone).await;
+    let sms = stack.sms_to(&ben.phone()).await;
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert!(
         sms[0]["Message"]
@@ -165,7 +93,7 @@ async fn unread_after_the_delay_goes_out_by_sms_and_email_once() {
     assert_eq!(emails[1]["Subject"], "Booking confirmed");
     // Handled once.
     sweep(&stack, Utc::now() + minutes(12)).await;
-    assert_eq!(stack.sms_to(&ben.phone).await.len(), 1);
+    assert_eq!(stack.sms_to(&ben.phone()).await.len(), 1);
 
     // The email's button is a signed, tracked link: opening it records the click and leads
     // into the app; a tampered one is refused.
@@ -182,7 +110,7 @@ async fn unread_after_the_delay_goes_out_by_sms_and_email_once() {
     );
     let opened = no_redirects.get(&link).send().await.unwrap();
     assert_eq!(opened.status(), 302);
-    let page = inbox(&stack, &ben, "").await;
+    let page = stack.inbox(&ben, "").await;
     let id = page["items"][0]["id"].as_str().unwrap();
     assert_eq!(
         opened.headers()["location"],
@@ -209,7 +137,7 @@ fn tracked_link(stack: &Stack, email: &Value) -> String {
 async fn reading_in_app_before_the_delay_sends_nothing() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let ben = person(&stack, "Ben").await;
+    let ben = stack.person_with_phone("Ben").await;
     notify(&stack, booking(&ben, "booking-3")).await;
     let (status, marked) = stack
         .call(
@@ -224,7 +152,7 @@ async fn reading_in_app_before_the_delay_sends_nothing() {
         (200, &json!(1), &json!(0))
     );
     sweep(&stack, Utc::now() + minutes(11)).await;
-    assert!(stack.sms_to(&ben.phone).await.is_empty());
+    assert!(stack.sms_to(&ben.phone()).await.is_empty());
     assert_eq!(stack.emails_to(&ben.email).await.len(), 1);
 }
 
@@ -232,7 +160,7 @@ async fn reading_in_app_before_the_delay_sends_nothing() {
 async fn preferences_choose_the_channels() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let ben = person(&stack, "Ben").await;
+    let ben = stack.person_with_phone("Ben").await;
     let (status, prefs) = stack
         .call(
             "PATCH",
@@ -245,7 +173,7 @@ async fn preferences_choose_the_channels() {
     notify(&stack, booking(&ben, "booking-4")).await;
     sweep(&stack, Utc::now() + minutes(11)).await;
     assert!(
-        stack.sms_to(&ben.phone).await.is_empty(),
+        stack.sms_to(&ben.phone()).await.is_empty(),
         "SMS is off for this kind"
     );
     assert_eq!(stack.emails_to(&ben.email).await.len(), 2, "email is on");
@@ -295,7 +223,7 @@ async fn preferences_choose_the_channels() {
 async fn quiet_hours_defer_escalation_and_critical_kinds_bypass_them() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let ben = person(&stack, "Ben").await;
+    let ben = stack.person_with_phone("Ben").await;
     let fire = Utc::now() + minutes(11);
     // A quiet window around the moment the escalation falls due, in Ben's zone (Tokyo).
     let tokyo: chrono_tz::Tz = "Asia/Tokyo".parse().unwrap();
@@ -318,7 +246,7 @@ async fn quiet_hours_defer_escalation_and_critical_kinds_bypass_them() {
     notify(&stack, booking(&ben, "booking-5")).await;
     sweep(&stack, fire).await;
     assert!(
-        stack.sms_to(&ben.phone).await.is_empty(),
+        stack.sms_to(&ben.phone()).await.is_empty(),
         "deferred by quiet hours"
     );
 
@@ -327,7 +255,7 @@ async fn quiet_hours_defer_escalation_and_critical_kinds_bypass_them() {
     soon.kind = Kind::SessionStartingSoon;
     notify(&stack, soon).await;
     sweep(&stack, fire).await;
-    let sms = stack.sms_to(&ben.phone).await;
+    let sms = stack.sms_to(&ben.phone()).await;
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert!(
         sms[0]["Message"]
@@ -338,7 +266,7 @@ async fn quiet_hours_defer_escalation_and_critical_kinds_bypass_them() {
 
     // When the window ends, the deferred one goes out.
     sweep(&stack, fire + minutes(62)).await;
-    let sms = stack.sms_to(&ben.phone).await;
+    let sms = stack.sms_to(&ben.phone()).await;
     assert_eq!(sms.len(), 2, "{sms:?}");
     assert!(
         sms[1]["Message"]
@@ -352,7 +280,7 @@ async fn quiet_hours_defer_escalation_and_critical_kinds_bypass_them() {
 async fn a_burst_of_20_chat_messages_becomes_one_sms_and_one_email() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let (ana, ben) = (person(&stack, "Ana").await, person(&stack, "Ben").await);
+    let (ana, ben) = (stack.person_with_phone("Ana").await, stack.person_with_phone("Ben").await);
     let (status, room) = stack
         .call(
             "POST",
@@ -381,14 +309,14 @@ async fn a_burst_of_20_chat_messages_becomes_one_sms_and_one_email() {
         }
     }
     // The send records what Ben missed; the stream-triggered notifier writes the notifications.
-    let page = inbox_when(&stack, &ben, "?kind=chat_message&limit=100", |p| {
+    let page = stack.inbox_when(&ben, "?kind=chat_message&limit=100", |p| {
         p["unread"] == 20
     })
     .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 20);
 
     sweep(&stack, Utc::now() + minutes(6)).await;
-    let sms = stack.sms_to(&ben.phone).await;
+    let sms = stack.sms_to(&ben.phone()).await;
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert_eq!(
         sms[0]["Message"],
@@ -402,7 +330,7 @@ async fn a_burst_of_20_chat_messages_becomes_one_sms_and_one_email() {
     );
     sweep(&stack, Utc::now() + minutes(8)).await;
     assert_eq!(
-        stack.sms_to(&ben.phone).await.len(),
+        stack.sms_to(&ben.phone()).await.len(),
         1,
         "never one per message"
     );
@@ -412,12 +340,12 @@ async fn a_burst_of_20_chat_messages_becomes_one_sms_and_one_email() {
 async fn the_same_idempotency_key_notifies_once() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let ben = person(&stack, "Ben").await;
+    let ben = stack.person_with_phone("Ben").await;
     let first = notify(&stack, booking(&ben, "booking-once")).await;
     let again = notify(&stack, booking(&ben, "booking-once")).await;
     assert_eq!((first.created, again.created, again.duplicates), (1, 0, 1));
     assert_eq!(
-        inbox(&stack, &ben, "").await["items"]
+        stack.inbox(&ben, "").await["items"]
             .as_array()
             .unwrap()
             .len(),
@@ -429,7 +357,7 @@ async fn the_same_idempotency_key_notifies_once() {
 async fn the_inbox_filters_pages_marks_and_deletes_and_nobody_touches_anothers() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let (ben, eve) = (person(&stack, "Ben").await, person(&stack, "Eve").await);
+    let (ben, eve) = (stack.person_with_phone("Ben").await, stack.person_with_phone("Eve").await);
     for i in 0..3 {
         notify(&stack, booking(&ben, &format!("b-{i}"))).await;
     }
@@ -437,15 +365,15 @@ async fn the_inbox_filters_pages_marks_and_deletes_and_nobody_touches_anothers()
     review.kind = Kind::ReviewSubmitted;
     notify(&stack, review).await;
 
-    let page = inbox(&stack, &ben, "?limit=2").await;
+    let page = stack.inbox(&ben, "?limit=2").await;
     assert_eq!(
         (page["items"].as_array().unwrap().len(), &page["unread"]),
         (2, &json!(4))
     );
     let cursor = page["nextCursor"].as_str().unwrap();
-    let rest = inbox(&stack, &ben, &format!("?limit=2&cursor={cursor}")).await;
+    let rest = stack.inbox(&ben, &format!("?limit=2&cursor={cursor}")).await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 2);
-    let reviews = inbox(&stack, &ben, "?kind=review_submitted").await;
+    let reviews = stack.inbox(&ben, "?kind=review_submitted").await;
     assert_eq!(reviews["items"].as_array().unwrap().len(), 1);
     let (status, _) = stack
         .call(
@@ -504,16 +432,16 @@ async fn the_inbox_filters_pages_marks_and_deletes_and_nobody_touches_anothers()
             .await,
         204
     );
-    let after = inbox(&stack, &ben, "").await;
+    let after = stack.inbox(&ben, "").await;
     assert_eq!(
         (after["items"].as_array().unwrap().len(), &after["unread"]),
         (3, &json!(2))
     );
     assert!(after["seenAt"].is_string());
-    let unread = inbox(&stack, &ben, "?unreadOnly=true").await;
+    let unread = stack.inbox(&ben, "?unreadOnly=true").await;
     assert_eq!(unread["items"].as_array().unwrap().len(), 2);
     assert!(
-        next_event(&mut online(&stack, &eve).await, Duration::from_millis(500))
+        next_event(&mut stack.online(&eve).await, Duration::from_millis(500))
             .await
             .is_none()
     );
@@ -523,8 +451,8 @@ async fn the_inbox_filters_pages_marks_and_deletes_and_nobody_touches_anothers()
 async fn admins_see_delivery_statistics_and_nobody_else_does() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let ben = person(&stack, "Ben").await;
-    let mut ws = online(&stack, &ben).await;
+    let ben = stack.person_with_phone("Ben").await;
+    let mut ws = stack.online(&ben).await;
     notify(&stack, booking(&ben, "stats-1")).await;
     let id = expect_event(&mut ws, "notification.new").await["notification"]["id"]
         .as_str()
@@ -586,7 +514,7 @@ async fn admins_see_delivery_statistics_and_nobody_else_does() {
 async fn an_offline_user_with_a_device_gets_a_push_and_an_online_one_does_not() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let ben = person(&stack, "Ben").await;
+    let ben = stack.person_with_phone("Ben").await;
     let register = push_registration();
     let (status, device) = register_device(&stack, &ben, &register).await;
     assert_eq!(status, 201, "{device}");
@@ -610,7 +538,7 @@ async fn an_offline_user_with_a_device_gets_a_push_and_an_online_one_does_not() 
     let report = notify(&stack, booking(&ben, "push-1")).await;
     assert_eq!((report.live, report.pushed, report.escalating), (0, 1, 1));
     // Online: the live event only.
-    let mut ws = online(&stack, &ben).await;
+    let mut ws = stack.online(&ben).await;
     let report = notify(&stack, booking(&ben, "push-2")).await;
     assert_eq!((report.live, report.pushed), (1, 0));
     expect_event(&mut ws, "notification.new").await;
@@ -672,7 +600,7 @@ async fn endpoint_exists(arn: &str) -> bool {
 async fn a_push_token_belongs_to_one_user_at_a_time() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let (ana, ben) = (person(&stack, "Ana").await, person(&stack, "Ben").await);
+    let (ana, ben) = (stack.person_with_phone("Ana").await, stack.person_with_phone("Ben").await);
     let register = push_registration();
     let (status, device) = register_device(&stack, &ana, &register).await;
     assert_eq!(status, 201, "{device}");
@@ -725,12 +653,12 @@ async fn subscribers_of_a_target_are_notified_once_per_their_channels() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
     let (ana, ben, cara, eve) = (
-        person(&stack, "Ana").await,
-        person(&stack, "Ben").await,
-        person(&stack, "Cara").await,
-        person(&stack, "Eve").await,
+        stack.person_with_phone("Ana").await,
+        stack.person_with_phone("Ben").await,
+        stack.person_with_phone("Cara").await,
+        stack.person_with_phone("Eve").await,
     );
-    let boss = person(&stack, "Boss").await;
+    let boss = stack.person_with_phone("Boss").await;
     let admin = stack.admin_token(&boss.id, &boss.refresh).await;
     let topic = format!(
         "topic:plumbing-{}",
@@ -819,7 +747,7 @@ async fn subscribers_of_a_target_are_notified_once_per_their_channels() {
         .await;
     assert_eq!(status, 400, "{body}");
 
-    let mut ws = online(&stack, &cara).await;
+    let mut ws = stack.online(&cara).await;
     let (status, report) = stack
         .call(
             "POST",
@@ -854,15 +782,15 @@ async fn subscribers_of_a_target_are_notified_once_per_their_channels() {
         (&json!(0), &json!(3))
     );
     for who in [&ana, &ben, &cara] {
-        assert_eq!(inbox(&stack, who, "").await["unread"], 1);
+        assert_eq!(stack.inbox(who, "").await["unread"], 1);
     }
     for who in [&eve, &boss] {
-        assert_eq!(inbox(&stack, who, "").await["unread"], 0);
+        assert_eq!(stack.inbox(who, "").await["unread"], 0);
     }
 
     sweep(&stack, Utc::now() + minutes(11)).await;
     assert!(
-        stack.sms_to(&ana.phone).await.is_empty(),
+        stack.sms_to(&ana.phone()).await.is_empty(),
         "Ana turned SMS off"
     );
     assert_eq!(
@@ -870,13 +798,13 @@ async fn subscribers_of_a_target_are_notified_once_per_their_channels() {
         2,
         "code + one email"
     );
-    assert_eq!(stack.sms_to(&ben.phone).await.len(), 1);
+    assert_eq!(stack.sms_to(&ben.phone()).await.len(), 1);
     assert_eq!(stack.emails_to(&ben.email).await.len(), 2);
     assert!(
-        stack.sms_to(&cara.phone).await.is_empty(),
+        stack.sms_to(&cara.phone()).await.is_empty(),
         "online: live only"
     );
-    assert!(stack.sms_to(&eve.phone).await.is_empty());
+    assert!(stack.sms_to(&eve.phone()).await.is_empty());
 }
 
 /// Fails the `n`-th (1-based) transaction its client sends, as a crash between batches would.
@@ -1046,7 +974,7 @@ async fn sweep_while_email_is_down(
 async fn an_email_failure_is_recorded_retried_with_backoff_and_given_up_after_five_attempts() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let (ben, cara) = (person(&stack, "Ben").await, person(&stack, "Cara").await);
+    let (ben, cara) = (stack.person_with_phone("Ben").await, stack.person_with_phone("Cara").await);
     for who in [&ben, &cara] {
         let (status, _) = stack
             .call(
@@ -1125,7 +1053,7 @@ async fn delivery_count(
 #[tokio::test]
 async fn marking_read_in_bulk_counts_the_reads_per_kind() {
     let stack = Stack::from_env();
-    let fay = person(&stack, "Fay").await;
+    let fay = stack.person_with_phone("Fay").await;
     for i in 0..3 {
         let mut request = booking(&fay, &format!("review-{i}"));
         request.kind = Kind::ReviewSubmitted;
@@ -1152,7 +1080,7 @@ async fn an_escalation_that_keeps_erroring_is_retried_with_backoff_then_dropped(
     use gigwire::notifications::store::NotificationStore;
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let dora = person(&stack, "Dora").await;
+    let dora = stack.person_with_phone("Dora").await;
     notify(&stack, booking(&dora, "poisoned")).await;
     // A profile that no longer parses: every attempt to escalate errors before sending.
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -1203,19 +1131,19 @@ async fn an_escalation_that_keeps_erroring_is_retried_with_backoff_then_dropped(
         pending(at).await.is_none(),
         "dropped after the fifth attempt"
     );
-    assert!(stack.sms_to(&dora.phone).await.is_empty());
+    assert!(stack.sms_to(&dora.phone()).await.is_empty());
 }
 
 #[tokio::test]
 async fn a_rooms_subscribers_are_its_members_and_leaving_ends_it() {
     let stack = Stack::from_env();
     let (ana, ben, cara, dan) = (
-        person(&stack, "Ana").await,
-        person(&stack, "Ben").await,
-        person(&stack, "Cara").await,
-        person(&stack, "Dan").await,
+        stack.person_with_phone("Ana").await,
+        stack.person_with_phone("Ben").await,
+        stack.person_with_phone("Cara").await,
+        stack.person_with_phone("Dan").await,
     );
-    let boss = person(&stack, "Boss").await;
+    let boss = stack.person_with_phone("Boss").await;
     let admin = stack.admin_token(&boss.id, &boss.refresh).await;
     let (status, room) = stack
         .call(
@@ -1257,8 +1185,8 @@ async fn a_rooms_subscribers_are_its_members_and_leaving_ends_it() {
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["created"], 1, "only Ben: Cara left, {report}");
     assert_eq!(
-        inbox(&stack, &ben, "").await["items"][0]["title"],
+        stack.inbox(&ben, "").await["items"][0]["title"],
         "Scaffolding"
     );
-    assert_eq!(inbox(&stack, &cara, "").await["unread"], 0);
+    assert_eq!(stack.inbox(&cara, "").await["unread"], 0);
 }

@@ -1,6 +1,8 @@
-//! Outbound ports and their AWS adapters: email through SES v2, real-time pushes through the
-//! API Gateway Management API, file storage on S3, and the token signing key from SSM. Services depend on the traits; each function builds only the
-//! adapters it uses, so a binary links only the SDK clients it needs.
+//! Outbound ports and their AWS adapters: email through SES v2, SMS and mobile push through
+//! SNS, real-time pushes through the API Gateway Management API, file storage on S3, and the
+//! token signing key from SSM. Services depend on the traits; each function builds only the
+//! adapters it uses at cold start, and a feature's binary links only the SDK clients its
+//! functions use.
 
 pub mod apigw;
 pub mod s3;

@@ -1,5 +1,5 @@
 //! Chat routes: rooms, members, messages, reactions and read markers over HTTP. The WebSocket
-//! routes in [`super::ws`] share the same dependencies and service. Messages a member missed
+//! routes in [`crate::realtime`] share the same dependencies and service. Messages a member missed
 //! are recorded in the table for the stream-triggered notifier, so chat functions link only
 //! DynamoDB and the Management API.
 

@@ -999,35 +999,17 @@ impl<'a> Chat<'a> {
         query: HistoryQuery,
         limit: u32,
     ) -> Result<MessagePage> {
-        let given = [&query.before, &query.after, &query.after_seq]
-            .iter()
-            .filter(|q| q.is_some())
-            .count();
-        if given > 1 {
-            return Err(Error::field(
-                "after",
-                "use one of before, after and afterSeq",
-            ));
-        }
-        let anchor = if let Some(before) = &query.before {
-            HistoryAnchor::Before(MessageId::parse(before, "before")?)
-        } else if let Some(after) = &query.after {
-            let id = MessageId::parse(after, "after")?;
-            let anchor = self
-                .store
-                .get_message(room, &id)
-                .await?
-                .ok_or_else(|| Error::field("after", "no such message in this room"))?;
-            HistoryAnchor::AfterSeq(anchor.seq)
-        } else if let Some(after) = &query.after_seq {
-            let seq = after
-                .parse::<u64>()
-                .ok()
-                .filter(|seq| *seq <= MAX_SEQ)
-                .ok_or_else(|| Error::field("afterSeq", "must be a sequence number"))?;
-            HistoryAnchor::AfterSeq(seq)
-        } else {
-            HistoryAnchor::Latest
+        let anchor = match query.anchor()? {
+            Requested::Anchor(anchor) => anchor,
+            // `after` resumes by that message's sequence number: commit order, not id order.
+            Requested::AfterMessage(id) => {
+                let anchor = self
+                    .store
+                    .get_message(room, &id)
+                    .await?
+                    .ok_or_else(|| Error::field("after", "no such message in this room"))?;
+                HistoryAnchor::AfterSeq(anchor.seq)
+            }
         };
         // The room is read (strongly) before the page, so `lastSeq` never runs ahead of
         // what a caught-up page could hold.
@@ -1356,6 +1338,45 @@ impl<'a> Chat<'a> {
 }
 
 /// A room's place in a room list, from a cursor: its activity and id.
+/// Where a history page starts, as the query asks it.
+#[derive(Debug, PartialEq)]
+enum Requested {
+    /// Known without reading anything.
+    Anchor(HistoryAnchor),
+    /// After this message, once its sequence number is read.
+    AfterMessage(MessageId),
+}
+
+impl HistoryQuery {
+    /// At most one of `before`, `after` and `afterSeq`, each well formed.
+    fn anchor(&self) -> Result<Requested> {
+        let given = [&self.before, &self.after, &self.after_seq]
+            .iter()
+            .filter(|q| q.is_some())
+            .count();
+        if given > 1 {
+            return Err(Error::field(
+                "after",
+                "use one of before, after and afterSeq",
+            ));
+        }
+        Ok(if let Some(before) = &self.before {
+            Requested::Anchor(HistoryAnchor::Before(MessageId::parse(before, "before")?))
+        } else if let Some(after) = &self.after {
+            Requested::AfterMessage(MessageId::parse(after, "after")?)
+        } else if let Some(after) = &self.after_seq {
+            let seq = after
+                .parse::<u64>()
+                .ok()
+                .filter(|seq| *seq <= MAX_SEQ)
+                .ok_or_else(|| Error::field("afterSeq", "must be a sequence number"))?;
+            Requested::Anchor(HistoryAnchor::AfterSeq(seq))
+        } else {
+            Requested::Anchor(HistoryAnchor::Latest)
+        })
+    }
+}
+
 fn list_place(place: &Position) -> Result<(i64, RoomId)> {
     let invalid = || Error::field("cursor", "invalid or expired cursor");
     let at = place
@@ -1426,3 +1447,73 @@ impl Actions for Chat<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "01JD0000000000000000000009";
+
+    fn query(before: Option<&str>, after: Option<&str>, after_seq: Option<&str>) -> HistoryQuery {
+        HistoryQuery {
+            before: before.map(str::to_owned),
+            after: after.map(str::to_owned),
+            after_seq: after_seq.map(str::to_owned),
+        }
+    }
+
+    fn field_of(err: Error) -> String {
+        match err {
+            Error::Validation { field, .. } => field.unwrap_or_default(),
+            other => panic!("not a validation error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_history_page_starts_where_exactly_one_anchor_says() {
+        let id = MessageId::parse(ID, "id").unwrap();
+        assert_eq!(
+            query(None, None, None).anchor().unwrap(),
+            Requested::Anchor(HistoryAnchor::Latest)
+        );
+        assert_eq!(
+            query(Some(ID), None, None).anchor().unwrap(),
+            Requested::Anchor(HistoryAnchor::Before(id))
+        );
+        assert_eq!(
+            query(None, Some(ID), None).anchor().unwrap(),
+            Requested::AfterMessage(id)
+        );
+        assert_eq!(
+            query(None, None, Some("41")).anchor().unwrap(),
+            Requested::Anchor(HistoryAnchor::AfterSeq(41))
+        );
+    }
+
+    #[test]
+    fn two_anchors_or_a_malformed_one_name_the_field() {
+        assert_eq!(field_of(query(Some(ID), Some(ID), None).anchor().unwrap_err()), "after");
+        assert_eq!(field_of(query(None, Some(ID), Some("1")).anchor().unwrap_err()), "after");
+        assert_eq!(field_of(query(Some("x"), None, None).anchor().unwrap_err()), "before");
+        assert_eq!(field_of(query(None, Some("x"), None).anchor().unwrap_err()), "after");
+        let too_big = (MAX_SEQ + 1).to_string();
+        for bad in ["-1", "1.5", "", "9223372036854775808", too_big.as_str()] {
+            let err = query(None, None, Some(bad)).anchor().unwrap_err();
+            assert_eq!(field_of(err), "afterSeq", "{bad}");
+        }
+        let max = MAX_SEQ.to_string();
+        assert!(query(None, None, Some(&max)).anchor().is_ok());
+    }
+
+    #[test]
+    fn a_room_list_cursor_place_is_activity_then_room() {
+        let room = RoomId::parse(ID, "id").unwrap();
+        let place = Position::from([
+            ("at".to_owned(), "1700000000000".to_owned()),
+            ("room".to_owned(), ID.to_owned()),
+        ]);
+        assert_eq!(list_place(&place).unwrap(), (1_700_000_000_000, room));
+        assert!(list_place(&Position::default()).is_err());
+    }
+}
+

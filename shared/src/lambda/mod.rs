@@ -1,7 +1,8 @@
-//! Runtime glue: everything between the Lambda Runtime API and an entrypoint. A function's
-//! `main` calls [`init`] once (tracing, configuration, AWS configuration), builds its
-//! dependencies, and hands its entrypoint to one of the `run` functions here, which parse the
-//! event, establish the caller, and map the one error type to the event's answer.
+//! Runtime glue: everything between the Lambda Runtime API and a handler. A function's runner
+//! (declared in its feature's `routes`) calls [`init`] once (tracing, configuration, AWS
+//! configuration), builds the dependencies its handler needs, and hands the handler to one of
+//! the `run`/`serve` functions here, which parse the event, establish the caller, and map the
+//! one error type to the event's answer.
 
 pub mod http;
 pub mod schedule;

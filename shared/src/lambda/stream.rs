@@ -1,5 +1,5 @@
 //! DynamoDB stream invocations. The records' new images of one entity type are handed to the
-//! entrypoint as typed values; everything else on the stream (the template also filters it
+//! handler as typed values; everything else on the stream (the template also filters it
 //! at the source) is skipped. A failure fails the batch, which Lambda retries, so handlers
 //! must be idempotent.
 

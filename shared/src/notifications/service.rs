@@ -134,6 +134,19 @@ pub struct MarkRead {
     pub all: bool,
 }
 
+impl MarkRead {
+    /// `ids` (at most 100) or `all: true`.
+    fn check(&self) -> Result<()> {
+        if self.ids.len() > 100 {
+            return Err(Error::field("ids", "at most 100 ids"));
+        }
+        if self.ids.is_empty() && !self.all {
+            return Err(Error::field("ids", "give ids, or all: true"));
+        }
+        Ok(())
+    }
+}
+
 /// How many changed.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -404,12 +417,7 @@ impl<'a> Notifications<'a> {
         now: DateTime<Utc>,
     ) -> Result<Marked> {
         let me = caller.user_id;
-        if request.ids.len() > 100 {
-            return Err(Error::field("ids", "at most 100 ids"));
-        }
-        if request.ids.is_empty() && !request.all {
-            return Err(Error::field("ids", "give ids, or all: true"));
-        }
+        request.check()?;
         // Reads are counted per kind, so every notification is known before it is marked.
         let mut kinds: BTreeMap<NotificationId, Kind> = BTreeMap::new();
         if request.all {
@@ -593,3 +601,22 @@ pub(crate) struct Delivered {
     /// Pushes failed.
     pub push_failed: usize,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marking_read_takes_ids_or_all_and_at_most_100_ids() {
+        let ids = |n: usize| (0..n).map(|_| NotificationId::new()).collect::<Vec<_>>();
+        let request = |ids: Vec<NotificationId>, all: bool| MarkRead { ids, all };
+        assert!(request(ids(1), false).check().is_ok());
+        assert!(request(ids(100), false).check().is_ok());
+        assert!(request(Vec::new(), true).check().is_ok());
+        for bad in [request(Vec::new(), false), request(ids(101), false)] {
+            let err = bad.check().unwrap_err();
+            assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == "ids"));
+        }
+    }
+}
+

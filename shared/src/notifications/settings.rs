@@ -95,25 +95,7 @@ impl Notifications<'_> {
         if !caller.roles.contains(&Role::Admin) {
             return Err(Error::Forbidden("admins only".into()));
         }
-        let day = |raw: Option<&str>, field: &str| -> Result<NaiveDate> {
-            match raw {
-                None => Ok(now.date_naive()),
-                Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-                    .map_err(|_| Error::field(field, "expected a date as YYYY-MM-DD")),
-            }
-        };
-        let (to, from) = (day(to, "to")?, day(from, "from")?);
-        if from > to || (to - from).num_days() > 30 {
-            return Err(Error::field(
-                "from",
-                "from must be on or before to, at most 31 days",
-            ));
-        }
-        let days: Vec<String> = from
-            .iter_days()
-            .take_while(|d| *d <= to)
-            .map(|d| d.format("%Y-%m-%d").to_string())
-            .collect();
+        let days = stats_days(from, to, now)?;
         let store = self.store;
         let per_day: Vec<Vec<DeliveryCounters>> = futures::stream::iter(days)
             .map(|d| async move { store.delivery_stats(&d).await })
@@ -195,6 +177,30 @@ impl Notifications<'_> {
     }
 }
 
+/// The UTC days a statistics request covers: `from` to `to` inclusive (each `YYYY-MM-DD`,
+/// default today), at most 31 days.
+fn stats_days(from: Option<&str>, to: Option<&str>, now: DateTime<Utc>) -> Result<Vec<String>> {
+    let day = |raw: Option<&str>, field: &str| -> Result<NaiveDate> {
+        match raw {
+            None => Ok(now.date_naive()),
+            Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .map_err(|_| Error::field(field, "expected a date as YYYY-MM-DD")),
+        }
+    };
+    let (to, from) = (day(to, "to")?, day(from, "from")?);
+    if from > to || (to - from).num_days() > 30 {
+        return Err(Error::field(
+            "from",
+            "from must be on or before to, at most 31 days",
+        ));
+    }
+    Ok(from
+        .iter_days()
+        .take_while(|d| *d <= to)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .collect())
+}
+
 /// Delivery statistics over a period.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -257,3 +263,52 @@ impl StatsRow {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        "2026-03-31T23:30:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn statistics_cover_today_by_default_and_at_most_31_days() {
+        assert_eq!(stats_days(None, None, now()).unwrap(), ["2026-03-31"]);
+        let march = stats_days(Some("2026-03-01"), None, now()).unwrap();
+        assert_eq!((march.len(), march[0].as_str()), (31, "2026-03-01"));
+        assert_eq!(
+            stats_days(Some("2026-02-28"), Some("2026-03-01"), now()).unwrap(),
+            ["2026-02-28", "2026-03-01"]
+        );
+        for (from, to) in [
+            (Some("2026-02-28"), None),
+            (Some("2026-04-01"), None),
+            (Some("2026-03-02"), Some("2026-03-01")),
+        ] {
+            let err = stats_days(from, to, now()).unwrap_err();
+            assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == "from"));
+        }
+        let err = stats_days(None, Some("31/03/2026"), now()).unwrap_err();
+        assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == "to"));
+    }
+
+    #[test]
+    fn rates_are_shares_of_what_was_sent() {
+        let counts = BTreeMap::from([
+            ("sent".to_owned(), 8),
+            ("delivered".to_owned(), 6),
+            ("failed".to_owned(), 2),
+            ("read".to_owned(), 4),
+            ("clicked".to_owned(), 1),
+        ]);
+        let row = StatsRow::new(Some("system".into()), "email".into(), &counts);
+        assert_eq!((row.sent, row.failed, row.read), (8, 2, 4));
+        assert_eq!(row.delivery_rate, Some(0.75));
+        assert_eq!(row.failure_rate, Some(0.2));
+        assert_eq!(row.click_rate, Some(0.125));
+        let none = StatsRow::new(None, "sms".into(), &BTreeMap::new());
+        assert_eq!(none.delivery_rate, None);
+    }
+}
+

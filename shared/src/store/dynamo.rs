@@ -1,5 +1,6 @@
-//! The single-table implementation of every storage port. Items are (de)serialized with
-//! `serde_dynamo`; keys come only from [`crate::keys`]; invariants (one user per address, a code
+//! The single-table client and its helpers; each feature's `dynamo` module implements its
+//! storage ports on it. Items are (de)serialized with `serde_dynamo`; keys come only from the
+//! features' `keys` modules; invariants (one user per address, a code
 //! or refresh token redeemed once, rate windows) are conditional writes, and a failed condition
 //! is reported as the domain outcome it stands for rather than as a 500.
 

@@ -1,6 +1,7 @@
-//! Storage ports: one narrow trait per aggregate, so services state exactly what they read and
-//! write and unit tests can stand in a double for one concern. [`dynamo::DynamoStore`]
-//! implements all of them on the single table.
+//! Storage shared by every feature: one page of a list, the rate limiter, and
+//! [`dynamo::DynamoStore`], the single-table client whose helpers every feature's `dynamo`
+//! module uses to implement that feature's storage ports (declared in its own `store` module,
+//! one narrow trait per aggregate, so services state exactly what they read and write).
 
 pub mod dynamo;
 
