@@ -462,7 +462,9 @@ impl Person {
 
     /// The phone number of a [`Stack::person_with_phone`].
     pub fn phone(&self) -> &str {
-        self.phone.as_deref().expect("a person made with a phone number")
+        self.phone
+            .as_deref()
+            .expect("a person made with a phone number")
     }
 }
 

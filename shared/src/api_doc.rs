@@ -679,25 +679,16 @@ pub fn openapi_json() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generated::check;
     use std::collections::BTreeSet;
-
-    fn repo_file(name: &str) -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(name)
-    }
 
     #[test]
     fn the_committed_document_matches_the_code() {
-        let path = repo_file("docs/openapi.json");
-        let generated = openapi_json();
-        if std::env::var_os("UPDATE_OPENAPI").is_some() {
-            std::fs::write(&path, &generated).unwrap();
-        }
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == generated,
-            "docs/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test -p gigwire api_doc`"
+        check(
+            "docs/openapi.json",
+            &openapi_json(),
+            "UPDATE_OPENAPI",
+            "UPDATE_OPENAPI=1 cargo test --workspace --lib api_doc",
         );
     }
 

@@ -107,5 +107,29 @@ pub const FEATURES: &[routes::Feature] = &[
     files::routes::FEATURE,
     chat::routes::FEATURE,
     notifications::routes::FEATURE,
+    notifications::routes::ESCALATIONS,
     realtime::routes::FEATURE,
 ];
+
+/// Checks shared by the tests that compare a committed, generated file with what the code
+/// generates now.
+#[cfg(test)]
+pub(crate) mod generated {
+    /// A file of the repository.
+    pub fn repo_file(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(name)
+    }
+
+    /// Fails unless `name` holds exactly `generated`; with the environment variable `update`
+    /// set, writes it first. `how` says how to regenerate.
+    pub fn check(name: &str, generated: &str, update: &str, how: &str) {
+        let path = repo_file(name);
+        if std::env::var_os(update).is_some() {
+            std::fs::write(&path, generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(committed == generated, "{name} is stale: run `{how}`");
+    }
+}

@@ -498,37 +498,25 @@ fn ws_route(out: &mut String, id: &str, key: &str) {
 mod tests {
     use super::*;
 
-    fn repo_file(name: &str) -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(name)
-    }
+    use crate::generated::{check, repo_file};
+
+    const REGENERATE: &str = "UPDATE_GENERATED=1 cargo test --workspace --lib generated";
 
     #[test]
     fn generated_template_wiring_matches_the_declarations() {
-        let path = repo_file("template.yaml");
-        let committed = std::fs::read_to_string(&path).unwrap();
+        let committed = std::fs::read_to_string(repo_file("template.yaml")).unwrap();
         let generated = template(&committed, crate::FEATURES).expect("generation markers");
-        if std::env::var_os("UPDATE_GENERATED").is_some() {
-            std::fs::write(&path, &generated).unwrap();
-        }
-        assert!(
-            committed == generated,
-            "template.yaml is stale: run `UPDATE_GENERATED=1 cargo test --workspace --lib generated`"
-        );
+        check("template.yaml", &generated, "UPDATE_GENERATED", REGENERATE);
     }
 
     #[test]
     fn generated_route_table_matches_the_declarations() {
-        let path = repo_file("shared/src/route_table.rs");
         let generated = route_table_source(crate::FEATURES);
-        if std::env::var_os("UPDATE_GENERATED").is_some() {
-            std::fs::write(&path, &generated).unwrap();
-        }
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == generated,
-            "shared/src/route_table.rs is stale: run `UPDATE_GENERATED=1 cargo test --workspace --lib generated`"
+        check(
+            "shared/src/route_table.rs",
+            &generated,
+            "UPDATE_GENERATED",
+            REGENERATE,
         );
     }
 

@@ -942,8 +942,20 @@ async fn offline_recipients_are_handed_to_the_notifier_unless_muted() {
     assert_eq!(due[0]["data"]["messageId"], message["id"]);
     assert_eq!(due[0]["body"], "Anyone around?");
     assert_eq!(due[0]["data"]["room"], "Kitchen repair");
-    assert!(stack.inbox(&cid, "").await["items"].as_array().unwrap().is_empty(), "Cid got it live");
-    assert!(stack.inbox(&ana, "").await["items"].as_array().unwrap().is_empty(), "not the sender");
+    assert!(
+        stack.inbox(&cid, "").await["items"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "Cid got it live"
+    );
+    assert!(
+        stack.inbox(&ana, "").await["items"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "not the sender"
+    );
     assert!(
         store.get_connection(&ghost).await.unwrap().is_some(),
         "an expired ghost is never posted to"

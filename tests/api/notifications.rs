@@ -280,7 +280,10 @@ async fn quiet_hours_defer_escalation_and_critical_kinds_bypass_them() {
 async fn a_burst_of_20_chat_messages_becomes_one_sms_and_one_email() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let (ana, ben) = (stack.person_with_phone("Ana").await, stack.person_with_phone("Ben").await);
+    let (ana, ben) = (
+        stack.person_with_phone("Ana").await,
+        stack.person_with_phone("Ben").await,
+    );
     let (status, room) = stack
         .call(
             "POST",
@@ -309,10 +312,9 @@ async fn a_burst_of_20_chat_messages_becomes_one_sms_and_one_email() {
         }
     }
     // The send records what Ben missed; the stream-triggered notifier writes the notifications.
-    let page = stack.inbox_when(&ben, "?kind=chat_message&limit=100", |p| {
-        p["unread"] == 20
-    })
-    .await;
+    let page = stack
+        .inbox_when(&ben, "?kind=chat_message&limit=100", |p| p["unread"] == 20)
+        .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 20);
 
     sweep(&stack, Utc::now() + minutes(6)).await;
@@ -357,7 +359,10 @@ async fn the_same_idempotency_key_notifies_once() {
 async fn the_inbox_filters_pages_marks_and_deletes_and_nobody_touches_anothers() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let (ben, eve) = (stack.person_with_phone("Ben").await, stack.person_with_phone("Eve").await);
+    let (ben, eve) = (
+        stack.person_with_phone("Ben").await,
+        stack.person_with_phone("Eve").await,
+    );
     for i in 0..3 {
         notify(&stack, booking(&ben, &format!("b-{i}"))).await;
     }
@@ -371,7 +376,9 @@ async fn the_inbox_filters_pages_marks_and_deletes_and_nobody_touches_anothers()
         (2, &json!(4))
     );
     let cursor = page["nextCursor"].as_str().unwrap();
-    let rest = stack.inbox(&ben, &format!("?limit=2&cursor={cursor}")).await;
+    let rest = stack
+        .inbox(&ben, &format!("?limit=2&cursor={cursor}"))
+        .await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 2);
     let reviews = stack.inbox(&ben, "?kind=review_submitted").await;
     assert_eq!(reviews["items"].as_array().unwrap().len(), 1);
@@ -600,7 +607,10 @@ async fn endpoint_exists(arn: &str) -> bool {
 async fn a_push_token_belongs_to_one_user_at_a_time() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let (ana, ben) = (stack.person_with_phone("Ana").await, stack.person_with_phone("Ben").await);
+    let (ana, ben) = (
+        stack.person_with_phone("Ana").await,
+        stack.person_with_phone("Ben").await,
+    );
     let register = push_registration();
     let (status, device) = register_device(&stack, &ana, &register).await;
     assert_eq!(status, 201, "{device}");
@@ -974,7 +984,10 @@ async fn sweep_while_email_is_down(
 async fn an_email_failure_is_recorded_retried_with_backoff_and_given_up_after_five_attempts() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
-    let (ben, cara) = (stack.person_with_phone("Ben").await, stack.person_with_phone("Cara").await);
+    let (ben, cara) = (
+        stack.person_with_phone("Ben").await,
+        stack.person_with_phone("Cara").await,
+    );
     for who in [&ben, &cara] {
         let (status, _) = stack
             .call(

@@ -1492,10 +1492,22 @@ mod tests {
 
     #[test]
     fn two_anchors_or_a_malformed_one_name_the_field() {
-        assert_eq!(field_of(query(Some(ID), Some(ID), None).anchor().unwrap_err()), "after");
-        assert_eq!(field_of(query(None, Some(ID), Some("1")).anchor().unwrap_err()), "after");
-        assert_eq!(field_of(query(Some("x"), None, None).anchor().unwrap_err()), "before");
-        assert_eq!(field_of(query(None, Some("x"), None).anchor().unwrap_err()), "after");
+        assert_eq!(
+            field_of(query(Some(ID), Some(ID), None).anchor().unwrap_err()),
+            "after"
+        );
+        assert_eq!(
+            field_of(query(None, Some(ID), Some("1")).anchor().unwrap_err()),
+            "after"
+        );
+        assert_eq!(
+            field_of(query(Some("x"), None, None).anchor().unwrap_err()),
+            "before"
+        );
+        assert_eq!(
+            field_of(query(None, Some("x"), None).anchor().unwrap_err()),
+            "after"
+        );
         let too_big = (MAX_SEQ + 1).to_string();
         for bad in ["-1", "1.5", "", "9223372036854775808", too_big.as_str()] {
             let err = query(None, None, Some(bad)).anchor().unwrap_err();
@@ -1516,4 +1528,3 @@ mod tests {
         assert!(list_place(&Position::default()).is_err());
     }
 }
-

@@ -92,20 +92,6 @@ pub const FEATURE: Feature = Feature {
             run: serve_http!(NotificationsApi::new, update_preferences),
         },
         Function {
-            name: "cron-escalations",
-            description: "Sends SMS and email for notifications still unread after their delay (reads only due escalations).",
-            trigger: Trigger::Schedule("EveryMinute", "rate(1 minute)"),
-            allow: &[
-                Allow::Table(&["GetItem", "Query", "UpdateItem", "DeleteItem"]),
-                Allow::Indexes,
-                Allow::Sns(&["Publish"]),
-                Allow::SendEmail,
-            ],
-            env: &[],
-            timeout: Some(60),
-            run: serve_schedule!(EscalationSweep::new, run),
-        },
-        Function {
             name: "notify-missed-messages",
             description: "Turns the chat messages members missed into notifications (push, escalation).",
             trigger: Trigger::Stream("missed_messages"),
@@ -224,4 +210,25 @@ pub const FEATURE: Feature = Feature {
             run: serve_http!(NotificationsApi::new, open_link),
         },
     ],
+};
+
+/// The escalation sweep, in a binary of its own: it is the only notification function that
+/// sends email, so only this binary links the SES client (the others stay under the size
+/// budget).
+pub const ESCALATIONS: Feature = Feature {
+    binary: "escalations",
+    functions: &[Function {
+        name: "cron-escalations",
+        description: "Sends SMS and email for notifications still unread after their delay (reads only due escalations).",
+        trigger: Trigger::Schedule("EveryMinute", "rate(1 minute)"),
+        allow: &[
+            Allow::Table(&["GetItem", "Query", "UpdateItem", "DeleteItem"]),
+            Allow::Indexes,
+            Allow::Sns(&["Publish"]),
+            Allow::SendEmail,
+        ],
+        env: &[],
+        timeout: Some(60),
+        run: serve_schedule!(EscalationSweep::new, run),
+    }],
 };

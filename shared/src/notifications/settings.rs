@@ -96,6 +96,7 @@ impl Notifications<'_> {
             return Err(Error::Forbidden("admins only".into()));
         }
         let days = stats_days(from, to, now)?;
+        let (first, last) = (days[0].clone(), days[days.len() - 1].clone());
         let store = self.store;
         let per_day: Vec<Vec<DeliveryCounters>> = futures::stream::iter(days)
             .map(|d| async move { store.delivery_stats(&d).await })
@@ -119,8 +120,8 @@ impl Notifications<'_> {
             }
         }
         Ok(DeliveryStats {
-            from: from.to_string(),
-            to: to.to_string(),
+            from: first,
+            to: last,
             channels: by_channel
                 .into_iter()
                 .map(|(channel, c)| StatsRow::new(None, channel, &c))
@@ -311,4 +312,3 @@ mod tests {
         assert_eq!(none.delivery_rate, None);
     }
 }
-
