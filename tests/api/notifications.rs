@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use gigwire::domain::UserId;
 use gigwire::notifications::model::Kind;
 use gigwire::notifications::service::{NotifyReport, NotifyRequest, Recipients};
-use gigwire_tests::{Person, Stack, Ws, expect_event, next_event, send};
+use gigwire_tests::{Person, Stack, expect_event, next_event};
 use serde_json::{Value, json};
 
 /// The sweep sends whatever is due for everyone: tests that move time forward take turns, so
@@ -30,7 +30,7 @@ async fn notify(stack: &Stack, request: NotifyRequest) -> NotifyReport {
 
 fn booking(to: &Person, key: &str) -> NotifyRequest {
     NotifyRequest {
-        recipients: Recipients::Users(vec![to.id]),
+        recipients: Recipients::Users(vec![to.user_id()]),
         kind: Kind::BookingConfirmed,
         actor: None,
         room: None,
@@ -62,7 +62,7 @@ async fn an_online_user_gets_the_live_event_and_nothing_else() {
         "Bruno's Plumbing confirmed your booking for Tuesday 10:00."
     );
     sweep(&stack, Utc::now() + minutes(30)).await;
-    assert!(stack.sms_to(&ben.phone()).await.is_empty());
+    assert!(stack.sms_to(ben.phone()).await.is_empty());
     assert!(
         stack.emails_to(&ben.email).await.len() == 1,
         "only the sign-in code"
@@ -78,9 +78,9 @@ async fn unread_after_the_delay_goes_out_by_sms_and_email_once() {
     assert_eq!((report.created, report.live, report.escalating), (1, 0, 1));
 
     sweep(&stack, Utc::now() + minutes(5)).await;
-    assert!(stack.sms_to(&ben.phone()).await.is_empty(), "not due yet");
+    assert!(stack.sms_to(ben.phone()).await.is_empty(), "not due yet");
     sweep(&stack, Utc::now() + minutes(11)).await;
-    let sms = stack.sms_to(&ben.phone()).await;
+    let sms = stack.sms_to(ben.phone()).await;
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert!(
         sms[0]["Message"]
@@ -93,7 +93,7 @@ async fn unread_after_the_delay_goes_out_by_sms_and_email_once() {
     assert_eq!(emails[1]["Subject"], "Booking confirmed");
     // Handled once.
     sweep(&stack, Utc::now() + minutes(12)).await;
-    assert_eq!(stack.sms_to(&ben.phone()).await.len(), 1);
+    assert_eq!(stack.sms_to(ben.phone()).await.len(), 1);
 
     // The email's button is a signed, tracked link: opening it records the click and leads
     // into the app; a tampered one is refused.
@@ -152,7 +152,7 @@ async fn reading_in_app_before_the_delay_sends_nothing() {
         (200, &json!(1), &json!(0))
     );
     sweep(&stack, Utc::now() + minutes(11)).await;
-    assert!(stack.sms_to(&ben.phone()).await.is_empty());
+    assert!(stack.sms_to(ben.phone()).await.is_empty());
     assert_eq!(stack.emails_to(&ben.email).await.len(), 1);
 }
 
@@ -173,7 +173,7 @@ async fn preferences_choose_the_channels() {
     notify(&stack, booking(&ben, "booking-4")).await;
     sweep(&stack, Utc::now() + minutes(11)).await;
     assert!(
-        stack.sms_to(&ben.phone()).await.is_empty(),
+        stack.sms_to(ben.phone()).await.is_empty(),
         "SMS is off for this kind"
     );
     assert_eq!(stack.emails_to(&ben.email).await.len(), 2, "email is on");
@@ -246,7 +246,7 @@ async fn quiet_hours_defer_escalation_and_critical_kinds_bypass_them() {
     notify(&stack, booking(&ben, "booking-5")).await;
     sweep(&stack, fire).await;
     assert!(
-        stack.sms_to(&ben.phone()).await.is_empty(),
+        stack.sms_to(ben.phone()).await.is_empty(),
         "deferred by quiet hours"
     );
 
@@ -255,7 +255,7 @@ async fn quiet_hours_defer_escalation_and_critical_kinds_bypass_them() {
     soon.kind = Kind::SessionStartingSoon;
     notify(&stack, soon).await;
     sweep(&stack, fire).await;
-    let sms = stack.sms_to(&ben.phone()).await;
+    let sms = stack.sms_to(ben.phone()).await;
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert!(
         sms[0]["Message"]
@@ -266,7 +266,7 @@ async fn quiet_hours_defer_escalation_and_critical_kinds_bypass_them() {
 
     // When the window ends, the deferred one goes out.
     sweep(&stack, fire + minutes(62)).await;
-    let sms = stack.sms_to(&ben.phone()).await;
+    let sms = stack.sms_to(ben.phone()).await;
     assert_eq!(sms.len(), 2, "{sms:?}");
     assert!(
         sms[1]["Message"]
@@ -318,7 +318,7 @@ async fn a_burst_of_20_chat_messages_becomes_one_sms_and_one_email() {
     assert_eq!(page["items"].as_array().unwrap().len(), 20);
 
     sweep(&stack, Utc::now() + minutes(6)).await;
-    let sms = stack.sms_to(&ben.phone()).await;
+    let sms = stack.sms_to(ben.phone()).await;
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert_eq!(
         sms[0]["Message"],
@@ -332,7 +332,7 @@ async fn a_burst_of_20_chat_messages_becomes_one_sms_and_one_email() {
     );
     sweep(&stack, Utc::now() + minutes(8)).await;
     assert_eq!(
-        stack.sms_to(&ben.phone()).await.len(),
+        stack.sms_to(ben.phone()).await.len(),
         1,
         "never one per message"
     );
@@ -481,7 +481,7 @@ async fn admins_see_delivery_statistics_and_nobody_else_does() {
         403
     );
 
-    let admin = stack.admin_token(&ben.id, &ben.refresh).await;
+    let admin = stack.admin_token(&ben.user_id(), &ben.refresh).await;
     let today = Utc::now().format("%Y-%m-%d").to_string();
     let (status, stats) = stack
         .call(
@@ -576,7 +576,7 @@ async fn register_device(stack: &Stack, who: &Person, body: &Value) -> (u16, Val
 /// The platform endpoint each of the user's registered devices pushes to.
 async fn endpoints(stack: &Stack, who: &Person) -> Vec<String> {
     use gigwire::notifications::store::NotificationStore;
-    let reach = stack.store().await.reach(&who.id).await.unwrap();
+    let reach = stack.store().await.reach(&who.user_id()).await.unwrap();
     reach.devices.into_iter().map(|d| d.endpoint).collect()
 }
 
@@ -669,7 +669,7 @@ async fn subscribers_of_a_target_are_notified_once_per_their_channels() {
         stack.person_with_phone("Eve").await,
     );
     let boss = stack.person_with_phone("Boss").await;
-    let admin = stack.admin_token(&boss.id, &boss.refresh).await;
+    let admin = stack.admin_token(&boss.user_id(), &boss.refresh).await;
     let topic = format!(
         "topic:plumbing-{}",
         ulid::Ulid::generate().to_string().to_lowercase()
@@ -800,7 +800,7 @@ async fn subscribers_of_a_target_are_notified_once_per_their_channels() {
 
     sweep(&stack, Utc::now() + minutes(11)).await;
     assert!(
-        stack.sms_to(&ana.phone()).await.is_empty(),
+        stack.sms_to(ana.phone()).await.is_empty(),
         "Ana turned SMS off"
     );
     assert_eq!(
@@ -808,13 +808,13 @@ async fn subscribers_of_a_target_are_notified_once_per_their_channels() {
         2,
         "code + one email"
     );
-    assert_eq!(stack.sms_to(&ben.phone()).await.len(), 1);
+    assert_eq!(stack.sms_to(ben.phone()).await.len(), 1);
     assert_eq!(stack.emails_to(&ben.email).await.len(), 2);
     assert!(
-        stack.sms_to(&cara.phone()).await.is_empty(),
+        stack.sms_to(cara.phone()).await.is_empty(),
         "online: live only"
     );
-    assert!(stack.sms_to(&eve.phone()).await.is_empty());
+    assert!(stack.sms_to(eve.phone()).await.is_empty());
 }
 
 /// Fails the `n`-th (1-based) transaction its client sends, as a crash between batches would.
@@ -1099,7 +1099,7 @@ async fn an_escalation_that_keeps_erroring_is_retried_with_backoff_then_dropped(
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await;
-    let key = gigwire::me::keys::user(&dora.id);
+    let key = gigwire::me::keys::user(&dora.user_id());
     aws_sdk_dynamodb::Client::new(&sdk)
         .update_item()
         .table_name(&stack.table)
@@ -1116,7 +1116,7 @@ async fn an_escalation_that_keeps_erroring_is_retried_with_backoff_then_dropped(
     let services = stack.in_process(None).await;
     let pending = |at: DateTime<Utc>| {
         let store = &services.store;
-        let user = dora.id;
+        let user = dora.user_id();
         async move {
             store
                 .due_escalations(at + minutes(120), 1000)
@@ -1144,7 +1144,7 @@ async fn an_escalation_that_keeps_erroring_is_retried_with_backoff_then_dropped(
         pending(at).await.is_none(),
         "dropped after the fifth attempt"
     );
-    assert!(stack.sms_to(&dora.phone()).await.is_empty());
+    assert!(stack.sms_to(dora.phone()).await.is_empty());
 }
 
 #[tokio::test]
@@ -1157,7 +1157,7 @@ async fn a_rooms_subscribers_are_its_members_and_leaving_ends_it() {
         stack.person_with_phone("Dan").await,
     );
     let boss = stack.person_with_phone("Boss").await;
-    let admin = stack.admin_token(&boss.id, &boss.refresh).await;
+    let admin = stack.admin_token(&boss.user_id(), &boss.refresh).await;
     let (status, room) = stack
         .call(
             "POST",
