@@ -107,7 +107,7 @@ pub const FEATURES: &[routes::Feature] = &[
     files::routes::FEATURE,
     chat::routes::FEATURE,
     notifications::routes::FEATURE,
-    notifications::routes::ESCALATIONS,
+    notifications::routes::DELIVERY,
     realtime::routes::FEATURE,
 ];
 

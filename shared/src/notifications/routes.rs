@@ -92,34 +92,6 @@ pub const FEATURE: Feature = Feature {
             run: serve_http!(NotificationsApi::new, update_preferences),
         },
         Function {
-            name: "notify-missed-messages",
-            description: "Turns the chat messages members missed into notifications (push, escalation).",
-            trigger: Trigger::Stream("missed_messages"),
-            allow: &[
-                Allow::Table(&[
-                    "GetItem",
-                    "Query",
-                    "PutItem",
-                    "UpdateItem",
-                    "DeleteItem",
-                    "ConditionCheckItem",
-                ]),
-                Allow::Indexes,
-                Allow::ReadStream,
-                Allow::PostToConnections,
-                Allow::Sns(&["Publish", "DeleteEndpoint"]),
-            ],
-            env: &[],
-            timeout: Some(60),
-            run: |_| {
-                Box::pin(async {
-                    let init = lambda::init().await?;
-                    let notifier = MissedMessagesNotifier::new(&init);
-                    stream::run(ENTITY_MISSED, |batch| notifier.handle(batch)).await
-                })
-            },
-        },
-        Function {
             name: "get-notification-stats",
             description: "Returns delivery statistics per channel and kind over a period (admins).",
             trigger: Trigger::Http(&[("GET", "/admin/notification-stats")], Access::Admin),
@@ -180,6 +152,53 @@ pub const FEATURE: Feature = Feature {
             run: serve_http!(NotificationsApi::new, subscriptions_of),
         },
         Function {
+            name: "open-notification-link",
+            description: "Records the click of a tracked email link and redirects into the app.",
+            trigger: Trigger::Http(&[("GET", "/n/{token}")], Access::Public),
+            allow: &[Allow::Table(&["GetItem", "UpdateItem"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(NotificationsApi::new, open_link),
+        },
+    ],
+};
+
+/// The functions that produce and deliver notifications off the request path of the inbox:
+/// the escalation sweep (the only one that sends email), the missed-message notifier and the
+/// admin broadcast. They render the texts and reach every channel; keeping them out of the
+/// inbox's binary keeps both binaries under the size budget.
+pub const DELIVERY: Feature = Feature {
+    binary: "delivery",
+    functions: &[
+        Function {
+            name: "notify-missed-messages",
+            description: "Turns the chat messages members missed into notifications (push, escalation).",
+            trigger: Trigger::Stream("missed_messages"),
+            allow: &[
+                Allow::Table(&[
+                    "GetItem",
+                    "Query",
+                    "PutItem",
+                    "UpdateItem",
+                    "DeleteItem",
+                    "ConditionCheckItem",
+                ]),
+                Allow::Indexes,
+                Allow::ReadStream,
+                Allow::PostToConnections,
+                Allow::Sns(&["Publish", "DeleteEndpoint"]),
+            ],
+            env: &[],
+            timeout: Some(60),
+            run: |_| {
+                Box::pin(async {
+                    let init = lambda::init().await?;
+                    let notifier = MissedMessagesNotifier::new(&init);
+                    stream::run(ENTITY_MISSED, |batch| notifier.handle(batch)).await
+                })
+            },
+        },
+        Function {
             name: "broadcast-notification",
             description: "Notifies every subscriber of a target (admins), in batched transactions.",
             trigger: Trigger::Http(&[("POST", "/admin/notifications")], Access::Admin),
@@ -201,34 +220,18 @@ pub const FEATURE: Feature = Feature {
             run: serve_http!(NotificationsApi::new, broadcast),
         },
         Function {
-            name: "open-notification-link",
-            description: "Records the click of a tracked email link and redirects into the app.",
-            trigger: Trigger::Http(&[("GET", "/n/{token}")], Access::Public),
-            allow: &[Allow::Table(&["GetItem", "UpdateItem"])],
+            name: "cron-escalations",
+            description: "Sends SMS and email for notifications still unread after their delay (reads only due escalations).",
+            trigger: Trigger::Schedule("EveryMinute", "rate(1 minute)"),
+            allow: &[
+                Allow::Table(&["GetItem", "Query", "UpdateItem", "DeleteItem"]),
+                Allow::Indexes,
+                Allow::Sns(&["Publish"]),
+                Allow::SendEmail,
+            ],
             env: &[],
-            timeout: None,
-            run: serve_http!(NotificationsApi::new, open_link),
+            timeout: Some(60),
+            run: serve_schedule!(EscalationSweep::new, run),
         },
     ],
-};
-
-/// The escalation sweep, in a binary of its own: it is the only notification function that
-/// sends email, so only this binary links the SES client (the others stay under the size
-/// budget).
-pub const ESCALATIONS: Feature = Feature {
-    binary: "escalations",
-    functions: &[Function {
-        name: "cron-escalations",
-        description: "Sends SMS and email for notifications still unread after their delay (reads only due escalations).",
-        trigger: Trigger::Schedule("EveryMinute", "rate(1 minute)"),
-        allow: &[
-            Allow::Table(&["GetItem", "Query", "UpdateItem", "DeleteItem"]),
-            Allow::Indexes,
-            Allow::Sns(&["Publish"]),
-            Allow::SendEmail,
-        ],
-        env: &[],
-        timeout: Some(60),
-        run: serve_schedule!(EscalationSweep::new, run),
-    }],
 };
