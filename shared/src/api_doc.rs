@@ -22,7 +22,9 @@ use crate::chat::model::{
 use crate::chat::service::{
     MemberPresence, MessagePage, Peer, RoomDetail, RoomPage, RoomSummary, UnreadTotal,
 };
-use crate::domain::{FileId, MessageId, NotificationId, ProfilePatch, Role, RoomId, User, UserId};
+use crate::domain::{
+    FileId, MessageId, NotificationId, OfferId, ProfilePatch, Role, RoomId, User, UserId,
+};
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::files::model::{FileRecord, FileStatus, Purpose, UploadRequest};
 use crate::files::service::{DownloadLink, UploadTicket};
@@ -36,6 +38,10 @@ use crate::notifications::service::{
 };
 use crate::notifications::settings::{DeliveryStats, StatsRow};
 use crate::notifications::subscriptions::{Broadcast, SubscriptionPage};
+use crate::offers::model::{
+    CreateOffer, Money, Offer, OfferPatch, OfferStatus, ProfileInput, ProviderProfile, ServiceArea,
+};
+use crate::offers::service::OfferPage;
 use crate::realtime::service::{
     ClientMessage, PresenceStatus, ReceiptKind, RoomChange, ServerEvent, TypingState,
 };
@@ -305,6 +311,55 @@ mod paths {
     #[utoipa::path(post, path = "/admin/notifications", tag = "notifications", request_body = Broadcast,
         responses((status = 200, body = NotifyReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
     fn broadcast_notification() {}
+
+    /// Create or replace the caller's public provider profile (providers only: 403 for
+    /// others). A profile needs an area, or `remote: true`.
+    #[utoipa::path(put, path = "/me/provider-profile", tag = "offers", request_body = ProfileInput,
+        responses((status = 200, body = ProviderProfile), (status = 403, body = ErrorBody)))]
+    fn put_provider_profile() {}
+
+    /// A provider's public profile (404 when they have none).
+    #[utoipa::path(get, path = "/providers/{id}", tag = "offers",
+        params(("id" = UserId, Path, description = "provider")),
+        responses((status = 200, body = ProviderProfile), (status = 404, body = ErrorBody)))]
+    fn get_provider_profile() {}
+
+    /// A provider's offers, newest first; the provider also sees their paused ones.
+    #[utoipa::path(get, path = "/providers/{id}/offers", tag = "offers",
+        params(("id" = UserId, Path, description = "provider"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        responses((status = 200, body = OfferPage)))]
+    fn list_provider_offers() {}
+
+    /// Publish a fixed-price offer (providers only: 403 for others). Images must be the
+    /// caller's ready profile or portfolio images. 201 with the offer, active.
+    #[utoipa::path(post, path = "/offers", tag = "offers", request_body = CreateOffer,
+        responses((status = 201, body = Offer), (status = 403, body = ErrorBody)))]
+    fn create_offer() {}
+
+    /// A category's active offers, newest first.
+    #[utoipa::path(get, path = "/offers", tag = "offers",
+        params(("category" = String, Query, description = "category slug", pattern = "^[a-z0-9-]{1,40}$"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        responses((status = 200, body = OfferPage)))]
+    fn list_offers() {}
+
+    /// An offer; a paused one exists only for its provider (404 for anyone else).
+    #[utoipa::path(get, path = "/offers/{id}", tag = "offers",
+        params(("id" = OfferId, Path, description = "offer id")),
+        responses((status = 200, body = Offer), (status = 404, body = ErrorBody)))]
+    fn get_offer() {}
+
+    /// Edit, pause (`status: paused`) or list again one of the caller's offers: 403 for another
+    /// provider's offer, 404 when the caller cannot see it, 409 when it changed meanwhile.
+    #[utoipa::path(patch, path = "/offers/{id}", tag = "offers", request_body = OfferPatch,
+        params(("id" = OfferId, Path, description = "offer id")),
+        responses((status = 200, body = Offer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn update_offer() {}
+
+    /// Delete one of the caller's offers: 403 for another provider's, 404 when not visible.
+    #[utoipa::path(delete, path = "/offers/{id}", tag = "offers",
+        params(("id" = OfferId, Path, description = "offer id")),
+        responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn delete_offer() {}
 
     /// A tracked link from a notification email (public: the signed token is the credential).
     /// Records the click and the read, then redirects to the notification in the app. An
@@ -643,10 +698,10 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea)),
     modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
-    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"))
+    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"))
 )]
 pub struct ApiDoc;
 

@@ -58,7 +58,7 @@ mod tests {
     /// start of another's: a `begins_with` query of one can never return another's items.
     #[test]
     fn no_two_features_share_a_key_prefix() {
-        let owners: [(&str, &[&str]); 7] = [
+        let owners: [(&str, &[&str]); 8] = [
             ("core", PREFIXES),
             ("auth", crate::auth::keys::PREFIXES),
             ("me", crate::me::keys::PREFIXES),
@@ -66,6 +66,7 @@ mod tests {
             ("chat", crate::chat::keys::PREFIXES),
             ("notifications", crate::notifications::keys::PREFIXES),
             ("realtime", crate::realtime::keys::PREFIXES),
+            ("offers", crate::offers::keys::PREFIXES),
         ];
         for (i, (a, ours)) in owners.iter().enumerate() {
             for (b, theirs) in &owners[i + 1..] {

@@ -18,6 +18,7 @@
 //! - [`notifications`]: inbox, live push, mobile push, SMS/email escalation with digests,
 //!   preferences, subscriptions, tracked links, statistics.
 //! - [`realtime`]: the WebSocket API: connections, presence, typing, client/server messages.
+//! - [`offers`]: provider profiles and fixed-price offers (the marketplace's first step).
 //!
 //! Core:
 //! - [`routes`]: the declaration types, the feature binaries' dispatch, and the generator of
@@ -68,6 +69,9 @@
 //! | push-token holder | `PUSHTOKEN#{digest}` | `PUSHTOKEN#` | – | the one user a token belongs to (moved in one transaction) |
 //! | missed messages | `MISSED#{message}` | `MISSED` | – | a chat message some members missed; inserted by the send, read by the stream-triggered notifier |
 //! | subscription | `SUBS#{target}` | `SUB#{user}` | `USER#{user}` / `SUBSCRIPTION#{target}` | a target's subscribers in user order (fan-out); a user's subscriptions (GSI1) |
+//! | provider profile | `USER#{user}` | `PROVIDER` | – | a provider's public profile |
+//! | offer | `OFFER#{offer}` | `OFFER` | `USER#{provider}` / `OFFER#{offer}` | an offer by id; a provider's offers newest first (GSI1, descending) |
+//! | offer listing | `OFFERS#{category}` | `OFFER#{offer}` | – | a category's active offers newest first (a copy of the offer, moved or removed in the offer's own transaction) |
 //! | fan-out progress | `FANOUT#{target}#{key}` | `FANOUT` | – | where an interrupted broadcast resumes (idempotency key) |
 //!
 //! S3 objects: uploads land at `uploads/{owner}/{file}`
@@ -88,6 +92,7 @@ pub mod keys;
 pub mod lambda;
 pub mod me;
 pub mod notifications;
+pub mod offers;
 pub mod realtime;
 // Generated: kept exactly as written, so the staleness check compares like with like.
 #[rustfmt::skip]
@@ -108,6 +113,7 @@ pub const FEATURES: &[routes::Feature] = &[
     chat::routes::FEATURE,
     notifications::routes::FEATURE,
     notifications::routes::DELIVERY,
+    offers::routes::FEATURE,
     realtime::routes::FEATURE,
 ];
 

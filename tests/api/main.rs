@@ -8,4 +8,5 @@ mod files;
 mod keys;
 mod me;
 mod notifications;
+mod offers;
 mod websocket;

@@ -4,6 +4,40 @@ use crate::chat::api::ChatApi;
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::serve_http;
 
+/// Changes existing items and tells the members' connections.
+pub const UPDATE_AND_TELL: &[Allow] = &[
+    Allow::Table(&[
+        "GetItem",
+        "Query",
+        "BatchGetItem",
+        "UpdateItem",
+        "DeleteItem",
+    ]),
+    Allow::Indexes,
+    Allow::PostToConnections,
+];
+
+/// Reads rooms, members and messages.
+pub const READ: &[Allow] = &[
+    Allow::Table(&["GetItem", "Query", "BatchGetItem"]),
+    Allow::Indexes,
+];
+
+/// Writes rooms, members or messages (transactions with their checks) and tells the members' connections.
+pub const WRITE_AND_TELL: &[Allow] = &[
+    Allow::Table(&[
+        "GetItem",
+        "Query",
+        "BatchGetItem",
+        "PutItem",
+        "UpdateItem",
+        "ConditionCheckItem",
+        "DeleteItem",
+    ]),
+    Allow::Indexes,
+    Allow::PostToConnections,
+];
+
 /// Built into the `chat` binary.
 pub const FEATURE: Feature = Feature {
     binary: "chat",
@@ -32,10 +66,7 @@ pub const FEATURE: Feature = Feature {
             name: "list-rooms",
             description: "Lists the caller's rooms, pinned first, then by last activity.",
             trigger: Trigger::Http(&[("GET", "/rooms")], Access::Bearer),
-            allow: &[
-                Allow::Table(&["GetItem", "Query", "BatchGetItem"]),
-                Allow::Indexes,
-            ],
+            allow: READ,
             env: &[],
             timeout: None,
             run: serve_http!(ChatApi::new, list_rooms),
@@ -44,10 +75,7 @@ pub const FEATURE: Feature = Feature {
             name: "get-unread",
             description: "Counts the caller's unread messages over rooms that are not muted.",
             trigger: Trigger::Http(&[("GET", "/me/unread")], Access::Bearer),
-            allow: &[
-                Allow::Table(&["GetItem", "Query", "BatchGetItem"]),
-                Allow::Indexes,
-            ],
+            allow: READ,
             env: &[],
             timeout: None,
             run: serve_http!(ChatApi::new, unread),
@@ -56,10 +84,7 @@ pub const FEATURE: Feature = Feature {
             name: "get-room",
             description: "Returns a room with its members, to members only.",
             trigger: Trigger::Http(&[("GET", "/rooms/{id}")], Access::Bearer),
-            allow: &[
-                Allow::Table(&["GetItem", "Query", "BatchGetItem"]),
-                Allow::Indexes,
-            ],
+            allow: READ,
             env: &[],
             timeout: None,
             run: serve_http!(ChatApi::new, get_room),
@@ -68,19 +93,7 @@ pub const FEATURE: Feature = Feature {
             name: "update-room",
             description: "Renames a room or changes its avatar (owner).",
             trigger: Trigger::Http(&[("PATCH", "/rooms/{id}")], Access::Bearer),
-            allow: &[
-                Allow::Table(&[
-                    "GetItem",
-                    "Query",
-                    "BatchGetItem",
-                    "PutItem",
-                    "UpdateItem",
-                    "ConditionCheckItem",
-                    "DeleteItem",
-                ]),
-                Allow::Indexes,
-                Allow::PostToConnections,
-            ],
+            allow: WRITE_AND_TELL,
             env: &[],
             timeout: None,
             run: serve_http!(ChatApi::new, update_room),
@@ -89,19 +102,7 @@ pub const FEATURE: Feature = Feature {
             name: "add-members",
             description: "Adds members to a room (owner).",
             trigger: Trigger::Http(&[("POST", "/rooms/{id}/members")], Access::Bearer),
-            allow: &[
-                Allow::Table(&[
-                    "GetItem",
-                    "Query",
-                    "BatchGetItem",
-                    "PutItem",
-                    "UpdateItem",
-                    "ConditionCheckItem",
-                    "DeleteItem",
-                ]),
-                Allow::Indexes,
-                Allow::PostToConnections,
-            ],
+            allow: WRITE_AND_TELL,
             env: &[],
             timeout: None,
             run: serve_http!(ChatApi::new, add_members),
@@ -113,19 +114,7 @@ pub const FEATURE: Feature = Feature {
                 &[("DELETE", "/rooms/{id}/members/{userId}")],
                 Access::Bearer,
             ),
-            allow: &[
-                Allow::Table(&[
-                    "GetItem",
-                    "Query",
-                    "BatchGetItem",
-                    "PutItem",
-                    "UpdateItem",
-                    "DeleteItem",
-                    "ConditionCheckItem",
-                ]),
-                Allow::Indexes,
-                Allow::PostToConnections,
-            ],
+            allow: WRITE_AND_TELL,
             env: &[],
             timeout: None,
             run: serve_http!(ChatApi::new, remove_member),
@@ -153,17 +142,7 @@ pub const FEATURE: Feature = Feature {
             name: "mark-read",
             description: "Moves the caller's read marker and unread count.",
             trigger: Trigger::Http(&[("POST", "/rooms/{id}/read")], Access::Bearer),
-            allow: &[
-                Allow::Table(&[
-                    "GetItem",
-                    "Query",
-                    "BatchGetItem",
-                    "UpdateItem",
-                    "DeleteItem",
-                ]),
-                Allow::Indexes,
-                Allow::PostToConnections,
-            ],
+            allow: UPDATE_AND_TELL,
             env: &[],
             timeout: None,
             run: serve_http!(ChatApi::new, mark_read),
@@ -172,10 +151,7 @@ pub const FEATURE: Feature = Feature {
             name: "list-messages",
             description: "Pages the history of a room, to members only.",
             trigger: Trigger::Http(&[("GET", "/rooms/{id}/messages")], Access::Bearer),
-            allow: &[
-                Allow::Table(&["GetItem", "Query", "BatchGetItem"]),
-                Allow::Indexes,
-            ],
+            allow: READ,
             env: &[],
             timeout: None,
             run: serve_http!(ChatApi::new, history),
@@ -184,19 +160,7 @@ pub const FEATURE: Feature = Feature {
             name: "send-message",
             description: "Sends a chat message and delivers it to every member connection.",
             trigger: Trigger::Http(&[("POST", "/rooms/{id}/messages")], Access::Bearer),
-            allow: &[
-                Allow::Table(&[
-                    "GetItem",
-                    "Query",
-                    "BatchGetItem",
-                    "PutItem",
-                    "UpdateItem",
-                    "ConditionCheckItem",
-                    "DeleteItem",
-                ]),
-                Allow::Indexes,
-                Allow::PostToConnections,
-            ],
+            allow: WRITE_AND_TELL,
             env: &[],
             timeout: None,
             run: serve_http!(ChatApi::new, send),
@@ -208,17 +172,7 @@ pub const FEATURE: Feature = Feature {
                 &[("PATCH", "/rooms/{id}/messages/{messageId}")],
                 Access::Bearer,
             ),
-            allow: &[
-                Allow::Table(&[
-                    "GetItem",
-                    "Query",
-                    "BatchGetItem",
-                    "UpdateItem",
-                    "DeleteItem",
-                ]),
-                Allow::Indexes,
-                Allow::PostToConnections,
-            ],
+            allow: UPDATE_AND_TELL,
             env: &[],
             timeout: None,
             run: serve_http!(ChatApi::new, edit),
@@ -230,17 +184,7 @@ pub const FEATURE: Feature = Feature {
                 &[("DELETE", "/rooms/{id}/messages/{messageId}")],
                 Access::Bearer,
             ),
-            allow: &[
-                Allow::Table(&[
-                    "GetItem",
-                    "Query",
-                    "BatchGetItem",
-                    "UpdateItem",
-                    "DeleteItem",
-                ]),
-                Allow::Indexes,
-                Allow::PostToConnections,
-            ],
+            allow: UPDATE_AND_TELL,
             env: &[],
             timeout: None,
             run: serve_http!(ChatApi::new, delete),
@@ -258,17 +202,7 @@ pub const FEATURE: Feature = Feature {
                 ],
                 Access::Bearer,
             ),
-            allow: &[
-                Allow::Table(&[
-                    "GetItem",
-                    "Query",
-                    "BatchGetItem",
-                    "UpdateItem",
-                    "DeleteItem",
-                ]),
-                Allow::Indexes,
-                Allow::PostToConnections,
-            ],
+            allow: UPDATE_AND_TELL,
             env: &[],
             timeout: None,
             run: serve_http!(ChatApi::new, react),

@@ -108,6 +108,12 @@ ulid_id!(
     "message"
 );
 
+ulid_id!(
+    /// A provider's offer; ids sort by creation, so listings page newest first by key.
+    OfferId,
+    "offer"
+);
+
 /// An API Gateway WebSocket connection id (e.g. `L0SM9cOFvHcCIhw=`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

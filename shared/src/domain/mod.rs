@@ -7,5 +7,7 @@ pub mod ids;
 pub mod user;
 
 pub use email::Email;
-pub use ids::{ConnectionId, FileId, MessageId, NotificationId, RoomId, SessionId, UserId};
+pub use ids::{
+    ConnectionId, FileId, MessageId, NotificationId, OfferId, RoomId, SessionId, UserId,
+};
 pub use user::{AdminEmails, Locale, Phone, ProfileChanges, ProfilePatch, Role, TimeZone, User};

@@ -1,0 +1,9 @@
+//! The `offers` feature's Lambda functions (see `gigwire::offers::routes`): each Lambda runs the one
+//! its template wiring names in `GIGWIRE_FUNCTION`.
+
+use gigwire::lambda::BoxError;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), BoxError> {
+    gigwire::routes::run(&gigwire::offers::routes::FEATURE).await
+}

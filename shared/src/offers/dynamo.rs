@@ -1,0 +1,214 @@
+//! Provider profiles and offers on the table. An offer item carries its provider's `GSI1`
+//! keys (the provider's list, newest first); an active offer also has a listing item, a copy
+//! in its category's partition, so a category page is one query. Every change of an offer is
+//! one transaction conditioned on the version read (`updatedAt`), which also moves or removes
+//! the listing, so a listing never outlives or disagrees with its offer.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use tracing::instrument;
+
+use super::model::{Offer, OfferStatus, ProviderProfile};
+use super::store::OfferStore;
+use crate::cursor::Position;
+use crate::domain::{OfferId, UserId};
+use crate::error::{Error, Result};
+use crate::keys::{self, Key};
+use crate::offers::keys as offer_keys;
+use crate::store::Page;
+use crate::store::dynamo::*;
+
+const ENTITY_PROFILE: &str = "provider_profile";
+const ENTITY_OFFER: &str = "offer";
+const ENTITY_LISTING: &str = "offer_listing";
+
+/// The version of an offer as stored (`updatedAt`, written by the same serializer).
+fn version(offer: &Offer) -> Result<AttributeValue> {
+    serde_dynamo::to_attribute_value(offer.updated_at).map_err(Error::unexpected)
+}
+
+fn put_write(item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
+    let put = Put::builder()
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_owned));
+    Ok(TransactWriteItem::builder()
+        .put(put.build().map_err(Error::unexpected)?)
+        .build())
+}
+
+fn delete_write(key: &Key) -> Result<TransactWriteItem> {
+    let delete = Delete::builder().set_key(Some(key_item(key)));
+    Ok(TransactWriteItem::builder()
+        .delete(delete.build().map_err(Error::unexpected)?)
+        .build())
+}
+
+impl DynamoStore {
+    fn offer_item(&self, offer: &Offer) -> Result<Item> {
+        to_item(
+            &offer_keys::offer(&offer.id),
+            ENTITY_OFFER,
+            Some(&offer_keys::offer_by_provider(
+                &offer.provider_id,
+                &offer.id,
+            )),
+            offer,
+        )
+    }
+
+    fn listing_item(&self, offer: &Offer) -> Result<Item> {
+        to_item(
+            &offer_keys::listing(&offer.category, &offer.id),
+            ENTITY_LISTING,
+            None,
+            offer,
+        )
+    }
+
+    fn with_table(&self, mut actions: Vec<TransactWriteItem>) -> Vec<TransactWriteItem> {
+        for action in &mut actions {
+            if let Some(put) = action.put.as_mut() {
+                put.table_name = self.table.clone();
+            }
+            if let Some(delete) = action.delete.as_mut() {
+                delete.table_name = self.table.clone();
+            }
+        }
+        actions
+    }
+
+    /// One page of a partition (base table or `GSI1`) under `prefix`, newest first.
+    async fn newest_first(
+        &self,
+        index: Option<&str>,
+        pk: &str,
+        prefix: &str,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Offer>> {
+        let (pk_name, sk_name) = match index {
+            Some(_) => (keys::GSI1PK, keys::GSI1SK),
+            None => (keys::PK, keys::SK),
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_names("#sk", sk_name)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .scan_index_forward(false)
+            .limit(limit as i32)
+            .set_exclusive_start_key(after.map(position_to_item))
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        Ok(Page {
+            items: from_items(out.items)?,
+            next: out.last_evaluated_key.map(item_to_position).transpose()?,
+        })
+    }
+}
+
+#[async_trait]
+impl OfferStore for DynamoStore {
+    #[instrument(skip_all, fields(provider_id = %profile.provider_id))]
+    async fn put_profile(&self, profile: &ProviderProfile) -> Result<()> {
+        let key = offer_keys::provider_profile(&profile.provider_id);
+        self.put(to_item(&key, ENTITY_PROFILE, None, profile)?)
+            .await
+    }
+
+    async fn get_profile(&self, provider: &UserId) -> Result<Option<ProviderProfile>> {
+        self.get(&offer_keys::provider_profile(provider)).await
+    }
+
+    #[instrument(skip_all, fields(offer_id = %offer.id))]
+    async fn create_offer(&self, offer: &Offer) -> Result<()> {
+        let mut actions = vec![put_write(
+            self.offer_item(offer)?,
+            Some("attribute_not_exists(PK)"),
+        )?];
+        if offer.status == OfferStatus::Active {
+            actions.push(put_write(self.listing_item(offer)?, None)?);
+        }
+        if self.transact_conditional(self.with_table(actions)).await? {
+            Ok(())
+        } else {
+            Err(Error::Conflict("an offer with this id exists".into()))
+        }
+    }
+
+    async fn get_offer(&self, id: &OfferId) -> Result<Option<Offer>> {
+        self.get(&offer_keys::offer(id)).await
+    }
+
+    #[instrument(skip_all, fields(offer_id = %after.id))]
+    async fn replace_offer(&self, before: &Offer, after: &Offer) -> Result<bool> {
+        let offer = Put::builder()
+            .set_item(Some(self.offer_item(after)?))
+            .condition_expression("updatedAt = :before")
+            .expression_attribute_values(":before", version(before)?)
+            .build()
+            .map_err(Error::unexpected)?;
+        let mut actions = vec![TransactWriteItem::builder().put(offer).build()];
+        if before.status == OfferStatus::Active
+            && (after.status != OfferStatus::Active || after.category != before.category)
+        {
+            actions.push(delete_write(&offer_keys::listing(
+                &before.category,
+                &before.id,
+            ))?);
+        }
+        if after.status == OfferStatus::Active {
+            actions.push(put_write(self.listing_item(after)?, None)?);
+        }
+        self.transact_conditional(self.with_table(actions)).await
+    }
+
+    #[instrument(skip_all, fields(offer_id = %offer.id))]
+    async fn delete_offer(&self, offer: &Offer) -> Result<bool> {
+        let condition = Delete::builder()
+            .set_key(Some(key_item(&offer_keys::offer(&offer.id))))
+            .condition_expression("updatedAt = :before")
+            .expression_attribute_values(":before", version(offer)?)
+            .build()
+            .map_err(Error::unexpected)?;
+        let actions = vec![
+            TransactWriteItem::builder().delete(condition).build(),
+            delete_write(&offer_keys::listing(&offer.category, &offer.id))?,
+        ];
+        self.transact_conditional(self.with_table(actions)).await
+    }
+
+    async fn listed_offers(
+        &self,
+        category: &str,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Offer>> {
+        let pk = offer_keys::category_partition(category);
+        self.newest_first(None, &pk, offer_keys::OFFER_PREFIX, limit, after)
+            .await
+    }
+
+    async fn offers_of(
+        &self,
+        provider: &UserId,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Offer>> {
+        let pk = keys::user_partition(provider);
+        self.newest_first(
+            Some(keys::GSI1),
+            &pk,
+            offer_keys::OFFER_PREFIX,
+            limit,
+            after,
+        )
+        .await
+    }
+}
