@@ -48,5 +48,6 @@ cargo test --workspace --locked --no-fail-fast || tests_ok=0
 step "API contract (schemathesis)"
 fuzz_ok=1
 .tools/fuzz/bin/python infra/fuzz/run.py --env-file "$ENV_FILE" --email fuzz-admin@example.com \
+  --roles customer,provider,admin \
   || fuzz_ok=0
 [[ "$tests_ok" == 1 && "$fuzz_ok" == 1 ]]

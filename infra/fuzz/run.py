@@ -47,17 +47,25 @@ def read_env(path: str) -> dict[str, str]:
     return env
 
 
-def post(url: str, body: dict) -> dict:
-    req = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
-    )
+def call(method: str, url: str, body: dict, token: str | None = None) -> dict:
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method=method)
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.load(r)
 
 
-def sign_in(http_url: str, emulator: str, email: str) -> str:
-    """A fresh user's access token, through POST /auth/otp and /auth/otp/verify."""
-    post(f"{http_url}/auth/otp", {"email": email})
+def with_roles(http_url: str, tokens: dict, roles: list[str]) -> str:
+    """Gives the user `roles` (e.g. provider, so the offer routes get past their 403) and
+    returns an access token that carries them."""
+    call("PATCH", f"{http_url}/me", {"roles": roles}, tokens["accessToken"])
+    return call("POST", f"{http_url}/auth/refresh", {"refreshToken": tokens["refreshToken"]})["accessToken"]
+
+
+def sign_in(http_url: str, emulator: str, email: str) -> dict:
+    """A fresh user's tokens, through POST /auth/otp and /auth/otp/verify."""
+    call("POST", f"{http_url}/auth/otp", {"email": email})
     code = None
     for _ in range(50):
         with urllib.request.urlopen(f"{emulator}/_ministack/ses/messages", timeout=5) as r:
@@ -71,13 +79,15 @@ def sign_in(http_url: str, emulator: str, email: str) -> str:
         time.sleep(0.2)
     if not code:
         sys.exit(f"no sign-in code reached {email}")
-    return post(f"{http_url}/auth/otp/verify", {"email": email, "code": code})["accessToken"]
+    return call("POST", f"{http_url}/auth/otp/verify", {"email": email, "code": code})
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--env-file", required=True, help="written by infra/deploy_local.py")
     p.add_argument("--email", help="sign in as this address (default: a fresh user)")
+    p.add_argument("--roles", default="customer,provider",
+                   help="roles the user takes before fuzzing (admin only for an AdminEmails address)")
     p.add_argument("--max-examples", type=int, default=40, help="per operation and phase")
     p.add_argument("--seed", type=int, default=1, help="same seed, same cases")
     p.add_argument("extra", nargs="*", help="more schemathesis options (after --)")
@@ -87,7 +97,7 @@ def main() -> None:
     http_url = env["GIGWIRE_HTTP_URL"]
     emulator = env["AWS_ENDPOINT_URL"]
     email = (args.email or f"fuzz-{uuid.uuid4().hex[:12]}@example.com").lower()
-    token = sign_in(http_url, emulator, email)
+    token = with_roles(http_url, sign_in(http_url, emulator, email), args.roles.split(","))
 
     cmd = [
         os.path.join(os.path.dirname(sys.executable), "schemathesis"),

@@ -27,8 +27,9 @@ fn version(offer: &Offer) -> Result<AttributeValue> {
     serde_dynamo::to_attribute_value(offer.updated_at).map_err(Error::unexpected)
 }
 
-fn put_write(item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
+fn put_write(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
     let put = Put::builder()
+        .table_name(table)
         .set_item(Some(item))
         .set_condition_expression(condition.map(str::to_owned));
     Ok(TransactWriteItem::builder()
@@ -36,8 +37,10 @@ fn put_write(item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
         .build())
 }
 
-fn delete_write(key: &Key) -> Result<TransactWriteItem> {
-    let delete = Delete::builder().set_key(Some(key_item(key)));
+fn delete_write(table: &str, key: &Key) -> Result<TransactWriteItem> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key_item(key)));
     Ok(TransactWriteItem::builder()
         .delete(delete.build().map_err(Error::unexpected)?)
         .build())
@@ -63,18 +66,6 @@ impl DynamoStore {
             None,
             offer,
         )
-    }
-
-    fn with_table(&self, mut actions: Vec<TransactWriteItem>) -> Vec<TransactWriteItem> {
-        for action in &mut actions {
-            if let Some(put) = action.put.as_mut() {
-                put.table_name = self.table.clone();
-            }
-            if let Some(delete) = action.delete.as_mut() {
-                delete.table_name = self.table.clone();
-            }
-        }
-        actions
     }
 
     /// One page of a partition (base table or `GSI1`) under `prefix`, newest first.
@@ -129,13 +120,14 @@ impl OfferStore for DynamoStore {
     #[instrument(skip_all, fields(offer_id = %offer.id))]
     async fn create_offer(&self, offer: &Offer) -> Result<()> {
         let mut actions = vec![put_write(
+            &self.table,
             self.offer_item(offer)?,
             Some("attribute_not_exists(PK)"),
         )?];
         if offer.status == OfferStatus::Active {
-            actions.push(put_write(self.listing_item(offer)?, None)?);
+            actions.push(put_write(&self.table, self.listing_item(offer)?, None)?);
         }
-        if self.transact_conditional(self.with_table(actions)).await? {
+        if self.transact_conditional(actions).await? {
             Ok(())
         } else {
             Err(Error::Conflict("an offer with this id exists".into()))
@@ -149,6 +141,7 @@ impl OfferStore for DynamoStore {
     #[instrument(skip_all, fields(offer_id = %after.id))]
     async fn replace_offer(&self, before: &Offer, after: &Offer) -> Result<bool> {
         let offer = Put::builder()
+            .table_name(&self.table)
             .set_item(Some(self.offer_item(after)?))
             .condition_expression("updatedAt = :before")
             .expression_attribute_values(":before", version(before)?)
@@ -158,20 +151,21 @@ impl OfferStore for DynamoStore {
         if before.status == OfferStatus::Active
             && (after.status != OfferStatus::Active || after.category != before.category)
         {
-            actions.push(delete_write(&offer_keys::listing(
-                &before.category,
-                &before.id,
-            ))?);
+            actions.push(delete_write(
+                &self.table,
+                &offer_keys::listing(&before.category, &before.id),
+            )?);
         }
         if after.status == OfferStatus::Active {
-            actions.push(put_write(self.listing_item(after)?, None)?);
+            actions.push(put_write(&self.table, self.listing_item(after)?, None)?);
         }
-        self.transact_conditional(self.with_table(actions)).await
+        self.transact_conditional(actions).await
     }
 
     #[instrument(skip_all, fields(offer_id = %offer.id))]
     async fn delete_offer(&self, offer: &Offer) -> Result<bool> {
         let condition = Delete::builder()
+            .table_name(&self.table)
             .set_key(Some(key_item(&offer_keys::offer(&offer.id))))
             .condition_expression("updatedAt = :before")
             .expression_attribute_values(":before", version(offer)?)
@@ -179,9 +173,12 @@ impl OfferStore for DynamoStore {
             .map_err(Error::unexpected)?;
         let actions = vec![
             TransactWriteItem::builder().delete(condition).build(),
-            delete_write(&offer_keys::listing(&offer.category, &offer.id))?,
+            delete_write(
+                &self.table,
+                &offer_keys::listing(&offer.category, &offer.id),
+            )?,
         ];
-        self.transact_conditional(self.with_table(actions)).await
+        self.transact_conditional(actions).await
     }
 
     async fn listed_offers(
