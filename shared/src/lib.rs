@@ -19,6 +19,8 @@
 //!   preferences, subscriptions, tracked links, statistics.
 //! - [`realtime`]: the WebSocket API: connections, presence, typing, client/server messages.
 //! - [`offers`]: provider profiles and fixed-price offers (the marketplace's first step).
+//! - [`bookings`]: the booking state machine, cancellation policy and ledger (rules only, so
+//!   far).
 //!
 //! Core:
 //! - [`routes`]: the declaration types, the feature binaries' dispatch, and the generator of
@@ -82,6 +84,7 @@
 pub mod adapters;
 pub mod api_doc;
 pub mod auth;
+pub mod bookings;
 pub mod chat;
 pub mod config;
 pub mod cursor;

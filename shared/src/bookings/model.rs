@@ -1,0 +1,456 @@
+//! The booking state machine — one for every source (offer purchase, accepted job
+//! application, availability slot, follow-up) — with who may move it, the cancellation policy
+//! and the money each step moves. Pure rules: the storage layer applies a transition as one
+//! transaction conditioned on the state read here, so a transition that loses a race fails
+//! there instead of being applied twice.
+
+use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::Error;
+
+/// Where a booking comes from; instant sources skip `requested`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A provider's fixed-price offer, bought at once.
+    Offer,
+    /// A customer's job and the provider's accepted application.
+    JobApplication,
+    /// A slot of a provider's availability (request to book).
+    Slot,
+    /// A follow-up of a finished booking (request to book).
+    FollowUp,
+}
+
+impl Source {
+    /// Whether a successful payment accepts the booking at once (no provider answer).
+    pub fn is_instant(self) -> bool {
+        matches!(self, Self::Offer | Self::JobApplication)
+    }
+}
+
+/// Where a booking is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingState {
+    /// Waiting for the customer's payment (a 15-minute timer expires it).
+    PendingPayment,
+    /// Paid by authorization; waiting for the provider's answer.
+    Requested,
+    /// The provider is assigned.
+    Accepted,
+    /// The provider said no (the authorization is voided).
+    Declined,
+    /// The provider never answered (voided).
+    Expired,
+    /// Never paid.
+    PaymentExpired,
+    /// The work started.
+    InProgress,
+    /// The provider says it is done.
+    Delivered,
+    /// The customer confirmed, or 48 h passed after delivery.
+    Completed,
+    /// Cancelled by the customer.
+    CancelledByCustomer,
+    /// Cancelled by the provider.
+    CancelledByProvider,
+    /// Cancelled by an operator.
+    CancelledByOperator,
+}
+
+impl fmt::Display for BookingState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        f.write_str(&text)
+    }
+}
+
+/// Who acts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// The booking's customer.
+    Customer,
+    /// The booking's provider.
+    Provider,
+    /// An operator (admin).
+    Operator,
+    /// Stripe's webhook or a timer.
+    System,
+}
+
+/// What happens to a booking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The payment was captured (instant sources).
+    PaymentSucceeded,
+    /// The payment was authorized, to be captured on acceptance (request to book).
+    PaymentAuthorized,
+    /// A payment attempt failed: the booking stays payable.
+    PaymentFailed,
+    /// The PaymentIntent was cancelled.
+    PaymentCanceled,
+    /// The 15-minute payment timer ran out.
+    PaymentTimerExpired,
+    /// The provider accepts a request.
+    Accept,
+    /// The provider declines a request.
+    Decline,
+    /// The provider did not answer in time.
+    RequestTimerExpired,
+    /// The provider starts the work.
+    Start,
+    /// The provider delivers.
+    Deliver,
+    /// The customer confirms completion.
+    Confirm,
+    /// 48 h passed after delivery.
+    AutoComplete,
+    /// Someone cancels.
+    Cancel,
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// How long a customer has to pay.
+pub const PAYMENT_WINDOW: Duration = Duration::minutes(15);
+/// How long after delivery a booking completes by itself.
+pub const AUTO_COMPLETE_AFTER: Duration = Duration::hours(48);
+
+/// The state after `event`, done by `actor`, on a booking of `source` in `state`. An event
+/// that does not apply — wrong state, or an actor who may not do it — is a `Conflict` naming
+/// the current state (the API answers 409); a payment failure keeps the booking payable.
+pub fn next(
+    state: BookingState,
+    source: Source,
+    event: Event,
+    actor: Actor,
+) -> Result<BookingState, Error> {
+    use Actor::{Customer, Operator, Provider, System};
+    use BookingState as S;
+    use Event as E;
+    let to = match (state, event, actor) {
+        (S::PendingPayment, E::PaymentSucceeded, System) if source.is_instant() => S::Accepted,
+        (S::PendingPayment, E::PaymentAuthorized, System) if !source.is_instant() => S::Requested,
+        (S::PendingPayment, E::PaymentFailed, System) => S::PendingPayment,
+        (S::PendingPayment, E::PaymentCanceled | E::PaymentTimerExpired, System) => {
+            S::PaymentExpired
+        }
+        (S::PendingPayment, E::Cancel, Customer) => S::CancelledByCustomer,
+        (S::Requested, E::Accept, Provider) => S::Accepted,
+        (S::Requested, E::Decline, Provider) => S::Declined,
+        (S::Requested, E::RequestTimerExpired, System) => S::Expired,
+        (S::Accepted, E::Start, Provider) => S::InProgress,
+        (S::InProgress, E::Deliver, Provider) => S::Delivered,
+        (S::Delivered, E::Confirm, Customer) => S::Completed,
+        (S::Delivered, E::AutoComplete, System) => S::Completed,
+        (S::Requested | S::Accepted | S::InProgress, E::Cancel, Customer) => S::CancelledByCustomer,
+        (S::Requested | S::Accepted | S::InProgress, E::Cancel, Provider) => S::CancelledByProvider,
+        (S::Requested | S::Accepted | S::InProgress | S::Delivered, E::Cancel, Operator) => {
+            S::CancelledByOperator
+        }
+        _ => {
+            return Err(Error::Conflict(format!(
+                "the booking is {state}: {event} does not apply"
+            )));
+        }
+    };
+    Ok(to)
+}
+
+/// What a cancellation gives back to the customer, in minor units, of `paid`: the provider or
+/// an operator cancelling refunds in full; the customer gets everything back until 24 h before
+/// the start, half (rounded down: the odd cent stays with the platform) within 24 h, nothing
+/// once the work started. A booking without a start time counts as starting when the provider
+/// starts it.
+pub fn refund(
+    paid: i64,
+    state: BookingState,
+    start: Option<DateTime<Utc>>,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> i64 {
+    if by != Actor::Customer {
+        return paid;
+    }
+    if state == BookingState::InProgress {
+        return 0;
+    }
+    match start {
+        None => paid,
+        Some(start) if now < start - Duration::hours(24) => paid,
+        Some(start) if now < start => paid / 2,
+        Some(_) => 0,
+    }
+}
+
+/// The platform's commission on `price` at `basis_points` (1/100 of a percent), rounded half
+/// up to the minor unit, and what the provider earns: the two always add up to the price.
+pub fn split(price: i64, basis_points: u32) -> (i64, i64) {
+    let commission = (price * i64::from(basis_points) + 5_000) / 10_000;
+    (commission, price - commission)
+}
+
+/// An account of a booking's double-entry ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Account {
+    /// The customer's card.
+    Customer,
+    /// Money the platform holds for the booking.
+    Platform,
+    /// The platform's commission revenue.
+    Commission,
+    /// What the platform owes the provider.
+    ProviderPayable,
+}
+
+/// One line of the ledger; a step's lines sum to zero.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// The account.
+    pub account: Account,
+    /// Minor units into (positive) or out of (negative) the account.
+    pub amount: i64,
+}
+
+fn entry(account: Account, amount: i64) -> Entry {
+    Entry { account, amount }
+}
+
+/// The customer paid `price`: the platform holds it.
+pub fn charge_entries(price: i64) -> Vec<Entry> {
+    vec![
+        entry(Account::Customer, -price),
+        entry(Account::Platform, price),
+    ]
+}
+
+/// Completion: the held money becomes commission and what the provider is owed.
+pub fn completion_entries(price: i64, basis_points: u32) -> Vec<Entry> {
+    let (commission, earning) = split(price, basis_points);
+    vec![
+        entry(Account::Platform, -price),
+        entry(Account::Commission, commission),
+        entry(Account::ProviderPayable, earning),
+    ]
+}
+
+/// A refund before payout: held money goes back to the customer.
+pub fn refund_entries(amount: i64) -> Vec<Entry> {
+    vec![
+        entry(Account::Platform, -amount),
+        entry(Account::Customer, amount),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Actor::*;
+    use BookingState as S;
+    use Event as E;
+
+    const ALL: [S; 12] = [
+        S::PendingPayment,
+        S::Requested,
+        S::Accepted,
+        S::Declined,
+        S::Expired,
+        S::PaymentExpired,
+        S::InProgress,
+        S::Delivered,
+        S::Completed,
+        S::CancelledByCustomer,
+        S::CancelledByProvider,
+        S::CancelledByOperator,
+    ];
+
+    #[test]
+    fn an_offer_purchase_runs_from_payment_to_completion() {
+        let mut state = S::PendingPayment;
+        for (event, actor, want) in [
+            (E::PaymentFailed, System, S::PendingPayment),
+            (E::PaymentSucceeded, System, S::Accepted),
+            (E::Start, Provider, S::InProgress),
+            (E::Deliver, Provider, S::Delivered),
+            (E::Confirm, Customer, S::Completed),
+        ] {
+            state = next(state, Source::Offer, event, actor).unwrap();
+            assert_eq!(state, want, "{event}");
+        }
+    }
+
+    #[test]
+    fn request_to_book_waits_for_the_provider_and_expires_without_an_answer() {
+        let requested = next(
+            S::PendingPayment,
+            Source::Slot,
+            E::PaymentAuthorized,
+            System,
+        );
+        assert_eq!(requested.unwrap(), S::Requested);
+        assert_eq!(
+            next(S::Requested, Source::Slot, E::Accept, Provider).unwrap(),
+            S::Accepted
+        );
+        assert_eq!(
+            next(S::Requested, Source::Slot, E::Decline, Provider).unwrap(),
+            S::Declined
+        );
+        let expired = next(S::Requested, Source::Slot, E::RequestTimerExpired, System);
+        assert_eq!(expired.unwrap(), S::Expired);
+        // An instant source is never merely authorized, a request is never captured at once.
+        assert!(
+            next(
+                S::PendingPayment,
+                Source::Offer,
+                E::PaymentAuthorized,
+                System
+            )
+            .is_err()
+        );
+        assert!(next(S::PendingPayment, Source::Slot, E::PaymentSucceeded, System).is_err());
+    }
+
+    #[test]
+    fn only_the_right_party_moves_each_step() {
+        assert!(next(S::Accepted, Source::Offer, E::Start, Customer).is_err());
+        assert!(next(S::InProgress, Source::Offer, E::Deliver, Customer).is_err());
+        assert!(next(S::Delivered, Source::Offer, E::Confirm, Provider).is_err());
+        assert!(next(S::Requested, Source::Slot, E::Accept, Customer).is_err());
+        assert!(
+            next(
+                S::PendingPayment,
+                Source::Offer,
+                E::PaymentSucceeded,
+                Customer
+            )
+            .is_err()
+        );
+        assert!(next(S::Delivered, Source::Offer, E::AutoComplete, Customer).is_err());
+    }
+
+    #[test]
+    fn finished_bookings_never_move_and_the_error_names_the_state() {
+        let events = [
+            E::PaymentSucceeded,
+            E::PaymentAuthorized,
+            E::PaymentCanceled,
+            E::PaymentTimerExpired,
+            E::Accept,
+            E::Decline,
+            E::Start,
+            E::Deliver,
+            E::Confirm,
+            E::AutoComplete,
+            E::Cancel,
+        ];
+        let finished = [
+            S::Declined,
+            S::Expired,
+            S::PaymentExpired,
+            S::Completed,
+            S::CancelledByCustomer,
+            S::CancelledByProvider,
+            S::CancelledByOperator,
+        ];
+        for state in finished {
+            for event in events {
+                for actor in [Customer, Provider, Operator, System] {
+                    let err = next(state, Source::Offer, event, actor).unwrap_err();
+                    assert_eq!(err.status(), 409);
+                    assert!(err.to_string().contains(&state.to_string()), "{err}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cancelling_is_named_after_who_cancels() {
+        for state in [S::Requested, S::Accepted, S::InProgress] {
+            let by = |actor| next(state, Source::Slot, E::Cancel, actor).unwrap();
+            assert_eq!(by(Customer), S::CancelledByCustomer);
+            assert_eq!(by(Provider), S::CancelledByProvider);
+            assert_eq!(by(Operator), S::CancelledByOperator);
+        }
+        // Delivered work can only be cancelled by an operator (a dispute's outcome).
+        assert!(next(S::Delivered, Source::Offer, E::Cancel, Customer).is_err());
+        assert!(next(S::Delivered, Source::Offer, E::Cancel, Provider).is_err());
+    }
+
+    #[test]
+    fn the_refund_follows_the_cancellation_policy() {
+        let start: DateTime<Utc> = "2026-06-10T10:00:00Z".parse().unwrap();
+        let at = |hours_before: i64| start - Duration::hours(hours_before);
+        assert_eq!(
+            refund(4501, S::Accepted, Some(start), Customer, at(25)),
+            4501
+        );
+        assert_eq!(
+            refund(4501, S::Accepted, Some(start), Customer, at(23)),
+            2250
+        );
+        assert_eq!(refund(4501, S::Accepted, Some(start), Customer, at(-1)), 0);
+        assert_eq!(refund(4501, S::InProgress, None, Customer, at(0)), 0);
+        assert_eq!(refund(4501, S::Accepted, None, Customer, at(0)), 4501);
+        for by in [Provider, Operator] {
+            assert_eq!(refund(4501, S::InProgress, Some(start), by, at(-5)), 4501);
+        }
+    }
+
+    #[test]
+    fn commission_rounds_half_up_and_the_parts_add_up_to_the_price() {
+        assert_eq!(split(10_000, 1_500), (1_500, 8_500));
+        assert_eq!(split(4_501, 1_000), (450, 4_051));
+        assert_eq!(split(4_505, 1_000), (451, 4_054));
+        assert_eq!(split(100, 0), (0, 100));
+        for price in [100, 101, 999, 4_501, 10_000_000] {
+            for bps in [0, 1, 250, 1_000, 1_999, 10_000] {
+                let (commission, earning) = split(price, bps);
+                assert_eq!(commission + earning, price);
+                assert!(commission >= 0 && earning >= 0);
+            }
+        }
+    }
+
+    #[test]
+    fn every_step_of_the_ledger_sums_to_zero_and_never_pays_out_more_than_came_in() {
+        let start: DateTime<Utc> = "2026-06-10T10:00:00Z".parse().unwrap();
+        for price in [100, 4_501, 10_000_000] {
+            for hours in [48, 12, -1] {
+                let now = start - Duration::hours(hours);
+                let back = refund(price, S::Accepted, Some(start), Customer, now);
+                let mut ledger = charge_entries(price);
+                ledger.extend(refund_entries(back));
+                assert_eq!(ledger.iter().map(|e| e.amount).sum::<i64>(), 0);
+                assert!(back <= price);
+            }
+            let mut ledger = charge_entries(price);
+            ledger.extend(completion_entries(price, 1_250));
+            assert_eq!(ledger.iter().map(|e| e.amount).sum::<i64>(), 0);
+            let paid_out: i64 = ledger
+                .iter()
+                .filter(|e| e.account == Account::ProviderPayable)
+                .map(|e| e.amount)
+                .sum();
+            assert!(paid_out <= price);
+        }
+        // Every state prints as the API writes it.
+        for state in ALL {
+            assert!(!state.to_string().is_empty());
+        }
+    }
+}
