@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every check and every test, in one command (CI runs exactly this):
-# formatting, clippy with warnings denied, the template linters, then the unit tests and the
-# end-to-end tests together against a fresh emulator on its own port with the stack deployed
-# from the same template.yaml and the same debug binaries.
+# formatting, clippy with warnings denied, the template linters, the Stripe test server's own
+# suite, then the unit tests and the end-to-end tests together against a fresh emulator on its
+# own port with the stack deployed from the same template.yaml and the same debug binaries, and
+# last the API contract check (schemathesis) against that stack.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,6 +22,11 @@ infra/tools.sh all
 step "template lint"
 .tools/lint/bin/cfn-lint template.yaml
 SAM_CLI_TELEMETRY=0 .tools/lint/bin/sam validate --lint --region us-east-1 -t template.yaml
+step "Stripe test server"
+# The stateful Stripe-compatible server the payment tests will run against: its own suite
+# (shapes against Stripe's, idempotency, PaymentIntents, refunds, signed webhooks, Connect).
+python3 -m unittest discover -s infra/stripe_server/tests -t infra
+
 step "build"
 cargo build --workspace --bins --tests --locked
 
