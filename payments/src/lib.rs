@@ -1,0 +1,158 @@
+//! Stripe for the marketplace, through async-stripe (the maintained successor of stripe-rust),
+//! in its own crate so nothing else recompiles for its generated types. A narrow adapter: the
+//! calls the booking flows make, with our own inputs and outputs, so services depend on this
+//! shape and tests can point it at the Stripe-compatible test server (`base_url`).
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeRequest};
+use stripe_core::payment_intent::{CreatePaymentIntent, RetrievePaymentIntent};
+use stripe_core::refund::CreateRefund;
+use stripe_core::{PaymentIntent, PaymentIntentCaptureMethod};
+
+/// What can go wrong talking to Stripe.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    /// Our request was refused (bad parameters, reused idempotency key…).
+    #[error("Stripe refused the request: {0}")]
+    Refused(String),
+    /// Stripe could not be reached or answered something unreadable.
+    #[error("Stripe is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A payment to create.
+#[derive(Clone, Debug)]
+pub struct NewPayment<'a> {
+    /// Minor units.
+    pub amount: i64,
+    /// Lowercase ISO code.
+    pub currency: &'a str,
+    /// Authorize now, capture later (request to book); otherwise capture on confirmation.
+    pub manual_capture: bool,
+    /// Groups the charge with its later transfers (the booking id).
+    pub transfer_group: &'a str,
+    /// Facts Stripe keeps with the payment (the booking id, at least).
+    pub metadata: HashMap<String, String>,
+    /// The same key creates the same payment once (a retried purchase).
+    pub idempotency_key: &'a str,
+}
+
+/// A PaymentIntent, as the booking flows read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payment {
+    /// `pi_…`.
+    pub id: String,
+    /// Stripe's status (`requires_payment_method`, `succeeded`, …).
+    pub status: String,
+    /// Minor units.
+    pub amount: i64,
+    /// Minor units received.
+    pub amount_received: i64,
+    /// For the client to confirm the payment.
+    pub client_secret: Option<String>,
+    /// The booking it pays for.
+    pub transfer_group: Option<String>,
+    /// Metadata as stored by Stripe.
+    pub metadata: HashMap<String, String>,
+}
+
+/// Stripe through its HTTP API.
+pub struct StripePayments {
+    client: Client,
+}
+
+fn unavailable(err: impl std::fmt::Display) -> PaymentError {
+    PaymentError::Unavailable(err.to_string())
+}
+
+fn idempotent(key: &str) -> Result<RequestStrategy, PaymentError> {
+    IdempotencyKey::new(key)
+        .map(RequestStrategy::Idempotent)
+        .map_err(|err| PaymentError::Refused(format!("idempotency key: {err:?}")))
+}
+
+fn payment(intent: PaymentIntent) -> Payment {
+    Payment {
+        id: intent.id.to_string(),
+        status: intent.status.as_str().to_owned(),
+        amount: intent.amount,
+        amount_received: intent.amount_received,
+        client_secret: intent.client_secret,
+        transfer_group: intent.transfer_group,
+        metadata: intent.metadata,
+    }
+}
+
+impl StripePayments {
+    /// A client with the secret key; `base_url` points it elsewhere than api.stripe.com (the
+    /// test server).
+    pub fn new(secret_key: &str, base_url: Option<&str>) -> Result<Self, PaymentError> {
+        let mut builder = ClientBuilder::new(secret_key);
+        if let Some(url) = base_url {
+            builder = builder.url(url);
+        }
+        Ok(Self {
+            client: builder.build().map_err(unavailable)?,
+        })
+    }
+
+    /// Creates a PaymentIntent (idempotently).
+    pub async fn create_payment(&self, new: &NewPayment<'_>) -> Result<Payment, PaymentError> {
+        let currency = stripe_types::Currency::from_str(new.currency)
+            .map_err(|_| PaymentError::Refused(format!("currency {}", new.currency)))?;
+        let capture = if new.manual_capture {
+            PaymentIntentCaptureMethod::Manual
+        } else {
+            PaymentIntentCaptureMethod::Automatic
+        };
+        let intent = CreatePaymentIntent::new(new.amount, currency)
+            .capture_method(capture)
+            .transfer_group(new.transfer_group)
+            .metadata(new.metadata.clone())
+            .customize()
+            .request_strategy(idempotent(new.idempotency_key)?)
+            .send(&self.client)
+            .await
+            .map_err(classify)?;
+        Ok(payment(intent))
+    }
+
+    /// Reads a PaymentIntent again (webhooks re-read rather than trust event order).
+    pub async fn payment(&self, id: &str) -> Result<Payment, PaymentError> {
+        let intent = RetrievePaymentIntent::new(id)
+            .send(&self.client)
+            .await
+            .map_err(classify)?;
+        Ok(payment(intent))
+    }
+
+    /// Refunds `amount` (all of it when `None`) of a payment; returns the refund's id.
+    pub async fn refund(
+        &self,
+        payment_intent: &str,
+        amount: Option<i64>,
+        idempotency_key: &str,
+    ) -> Result<String, PaymentError> {
+        let mut request = CreateRefund::new().payment_intent(payment_intent);
+        if let Some(amount) = amount {
+            request = request.amount(amount);
+        }
+        let refund = request
+            .customize()
+            .request_strategy(idempotent(idempotency_key)?)
+            .send(&self.client)
+            .await
+            .map_err(classify)?;
+        Ok(refund.id.to_string())
+    }
+}
+
+/// Stripe's client errors are refusals; everything else is unavailability.
+fn classify(err: stripe::StripeError) -> PaymentError {
+    match err {
+        stripe::StripeError::Stripe(api, _) => PaymentError::Refused(format!("{api:?}")),
+        other => unavailable(other),
+    }
+}
