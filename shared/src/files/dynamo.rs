@@ -8,7 +8,7 @@ use super::model::*;
 use super::store::*;
 use crate::domain::*;
 use crate::error::{Error, Result};
-use crate::keys::{self};
+use crate::keys;
 use crate::store::dynamo::*;
 
 #[async_trait]

@@ -14,7 +14,7 @@ use tracing::instrument;
 use crate::chat::store::{MissedMessages, OfflineMessage};
 use crate::cursor::Position;
 use crate::error::{Error, Result};
-use crate::keys::{self};
+use crate::keys;
 use crate::store::dynamo::*;
 use crate::store::*;
 
