@@ -42,16 +42,12 @@ pub fn chat_over<'a>(store: &'a DynamoStore, pusher: &'a ApiGatewayPusher) -> Ch
     }
 }
 
-fn path<'r>(req: &'r HttpRequest, name: &str) -> &'r str {
-    req.path.get(name).map(String::as_str).unwrap_or_default()
-}
-
 fn room_id(req: &HttpRequest) -> Result<RoomId> {
-    RoomId::parse(path(req, "id"), "id")
+    RoomId::parse(req.path_param("id"), "id")
 }
 
 fn message_id(req: &HttpRequest) -> Result<MessageId> {
-    MessageId::parse(path(req, "messageId"), "messageId")
+    MessageId::parse(req.path_param("messageId"), "messageId")
 }
 
 fn created_or_ok(created: bool) -> u16 {
@@ -122,7 +118,7 @@ impl ChatApi {
 
     /// `DELETE /rooms/{id}/members/{userId}`.
     pub async fn remove_member(&self, req: HttpRequest) -> Result<HttpResponse> {
-        let user = UserId::parse(path(&req, "userId"), "userId")?;
+        let user = UserId::parse(req.path_param("userId"), "userId")?;
         self.chat()
             .remove_member(req.caller()?, &room_id(&req)?, &user, now())
             .await?;
@@ -208,7 +204,7 @@ impl ChatApi {
             _ => return Err(Error::BadRequest("use PUT or DELETE".into())),
         };
         // The gateway may hand the segment over percent-encoded.
-        let raw = percent_decode_str(path(&req, "emoji"))
+        let raw = percent_decode_str(req.path_param("emoji"))
             .decode_utf8()
             .map_err(|_| Error::field("emoji", "must be one emoji"))?;
         let emoji = Emoji::parse(&raw)?;

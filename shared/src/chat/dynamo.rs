@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Utc};
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use tracing::instrument;
 
 use super::store::*;
@@ -113,20 +113,6 @@ impl DynamoStore {
         Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(key)))
-    }
-
-    pub(crate) fn put_action(
-        &self,
-        item: Item,
-        condition: Option<&str>,
-    ) -> Result<TransactWriteItem> {
-        Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(condition.map(str::to_owned))
-            .build()
-            .map(|put| TransactWriteItem::builder().put(put).build())
-            .map_err(Error::unexpected)
     }
 
     /// Queries a room's partition for one sort-key prefix, all pages, strongly consistent.

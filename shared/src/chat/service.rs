@@ -28,7 +28,7 @@ use crate::chat::store::{
 use crate::cursor::{CursorCodec, Position};
 use crate::domain::{ConnectionId, FileId, MessageId, Role, RoomId, UserId};
 use crate::error::{Error, Result};
-use crate::files::model::{FileRecord, FileStatus, Purpose};
+use crate::files::model::FileStatus;
 use crate::files::store::FileStore;
 use crate::me::store::UserStore;
 use crate::notifications::store::Notifier;
@@ -227,11 +227,11 @@ impl<'a> Chat<'a> {
     }
 
     async fn check_avatar(&self, caller: &UserId, file: &FileId) -> Result<()> {
-        let ok = matches!(
-            self.files.get_file(file).await?,
-            Some(FileRecord { owner_id, status: FileStatus::Ready, purpose, .. })
-                if owner_id == *caller && matches!(purpose, Purpose::ProfileImage | Purpose::PortfolioImage)
-        );
+        let ok = self
+            .files
+            .get_file(file)
+            .await?
+            .is_some_and(|f| f.is_ready_image_of(caller));
         if ok {
             Ok(())
         } else {

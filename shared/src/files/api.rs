@@ -62,10 +62,7 @@ impl Files {
     }
 
     fn id(req: &HttpRequest) -> Result<FileId> {
-        FileId::parse(
-            req.path.get("id").map(String::as_str).unwrap_or_default(),
-            "id",
-        )
+        FileId::parse(req.path_param("id"), "id")
     }
 
     /// `POST /files/{id}/complete`.

@@ -259,6 +259,19 @@ pub struct FileRecord {
     pub room_ids: Vec<RoomId>,
 }
 
+impl FileRecord {
+    /// Whether this is one of `owner`'s ready profile or portfolio images: what a room avatar
+    /// or an offer may show.
+    pub fn is_ready_image_of(&self, owner: &UserId) -> bool {
+        self.owner_id == *owner
+            && self.status == FileStatus::Ready
+            && matches!(
+                self.purpose,
+                Purpose::ProfileImage | Purpose::PortfolioImage
+            )
+    }
+}
+
 /// How many leading bytes are read to recognise a file.
 pub const SNIFF_BYTES: u64 = 8 * 1024;
 

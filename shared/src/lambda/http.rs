@@ -128,6 +128,11 @@ impl HttpRequest {
             .ok_or_else(|| Error::Unauthorized("missing or invalid access token".into()))
     }
 
+    /// A path parameter (empty when absent: the id parsers then name it).
+    pub fn path_param(&self, name: &str) -> &str {
+        self.path.get(name).map(String::as_str).unwrap_or_default()
+    }
+
     /// A query parameter.
     pub fn query(&self, name: &str) -> Option<&str> {
         self.query.get(name).map(String::as_str)

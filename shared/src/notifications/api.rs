@@ -31,10 +31,7 @@ pub struct NotificationsApi {
 }
 
 fn id(req: &HttpRequest) -> Result<NotificationId> {
-    NotificationId::parse(
-        req.path.get("id").map(String::as_str).unwrap_or_default(),
-        "id",
-    )
+    NotificationId::parse(req.path_param("id"), "id")
 }
 
 /// The notification service over the table, as every notification function wires it (tests
@@ -68,12 +65,7 @@ fn click_links(init: &Init) -> Option<ClickLinks> {
 /// The `{target}` path parameter; the gateway may hand it over percent-encoded
 /// (`room%3A…`). Anything that does not decode fails the target's own validation.
 fn target(req: &HttpRequest) -> String {
-    let raw = req
-        .path
-        .get("target")
-        .map(String::as_str)
-        .unwrap_or_default();
-    percent_encoding::percent_decode_str(raw)
+    percent_encoding::percent_decode_str(req.path_param("target"))
         .decode_utf8_lossy()
         .into_owned()
 }
@@ -112,7 +104,7 @@ impl NotificationsApi {
 
     /// `DELETE /me/devices/{id}`.
     pub async fn unregister_device(&self, req: HttpRequest) -> Result<HttpResponse> {
-        let id = req.path.get("id").map(String::as_str).unwrap_or_default();
+        let id = req.path_param("id");
         self.service().unregister_device(req.caller()?, id).await?;
         Ok(HttpResponse::no_content())
     }
@@ -181,11 +173,7 @@ impl NotificationsApi {
     /// `GET /n/{token}` (public): a tracked email link.
     pub async fn open_link(&self, req: HttpRequest) -> Result<HttpResponse> {
         let links = self.links.as_ref().ok_or(Error::NotFound("link"))?;
-        let token = req
-            .path
-            .get("token")
-            .map(String::as_str)
-            .unwrap_or_default();
+        let token = req.path_param("token");
         let location = self.service().open_link(links, token, now()).await?;
         Ok(HttpResponse::redirect(location))
     }

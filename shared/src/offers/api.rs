@@ -18,16 +18,12 @@ pub struct OffersApi {
     cursors: CursorCodec,
 }
 
-fn path<'r>(req: &'r HttpRequest, name: &str) -> &'r str {
-    req.path.get(name).map(String::as_str).unwrap_or_default()
-}
-
 fn offer_id(req: &HttpRequest) -> Result<OfferId> {
-    OfferId::parse(path(req, "id"), "id")
+    OfferId::parse(req.path_param("id"), "id")
 }
 
 fn provider_id(req: &HttpRequest) -> Result<UserId> {
-    UserId::parse(path(req, "id"), "id")
+    UserId::parse(req.path_param("id"), "id")
 }
 
 impl OffersApi {

@@ -13,7 +13,7 @@ use super::store::OfferStore;
 use crate::cursor::Position;
 use crate::domain::{OfferId, UserId};
 use crate::error::{Error, Result};
-use crate::keys::{self, Key};
+use crate::keys;
 use crate::offers::keys as offer_keys;
 use crate::store::Page;
 use crate::store::dynamo::*;
@@ -25,25 +25,6 @@ const ENTITY_LISTING: &str = "offer_listing";
 /// The version of an offer as stored (`updatedAt`, written by the same serializer).
 fn version(offer: &Offer) -> Result<AttributeValue> {
     serde_dynamo::to_attribute_value(offer.updated_at).map_err(Error::unexpected)
-}
-
-fn put_write(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .set_condition_expression(condition.map(str::to_owned));
-    Ok(TransactWriteItem::builder()
-        .put(put.build().map_err(Error::unexpected)?)
-        .build())
-}
-
-fn delete_write(table: &str, key: &Key) -> Result<TransactWriteItem> {
-    let delete = Delete::builder()
-        .table_name(table)
-        .set_key(Some(key_item(key)));
-    Ok(TransactWriteItem::builder()
-        .delete(delete.build().map_err(Error::unexpected)?)
-        .build())
 }
 
 impl DynamoStore {
@@ -119,13 +100,10 @@ impl OfferStore for DynamoStore {
 
     #[instrument(skip_all, fields(offer_id = %offer.id))]
     async fn create_offer(&self, offer: &Offer) -> Result<()> {
-        let mut actions = vec![put_write(
-            &self.table,
-            self.offer_item(offer)?,
-            Some("attribute_not_exists(PK)"),
-        )?];
+        let mut actions =
+            vec![self.put_action(self.offer_item(offer)?, Some("attribute_not_exists(PK)"))?];
         if offer.status == OfferStatus::Active {
-            actions.push(put_write(&self.table, self.listing_item(offer)?, None)?);
+            actions.push(self.put_action(self.listing_item(offer)?, None)?);
         }
         if self.transact_conditional(actions).await? {
             Ok(())
@@ -151,13 +129,10 @@ impl OfferStore for DynamoStore {
         if before.status == OfferStatus::Active
             && (after.status != OfferStatus::Active || after.category != before.category)
         {
-            actions.push(delete_write(
-                &self.table,
-                &offer_keys::listing(&before.category, &before.id),
-            )?);
+            actions.push(self.delete_action(&offer_keys::listing(&before.category, &before.id))?);
         }
         if after.status == OfferStatus::Active {
-            actions.push(put_write(&self.table, self.listing_item(after)?, None)?);
+            actions.push(self.put_action(self.listing_item(after)?, None)?);
         }
         self.transact_conditional(actions).await
     }
@@ -173,10 +148,7 @@ impl OfferStore for DynamoStore {
             .map_err(Error::unexpected)?;
         let actions = vec![
             TransactWriteItem::builder().delete(condition).build(),
-            delete_write(
-                &self.table,
-                &offer_keys::listing(&offer.category, &offer.id),
-            )?,
+            self.delete_action(&offer_keys::listing(&offer.category, &offer.id))?,
         ];
         self.transact_conditional(actions).await
     }

@@ -13,7 +13,6 @@ use crate::auth::Caller;
 use crate::cursor::CursorCodec;
 use crate::domain::{FileId, OfferId, Role, UserId};
 use crate::error::{Error, Result};
-use crate::files::model::{FileStatus, Purpose};
 use crate::files::store::FileStore;
 
 /// A page of offers.
@@ -184,13 +183,9 @@ impl Offers<'_> {
     async fn check_images(&self, owner: &UserId, ids: &[FileId]) -> Result<()> {
         let files =
             futures::future::try_join_all(ids.iter().map(|id| self.files.get_file(id))).await?;
-        let ok = files.iter().all(|file| {
-            file.as_ref().is_some_and(|f| {
-                f.owner_id == *owner
-                    && f.status == FileStatus::Ready
-                    && matches!(f.purpose, Purpose::ProfileImage | Purpose::PortfolioImage)
-            })
-        });
+        let ok = files
+            .iter()
+            .all(|file| file.as_ref().is_some_and(|f| f.is_ready_image_of(owner)));
         if ok {
             Ok(())
         } else {

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -295,6 +295,31 @@ impl DynamoStore {
             tokio::time::sleep(std::time::Duration::from_millis((10 << attempt) + jitter)).await;
             attempt += 1;
         }
+    }
+
+    /// A transaction's put of one item, with an optional condition.
+    pub(crate) fn put_action(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map(|put| TransactWriteItem::builder().put(put).build())
+            .map_err(Error::unexpected)
+    }
+
+    /// A transaction's delete of one item.
+    pub(crate) fn delete_action(&self, key: &Key) -> Result<TransactWriteItem> {
+        Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .build()
+            .map(|delete| TransactWriteItem::builder().delete(delete).build())
+            .map_err(Error::unexpected)
     }
 
     /// Runs a query to its last page and returns every item.
