@@ -167,5 +167,10 @@ class ServerTest(unittest.TestCase):
             "amount": amount, "currency": "usd", "payment_method": "pm_card_visa",
             "confirm": True, **params})
 
+    def attempts_of(self, event_id):
+        """The delivery attempts of one event, in order (a delivery left over from an earlier
+        test may still be recorded after a reset, so tests look at their own event)."""
+        return self.control("GET", f"/_test/webhooks/attempts?event_id={event_id}")["attempts"]
+
     def wait_for_webhooks(self):
         self.assertTrue(self.control("POST", "/_test/webhooks/wait", {"timeout": 10})["idle"])

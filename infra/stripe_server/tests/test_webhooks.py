@@ -47,7 +47,7 @@ class WebhookTest(ServerTest):
         receiver = self.receive(500, 503, 200)
         self.ok("POST", "/v1/payment_intents", {"amount": 700, "currency": "usd"})
         self.wait_for_webhooks()
-        attempts = self.control("GET", "/_test/webhooks/attempts")["attempts"]
+        attempts = self.attempts_of(self.events()[0]["id"])
         self.assertEqual([(a["attempt"], a["status"], a["ok"]) for a in attempts],
                          [(1, 500, False), (2, 503, False), (3, 200, True)])
         self.assertEqual(len({e["id"] for e in receiver.events()}), 1)
@@ -58,7 +58,7 @@ class WebhookTest(ServerTest):
         self.control("POST", "/_test/webhooks", {"max_attempts": 3})
         self.ok("POST", "/v1/payment_intents", {"amount": 700, "currency": "usd"})
         self.wait_for_webhooks()
-        attempts = self.control("GET", "/_test/webhooks/attempts")["attempts"]
+        attempts = self.attempts_of(self.events()[0]["id"])
         self.assertEqual([(a["attempt"], a["status"]) for a in attempts],
                          [(1, None), (2, None), (3, None)])
         self.assertTrue(all(a["error"] for a in attempts))
