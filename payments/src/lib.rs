@@ -3,11 +3,15 @@
 //! calls the booking flows make, with our own inputs and outputs, so services depend on this
 //! shape and tests can point it at the Stripe-compatible test server (`base_url`).
 
+pub mod webhook;
+
 use std::collections::HashMap;
 use std::str::FromStr;
 
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeRequest};
-use stripe_core::payment_intent::{CreatePaymentIntent, RetrievePaymentIntent};
+use stripe_core::payment_intent::{
+    CancelPaymentIntent, CreatePaymentIntent, RetrievePaymentIntent,
+};
 use stripe_core::refund::CreateRefund;
 use stripe_core::{PaymentIntent, PaymentIntentCaptureMethod};
 
@@ -56,9 +60,12 @@ pub struct Payment {
     pub transfer_group: Option<String>,
     /// Metadata as stored by Stripe.
     pub metadata: HashMap<String, String>,
+    /// Why the last attempt failed (a decline's message), if it did.
+    pub last_error: Option<String>,
 }
 
-/// Stripe through its HTTP API.
+/// Stripe through its HTTP API (cheap to clone: the connection pool is shared).
+#[derive(Clone)]
 pub struct StripePayments {
     client: Client,
 }
@@ -82,6 +89,11 @@ fn payment(intent: PaymentIntent) -> Payment {
         client_secret: intent.client_secret,
         transfer_group: intent.transfer_group,
         metadata: intent.metadata,
+        last_error: intent.last_payment_error.and_then(|e| {
+            e.message
+                .or(e.decline_code)
+                .or(e.code.map(|c| c.to_string()))
+        }),
     }
 }
 
@@ -122,6 +134,22 @@ impl StripePayments {
     /// Reads a PaymentIntent again (webhooks re-read rather than trust event order).
     pub async fn payment(&self, id: &str) -> Result<Payment, PaymentError> {
         let intent = RetrievePaymentIntent::new(id)
+            .send(&self.client)
+            .await
+            .map_err(classify)?;
+        Ok(payment(intent))
+    }
+
+    /// Cancels a payment that has not succeeded (an expired booking), so a late confirmation
+    /// cannot charge the customer.
+    pub async fn cancel_payment(
+        &self,
+        id: &str,
+        idempotency_key: &str,
+    ) -> Result<Payment, PaymentError> {
+        let intent = CancelPaymentIntent::new(id)
+            .customize()
+            .request_strategy(idempotent(idempotency_key)?)
             .send(&self.client)
             .await
             .map_err(classify)?;

@@ -14,6 +14,14 @@ use utoipa::{Modify, OpenApi};
 
 use crate::adapters::s3::FormField;
 use crate::auth::service::{CodeRequest, CodeSent, RefreshRequest, TokenResponse, VerifyRequest};
+use crate::bookings::model::{
+    Account, Booking, BookingState, CancelRequest, DeliverRequest, Entry, PartyRole,
+    PurchaseRequest, RefundInfo, Source, Timer, TimerKind,
+};
+use crate::bookings::service::{
+    BookingDetail, BookingPage, Purchase, WebhookAnswer, WebhookOutcome,
+};
+use crate::bookings::store::LedgerStep;
 use crate::chat::model::{
     AddMembers, Attachment, CreateRoom, EditMessage, Member, MemberRole, MembershipPatch, Message,
     MessageKind, MessagePreview, Reaction, ReadUpTo, Room, RoomKind, RoomPatch, SendMessage,
@@ -23,7 +31,7 @@ use crate::chat::service::{
     MemberPresence, MessagePage, Peer, RoomDetail, RoomPage, RoomSummary, UnreadTotal,
 };
 use crate::domain::{
-    FileId, MessageId, NotificationId, OfferId, ProfilePatch, Role, RoomId, User, UserId,
+    BookingId, FileId, MessageId, NotificationId, OfferId, ProfilePatch, Role, RoomId, User, UserId,
 };
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::files::model::{FileRecord, FileStatus, Purpose, UploadRequest};
@@ -360,6 +368,79 @@ mod paths {
         params(("id" = OfferId, Path, description = "offer id")),
         responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn delete_offer() {}
+
+    /// Buy an active offer. Creates a booking in `pending_payment` and a Stripe PaymentIntent
+    /// (captured on confirmation; `transfer_group` and metadata `booking_id` name the
+    /// booking) and returns its `clientSecret` for Stripe's client SDK. Pay within 15 minutes:
+    /// the booking then becomes `accepted` when Stripe reports the payment (poll
+    /// `GET /bookings/{id}` or wait for the `booking_confirmed` notification), or
+    /// `payment_expired`. The same `idempotencyKey` again answers 200 with the same booking
+    /// and payment (409 if that key bought another offer). 400 for one's own offer; 404 for
+    /// a paused or unknown offer; 502 when Stripe cannot be reached (retry with the same key).
+    #[utoipa::path(post, path = "/offers/{id}/purchase", tag = "bookings", request_body = PurchaseRequest,
+        params(("id" = OfferId, Path, description = "offer id")),
+        responses((status = 201, body = Purchase), (status = 200, body = Purchase, description = "an earlier purchase with the same key"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    fn purchase_offer() {}
+
+    /// The caller's bookings, newest first: `role=customer` for "my orders", `role=provider`
+    /// for "my tasks", both without it; `state`, `category` and `source` narrow further. A
+    /// page holds up to `limit` bookings; continue while `nextCursor` is present (a cursor
+    /// works only with the filters it was issued for).
+    #[utoipa::path(get, path = "/bookings", tag = "bookings",
+        params(("role" = Option<PartyRole>, Query, description = "the caller's side"), ("state" = Option<BookingState>, Query, description = "only bookings in this state"), ("category" = Option<String>, Query, description = "category slug", pattern = "^[a-z0-9-]{1,40}$"), ("source" = Option<Source>, Query, description = "only bookings from this source"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        responses((status = 200, body = BookingPage)))]
+    fn list_bookings() {}
+
+    /// A booking and its ledger, for its two parties and admins; anyone else gets 404.
+    #[utoipa::path(get, path = "/bookings/{id}", tag = "bookings",
+        params(("id" = BookingId, Path, description = "booking id")),
+        responses((status = 200, body = BookingDetail), (status = 404, body = ErrorBody)))]
+    fn get_booking() {}
+
+    /// The provider starts the work (`accepted` → `in_progress`). 403 for the customer, 404
+    /// for anyone else, 409 with the current state when it does not apply.
+    #[utoipa::path(post, path = "/bookings/{id}/start", tag = "bookings",
+        params(("id" = BookingId, Path, description = "booking id")),
+        responses((status = 200, body = Booking), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn start_booking() {}
+
+    /// The provider delivers (`in_progress` → `delivered`), optionally with up to 10 of their
+    /// ready `proof_of_work` uploads, which both parties may then download, and a note. The
+    /// customer is notified; the booking completes by itself 48 h later unless confirmed
+    /// before. 403 for the customer, 404 for anyone else, 409 when it does not apply.
+    #[utoipa::path(post, path = "/bookings/{id}/deliver", tag = "bookings", request_body = DeliverRequest,
+        params(("id" = BookingId, Path, description = "booking id")),
+        responses((status = 200, body = Booking), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn deliver_booking() {}
+
+    /// The customer confirms completion (`delivered` → `completed`); the ledger then shows the
+    /// commission and the provider's earning. 403 for the provider, 404 for anyone else, 409
+    /// when it does not apply.
+    #[utoipa::path(post, path = "/bookings/{id}/confirm", tag = "bookings",
+        params(("id" = BookingId, Path, description = "booking id")),
+        responses((status = 200, body = Booking), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn confirm_booking() {}
+
+    /// Cancel, by either party (or an admin), with a reason both parties receive (SMS or
+    /// email to whoever is offline). Refund policy: the provider or an admin cancelling
+    /// refunds in full; the customer gets everything back before the work starts and nothing
+    /// once it is `in_progress`; an unpaid booking's payment is cancelled. The refund goes
+    /// through Stripe (`refund.stripeRefundId` once taken; retried every minute until then).
+    /// 404 for anyone else, 409 when the state does not allow it.
+    #[utoipa::path(post, path = "/bookings/{id}/cancel", tag = "bookings", request_body = CancelRequest,
+        params(("id" = BookingId, Path, description = "booking id")),
+        responses((status = 200, body = Booking), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn cancel_booking() {}
+
+    /// Stripe's webhook endpoint (public: the `Stripe-Signature` header is the credential,
+    /// checked against the endpoint's secret with a 300 s tolerance; missing, forged or stale
+    /// → 400 and nothing changes). Each event is applied once, however often and in whatever
+    /// order it arrives; events we do not use are answered 200 `ignored`. 502 asks Stripe to
+    /// retry (Stripe unreachable when the payment is read again).
+    #[utoipa::path(post, path = "/webhooks/stripe", tag = "bookings", request_body(content = serde_json::Value, description = "a Stripe event, exactly as Stripe signed it"),
+        params(("Stripe-Signature" = String, Header, description = "t=<unix time>,v1=<hex HMAC-SHA256>")),
+        responses((status = 200, body = WebhookAnswer), (status = 400, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    fn stripe_webhook() {}
 
     /// A tracked link from a notification email (public: the signed token is the credential).
     /// Records the click and the read, then redirects to the notification in the app. An
@@ -698,10 +779,10 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::purchase_offer, paths::list_bookings, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::stripe_webhook),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome)),
     modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
-    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"))
+    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"))
 )]
 pub struct ApiDoc;
 

@@ -157,6 +157,46 @@ impl VerifierConfig {
     }
 }
 
+/// Stripe, for the booking functions only (`STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`,
+/// both from NoEcho template parameters; `STRIPE_API_BASE`, optional, points the client at
+/// another server than api.stripe.com, such as the local Stripe-compatible test server).
+#[derive(Clone)]
+pub struct StripeConfig {
+    /// The secret API key (`sk_…`).
+    pub secret_key: String,
+    /// The webhook endpoint's signing secret (`whsec_…`).
+    pub webhook_secret: String,
+    /// Another API base URL than Stripe's.
+    pub api_base: Option<String>,
+}
+
+impl std::fmt::Debug for StripeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secrets, even in a debug log.
+        f.debug_struct("StripeConfig")
+            .field("api_base", &self.api_base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StripeConfig {
+    /// Reads it from the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// Reads it through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        Ok(Self {
+            secret_key: required(&lookup, "STRIPE_SECRET_KEY")?,
+            webhook_secret: required(&lookup, "STRIPE_WEBHOOK_SECRET")?,
+            api_base: lookup("STRIPE_API_BASE")
+                .map(|url| url.trim_end_matches('/').to_owned())
+                .filter(|url| !url.is_empty()),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +231,29 @@ mod tests {
         vars.remove("TABLE_NAME");
         let err = Config::from_lookup(|n| vars.get(n).cloned()).unwrap_err();
         assert!(err.to_string().contains("TABLE_NAME"), "{err}");
+    }
+
+    #[test]
+    fn stripe_secrets_are_required_and_never_printed() {
+        let vars = HashMap::from([
+            ("STRIPE_SECRET_KEY", "sk_test_abc".to_owned()),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_abc".to_owned()),
+            ("STRIPE_API_BASE", "http://localhost:12111/".to_owned()),
+        ]);
+        let config = StripeConfig::from_lookup(|n| vars.get(n).cloned()).unwrap();
+        assert_eq!(config.api_base.as_deref(), Some("http://localhost:12111"));
+        let printed = format!("{config:?}");
+        assert!(
+            !printed.contains("sk_test") && !printed.contains("whsec"),
+            "{printed}"
+        );
+        let err = StripeConfig::from_lookup(|n| {
+            (n != "STRIPE_WEBHOOK_SECRET")
+                .then(|| vars.get(n).cloned())
+                .flatten()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("STRIPE_WEBHOOK_SECRET"), "{err}");
     }
 
     #[test]

@@ -52,9 +52,23 @@ pub enum Error {
         /// Seconds until the current window ends.
         retry_after_secs: u64,
     },
+    /// 502: the payment provider could not be reached; the request changed nothing it cannot
+    /// finish on a retry. Logged in full, answered with a generic message.
+    #[error("the payment provider is unavailable, retry later")]
+    PaymentUnavailable(String),
     /// 500: anything else. Logged in full, never shown.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<gigwire_payments::PaymentError> for Error {
+    /// Stripe refusing our request is our bug (500); not reaching it is a 502 to retry.
+    fn from(err: gigwire_payments::PaymentError) -> Self {
+        match err {
+            gigwire_payments::PaymentError::Refused(_) => Self::unexpected(err),
+            gigwire_payments::PaymentError::Unavailable(cause) => Self::PaymentUnavailable(cause),
+        }
+    }
 }
 
 impl Error {
@@ -83,6 +97,7 @@ impl Error {
             Self::PayloadTooLarge { .. } => 413,
             Self::RateLimited { .. } => 429,
             Self::Unexpected(_) => 500,
+            Self::PaymentUnavailable(_) => 502,
         }
     }
 
@@ -99,6 +114,7 @@ impl Error {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unexpected(_) => "internal",
+            Self::PaymentUnavailable(_) => "payment_unavailable",
         }
     }
 
@@ -106,7 +122,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Self::Unexpected(_) | Self::Conflict(_) | Self::RateLimited { .. }
+            Self::Unexpected(_)
+                | Self::Conflict(_)
+                | Self::RateLimited { .. }
+                | Self::PaymentUnavailable(_)
         )
     }
 
@@ -117,6 +136,10 @@ impl Error {
             Self::Unexpected(err) => {
                 tracing::error!(error = ?err, "internal error");
                 "internal error".to_owned()
+            }
+            Self::PaymentUnavailable(cause) => {
+                tracing::error!(%cause, "payment provider unavailable");
+                self.to_string()
             }
             other => other.to_string(),
         };

@@ -117,6 +117,7 @@ pub const FEATURES: &[routes::Feature] = &[
     notifications::routes::FEATURE,
     notifications::routes::DELIVERY,
     offers::routes::FEATURE,
+    bookings::routes::FEATURE,
     realtime::routes::FEATURE,
 ];
 

@@ -144,9 +144,12 @@ macro_rules! serve_ws {
 #[macro_export]
 macro_rules! serve_schedule {
     ($deps:path, $method:ident) => {
+        $crate::serve_schedule!($crate::lambda::init, $deps, $method)
+    };
+    ($init:path, $deps:path, $method:ident) => {
         |_| {
             Box::pin(async move {
-                let init = $crate::lambda::init().await?;
+                let init = $init().await?;
                 let deps = $deps(&init);
                 $crate::lambda::schedule::run(|at| deps.$method(at)).await
             })

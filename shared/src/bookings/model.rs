@@ -10,7 +10,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::{BookingId, FileId, OfferId, RoomId, UserId};
 use crate::error::Error;
+use crate::offers::model::Money;
 
 /// Where a booking comes from; instant sources skip `requested`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -27,6 +29,16 @@ pub enum Source {
 }
 
 impl Source {
+    /// The name used in filters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Offer => "offer",
+            Self::JobApplication => "job_application",
+            Self::Slot => "slot",
+            Self::FollowUp => "follow_up",
+        }
+    }
+
     /// Whether a successful payment accepts the booking at once (no provider answer).
     pub fn is_instant(self) -> bool {
         matches!(self, Self::Offer | Self::JobApplication)
@@ -254,6 +266,211 @@ pub fn refund_entries(amount: i64) -> Vec<Entry> {
         entry(Account::Platform, -amount),
         entry(Account::Customer, amount),
     ]
+}
+
+/// The platform's default commission, in basis points (10 %), written on each booking when it
+/// is created so a later change of the default never re-prices a running booking.
+pub const DEFAULT_COMMISSION_BASIS_POINTS: u32 = 1_000;
+
+/// Which side of a booking a user is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyRole {
+    /// The buyer ("my orders").
+    Customer,
+    /// The seller ("my tasks").
+    Provider,
+}
+
+impl PartyRole {
+    /// The name used in filters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Provider => "provider",
+        }
+    }
+}
+
+/// What a booking's timer does when it is due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerKind {
+    /// The 15-minute payment window ends: an unpaid booking expires.
+    PaymentExpiry,
+    /// 48 h after delivery: the booking completes by itself.
+    AutoComplete,
+    /// A refund decided by a cancellation has not reached Stripe yet: try again.
+    RefundRetry,
+}
+
+/// A booking's pending timer (at most one: each state needs at most one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Timer {
+    /// What it does.
+    pub kind: TimerKind,
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+}
+
+/// A refund a cancellation decided.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundInfo {
+    /// Minor units given back.
+    pub amount: i64,
+    /// Stripe's refund (`re_…`) once Stripe accepted it; absent while it is being retried.
+    pub stripe_refund_id: Option<String>,
+}
+
+/// A booking: one transaction between a customer and a provider.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Booking {
+    /// Id (also its chat room's id).
+    pub id: BookingId,
+    /// Where it comes from.
+    pub source: Source,
+    /// The offer bought (offer purchases).
+    pub offer_id: Option<OfferId>,
+    /// The buyer.
+    pub customer_id: UserId,
+    /// The seller, assigned once paid.
+    pub provider_id: UserId,
+    /// The offer's title when bought.
+    pub title: String,
+    /// The offer's category when bought.
+    pub category: String,
+    /// What the customer pays.
+    pub price: Money,
+    /// The platform's commission on this booking, in basis points.
+    pub commission_basis_points: u32,
+    /// Where it is in its life.
+    pub state: BookingState,
+    /// The chat room of its two parties, once paid (same id as the booking).
+    pub room_id: Option<RoomId>,
+    /// Stripe's PaymentIntent (`pi_…`).
+    pub payment_intent_id: Option<String>,
+    /// Why the last payment attempt failed, while the booking is still payable.
+    pub payment_error: Option<String>,
+    /// The refund of a cancellation.
+    pub refund: Option<RefundInfo>,
+    /// Proof-of-work images of the delivery.
+    pub proof_file_ids: Vec<FileId>,
+    /// What the provider wrote on delivery.
+    pub delivery_note: Option<String>,
+    /// Why it was cancelled.
+    pub cancel_reason: Option<String>,
+    /// Its pending timer.
+    pub timer: Option<Timer>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Incremented by every change; each write is conditioned on the version read.
+    pub version: u32,
+}
+
+impl Booking {
+    /// Which side `user` is on, if any.
+    pub fn role_of(&self, user: &UserId) -> Option<PartyRole> {
+        if *user == self.customer_id {
+            Some(PartyRole::Customer)
+        } else if *user == self.provider_id {
+            Some(PartyRole::Provider)
+        } else {
+            None
+        }
+    }
+
+    /// The two parties.
+    pub fn parties(&self) -> [UserId; 2] {
+        [self.customer_id, self.provider_id]
+    }
+
+    /// The room a paid booking opens: the same id, so it is found without a lookup.
+    pub fn room(&self) -> RoomId {
+        room_of(&self.id)
+    }
+
+    /// The booking after `event` by `actor` at `now`: the next state (or the `Conflict` of
+    /// [`next`]), the version moved on and the timer the new state needs.
+    pub fn moved(&self, event: Event, actor: Actor, now: DateTime<Utc>) -> Result<Self, Error> {
+        let state = next(self.state, self.source, event, actor)?;
+        let timer = match state {
+            BookingState::PendingPayment => self.timer,
+            BookingState::Delivered => Some(Timer {
+                kind: TimerKind::AutoComplete,
+                due_at: now + AUTO_COMPLETE_AFTER,
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            state,
+            timer,
+            updated_at: now,
+            version: self.version + 1,
+            ..self.clone()
+        })
+    }
+}
+
+/// The room of a booking.
+pub fn room_of(id: &BookingId) -> RoomId {
+    RoomId::parse(&id.to_string(), "id").unwrap_or_else(|_| RoomId::floor_at(DateTime::UNIX_EPOCH))
+}
+
+/// `POST /offers/{id}/purchase`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PurchaseRequest {
+    /// The client's key for this purchase (1–64 letters, digits, `-` or `_`): retrying with
+    /// the same key returns the same booking and payment instead of buying twice.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "checkout-7f3a")]
+    pub idempotency_key: String,
+}
+
+impl PurchaseRequest {
+    /// The checked key.
+    pub fn key(&self) -> Result<&str, Error> {
+        let key = self.idempotency_key.as_str();
+        let ok = (1..=64).contains(&key.len())
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(key)
+        } else {
+            Err(Error::field(
+                "idempotencyKey",
+                "1–64 letters, digits, '-' or '_'",
+            ))
+        }
+    }
+}
+
+/// `POST /bookings/{id}/deliver`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeliverRequest {
+    /// Up to 10 of the provider's ready `proof_of_work` images; the booking's parties may
+    /// download them.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub proof_file_ids: Vec<FileId>,
+    /// What was done (up to 2,000 characters).
+    #[schema(max_length = 2000)]
+    pub note: Option<String>,
+}
+
+/// `POST /bookings/{id}/cancel`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CancelRequest {
+    /// Why (1–500 characters): both parties are told.
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
 }
 
 #[cfg(test)]

@@ -78,6 +78,33 @@ fn member_item(member: &Member, activity_ms: i64) -> Result<Item> {
 }
 
 impl DynamoStore {
+    /// The writes that create a room: its claim (if any) and the room, both only if absent,
+    /// and its members. Bookings add them to the transaction of the transition that opens
+    /// the room.
+    pub(crate) fn room_actions(
+        &self,
+        room: &Room,
+        members: &[Member],
+        claim: Option<&RoomClaim>,
+    ) -> Result<Vec<TransactWriteItem>> {
+        let activity = room.last_activity_at.timestamp_millis();
+        let mut actions = Vec::new();
+        if let Some(claim) = claim {
+            let item = to_item(
+                &claim_key(claim),
+                ENTITY_ROOM_CLAIM,
+                None,
+                &serde_json::json!({ "roomId": room.id }),
+            )?;
+            actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
+        }
+        let item = to_item(&crate::chat::keys::room(&room.id), ENTITY_ROOM, None, room)?;
+        actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
+        for member in members {
+            actions.push(self.put_action(member_item(member, activity)?, None)?);
+        }
+        Ok(actions)
+    }
     /// Reads items by key in batches of 100, retrying unprocessed keys.
     pub(super) async fn batch_get(&self, wanted: Vec<Key>) -> Result<Vec<Item>> {
         let mut found = Vec::new();
@@ -248,24 +275,9 @@ impl ChatStore for DynamoStore {
         members: &[Member],
         claim: Option<&RoomClaim>,
     ) -> Result<bool> {
-        let activity = room.last_activity_at.timestamp_millis();
-        let mut actions = Vec::new();
-        if let Some(claim) = claim {
-            let item = to_item(
-                &claim_key(claim),
-                ENTITY_ROOM_CLAIM,
-                None,
-                &serde_json::json!({ "roomId": room.id }),
-            )?;
-            actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
-        }
-        let item = to_item(&crate::chat::keys::room(&room.id), ENTITY_ROOM, None, room)?;
-        actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
-        for member in members {
-            actions.push(self.put_action(member_item(member, activity)?, None)?);
-        }
         // Only the claim's condition can fail: another request created the room first.
-        self.transact_conditional(actions).await
+        self.transact_conditional(self.room_actions(room, members, claim)?)
+            .await
     }
 
     async fn claimed_room(&self, claim: &RoomClaim) -> Result<Option<RoomId>> {

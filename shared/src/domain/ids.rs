@@ -113,6 +113,12 @@ ulid_id!(
     OfferId,
     "offer"
 );
+ulid_id!(
+    /// A booking; ids sort by creation, so a user's bookings page newest first by key. A
+    /// booking's chat room has the same id.
+    BookingId,
+    "booking"
+);
 
 /// An API Gateway WebSocket connection id (e.g. `L0SM9cOFvHcCIhw=`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

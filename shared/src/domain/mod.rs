@@ -8,6 +8,6 @@ pub mod user;
 
 pub use email::Email;
 pub use ids::{
-    ConnectionId, FileId, MessageId, NotificationId, OfferId, RoomId, SessionId, UserId,
+    BookingId, ConnectionId, FileId, MessageId, NotificationId, OfferId, RoomId, SessionId, UserId,
 };
 pub use user::{AdminEmails, Locale, Phone, ProfileChanges, ProfilePatch, Role, TimeZone, User};

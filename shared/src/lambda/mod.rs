@@ -55,6 +55,30 @@ pub async fn init_issuing() -> Result<(Init, TokenIssuer), BoxError> {
     Ok((init, issuer))
 }
 
+/// What the booking functions build at cold start: [`init`], Stripe's configuration and the
+/// Stripe client.
+pub struct StripeInit {
+    /// Configuration and AWS configuration.
+    pub base: Init,
+    /// Stripe's keys.
+    pub stripe: crate::config::StripeConfig,
+    /// The Stripe client.
+    pub payments: gigwire_payments::StripePayments,
+}
+
+/// [`init`] for the booking functions: also Stripe's keys (`STRIPE_*`) and client.
+pub async fn init_stripe() -> Result<StripeInit, BoxError> {
+    let base = init().await?;
+    let stripe = crate::config::StripeConfig::from_env()?;
+    let payments =
+        gigwire_payments::StripePayments::new(&stripe.secret_key, stripe.api_base.as_deref())?;
+    Ok(StripeInit {
+        base,
+        stripe,
+        payments,
+    })
+}
+
 /// [`init_config`] for the authorizers: also reads the public keys (`JWT_PUBLIC_KEYS`). No AWS
 /// call and no private key: an authorizer can check tokens but not make them.
 pub fn init_verifying() -> Result<TokenVerifier, BoxError> {

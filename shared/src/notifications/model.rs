@@ -45,13 +45,17 @@ pub enum Kind {
     ReviewSubmitted,
     /// A follow-up question was asked.
     FollowUpQuestion,
+    /// A payment attempt for a booking failed; the booking can still be paid.
+    PaymentFailed,
+    /// A booking was cancelled (both parties are told, with the reason).
+    BookingCancelled,
     /// An announcement from the platform.
     System,
 }
 
 impl Kind {
     /// Every kind, in catalog order.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 15] = [
         Kind::ChatMessage,
         Kind::JobPosted,
         Kind::ApplicationReceived,
@@ -64,6 +68,8 @@ impl Kind {
         Kind::JobCompleted,
         Kind::ReviewSubmitted,
         Kind::FollowUpQuestion,
+        Kind::PaymentFailed,
+        Kind::BookingCancelled,
         Kind::System,
     ];
 
@@ -178,8 +184,9 @@ pub fn spec(kind: Kind) -> KindSpec {
             ALL_CHANNELS,
             false,
             minutes(10),
-            "{{ actor }} was assigned to your job",
-            "{{ actor }} will take care of '{{ title }}'.",
+            // To the customer, or (`assignee` set) to the provider who got the work.
+            "{% if assignee %}New booking: {{ title }}{% else %}{{ actor }} was assigned to your job{% endif %}",
+            "{% if assignee %}{{ actor }} booked '{{ title }}'; it is assigned to you.{% else %}{{ actor }} will take care of '{{ title }}'.{% endif %}",
             "{{ count }} assignments",
         ),
         Kind::SessionStartingSoon => (
@@ -235,6 +242,24 @@ pub fn spec(kind: Kind) -> KindSpec {
             "{{ actor }} asked a question",
             "{{ preview }}",
             "{{ count }} new questions",
+        ),
+        Kind::PaymentFailed => (
+            "payment_failed",
+            NO_SMS,
+            false,
+            minutes(5),
+            "Payment failed",
+            "Your payment for '{{ title }}' did not go through ({{ reason }}). You can try again.",
+            "{{ count }} payments failed",
+        ),
+        Kind::BookingCancelled => (
+            "booking_cancelled",
+            ALL_CHANNELS,
+            true,
+            minutes(0),
+            "Booking cancelled: {{ title }}",
+            "{{ actor }} cancelled '{{ title }}': {{ reason }}{% if refund %} Refund: {{ refund }}.{% endif %}",
+            "{{ count }} bookings cancelled",
         ),
         Kind::System => (
             "system",

@@ -151,7 +151,7 @@ pub struct OfferPatch {
 /// A text field: `min` to `max` characters as sent (what the document's `minLength` and
 /// `maxLength` count), at least one of them visible, without control characters (new lines
 /// are allowed in long texts); stored trimmed.
-fn text(raw: &str, field: &str, min: usize, max: usize) -> Result<String, Error> {
+pub(crate) fn text(raw: &str, field: &str, min: usize, max: usize) -> Result<String, Error> {
     let len = raw.chars().count();
     let multiline = max > 100;
     let controls = raw

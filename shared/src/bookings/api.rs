@@ -1,0 +1,185 @@
+//! Booking routes: `POST /offers/{id}/purchase`, `GET /bookings`, `GET /bookings/{id}`,
+//! `POST /bookings/{id}/{start,deliver,confirm,cancel}`, the Stripe webhook
+//! (`POST /webhooks/stripe`) and the timer sweep.
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+
+use super::model::{CancelRequest, DeliverRequest, PurchaseRequest};
+use super::service::{self, Bookings};
+use super::store::ListFilter;
+use crate::adapters::{ApiGatewayPusher, SnsPush};
+use crate::cursor::CursorCodec;
+use crate::domain::{BookingId, OfferId};
+use crate::error::{Error, Result};
+use crate::lambda::http::{HttpRequest, HttpResponse};
+use crate::lambda::now;
+use crate::lambda::{Init, StripeInit};
+use crate::me::service::page_size;
+use crate::notifications::api::notifications_over;
+use crate::store::dynamo::DynamoStore;
+
+/// What every booking function builds once.
+pub struct BookingsApi {
+    store: DynamoStore,
+    pusher: ApiGatewayPusher,
+    push: Option<SnsPush>,
+    cursors: CursorCodec,
+    payments: gigwire_payments::StripePayments,
+    webhook_secret: String,
+}
+
+fn booking_id(req: &HttpRequest) -> Result<BookingId> {
+    BookingId::parse(req.path_param("id"), "id")
+}
+
+/// A snake_case enum from a query parameter; anything else is a 400 naming it.
+fn query_enum<T: DeserializeOwned>(req: &HttpRequest, name: &str) -> Result<Option<T>> {
+    req.query(name)
+        .map(|raw| {
+            serde_json::from_value(serde_json::Value::String(raw.to_owned()))
+                .map_err(|_| Error::field(name, format!("unknown {name} '{raw}'")))
+        })
+        .transpose()
+}
+
+/// What the reading functions build: the table and cursors, no Stripe key.
+pub struct BookingReads {
+    store: DynamoStore,
+    cursors: CursorCodec,
+}
+
+impl BookingReads {
+    /// Builds the dependencies once.
+    pub fn new(init: &Init) -> Self {
+        Self {
+            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+            cursors: CursorCodec::new(&init.config.app_secret),
+        }
+    }
+
+    /// `GET /bookings?role&state&category&source&limit&cursor`.
+    pub async fn list(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let filter = ListFilter {
+            role: query_enum(&req, "role")?,
+            state: query_enum(&req, "state")?,
+            category: req
+                .query("category")
+                .map(|c| crate::offers::model::category(c, "category"))
+                .transpose()?,
+            source: query_enum(&req, "source")?,
+        };
+        let limit = page_size(req.query("limit"))?;
+        let caller = req.caller()?;
+        let page = service::list(
+            &self.store,
+            &self.cursors,
+            caller,
+            filter,
+            limit,
+            req.query("cursor"),
+        )
+        .await?;
+        HttpResponse::ok(&page)
+    }
+
+    /// `GET /bookings/{id}`.
+    pub async fn get(&self, req: HttpRequest) -> Result<HttpResponse> {
+        HttpResponse::ok(&service::detail(&self.store, req.caller()?, &booking_id(&req)?).await?)
+    }
+}
+
+impl BookingsApi {
+    /// Builds the dependencies once.
+    pub fn new(init: &StripeInit) -> Self {
+        let base = &init.base;
+        Self {
+            store: DynamoStore::from_sdk(&base.sdk, &base.config.table_name),
+            pusher: ApiGatewayPusher::from_sdk(&base.sdk, &base.config.ws_management_endpoint),
+            push: SnsPush::from_sdk(&base.sdk, base.config.push_application_arn.as_deref()),
+            cursors: CursorCodec::new(&base.config.app_secret),
+            payments: init.payments.clone(),
+            webhook_secret: init.stripe.webhook_secret.clone(),
+        }
+    }
+
+    fn bookings(&self) -> Bookings<'_> {
+        Bookings {
+            store: &self.store,
+            offers: &self.store,
+            files: &self.store,
+            users: &self.store,
+            payments: &self.payments,
+            notifications: notifications_over(&self.store, &self.pusher, self.push.as_ref()),
+            cursors: &self.cursors,
+        }
+    }
+
+    /// `POST /offers/{id}/purchase`.
+    pub async fn purchase(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let offer = OfferId::parse(req.path_param("id"), "id")?;
+        let body: PurchaseRequest = req.json()?;
+        let (purchase, created) = self
+            .bookings()
+            .purchase(req.caller()?, &offer, body, now())
+            .await?;
+        HttpResponse::json(if created { 201 } else { 200 }, &purchase)
+    }
+
+    /// `POST /bookings/{id}/start`.
+    pub async fn start(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let booking = self
+            .bookings()
+            .start(req.caller()?, &booking_id(&req)?, now())
+            .await?;
+        HttpResponse::ok(&booking)
+    }
+
+    /// `POST /bookings/{id}/deliver`.
+    pub async fn deliver(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: DeliverRequest = req.json()?;
+        let booking = self
+            .bookings()
+            .deliver(req.caller()?, &booking_id(&req)?, body, now())
+            .await?;
+        HttpResponse::ok(&booking)
+    }
+
+    /// `POST /bookings/{id}/confirm`.
+    pub async fn confirm(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let booking = self
+            .bookings()
+            .confirm(req.caller()?, &booking_id(&req)?, now())
+            .await?;
+        HttpResponse::ok(&booking)
+    }
+
+    /// `POST /bookings/{id}/cancel`.
+    pub async fn cancel(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: CancelRequest = req.json()?;
+        let booking = self
+            .bookings()
+            .cancel(req.caller()?, &booking_id(&req)?, body, now())
+            .await?;
+        HttpResponse::ok(&booking)
+    }
+
+    /// `POST /webhooks/stripe`: the raw body as Stripe signed it.
+    pub async fn webhook(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let outcome = self
+            .bookings()
+            .webhook(
+                &req.body,
+                req.header("stripe-signature"),
+                &self.webhook_secret,
+                now(),
+            )
+            .await?;
+        HttpResponse::ok(&service::WebhookAnswer { outcome })
+    }
+
+    /// The scheduled sweep of due booking timers.
+    pub async fn sweep(&self, at: DateTime<Utc>) -> Result<()> {
+        self.bookings().sweep(at).await.map(|_| ())
+    }
+}

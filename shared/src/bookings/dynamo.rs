@@ -1,0 +1,305 @@
+//! Bookings on the table. The booking item carries its pending timer's `GSI1` keys (the sweep
+//! reads only what is due); each party has a copy in their own partition ("my orders", "my
+//! tasks": one query, newest first, filtered on the copy's state, category and source). Every
+//! change is one transaction conditioned on the version read, which rewrites both copies and
+//! writes whatever the transition implies (ledger step, room, shared files, consumed Stripe
+//! event), so a copy never disagrees with its booking and nothing happens twice.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use chrono::{DateTime, Duration, Utc};
+use tracing::instrument;
+
+use super::model::{Booking, PartyRole};
+use super::store::{BookingStore, Effects, LedgerStep, ListFilter};
+use crate::bookings::keys as booking_keys;
+use crate::chat::model::SubjectType;
+use crate::chat::store::RoomClaim;
+use crate::cursor::Position;
+use crate::domain::{BookingId, UserId};
+use crate::error::{Error, Result};
+use crate::keys::{self, Key};
+use crate::store::Page;
+use crate::store::dynamo::*;
+
+const ENTITY_BOOKING: &str = "booking";
+const ENTITY_PARTY_ROW: &str = "booking_party";
+const ENTITY_LEDGER: &str = "ledger_step";
+const ENTITY_PURCHASE: &str = "purchase";
+const ENTITY_STRIPE_EVENT: &str = "stripe_event";
+
+/// How long a processed Stripe event id is kept: Stripe retries for 3 days; a month leaves
+/// room for manual redeliveries from the dashboard.
+const EVENT_RETENTION_DAYS: i64 = 35;
+/// Queries one filtered listing page may take before it answers with what it found.
+const LIST_QUERIES: u32 = 5;
+
+impl DynamoStore {
+    fn booking_item(&self, booking: &Booking) -> Result<Item> {
+        let due = booking
+            .timer
+            .map(|t| booking_keys::timer_due(t.due_at.timestamp_millis(), &booking.id));
+        to_item(
+            &booking_keys::booking(&booking.id),
+            ENTITY_BOOKING,
+            due.as_ref(),
+            booking,
+        )
+    }
+
+    fn party_row_item(&self, booking: &Booking, role: PartyRole) -> Result<Item> {
+        let user = match role {
+            PartyRole::Customer => booking.customer_id,
+            PartyRole::Provider => booking.provider_id,
+        };
+        let mut item = to_item(
+            &booking_keys::party_row(&user, &booking.id),
+            ENTITY_PARTY_ROW,
+            None,
+            booking,
+        )?;
+        // The copy carries no timer index keys (only the booking is swept).
+        item.insert("partyRole".into(), s(role.as_str()));
+        Ok(item)
+    }
+
+    /// The booking and both party rows; the booking only if `version` is the stored one
+    /// (`None`: only if it does not exist).
+    fn booking_writes(
+        &self,
+        booking: &Booking,
+        version: Option<u32>,
+    ) -> Result<Vec<TransactWriteItem>> {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.booking_item(booking)?));
+        put = match version {
+            Some(v) => put
+                .condition_expression("version = :version")
+                .expression_attribute_values(":version", n(v)),
+            None => put.condition_expression("attribute_not_exists(PK)"),
+        };
+        Ok(vec![
+            TransactWriteItem::builder()
+                .put(put.build().map_err(Error::unexpected)?)
+                .build(),
+            self.put_action(self.party_row_item(booking, PartyRole::Customer)?, None)?,
+            self.put_action(self.party_row_item(booking, PartyRole::Provider)?, None)?,
+        ])
+    }
+
+    fn event_item(&self, event_id: &str, now: DateTime<Utc>) -> Result<Item> {
+        let expires = (now + Duration::days(EVENT_RETENTION_DAYS)).timestamp();
+        let mut item = to_item(
+            &booking_keys::stripe_event(event_id),
+            ENTITY_STRIPE_EVENT,
+            None,
+            &serde_json::json!({ "eventId": event_id, "at": now }),
+        )?;
+        item.insert(keys::EXPIRES_AT.into(), n(expires));
+        Ok(item)
+    }
+}
+
+/// The filter expression of a listing and its values.
+fn filter_expression(
+    filter: &ListFilter,
+) -> (Option<String>, Vec<(&'static str, &'static str, String)>) {
+    let mut parts = Vec::new();
+    let mut values = Vec::new();
+    if let Some(role) = filter.role {
+        values.push(("#role", ":role", role.as_str().to_owned()));
+    }
+    if let Some(state) = filter.state {
+        values.push(("#state", ":state", state.to_string()));
+    }
+    if let Some(category) = &filter.category {
+        values.push(("#category", ":category", category.clone()));
+    }
+    if let Some(source) = filter.source {
+        values.push(("#source", ":source", source.as_str().to_owned()));
+    }
+    for (name, value, _) in &values {
+        parts.push(format!("{name} = {value}"));
+    }
+    ((!parts.is_empty()).then(|| parts.join(" AND ")), values)
+}
+
+#[async_trait]
+impl BookingStore for DynamoStore {
+    async fn get_booking(&self, id: &BookingId) -> Result<Option<Booking>> {
+        self.get(&booking_keys::booking(id)).await
+    }
+
+    async fn purchase_of(&self, buyer: &UserId, key: &str) -> Result<Option<BookingId>> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Claim {
+            booking_id: BookingId,
+        }
+        Ok(self
+            .get::<Claim>(&booking_keys::purchase(buyer, key))
+            .await?
+            .map(|c| c.booking_id))
+    }
+
+    #[instrument(skip_all, fields(booking_id = %booking.id))]
+    async fn create_booking(&self, booking: &Booking, key: &str) -> Result<bool> {
+        let claim = to_item(
+            &booking_keys::purchase(&booking.customer_id, key),
+            ENTITY_PURCHASE,
+            None,
+            &serde_json::json!({ "bookingId": booking.id }),
+        )?;
+        let mut actions = vec![self.put_action(claim, Some("attribute_not_exists(PK)"))?];
+        actions.extend(self.booking_writes(booking, None)?);
+        self.transact_conditional(actions).await
+    }
+
+    #[instrument(skip_all, fields(booking_id = %after.id, state = %after.state))]
+    async fn transition(
+        &self,
+        before: &Booking,
+        after: &Booking,
+        effects: Effects<'_>,
+    ) -> Result<bool> {
+        let mut actions = self.booking_writes(after, Some(before.version))?;
+        for step in &effects.ledger {
+            let item = to_item(
+                &booking_keys::ledger_step(&after.id, &step.step),
+                ENTITY_LEDGER,
+                None,
+                step,
+            )?;
+            actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
+        }
+        if let Some(event) = effects.stripe_event {
+            let item = self.event_item(event, after.updated_at)?;
+            actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
+        }
+        if let Some((room, members)) = effects.room {
+            let claim = room.subject.clone().map(RoomClaim::Subject);
+            debug_assert!(
+                room.subject
+                    .as_ref()
+                    .is_some_and(|s| s.kind == SubjectType::Booking)
+            );
+            actions.extend(self.room_actions(room, members, claim.as_ref())?);
+        }
+        if let Some((owner, files)) = effects.files {
+            for file in files {
+                // The file learns the booking's room, so the room's members (the two
+                // parties) may download it.
+                let update = self
+                    .update(&crate::files::keys::file(file))
+                    .update_expression("ADD roomIds :room")
+                    .condition_expression(
+                        "#status = :ready AND ownerId = :owner AND purpose = :purpose",
+                    )
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(
+                        ":room",
+                        AttributeValue::Ss(vec![after.room().to_string()]),
+                    )
+                    .expression_attribute_values(":ready", s("ready"))
+                    .expression_attribute_values(":owner", s(owner.to_string()))
+                    .expression_attribute_values(":purpose", s("proof_of_work"))
+                    .build()
+                    .map_err(Error::unexpected)?;
+                actions.push(TransactWriteItem::builder().update(update).build());
+            }
+        }
+        self.transact_conditional(actions).await
+    }
+
+    async fn record_event(&self, event_id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.event_item(event_id, now)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        conditional(put).await
+    }
+
+    async fn ledger(&self, id: &BookingId) -> Result<Vec<LedgerStep>> {
+        let Key { pk, .. } = booking_keys::booking(id);
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(booking_keys::LEDGER_PREFIX))
+            .consistent_read(true);
+        let mut steps: Vec<LedgerStep> = from_items(Some(self.query_all(query).await?))?;
+        steps.sort_by_key(|step| step.at);
+        Ok(steps)
+    }
+
+    async fn bookings_of(
+        &self,
+        user: &UserId,
+        filter: &ListFilter,
+        limit: u32,
+        mut after: Option<Position>,
+    ) -> Result<Page<Booking>> {
+        let (expression, values) = filter_expression(filter);
+        let mut items = Vec::new();
+        // A filter may leave a page short: read on (a few queries at most) so a client gets
+        // full pages, and hand over the cursor of where the last query stopped.
+        for _ in 0..LIST_QUERIES {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(keys::user_partition(user)))
+                .expression_attribute_values(":prefix", s(booking_keys::BOOKING_PREFIX))
+                .scan_index_forward(false)
+                .limit((limit as usize - items.len()) as i32)
+                .set_filter_expression(expression.clone())
+                .set_exclusive_start_key(after.take().map(position_to_item));
+            for (name, value, text) in &values {
+                let attribute = match *name {
+                    "#role" => "partyRole",
+                    other => &other[1..],
+                };
+                query = query
+                    .expression_attribute_names(*name, attribute)
+                    .expression_attribute_values(*value, s(text.clone()));
+            }
+            let out = query.send().await.map_err(Error::unexpected)?;
+            items.extend(from_items::<Booking>(out.items)?);
+            after = out.last_evaluated_key.map(item_to_position).transpose()?;
+            if after.is_none() || items.len() >= limit as usize {
+                break;
+            }
+        }
+        Ok(Page { items, next: after })
+    }
+
+    async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Booking>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk AND #sk <= :now")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_names("#sk", keys::GSI1SK)
+            .expression_attribute_values(":pk", s(booking_keys::TIMERS))
+            // Every key of this instant sorts below `~`.
+            .expression_attribute_values(
+                ":now",
+                s(format!("{:015}~", now.timestamp_millis().max(0))),
+            )
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        from_items(out.items)
+    }
+}

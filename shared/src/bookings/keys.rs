@@ -1,0 +1,112 @@
+//! Keys of bookings, their party rows, timers, ledger steps, purchase claims and processed
+//! Stripe events. Built here and nowhere else, from typed ids; the tests pin every string
+//! (changing one is a data migration, not a refactor).
+
+use crate::domain::{BookingId, UserId};
+use crate::keys::{Key, key, user_partition};
+
+/// The leading tags of this feature's keys (partition, sort and index parts); no other
+/// feature may use them (checked in [`crate::keys`]).
+pub const PREFIXES: &[&str] = &[
+    BOOKING_PREFIX,
+    TIMERS,
+    LEDGER_PREFIX,
+    PURCHASE_PREFIX,
+    "STRIPE_EVENT#",
+];
+
+/// `PK` of a booking's partition and `SK` prefix of party rows.
+pub const BOOKING_PREFIX: &str = "BOOKING#";
+/// `GSI1PK` of bookings with a pending timer.
+pub const TIMERS: &str = "BOOKING_TIMER";
+/// `SK` prefix of a booking's ledger steps.
+pub const LEDGER_PREFIX: &str = "LEDGER#";
+const PURCHASE_PREFIX: &str = "PURCHASE#";
+
+/// A booking.
+pub fn booking(id: &BookingId) -> Key {
+    key(format!("{BOOKING_PREFIX}{id}"), "BOOKING")
+}
+
+/// A party's copy of a booking, in the party's partition: "my orders" and "my tasks" are one
+/// query, newest first (ids are ULIDs). Rewritten in every transaction that changes the
+/// booking, so its state, category and source can be filtered on.
+pub fn party_row(user: &UserId, id: &BookingId) -> Key {
+    key(user_partition(user), format!("{BOOKING_PREFIX}{id}"))
+}
+
+/// `GSI1` keys of a booking's pending timer, by due time: the sweep reads only what is due.
+pub fn timer_due(due_ms: i64, id: &BookingId) -> Key {
+    key(TIMERS.to_owned(), format!("{:015}#{id}", due_ms.max(0)))
+}
+
+/// One step of a booking's ledger (`charge`, `refund`, `completion`): written once, by the
+/// transaction of the transition that implies it.
+pub fn ledger_step(id: &BookingId, step: &str) -> Key {
+    key(
+        format!("{BOOKING_PREFIX}{id}"),
+        format!("{LEDGER_PREFIX}{step}"),
+    )
+}
+
+/// A buyer's purchase under their idempotency key: names the booking it created.
+pub fn purchase(buyer: &UserId, idempotency_key: &str) -> Key {
+    key(
+        user_partition(buyer),
+        format!("{PURCHASE_PREFIX}{idempotency_key}"),
+    )
+}
+
+/// A Stripe event already applied (kept 35 days, beyond Stripe's 3 days of retries).
+pub fn stripe_event(event_id: &str) -> Key {
+    key(format!("STRIPE_EVENT#{event_id}"), "EVENT")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USER: &str = "01JD0000000000000000000001";
+    const BOOKING: &str = "01JD0000000000000000000009";
+
+    #[test]
+    fn booking_keys_are_pinned() {
+        let user = UserId::parse(USER, "u").unwrap();
+        let id = BookingId::parse(BOOKING, "b").unwrap();
+        let pinned = [
+            (
+                booking(&id),
+                format!("BOOKING#{BOOKING}"),
+                "BOOKING".to_owned(),
+            ),
+            (
+                party_row(&user, &id),
+                format!("USER#{USER}"),
+                format!("BOOKING#{BOOKING}"),
+            ),
+            (
+                timer_due(1_700_000_000_000, &id),
+                "BOOKING_TIMER".to_owned(),
+                format!("001700000000000#{BOOKING}"),
+            ),
+            (
+                ledger_step(&id, "charge"),
+                format!("BOOKING#{BOOKING}"),
+                "LEDGER#charge".to_owned(),
+            ),
+            (
+                purchase(&user, "k-1"),
+                format!("USER#{USER}"),
+                "PURCHASE#k-1".to_owned(),
+            ),
+            (
+                stripe_event("evt_1"),
+                "STRIPE_EVENT#evt_1".to_owned(),
+                "EVENT".to_owned(),
+            ),
+        ];
+        for (got, pk, sk) in pinned {
+            assert_eq!(got, Key { pk, sk });
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The booking functions: purchase, listings and detail, the parties' steps, the Stripe
+//! webhook and the timer sweep. Those that call Stripe read its keys from NoEcho template
+//! parameters; the two that only read the table never see them.
+
+use crate::bookings::api::{BookingReads, BookingsApi};
+use crate::lambda::init_stripe;
+use crate::routes::{Access, Allow, Feature, Function, Trigger};
+use crate::{serve_http, serve_schedule};
+
+/// Stripe's keys and API base, from the template's parameters.
+const STRIPE: &[(&str, &str)] = &[
+    ("STRIPE_SECRET_KEY", "!Ref StripeSecretKey"),
+    ("STRIPE_WEBHOOK_SECRET", "!Ref StripeWebhookSecret"),
+    ("STRIPE_API_BASE", "!Ref StripeApiBase"),
+];
+
+/// Moves a booking (its transaction writes the booking, its party rows, ledger steps, the
+/// room it opens, shared files and consumed events) and tells the parties (inbox, live
+/// connections, mobile push).
+const MOVE_AND_TELL: &[Allow] = &[
+    Allow::Table(&[
+        "GetItem",
+        "Query",
+        "BatchGetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "ConditionCheckItem",
+    ]),
+    Allow::Indexes,
+    Allow::PostToConnections,
+    Allow::Sns(&["Publish", "DeleteEndpoint"]),
+];
+
+/// Built into the `bookings` binary.
+pub const FEATURE: Feature = Feature {
+    binary: "bookings",
+    functions: &[
+        Function {
+            name: "purchase-offer",
+            description: "Buys an offer: a booking waiting for payment and its Stripe PaymentIntent (idempotent per client key).",
+            trigger: Trigger::Http(&[("POST", "/offers/{id}/purchase")], Access::Bearer),
+            allow: &[Allow::Table(&["GetItem", "PutItem"])],
+            env: STRIPE,
+            timeout: Some(15),
+            run: serve_http!(init_stripe, BookingsApi::new, purchase),
+        },
+        Function {
+            name: "list-bookings",
+            description: "Lists the caller's bookings (my orders, my tasks), newest first, filtered.",
+            trigger: Trigger::Http(&[("GET", "/bookings")], Access::Bearer),
+            allow: &[Allow::Table(&["Query"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(BookingReads::new, list),
+        },
+        Function {
+            name: "get-booking",
+            description: "Returns a booking and its ledger to its parties and admins.",
+            trigger: Trigger::Http(&[("GET", "/bookings/{id}")], Access::Bearer),
+            allow: &[Allow::Table(&["GetItem", "Query"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(BookingReads::new, get),
+        },
+        Function {
+            name: "start-booking",
+            description: "The provider starts the work.",
+            trigger: Trigger::Http(&[("POST", "/bookings/{id}/start")], Access::Bearer),
+            allow: MOVE_AND_TELL,
+            env: STRIPE,
+            timeout: None,
+            run: serve_http!(init_stripe, BookingsApi::new, start),
+        },
+        Function {
+            name: "deliver-booking",
+            description: "The provider delivers, with proof-of-work images shared with the customer.",
+            trigger: Trigger::Http(&[("POST", "/bookings/{id}/deliver")], Access::Bearer),
+            allow: MOVE_AND_TELL,
+            env: STRIPE,
+            timeout: None,
+            run: serve_http!(init_stripe, BookingsApi::new, deliver),
+        },
+        Function {
+            name: "confirm-booking",
+            description: "The customer confirms completion.",
+            trigger: Trigger::Http(&[("POST", "/bookings/{id}/confirm")], Access::Bearer),
+            allow: MOVE_AND_TELL,
+            env: STRIPE,
+            timeout: None,
+            run: serve_http!(init_stripe, BookingsApi::new, confirm),
+        },
+        Function {
+            name: "cancel-booking",
+            description: "Cancels a booking with the refund the policy gives, and tells both parties.",
+            trigger: Trigger::Http(&[("POST", "/bookings/{id}/cancel")], Access::Bearer),
+            allow: MOVE_AND_TELL,
+            env: STRIPE,
+            timeout: Some(15),
+            run: serve_http!(init_stripe, BookingsApi::new, cancel),
+        },
+        Function {
+            name: "stripe-webhook",
+            description: "Verifies and applies Stripe's events (payments) to bookings, once each.",
+            trigger: Trigger::Http(&[("POST", "/webhooks/stripe")], Access::Public),
+            allow: MOVE_AND_TELL,
+            env: STRIPE,
+            timeout: Some(15),
+            run: serve_http!(init_stripe, BookingsApi::new, webhook),
+        },
+        Function {
+            name: "cron-booking-timers",
+            description: "Fires due booking timers: payment expiry, automatic completion, refund retries (reads only what is due).",
+            trigger: Trigger::Schedule("EveryMinute", "rate(1 minute)"),
+            allow: MOVE_AND_TELL,
+            env: STRIPE,
+            timeout: Some(60),
+            run: serve_schedule!(init_stripe, BookingsApi::new, sweep),
+        },
+    ],
+};

@@ -1,0 +1,934 @@
+//! Booking use cases: buying an offer, the Stripe webhook, the parties' steps (start, deliver,
+//! confirm, cancel), listings and the timer sweep. Every change goes through
+//! [`Booking::moved`] (the one state machine) and one conditioned transaction; what follows a
+//! transition (Stripe calls after a cancellation, notifications) is keyed per transition, so a
+//! retry or a duplicate delivery repeats it harmlessly.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use gigwire_payments::webhook::{self, WebhookEvent};
+use gigwire_payments::{NewPayment, Payment};
+use serde::Serialize;
+use serde_json::json;
+use tracing::{info, instrument, warn};
+use utoipa::ToSchema;
+
+use super::model::{
+    Actor, Booking, BookingState, CancelRequest, DEFAULT_COMMISSION_BASIS_POINTS, DeliverRequest,
+    Event, PAYMENT_WINDOW, PartyRole, PurchaseRequest, RefundInfo, Source, Timer, TimerKind,
+    charge_entries, completion_entries, refund, refund_entries,
+};
+use super::store::{BookingStore, Effects, LedgerStep, ListFilter, PaymentGateway};
+use crate::auth::Caller;
+use crate::chat::model::{Member, MemberRole, Room, RoomKind, Subject, SubjectType};
+use crate::cursor::CursorCodec;
+use crate::domain::{BookingId, OfferId, Role, UserId};
+use crate::error::{Error, Result};
+use crate::files::model::{FileStatus, Purpose};
+use crate::files::store::FileStore;
+use crate::me::store::UserStore;
+use crate::notifications::model::Kind;
+use crate::notifications::service::{Notifications, NotifyRequest, Recipients};
+use crate::offers::model::OfferStatus;
+use crate::offers::store::OfferStore;
+
+/// Metadata key naming the booking on Stripe's objects.
+pub const BOOKING_METADATA: &str = "booking_id";
+/// How soon a refund Stripe did not take is tried again by the sweep.
+const REFUND_RETRY: Duration = Duration::minutes(1);
+/// Timers one sweep run handles (the rest are due on the next run).
+const SWEEP_BATCH: u32 = 100;
+
+/// What a purchase answers: the booking and what the client needs to pay.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Purchase {
+    /// The booking (`pending_payment` until Stripe reports the payment).
+    pub booking: Booking,
+    /// Stripe's PaymentIntent.
+    pub payment_intent_id: Option<String>,
+    /// For Stripe's client SDK to confirm the payment (only while the booking is payable).
+    pub client_secret: Option<String>,
+}
+
+/// A booking as its parties (and operators) see it, with its ledger.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingDetail {
+    /// The booking.
+    pub booking: Booking,
+    /// Its ledger, step by step (each step sums to zero).
+    pub ledger: Vec<LedgerStep>,
+}
+
+/// A page of bookings.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingPage {
+    /// Newest first.
+    pub items: Vec<Booking>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// What the webhook did with an event.
+#[derive(Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookOutcome {
+    /// The event moved a booking.
+    Applied,
+    /// The event was seen before, or its booking already moved on: nothing changed.
+    Duplicate,
+    /// Not an event we act on.
+    Ignored,
+}
+
+/// The webhook's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookAnswer {
+    /// What was done with the event.
+    pub outcome: WebhookOutcome,
+}
+
+/// What the booking functions need.
+pub struct Bookings<'a> {
+    /// Bookings.
+    pub store: &'a dyn BookingStore,
+    /// Offers (what is bought).
+    pub offers: &'a dyn OfferStore,
+    /// Proof-of-work files.
+    pub files: &'a dyn FileStore,
+    /// Names for the notification texts.
+    pub users: &'a dyn UserStore,
+    /// Stripe.
+    pub payments: &'a dyn PaymentGateway,
+    /// Tells the parties.
+    pub notifications: Notifications<'a>,
+    /// Page cursors.
+    pub cursors: &'a CursorCodec,
+}
+
+fn actor_of(caller: &Caller, booking: &Booking) -> Option<Actor> {
+    match booking.role_of(&caller.user_id) {
+        Some(PartyRole::Customer) => Some(Actor::Customer),
+        Some(PartyRole::Provider) => Some(Actor::Provider),
+        None if caller.roles.contains(&Role::Admin) => Some(Actor::Operator),
+        None => None,
+    }
+}
+
+fn lost_race() -> Error {
+    Error::Conflict("the booking changed meanwhile; read it and retry".into())
+}
+
+/// `4500` `eur` → `45.00 EUR` (every listed currency has two decimals).
+pub fn format_money(amount: i64, currency: &str) -> String {
+    format!(
+        "{}.{:02} {}",
+        amount / 100,
+        amount % 100,
+        currency.to_uppercase()
+    )
+}
+
+impl Bookings<'_> {
+    /// `POST /offers/{id}/purchase`: a booking waiting for payment and its PaymentIntent.
+    /// `true` when created now; the same key again answers the same booking and payment.
+    #[instrument(skip_all, fields(user_id = %caller.user_id, offer_id = %offer_id))]
+    pub async fn purchase(
+        &self,
+        caller: &Caller,
+        offer_id: &OfferId,
+        request: PurchaseRequest,
+        now: DateTime<Utc>,
+    ) -> Result<(Purchase, bool)> {
+        let key = request.key()?;
+        let me = caller.user_id;
+        let (offer, earlier) = futures::try_join!(
+            self.offers.get_offer(offer_id),
+            self.store.purchase_of(&me, key)
+        )?;
+        if let Some(id) = earlier {
+            return Ok((self.resume(&me, &id, offer_id).await?, false));
+        }
+        let offer = offer
+            .filter(|o| o.status == OfferStatus::Active || o.provider_id == me)
+            .ok_or(Error::NotFound("offer"))?;
+        if offer.provider_id == me {
+            return Err(Error::BadRequest("you cannot buy your own offer".into()));
+        }
+        if offer.status != OfferStatus::Active {
+            return Err(Error::NotFound("offer"));
+        }
+        let booking = Booking {
+            id: BookingId::at(now),
+            source: Source::Offer,
+            offer_id: Some(offer.id),
+            customer_id: me,
+            provider_id: offer.provider_id,
+            title: offer.title,
+            category: offer.category,
+            price: offer.price,
+            commission_basis_points: DEFAULT_COMMISSION_BASIS_POINTS,
+            state: BookingState::PendingPayment,
+            room_id: None,
+            payment_intent_id: None,
+            payment_error: None,
+            refund: None,
+            proof_file_ids: Vec::new(),
+            delivery_note: None,
+            cancel_reason: None,
+            timer: Some(Timer {
+                kind: TimerKind::PaymentExpiry,
+                due_at: now + PAYMENT_WINDOW,
+            }),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        if !self.store.create_booking(&booking, key).await? {
+            // A concurrent request with the same key won: answer with its booking.
+            let id = self
+                .store
+                .purchase_of(&me, key)
+                .await?
+                .ok_or_else(lost_race)?;
+            return Ok((self.resume(&me, &id, offer_id).await?, false));
+        }
+        info!(booking_id = %booking.id, "booking created");
+        Ok((self.with_payment(booking).await?, true))
+    }
+
+    /// The booking an earlier purchase with the same key created, paid for as then.
+    async fn resume(&self, me: &UserId, id: &BookingId, offer_id: &OfferId) -> Result<Purchase> {
+        let booking = self
+            .store
+            .get_booking(id)
+            .await?
+            .filter(|b| b.customer_id == *me)
+            .ok_or_else(lost_race)?;
+        if booking.offer_id != Some(*offer_id) {
+            return Err(Error::Conflict(
+                "this idempotency key was used for another purchase".into(),
+            ));
+        }
+        self.with_payment(booking).await
+    }
+
+    /// Makes sure a booking has its PaymentIntent (created under a key derived from the
+    /// booking, so a crash between Stripe and the table never makes two) and answers with
+    /// what the client needs to pay it.
+    async fn with_payment(&self, booking: Booking) -> Result<Purchase> {
+        if booking.state != BookingState::PendingPayment {
+            return Ok(Purchase {
+                payment_intent_id: booking.payment_intent_id.clone(),
+                booking,
+                client_secret: None,
+            });
+        }
+        let payment = match &booking.payment_intent_id {
+            Some(id) => self.payments.payment(id).await?,
+            None => {
+                let id = booking.id.to_string();
+                let payment = self
+                    .payments
+                    .create_payment(&NewPayment {
+                        amount: booking.price.amount,
+                        currency: &booking.price.currency,
+                        manual_capture: !booking.source.is_instant(),
+                        transfer_group: &id,
+                        metadata: HashMap::from([(BOOKING_METADATA.to_owned(), id.clone())]),
+                        idempotency_key: &format!("booking-{id}-payment"),
+                    })
+                    .await?;
+                let mut after = booking.clone();
+                after.payment_intent_id = Some(payment.id.clone());
+                after.version += 1;
+                if self
+                    .store
+                    .transition(&booking, &after, Effects::default())
+                    .await?
+                {
+                    return Ok(Purchase {
+                        booking: after,
+                        payment_intent_id: Some(payment.id),
+                        client_secret: payment.client_secret,
+                    });
+                }
+                // The webhook or a cancellation moved it first: answer with what is stored.
+                let stored = self
+                    .store
+                    .get_booking(&booking.id)
+                    .await?
+                    .ok_or_else(lost_race)?;
+                return Ok(Purchase {
+                    client_secret: (stored.state == BookingState::PendingPayment)
+                        .then_some(payment.client_secret)
+                        .flatten(),
+                    payment_intent_id: Some(payment.id),
+                    booking: stored,
+                });
+            }
+        };
+        Ok(Purchase {
+            booking,
+            payment_intent_id: Some(payment.id),
+            client_secret: payment.client_secret,
+        })
+    }
+
+    async fn visible(&self, caller: &Caller, id: &BookingId) -> Result<(Booking, Actor)> {
+        visible(self.store, caller, id).await
+    }
+
+    /// `POST /bookings/{id}/start` (the provider).
+    #[instrument(skip_all, fields(user_id = %caller.user_id, booking_id = %id))]
+    pub async fn start(
+        &self,
+        caller: &Caller,
+        id: &BookingId,
+        now: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let (booking, actor) = self.visible(caller, id).await?;
+        only(actor, Actor::Provider, "only the provider starts the work")?;
+        let after = booking.moved(Event::Start, actor, now)?;
+        self.apply(&booking, &after, Effects::default()).await?;
+        Ok(after)
+    }
+
+    /// `POST /bookings/{id}/deliver` (the provider), with proof-of-work images.
+    #[instrument(skip_all, fields(user_id = %caller.user_id, booking_id = %id))]
+    pub async fn deliver(
+        &self,
+        caller: &Caller,
+        id: &BookingId,
+        request: DeliverRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let (booking, actor) = self.visible(caller, id).await?;
+        only(actor, Actor::Provider, "only the provider delivers")?;
+        let note = request
+            .note
+            .as_deref()
+            .map(|n| crate::offers::model::text(n, "note", 1, 2000))
+            .transpose()?;
+        let mut files = request.proof_file_ids;
+        files.sort();
+        files.dedup();
+        if files.len() > 10 {
+            return Err(Error::field("proofFileIds", "at most 10 files"));
+        }
+        let records =
+            futures::future::try_join_all(files.iter().map(|f| self.files.get_file(f))).await?;
+        let shareable = records.iter().all(|r| {
+            r.as_ref().is_some_and(|f| {
+                f.owner_id == caller.user_id
+                    && f.purpose == Purpose::ProofOfWork
+                    && f.status == FileStatus::Ready
+            })
+        });
+        if !shareable {
+            return Err(Error::field(
+                "proofFileIds",
+                "each must be one of your ready proof_of_work uploads",
+            ));
+        }
+        let mut after = booking.moved(Event::Deliver, actor, now)?;
+        after.proof_file_ids = files.clone();
+        after.delivery_note = note;
+        let effects = Effects {
+            files: Some((&caller.user_id, &files)),
+            ..Effects::default()
+        };
+        self.apply(&booking, &after, effects).await?;
+        self.notify(
+            &after,
+            Kind::JobCompleted,
+            vec![after.customer_id],
+            Some(after.provider_id),
+            json!({ "title": after.title }),
+            "delivered",
+            now,
+        )
+        .await;
+        Ok(after)
+    }
+
+    /// `POST /bookings/{id}/confirm` (the customer).
+    #[instrument(skip_all, fields(user_id = %caller.user_id, booking_id = %id))]
+    pub async fn confirm(
+        &self,
+        caller: &Caller,
+        id: &BookingId,
+        now: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let (booking, actor) = self.visible(caller, id).await?;
+        only(
+            actor,
+            Actor::Customer,
+            "only the customer confirms completion",
+        )?;
+        self.complete(&booking, Event::Confirm, actor, now).await
+    }
+
+    async fn complete(
+        &self,
+        booking: &Booking,
+        event: Event,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let after = booking.moved(event, actor, now)?;
+        let effects = Effects {
+            ledger: vec![LedgerStep {
+                step: "completion".into(),
+                entries: completion_entries(booking.price.amount, booking.commission_basis_points),
+                stripe_ref: None,
+                at: now,
+            }],
+            ..Effects::default()
+        };
+        self.apply(booking, &after, effects).await?;
+        info!(booking_id = %after.id, "booking completed");
+        Ok(after)
+    }
+
+    /// `POST /bookings/{id}/cancel`: by either party (or an operator), with the refund the
+    /// policy gives, through Stripe; both parties are told why.
+    #[instrument(skip_all, fields(user_id = %caller.user_id, booking_id = %id))]
+    pub async fn cancel(
+        &self,
+        caller: &Caller,
+        id: &BookingId,
+        request: CancelRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let reason = crate::offers::model::text(&request.reason, "reason", 1, 500)?;
+        let (booking, actor) = self.visible(caller, id).await?;
+        let mut after = booking.moved(Event::Cancel, actor, now)?;
+        let paid = booking.state != BookingState::PendingPayment;
+        let amount = if paid {
+            refund(booking.price.amount, booking.state, None, actor, now)
+        } else {
+            0
+        };
+        after.cancel_reason = Some(reason.clone());
+        let mut ledger = Vec::new();
+        if amount > 0 {
+            after.refund = Some(RefundInfo {
+                amount,
+                stripe_refund_id: None,
+            });
+            // Until Stripe takes the refund, the sweep retries it.
+            after.timer = Some(Timer {
+                kind: TimerKind::RefundRetry,
+                due_at: now + REFUND_RETRY,
+            });
+            ledger.push(LedgerStep {
+                step: "refund".into(),
+                entries: refund_entries(amount),
+                stripe_ref: booking.payment_intent_id.clone(),
+                at: now,
+            });
+        }
+        let effects = Effects {
+            ledger,
+            ..Effects::default()
+        };
+        self.apply(&booking, &after, effects).await?;
+        info!(booking_id = %after.id, refund = amount, "booking cancelled");
+        let after = if amount > 0 {
+            self.send_refund(&after, now).await
+        } else {
+            if let Some(pi) = &booking.payment_intent_id {
+                // An unpaid booking's payment must not go through later.
+                if let Err(err) = self
+                    .payments
+                    .cancel_payment(pi, &format!("booking-{}-cancel", booking.id))
+                    .await
+                {
+                    warn!(error = %err, "payment not cancelled");
+                }
+            }
+            after
+        };
+        let canceller = match actor {
+            Actor::Operator => "Support".to_owned(),
+            _ => self.name_of(&caller.user_id).await,
+        };
+        let refund_text = (amount > 0).then(|| format_money(amount, &after.price.currency));
+        self.notify(
+            &after,
+            Kind::BookingCancelled,
+            after.parties().to_vec(),
+            None,
+            json!({ "actor": canceller, "title": after.title, "reason": reason, "refund": refund_text }),
+            "cancelled",
+            now,
+        )
+        .await;
+        Ok(after)
+    }
+
+    /// Asks Stripe for a cancellation's refund (keyed by the booking: one refund however
+    /// often it is asked) and records its id; on failure the booking keeps its retry timer.
+    async fn send_refund(&self, booking: &Booking, now: DateTime<Utc>) -> Booking {
+        let (Some(info), Some(pi)) = (&booking.refund, &booking.payment_intent_id) else {
+            return booking.clone();
+        };
+        let key = format!("booking-{}-refund", booking.id);
+        match self.payments.refund(pi, info.amount, &key).await {
+            Ok(refund_id) => {
+                let mut after = booking.clone();
+                after.refund = Some(RefundInfo {
+                    amount: info.amount,
+                    stripe_refund_id: Some(refund_id),
+                });
+                after.timer = None;
+                after.updated_at = now;
+                after.version += 1;
+                match self
+                    .store
+                    .transition(booking, &after, Effects::default())
+                    .await
+                {
+                    Ok(true) => after,
+                    _ => booking.clone(),
+                }
+            }
+            Err(err) => {
+                warn!(error = %err, booking_id = %booking.id, "refund not taken yet; the sweep retries");
+                booking.clone()
+            }
+        }
+    }
+
+    async fn apply(&self, before: &Booking, after: &Booking, effects: Effects<'_>) -> Result<()> {
+        if self.store.transition(before, after, effects).await? {
+            Ok(())
+        } else {
+            Err(lost_race())
+        }
+    }
+
+    async fn name_of(&self, user: &UserId) -> String {
+        match self.users.get_user(user).await {
+            Ok(Some(u)) => u.display_name.unwrap_or_else(|| "Someone".into()),
+            _ => "Someone".into(),
+        }
+    }
+
+    /// Notifies `to` about a booking, once per booking and `step` (a retry is a duplicate).
+    /// Failures are logged: the transition they follow is already done.
+    #[allow(clippy::too_many_arguments)]
+    async fn notify(
+        &self,
+        booking: &Booking,
+        kind: Kind,
+        to: Vec<UserId>,
+        actor: Option<UserId>,
+        mut data: serde_json::Value,
+        step: &str,
+        now: DateTime<Utc>,
+    ) {
+        if let (Some(actor), None) = (actor, data.get("actor")) {
+            data["actor"] = json!(self.name_of(&actor).await);
+        }
+        data["bookingId"] = json!(booking.id);
+        let request = NotifyRequest {
+            recipients: Recipients::Users(to),
+            kind,
+            actor,
+            room: booking.room_id,
+            data,
+            idempotency_key: format!("booking:{}:{step}", booking.id),
+        };
+        if let Err(err) = self.notifications.notify(&request, now).await {
+            warn!(error = ?err, booking_id = %booking.id, step, "booking notification failed");
+        }
+    }
+
+    /// `POST /webhooks/stripe`: verifies the signature, then applies what the payment's
+    /// current state (read again from Stripe, whatever the delivery order) means for its
+    /// booking.
+    #[instrument(skip_all)]
+    pub async fn webhook(
+        &self,
+        payload: &[u8],
+        signature: Option<&str>,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookOutcome> {
+        let event = webhook::verify(payload, signature, secret, now.timestamp())
+            .map_err(|err| Error::BadRequest(format!("webhook refused: {err}")))?;
+        info!(event_id = %event.id, kind = %event.kind, "stripe event");
+        match event.kind.as_str() {
+            "payment_intent.succeeded"
+            | "payment_intent.payment_failed"
+            | "payment_intent.canceled" => self.payment_event(&event, now).await,
+            _ => Ok(WebhookOutcome::Ignored),
+        }
+    }
+
+    async fn payment_event(
+        &self,
+        event: &WebhookEvent,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookOutcome> {
+        let object = &event.data.object;
+        let Some(id) = object
+            .metadata
+            .get(BOOKING_METADATA)
+            .and_then(|id| BookingId::parse(id, BOOKING_METADATA).ok())
+        else {
+            return Ok(WebhookOutcome::Ignored);
+        };
+        let (payment, booking) = futures::try_join!(
+            self.payments.payment(&object.id),
+            self.store.get_booking(&id)
+        )?;
+        let Some(booking) = booking else {
+            warn!(booking_id = %id, "stripe event for an unknown booking");
+            return Ok(WebhookOutcome::Ignored);
+        };
+        if payment.metadata.get(BOOKING_METADATA) != Some(&id.to_string())
+            || payment.amount != booking.price.amount
+        {
+            warn!(booking_id = %id, payment = %payment.id, "payment does not match its booking");
+            return Ok(WebhookOutcome::Ignored);
+        }
+        match payment.status.as_str() {
+            "succeeded" => self.paid(booking, &payment, Some(&event.id), now).await,
+            "canceled" => {
+                self.expire(booking, Event::PaymentCanceled, Some(&event.id), now)
+                    .await
+            }
+            _ if event.kind == "payment_intent.payment_failed" => {
+                self.payment_failed(booking, &payment, &event.id, now).await
+            }
+            _ => Ok(WebhookOutcome::Ignored),
+        }
+    }
+
+    /// The payment succeeded: the booking is accepted and assigned, its room opened and its
+    /// charge written, in one transaction; then both parties are told.
+    async fn paid(
+        &self,
+        booking: Booking,
+        payment: &Payment,
+        event: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookOutcome> {
+        let charge = LedgerStep {
+            step: "charge".into(),
+            entries: charge_entries(payment.amount_received.max(booking.price.amount)),
+            stripe_ref: Some(payment.id.clone()),
+            at: now,
+        };
+        if booking.state != BookingState::PendingPayment {
+            if booking.payment_intent_id.as_deref() == Some(payment.id.as_str())
+                && booking.state != BookingState::PaymentExpired
+                && !is_cancelled(booking.state)
+            {
+                // Applied before (a duplicate or reordered delivery).
+                return Ok(WebhookOutcome::Duplicate);
+            }
+            return self.refund_late(booking, payment, charge, now).await;
+        }
+        let mut after = booking.moved(Event::PaymentSucceeded, Actor::System, now)?;
+        after.payment_intent_id = Some(payment.id.clone());
+        after.payment_error = None;
+        after.room_id = Some(booking.room());
+        let room = Room {
+            id: booking.room(),
+            kind: RoomKind::Subject,
+            name: Some(booking.title.clone()),
+            avatar_file_id: None,
+            subject: Some(Subject {
+                kind: SubjectType::Booking,
+                id: booking.id.to_string(),
+            }),
+            created_by: booking.customer_id,
+            created_at: now,
+            last_message: None,
+            last_activity_at: now,
+            member_count: 2,
+            seq: 0,
+            counted: 0,
+        };
+        // Both are plain members: nobody adds a third person to a booking's room.
+        let members = [
+            Member::new(&room, booking.customer_id, MemberRole::Member, None),
+            Member::new(&room, booking.provider_id, MemberRole::Member, None),
+        ];
+        let effects = Effects {
+            ledger: vec![charge],
+            room: Some((&room, &members)),
+            stripe_event: event,
+            files: None,
+        };
+        if !self.store.transition(&booking, &after, effects).await? {
+            // Another delivery applied it first (or the booking moved): what is stored now
+            // decides; the notifications below are keyed, so repeating them is harmless.
+            let stored = self
+                .store
+                .get_booking(&booking.id)
+                .await?
+                .ok_or_else(lost_race)?;
+            if stored.state != BookingState::Accepted {
+                return Ok(WebhookOutcome::Duplicate);
+            }
+            self.announce_accepted(&stored, now).await;
+            return Ok(WebhookOutcome::Duplicate);
+        }
+        info!(booking_id = %after.id, "booking paid and accepted");
+        self.announce_accepted(&after, now).await;
+        Ok(WebhookOutcome::Applied)
+    }
+
+    async fn announce_accepted(&self, booking: &Booking, now: DateTime<Utc>) {
+        let quoted = format!("'{}'", booking.title);
+        self.notify(
+            booking,
+            Kind::BookingConfirmed,
+            vec![booking.customer_id],
+            Some(booking.provider_id),
+            json!({ "title": booking.title, "when": quoted }),
+            "confirmed",
+            now,
+        )
+        .await;
+        self.notify(
+            booking,
+            Kind::ProviderAssigned,
+            vec![booking.provider_id],
+            Some(booking.customer_id),
+            json!({ "title": booking.title, "assignee": true }),
+            "assigned",
+            now,
+        )
+        .await;
+    }
+
+    /// A payment that succeeded after its booking expired or was cancelled: the money goes
+    /// straight back (one refund, keyed by the payment), and the ledger shows both steps.
+    async fn refund_late(
+        &self,
+        booking: Booking,
+        payment: &Payment,
+        charge: LedgerStep,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookOutcome> {
+        let key = format!("late-{}", payment.id);
+        let refund_id = self
+            .payments
+            .refund(&payment.id, payment.amount_received, &key)
+            .await?;
+        let mut after = booking.clone();
+        after.refund = Some(RefundInfo {
+            amount: payment.amount_received,
+            stripe_refund_id: Some(refund_id.clone()),
+        });
+        after.payment_intent_id = Some(payment.id.clone());
+        after.updated_at = now;
+        after.version += 1;
+        let effects = Effects {
+            ledger: vec![
+                charge,
+                LedgerStep {
+                    step: "refund".into(),
+                    entries: refund_entries(payment.amount_received),
+                    stripe_ref: Some(refund_id),
+                    at: now,
+                },
+            ],
+            ..Effects::default()
+        };
+        if self.store.transition(&booking, &after, effects).await? {
+            warn!(booking_id = %booking.id, "late payment refunded");
+            Ok(WebhookOutcome::Applied)
+        } else {
+            Ok(WebhookOutcome::Duplicate)
+        }
+    }
+
+    async fn payment_failed(
+        &self,
+        booking: Booking,
+        payment: &Payment,
+        event: &str,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookOutcome> {
+        if booking.state != BookingState::PendingPayment {
+            return Ok(WebhookOutcome::Duplicate);
+        }
+        let mut after = booking.moved(Event::PaymentFailed, Actor::System, now)?;
+        after.payment_error = payment.last_error.clone().or(Some("declined".into()));
+        after.payment_intent_id = Some(payment.id.clone());
+        let effects = Effects {
+            stripe_event: Some(event),
+            ..Effects::default()
+        };
+        if !self.store.transition(&booking, &after, effects).await? {
+            return Ok(WebhookOutcome::Duplicate);
+        }
+        self.notify(
+            &after,
+            Kind::PaymentFailed,
+            vec![after.customer_id],
+            None,
+            json!({ "title": after.title, "reason": after.payment_error }),
+            &format!("payment-failed:{event}"),
+            now,
+        )
+        .await;
+        Ok(WebhookOutcome::Applied)
+    }
+
+    /// The payment was cancelled or its window ran out: the booking can no longer be paid.
+    async fn expire(
+        &self,
+        booking: Booking,
+        event: Event,
+        stripe_event: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookOutcome> {
+        if booking.state != BookingState::PendingPayment {
+            return Ok(WebhookOutcome::Duplicate);
+        }
+        let after = booking.moved(event, Actor::System, now)?;
+        let effects = Effects {
+            stripe_event,
+            ..Effects::default()
+        };
+        if !self.store.transition(&booking, &after, effects).await? {
+            return Ok(WebhookOutcome::Duplicate);
+        }
+        info!(booking_id = %after.id, "payment expired");
+        Ok(WebhookOutcome::Applied)
+    }
+
+    /// The scheduled sweep: every due timer, each on its own (one failing does not stop the
+    /// others; it stays due and is tried on the next run).
+    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<usize> {
+        let due = self.store.due(now, SWEEP_BATCH).await?;
+        let mut done = 0;
+        for booking in due {
+            let id = booking.id;
+            match self.fire(booking, now).await {
+                Ok(()) => done += 1,
+                Err(err) => warn!(error = ?err, booking_id = %id, "booking timer failed"),
+            }
+        }
+        info!(done, "booking timers swept");
+        Ok(done)
+    }
+
+    async fn fire(&self, booking: Booking, now: DateTime<Utc>) -> Result<()> {
+        let Some(timer) = booking.timer else {
+            return Ok(());
+        };
+        match (timer.kind, booking.state) {
+            (TimerKind::PaymentExpiry, BookingState::PendingPayment) => {
+                if let Some(pi) = booking.payment_intent_id.clone() {
+                    let payment = self.payments.payment(&pi).await?;
+                    if payment.status == "succeeded" {
+                        // Paid at the last moment; the webhook may still be on its way.
+                        self.paid(booking, &payment, None, now).await?;
+                        return Ok(());
+                    }
+                    if payment.status != "canceled" {
+                        self.payments
+                            .cancel_payment(&pi, &format!("booking-{}-expire", booking.id))
+                            .await?;
+                    }
+                }
+                self.expire(booking, Event::PaymentTimerExpired, None, now)
+                    .await?;
+            }
+            (TimerKind::AutoComplete, BookingState::Delivered) => {
+                self.complete(&booking, Event::AutoComplete, Actor::System, now)
+                    .await?;
+            }
+            (TimerKind::RefundRetry, _) => {
+                self.send_refund(&booking, now).await;
+            }
+            _ => {
+                // A timer its booking has moved past: drop it.
+                let mut after = booking.clone();
+                after.timer = None;
+                after.version += 1;
+                self.store
+                    .transition(&booking, &after, Effects::default())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A booking `caller` may see: its parties and admins; anyone else gets 404.
+async fn visible(
+    store: &dyn BookingStore,
+    caller: &Caller,
+    id: &BookingId,
+) -> Result<(Booking, Actor)> {
+    let booking = store
+        .get_booking(id)
+        .await?
+        .ok_or(Error::NotFound("booking"))?;
+    let actor = actor_of(caller, &booking).ok_or(Error::NotFound("booking"))?;
+    Ok((booking, actor))
+}
+
+/// `GET /bookings/{id}` (reads only the table: no Stripe key needed).
+pub async fn detail(
+    store: &dyn BookingStore,
+    caller: &Caller,
+    id: &BookingId,
+) -> Result<BookingDetail> {
+    let ((booking, _), ledger) = futures::try_join!(visible(store, caller, id), store.ledger(id))?;
+    Ok(BookingDetail { booking, ledger })
+}
+
+/// `GET /bookings`: the caller's bookings, newest first (reads only the table).
+pub async fn list(
+    store: &dyn BookingStore,
+    cursors: &CursorCodec,
+    caller: &Caller,
+    filter: ListFilter,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<BookingPage> {
+    // A cursor belongs to its user and filters: reused elsewhere it is refused.
+    let scope = format!(
+        "bookings:{}:{:?}:{:?}:{:?}:{:?}",
+        caller.user_id, filter.role, filter.state, filter.category, filter.source
+    );
+    let after = cursor.map(|c| cursors.decode(&scope, c)).transpose()?;
+    let page = store
+        .bookings_of(&caller.user_id, &filter, limit, after)
+        .await?;
+    Ok(BookingPage {
+        items: page.items,
+        next_cursor: page.next.map(|p| cursors.encode(&scope, &p)),
+    })
+}
+
+fn is_cancelled(state: BookingState) -> bool {
+    matches!(
+        state,
+        BookingState::CancelledByCustomer
+            | BookingState::CancelledByProvider
+            | BookingState::CancelledByOperator
+    )
+}
+
+fn only(actor: Actor, wanted: Actor, message: &str) -> Result<()> {
+    if actor == wanted {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(message.into()))
+    }
+}

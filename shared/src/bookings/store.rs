@@ -1,0 +1,125 @@
+//! Storage and payment ports of bookings. A transition is one call: the booking, its party
+//! rows, its timer, the ledger step, the room it opens, the files it shares and the Stripe
+//! event it consumes are written in one transaction conditioned on the version read.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use gigwire_payments::{NewPayment, Payment};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::model::{Booking, BookingState, Entry, PartyRole, Source};
+use crate::chat::model::{Member, Room};
+use crate::cursor::Position;
+use crate::domain::{BookingId, FileId, UserId};
+use crate::error::Result;
+use crate::store::Page;
+
+/// One step of a booking's ledger: its lines sum to zero.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerStep {
+    /// `charge`, `completion` or `refund`.
+    pub step: String,
+    /// The lines.
+    pub entries: Vec<Entry>,
+    /// Stripe's object behind it (`pi_…`, `re_…`), when there is one.
+    pub stripe_ref: Option<String>,
+    /// When it was written.
+    pub at: DateTime<Utc>,
+}
+
+/// What a transition writes besides the booking.
+#[derive(Default)]
+pub struct Effects<'a> {
+    /// The ledger steps it implies (each written once: a second write of a step fails the
+    /// whole transaction).
+    pub ledger: Vec<LedgerStep>,
+    /// The chat room it opens for the two parties, with its members.
+    pub room: Option<(&'a Room, &'a [Member])>,
+    /// The Stripe event it consumes (recorded once).
+    pub stripe_event: Option<&'a str>,
+    /// Proof-of-work files shared with the booking's room: each must be a ready
+    /// `proof_of_work` file of `owner`.
+    pub files: Option<(&'a UserId, &'a [FileId])>,
+}
+
+/// Which of a user's bookings to list.
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    /// Only as customer or as provider.
+    pub role: Option<PartyRole>,
+    /// Only in this state.
+    pub state: Option<BookingState>,
+    /// Only of this category.
+    pub category: Option<String>,
+    /// Only from this source.
+    pub source: Option<Source>,
+}
+
+/// Bookings on the table.
+#[async_trait]
+pub trait BookingStore: Send + Sync {
+    /// A booking by id.
+    async fn get_booking(&self, id: &BookingId) -> Result<Option<Booking>>;
+    /// The booking a buyer's purchase key created.
+    async fn purchase_of(&self, buyer: &UserId, key: &str) -> Result<Option<BookingId>>;
+    /// Stores a new booking, its party rows and the buyer's purchase key; `false` when the
+    /// key is taken (a concurrent purchase with the same key won).
+    async fn create_booking(&self, booking: &Booking, key: &str) -> Result<bool>;
+    /// Replaces `before` by `after` with `effects`, all or nothing; `false` when the stored
+    /// booking is no longer `before`, the ledger step or the event is already written, or a
+    /// file is not shareable.
+    async fn transition(
+        &self,
+        before: &Booking,
+        after: &Booking,
+        effects: Effects<'_>,
+    ) -> Result<bool>;
+    /// Records a Stripe event that changes no booking; `false` when it was recorded before.
+    async fn record_event(&self, event_id: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// A booking's ledger, step by step.
+    async fn ledger(&self, id: &BookingId) -> Result<Vec<LedgerStep>>;
+    /// A page of a user's bookings, newest first, filtered.
+    async fn bookings_of(
+        &self,
+        user: &UserId,
+        filter: &ListFilter,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Booking>>;
+    /// Bookings whose timer is due at `now`, soonest first.
+    async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Booking>>;
+}
+
+/// Stripe, as the booking flows call it.
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    /// Creates a PaymentIntent (idempotently under its key).
+    async fn create_payment(&self, new: &NewPayment<'_>) -> Result<Payment>;
+    /// Reads a PaymentIntent again.
+    async fn payment(&self, id: &str) -> Result<Payment>;
+    /// Cancels a PaymentIntent that has not succeeded.
+    async fn cancel_payment(&self, id: &str, key: &str) -> Result<Payment>;
+    /// Refunds `amount` of a payment; Stripe's refund id.
+    async fn refund(&self, payment_intent: &str, amount: i64, key: &str) -> Result<String>;
+}
+
+#[async_trait]
+impl PaymentGateway for gigwire_payments::StripePayments {
+    async fn create_payment(&self, new: &NewPayment<'_>) -> Result<Payment> {
+        Ok(gigwire_payments::StripePayments::create_payment(self, new).await?)
+    }
+    async fn payment(&self, id: &str) -> Result<Payment> {
+        Ok(gigwire_payments::StripePayments::payment(self, id).await?)
+    }
+    async fn cancel_payment(&self, id: &str, key: &str) -> Result<Payment> {
+        Ok(gigwire_payments::StripePayments::cancel_payment(self, id, key).await?)
+    }
+    async fn refund(&self, payment_intent: &str, amount: i64, key: &str) -> Result<String> {
+        Ok(
+            gigwire_payments::StripePayments::refund(self, payment_intent, Some(amount), key)
+                .await?,
+        )
+    }
+}
