@@ -20,6 +20,7 @@ import concurrent.futures
 import hashlib
 import io
 import json
+import urllib.request
 import os
 import platform
 import re
@@ -39,6 +40,21 @@ ROOT = Path(__file__).resolve().parent.parent
 CODE_URI = re.compile(r"^(?P<indent>[ \t]+)CodeUri:[ \t]*target/lambda/(?P<name>[A-Za-z0-9_-]+)/?[ \t]*$", re.M)
 REGION = "us-east-1"
 SECRET_KEY = "test"
+
+
+def point_stripe_webhooks(env: dict) -> None:
+    """When the stack talks to the local Stripe-compatible test server, has that server deliver
+    its webhooks to the stack's endpoint, signed with the stack's secret (the URL exists only
+    now that the API is deployed)."""
+    base = env["GIGWIRE_STRIPE_URL"]
+    if not base.startswith("http://127.0.0.1") and not base.startswith("http://localhost"):
+        return
+    body = json.dumps({"url": f"{env['GIGWIRE_HTTP_URL']}/webhooks/stripe",
+                       "secret": env["GIGWIRE_STRIPE_WEBHOOK_SECRET"],
+                       "max_attempts": 5, "retry_base": 0.5}).encode()
+    request = urllib.request.Request(f"{base}/_test/webhooks", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=5).read()
 
 
 def parse_args() -> argparse.Namespace:
@@ -304,6 +320,7 @@ def main() -> None:
     repair_cors(client("apigatewayv2"), outputs["HttpApiId"])
     verify_sender(client("sesv2"), values.get("EmailFrom") or "no-reply@gigwire.example")
 
+    given = {p["ParameterKey"]: p["ParameterValue"] for p in params}
     env = {
         "GIGWIRE_HTTP_URL": f"{url}/_aws/execute-api/{outputs['HttpApiId']}",
         "GIGWIRE_WS_URL": f"ws://127.0.0.1:{args.port}/_aws/execute-api/{outputs['WebSocketApiId']}/{args.stage}",
@@ -313,6 +330,11 @@ def main() -> None:
         "GIGWIRE_CLEANUP_FUNCTION": outputs["CleanupUploadsFunctionName"],
         "GIGWIRE_PUSH_APPLICATION_ARN": values.get("PushPlatformApplicationArn") or "",
         "GIGWIRE_ESCALATIONS_FUNCTION": outputs["EscalationsFunctionName"],
+        "GIGWIRE_BOOKING_TIMERS_FUNCTION": outputs["BookingTimersFunctionName"],
+        # As given (a NoEcho parameter is not read back from a stack).
+        "GIGWIRE_STRIPE_URL": given.get("StripeApiBase", ""),
+        "GIGWIRE_STRIPE_SECRET_KEY": given.get("StripeSecretKey", ""),
+        "GIGWIRE_STRIPE_WEBHOOK_SECRET": given.get("StripeWebhookSecret", ""),
         "GIGWIRE_APP_SECRET": app_secret(),
         # The tests sign tokens themselves (expired ones, rotation): they get the stored keys.
         "GIGWIRE_JWT_SIGNING_KEY": stored_key(ssm, current),
@@ -325,6 +347,7 @@ def main() -> None:
         "AWS_ACCESS_KEY_ID": args.access_key,
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
     }
+    point_stripe_webhooks(env)
     out = args.out or ROOT / ".tools" / f"emulator-{args.port}" / f"{args.stack_name}.env"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()))

@@ -9,6 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export GIGWIRE_EMULATOR_PORT="${GIGWIRE_TEST_EMULATOR_PORT:-4599}"
+export GIGWIRE_STRIPE_PORT="${GIGWIRE_TEST_STRIPE_PORT:-12199}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 step() { printf '\n== %s\n' "$*"; }
@@ -30,18 +31,23 @@ python3 -m unittest discover -s infra/stripe_server/tests -t infra
 step "build"
 cargo build --workspace --bins --tests --locked
 
-step "emulator + deploy"
-trap 'infra/emulator.sh stop >/dev/null 2>&1 || true' EXIT
+step "emulator + Stripe test server + deploy"
+trap 'infra/emulator.sh stop >/dev/null 2>&1 || true; infra/stripe.sh stop >/dev/null 2>&1 || true' EXIT
 infra/emulator.sh stop >/dev/null 2>&1 || true
+infra/stripe.sh stop >/dev/null 2>&1 || true
 rm -rf ".tools/emulator-$GIGWIRE_EMULATOR_PORT/state"
 infra/emulator.sh start >/dev/null
+STRIPE_URL="$(infra/stripe.sh start)"
 ENV_FILE=".tools/emulator-$GIGWIRE_EMULATOR_PORT/test.env"
 # Every test signs in from 127.0.0.1, so the per-IP code limit is raised for this stack only;
 # --rotating deploys it mid key rotation (authorizers accept two keys) for the key tests;
-# AdminEmails names the admins the sign-in test and the API fuzzer use.
+# AdminEmails names the admins the sign-in test and the API fuzzer use; the booking functions
+# call the Stripe test server, which delivers its webhooks to the stack.
 .tools/ministack/bin/python infra/deploy_local.py --port "$GIGWIRE_EMULATOR_PORT" \
   --binaries "$TARGET/debug" --stack-name gigwire-test --param OtpRequestsPerIp=100000 --rotating \
-  --param AdminEmails=first-admin@example.com,fuzz-admin@example.com --out "$ENV_FILE"
+  --param AdminEmails=first-admin@example.com,fuzz-admin@example.com \
+  --param StripeApiBase="$STRIPE_URL" --param StripeSecretKey=sk_test_gigwire_local \
+  --param StripeWebhookSecret=whsec_test_secret --out "$ENV_FILE"
 # shellcheck disable=SC1090
 source "$ENV_FILE"
 

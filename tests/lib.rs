@@ -363,6 +363,42 @@ impl Stack {
             .await;
     }
 
+    /// Runs the booking timer sweep as if the schedule fired at `at`.
+    pub async fn run_booking_timers(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.run_schedule("GIGWIRE_BOOKING_TIMERS_FUNCTION", at)
+            .await;
+    }
+
+    /// The Stripe-compatible test server the stack calls.
+    pub fn stripe(&self) -> Stripe {
+        Stripe {
+            url: env("GIGWIRE_STRIPE_URL"),
+            key: env("GIGWIRE_STRIPE_SECRET_KEY"),
+            webhook_secret: env("GIGWIRE_STRIPE_WEBHOOK_SECRET"),
+            client: self.client.clone(),
+        }
+    }
+
+    /// A brand-new user who took the provider role (and a token that carries it), with a
+    /// display name and phone number when `name` is given one by [`Stack::person_with_phone`].
+    pub async fn provider(&self, tag: &str, with_phone: bool) -> Person {
+        let mut who = if with_phone {
+            self.person_with_phone(tag).await
+        } else {
+            self.person(tag).await
+        };
+        let roles = json!({ "roles": ["customer", "provider"] });
+        let (status, body) = self
+            .call("PATCH", "/me", Some(&who.token), Some(roles))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, tokens) = self.refresh(&who.refresh).await;
+        assert_eq!(status, 200, "{tokens}");
+        who.token = tokens["accessToken"].as_str().unwrap().to_owned();
+        who.refresh = tokens["refreshToken"].clone();
+        who
+    }
+
     /// Runs the escalation sweep as if the schedule fired at `at`.
     pub async fn run_escalations(&self, at: chrono::DateTime<chrono::Utc>) {
         self.run_schedule("GIGWIRE_ESCALATIONS_FUNCTION", at).await;
@@ -536,6 +572,87 @@ impl Stack {
     }
 }
 
+/// The Stripe-compatible test server, called as a client app and Stripe's dashboard would.
+pub struct Stripe {
+    /// Its base URL.
+    pub url: String,
+    /// The secret key the stack uses.
+    pub key: String,
+    /// The stack's webhook signing secret.
+    pub webhook_secret: String,
+    client: reqwest::Client,
+}
+
+impl Stripe {
+    /// A Stripe API call with form parameters; (status, JSON).
+    pub async fn api(&self, method: &str, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", self.url))
+            .bearer_auth(&self.key);
+        if !form.is_empty() {
+            req = req.form(form);
+        }
+        let resp = req.send().await.expect("Stripe request failed");
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
+    /// Confirms a PaymentIntent with a test payment method, as Stripe's client SDK does.
+    pub async fn confirm(&self, payment_intent: &str, method: &str) -> (u16, Value) {
+        let path = format!("/v1/payment_intents/{payment_intent}/confirm");
+        self.api("POST", &path, &[("payment_method", method)]).await
+    }
+
+    /// A test control (`/_test/…`).
+    pub async fn control(&self, method: &str, path: &str, body: Value) -> Value {
+        let resp = self
+            .client
+            .request(method.parse().unwrap(), format!("{}/_test{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("Stripe control failed");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
+    /// Every event about `object` (oldest first).
+    pub async fn events_about(&self, object: &str) -> Vec<Value> {
+        let (status, list) = self.api("GET", "/v1/events?limit=100", &[]).await;
+        assert_eq!(status, 200, "{list}");
+        let mut events: Vec<Value> = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e["data"]["object"]["id"] == object
+                    || e["data"]["object"]["payment_intent"] == object
+            })
+            .cloned()
+            .collect();
+        events.reverse();
+        events
+    }
+
+    /// The first event of `kind` about `object`, once it exists.
+    pub async fn event(&self, object: &str, kind: &str) -> Value {
+        let path = format!("/v1/events?type={kind}&limit=100");
+        for _ in 0..100 {
+            let (status, list) = self.api("GET", &path, &[]).await;
+            assert_eq!(status, 200, "{list}");
+            let found = list["data"].as_array().unwrap().iter().find(|e| {
+                e["data"]["object"]["id"] == object
+                    || e["data"]["object"]["payment_intent"] == object
+            });
+            if let Some(e) = found {
+                return e.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no {kind} event about {object}")
+    }
+}
+
 /// The services the functions run, built in-process against the deployed stack (to call the
 /// internal APIs directly and count their calls).
 pub struct InProcess {
@@ -562,6 +679,13 @@ impl InProcess {
     }
 }
 
+/// A PNG header padded to `len` bytes (what the upload check sniffs).
+pub fn png(len: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    bytes.resize(len, 0);
+    bytes
+}
+
 /// A small valid PDF of `len` bytes.
 pub fn pdf(len: usize) -> Vec<u8> {
     let mut bytes = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n".to_vec();
@@ -571,6 +695,11 @@ pub fn pdf(len: usize) -> Vec<u8> {
 
 /// A fresh address no other test uses.
 pub fn unique_email(tag: &str) -> String {
+    // A display name may serve as the tag: anything but letters and digits becomes `-`.
+    let tag: String = tag
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
     format!(
         "{tag}-{}@example.com",
         ulid::Ulid::generate().to_string().to_lowercase()
@@ -712,6 +841,22 @@ impl Intercept for Recorder {
         }
         Ok(())
     }
+}
+
+/// For each call, how many calls had to finish one after another before it could start,
+/// itself included: calls that overlap share a round trip.
+pub fn round_trips(calls: &[Call]) -> Vec<usize> {
+    let mut depth = vec![0; calls.len()];
+    for (i, call) in calls.iter().enumerate() {
+        depth[i] = 1 + calls[..i]
+            .iter()
+            .enumerate()
+            .filter(|(_, before)| before.end.is_some_and(|end| end < call.start))
+            .map(|(j, _)| depth[j])
+            .max()
+            .unwrap_or(0);
+    }
+    depth
 }
 
 /// Calls and their summed time per operation, e.g. `{"Query": (12, 40ms)}`.

@@ -10,7 +10,7 @@ use gigwire::chat::model::{MAX_MEMBERS, SendMessage};
 use gigwire::domain::{RoomId, SessionId, UserId};
 use gigwire::notifications::model::Kind;
 use gigwire::notifications::service::{NotifyRequest, Recipients};
-use gigwire_tests::{Call, Recorder, Stack, WriteUnits, expect_event};
+use gigwire_tests::{Recorder, Stack, WriteUnits, expect_event, round_trips};
 use serde_json::json;
 
 /// A group room created by the first of `people` (token, user id) with the others as members.
@@ -26,22 +26,6 @@ async fn group_of(stack: &Stack, people: &[(String, String)], name: &str) -> Roo
         .await;
     assert_eq!(status, 201, "{room}");
     RoomId::parse(room["room"]["id"].as_str().unwrap(), "id").unwrap()
-}
-
-/// For each call, how many calls had to finish one after another before it could start,
-/// itself included: calls that overlap share a round trip.
-fn round_trips(calls: &[Call]) -> Vec<usize> {
-    let mut depth = vec![0; calls.len()];
-    for (i, call) in calls.iter().enumerate() {
-        depth[i] = 1 + calls[..i]
-            .iter()
-            .enumerate()
-            .filter(|(_, before)| before.end.is_some_and(|end| end < call.start))
-            .map(|(j, _)| depth[j])
-            .max()
-            .unwrap_or(0);
-    }
-    depth
 }
 
 #[tokio::test]

@@ -7,14 +7,8 @@ use chrono::{Duration, Utc};
 use gigwire::domain::FileId;
 use gigwire::files::model::{FileRecord, FileStatus, Purpose};
 use gigwire::files::store::FileStore;
-use gigwire_tests::{Stack, pdf};
+use gigwire_tests::{Stack, pdf, png};
 use serde_json::{Value, json};
-
-fn png(len: usize) -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
-    bytes.resize(len, 0);
-    bytes
-}
 
 async fn declare(
     stack: &Stack,

@@ -2,6 +2,7 @@
 //! bootstraps, the emulator's DynamoDB, SES and Management API. One binary, one module per area.
 
 mod auth;
+mod bookings;
 mod chat;
 mod chat_cost;
 mod files;

@@ -6,17 +6,7 @@ use serde_json::{Value, json};
 
 /// A brand-new user who took the provider role (and a token that carries it).
 async fn provider(stack: &Stack, tag: &str) -> Person {
-    let mut who = stack.person(tag).await;
-    let roles = json!({ "roles": ["customer", "provider"] });
-    let (status, body) = stack
-        .call("PATCH", "/me", Some(&who.token), Some(roles))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, tokens) = stack.refresh(&who.refresh).await;
-    assert_eq!(status, 200, "{tokens}");
-    who.token = tokens["accessToken"].as_str().unwrap().to_owned();
-    who.refresh = tokens["refreshToken"].clone();
-    who
+    stack.provider(tag, false).await
 }
 
 /// A category of this test run only, so listings see only this test's offers.
