@@ -459,8 +459,12 @@ pub struct DeliverRequest {
     #[serde(default)]
     #[schema(max_items = 10)]
     pub proof_file_ids: Vec<FileId>,
-    /// What was done (up to 2,000 characters).
-    #[schema(max_length = 2000)]
+    /// What was done: up to 2,000 characters, not blank, no control characters but new lines
+    /// and tabs.
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$",
+        max_length = 2000
+    )]
     pub note: Option<String>,
 }
 
@@ -468,8 +472,13 @@ pub struct DeliverRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CancelRequest {
-    /// Why (1–500 characters): both parties are told.
-    #[schema(min_length = 1, max_length = 500)]
+    /// Why (1–500 characters, not blank, no control characters but new lines and tabs): both
+    /// parties are told.
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$",
+        min_length = 1,
+        max_length = 500
+    )]
     pub reason: String,
 }
 
@@ -668,6 +677,96 @@ mod tests {
         // Every state prints as the API writes it.
         for state in ALL {
             assert!(!state.to_string().is_empty());
+        }
+    }
+
+    fn booking(state: S) -> Booking {
+        let at: DateTime<Utc> = "2026-06-10T10:00:00Z".parse().unwrap();
+        Booking {
+            id: BookingId::at(at),
+            source: Source::Offer,
+            offer_id: None,
+            customer_id: UserId::new(),
+            provider_id: UserId::new(),
+            title: "Fix a tap".into(),
+            category: "plumbing".into(),
+            price: Money {
+                amount: 4_500,
+                currency: "eur".into(),
+            },
+            commission_basis_points: DEFAULT_COMMISSION_BASIS_POINTS,
+            state,
+            room_id: None,
+            payment_intent_id: None,
+            payment_error: None,
+            refund: None,
+            proof_file_ids: Vec::new(),
+            delivery_note: None,
+            cancel_reason: None,
+            timer: Some(Timer {
+                kind: TimerKind::PaymentExpiry,
+                due_at: at + PAYMENT_WINDOW,
+            }),
+            created_at: at,
+            updated_at: at,
+            version: 4,
+        }
+    }
+
+    #[test]
+    fn a_move_bumps_the_version_and_sets_the_timer_its_new_state_needs() {
+        let now: DateTime<Utc> = "2026-06-11T08:00:00Z".parse().unwrap();
+        let failed = booking(S::PendingPayment)
+            .moved(E::PaymentFailed, System, now)
+            .unwrap();
+        assert_eq!(
+            failed.timer,
+            booking(S::PendingPayment).timer,
+            "still payable: same expiry"
+        );
+        assert_eq!(failed.version, 5);
+        let accepted = booking(S::PendingPayment)
+            .moved(E::PaymentSucceeded, System, now)
+            .unwrap();
+        assert_eq!((accepted.state, accepted.timer), (S::Accepted, None));
+        let delivered = booking(S::InProgress)
+            .moved(E::Deliver, Provider, now)
+            .unwrap();
+        assert_eq!(
+            delivered.timer,
+            Some(Timer {
+                kind: TimerKind::AutoComplete,
+                due_at: now + AUTO_COMPLETE_AFTER
+            })
+        );
+        assert_eq!(delivered.updated_at, now);
+        let err = booking(S::Accepted)
+            .moved(E::Confirm, Customer, now)
+            .unwrap_err();
+        assert!(err.to_string().contains("accepted"), "{err}");
+    }
+
+    #[test]
+    fn a_booking_knows_its_parties_and_its_room_has_its_id() {
+        let b = booking(S::Accepted);
+        assert_eq!(b.role_of(&b.customer_id), Some(PartyRole::Customer));
+        assert_eq!(b.role_of(&b.provider_id), Some(PartyRole::Provider));
+        assert_eq!(b.role_of(&UserId::new()), None);
+        assert_eq!(b.room().to_string(), b.id.to_string());
+    }
+
+    #[test]
+    fn purchase_keys_are_short_plain_tokens() {
+        let key = |k: &str| {
+            PurchaseRequest {
+                idempotency_key: k.into(),
+            }
+            .key()
+            .map(str::to_owned)
+        };
+        assert_eq!(key("checkout-7f3a_1").unwrap(), "checkout-7f3a_1");
+        for bad in ["", "with space", "ümlaut", &"k".repeat(65), "a#b"] {
+            assert!(key(bad).is_err(), "{bad:?}");
         }
     }
 }

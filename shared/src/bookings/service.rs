@@ -627,13 +627,12 @@ impl Bookings<'_> {
             at: now,
         };
         if booking.state != BookingState::PendingPayment {
-            if booking.payment_intent_id.as_deref() == Some(payment.id.as_str())
-                && booking.state != BookingState::PaymentExpired
-                && !is_cancelled(booking.state)
-            {
-                // Applied before (a duplicate or reordered delivery).
+            // A booking that was paid has its room: this is a duplicate or reordered delivery
+            // (whatever happened since, a cancellation's refund included, is not redone).
+            if booking.room_id.is_some() {
                 return Ok(WebhookOutcome::Duplicate);
             }
+            // Never paid before: it expired or was cancelled while the payment went through.
             return self.refund_late(booking, payment, charge, now).await;
         }
         let mut after = booking.moved(Event::PaymentSucceeded, Actor::System, now)?;
@@ -916,19 +915,22 @@ pub async fn list(
     })
 }
 
-fn is_cancelled(state: BookingState) -> bool {
-    matches!(
-        state,
-        BookingState::CancelledByCustomer
-            | BookingState::CancelledByProvider
-            | BookingState::CancelledByOperator
-    )
-}
-
 fn only(actor: Actor, wanted: Actor, message: &str) -> Result<()> {
     if actor == wanted {
         Ok(())
     } else {
         Err(Error::Forbidden(message.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_prints_with_two_decimals_and_the_code() {
+        assert_eq!(format_money(4_500, "eur"), "45.00 EUR");
+        assert_eq!(format_money(105, "usd"), "1.05 USD");
+        assert_eq!(format_money(100, "gbp"), "1.00 GBP");
     }
 }

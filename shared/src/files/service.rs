@@ -186,8 +186,8 @@ pub async fn complete_upload(
 }
 
 /// Whether `caller` may download `file`: its owner, anyone for a public image, and the
-/// active members of a room it was sent to. Files of jobs and bookings will also be visible to
-/// their parties once those exist.
+/// active members of a room it was sent to. A booking's proof of work is shared with the
+/// booking's room (whose only members are its two parties) by the delivery's transaction.
 async fn visible_to(rooms: &dyn ChatStore, file: &FileRecord, caller: &Caller) -> Result<bool> {
     if file.owner_id == caller.user_id
         || (file.purpose.is_public() && file.status == FileStatus::Ready)

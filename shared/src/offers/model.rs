@@ -102,8 +102,12 @@ pub struct CreateOffer {
         max_length = 100
     )]
     pub title: String,
-    /// Up to 5,000 characters, not blank (new lines allowed); stored trimmed.
-    #[schema(pattern = r"\S", max_length = 5000)]
+    /// Up to 5,000 characters, not blank, no control characters but new lines and tabs;
+    /// stored trimmed.
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$",
+        max_length = 5000
+    )]
     pub description: String,
     /// Category slug: 1–40 lowercase letters, digits or `-`.
     #[schema(pattern = "^[a-z0-9-]{1,40}$", example = "plumbing")]
@@ -130,8 +134,12 @@ pub struct OfferPatch {
         max_length = 100
     )]
     pub title: Option<String>,
-    /// Up to 5,000 characters, not blank (new lines allowed); stored trimmed.
-    #[schema(pattern = r"\S", max_length = 5000)]
+    /// Up to 5,000 characters, not blank, no control characters but new lines and tabs;
+    /// stored trimmed.
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$",
+        max_length = 5000
+    )]
     pub description: Option<String>,
     /// Category slug.
     #[schema(pattern = "^[a-z0-9-]{1,40}$")]
