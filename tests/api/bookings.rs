@@ -208,6 +208,16 @@ async fn an_offer_is_bought_paid_assigned_chatted_about_listed_and_cancelled_wit
     assert_eq!(members.len(), 2, "{detail}");
     assert!(members.contains(&ana.id.as_str()) && members.contains(&bruno.id.as_str()));
     let mut bruno_ws = stack.online(&bruno).await;
+    let (_, detail) = stack
+        .call("GET", &format!("/rooms/{room}"), Some(&ana.token), None)
+        .await;
+    let online = detail["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["userId"] == bruno.id.as_str())
+        .map(|m| m["online"].clone());
+    assert_eq!(online, Some(json!(true)), "presence: {detail}");
     send(
         &mut bruno_ws,
         json!({ "action": "typing", "roomId": room, "state": "start" }),
