@@ -282,24 +282,6 @@ impl BookingStore for DynamoStore {
     }
 
     async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Booking>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("#pk = :pk AND #sk <= :now")
-            .expression_attribute_names("#pk", keys::GSI1PK)
-            .expression_attribute_names("#sk", keys::GSI1SK)
-            .expression_attribute_values(":pk", s(booking_keys::TIMERS))
-            // Every key of this instant sorts below `~`.
-            .expression_attribute_values(
-                ":now",
-                s(format!("{:015}~", now.timestamp_millis().max(0))),
-            )
-            .limit(limit as i32)
-            .send()
-            .await
-            .map_err(Error::unexpected)?;
-        from_items(out.items)
+        self.due_items(booking_keys::TIMERS, now, limit).await
     }
 }

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::domain::{BookingId, FileId, OfferId, RoomId, UserId};
 use crate::error::Error;
-use crate::offers::model::Money;
+use crate::offers::model::{Money, Offer};
 
 /// Where a booking comes from; instant sources skip `requested`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -373,6 +373,37 @@ pub struct Booking {
 }
 
 impl Booking {
+    /// A purchase of `offer` by `customer` at `now`: waiting for payment, with the payment
+    /// window's timer and the platform's default commission.
+    pub fn for_offer(offer: Offer, customer: UserId, now: DateTime<Utc>) -> Self {
+        Self {
+            id: BookingId::at(now),
+            source: Source::Offer,
+            offer_id: Some(offer.id),
+            customer_id: customer,
+            provider_id: offer.provider_id,
+            title: offer.title,
+            category: offer.category,
+            price: offer.price,
+            commission_basis_points: DEFAULT_COMMISSION_BASIS_POINTS,
+            state: BookingState::PendingPayment,
+            room_id: None,
+            payment_intent_id: None,
+            payment_error: None,
+            refund: None,
+            proof_file_ids: Vec::new(),
+            delivery_note: None,
+            cancel_reason: None,
+            timer: Some(Timer {
+                kind: TimerKind::PaymentExpiry,
+                due_at: now + PAYMENT_WINDOW,
+            }),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
     /// Which side `user` is on, if any.
     pub fn role_of(&self, user: &UserId) -> Option<PartyRole> {
         if *user == self.customer_id {
@@ -682,34 +713,26 @@ mod tests {
 
     fn booking(state: S) -> Booking {
         let at: DateTime<Utc> = "2026-06-10T10:00:00Z".parse().unwrap();
-        Booking {
-            id: BookingId::at(at),
-            source: Source::Offer,
-            offer_id: None,
-            customer_id: UserId::new(),
+        let offer = Offer {
+            id: OfferId::at(at),
             provider_id: UserId::new(),
             title: "Fix a tap".into(),
+            description: "Parts included.".into(),
             category: "plumbing".into(),
             price: Money {
                 amount: 4_500,
                 currency: "eur".into(),
             },
-            commission_basis_points: DEFAULT_COMMISSION_BASIS_POINTS,
-            state,
-            room_id: None,
-            payment_intent_id: None,
-            payment_error: None,
-            refund: None,
-            proof_file_ids: Vec::new(),
-            delivery_note: None,
-            cancel_reason: None,
-            timer: Some(Timer {
-                kind: TimerKind::PaymentExpiry,
-                due_at: at + PAYMENT_WINDOW,
-            }),
+            duration_minutes: 60,
+            image_file_ids: Vec::new(),
+            status: crate::offers::model::OfferStatus::Active,
             created_at: at,
             updated_at: at,
+        };
+        Booking {
+            state,
             version: 4,
+            ..Booking::for_offer(offer, UserId::new(), at)
         }
     }
 

@@ -15,9 +15,8 @@ use tracing::{info, instrument, warn};
 use utoipa::ToSchema;
 
 use super::model::{
-    Actor, Booking, BookingState, CancelRequest, DEFAULT_COMMISSION_BASIS_POINTS, DeliverRequest,
-    Event, PAYMENT_WINDOW, PartyRole, PurchaseRequest, RefundInfo, Source, Timer, TimerKind,
-    charge_entries, completion_entries, refund, refund_entries,
+    Actor, Booking, BookingState, CancelRequest, DeliverRequest, Event, PartyRole, PurchaseRequest,
+    RefundInfo, Timer, TimerKind, charge_entries, completion_entries, refund, refund_entries,
 };
 use super::store::{BookingStore, Effects, LedgerStep, ListFilter, PaymentGateway};
 use crate::auth::Caller;
@@ -161,32 +160,7 @@ impl Bookings<'_> {
         if offer.status != OfferStatus::Active {
             return Err(Error::NotFound("offer"));
         }
-        let booking = Booking {
-            id: BookingId::at(now),
-            source: Source::Offer,
-            offer_id: Some(offer.id),
-            customer_id: me,
-            provider_id: offer.provider_id,
-            title: offer.title,
-            category: offer.category,
-            price: offer.price,
-            commission_basis_points: DEFAULT_COMMISSION_BASIS_POINTS,
-            state: BookingState::PendingPayment,
-            room_id: None,
-            payment_intent_id: None,
-            payment_error: None,
-            refund: None,
-            proof_file_ids: Vec::new(),
-            delivery_note: None,
-            cancel_reason: None,
-            timer: Some(Timer {
-                kind: TimerKind::PaymentExpiry,
-                due_at: now + PAYMENT_WINDOW,
-            }),
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let booking = Booking::for_offer(offer, me, now);
         if !self.store.create_booking(&booking, key).await? {
             // A concurrent request with the same key won: answer with its booking.
             let id = self

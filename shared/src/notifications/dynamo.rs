@@ -329,23 +329,8 @@ impl NotificationStore for DynamoStore {
     }
 
     async fn due_escalations(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Escalation>> {
-        // `~` sorts after every digit and `#`: everything due up to this millisecond.
-        let bound = format!("{:015}~", now.timestamp_millis().max(0));
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("#pk = :pk AND #sk <= :bound")
-            .expression_attribute_names("#pk", keys::GSI1PK)
-            .expression_attribute_names("#sk", keys::GSI1SK)
-            .expression_attribute_values(":pk", s(crate::notifications::keys::ESCALATIONS))
-            .expression_attribute_values(":bound", s(bound))
-            .limit(limit as i32)
-            .send()
+        self.due_items(crate::notifications::keys::ESCALATIONS, now, limit)
             .await
-            .map_err(Error::unexpected)?;
-        from_items(out.items)
     }
 
     async fn unread_in_group(

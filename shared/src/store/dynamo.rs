@@ -146,6 +146,34 @@ impl DynamoStore {
         })
     }
 
+    /// The items of a due-time `GSI1` partition (sort keys `{due ms:015}#…`) due at `now`,
+    /// soonest first: what the scheduled sweeps read, so their cost grows with what is due,
+    /// never with the table.
+    pub(crate) async fn due_items<T: DeserializeOwned>(
+        &self,
+        partition: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<T>> {
+        // `~` sorts after every digit and `#`: everything due up to this millisecond.
+        let bound = format!("{:015}~", now.timestamp_millis().max(0));
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk AND #sk <= :bound")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_names("#sk", keys::GSI1SK)
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":bound", s(bound))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        from_items(out.items)
+    }
+
     /// Queries `GSI1` for a partition and sort-key prefix, one page.
     pub(crate) async fn query_gsi1(
         &self,
