@@ -19,8 +19,9 @@
 //!   preferences, subscriptions, tracked links, statistics.
 //! - [`realtime`]: the WebSocket API: connections, presence, typing, client/server messages.
 //! - [`offers`]: provider profiles and fixed-price offers (the marketplace's first step).
-//! - [`bookings`]: the booking state machine, cancellation policy and ledger (rules only, so
-//!   far).
+//! - [`bookings`]: buying an offer (a Stripe PaymentIntent), the Stripe webhook, the booking
+//!   state machine and its steps, cancellation policy and refunds, the ledger, listings and the
+//!   timer sweep. Stripe itself is behind the `gigwire-payments` crate.
 //!
 //! Core:
 //! - [`routes`]: the declaration types, the feature binaries' dispatch, and the generator of
@@ -74,6 +75,11 @@
 //! | provider profile | `USER#{user}` | `PROVIDER` | – | a provider's public profile |
 //! | offer | `OFFER#{offer}` | `OFFER` | `USER#{provider}` / `OFFER#{offer}` | an offer by id; a provider's offers newest first (GSI1, descending) |
 //! | offer listing | `OFFERS#{category}` | `OFFER#{offer}` | – | a category's active offers newest first (a copy of the offer, moved or removed in the offer's own transaction) |
+//! | booking | `BOOKING#{booking}` | `BOOKING` | `BOOKING_TIMER` / `{due ms, 15 digits}#{booking}` while a timer is pending | a booking by id; the timer sweep reads only what is due (GSI1, `<=` now) |
+//! | booking party row | `USER#{user}` | `BOOKING#{booking}` | – | a party's copy: my orders / my tasks newest first, filtered on role, state, category, source (rewritten in every transition's transaction) |
+//! | ledger step | `BOOKING#{booking}` | `LEDGER#{step}` | – | a booking's ledger (`charge`, `completion`, `refund`); each written once, in its transition's transaction |
+//! | purchase claim | `USER#{buyer}` | `PURCHASE#{idempotency key}` | – | a retried purchase finds its booking (conditional put in the create transaction) |
+//! | Stripe event | `STRIPE_EVENT#{event}` | `EVENT` | – | an applied event, kept 35 days (TTL); put in the transition's transaction |
 //! | fan-out progress | `FANOUT#{target}#{key}` | `FANOUT` | – | where an interrupted broadcast resumes (idempotency key) |
 //!
 //! S3 objects: uploads land at `uploads/{owner}/{file}`
