@@ -416,6 +416,60 @@ async fn one_payment_event_delivered_ten_times_concurrently_and_out_of_order_mov
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
 }
 
+#[tokio::test]
+async fn a_payment_that_lands_after_the_buyer_cancelled_is_refunded_once() {
+    let stack = Stack::from_env();
+    let stripe = stack.stripe();
+    let held = DELIVERY.lock().await;
+    let (_bruno, ana, id, pi) = paid_unannounced(&stack, "Late").await;
+    // The buyer gives up while their payment is still on its way to us.
+    let (status, cancelled) = step(&stack, &ana, &id, "cancel", None).await;
+    resume(&stack).await;
+    drop(held);
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["state"], "cancelled_by_customer");
+    assert_eq!(
+        cancelled["refund"],
+        Value::Null,
+        "nothing was known to be paid"
+    );
+    // The payment's webhook then arrives (and again, three times at once): the money goes
+    // back once, and the ledger shows it in and out.
+    stripe
+        .control("POST", "/webhooks/wait", json!({ "timeout": 10 }))
+        .await;
+    let succeeded = stripe.event(&pi, "payment_intent.succeeded").await;
+    stripe
+        .control(
+            "POST",
+            "/webhooks/deliver",
+            json!({ "event_ids": [succeeded["id"]], "times": 3, "concurrent": true }),
+        )
+        .await;
+    let (_, detail) = booking(&stack, &ana, &id).await;
+    assert_eq!(detail["booking"]["state"], "cancelled_by_customer");
+    assert_eq!(detail["booking"]["refund"]["amount"], 4500, "{detail}");
+    assert_eq!(
+        detail["booking"]["roomId"],
+        Value::Null,
+        "no room for an unpaid booking"
+    );
+    let steps: Vec<&str> = detail["ledger"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["charge", "refund"]);
+    assert_eq!(customer_total(&detail["ledger"]), 0);
+    let (_, refunds) = stripe
+        .api("GET", &format!("/v1/refunds?payment_intent={pi}"), &[])
+        .await;
+    let refunds = refunds["data"].as_array().unwrap();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0]["amount"], 4500);
+}
+
 /// Purchase and webhook, in-process on the real SDK against the emulator's table and the
 /// Stripe test server: every DynamoDB call recorded with its start and end. Budgets: the
 /// webhook's transition within 3 sequential round trips, the purchase within 3.
