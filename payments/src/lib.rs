@@ -177,10 +177,24 @@ impl StripePayments {
     }
 }
 
-/// Stripe's client errors are refusals; everything else is unavailability.
+/// What Stripe refused is a refusal; what may pass on a retry (a 409 for a request still in
+/// flight under the same idempotency key, 429, 5xx, no answer) is unavailability. Only the
+/// error's code and message are kept: Stripe's error object can carry the whole
+/// PaymentIntent, client secret included, which must never reach a log.
 fn classify(err: stripe::StripeError) -> PaymentError {
     match err {
-        stripe::StripeError::Stripe(api, _) => PaymentError::Refused(format!("{api:?}")),
+        stripe::StripeError::Stripe(api, status) => {
+            let code = api.code.map(|c| c.to_string()).unwrap_or_default();
+            let what = format!(
+                "{status} {code}: {}",
+                api.message.as_deref().unwrap_or_default()
+            );
+            if status == 409 || status == 429 || status >= 500 {
+                PaymentError::Unavailable(what)
+            } else {
+                PaymentError::Refused(what)
+            }
+        }
         other => unavailable(other),
     }
 }

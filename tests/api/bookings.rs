@@ -127,6 +127,7 @@ fn customer_total(ledger: &Value) -> i64 {
 
 #[tokio::test]
 async fn an_offer_is_bought_paid_assigned_chatted_about_listed_and_cancelled_with_a_refund() {
+    let _sweep = SWEEP.read().await;
     let stack = Stack::from_env();
     let stripe = stack.stripe();
     let bruno = stack.provider("Bruno Seed", true).await;
@@ -324,6 +325,11 @@ async fn an_offer_is_bought_paid_assigned_chatted_about_listed_and_cancelled_wit
     );
 }
 
+/// The timer sweep reads the whole (shared) table: a test that runs it at a future time would
+/// also expire or complete the other tests' bookings, so it runs alone (write) while the
+/// others run together (read). Taken before [`DELIVERY`].
+static SWEEP: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// Tests that hold the Stripe server's automatic webhook delivery (it is global) take turns.
 static DELIVERY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -358,6 +364,7 @@ async fn resume(stack: &Stack) {
 #[tokio::test]
 async fn one_payment_event_delivered_ten_times_concurrently_and_out_of_order_moves_the_booking_once()
  {
+    let _sweep = SWEEP.read().await;
     let stack = Stack::from_env();
     let stripe = stack.stripe();
     let held = DELIVERY.lock().await;
@@ -418,6 +425,7 @@ async fn one_payment_event_delivered_ten_times_concurrently_and_out_of_order_mov
 
 #[tokio::test]
 async fn a_payment_that_lands_after_the_buyer_cancelled_is_refunded_once() {
+    let _sweep = SWEEP.read().await;
     let stack = Stack::from_env();
     let stripe = stack.stripe();
     let held = DELIVERY.lock().await;
@@ -475,6 +483,7 @@ async fn a_payment_that_lands_after_the_buyer_cancelled_is_refunded_once() {
 /// webhook's transition within 3 sequential round trips, the purchase within 3.
 #[tokio::test]
 async fn purchase_and_webhook_stay_within_their_sequential_round_trip_budgets() {
+    let _sweep = SWEEP.read().await;
     let stack = Stack::from_env();
     let stripe = stack.stripe();
     let bruno = stack.provider("Bruno Cost", false).await;
@@ -555,6 +564,7 @@ async fn purchase_and_webhook_stay_within_their_sequential_round_trip_budgets() 
 
 #[tokio::test]
 async fn forged_stale_and_unsigned_webhooks_are_refused_and_change_nothing() {
+    let _sweep = SWEEP.read().await;
     let stack = Stack::from_env();
     let stripe = stack.stripe();
     let bruno = stack.provider("Bruno Forge", false).await;
@@ -638,6 +648,7 @@ async fn forged_stale_and_unsigned_webhooks_are_refused_and_change_nothing() {
 
 #[tokio::test]
 async fn a_declined_card_tells_the_buyer_keeps_the_booking_payable_and_the_timer_expires_it() {
+    let _sweep = SWEEP.write().await;
     let stack = Stack::from_env();
     let stripe = stack.stripe();
     let bruno = stack.provider("Bruno Decline", false).await;
@@ -696,6 +707,7 @@ async fn a_declined_card_tells_the_buyer_keeps_the_booking_payable_and_the_timer
 
 #[tokio::test]
 async fn purchases_are_idempotent_per_key_and_refused_for_ones_own_or_a_paused_offer() {
+    let _sweep = SWEEP.read().await;
     let stack = Stack::from_env();
     let bruno = stack.provider("Bruno Keys", false).await;
     let ana = stack.person("ana").await;
@@ -721,6 +733,14 @@ async fn purchases_are_idempotent_per_key_and_refused_for_ones_own_or_a_paused_o
         .call("GET", "/bookings?role=customer", Some(&ana.token), None)
         .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+    // An unpaid checkout is the buyer's alone: not in the provider's tasks, not visible.
+    let (_, page) = stack
+        .call("GET", "/bookings?role=provider", Some(&bruno.token), None)
+        .await;
+    assert_eq!(page["items"], json!([]), "{page}");
+    let unpaid = first["booking"]["id"].as_str().unwrap();
+    let (status, _) = booking(&stack, &bruno, unpaid).await;
+    assert_eq!(status, 404);
     // Another key is another purchase; the same key for another offer is refused.
     let (status, _) = purchase(&stack, &ana, &tap, "other-key").await;
     assert_eq!(status, 201);
@@ -761,6 +781,7 @@ async fn purchases_are_idempotent_per_key_and_refused_for_ones_own_or_a_paused_o
 
 #[tokio::test]
 async fn only_the_parties_see_a_booking_its_room_and_files_and_each_does_only_their_steps() {
+    let _sweep = SWEEP.read().await;
     let stack = Stack::from_env();
     let (bruno, ana, booking) = paid_booking(&stack, "Authz").await;
     let eve = stack.person("eve").await;
@@ -796,6 +817,13 @@ async fn only_the_parties_see_a_booking_its_room_and_files_and_each_does_only_th
     );
     let (_, page) = stack.call("GET", "/bookings", Some(&eve.token), None).await;
     assert_eq!(page["items"], json!([]));
+    // Not even an admin opens (or claims) a booking's room by hand.
+    let claim = json!({ "kind": "subject", "subject": { "type": "booking", "id": id },
+        "memberIds": [eve.id] });
+    let (status, body) = stack
+        .call("POST", "/rooms", Some(&admin), Some(claim))
+        .await;
+    assert!(status == 403 || status == 409, "{status}: {body}");
 
     // Steps: each for its side only; others get 404; a wrong order is 409 with the state.
     for (who, action) in [(&ana, "start"), (&ana, "deliver")] {
@@ -912,6 +940,7 @@ async fn proof_image(stack: &Stack, who: &Person) -> String {
 
 #[tokio::test]
 async fn a_delivered_booking_completes_by_itself_after_48_hours() {
+    let _sweep = SWEEP.write().await;
     let stack = Stack::from_env();
     let (bruno, ana, booking) = paid_booking(&stack, "Auto").await;
     let id = booking["id"].as_str().unwrap();

@@ -1,5 +1,6 @@
 //! Bookings on the table. The booking item carries its pending timer's `GSI1` keys (the sweep
-//! reads only what is due); each party has a copy in their own partition ("my orders", "my
+//! reads only what is due); each party has a copy in their own partition (the provider once
+//! it is paid) ("my orders", "my
 //! tasks": one query, newest first, filtered on the copy's state, category and source). Every
 //! change is one transaction conditioned on the version read, which rewrites both copies and
 //! writes whatever the transition implies (ledger step, room, shared files, consumed Stripe
@@ -79,13 +80,18 @@ impl DynamoStore {
                 .expression_attribute_values(":version", n(v)),
             None => put.condition_expression("attribute_not_exists(PK)"),
         };
-        Ok(vec![
+        let mut writes = vec![
             TransactWriteItem::builder()
                 .put(put.build().map_err(Error::unexpected)?)
                 .build(),
             self.put_action(self.party_row_item(booking, PartyRole::Customer)?, None)?,
-            self.put_action(self.party_row_item(booking, PartyRole::Provider)?, None)?,
-        ])
+        ];
+        // "My tasks" lists a booking once it is paid (it then has its room); an unpaid or
+        // expired checkout is the customer's alone.
+        if booking.room_id.is_some() {
+            writes.push(self.put_action(self.party_row_item(booking, PartyRole::Provider)?, None)?);
+        }
+        Ok(writes)
     }
 
     fn event_item(&self, event_id: &str, now: DateTime<Utc>) -> Result<Item> {

@@ -38,6 +38,12 @@ pub const BOOKING_METADATA: &str = "booking_id";
 const REFUND_RETRY: Duration = Duration::minutes(1);
 /// Timers one sweep run handles (the rest are due on the next run).
 const SWEEP_BATCH: u32 = 100;
+/// How long a timer that failed waits before it is tried again, so timers that keep failing
+/// (Stripe refusing, a payment it no longer knows) never crowd out the rest of a batch.
+const RETRY_FAILED_TIMER: Duration = Duration::minutes(5);
+/// Times a payment is applied against a booking that keeps moving before the webhook gives up
+/// (and Stripe delivers again).
+const PAID_ATTEMPTS: usize = 3;
 
 /// What a purchase answers: the booking and what the client needs to pay.
 #[derive(Debug, Serialize, ToSchema)]
@@ -108,12 +114,14 @@ pub struct Bookings<'a> {
     pub cursors: &'a CursorCodec,
 }
 
+/// How `caller` acts on `booking`, if they may see it at all. The provider becomes a party
+/// once the booking is paid (it then has its room): an unpaid checkout is the customer's alone.
 fn actor_of(caller: &Caller, booking: &Booking) -> Option<Actor> {
     match booking.role_of(&caller.user_id) {
         Some(PartyRole::Customer) => Some(Actor::Customer),
-        Some(PartyRole::Provider) => Some(Actor::Provider),
-        None if caller.roles.contains(&Role::Admin) => Some(Actor::Operator),
-        None => None,
+        Some(PartyRole::Provider) if booking.room_id.is_some() => Some(Actor::Provider),
+        _ if caller.roles.contains(&Role::Admin) => Some(Actor::Operator),
+        _ => None,
     }
 }
 
@@ -413,10 +421,17 @@ impl Bookings<'_> {
         self.apply(&booking, &after, effects).await?;
         info!(booking_id = %after.id, refund = amount, "booking cancelled");
         let after = if amount > 0 {
-            self.send_refund(&after, now).await
+            match self.send_refund(&after, now).await {
+                Ok(refunded) => refunded,
+                Err(err) => {
+                    warn!(error = %err, booking_id = %after.id, "refund not taken yet; the sweep retries");
+                    after
+                }
+            }
         } else {
-            if let Some(pi) = &booking.payment_intent_id {
-                // An unpaid booking's payment must not go through later.
+            if !paid && let Some(pi) = &booking.payment_intent_id {
+                // An unpaid booking's payment must not go through later (if it already did,
+                // its webhook refunds it).
                 if let Err(err) = self
                     .payments
                     .cancel_payment(pi, &format!("booking-{}-cancel", booking.id))
@@ -447,35 +462,33 @@ impl Bookings<'_> {
 
     /// Asks Stripe for a cancellation's refund (keyed by the booking: one refund however
     /// often it is asked) and records its id; on failure the booking keeps its retry timer.
-    async fn send_refund(&self, booking: &Booking, now: DateTime<Utc>) -> Booking {
+    async fn send_refund(&self, booking: &Booking, now: DateTime<Utc>) -> Result<Booking> {
         let (Some(info), Some(pi)) = (&booking.refund, &booking.payment_intent_id) else {
-            return booking.clone();
+            return Ok(booking.clone());
         };
         let key = format!("booking-{}-refund", booking.id);
-        match self.payments.refund(pi, info.amount, &key).await {
-            Ok(refund_id) => {
-                let mut after = booking.clone();
-                after.refund = Some(RefundInfo {
-                    amount: info.amount,
-                    stripe_refund_id: Some(refund_id),
-                });
-                after.timer = None;
-                after.updated_at = now;
-                after.version += 1;
-                match self
-                    .store
-                    .transition(booking, &after, Effects::default())
-                    .await
-                {
-                    Ok(true) => after,
-                    _ => booking.clone(),
-                }
-            }
-            Err(err) => {
-                warn!(error = %err, booking_id = %booking.id, "refund not taken yet; the sweep retries");
+        let refund_id = self.payments.refund(pi, info.amount, &key).await?;
+        let mut after = booking.clone();
+        after.refund = Some(RefundInfo {
+            amount: info.amount,
+            stripe_refund_id: Some(refund_id),
+        });
+        after.timer = None;
+        after.updated_at = now;
+        after.version += 1;
+        // Lost to a concurrent change: the timer stays, and the next sweep asks Stripe again
+        // under the same key, which answers the same refund.
+        Ok(
+            if self
+                .store
+                .transition(booking, &after, Effects::default())
+                .await?
+            {
+                after
+            } else {
                 booking.clone()
-            }
-        }
+            },
+        )
     }
 
     async fn apply(&self, before: &Booking, after: &Booking, effects: Effects<'_>) -> Result<()> {
@@ -589,75 +602,83 @@ impl Bookings<'_> {
     /// charge written, in one transaction; then both parties are told.
     async fn paid(
         &self,
-        booking: Booking,
+        mut booking: Booking,
         payment: &Payment,
         event: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<WebhookOutcome> {
-        let charge = LedgerStep {
-            step: "charge".into(),
-            entries: charge_entries(payment.amount_received.max(booking.price.amount)),
-            stripe_ref: Some(payment.id.clone()),
-            at: now,
-        };
-        if booking.state != BookingState::PendingPayment {
-            // A booking that was paid has its room: this is a duplicate or reordered delivery
-            // (whatever happened since, a cancellation's refund included, is not redone).
-            if booking.room_id.is_some() {
-                return Ok(WebhookOutcome::Duplicate);
+        let mut raced = false;
+        for _ in 0..PAID_ATTEMPTS {
+            let charge = LedgerStep {
+                step: "charge".into(),
+                entries: charge_entries(payment.amount_received.max(booking.price.amount)),
+                stripe_ref: Some(payment.id.clone()),
+                at: now,
+            };
+            if booking.state != BookingState::PendingPayment {
+                // A booking that was paid has its room: this is a duplicate or reordered
+                // delivery (whatever happened since, a cancellation's refund included, is not
+                // redone).
+                if booking.room_id.is_some() {
+                    if raced && booking.state == BookingState::Accepted {
+                        // The delivery that won may have stopped before telling anyone: the
+                        // notifications are keyed, so repeating them is harmless.
+                        self.announce_accepted(&booking, now).await;
+                    }
+                    return Ok(WebhookOutcome::Duplicate);
+                }
+                // Never paid before: it expired or was cancelled while the payment went
+                // through.
+                return self.refund_late(booking, payment, charge, now).await;
             }
-            // Never paid before: it expired or was cancelled while the payment went through.
-            return self.refund_late(booking, payment, charge, now).await;
-        }
-        let mut after = booking.moved(Event::PaymentSucceeded, Actor::System, now)?;
-        after.payment_intent_id = Some(payment.id.clone());
-        after.payment_error = None;
-        after.room_id = Some(booking.room());
-        let room = Room {
-            id: booking.room(),
-            kind: RoomKind::Subject,
-            name: Some(booking.title.clone()),
-            avatar_file_id: None,
-            subject: Some(Subject {
-                kind: SubjectType::Booking,
-                id: booking.id.to_string(),
-            }),
-            created_by: booking.customer_id,
-            created_at: now,
-            last_message: None,
-            last_activity_at: now,
-            member_count: 2,
-            seq: 0,
-            counted: 0,
-        };
-        // Both are plain members: nobody adds a third person to a booking's room.
-        let members = [
-            Member::new(&room, booking.customer_id, MemberRole::Member, None),
-            Member::new(&room, booking.provider_id, MemberRole::Member, None),
-        ];
-        let effects = Effects {
-            ledger: vec![charge],
-            room: Some((&room, &members)),
-            stripe_event: event,
-            files: None,
-        };
-        if !self.store.transition(&booking, &after, effects).await? {
-            // Another delivery applied it first (or the booking moved): what is stored now
-            // decides; the notifications below are keyed, so repeating them is harmless.
-            let stored = self
+            let mut after = booking.moved(Event::PaymentSucceeded, Actor::System, now)?;
+            after.payment_intent_id = Some(payment.id.clone());
+            after.payment_error = None;
+            after.room_id = Some(booking.room());
+            let room = Room {
+                id: booking.room(),
+                kind: RoomKind::Subject,
+                name: Some(booking.title.clone()),
+                avatar_file_id: None,
+                subject: Some(Subject {
+                    kind: SubjectType::Booking,
+                    id: booking.id.to_string(),
+                }),
+                created_by: booking.customer_id,
+                created_at: now,
+                last_message: None,
+                last_activity_at: now,
+                member_count: 2,
+                seq: 0,
+                counted: 0,
+            };
+            // Both are plain members: nobody adds a third person to a booking's room.
+            let members = [
+                Member::new(&room, booking.customer_id, MemberRole::Member, None),
+                Member::new(&room, booking.provider_id, MemberRole::Member, None),
+            ];
+            let effects = Effects {
+                ledger: vec![charge],
+                room: Some((&room, &members)),
+                stripe_event: event,
+                files: None,
+            };
+            if self.store.transition(&booking, &after, effects).await? {
+                info!(booking_id = %after.id, "booking paid and accepted");
+                self.announce_accepted(&after, now).await;
+                return Ok(WebhookOutcome::Applied);
+            }
+            // Something else moved the booking first (another delivery, the purchase
+            // attaching its payment, a cancellation): decide again on what is stored now.
+            raced = true;
+            booking = self
                 .store
                 .get_booking(&booking.id)
                 .await?
                 .ok_or_else(lost_race)?;
-            if stored.state != BookingState::Accepted {
-                return Ok(WebhookOutcome::Duplicate);
-            }
-            self.announce_accepted(&stored, now).await;
-            return Ok(WebhookOutcome::Duplicate);
         }
-        info!(booking_id = %after.id, "booking paid and accepted");
-        self.announce_accepted(&after, now).await;
-        Ok(WebhookOutcome::Applied)
+        // Still losing: a non-2xx answer has Stripe deliver the event again later.
+        Err(lost_race())
     }
 
     async fn announce_accepted(&self, booking: &Booking, now: DateTime<Utc>) {
@@ -693,6 +714,11 @@ impl Bookings<'_> {
         charge: LedgerStep,
         now: DateTime<Utc>,
     ) -> Result<WebhookOutcome> {
+        if booking.refund.is_some() {
+            // Refunded on an earlier delivery (Stripe keeps idempotency keys for a day only:
+            // a redelivery days later must not ask again).
+            return Ok(WebhookOutcome::Duplicate);
+        }
         let key = format!("late-{}", payment.id);
         let refund_id = self
             .payments
@@ -788,14 +814,34 @@ impl Bookings<'_> {
         let due = self.store.due(now, SWEEP_BATCH).await?;
         let mut done = 0;
         for booking in due {
-            let id = booking.id;
-            match self.fire(booking, now).await {
+            match self.fire(booking.clone(), now).await {
                 Ok(()) => done += 1,
-                Err(err) => warn!(error = ?err, booking_id = %id, "booking timer failed"),
+                Err(err) => {
+                    warn!(error = ?err, booking_id = %booking.id, "booking timer failed; retried later");
+                    self.postpone(&booking, now).await;
+                }
             }
         }
         info!(done, "booking timers swept");
         Ok(done)
+    }
+
+    /// Moves a failed timer a little later (if the booking is still as read).
+    async fn postpone(&self, booking: &Booking, now: DateTime<Utc>) {
+        let Some(timer) = booking.timer else { return };
+        let mut after = booking.clone();
+        after.timer = Some(Timer {
+            due_at: now + RETRY_FAILED_TIMER,
+            ..timer
+        });
+        after.version += 1;
+        if let Err(err) = self
+            .store
+            .transition(booking, &after, Effects::default())
+            .await
+        {
+            warn!(error = ?err, booking_id = %booking.id, "timer not postponed");
+        }
     }
 
     async fn fire(&self, booking: Booking, now: DateTime<Utc>) -> Result<()> {
@@ -825,7 +871,7 @@ impl Bookings<'_> {
                     .await?;
             }
             (TimerKind::RefundRetry, _) => {
-                self.send_refund(&booking, now).await;
+                self.send_refund(&booking, now).await?;
             }
             _ => {
                 // A timer its booking has moved past: drop it.

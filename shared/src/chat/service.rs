@@ -20,7 +20,7 @@ use crate::auth::Caller;
 use crate::chat::model::{
     AddMembers, Attachment, CreateRoom, EditMessage, Emoji, MAX_MEMBERS, MAX_PINS, MAX_SEQ, Member,
     MemberRole, MembershipPatch, Message, MessageKind, Room, RoomKind, RoomPatch, SendMessage,
-    next_owner, validate_name,
+    SubjectType, next_owner, validate_name,
 };
 use crate::chat::store::{
     Append, AppendOutcome, ChatStore, HistoryAnchor, OfflineMessage, RoomClaim,
@@ -299,6 +299,15 @@ impl<'a> Chat<'a> {
         if subject_room && !admin {
             return Err(Error::Forbidden(
                 "subject rooms are opened by their job, booking or lead".into(),
+            ));
+        }
+        // A booking opens its own room when it is paid, in the same transaction: a room
+        // claimed before it would make that transaction fail for good.
+        if let CreateRoom::Subject { subject, .. } = &request
+            && subject.kind == SubjectType::Booking
+        {
+            return Err(Error::Forbidden(
+                "a booking's room is opened by its payment".into(),
             ));
         }
         self.check_users_exist(&others, field).await?;
