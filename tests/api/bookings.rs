@@ -166,6 +166,12 @@ async fn an_offer_is_bought_paid_assigned_chatted_about_listed_and_cancelled_wit
     assert_eq!(customer_total(&detail["ledger"]), -4500);
 
     // Ana, online, is told live; Bruno, offline, finds it in his inbox and by SMS.
+    let opened = expect_event(&mut ana_ws, "room.updated").await;
+    assert_eq!(
+        (opened["change"].as_str(), opened["room"]["id"].as_str()),
+        (Some("created"), Some(booking_id.as_str())),
+        "{opened}"
+    );
     let live = expect_event(&mut ana_ws, "notification.new").await;
     assert_eq!(live["notification"]["kind"], "booking_confirmed");
     assert!(

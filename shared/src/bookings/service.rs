@@ -31,6 +31,7 @@ use crate::notifications::model::Kind;
 use crate::notifications::service::{Notifications, NotifyRequest, Recipients};
 use crate::offers::model::OfferStatus;
 use crate::offers::store::OfferStore;
+use crate::realtime::service::{self as realtime, RoomChange, ServerEvent};
 
 /// Metadata key naming the booking on Stripe's objects.
 pub const BOOKING_METADATA: &str = "booking_id";
@@ -665,6 +666,20 @@ impl Bookings<'_> {
             };
             if self.store.transition(&booking, &after, effects).await? {
                 info!(booking_id = %after.id, "booking paid and accepted");
+                // The parties' open chat screens learn of the room as of any other new room.
+                let parties = after.parties().to_vec();
+                let opened = ServerEvent::RoomUpdated {
+                    room,
+                    change: RoomChange::Created,
+                    user_ids: parties.clone(),
+                };
+                let (connections, pusher) =
+                    (self.notifications.connections, self.notifications.pusher);
+                if let Err(err) =
+                    realtime::send_to_users(connections, pusher, &parties, &opened).await
+                {
+                    warn!(error = ?err, booking_id = %after.id, "room.updated not delivered");
+                }
                 self.announce_accepted(&after, now).await;
                 return Ok(WebhookOutcome::Applied);
             }
