@@ -499,13 +499,13 @@ async fn purchase_and_webhook_stay_within_their_sequential_round_trip_budgets() 
     let services = stack.in_process(Some(recorder.store(&stack).await)).await;
     let payments = gigwire_payments::StripePayments::new(&stripe.key, Some(&stripe.url)).unwrap();
     let cursors = CursorCodec::new(std::env::var("GIGWIRE_APP_SECRET").unwrap().as_bytes());
+    let news = services.notifications();
     let bookings = Bookings {
         store: &services.store,
         offers: &services.store,
         files: &services.store,
-        users: &services.store,
         payments: &payments,
-        notifications: services.notifications(),
+        news: &news,
         cursors: &cursors,
     };
     let caller = Caller {

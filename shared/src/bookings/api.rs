@@ -17,6 +17,7 @@ use crate::lambda::now;
 use crate::lambda::{Init, StripeInit};
 use crate::me::service::page_size;
 use crate::notifications::api::notifications_over;
+use crate::notifications::service::Notifications;
 use crate::store::dynamo::DynamoStore;
 
 /// What every booking function builds once.
@@ -103,14 +104,17 @@ impl BookingsApi {
         }
     }
 
-    fn bookings(&self) -> Bookings<'_> {
+    fn notifications(&self) -> Notifications<'_> {
+        notifications_over(&self.store, &self.pusher, self.push.as_ref())
+    }
+
+    fn bookings<'a>(&'a self, news: &'a Notifications<'a>) -> Bookings<'a> {
         Bookings {
             store: &self.store,
             offers: &self.store,
             files: &self.store,
-            users: &self.store,
             payments: &self.payments,
-            notifications: notifications_over(&self.store, &self.pusher, self.push.as_ref()),
+            news,
             cursors: &self.cursors,
         }
     }
@@ -120,7 +124,7 @@ impl BookingsApi {
         let offer = OfferId::parse(req.path_param("id"), "id")?;
         let body: PurchaseRequest = req.json()?;
         let (purchase, created) = self
-            .bookings()
+            .bookings(&self.notifications())
             .purchase(req.caller()?, &offer, body, now())
             .await?;
         HttpResponse::json(if created { 201 } else { 200 }, &purchase)
@@ -129,7 +133,7 @@ impl BookingsApi {
     /// `POST /bookings/{id}/start`.
     pub async fn start(&self, req: HttpRequest) -> Result<HttpResponse> {
         let booking = self
-            .bookings()
+            .bookings(&self.notifications())
             .start(req.caller()?, &booking_id(&req)?, now())
             .await?;
         HttpResponse::ok(&booking)
@@ -139,7 +143,7 @@ impl BookingsApi {
     pub async fn deliver(&self, req: HttpRequest) -> Result<HttpResponse> {
         let body: DeliverRequest = req.json()?;
         let booking = self
-            .bookings()
+            .bookings(&self.notifications())
             .deliver(req.caller()?, &booking_id(&req)?, body, now())
             .await?;
         HttpResponse::ok(&booking)
@@ -148,7 +152,7 @@ impl BookingsApi {
     /// `POST /bookings/{id}/confirm`.
     pub async fn confirm(&self, req: HttpRequest) -> Result<HttpResponse> {
         let booking = self
-            .bookings()
+            .bookings(&self.notifications())
             .confirm(req.caller()?, &booking_id(&req)?, now())
             .await?;
         HttpResponse::ok(&booking)
@@ -158,7 +162,7 @@ impl BookingsApi {
     pub async fn cancel(&self, req: HttpRequest) -> Result<HttpResponse> {
         let body: CancelRequest = req.json()?;
         let booking = self
-            .bookings()
+            .bookings(&self.notifications())
             .cancel(req.caller()?, &booking_id(&req)?, body, now())
             .await?;
         HttpResponse::ok(&booking)
@@ -167,7 +171,7 @@ impl BookingsApi {
     /// `POST /webhooks/stripe`: the raw body as Stripe signed it.
     pub async fn webhook(&self, req: HttpRequest) -> Result<HttpResponse> {
         let outcome = self
-            .bookings()
+            .bookings(&self.notifications())
             .webhook(
                 &req.body,
                 req.header("stripe-signature"),
@@ -180,6 +184,7 @@ impl BookingsApi {
 
     /// The scheduled sweep of due booking timers.
     pub async fn sweep(&self, at: DateTime<Utc>) -> Result<()> {
-        self.bookings().sweep(at).await.map(|_| ())
+        let news = self.notifications();
+        self.bookings(&news).sweep(at).await.map(|_| ())
     }
 }

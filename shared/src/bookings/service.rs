@@ -18,7 +18,7 @@ use super::model::{
     Actor, Booking, BookingState, CancelRequest, DeliverRequest, Event, PartyRole, PurchaseRequest,
     RefundInfo, Timer, TimerKind, charge_entries, completion_entries, refund, refund_entries,
 };
-use super::store::{BookingStore, Effects, LedgerStep, ListFilter, PaymentGateway};
+use super::store::{BookingNews, BookingStore, Effects, LedgerStep, ListFilter, PaymentGateway};
 use crate::auth::Caller;
 use crate::chat::model::{Member, MemberRole, Room, RoomKind, Subject, SubjectType};
 use crate::cursor::CursorCodec;
@@ -26,12 +26,10 @@ use crate::domain::{BookingId, OfferId, Role, UserId};
 use crate::error::{Error, Result};
 use crate::files::model::{FileStatus, Purpose};
 use crate::files::store::FileStore;
-use crate::me::store::UserStore;
 use crate::notifications::model::Kind;
-use crate::notifications::service::{Notifications, NotifyRequest, Recipients};
+use crate::notifications::service::{NotifyRequest, Recipients};
 use crate::offers::model::OfferStatus;
 use crate::offers::store::OfferStore;
-use crate::realtime::service::{self as realtime, RoomChange, ServerEvent};
 
 /// Metadata key naming the booking on Stripe's objects.
 pub const BOOKING_METADATA: &str = "booking_id";
@@ -105,12 +103,10 @@ pub struct Bookings<'a> {
     pub offers: &'a dyn OfferStore,
     /// Proof-of-work files.
     pub files: &'a dyn FileStore,
-    /// Names for the notification texts.
-    pub users: &'a dyn UserStore,
     /// Stripe.
     pub payments: &'a dyn PaymentGateway,
     /// Tells the parties.
-    pub notifications: Notifications<'a>,
+    pub news: &'a dyn BookingNews,
     /// Page cursors.
     pub cursors: &'a CursorCodec,
 }
@@ -445,7 +441,7 @@ impl Bookings<'_> {
         };
         let canceller = match actor {
             Actor::Operator => "Support".to_owned(),
-            _ => self.name_of(&caller.user_id).await,
+            _ => self.news.display_name(&caller.user_id).await,
         };
         let refund_text = (amount > 0).then(|| format_money(amount, &after.price.currency));
         self.notify(
@@ -500,13 +496,6 @@ impl Bookings<'_> {
         }
     }
 
-    async fn name_of(&self, user: &UserId) -> String {
-        match self.users.get_user(user).await {
-            Ok(Some(u)) => u.display_name.unwrap_or_else(|| "Someone".into()),
-            _ => "Someone".into(),
-        }
-    }
-
     /// Notifies `to` about a booking, once per booking and `step` (a retry is a duplicate).
     /// Failures are logged: the transition they follow is already done.
     #[allow(clippy::too_many_arguments)]
@@ -521,7 +510,7 @@ impl Bookings<'_> {
         now: DateTime<Utc>,
     ) {
         if let (Some(actor), None) = (actor, data.get("actor")) {
-            data["actor"] = json!(self.name_of(&actor).await);
+            data["actor"] = json!(self.news.display_name(&actor).await);
         }
         data["bookingId"] = json!(booking.id);
         let request = NotifyRequest {
@@ -532,7 +521,7 @@ impl Bookings<'_> {
             data,
             idempotency_key: format!("booking:{}:{step}", booking.id),
         };
-        if let Err(err) = self.notifications.notify(&request, now).await {
+        if let Err(err) = self.news.notify(&request, now).await {
             warn!(error = ?err, booking_id = %booking.id, step, "booking notification failed");
         }
     }
@@ -667,17 +656,7 @@ impl Bookings<'_> {
             if self.store.transition(&booking, &after, effects).await? {
                 info!(booking_id = %after.id, "booking paid and accepted");
                 // The parties' open chat screens learn of the room as of any other new room.
-                let parties = after.parties().to_vec();
-                let opened = ServerEvent::RoomUpdated {
-                    room,
-                    change: RoomChange::Created,
-                    user_ids: parties.clone(),
-                };
-                let (connections, pusher) =
-                    (self.notifications.connections, self.notifications.pusher);
-                if let Err(err) =
-                    realtime::send_to_users(connections, pusher, &parties, &opened).await
-                {
+                if let Err(err) = self.news.room_opened(&room, &after.parties()).await {
                     warn!(error = ?err, booking_id = %after.id, "room.updated not delivered");
                 }
                 self.announce_accepted(&after, now).await;
@@ -960,12 +939,530 @@ fn only(actor: Actor, wanted: Actor, message: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    //! The webhook's, the sweep's and cancellation's decisions against fakes of the narrow
+    //! ports: the races and failures an end-to-end run cannot stage on demand.
+
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
     use super::*;
+    use crate::cursor::Position;
+    use crate::domain::{FileId, SessionId};
+    use crate::files::model::FileRecord;
+    use crate::offers::model::{Money, Offer, OfferStatus, ProviderProfile};
+    use crate::store::Page;
+
+    const SECRET: &str = "whsec_unit";
 
     #[test]
     fn money_prints_with_two_decimals_and_the_code() {
         assert_eq!(format_money(4_500, "eur"), "45.00 EUR");
         assert_eq!(format_money(105, "usd"), "1.05 USD");
         assert_eq!(format_money(100, "gbp"), "1.00 GBP");
+    }
+
+    /// Bookings, ledger steps and events written all or nothing, conditioned like the real
+    /// transaction; `interfere` is what another writer stores just before the next transition.
+    #[derive(Default)]
+    struct Table {
+        bookings: Mutex<HashMap<BookingId, Booking>>,
+        ledger: Mutex<Vec<(BookingId, LedgerStep)>>,
+        events: Mutex<Vec<String>>,
+        interfere: Mutex<Option<Booking>>,
+    }
+
+    impl Table {
+        fn with(booking: &Booking) -> Self {
+            let table = Self::default();
+            table.put(booking);
+            table
+        }
+        fn put(&self, booking: &Booking) {
+            self.bookings
+                .lock()
+                .unwrap()
+                .insert(booking.id, booking.clone());
+        }
+        fn stored(&self, id: &BookingId) -> Booking {
+            self.bookings.lock().unwrap()[id].clone()
+        }
+        fn steps(&self) -> Vec<String> {
+            let ledger = self.ledger.lock().unwrap();
+            ledger.iter().map(|(_, s)| s.step.clone()).collect()
+        }
+    }
+
+    #[async_trait]
+    impl BookingStore for Table {
+        async fn get_booking(&self, id: &BookingId) -> Result<Option<Booking>> {
+            Ok(self.bookings.lock().unwrap().get(id).cloned())
+        }
+        async fn purchase_of(&self, _: &UserId, _: &str) -> Result<Option<BookingId>> {
+            Ok(None)
+        }
+        async fn create_booking(&self, booking: &Booking, _: &str) -> Result<bool> {
+            self.put(booking);
+            Ok(true)
+        }
+        async fn transition(
+            &self,
+            before: &Booking,
+            after: &Booking,
+            effects: Effects<'_>,
+        ) -> Result<bool> {
+            if let Some(other) = self.interfere.lock().unwrap().take() {
+                self.put(&other);
+            }
+            let mut bookings = self.bookings.lock().unwrap();
+            let mut ledger = self.ledger.lock().unwrap();
+            let mut events = self.events.lock().unwrap();
+            let current = bookings.get(&before.id).map(|b| b.version) == Some(before.version);
+            let step_taken = effects.ledger.iter().any(|step| {
+                ledger
+                    .iter()
+                    .any(|(id, s)| *id == after.id && s.step == step.step)
+            });
+            let event_seen = effects
+                .stripe_event
+                .is_some_and(|e| events.iter().any(|seen| seen == e));
+            if !current || step_taken || event_seen {
+                return Ok(false);
+            }
+            bookings.insert(after.id, after.clone());
+            ledger.extend(effects.ledger.into_iter().map(|s| (after.id, s)));
+            events.extend(effects.stripe_event.map(str::to_owned));
+            Ok(true)
+        }
+        async fn record_event(&self, event: &str, _: DateTime<Utc>) -> Result<bool> {
+            let mut events = self.events.lock().unwrap();
+            let new = !events.iter().any(|e| e == event);
+            events.push(event.to_owned());
+            Ok(new)
+        }
+        async fn ledger(&self, id: &BookingId) -> Result<Vec<LedgerStep>> {
+            let ledger = self.ledger.lock().unwrap();
+            Ok(ledger
+                .iter()
+                .filter(|(b, _)| b == id)
+                .map(|(_, s)| s.clone())
+                .collect())
+        }
+        async fn bookings_of(
+            &self,
+            _: &UserId,
+            _: &ListFilter,
+            _: u32,
+            _: Option<Position>,
+        ) -> Result<Page<Booking>> {
+            unimplemented!("listings are not exercised here")
+        }
+        async fn due(&self, now: DateTime<Utc>, _: u32) -> Result<Vec<Booking>> {
+            let bookings = self.bookings.lock().unwrap();
+            Ok(bookings
+                .values()
+                .filter(|b| b.timer.is_some_and(|t| t.due_at <= now))
+                .cloned()
+                .collect())
+        }
+    }
+
+    /// Stripe: one payment as it stands, refunds keyed like Stripe's idempotency keys (the
+    /// same key answers the same refund), and a switch that makes refunds fail.
+    struct Stripe {
+        payment: Payment,
+        reads: Mutex<usize>,
+        refunds: Mutex<Vec<(String, i64)>>,
+        cancels: Mutex<Vec<String>>,
+        down: Mutex<bool>,
+    }
+
+    impl Stripe {
+        fn with(status: &str, booking: &Booking) -> Self {
+            Self {
+                payment: Payment {
+                    id: "pi_1".into(),
+                    status: status.into(),
+                    amount: booking.price.amount,
+                    amount_received: if status == "succeeded" {
+                        booking.price.amount
+                    } else {
+                        0
+                    },
+                    client_secret: Some("pi_1_secret_x".into()),
+                    transfer_group: Some(booking.id.to_string()),
+                    metadata: HashMap::from([(BOOKING_METADATA.into(), booking.id.to_string())]),
+                    last_error: None,
+                },
+                reads: Mutex::new(0),
+                refunds: Mutex::default(),
+                cancels: Mutex::default(),
+                down: Mutex::new(false),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl PaymentGateway for Stripe {
+        async fn create_payment(&self, _: &NewPayment<'_>) -> Result<Payment> {
+            Ok(self.payment.clone())
+        }
+        async fn payment(&self, _: &str) -> Result<Payment> {
+            *self.reads.lock().unwrap() += 1;
+            Ok(self.payment.clone())
+        }
+        async fn cancel_payment(&self, id: &str, _: &str) -> Result<Payment> {
+            self.cancels.lock().unwrap().push(id.to_owned());
+            Ok(self.payment.clone())
+        }
+        async fn refund(&self, _: &str, amount: i64, key: &str) -> Result<String> {
+            if *self.down.lock().unwrap() {
+                return Err(Error::PaymentUnavailable("down".into()));
+            }
+            let mut refunds = self.refunds.lock().unwrap();
+            if !refunds.iter().any(|(k, _)| k == key) {
+                refunds.push((key.to_owned(), amount));
+            }
+            Ok(format!("re_{key}"))
+        }
+    }
+
+    /// Records what the parties were told.
+    #[derive(Default)]
+    struct News {
+        notified: Mutex<Vec<(Kind, String)>>,
+        rooms: Mutex<usize>,
+    }
+
+    #[async_trait]
+    impl BookingNews for News {
+        async fn notify(&self, request: &NotifyRequest, _: DateTime<Utc>) -> Result<()> {
+            let mut notified = self.notified.lock().unwrap();
+            notified.push((request.kind, request.idempotency_key.clone()));
+            Ok(())
+        }
+        async fn display_name(&self, _: &UserId) -> String {
+            "Ana".into()
+        }
+        async fn room_opened(&self, _: &Room, _: &[UserId]) -> Result<()> {
+            *self.rooms.lock().unwrap() += 1;
+            Ok(())
+        }
+    }
+
+    /// Offers and files: not used by the flows tested here.
+    struct Unused;
+
+    #[async_trait]
+    impl OfferStore for Unused {
+        async fn put_profile(&self, _: &ProviderProfile) -> Result<()> {
+            unimplemented!()
+        }
+        async fn get_profile(&self, _: &UserId) -> Result<Option<ProviderProfile>> {
+            unimplemented!()
+        }
+        async fn create_offer(&self, _: &Offer) -> Result<()> {
+            unimplemented!()
+        }
+        async fn get_offer(&self, _: &OfferId) -> Result<Option<Offer>> {
+            unimplemented!()
+        }
+        async fn replace_offer(&self, _: &Offer, _: &Offer) -> Result<bool> {
+            unimplemented!()
+        }
+        async fn delete_offer(&self, _: &Offer) -> Result<bool> {
+            unimplemented!()
+        }
+        async fn listed_offers(&self, _: &str, _: u32, _: Option<Position>) -> Result<Page<Offer>> {
+            unimplemented!()
+        }
+        async fn offers_of(&self, _: &UserId, _: u32, _: Option<Position>) -> Result<Page<Offer>> {
+            unimplemented!()
+        }
+    }
+
+    #[async_trait]
+    impl FileStore for Unused {
+        async fn create_file(&self, _: &FileRecord) -> Result<()> {
+            unimplemented!()
+        }
+        async fn get_file(&self, _: &FileId) -> Result<Option<FileRecord>> {
+            unimplemented!()
+        }
+        async fn mark_ready(&self, _: &FileId, _: DateTime<Utc>) -> Result<bool> {
+            unimplemented!()
+        }
+        async fn delete_file(&self, _: &FileId) -> Result<()> {
+            unimplemented!()
+        }
+        async fn stale_uploads(&self, _: DateTime<Utc>, _: u32) -> Result<Vec<FileRecord>> {
+            unimplemented!()
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-06-10T10:00:00Z".parse().unwrap()
+    }
+
+    /// A booking bought at `now()`, with its PaymentIntent attached (version 2).
+    fn pending() -> Booking {
+        let offer = Offer {
+            id: OfferId::at(now()),
+            provider_id: UserId::new(),
+            title: "Fix a tap".into(),
+            description: "Parts included.".into(),
+            category: "plumbing".into(),
+            price: Money {
+                amount: 4_500,
+                currency: "eur".into(),
+            },
+            duration_minutes: 60,
+            image_file_ids: Vec::new(),
+            status: OfferStatus::Active,
+            created_at: now(),
+            updated_at: now(),
+        };
+        Booking {
+            payment_intent_id: Some("pi_1".into()),
+            version: 2,
+            ..Booking::for_offer(offer, UserId::new(), now())
+        }
+    }
+
+    /// `booking` moved as the service would, without any effect.
+    fn moved(booking: &Booking, event: Event, actor: Actor) -> Booking {
+        booking.moved(event, actor, now()).unwrap()
+    }
+
+    fn signed(kind: &str, booking: &Booking, event: &str) -> (Vec<u8>, String) {
+        let payload = json!({ "id": event, "object": "event", "type": kind,
+            "data": { "object": { "id": "pi_1", "object": "payment_intent",
+            "metadata": { BOOKING_METADATA: booking.id } } } })
+        .to_string()
+        .into_bytes();
+        let header = webhook::sign(&payload, SECRET, now().timestamp());
+        (payload, header)
+    }
+
+    struct World {
+        table: Table,
+        stripe: Stripe,
+        news: News,
+        cursors: CursorCodec,
+    }
+
+    impl World {
+        fn new(table: Table, stripe: Stripe) -> Self {
+            Self {
+                table,
+                stripe,
+                news: News::default(),
+                cursors: CursorCodec::new(&[7; 32]),
+            }
+        }
+        fn bookings(&self) -> Bookings<'_> {
+            Bookings {
+                store: &self.table,
+                offers: &Unused,
+                files: &Unused,
+                payments: &self.stripe,
+                news: &self.news,
+                cursors: &self.cursors,
+            }
+        }
+        async fn deliver(&self, kind: &str, booking: &Booking, event: &str) -> WebhookOutcome {
+            let (payload, header) = signed(kind, booking, event);
+            self.bookings()
+                .webhook(&payload, Some(&header), SECRET, now())
+                .await
+                .unwrap()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_payment_is_applied_once_however_often_it_is_delivered() {
+        let booking = pending();
+        let world = World::new(Table::with(&booking), Stripe::with("succeeded", &booking));
+        let kind = "payment_intent.succeeded";
+        assert_eq!(
+            world.deliver(kind, &booking, "evt_1").await,
+            WebhookOutcome::Applied
+        );
+        for _ in 0..3 {
+            assert_eq!(
+                world.deliver(kind, &booking, "evt_1").await,
+                WebhookOutcome::Duplicate
+            );
+        }
+        let stored = world.table.stored(&booking.id);
+        assert_eq!((stored.state, stored.version), (BookingState::Accepted, 3));
+        assert_eq!(stored.room_id, Some(booking.room()));
+        assert_eq!(world.table.steps(), ["charge"]);
+        assert_eq!(*world.news.rooms.lock().unwrap(), 1);
+        let kinds: Vec<Kind> = world
+            .news
+            .notified
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| *k)
+            .collect();
+        assert_eq!(kinds, [Kind::BookingConfirmed, Kind::ProviderAssigned]);
+    }
+
+    #[tokio::test]
+    async fn losing_to_another_delivery_repeats_only_the_keyed_announcements() {
+        let booking = pending();
+        let world = World::new(Table::with(&booking), Stripe::with("succeeded", &booking));
+        // Another delivery accepted it between our read and our write.
+        let mut theirs = moved(&booking, Event::PaymentSucceeded, Actor::System);
+        theirs.room_id = Some(booking.room());
+        *world.table.interfere.lock().unwrap() = Some(theirs);
+        let outcome = world
+            .deliver("payment_intent.succeeded", &booking, "evt_2")
+            .await;
+        assert_eq!(outcome, WebhookOutcome::Duplicate);
+        assert!(
+            world.table.steps().is_empty(),
+            "the winner wrote the charge, not us"
+        );
+        assert_eq!(*world.news.rooms.lock().unwrap(), 0);
+        let keys: Vec<String> = world
+            .news
+            .notified
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, k)| k.clone())
+            .collect();
+        let id = booking.id;
+        assert_eq!(
+            keys,
+            [
+                format!("booking:{id}:confirmed"),
+                format!("booking:{id}:assigned")
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_payment_that_races_a_cancellation_is_refunded_not_kept() {
+        let booking = pending();
+        let world = World::new(Table::with(&booking), Stripe::with("succeeded", &booking));
+        // The buyer cancelled between our read and our write.
+        *world.table.interfere.lock().unwrap() =
+            Some(moved(&booking, Event::Cancel, Actor::Customer));
+        let outcome = world
+            .deliver("payment_intent.succeeded", &booking, "evt_3")
+            .await;
+        assert_eq!(outcome, WebhookOutcome::Applied);
+        let stored = world.table.stored(&booking.id);
+        assert_eq!(stored.state, BookingState::CancelledByCustomer);
+        assert_eq!(stored.refund.map(|r| r.amount), Some(4_500));
+        assert_eq!(world.table.steps(), ["charge", "refund"]);
+        assert_eq!(world.stripe.refunds.lock().unwrap().len(), 1);
+        // Delivered again days later (Stripe no longer knows the key): no second refund asked.
+        let outcome = world
+            .deliver("payment_intent.succeeded", &booking, "evt_3")
+            .await;
+        assert_eq!(outcome, WebhookOutcome::Duplicate);
+        world.stripe.refunds.lock().unwrap().clear();
+        let outcome = world
+            .deliver("payment_intent.succeeded", &booking, "evt_3")
+            .await;
+        assert_eq!(outcome, WebhookOutcome::Duplicate);
+        assert!(world.stripe.refunds.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_forged_delivery_reads_and_writes_nothing() {
+        let booking = pending();
+        let world = World::new(Table::with(&booking), Stripe::with("succeeded", &booking));
+        let (payload, _) = signed("payment_intent.succeeded", &booking, "evt_4");
+        let forged = webhook::sign(&payload, "whsec_other", now().timestamp());
+        let err = world
+            .bookings()
+            .webhook(&payload, Some(&forged), SECRET, now())
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert_eq!(*world.stripe.reads.lock().unwrap(), 0);
+        assert_eq!(world.table.stored(&booking.id), booking);
+    }
+
+    #[tokio::test]
+    async fn a_failing_timer_waits_its_turn_and_the_others_still_fire() {
+        let booking = pending();
+        // A: cancelled by the provider, its refund not taken yet; B: delivered two days ago.
+        let mut refunding = moved(&booking, Event::PaymentSucceeded, Actor::System);
+        refunding.room_id = Some(booking.room());
+        let mut refunding = moved(&refunding, Event::Cancel, Actor::Provider);
+        refunding.refund = Some(RefundInfo {
+            amount: 4_500,
+            stripe_refund_id: None,
+        });
+        refunding.timer = Some(Timer {
+            kind: TimerKind::RefundRetry,
+            due_at: now(),
+        });
+        let mut delivered = pending();
+        delivered.id = BookingId::new();
+        delivered.room_id = Some(delivered.room());
+        delivered.state = BookingState::Delivered;
+        delivered.timer = Some(Timer {
+            kind: TimerKind::AutoComplete,
+            due_at: now(),
+        });
+        let table = Table::with(&refunding);
+        table.put(&delivered);
+        let world = World::new(table, Stripe::with("succeeded", &booking));
+        *world.stripe.down.lock().unwrap() = true;
+
+        assert_eq!(world.bookings().sweep(now()).await.unwrap(), 1);
+        assert_eq!(
+            world.table.stored(&delivered.id).state,
+            BookingState::Completed
+        );
+        let waiting = world.table.stored(&refunding.id);
+        assert_eq!(
+            waiting.timer.map(|t| (t.kind, t.due_at)),
+            Some((TimerKind::RefundRetry, now() + RETRY_FAILED_TIMER))
+        );
+        // Not due again at once; taken once Stripe is back.
+        assert_eq!(world.bookings().sweep(now()).await.unwrap(), 0);
+        *world.stripe.down.lock().unwrap() = false;
+        let later = now() + RETRY_FAILED_TIMER;
+        assert_eq!(world.bookings().sweep(later).await.unwrap(), 1);
+        let refunded = world.table.stored(&refunding.id);
+        assert!(refunded.refund.unwrap().stripe_refund_id.is_some());
+        assert_eq!(refunded.timer, None);
+    }
+
+    #[tokio::test]
+    async fn cancelling_work_in_progress_refunds_nothing_and_leaves_the_payment_alone() {
+        let mut started = moved(&pending(), Event::PaymentSucceeded, Actor::System);
+        started.room_id = Some(started.room());
+        let started = moved(&started, Event::Start, Actor::Provider);
+        let world = World::new(Table::with(&started), Stripe::with("succeeded", &started));
+        let caller = Caller {
+            user_id: started.customer_id,
+            session_id: SessionId::new(),
+            roles: [Role::Customer].into(),
+        };
+        let request = CancelRequest {
+            reason: "Changed my mind".into(),
+        };
+        let after = world
+            .bookings()
+            .cancel(&caller, &started.id, request, now())
+            .await
+            .unwrap();
+        assert_eq!(
+            (after.state, after.refund),
+            (BookingState::CancelledByCustomer, None)
+        );
+        assert!(world.stripe.cancels.lock().unwrap().is_empty());
+        assert!(world.stripe.refunds.lock().unwrap().is_empty());
+        assert!(world.table.steps().is_empty());
     }
 }

@@ -13,6 +13,8 @@ use crate::chat::model::{Member, Room};
 use crate::cursor::Position;
 use crate::domain::{BookingId, FileId, UserId};
 use crate::error::Result;
+use crate::notifications::service::{Notifications, NotifyRequest};
+use crate::realtime::service::{self as realtime, RoomChange, ServerEvent};
 use crate::store::Page;
 
 /// One step of a booking's ledger: its lines sum to zero.
@@ -90,6 +92,43 @@ pub trait BookingStore: Send + Sync {
     ) -> Result<Page<Booking>>;
     /// Bookings whose timer is due at `now`, soonest first.
     async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Booking>>;
+}
+
+/// What bookings tell people: the parties' notifications (keyed, so a repeat is a no-op), the
+/// names in their texts, and a newly opened room on the parties' open connections.
+#[async_trait]
+pub trait BookingNews: Send + Sync {
+    /// Notifies (inbox, live, push; SMS/email escalation when unread).
+    async fn notify(&self, request: &NotifyRequest, now: DateTime<Utc>) -> Result<()>;
+    /// A user's display name for the texts ("Someone" without one).
+    async fn display_name(&self, user: &UserId) -> String;
+    /// Tells `parties`' open connections that `room` exists (`room.updated`, `created`).
+    async fn room_opened(&self, room: &Room, parties: &[UserId]) -> Result<()>;
+}
+
+#[async_trait]
+impl BookingNews for Notifications<'_> {
+    async fn notify(&self, request: &NotifyRequest, now: DateTime<Utc>) -> Result<()> {
+        Notifications::notify(self, request, now).await.map(|_| ())
+    }
+
+    async fn display_name(&self, user: &UserId) -> String {
+        match self.users.get_user(user).await {
+            Ok(Some(u)) => u.display_name.unwrap_or_else(|| "Someone".into()),
+            _ => "Someone".into(),
+        }
+    }
+
+    async fn room_opened(&self, room: &Room, parties: &[UserId]) -> Result<()> {
+        let opened = ServerEvent::RoomUpdated {
+            room: room.clone(),
+            change: RoomChange::Created,
+            user_ids: parties.to_vec(),
+        };
+        realtime::send_to_users(self.connections, self.pusher, parties, &opened)
+            .await
+            .map(|_| ())
+    }
 }
 
 /// Stripe, as the booking flows call it.
