@@ -624,10 +624,7 @@ impl Stripe {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|e| {
-                e["data"]["object"]["id"] == object
-                    || e["data"]["object"]["payment_intent"] == object
-            })
+            .filter(|e| is_about(e, object))
             .cloned()
             .collect();
         events.reverse();
@@ -640,10 +637,11 @@ impl Stripe {
         for _ in 0..100 {
             let (status, list) = self.api("GET", &path, &[]).await;
             assert_eq!(status, 200, "{list}");
-            let found = list["data"].as_array().unwrap().iter().find(|e| {
-                e["data"]["object"]["id"] == object
-                    || e["data"]["object"]["payment_intent"] == object
-            });
+            let found = list["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| is_about(e, object));
             if let Some(e) = found {
                 return e.clone();
             }
@@ -651,6 +649,12 @@ impl Stripe {
         }
         panic!("no {kind} event about {object}")
     }
+}
+
+/// Whether a Stripe event is about `object` (a PaymentIntent, or a charge or refund of it).
+fn is_about(event: &Value, object: &str) -> bool {
+    let about = &event["data"]["object"];
+    about["id"] == object || about["payment_intent"] == object
 }
 
 /// The services the functions run, built in-process against the deployed stack (to call the

@@ -789,13 +789,13 @@ async fn purchases_are_idempotent_per_key_and_refused_for_ones_own_or_a_paused_o
 async fn only_the_parties_see_a_booking_its_room_and_files_and_each_does_only_their_steps() {
     let _sweep = SWEEP.read().await;
     let stack = Stack::from_env();
-    let (bruno, ana, booking) = paid_booking(&stack, "Authz").await;
+    let (bruno, ana, paid) = paid_booking(&stack, "Authz").await;
     let eve = stack.person("eve").await;
     let admin_person = stack.person("admin").await;
     let admin = stack
         .admin_token(&admin_person.user_id(), &admin_person.refresh)
         .await;
-    let id = booking["id"].as_str().unwrap();
+    let id = paid["id"].as_str().unwrap();
 
     for (who, token, status) in [
         ("customer", Some(&ana.token), 200),
@@ -901,7 +901,7 @@ async fn only_the_parties_see_a_booking_its_room_and_files_and_each_does_only_th
         (200, Some("completed")),
         "{body}"
     );
-    let (_, detail) = booking_detail(&stack, &ana, id).await;
+    let (_, detail) = booking(&stack, &ana, id).await;
     let completion = &detail["ledger"][1];
     assert_eq!(completion["step"], "completion");
     assert_eq!(
@@ -915,10 +915,6 @@ async fn only_the_parties_see_a_booking_its_room_and_files_and_each_does_only_th
     // The customer cancelling a completed booking: 409.
     let (status, _) = step(&stack, &ana, id, "cancel", None).await;
     assert_eq!(status, 409);
-}
-
-async fn booking_detail(stack: &Stack, who: &Person, id: &str) -> (u16, Value) {
-    booking(stack, who, id).await
 }
 
 /// A ready proof-of-work image of `who`.
@@ -948,8 +944,8 @@ async fn proof_image(stack: &Stack, who: &Person) -> String {
 async fn a_delivered_booking_completes_by_itself_after_48_hours() {
     let _sweep = SWEEP.write().await;
     let stack = Stack::from_env();
-    let (bruno, ana, booking) = paid_booking(&stack, "Auto").await;
-    let id = booking["id"].as_str().unwrap();
+    let (bruno, ana, paid) = paid_booking(&stack, "Auto").await;
+    let id = paid["id"].as_str().unwrap();
     assert_eq!(step(&stack, &bruno, id, "start", None).await.0, 200);
     assert_eq!(
         step(&stack, &bruno, id, "deliver", Some(json!({}))).await.0,
@@ -959,13 +955,13 @@ async fn a_delivered_booking_completes_by_itself_after_48_hours() {
         .run_booking_timers(Utc::now() + chrono::Duration::hours(47))
         .await;
     assert_eq!(
-        booking_detail(&stack, &ana, id).await.1["booking"]["state"],
+        booking(&stack, &ana, id).await.1["booking"]["state"],
         "delivered"
     );
     stack
         .run_booking_timers(Utc::now() + chrono::Duration::hours(49))
         .await;
-    let (_, detail) = booking_detail(&stack, &ana, id).await;
+    let (_, detail) = booking(&stack, &ana, id).await;
     assert_eq!(detail["booking"]["state"], "completed", "{detail}");
     assert_eq!(detail["booking"]["timer"], Value::Null);
     assert_eq!(customer_total(&detail["ledger"]), -4500);

@@ -7,7 +7,7 @@
 //! event), so a copy never disagrees with its booking and nothing happens twice.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, Duration, Utc};
 use tracing::instrument;
 
@@ -17,7 +17,7 @@ use crate::bookings::keys as booking_keys;
 use crate::chat::model::SubjectType;
 use crate::chat::store::RoomClaim;
 use crate::cursor::Position;
-use crate::domain::{BookingId, UserId};
+use crate::domain::{BookingId, UserId, wire_name};
 use crate::error::{Error, Result};
 use crate::keys::{self, Key};
 use crate::store::Page;
@@ -60,7 +60,7 @@ impl DynamoStore {
             booking,
         )?;
         // The copy carries no timer index keys (only the booking is swept).
-        item.insert("partyRole".into(), s(role.as_str()));
+        item.insert("partyRole".into(), s(wire_name(&role)));
         Ok(item)
     }
 
@@ -107,28 +107,17 @@ impl DynamoStore {
     }
 }
 
-/// The filter expression of a listing and its values.
-fn filter_expression(
-    filter: &ListFilter,
-) -> (Option<String>, Vec<(&'static str, &'static str, String)>) {
-    let mut parts = Vec::new();
-    let mut values = Vec::new();
-    if let Some(role) = filter.role {
-        values.push(("#role", ":role", role.as_str().to_owned()));
-    }
-    if let Some(state) = filter.state {
-        values.push(("#state", ":state", state.to_string()));
-    }
-    if let Some(category) = &filter.category {
-        values.push(("#category", ":category", category.clone()));
-    }
-    if let Some(source) = filter.source {
-        values.push(("#source", ":source", source.as_str().to_owned()));
-    }
-    for (name, value, _) in &values {
-        parts.push(format!("{name} = {value}"));
-    }
-    ((!parts.is_empty()).then(|| parts.join(" AND ")), values)
+/// The attributes a listing filters on and their wanted values (all must match).
+fn filter_values(filter: &ListFilter) -> Vec<(&'static str, String)> {
+    [
+        ("partyRole", filter.role.map(|r| wire_name(&r))),
+        ("state", filter.state.map(|s| wire_name(&s))),
+        ("category", filter.category.clone()),
+        ("source", filter.source.map(|s| wire_name(&s))),
+    ]
+    .into_iter()
+    .filter_map(|(attribute, value)| value.map(|v| (attribute, v)))
+    .collect()
 }
 
 #[async_trait]
@@ -196,23 +185,8 @@ impl BookingStore for DynamoStore {
             for file in files {
                 // The file learns the booking's room, so the room's members (the two
                 // parties) may download it.
-                let update = self
-                    .update(&crate::files::keys::file(file))
-                    .update_expression("ADD roomIds :room")
-                    .condition_expression(
-                        "#status = :ready AND ownerId = :owner AND purpose = :purpose",
-                    )
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(
-                        ":room",
-                        AttributeValue::Ss(vec![after.room().to_string()]),
-                    )
-                    .expression_attribute_values(":ready", s("ready"))
-                    .expression_attribute_values(":owner", s(owner.to_string()))
-                    .expression_attribute_values(":purpose", s("proof_of_work"))
-                    .build()
-                    .map_err(Error::unexpected)?;
-                actions.push(TransactWriteItem::builder().update(update).build());
+                let purpose = Some(crate::files::model::Purpose::ProofOfWork);
+                actions.push(self.share_file_action(file, &after.room(), owner, purpose)?);
             }
         }
         self.transact_conditional(actions).await
@@ -252,7 +226,14 @@ impl BookingStore for DynamoStore {
         limit: u32,
         mut after: Option<Position>,
     ) -> Result<Page<Booking>> {
-        let (expression, values) = filter_expression(filter);
+        let values = filter_values(filter);
+        let expression = (!values.is_empty()).then(|| {
+            let parts: Vec<String> = values
+                .iter()
+                .map(|(attribute, _)| format!("#{attribute} = :{attribute}"))
+                .collect();
+            parts.join(" AND ")
+        });
         let mut items = Vec::new();
         // A filter may leave a page short: read on (a few queries at most) so a client gets
         // full pages, and hand over the cursor of where the last query stopped.
@@ -268,14 +249,10 @@ impl BookingStore for DynamoStore {
                 .limit((limit as usize - items.len()) as i32)
                 .set_filter_expression(expression.clone())
                 .set_exclusive_start_key(after.take().map(position_to_item));
-            for (name, value, text) in &values {
-                let attribute = match *name {
-                    "#role" => "partyRole",
-                    other => &other[1..],
-                };
+            for (attribute, value) in &values {
                 query = query
-                    .expression_attribute_names(*name, attribute)
-                    .expression_attribute_values(*value, s(text.clone()));
+                    .expression_attribute_names(format!("#{attribute}"), *attribute)
+                    .expression_attribute_values(format!(":{attribute}"), s(value.clone()));
             }
             let out = query.send().await.map_err(Error::unexpected)?;
             items.extend(from_items::<Booking>(out.items)?);

@@ -29,16 +29,6 @@ pub enum Source {
 }
 
 impl Source {
-    /// The name used in filters.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Offer => "offer",
-            Self::JobApplication => "job_application",
-            Self::Slot => "slot",
-            Self::FollowUp => "follow_up",
-        }
-    }
-
     /// Whether a successful payment accepts the booking at once (no provider answer).
     pub fn is_instant(self) -> bool {
         matches!(self, Self::Offer | Self::JobApplication)
@@ -77,11 +67,7 @@ pub enum BookingState {
 
 impl fmt::Display for BookingState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        f.write_str(&text)
+        f.write_str(&crate::domain::wire_name(self))
     }
 }
 
@@ -282,16 +268,6 @@ pub enum PartyRole {
     Provider,
 }
 
-impl PartyRole {
-    /// The name used in filters.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Customer => "customer",
-            Self::Provider => "provider",
-        }
-    }
-}
-
 /// What a booking's timer does when it is due.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -422,7 +398,7 @@ impl Booking {
 
     /// The room a paid booking opens: the same id, so it is found without a lookup.
     pub fn room(&self) -> RoomId {
-        room_of(&self.id)
+        self.id.into()
     }
 
     /// The booking after `event` by `actor` at `now`: the next state (or the `Conflict` of
@@ -447,9 +423,27 @@ impl Booking {
     }
 }
 
-/// The room of a booking.
-pub fn room_of(id: &BookingId) -> RoomId {
-    RoomId::parse(&id.to_string(), "id").unwrap_or_else(|_| RoomId::floor_at(DateTime::UNIX_EPOCH))
+/// A booking of a 45.00 EUR plumbing offer bought at `at`, for the tests of the rules and of
+/// the services.
+#[cfg(test)]
+pub(crate) fn sample(at: DateTime<Utc>) -> Booking {
+    let offer = Offer {
+        id: OfferId::at(at),
+        provider_id: UserId::new(),
+        title: "Fix a tap".into(),
+        description: "Parts included.".into(),
+        category: "plumbing".into(),
+        price: Money {
+            amount: 4_500,
+            currency: "eur".into(),
+        },
+        duration_minutes: 60,
+        image_file_ids: Vec::new(),
+        status: crate::offers::model::OfferStatus::Active,
+        created_at: at,
+        updated_at: at,
+    };
+    Booking::for_offer(offer, UserId::new(), at)
 }
 
 /// `POST /offers/{id}/purchase`.
@@ -712,27 +706,10 @@ mod tests {
     }
 
     fn booking(state: S) -> Booking {
-        let at: DateTime<Utc> = "2026-06-10T10:00:00Z".parse().unwrap();
-        let offer = Offer {
-            id: OfferId::at(at),
-            provider_id: UserId::new(),
-            title: "Fix a tap".into(),
-            description: "Parts included.".into(),
-            category: "plumbing".into(),
-            price: Money {
-                amount: 4_500,
-                currency: "eur".into(),
-            },
-            duration_minutes: 60,
-            image_file_ids: Vec::new(),
-            status: crate::offers::model::OfferStatus::Active,
-            created_at: at,
-            updated_at: at,
-        };
         Booking {
             state,
             version: 4,
-            ..Booking::for_offer(offer, UserId::new(), at)
+            ..sample("2026-06-10T10:00:00Z".parse().unwrap())
         }
     }
 

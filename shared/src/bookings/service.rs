@@ -950,7 +950,7 @@ mod tests {
     use crate::cursor::Position;
     use crate::domain::{FileId, SessionId};
     use crate::files::model::FileRecord;
-    use crate::offers::model::{Money, Offer, OfferStatus, ProviderProfile};
+    use crate::offers::model::{Offer, ProviderProfile};
     use crate::store::Page;
 
     const SECRET: &str = "whsec_unit";
@@ -1206,26 +1206,10 @@ mod tests {
 
     /// A booking bought at `now()`, with its PaymentIntent attached (version 2).
     fn pending() -> Booking {
-        let offer = Offer {
-            id: OfferId::at(now()),
-            provider_id: UserId::new(),
-            title: "Fix a tap".into(),
-            description: "Parts included.".into(),
-            category: "plumbing".into(),
-            price: Money {
-                amount: 4_500,
-                currency: "eur".into(),
-            },
-            duration_minutes: 60,
-            image_file_ids: Vec::new(),
-            status: OfferStatus::Active,
-            created_at: now(),
-            updated_at: now(),
-        };
         Booking {
             payment_intent_id: Some("pi_1".into()),
             version: 2,
-            ..Booking::for_offer(offer, UserId::new(), now())
+            ..crate::bookings::model::sample(now())
         }
     }
 

@@ -635,17 +635,7 @@ impl ChatStore for DynamoStore {
         // the room's members may download it.
         let first_file = actions.len();
         for file in append.files {
-            let update = self
-                .update(&crate::files::keys::file(file))
-                .update_expression("ADD roomIds :room")
-                .condition_expression("#status = :ready AND ownerId = :sender")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":room", AttributeValue::Ss(vec![room.to_string()]))
-                .expression_attribute_values(":ready", s("ready"))
-                .expression_attribute_values(":sender", s(message.sender_id.to_string()))
-                .build()
-                .map_err(Error::unexpected)?;
-            actions.push(TransactWriteItem::builder().update(update).build());
+            actions.push(self.share_file_action(file, room, &message.sender_id, None)?);
         }
         // Last: the message replied to must exist in this room and not be deleted.
         let reply_at = actions.len();

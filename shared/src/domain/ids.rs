@@ -120,6 +120,13 @@ ulid_id!(
     "booking"
 );
 
+/// A booking's chat room has the booking's id: it is found without a lookup.
+impl From<BookingId> for RoomId {
+    fn from(id: BookingId) -> Self {
+        Self(id.0)
+    }
+}
+
 /// An API Gateway WebSocket connection id (e.g. `L0SM9cOFvHcCIhw=`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

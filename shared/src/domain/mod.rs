@@ -7,6 +7,15 @@ pub mod ids;
 pub mod user;
 
 pub use email::Email;
+
+/// The name a unit enum variant has on the wire (its serde name, e.g. `pending_payment`), so a
+/// `Display` or a stored filter value can never drift from what the API writes.
+pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
 pub use ids::{
     BookingId, ConnectionId, FileId, MessageId, NotificationId, OfferId, RoomId, SessionId, UserId,
 };

@@ -11,6 +11,42 @@ use crate::error::{Error, Result};
 use crate::keys;
 use crate::store::dynamo::*;
 
+impl DynamoStore {
+    /// A transaction's update that shares a file with a room (its members may then download
+    /// it): only a ready file of `owner`, and of `purpose` when one is given. Chat attachments
+    /// and a booking's proof of work go through here.
+    pub(crate) fn share_file_action(
+        &self,
+        file: &FileId,
+        room: &RoomId,
+        owner: &UserId,
+        purpose: Option<Purpose>,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem> {
+        let mut condition = "#status = :ready AND ownerId = :owner".to_owned();
+        let mut update = self
+            .update(&crate::files::keys::file(file))
+            .update_expression("ADD roomIds :room")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(
+                ":room",
+                aws_sdk_dynamodb::types::AttributeValue::Ss(vec![room.to_string()]),
+            )
+            .expression_attribute_values(":ready", s("ready"))
+            .expression_attribute_values(":owner", s(owner.to_string()));
+        if let Some(purpose) = purpose {
+            condition.push_str(" AND purpose = :purpose");
+            update = update.expression_attribute_values(":purpose", s(wire_name(&purpose)));
+        }
+        let update = update
+            .condition_expression(condition)
+            .build()
+            .map_err(Error::unexpected)?;
+        Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .update(update)
+            .build())
+    }
+}
+
 #[async_trait]
 impl FileStore for DynamoStore {
     #[instrument(skip_all, fields(file_id = %file.id))]
