@@ -26,6 +26,12 @@ Stripe API (form-encoded bodies with bracket notation, `expand[]`, `Idempotency-
     POST/GET /v1/transfers, GET/POST /v1/transfers/{id},
     POST/GET /v1/transfers/{id}/reversals, GET /v1/transfers/{id}/reversals/{id}
     POST/GET /v1/payouts, GET /v1/payouts/{id}, POST /v1/payouts/{id}/cancel
+Idempotency keys (POST) as Stripe keeps them: once the endpoint began executing, its answer is
+stored, errors included (402 decline, 400 refusal, 500), and replayed with `Idempotent-Replayed:
+true` for 24 h of server clock (then the key runs again). A refusal before execution leaves the
+key unused: 401, 403 Stripe-Account, parameter validation, 429, 400 idempotency_error for other
+parameters, and 409 idempotency_error `idempotency_key_in_use` while the key's first request is
+still executing (see /_test/stalls).
 Test payment methods: pm_card_visa, pm_card_mastercard, pm_card_amex, pm_card_visa_debit,
 pm_card_bypassPending (funds available at once), pm_card_chargeDeclined (also
 pm_card_visa_chargeDeclined…), …InsufficientFunds, …LostCard, …StolenCard, …ExpiredCard,
@@ -42,8 +48,9 @@ the clock moved too or expect a stale signature.
 Test controls (JSON in and out, no API key):
     GET  /_test/health                        {"status": "ok", "now"}
     POST /_test/reset                         forget all objects, events, keys, deliveries, clock
-                                              offset and queued declines (webhook endpoints and
-                                              delivery settings stay)
+                                              offset, queued declines, failures and stalls
+                                              (webhook endpoints and delivery settings stay);
+                                              stalled requests answer 500 without executing
     GET  /_test/clock                         {"now"}
     POST /_test/clock/advance                 {"seconds": N} -> {"now"}; funds and payouts settle
     GET  /_test/webhooks                      endpoints, paused, max_attempts, retry_base, queued
@@ -65,6 +72,37 @@ Test controls (JSON in and out, no API key):
     POST /_test/declines                      {"payment_intent"?, "decline_code"?
                                               ("generic_decline")}: the next confirmation of that
                                               intent (of any, without one) is declined
+    POST /_test/payment_intents/{id}/processing
+                                              {"payment_method"? (pm_card_visa, if it has none)}
+                                              -> intent, unconfirmed before, now `processing`:
+                                              its confirm, capture and cancel are refused (400
+                                              payment_intent_unexpected_state)
+    POST /_test/payment_intents/{id}/processed
+                                              {} -> intent: a `processing` intent's payment goes
+                                              through as a confirmation would (succeeded, or
+                                              requires_capture), with the same events
+    POST /_test/failures                      {"method"?, "path"?, "params"?, "times": 1, "error":
+                                              "api_error" | "rate_limit", "applied": false} ->
+                                              {"failures"}: the next `times` matching requests
+                                              fail: api_error 500 once executing, stored under
+                                              the idempotency key (changing nothing, or with
+                                              "applied" after the change is made); rate_limit
+                                              429 before executing, not stored. A rule matches
+                                              any method / path without them; "path" is a prefix
+                                              of whole segments ("/v1/refunds" covers
+                                              /v1/refunds/re_1); "params" {name: string} must
+                                              be top-level form parameters of the request
+    GET  /_test/failures                      {"failures": [rules not used up]}
+    POST /_test/stalls                        {"method"?, "path"?, "params"?, "times": 1,
+                                              "seconds": 10} -> {"stalls", "stalled"}: the next
+                                              matching requests wait up to `seconds` (or until
+                                              released) before executing, other requests going
+                                              on, their idempotency key in progress (409)
+    GET  /_test/stalls                        {"stalls": [rules], "stalled": [{"method", "path",
+                                              "idempotency_key", "request_id"}]}
+    POST /_test/stalls/wait                   {"count": 1, "timeout": 10} -> {"reached": bool,
+                                              "stalls", "stalled"} once `count` requests stall
+    POST /_test/stalls/release                stalled requests execute now -> {"released": n}
     POST /_test/accounts/{id}/onboarding      {"charges_enabled", "payouts_enabled",
                                               "details_submitted" (all default true),
                                               "currently_due"?} -> account; emits account.updated

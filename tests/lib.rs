@@ -177,6 +177,18 @@ impl Stack {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
+        let (status, _, body) = self.call_retry_after(method, path, token, body).await;
+        (status, body)
+    }
+
+    /// [`Stack::call`], also answering the `Retry-After` header in seconds, when there is one.
+    pub async fn call_retry_after(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Option<u64>, Value) {
         let mut req = self
             .client
             .request(method.parse().unwrap(), format!("{}{}", self.http, path));
@@ -190,9 +202,15 @@ impl Stack {
         };
         let resp = req.send().await.expect("request failed");
         let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
         let text = resp.text().await.unwrap();
         (
             status,
+            retry_after,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
         )
     }

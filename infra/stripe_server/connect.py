@@ -198,6 +198,10 @@ def create_transfer(ctx, params):
                  "description", "metadata")
     amount = params.integer("amount", required=True, minimum=1)
     currency = params.currency()
+    # Every parameter is read before money moves: a malformed one is refused before execution
+    # (not stored under the idempotency key), so it must not leave a half-made transfer.
+    description, metadata = params.string("description"), params.metadata()
+    transfer_group = params.string("transfer_group")
     destination = ctx.platform.get("account", params.string("destination", required=True))
     if destination is None:
         raise invalid_request(f"No such destination: '{params.string('destination')}'",
@@ -236,9 +240,9 @@ def create_transfer(ctx, params):
     payment = _destination_payment(ctx, destination, transfer_id, amount, currency, available_on)
     transfer = ctx.platform.put(shapes.transfer(
         transfer_id, ctx.now(), amount=amount, balance_transaction=txn["id"], currency=currency,
-        description=params.string("description"), destination=destination["id"],
-        destination_payment=payment["id"], metadata=params.metadata(),
-        source_transaction=source_id, transfer_group=params.string("transfer_group")))
+        description=description, destination=destination["id"],
+        destination_payment=payment["id"], metadata=metadata,
+        source_transaction=source_id, transfer_group=transfer_group))
     emit(ctx, "transfer.created", transfer)
     return transfer
 
@@ -294,6 +298,7 @@ def create_transfer_reversal(ctx, params, transfer_id):
         raise invalid_request(
             f"Transfer reversal amount ({amount}) is greater than the amount left to reverse "
             f"({left}).", param="amount", code="amount_too_large")
+    metadata = params.metadata()  # read before money moves, as in create_transfer
     currency = transfer["currency"]
     # Reversed funds move back in the state the transfer moved them: pending stays pending.
     available_on = ctx.get("balance_transaction", transfer["balance_transaction"])["available_on"]
@@ -309,7 +314,7 @@ def create_transfer_reversal(ctx, params, transfer_id):
                     available_on=available_on)
     reversal = ctx.platform.put(shapes.transfer_reversal(
         reversal_id, ctx.now(), amount=amount, balance_transaction=txn["id"], currency=currency,
-        destination_payment_refund=payment_refund_id, metadata=params.metadata(),
+        destination_payment_refund=payment_refund_id, metadata=metadata,
         transfer=transfer_id))
     transfer["amount_reversed"] += amount
     transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]
@@ -343,6 +348,9 @@ def create_payout(ctx, params):
     amount = params.integer("amount", required=True, minimum=1)
     currency = params.currency()
     method = params.string("method", default="standard", choices=("standard", "instant"))
+    # Read before money moves, as in create_transfer.
+    description, metadata = params.string("description"), params.metadata()
+    statement_descriptor = params.string("statement_descriptor")
     if ctx.account == PLATFORM:
         bank = ctx.app.platform_bank_account
     else:
@@ -359,14 +367,13 @@ def create_payout(ctx, params):
             "balance (for more details, see stripe.com/docs/api#balance).")
     payout_id = new_id("po_")
     txn = balances.record(ctx, ctx.ledger, "payout", -amount, currency, payout_id,
-                          description=params.string("description"))
+                          description=description)
     now = ctx.now()
     payout = ctx.ledger.put(shapes.payout(
         payout_id, now, amount=amount, balance_transaction=txn["id"], currency=currency,
         arrival_date=now if method == "instant" else now + PAYOUT_DELAY,
-        description=params.string("description"), destination=bank,
-        metadata=params.metadata(), method=method,
-        statement_descriptor=params.string("statement_descriptor")))
+        description=description, destination=bank, metadata=metadata, method=method,
+        statement_descriptor=statement_descriptor))
     emit(ctx, "payout.created", payout)
     return payout
 

@@ -2,16 +2,26 @@
 
 They take and answer JSON, need no API key, and live under a prefix Stripe's API never uses. The
 list, with bodies, is in the entry script's docstring (infra/stripe_server.py).
+
+Besides the clock, webhooks, declines, onboarding and payouts, they reproduce what Stripe does
+around idempotency keys, which a test cannot provoke through the API alone: `/failures` makes the
+next matching API requests fail (a 500 `api_error` once execution began, stored under the key
+and replayed like any answer; or a 429 before execution, not stored), `/stalls` makes them wait
+before executing with their key in progress (so a concurrent request with that key gets 409
+`idempotency_key_in_use`), and `/payment_intents/{id}/processing` leaves an intent `processing` (until
+`/payment_intents/{id}/processed` lets its payment go through),
+whose cancel Stripe refuses. A rule matches by method, whole-segment path prefix and top-level
+form parameters, so a test sharing the server with others can aim it at its own objects.
 """
 
 import json
 from urllib.parse import parse_qs
 
-from . import connect
+from . import connect, payments
 from .api import Context, Router
 from .app import Response, json_response
-from .payments import DECLINES
-from .store import PLATFORM
+from .payments import DECLINES, TEST_CARDS, UNCONFIRMED
+from .store import PLATFORM, RequestRule
 from .webhooks import SIGNATURES, STALE_SECONDS, Endpoint
 
 
@@ -189,6 +199,120 @@ def queue_decline(app, request, query, base_url):
     return {"payment_intent": intent, "decline_code": code}
 
 
+@_route("POST", "/payment_intents/{pi_id}/processing")
+def start_processing(app, request, query, base_url, pi_id):
+    """Leave an unconfirmed intent `processing` (paid by `payment_method`, default pm_card_visa,
+    when it has none): its confirm, capture and cancel are then refused."""
+    payment_method = _choice(request, "payment_method", "pm_card_visa", tuple(TEST_CARDS))
+    with app.state.lock:
+        account, intent = _find(app, "payment_intent", pi_id)
+        if intent["status"] not in UNCONFIRMED:
+            raise ControlError(f"payment intent {pi_id} is {intent['status']}; only one with a "
+                               f"status of {', '.join(UNCONFIRMED)} can start processing")
+        return payments.start_processing(Context(app, account), intent, payment_method)
+
+
+@_route("POST", "/payment_intents/{pi_id}/processed")
+def finish_processing(app, request, query, base_url, pi_id):
+    """End a `processing` intent's wait: its payment goes through (succeeded, or authorized for
+    a manual capture), with the events a confirmation emits."""
+    with app.state.lock:
+        account, intent = _find(app, "payment_intent", pi_id)
+        if intent["status"] != "processing":
+            raise ControlError(f"payment intent {pi_id} is {intent['status']}, not processing")
+        return payments.finish_processing(Context(app, account), intent)
+
+
+def _find(app, kind, object_id):
+    """(account, object) of an object on any account: controls take no Stripe-Account."""
+    for account, ledger in app.state.ledgers.items():
+        obj = ledger.get(kind, object_id)
+        if obj is not None:
+            return account, obj
+    raise ControlError(f"no such {kind}: {object_id!r}", status=404)
+
+
+# --- failures and stalls of API requests ---
+
+def _request_rule(request, **settings):
+    """A RequestRule from a control's body: method, path, params and times, all optional."""
+    method = _string(request, "method", required=False)
+    method = method.upper() if method else None
+    if method not in (None, "GET", "POST", "DELETE"):
+        raise ControlError("method must be one of GET, POST, DELETE")
+    path = _string(request, "path", required=False)
+    if path is not None and not path.startswith("/v1/"):
+        raise ControlError("path must be an API path, starting with /v1/")
+    params = request.get("params", {})
+    if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
+        raise ControlError("params must be an object of parameter names to string values")
+    return RequestRule(method=method, path=path.rstrip("/") if path else None, params=params,
+                       times=int(_number(request, "times", 1, 1)), **settings)
+
+
+def _rules(rules):
+    return [rule.describe() for rule in rules]
+
+
+@_route("POST", "/failures")
+def queue_failure(app, request, query, base_url):
+    """Make the next `times` matching API requests fail: "api_error" (500 once executing,
+    stored under the idempotency key; with "applied" the endpoint's change is made first) or
+    "rate_limit" (429 before executing, not stored)."""
+    error = _choice(request, "error", "api_error", ("api_error", "rate_limit"))
+    applied = request.get("applied", False)
+    if not isinstance(applied, bool) or (applied and error != "api_error"):
+        raise ControlError("applied is a boolean, for an api_error only")
+    rule = _request_rule(request, error=error, applied=applied)
+    with app.state.lock:
+        app.state.failures.append(rule)
+        return {"failures": _rules(app.state.failures)}
+
+
+@_route("GET", "/failures")
+def failures(app, request, query, base_url):
+    with app.state.lock:
+        return {"failures": _rules(app.state.failures)}
+
+
+def _stalls(app):
+    return {"stalls": _rules(app.state.stalls),
+            "stalled": [stalled.describe() for stalled in app.state.stalled]}
+
+
+@_route("POST", "/stalls")
+def queue_stall(app, request, query, base_url):
+    """Make the next `times` matching API requests wait up to `seconds` (10) before executing,
+    their idempotency key in progress, until released."""
+    rule = _request_rule(request, seconds=_number(request, "seconds", 10))
+    with app.state.lock:
+        app.state.stalls.append(rule)
+        return _stalls(app)
+
+
+@_route("GET", "/stalls")
+def stalls(app, request, query, base_url):
+    with app.state.lock:
+        return _stalls(app)
+
+
+@_route("POST", "/stalls/wait")
+def wait_for_stalls(app, request, query, base_url):
+    """Wait until `count` (1) requests are stalled, at most `timeout` (10) seconds."""
+    count = int(_number(request, "count", 1, 1))
+    timeout = _number(request, "timeout", 10)
+    with app.state.stalls_changed:
+        reached = app.state.stalls_changed.wait_for(lambda: len(app.state.stalled) >= count,
+                                                     timeout)
+        return {"reached": reached, **_stalls(app)}
+
+
+@_route("POST", "/stalls/release")
+def release_stalls(app, request, query, base_url):
+    """Let every stalled request execute now."""
+    return {"released": app.state.release_stalled()}
+
+
 # --- connect ---
 
 @_route("POST", "/accounts/{account_id}/onboarding")
@@ -227,12 +351,7 @@ def visit_onboarding_link(app, request, query, base_url, token):
 def fail_payout(app, request, query, base_url, payout_id):
     """Make a payout fail as its bank would: {"failure_code"?, "failure_message"?}."""
     with app.state.lock:
-        for account, ledger in app.state.ledgers.items():
-            payout = ledger.get("payout", payout_id)
-            if payout is not None:
-                break
-        else:
-            raise ControlError(f"no such payout: {payout_id!r}", status=404)
+        account, payout = _find(app, "payout", payout_id)
         if payout["status"] in ("failed", "canceled"):
             raise ControlError(f"payout {payout_id} is already {payout['status']}")
         return connect.fail_payout(

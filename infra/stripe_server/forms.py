@@ -4,13 +4,14 @@ Stripe clients send `application/x-www-form-urlencoded` bodies (and query string
 nesting is spelled with brackets: `metadata[booking]=b1`, `expand[]=latest_charge`, and, from
 serde_qs-based clients such as async-stripe, indexed arrays `payment_method_types[0]=card`.
 `parse` turns that into nested dicts and lists; `Params` reads typed values from it and raises the
-same errors Stripe answers for a missing, malformed or unknown parameter.
+same errors Stripe answers for a missing, malformed or unknown parameter. Stripe checks these before
+the endpoint runs, so none of them is stored under an idempotency key.
 """
 
 import re
 from urllib.parse import parse_qsl
 
-from .errors import invalid_request, parameter_missing, parameter_unknown
+from .errors import parameter_missing, parameter_unknown, validation_error
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _APPEND = object()  # stands for the empty segment of `name[]`
@@ -22,7 +23,7 @@ def parse(text):
     for key, value in parse_qsl(text, keep_blank_values=True):
         match = _KEY.match(key)
         if not match:
-            raise invalid_request(f"Invalid parameter name: {key}")
+            raise validation_error(f"Invalid parameter name: {key}")
         segments = [match.group(1)] + [
             s[1:-1] or _APPEND for s in re.findall(r"\[[^\[\]]*\]", match.group(2))]
         _insert(root, segments, value)
@@ -75,9 +76,9 @@ class Params:
                 raise parameter_missing(name)
             return default
         if not isinstance(value, str):
-            raise invalid_request(f"Invalid string: {value!r}", param=name)
+            raise validation_error(f"Invalid string: {value!r}", param=name)
         if choices and value not in choices:
-            raise invalid_request(
+            raise validation_error(
                 f"Invalid {name}: must be one of {', '.join(choices)}", param=name)
         return value
 
@@ -86,11 +87,11 @@ class Params:
         if value is None:
             return default
         if not re.fullmatch(r"-?\d+", value):
-            raise invalid_request(f"Invalid integer: {value}", param=name,
-                                  code="parameter_invalid_integer")
+            raise validation_error(f"Invalid integer: {value}", param=name,
+                                   code="parameter_invalid_integer")
         number = int(value)
         if minimum is not None and number < minimum:
-            raise invalid_request(
+            raise validation_error(
                 f"This value must be greater than or equal to {minimum}.", param=name,
                 code="parameter_invalid_integer")
         return number
@@ -100,7 +101,7 @@ class Params:
         if value is None:
             return default
         if value not in ("true", "false"):
-            raise invalid_request(f"Invalid boolean: {value}", param=name)
+            raise validation_error(f"Invalid boolean: {value}", param=name)
         return value == "true"
 
     def currency(self, name="currency", required=True):
@@ -109,8 +110,8 @@ class Params:
             return None
         value = value.lower()
         if not re.fullmatch(r"[a-z]{3}", value):
-            raise invalid_request(f"Invalid currency: {value}.", param=name,
-                                  code="invalid_currency")
+            raise validation_error(f"Invalid currency: {value}.", param=name,
+                                   code="invalid_currency")
         return value
 
     def string_list(self, name):
@@ -120,7 +121,7 @@ class Params:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise invalid_request(f"Invalid array: {name}", param=name)
+            raise validation_error(f"Invalid array: {name}", param=name)
         return value
 
     def hash(self, name):
@@ -129,7 +130,7 @@ class Params:
         if value is None or value == "":
             return None
         if not isinstance(value, dict):
-            raise invalid_request(f"Invalid object: {name}", param=name)
+            raise validation_error(f"Invalid object: {name}", param=name)
         return Params(value)
 
     def metadata(self, current=None):
@@ -140,11 +141,11 @@ class Params:
         if value == "":
             return {}
         if not isinstance(value, dict):
-            raise invalid_request("Invalid object", param="metadata")
+            raise validation_error("Invalid object", param="metadata")
         merged = dict(current or {})
         for key, item in value.items():
             if not isinstance(item, str):
-                raise invalid_request("Metadata values must be strings.", param=f"metadata[{key}]")
+                raise validation_error("Metadata values must be strings.", param=f"metadata[{key}]")
             if item == "":
                 merged.pop(key, None)
             else:

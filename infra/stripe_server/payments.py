@@ -8,6 +8,9 @@ A PaymentIntent follows Stripe's state machine:
         --confirm, card declined--> requires_payment_method  (402 card_error, last_payment_error)
     requires_payment_method | requires_confirmation | requires_action | requires_capture
         --cancel--> canceled
+    requires_payment_method | requires_confirmation | requires_action
+        --test control--> processing     (a card payment in flight: confirm, capture and cancel
+                                          are refused)
 
 Payment methods are Stripe's test ones (`pm_card_visa`, `pm_card_chargeDeclined`, …): each use of
 such a token makes a new `pm_…` PaymentMethod whose card's last four digits decide the outcome, as
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 
 from . import balances, shapes
 from .api import ROUTES, paginate
-from .errors import StripeError, invalid_request, unexpected_state
+from .errors import StripeError, invalid_request, unexpected_state, validation_error
 from .events import emit
 from .store import new_id
 
@@ -71,7 +74,9 @@ _BY_LAST4 = {card.last4: card for card in TEST_CARDS.values()}
 MINIMUM_AMOUNT = {"usd": 50, "eur": 50, "cad": 50, "aud": 50, "gbp": 30}
 
 UNCONFIRMED = ("requires_payment_method", "requires_confirmation", "requires_action")
-CANCELABLE = UNCONFIRMED + ("requires_capture", "processing")
+# Stripe cancels a `processing` intent only for some non-card payment methods; a card payment
+# that is processing cannot be canceled (400 payment_intent_unexpected_state).
+CANCELABLE = UNCONFIRMED + ("requires_capture",)
 
 
 # --- payment methods ---------------------------------------------------------------------------
@@ -102,8 +107,8 @@ def _amount(params, currency, required=True):
     amount = params.integer("amount", required=required, minimum=1)
     minimum = MINIMUM_AMOUNT.get(currency, 1)
     if amount is not None and amount < minimum:
-        raise invalid_request(f"Amount must be at least {minimum / 100:.2f} {currency}",
-                              param="amount", code="amount_too_small")
+        raise validation_error(f"Amount must be at least {minimum / 100:.2f} {currency}",
+                               param="amount", code="amount_too_small")
     return amount
 
 
@@ -113,8 +118,8 @@ def _payment_method_settings(ctx, params):
     types = params.string_list("payment_method_types")
     automatic = params.hash("automatic_payment_methods")
     if types and automatic and automatic.boolean("enabled"):
-        raise invalid_request("You may only specify one of these parameters: "
-                              "automatic_payment_methods, payment_method_types.")
+        raise validation_error("You may only specify one of these parameters: "
+                               "automatic_payment_methods, payment_method_types.")
     if types:
         return {"payment_method_types": types, "automatic_payment_methods": None,
                 "payment_method_configuration_details": None}
@@ -162,8 +167,8 @@ def create_payment_intent(ctx, params):
     confirm = params.boolean("confirm")
     payment_method = params.string("payment_method")
     if confirm and not payment_method:
-        raise invalid_request("You must provide a payment_method to confirm this PaymentIntent.",
-                              param="payment_method", code="parameter_missing")
+        raise validation_error("You must provide a payment_method to confirm this PaymentIntent.",
+                               param="payment_method", code="parameter_missing")
     if payment_method:
         fields["payment_method"] = resolve_payment_method(ctx, payment_method)["id"]
         fields["status"] = "requires_confirmation"
@@ -278,6 +283,28 @@ def _confirm(ctx, intent):
         intent.update(status="succeeded", amount_received=intent["amount"])
         emit(ctx, "charge.succeeded", charge)
         emit(ctx, "payment_intent.succeeded", intent)
+
+
+def start_processing(ctx, intent, payment_method="pm_card_visa"):
+    """Put an unconfirmed intent in `processing`, as Stripe's is while a confirmed payment awaits
+    the card network's answer (a test control: this server otherwise answers at once). The test
+    `payment_method` pays when the intent has none. It stays processing: confirm, capture and
+    cancel are refused with Stripe's payment_intent_unexpected_state."""
+    _check_confirmable(intent)
+    if not intent["payment_method"]:
+        intent["payment_method"] = resolve_payment_method(ctx, payment_method)["id"]
+    intent.update(status="processing", last_payment_error=None)
+    emit(ctx, "payment_intent.processing", intent)
+    return intent
+
+
+def finish_processing(ctx, intent):
+    """The card network's answer to a `processing` intent arrives (a test control): the
+    payment goes through as a confirmation would have (captured or authorized)."""
+    payment_method = ctx.get("payment_method", intent["payment_method"], label="PaymentMethod")
+    intent["status"] = "requires_confirmation"
+    _confirm(ctx, intent)
+    return intent
 
 
 def _new_charge(ctx, intent, payment_method, decline):
@@ -403,8 +430,8 @@ def list_charges(ctx, params):
 def _refundable_charge(ctx, params):
     charge_id, pi_id = params.string("charge"), params.string("payment_intent")
     if not charge_id and not pi_id:
-        raise invalid_request("One of the following params should be provided for this request: "
-                              "payment_intent or charge.")
+        raise validation_error("One of the following params should be provided for this request: "
+                               "payment_intent or charge.")
     if pi_id:
         intent = ctx.get("payment_intent", pi_id, param="payment_intent")
         if intent["status"] != "succeeded":
@@ -438,12 +465,13 @@ def create_refund(ctx, params):
             f"amount on charge ({remaining / 100:.2f} {charge['currency']})",
             param="amount", code="amount_too_large")
     reason = params.string("reason", choices=("duplicate", "fraudulent", "requested_by_customer"))
+    metadata = params.metadata()  # read before money moves, as in connect.create_transfer
     refund_id = new_id("re_")
     txn = balances.record(ctx, ctx.ledger, "refund", -amount, charge["currency"], refund_id,
                           description="REFUND FOR CHARGE")
     refund = ctx.ledger.put(shapes.refund(
         refund_id, ctx.now(), amount=amount, balance_transaction=txn["id"], charge=charge["id"],
-        currency=charge["currency"], metadata=params.metadata(),
+        currency=charge["currency"], metadata=metadata,
         payment_intent=charge["payment_intent"], payment_method=charge["payment_method"],
         reason=reason))
     charge["amount_refunded"] += amount

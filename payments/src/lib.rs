@@ -12,7 +12,7 @@ use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeReque
 use stripe_core::payment_intent::{
     CancelPaymentIntent, CreatePaymentIntent, RetrievePaymentIntent,
 };
-use stripe_core::refund::CreateRefund;
+use stripe_core::refund::{CreateRefund, ListRefund};
 use stripe_core::{PaymentIntent, PaymentIntentCaptureMethod};
 
 /// What can go wrong talking to Stripe.
@@ -52,6 +52,8 @@ pub struct Payment {
     pub status: String,
     /// Minor units.
     pub amount: i64,
+    /// Lowercase ISO currency.
+    pub currency: String,
     /// Minor units received.
     pub amount_received: i64,
     /// For the client to confirm the payment.
@@ -62,6 +64,24 @@ pub struct Payment {
     pub metadata: HashMap<String, String>,
     /// Why the last attempt failed (a decline's message), if it did.
     pub last_error: Option<String>,
+}
+
+/// A refund of a PaymentIntent, as a retry reads it before asking for another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundRecord {
+    /// `re_…`.
+    pub id: String,
+    /// Minor units.
+    pub amount: i64,
+    /// `pending`, `succeeded`, `failed`, `canceled`, `requires_action`.
+    pub status: String,
+}
+
+impl RefundRecord {
+    /// Whether it moves (or moved) money back: anything but failed or canceled.
+    pub fn counts(&self) -> bool {
+        !matches!(self.status.as_str(), "failed" | "canceled")
+    }
 }
 
 /// Stripe through its HTTP API (cheap to clone: the connection pool is shared).
@@ -85,6 +105,7 @@ fn payment(intent: PaymentIntent) -> Payment {
         id: intent.id.to_string(),
         status: intent.status.as_str().to_owned(),
         amount: intent.amount,
+        currency: intent.currency.to_string(),
         amount_received: intent.amount_received,
         client_secret: intent.client_secret,
         transfer_group: intent.transfer_group,
@@ -181,6 +202,27 @@ impl StripePayments {
 /// flight under the same idempotency key, 429, 5xx, no answer) is unavailability. Only the
 /// error's code and message are kept: Stripe's error object can carry the whole
 /// PaymentIntent, client secret included, which must never reach a log.
+impl StripePayments {
+    /// The refunds of a PaymentIntent (the 100 newest: a booking asks for one or two).
+    pub async fn refunds(&self, payment_intent: &str) -> Result<Vec<RefundRecord>, PaymentError> {
+        let list = ListRefund::new()
+            .payment_intent(payment_intent)
+            .limit(100)
+            .send(&self.client)
+            .await
+            .map_err(classify)?;
+        Ok(list
+            .data
+            .into_iter()
+            .map(|r| RefundRecord {
+                id: r.id.to_string(),
+                amount: r.amount,
+                status: r.status.unwrap_or_default(),
+            })
+            .collect())
+    }
+}
+
 fn classify(err: stripe::StripeError) -> PaymentError {
     match err {
         stripe::StripeError::Stripe(api, status) => {

@@ -27,6 +27,9 @@ pub enum SignatureError {
 }
 
 /// The part of a Stripe event the webhook reads: which event, what kind, about which object.
+/// Only the id and the type are required: events the webhook does not use carry every kind
+/// of object (a `balance.available` object has no `id`), and a well-signed event must never
+/// be refused for its shape, or Stripe retries it for days and may disable the endpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct WebhookEvent {
     /// `evt_…`: deliveries of the same event carry the same id.
@@ -36,24 +39,28 @@ pub struct WebhookEvent {
     pub kind: String,
     /// The object the event is about (only its id and metadata are read; the object itself
     /// is read again from Stripe rather than trusted in delivery order).
+    #[serde(default)]
     pub data: EventData,
 }
 
 /// `data` of an event.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 pub struct EventData {
-    /// The object as it was when the event happened.
-    pub object: EventObject,
+    /// The object as it was when the event happened, whatever its kind.
+    #[serde(default)]
+    pub object: serde_json::Value,
 }
 
-/// What the webhook reads of an event's object.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct EventObject {
-    /// `pi_…`, `ch_…`…
-    pub id: String,
-    /// The object's metadata (ours names the booking).
-    #[serde(default)]
-    pub metadata: std::collections::HashMap<String, String>,
+impl EventData {
+    /// The object's id (`pi_…`, `ch_…`), when it has one.
+    pub fn object_id(&self) -> Option<&str> {
+        self.object.get("id")?.as_str()
+    }
+
+    /// One metadata value of the object (ours names the booking), when it has it.
+    pub fn metadata(&self, key: &str) -> Option<&str> {
+        self.object.get("metadata")?.get(key)?.as_str()
+    }
 }
 
 /// Checks `header` against `payload` signed with `secret` at `now` (Unix seconds) and parses
@@ -118,7 +125,22 @@ mod tests {
         let event = verify(EVENT, Some(&header), SECRET, 1_299).unwrap();
         assert_eq!(event.id, "evt_1");
         assert_eq!(event.kind, "payment_intent.succeeded");
-        assert_eq!(event.data.object.metadata["booking_id"], "b1");
+        assert_eq!(event.data.metadata("booking_id"), Some("b1"));
+        assert_eq!(event.data.object_id(), Some("pi_1"));
+    }
+
+    #[test]
+    fn any_well_signed_event_parses_whatever_its_object() {
+        for payload in [
+            br#"{"id":"evt_b","type":"balance.available","data":{"object":{"object":"balance","available":[]}}}"#.as_slice(),
+            br#"{"id":"evt_c","type":"customer.updated","data":{"object":{"id":"cus_1","metadata":null}}}"#,
+            br#"{"id":"evt_d","type":"x.y","data":{"object":{"id":7,"metadata":{"booking_id":1}}}}"#,
+            br#"{"id":"evt_e","type":"x.y"}"#,
+        ] {
+            let header = sign(payload, SECRET, 1_000);
+            let event = verify(payload, Some(&header), SECRET, 1_000).unwrap();
+            assert_eq!(event.data.metadata("booking_id"), None);
+        }
     }
 
     #[test]

@@ -187,20 +187,21 @@ mod paths {
         responses((status = 200, body = Member), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn mark_read() {}
 
-    /// History, newest first; `before` pages back, `after` returns what came after a message,
-    /// oldest first (catching up after a reconnect).
+    /// History, newest first by `seq`; `before` pages back from a message's `seq`, `after`
+    /// returns what came after a message, oldest first (catching up after a reconnect).
     #[utoipa::path(get, path = "/rooms/{id}/messages", tag = "chat",
-        params(("id" = RoomId, Path, description = "room id"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("before" = Option<MessageId>, Query, description = "message id: what came before it, newest first"), ("after" = Option<MessageId>, Query, description = "message id: what committed after it, in sequence order"), ("afterSeq" = Option<u64>, Query, maximum = 999_999_999_999_999_f64, description = "sequence number: what committed after it, in sequence order")),
+        params(("id" = RoomId, Path, description = "room id"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("before" = Option<MessageId>, Query, description = "message id: what came before it (by seq), newest first"), ("after" = Option<MessageId>, Query, description = "message id: what committed after it, in sequence order"), ("afterSeq" = Option<u64>, Query, maximum = 999_999_999_999_999_f64, description = "sequence number: what committed after it, in sequence order")),
         responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn history() {}
 
     /// Send a message (also the `sendMessage` WebSocket action). 201; 200 with the first
     /// message when `clientMessageId` was used before. 5 per second per user. Every member's
-    /// connections get `message.new`. 409 `conflict` when the room stayed too busy to take the
-    /// next sequence number for several seconds: retry with the same `clientMessageId`.
+    /// connections get `message.new`. 409 `conflict` with `Retry-After` when the room stayed
+    /// too busy to take the next sequence number within the send's deadline (nothing was
+    /// written): retry with the same `clientMessageId` after that many seconds.
     #[utoipa::path(post, path = "/rooms/{id}/messages", tag = "chat", request_body = SendMessage,
         params(("id" = RoomId, Path, description = "room id")),
-        responses((status = 201, body = Message), (status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64)))))]
+        responses((status = 201, body = Message), (status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, headers(("retry-after" = u64))), (status = 429, body = ErrorBody, headers(("retry-after" = u64)))))]
     fn send_message() {}
 
     /// Edit the caller's message; members get `message.updated`.
@@ -377,9 +378,11 @@ mod paths {
     /// `payment_expired`. The same `idempotencyKey` again answers 200 with the same booking
     /// and payment (409 if that key bought another offer). 400 for one's own offer; 404 for
     /// a paused or unknown offer; 502 when Stripe cannot be reached (retry with the same key).
+    /// 429 with `Retry-After` past 10 new purchases per buyer, or 3 of one offer, in 10
+    /// minutes (a key already used is never limited).
     #[utoipa::path(post, path = "/offers/{id}/purchase", tag = "bookings", request_body = PurchaseRequest,
         params(("id" = OfferId, Path, description = "offer id")),
-        responses((status = 201, body = Purchase), (status = 200, body = Purchase, description = "an earlier purchase with the same key"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+        responses((status = 201, body = Purchase), (status = 200, body = Purchase, description = "an earlier purchase with the same key"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64))), (status = 502, body = ErrorBody)))]
     fn purchase_offer() {}
 
     /// The caller's bookings, newest first: `role=customer` for "my orders", `role=provider`
@@ -435,11 +438,13 @@ mod paths {
     /// Stripe's webhook endpoint (public: the `Stripe-Signature` header is the credential,
     /// checked against the endpoint's secret with a 300 s tolerance; missing, forged or stale
     /// → 400 and nothing changes). Each event is applied once, however often and in whatever
-    /// order it arrives; events we do not use are answered 200 `ignored`. 502 asks Stripe to
-    /// retry (Stripe unreachable when the payment is read again).
+    /// order it arrives; every well-signed event we do not use, whatever its object, is
+    /// answered 200 `ignored`. Bodies up to 1 MiB (413 beyond). 502 (Stripe unreachable when
+    /// the payment is read again) and 409 (the booking changed under the event) ask Stripe
+    /// to deliver it again.
     #[utoipa::path(post, path = "/webhooks/stripe", tag = "bookings", request_body(content = serde_json::Value, description = "a Stripe event, exactly as Stripe signed it"),
         params(("Stripe-Signature" = String, Header, description = "t=<unix time>,v1=<hex HMAC-SHA256>")),
-        responses((status = 200, body = WebhookAnswer), (status = 400, body = ErrorBody), (status = 502, body = ErrorBody)))]
+        responses((status = 200, body = WebhookAnswer), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 502, body = ErrorBody)))]
     fn stripe_webhook() {}
 
     /// A tracked link from a notification email (public: the signed token is the credential).

@@ -40,6 +40,16 @@ pub enum Error {
     /// 409: the write lost against a concurrent one or a uniqueness rule.
     #[error("{0}")]
     Conflict(String),
+    /// 409 with `Retry-After`: the write kept losing against concurrent ones until its
+    /// deadline (a busy room); nothing was written, and the same request may be retried
+    /// after the given number of seconds.
+    #[error("{message}; retry in {retry_after_secs} s")]
+    Busy {
+        /// What was busy, and how to retry.
+        message: &'static str,
+        /// Seconds to wait before the retry.
+        retry_after_secs: u64,
+    },
     /// 413: the body is larger than the route accepts.
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge {
@@ -93,7 +103,7 @@ impl Error {
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
             Self::MethodNotAllowed { .. } => 405,
-            Self::Conflict(_) => 409,
+            Self::Conflict(_) | Self::Busy { .. } => 409,
             Self::PayloadTooLarge { .. } => 413,
             Self::RateLimited { .. } => 429,
             Self::Unexpected(_) => 500,
@@ -110,7 +120,7 @@ impl Error {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::Conflict(_) => "conflict",
+            Self::Conflict(_) | Self::Busy { .. } => "conflict",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unexpected(_) => "internal",
@@ -124,6 +134,7 @@ impl Error {
             self,
             Self::Unexpected(_)
                 | Self::Conflict(_)
+                | Self::Busy { .. }
                 | Self::RateLimited { .. }
                 | Self::PaymentUnavailable(_)
         )
@@ -189,6 +200,11 @@ mod tests {
         assert_eq!(Error::Forbidden("x".into()).status(), 403);
         assert_eq!(Error::NotFound("user").status(), 404);
         assert_eq!(Error::Conflict("x".into()).status(), 409);
+        let busy = Error::Busy {
+            message: "the room is busy",
+            retry_after_secs: 1,
+        };
+        assert_eq!((busy.status(), busy.code()), (409, "conflict"));
         assert_eq!(Error::PayloadTooLarge { limit: 1 }.status(), 413);
         assert_eq!(
             Error::RateLimited {

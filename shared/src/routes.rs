@@ -116,11 +116,17 @@ macro_rules! serve_http {
         $crate::serve_http!($crate::lambda::init, $deps, $method)
     };
     ($init:path, $deps:path, $method:ident) => {
+        $crate::serve_http!($init, $deps, $method, $crate::lambda::http::MAX_BODY_BYTES)
+    };
+    ($init:path, $deps:path, $method:ident, $limit:expr) => {
         |function| {
             Box::pin(async move {
                 let init = $init().await?;
                 let deps = $deps(&init);
-                $crate::lambda::http::serve(function.http_access(), |req| deps.$method(req)).await
+                $crate::lambda::http::serve_limited(function.http_access(), $limit, |req| {
+                    deps.$method(req)
+                })
+                .await
             })
         }
     };

@@ -312,13 +312,24 @@ async fn an_offer_is_bought_paid_assigned_chatted_about_listed_and_cancelled_wit
     stack
         .run_escalations(Utc::now() + chrono::Duration::minutes(1))
         .await;
+    // The SMS says what happened and where to read it; the customer's words stay in the
+    // app and the email.
     let texts = stack.sms_to(bruno.phone()).await;
+    let texts: Vec<&str> = texts.iter().filter_map(|m| m["Message"].as_str()).collect();
     assert!(
-        texts.iter().any(|m| m["Message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("The leak stopped")),
+        texts.contains(&"Booking cancelled: Fix a leaking tap. Read it in the app."),
         "{texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|t| t.contains("The leak stopped")),
+        "{texts:?}"
+    );
+    let emails = stack.emails_to(&bruno.email).await;
+    assert!(
+        emails
+            .iter()
+            .any(|m| m.to_string().contains("The leak stopped")),
+        "{emails:?}"
     );
     // Cancelling again is a conflict naming the state.
     let (status, again) = step(&stack, &ana, &booking_id, "cancel", None).await;
@@ -965,4 +976,291 @@ async fn a_delivered_booking_completes_by_itself_after_48_hours() {
     assert_eq!(detail["booking"]["state"], "completed", "{detail}");
     assert_eq!(detail["booking"]["timer"], Value::Null);
     assert_eq!(customer_total(&detail["ledger"]), -4500);
+}
+
+/// Posts `payload` to the stack's webhook, signed with the stack's secret now.
+async fn signed_webhook(stack: &Stack, payload: &str) -> (u16, Value) {
+    let header = gigwire_payments::webhook::sign(
+        payload.as_bytes(),
+        &stack.stripe().webhook_secret,
+        Utc::now().timestamp(),
+    );
+    let resp = stack
+        .client
+        .post(format!("{}/webhooks/stripe", stack.http))
+        .header("content-type", "application/json")
+        .header("stripe-signature", header)
+        .body(payload.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn events_stripe_really_sends_are_answered_200_whatever_their_object_or_size() {
+    let stack = Stack::from_env();
+    // An object without an id.
+    let balance = json!({ "id": format!("evt_bal_{}", ulid::Ulid::generate()), "object": "event",
+        "type": "balance.available", "data": { "object": { "object": "balance",
+        "available": [{ "amount": 100, "currency": "eur" }], "livemode": false } } });
+    let (status, body) = signed_webhook(&stack, &balance.to_string()).await;
+    assert_eq!(
+        (status, &body["outcome"]),
+        (200, &json!("ignored")),
+        "{body}"
+    );
+    // An event of about 20 KB (a large object is nothing unusual).
+    let big = json!({ "id": format!("evt_big_{}", ulid::Ulid::generate()), "object": "event",
+        "type": "customer.updated", "data": { "object": { "id": "cus_1", "object": "customer",
+        "description": "x".repeat(20_000), "metadata": {} } } })
+    .to_string();
+    assert!(big.len() > 16 * 1024);
+    let (status, body) = signed_webhook(&stack, &big).await;
+    assert_eq!(
+        (status, &body["outcome"]),
+        (200, &json!("ignored")),
+        "{body}"
+    );
+    // The ordinary routes keep their 16 KiB limit.
+    let (status, _) = stack
+        .call("POST", "/auth/otp", None, Some(Value::String(big)))
+        .await;
+    assert_eq!(status, 413);
+}
+
+#[tokio::test]
+async fn an_unpaid_checkout_cancelled_tells_the_customer_only_and_purchases_are_limited() {
+    let stack = Stack::from_env();
+    let bruno = stack.provider("Bruno Quiet", true).await;
+    let ana = stack.person_with_phone("Ana Pest").await;
+    let tap = offer(&stack, &bruno, "Fix a leaking tap", 4500).await;
+    // Three checkouts of one offer, then the limit: 429 with Retry-After.
+    let mut ids = Vec::new();
+    for key in ["c1", "c2", "c3"] {
+        let (status, bought) = purchase(&stack, &ana, &tap, key).await;
+        assert_eq!(status, 201, "{bought}");
+        ids.push(bought["booking"]["id"].as_str().unwrap().to_owned());
+    }
+    let (status, retry_after, refused) = stack
+        .call_retry_after(
+            "POST",
+            &format!("/offers/{tap}/purchase"),
+            Some(&ana.token),
+            Some(json!({ "idempotencyKey": "c4" })),
+        )
+        .await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (429, &json!("rate_limited"))
+    );
+    assert!(retry_after.is_some_and(|s| s > 0), "{retry_after:?}");
+    // A retry of a key already used still answers its booking.
+    let (status, again) = purchase(&stack, &ana, &tap, "c1").await;
+    assert_eq!(
+        (status, again["booking"]["id"].as_str()),
+        (200, Some(ids[0].as_str()))
+    );
+
+    // Cancelling the unpaid checkouts with a message meant for the provider's phone.
+    for id in &ids {
+        let reason = json!({ "reason": "Call me at example.com/win" });
+        let (status, cancelled) = step(&stack, &ana, id, "cancel", Some(reason)).await;
+        assert_eq!(status, 200, "{cancelled}");
+    }
+    let inbox = stack
+        .inbox_when(&ana, "", |p| {
+            ids.iter()
+                .all(|id| !notifications_of(p, "booking_cancelled", id).is_empty())
+        })
+        .await;
+    assert_eq!(
+        notifications_of(&inbox, "booking_cancelled", &ids[0]).len(),
+        1
+    );
+    stack
+        .run_escalations(Utc::now() + chrono::Duration::minutes(2))
+        .await;
+    let provider_inbox = stack.inbox(&bruno, "").await;
+    for id in &ids {
+        assert!(
+            notifications_of(&provider_inbox, "booking_cancelled", id).is_empty(),
+            "{provider_inbox}"
+        );
+    }
+    assert!(stack.sms_to(bruno.phone()).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_refund_stripe_failed_is_asked_again_as_a_new_request_and_made_once() {
+    let _sweep = SWEEP.write().await;
+    let stack = Stack::from_env();
+    let stripe = stack.stripe();
+    // Two bookings: Stripe answers the first refund 500 having done nothing, and the second
+    // 500 having made the refund (the answer lost on its way).
+    for applied in [false, true] {
+        let (_, ana, paid) = paid_booking(&stack, &format!("Refund {applied}")).await;
+        let (id, pi) = (
+            paid["id"].as_str().unwrap(),
+            paid["paymentIntentId"].as_str().unwrap(),
+        );
+        stripe
+            .control(
+                "POST",
+                "/failures",
+                json!({ "method": "POST", "path": "/v1/refunds", "params": { "payment_intent": pi },
+                        "times": 1, "error": "api_error", "applied": applied }),
+            )
+            .await;
+        let (status, cancelled) = step(&stack, &ana, id, "cancel", None).await;
+        assert_eq!(status, 200, "{cancelled}");
+        assert_eq!(
+            cancelled["refund"]["stripeRefundId"],
+            Value::Null,
+            "{cancelled}"
+        );
+        // The sweep's retry is a new request (Stripe would replay the stored 500 for a day
+        // under the first key), and finds a refund already made instead of making another.
+        stack
+            .run_booking_timers(Utc::now() + chrono::Duration::minutes(2))
+            .await;
+        let (_, detail) = booking(&stack, &ana, id).await;
+        let refund_id = detail["booking"]["refund"]["stripeRefundId"].as_str();
+        assert!(refund_id.is_some(), "{detail}");
+        let (_, refunds) = stripe
+            .api("GET", &format!("/v1/refunds?payment_intent={pi}"), &[])
+            .await;
+        let refunds = refunds["data"].as_array().unwrap();
+        assert_eq!(refunds.len(), 1, "{refunds:?}");
+        assert_eq!(
+            (refunds[0]["amount"].as_i64(), refunds[0]["id"].as_str()),
+            (Some(4500), refund_id)
+        );
+        assert_eq!(customer_total(&detail["ledger"]), 0, "{detail}");
+    }
+}
+
+#[tokio::test]
+async fn cancelled_work_in_progress_is_settled_to_the_provider_in_the_ledger() {
+    let _sweep = SWEEP.read().await;
+    let stack = Stack::from_env();
+    let (bruno, ana, paid) = paid_booking(&stack, "Settle").await;
+    let id = paid["id"].as_str().unwrap();
+    let (status, started) = step(&stack, &bruno, id, "start", None).await;
+    assert_eq!(status, 200, "{started}");
+    let (status, cancelled) = step(&stack, &ana, id, "cancel", None).await;
+    assert_eq!(
+        (status, &cancelled["refund"]),
+        (200, &Value::Null),
+        "{cancelled}"
+    );
+    let (_, detail) = booking(&stack, &ana, id).await;
+    let ledger = detail["ledger"].as_array().unwrap();
+    let total = |account: &str| -> i64 {
+        ledger
+            .iter()
+            .flat_map(|s| s["entries"].as_array().unwrap())
+            .filter(|e| e["account"] == account)
+            .map(|e| e["amount"].as_i64().unwrap())
+            .sum()
+    };
+    // 45.00 paid, nothing back: 10 % commission, the rest owed to the provider, nothing
+    // left unassigned on the platform.
+    assert_eq!(customer_total(&detail["ledger"]), -4500);
+    assert_eq!(
+        (
+            total("platform"),
+            total("commission"),
+            total("provider_payable")
+        ),
+        (0, 450, 4050),
+        "{detail}"
+    );
+    assert!(ledger.iter().any(|s| s["step"] == "settlement"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_checkout_cancelled_while_its_payment_was_processing_is_refunded_when_it_lands() {
+    let _sweep = SWEEP.write().await;
+    let _delivery = DELIVERY.lock().await;
+    let stack = Stack::from_env();
+    let stripe = stack.stripe();
+    let bruno = stack.provider("Bruno Late", false).await;
+    let ana = stack.person("ana").await;
+    let tap = offer(&stack, &bruno, "Fix a leaking tap", 4500).await;
+    let (_, bought) = purchase(&stack, &ana, &tap, "k").await;
+    let id = bought["booking"]["id"].as_str().unwrap();
+    let pi = bought["paymentIntentId"].as_str().unwrap();
+    // The payment is on its way; Stripe refuses to cancel it, and its success is never
+    // delivered to the webhook (deliveries held): only the timer can notice.
+    stripe.control("POST", "/webhooks/pause", json!({})).await;
+    stripe
+        .control(
+            "POST",
+            &format!("/payment_intents/{pi}/processing"),
+            json!({}),
+        )
+        .await;
+    let (status, cancelled) = step(&stack, &ana, id, "cancel", None).await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["timer"]["kind"], "void_payment", "{cancelled}");
+    // Still processing at the next run: cancelled again (a new request), still watched.
+    stack
+        .run_booking_timers(Utc::now() + chrono::Duration::minutes(2))
+        .await;
+    let (_, detail) = booking(&stack, &ana, id).await;
+    assert_eq!(
+        detail["booking"]["timer"]["kind"], "void_payment",
+        "{detail}"
+    );
+    // The payment goes through after all: the next run refunds it once.
+    stripe
+        .control(
+            "POST",
+            &format!("/payment_intents/{pi}/processed"),
+            json!({}),
+        )
+        .await;
+    stack
+        .run_booking_timers(Utc::now() + chrono::Duration::minutes(10))
+        .await;
+    stripe.control("POST", "/webhooks/resume", json!({})).await;
+    let (_, detail) = booking(&stack, &ana, id).await;
+    assert_eq!(detail["booking"]["timer"], Value::Null, "{detail}");
+    assert_eq!(detail["booking"]["refund"]["amount"], 4500, "{detail}");
+    let (_, refunds) = stripe
+        .api("GET", &format!("/v1/refunds?payment_intent={pi}"), &[])
+        .await;
+    assert_eq!(refunds["data"].as_array().unwrap().len(), 1, "{refunds}");
+    assert_eq!(customer_total(&detail["ledger"]), 0, "{detail}");
+}
+
+#[tokio::test]
+async fn a_cancellation_reaches_an_offline_provider_at_the_next_sweep_not_behind_the_assignment() {
+    let _sweep = SWEEP.read().await;
+    let stack = Stack::from_env();
+    // Paid while the provider is offline: `provider_assigned` waits 10 minutes to escalate.
+    let (bruno, ana, paid) = paid_booking(&stack, "Offline").await;
+    let id = paid["id"].as_str().unwrap();
+    tokio::time::sleep(Duration::from_secs(13)).await;
+    let reason = json!({ "reason": "Found someone closer, call me at example.com" });
+    let (status, cancelled) = step(&stack, &ana, id, "cancel", Some(reason)).await;
+    assert_eq!(status, 200, "{cancelled}");
+    stack
+        .inbox_when(&bruno, "", |p| {
+            !notifications_of(p, "booking_cancelled", id).is_empty()
+        })
+        .await;
+    // The next sweep (well before the assignment's 10 minutes) sends one SMS that leads with
+    // the cancellation and counts the assignment; the customer's words are not in it.
+    stack
+        .run_escalations(Utc::now() + chrono::Duration::minutes(1))
+        .await;
+    let texts = stack.sms_to(bruno.phone()).await;
+    let texts: Vec<&str> = texts.iter().filter_map(|m| m["Message"].as_str()).collect();
+    assert_eq!(
+        texts,
+        ["Booking cancelled: Fix a leaking tap (and 1 more update). Read it in the app."]
+    );
 }

@@ -1013,21 +1013,31 @@ async fn a_dead_connection_is_deleted_on_410_and_sending_too_fast_is_an_error_ev
         "and only it"
     );
 
-    // Thirty sends at once over the WebSocket: the limit answers with error events, and the
-    // connection stays usable. (The gateway invokes the handler once per frame; on a loaded
-    // machine ten frames can spread over more than two windows and never cross the limit.)
-    for i in 0..30 {
-        send(
-            &mut ben_ws,
-            json!({ "action": "sendMessage", "requestId": format!("b{i}"), "roomId": room, "clientMessageId": format!("burst-{i}"), "text": "spam" }),
-        )
-        .await;
+    // Thirty sends at once over the WebSocket, from three of Ben's devices: the limit (per
+    // user, over every connection) answers with error events, and the connections stay
+    // usable. (The gateway hands one connection's frames over one after the other; on a
+    // loaded machine one connection's frames can spread over so many windows that they
+    // never cross the limit, three connections' frames cannot.)
+    let mut devices = [stack.online(&ben).await, stack.online(&ben).await];
+    for i in 0..10 {
+        for (d, ws) in std::iter::once(&mut ben_ws)
+            .chain(devices.iter_mut())
+            .enumerate()
+        {
+            send(
+                ws,
+                json!({ "action": "sendMessage", "requestId": format!("b{d}-{i}"), "roomId": room, "clientMessageId": format!("burst-{d}-{i}"), "text": "spam" }),
+            )
+            .await;
+        }
     }
     let mut limited = 0;
-    while let Some(event) = next_event(&mut ben_ws, Duration::from_secs(3)).await {
-        if event["type"] == "error" {
-            assert_eq!(event["error"]["code"], "rate_limited");
-            limited += 1;
+    for ws in std::iter::once(&mut ben_ws).chain(devices.iter_mut()) {
+        while let Some(event) = next_event(ws, Duration::from_secs(3)).await {
+            if event["type"] == "error" {
+                assert_eq!(event["error"]["code"], "rate_limited");
+                limited += 1;
+            }
         }
     }
     assert!(limited >= 1, "no rate_limited error event");
@@ -1082,7 +1092,7 @@ async fn a_message_that_commits_after_a_newer_id_is_resumed_and_counted_in_commi
     // Ana's send takes its id first, but its transaction is held back until Ben's message,
     // with a newer id, has committed (as two Lambdas racing can do).
     let marker = format!("held-{}", ulid::Ulid::generate());
-    let hold = gigwire_tests::HoldBack::new(&marker, Duration::from_millis(2500));
+    let hold = gigwire_tests::HoldBack::new(&marker, Duration::from_millis(1800));
     let services = stack.in_process(Some(hold.store(&stack).await)).await;
     let caller = gigwire::auth::Caller {
         user_id: ana.user_id(),
@@ -1092,7 +1102,7 @@ async fn a_message_that_commits_after_a_newer_id_is_resumed_and_counted_in_commi
     let ben_sends = {
         let (ben_token, room) = (ben.token.clone(), room.clone());
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(600)).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
             let stack = Stack::from_env();
             let (status, message) = stack
                 .call(
@@ -1115,7 +1125,7 @@ async fn a_message_that_commits_after_a_newer_id_is_resumed_and_counted_in_commi
     };
     let (ana_message, _) = services
         .chat()
-        .send(&caller, &room_id, request, Utc::now())
+        .send(&caller, &room_id, request, Utc::now(), None)
         .await
         .unwrap();
     let ben_message = ben_sends.await.unwrap();
@@ -1157,6 +1167,39 @@ async fn a_message_that_commits_after_a_newer_id_is_resumed_and_counted_in_commi
     );
     let (_, by_seq) = get(&stack, &cid, &format!("/rooms/{room}/messages?afterSeq=1")).await;
     assert_eq!(by_seq["items"][0]["id"], ana_message.id.to_string());
+    // Newest first is by `seq` too: Ana's (older id, committed later) comes first, and
+    // paging back from it gives Ben's.
+    let (_, newest) = get(&stack, &cid, &format!("/rooms/{room}/messages?limit=1")).await;
+    assert_eq!(
+        newest["items"][0]["id"],
+        ana_message.id.to_string(),
+        "{newest}"
+    );
+    assert_eq!(newest["hasMore"], true);
+    let (_, older) = get(
+        &stack,
+        &cid,
+        &format!("/rooms/{room}/messages?before={}", ana_message.id),
+    )
+    .await;
+    assert_eq!(older["items"][0]["id"], ben_message["id"], "{older}");
+    assert_eq!(older["hasMore"], false, "{older}");
+    // Delivered markers follow `seq` as well: Ana's message delivered, Ben's (older seq)
+    // does not move the marker back.
+    for message in [ana_message.id.to_string(), after.to_owned()] {
+        send(
+            &mut cid_ws,
+            json!({ "action": "markDelivered", "roomId": room, "messageId": message }),
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let marker = membership(&stack, &cid, &room).await;
+    assert_eq!(
+        (&marker["deliveredSeq"], &marker["lastDeliveredMessageId"]),
+        (&json!(2), &json!(ana_message.id.to_string())),
+        "{marker}"
+    );
 
     // Cid reads up to Ben's message: Ana's committed after it, so one is still unread.
     let (status, me) = stack
@@ -1272,4 +1315,295 @@ async fn every_members_unread_follows_the_rule_after_concurrent_sends_over_http_
     // u01 sent nothing: every one of the twelve is unread for them.
     assert_eq!(expected_unread(&messages, &people[0], 0), 12);
     assert!(badge_total > 12);
+}
+
+/// Sends one message as docs/chat.md tells a client to: a 429 or a 409 is retried with the
+/// same `clientMessageId` after its `Retry-After`; anything else but 200/201 fails the test
+/// (a function timeout answers 5xx).
+async fn send_as_documented(stack: &Stack, who: &Person, room: &str, client_id: &str) -> Value {
+    let body = json!({ "clientMessageId": client_id, "text": client_id });
+    for _ in 0..60 {
+        let (status, retry_after, answer) = stack
+            .call_retry_after(
+                "POST",
+                &format!("/rooms/{room}/messages"),
+                Some(&who.token),
+                Some(body.clone()),
+            )
+            .await;
+        match status {
+            200 | 201 => return answer,
+            429 | 409 => {
+                let wait = retry_after.unwrap_or_else(|| panic!("{status} without Retry-After"));
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+            }
+            _ => panic!("send {client_id} answered {status}: {answer}"),
+        }
+    }
+    panic!("send {client_id} never got through")
+}
+
+/// Sends `count` messages over the WebSocket all at once, as docs/chat.md tells a client
+/// to (an `error` event with `rate_limited` or `conflict` is retried after a second with the
+/// same `clientMessageId`), while noting every `message.new` the connection gets; returns
+/// when this sender's messages are all in and `total` messages were seen.
+async fn flood_over_ws(
+    ws: &mut Ws,
+    me: &str,
+    room: &str,
+    count: usize,
+    total: usize,
+) -> Vec<Value> {
+    let frame = |n: usize| {
+        json!({ "action": "sendMessage", "requestId": format!("{me}-{n}"), "roomId": room,
+                "clientMessageId": format!("{me}-{n}"), "text": format!("{me}-{n}") })
+    };
+    for n in 0..count {
+        send(ws, frame(n)).await;
+    }
+    let mut seen = Vec::new();
+    let mut mine = std::collections::BTreeSet::new();
+    while mine.len() < count || distinct_ids(&seen) < total {
+        let event = next_event(ws, Duration::from_secs(20))
+            .await
+            .unwrap_or_else(|| panic!("{me}: no answer ({} of {count} in)", mine.len()));
+        match event["type"].as_str() {
+            Some("message.new") => {
+                if event["message"]["senderId"] == me {
+                    mine.insert(event["message"]["clientMessageId"].to_string());
+                }
+                seen.push(event);
+            }
+            Some("error") => {
+                let code = event["error"]["code"].as_str().unwrap_or_default();
+                assert!(matches!(code, "rate_limited" | "conflict"), "{event}");
+                let n: usize = event["requestId"].as_str().unwrap()[me.len() + 1..]
+                    .parse()
+                    .unwrap();
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                send(ws, frame(n)).await;
+            }
+            _ => {}
+        }
+    }
+    seen
+}
+
+/// Every `message.new` a connection gets until `total` distinct messages are in (or nothing
+/// came for a while), and whatever else comes in the next two seconds.
+async fn listen(ws: &mut Ws, total: usize) -> Vec<Value> {
+    let mut seen = Vec::new();
+    while distinct_ids(&seen) < total {
+        match next_event(ws, Duration::from_secs(20)).await {
+            Some(event) if event["type"] == "message.new" => seen.push(event),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    seen
+}
+
+fn distinct_ids(events: &[Value]) -> usize {
+    events
+        .iter()
+        .map(|e| e["message"]["id"].to_string())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+}
+
+/// The flood: a group of six, four of them sending 25 messages each with all 100
+/// sends in flight at once (`over_ws` of the senders on the WebSocket, the others over
+/// HTTP), every client following the docs.
+async fn hot_room_flood(over_ws: usize) {
+    let stack = Stack::from_env();
+    let mut people = Vec::new();
+    for tag in ["reader", "quiet", "s0", "s1", "s2", "s3"] {
+        people.push(stack.person(tag).await);
+    }
+    let room = group(&stack, &people[0], &people[1..].iter().collect::<Vec<_>>()).await;
+    let mut sockets = Vec::new();
+    for who in &people {
+        sockets.push(stack.online(who).await);
+    }
+    let (listeners, senders) = sockets.split_at_mut(2);
+    let (ws_senders, http_senders) = senders.split_at_mut(over_ws);
+    let http = (2 + over_ws..people.len()).flat_map(|i| {
+        let who = &people[i];
+        let (stack, room) = (&stack, &room);
+        (0..25).map(move |n| async move {
+            send_as_documented(stack, who, room, &format!("{}-{n}", who.id)).await
+        })
+    });
+    let ws = ws_senders.iter_mut().enumerate().map(|(i, ws)| {
+        let (me, room) = (people[2 + i].id.clone(), room.clone());
+        async move { flood_over_ws(ws, &me, &room, 25, 100).await }
+    });
+    let other_ws = listeners
+        .iter_mut()
+        .chain(http_senders.iter_mut())
+        .map(|ws| listen(ws, 100));
+    let (_, mut ws_seen, mut other_seen) = futures::join!(
+        futures::future::join_all(http),
+        futures::future::join_all(ws),
+        futures::future::join_all(other_ws)
+    );
+    // Anything late (a duplicate) shows up now.
+    for (ws, seen) in listeners
+        .iter_mut()
+        .chain(http_senders.iter_mut())
+        .zip(other_seen.iter_mut())
+        .chain(ws_senders.iter_mut().zip(ws_seen.iter_mut()))
+    {
+        while let Some(event) = next_event(ws, Duration::from_secs(2)).await {
+            if event["type"] == "message.new" {
+                seen.push(event);
+            }
+        }
+    }
+
+    // History: every message once, numbered 1..=100 without gaps.
+    let messages = all_messages(&stack, &people[0], &room).await;
+    let seqs: Vec<u64> = messages
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=100).collect::<Vec<_>>());
+    let mut client_ids: Vec<String> = messages
+        .iter()
+        .map(|m| m["clientMessageId"].to_string())
+        .collect();
+    client_ids.sort();
+    client_ids.dedup();
+    assert_eq!(client_ids.len(), 100, "each send once");
+    // Every member's connection got every message exactly once.
+    for seen in other_seen.iter().chain(ws_seen.iter()) {
+        let mut ids: Vec<String> = seen
+            .iter()
+            .map(|e| e["message"]["id"].to_string())
+            .collect();
+        ids.sort();
+        assert_eq!(ids.len(), 100, "each message once on every connection");
+        ids.dedup();
+        assert_eq!(ids.len(), 100);
+    }
+    // Unread counts follow the rule for everyone.
+    for who in &people {
+        assert_eq!(
+            membership(&stack, who, &room).await["unread"].as_u64(),
+            Some(expected_unread(&messages, who, 0)),
+            "unread of {}",
+            who.id
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_100_sends_in_flight_into_one_room_lands_each_once_without_a_timeout() {
+    hot_room_flood(0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flood_with_half_the_senders_on_the_websocket_lands_each_once_too() {
+    hot_room_flood(2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_held_back_while_others_keep_sending_is_numbered_after_them_and_resumed() {
+    let stack = Stack::from_env();
+    let (ana, ben, cid, room) = group_of_three(&stack).await;
+    // Ana's transaction is held back while Ben and Cid send ten messages between them: it
+    // loses the number, renumbers from what the failed write told it and commits after them.
+    let marker = format!("held-{}", ulid::Ulid::generate());
+    let hold = gigwire_tests::HoldBack::new(&marker, Duration::from_millis(1200));
+    let services = stack.in_process(Some(hold.store(&stack).await)).await;
+    let caller = gigwire::auth::Caller {
+        user_id: ana.user_id(),
+        session_id: gigwire::domain::SessionId::new(),
+        roles: Default::default(),
+    };
+    let others = {
+        let (ben_token, cid_token, room) = (ben.token.clone(), cid.token.clone(), room.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let stack = Stack::from_env();
+            let mut seqs = Vec::new();
+            for n in 0..5 {
+                for (token, who) in [(&ben_token, "ben"), (&cid_token, "cid")] {
+                    let (status, message) = stack
+                        .call(
+                            "POST",
+                            &format!("/rooms/{room}/messages"),
+                            Some(token),
+                            Some(json!({ "clientMessageId": format!("{who}-{n}"), "text": "x" })),
+                        )
+                        .await;
+                    assert_eq!(status, 201, "{message}");
+                    seqs.push(message["seq"].as_u64().unwrap());
+                }
+            }
+            seqs
+        })
+    };
+    let room_id = gigwire::domain::RoomId::parse(&room, "id").unwrap();
+    let request = gigwire::chat::model::SendMessage {
+        client_message_id: marker.clone(),
+        text: Some("held".into()),
+        attachments: Vec::new(),
+        reply_to: None,
+    };
+    // As a client would, a 409 for a busy room is retried with the same id.
+    let mut answer = None;
+    for _ in 0..5 {
+        match services
+            .chat()
+            .send(&caller, &room_id, request.clone(), Utc::now(), None)
+            .await
+        {
+            Err(gigwire::error::Error::Busy { .. }) => {
+                tokio::time::sleep(Duration::from_secs(1)).await
+            }
+            other => {
+                answer = Some(other.unwrap());
+                break;
+            }
+        }
+    }
+    let (held, _) = answer.expect("sent");
+    let seqs = others.await.unwrap();
+    let before_held = seqs.iter().filter(|s| **s < held.seq).count() as u64;
+    assert_eq!(
+        held.seq,
+        before_held + 1,
+        "numbered right after what committed first"
+    );
+    assert!(before_held >= 1, "the others committed while it was held");
+
+    // Resuming from the start gives all eleven in order, without a gap.
+    let messages = all_messages(&stack, &cid, &room).await;
+    let numbers: Vec<u64> = messages
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, (1..=11).collect::<Vec<_>>());
+    assert_eq!(
+        messages[held.seq as usize - 1]["clientMessageId"],
+        marker.as_str()
+    );
+    // Resuming after the message before it returns it first.
+    let (_, resumed) = get(
+        &stack,
+        &cid,
+        &format!("/rooms/{room}/messages?afterSeq={}", held.seq - 1),
+    )
+    .await;
+    assert_eq!(resumed["items"][0]["id"], held.id.to_string().as_str());
+    // Unread: by sequence, for everyone.
+    for who in [&ana, &ben, &cid] {
+        assert_eq!(
+            membership(&stack, who, &room).await["unread"].as_u64(),
+            Some(expected_unread(&messages, who, 0)),
+            "unread of {}",
+            who.id
+        );
+    }
 }

@@ -59,7 +59,7 @@ async fn sending_a_message_takes_two_sequential_dynamodb_round_trips() {
         attachments: Vec::new(),
         reply_to: None,
     };
-    chat.send(&caller, &room, request, Utc::now())
+    chat.send(&caller, &room, request, Utc::now(), None)
         .await
         .unwrap();
     expect_event(&mut ben, "message.new").await;
@@ -172,7 +172,7 @@ async fn send_write_units(stack: &Stack, size: usize) -> f64 {
     };
     services
         .chat()
-        .send(&caller, &room, request, Utc::now())
+        .send(&caller, &room, request, Utc::now(), None)
         .await
         .unwrap();
     let transactions = units.transactions();

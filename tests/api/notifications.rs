@@ -86,7 +86,7 @@ async fn unread_after_the_delay_goes_out_by_sms_and_email_once() {
         sms[0]["Message"]
             .as_str()
             .unwrap()
-            .contains("confirmed your booking")
+            .starts_with("Booking confirmed. Read it in the app.")
     );
     let emails = stack.emails_to(&ben.email).await;
     assert_eq!(emails.len(), 2, "sign-in code and the notification");
@@ -189,6 +189,13 @@ async fn preferences_choose_the_channels() {
             json!({ "kinds": { "teleport": { "push": true, "sms": true, "email": true } } }),
             "kinds",
         ),
+        // Nested objects are objects: an array is not read by position.
+        (json!({ "quietHours": ["22:00", "07:00"] }), "quietHours"),
+        (json!({ "channels": [true, false, true] }), "channels"),
+        (
+            json!({ "kinds": { "booking_confirmed": [true, true, false] } }),
+            "kinds",
+        ),
     ] {
         let (status, err) = stack
             .call(
@@ -272,7 +279,7 @@ async fn quiet_hours_defer_escalation_and_critical_kinds_bypass_them() {
         sms[1]["Message"]
             .as_str()
             .unwrap()
-            .contains("confirmed your booking")
+            .starts_with("Booking confirmed. Read it in the app.")
     );
 }
 
@@ -322,7 +329,7 @@ async fn a_burst_of_20_chat_messages_becomes_one_sms_and_one_email() {
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert_eq!(
         sms[0]["Message"],
-        "20 new messages from Ana in 'Kitchen repair'"
+        "20 new messages from Ana in 'Kitchen repair'. Read it in the app."
     );
     let emails = stack.emails_to(&ben.email).await;
     assert_eq!(emails.len(), 2, "sign-in code and one digest");

@@ -208,6 +208,10 @@ async fn bad_offers_are_refused_naming_the_field_and_nothing_is_stored() {
     let mut theirs = offer_body(&plumbing, "Fix a leaking tap", 4500);
     theirs["imageFileIds"] = json!([ticket["file"]["id"]]);
     cases.push((theirs, "imageFileIds"));
+    // A price is an object, not an array read by position.
+    let mut by_position = offer_body(&plumbing, "Fix a leaking tap", 4500);
+    by_position["price"] = json!([4500, "eur"]);
+    cases.push((by_position, "price"));
     for (body, field) in cases {
         let (status, err) = stack
             .call("POST", "/offers", Some(&bruno.token), Some(body))

@@ -120,7 +120,7 @@ async fn main() {
             reply_to: None,
         };
         let started = Instant::now();
-        chat.send(&caller, &room, request, Utc::now())
+        chat.send(&caller, &room, request, Utc::now(), None)
             .await
             .unwrap();
         let send = started.elapsed().as_secs_f64() * 1e3;
@@ -132,7 +132,7 @@ async fn main() {
             reply_to: None,
         };
         let started = Instant::now();
-        chat.send(&quiet_caller, &quiet_room, request, Utc::now())
+        chat.send(&quiet_caller, &quiet_room, request, Utc::now(), None)
             .await
             .unwrap();
         let quiet = started.elapsed().as_secs_f64() * 1e3;

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use tracing::instrument;
 
 use super::model::{Booking, PartyRole};
-use super::store::{BookingStore, Effects, LedgerStep, ListFilter};
+use super::store::{BookingStore, Creation, Effects, LedgerStep, ListFilter};
 use crate::bookings::keys as booking_keys;
 use crate::chat::model::SubjectType;
 use crate::chat::store::RoomClaim;
@@ -20,8 +20,8 @@ use crate::cursor::Position;
 use crate::domain::{BookingId, UserId, wire_name};
 use crate::error::{Error, Result};
 use crate::keys::{self, Key};
-use crate::store::Page;
 use crate::store::dynamo::*;
+use crate::store::{Page, RateLimit};
 
 const ENTITY_BOOKING: &str = "booking";
 const ENTITY_PARTY_ROW: &str = "booking_party";
@@ -139,7 +139,13 @@ impl BookingStore for DynamoStore {
     }
 
     #[instrument(skip_all, fields(booking_id = %booking.id))]
-    async fn create_booking(&self, booking: &Booking, key: &str) -> Result<bool> {
+    async fn create_booking(
+        &self,
+        booking: &Booking,
+        key: &str,
+        limits: &[RateLimit<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Creation> {
         let claim = to_item(
             &booking_keys::purchase(&booking.customer_id, key),
             ENTITY_PURCHASE,
@@ -147,8 +153,28 @@ impl BookingStore for DynamoStore {
             &serde_json::json!({ "bookingId": booking.id }),
         )?;
         let mut actions = vec![self.put_action(claim, Some("attribute_not_exists(PK)"))?];
+        for limit in limits {
+            let hit = self.rate_hit(limit, now)?;
+            actions.push(TransactWriteItem::builder().update(hit).build());
+        }
         actions.extend(self.booking_writes(booking, None)?);
-        self.transact_conditional(actions).await
+        let Some(codes) = self.transact(actions).await? else {
+            return Ok(Creation::Created);
+        };
+        let failed = |i: usize| codes.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
+        if failed(0) {
+            return Ok(Creation::KeyTaken);
+        }
+        let full: Vec<u64> = (0..limits.len())
+            .filter(|i| failed(i + 1))
+            .map(|i| limits[i].retry_after(now))
+            .collect();
+        match full.into_iter().max() {
+            Some(retry_after_secs) => Ok(Creation::Limited { retry_after_secs }),
+            None => Err(Error::unexpected(anyhow::anyhow!(
+                "booking creation cancelled: {codes:?}"
+            ))),
+        }
     }
 
     #[instrument(skip_all, fields(booking_id = %after.id, state = %after.state))]

@@ -278,6 +278,9 @@ pub enum TimerKind {
     AutoComplete,
     /// A refund decided by a cancellation has not reached Stripe yet: try again.
     RefundRetry,
+    /// An unpaid booking was cancelled: until Stripe says its payment can no longer go
+    /// through (cancelled) or it is refunded, read the payment again and act on it.
+    VoidPayment,
 }
 
 /// A booking's pending timer (at most one: each state needs at most one).

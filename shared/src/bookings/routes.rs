@@ -40,7 +40,9 @@ pub const FEATURE: Feature = Feature {
             name: "purchase-offer",
             description: "Buys an offer: a booking waiting for payment and its Stripe PaymentIntent (idempotent per client key).",
             trigger: Trigger::Http(&[("POST", "/offers/{id}/purchase")], Access::Bearer),
-            allow: &[Allow::Table(&["GetItem", "PutItem"])],
+            // UpdateItem: the purchase limits' rate windows, counted in the creating
+            // transaction.
+            allow: &[Allow::Table(&["GetItem", "PutItem", "UpdateItem"])],
             env: STRIPE,
             timeout: Some(15),
             run: serve_http!(init_stripe, BookingsApi::new, purchase),
@@ -106,7 +108,13 @@ pub const FEATURE: Feature = Feature {
             allow: MOVE_AND_TELL,
             env: STRIPE,
             timeout: Some(15),
-            run: serve_http!(init_stripe, BookingsApi::new, webhook),
+            // Stripe's events are not bounded by our own bodies' size.
+            run: serve_http!(
+                init_stripe,
+                BookingsApi::new,
+                webhook,
+                crate::lambda::http::MAX_FOREIGN_BODY_BYTES
+            ),
         },
         Function {
             name: "cron-booking-timers",

@@ -18,7 +18,9 @@ use super::model::{
     Actor, Booking, BookingState, CancelRequest, DeliverRequest, Event, PartyRole, PurchaseRequest,
     RefundInfo, Timer, TimerKind, charge_entries, completion_entries, refund, refund_entries,
 };
-use super::store::{BookingNews, BookingStore, Effects, LedgerStep, ListFilter, PaymentGateway};
+use super::store::{
+    BookingNews, BookingStore, Creation, Effects, LedgerStep, ListFilter, PaymentGateway,
+};
 use crate::auth::Caller;
 use crate::chat::model::{Member, MemberRole, Room, RoomKind, Subject, SubjectType};
 use crate::cursor::CursorCodec;
@@ -30,6 +32,7 @@ use crate::notifications::model::Kind;
 use crate::notifications::service::{NotifyRequest, Recipients};
 use crate::offers::model::OfferStatus;
 use crate::offers::store::OfferStore;
+use crate::store::RateLimit;
 
 /// Metadata key naming the booking on Stripe's objects.
 pub const BOOKING_METADATA: &str = "booking_id";
@@ -43,6 +46,25 @@ const RETRY_FAILED_TIMER: Duration = Duration::minutes(5);
 /// Times a payment is applied against a booking that keeps moving before the webhook gives up
 /// (and Stripe delivers again).
 const PAID_ATTEMPTS: usize = 3;
+/// How soon the payment of a cancelled unpaid booking is read again (until it is cancelled
+/// at Stripe, or refunded if it went through after all).
+const VOID_CHECK: Duration = Duration::minutes(1);
+/// Purchases a buyer may start per window (a retry with the same key is not one).
+pub const PURCHASES_PER_BUYER: u32 = 10;
+/// Purchases a buyer may start of one offer per window.
+pub const PURCHASES_PER_OFFER: u32 = 3;
+/// The purchase limits' window, in seconds.
+pub const PURCHASE_WINDOW_SECS: i64 = 600;
+
+/// The idempotency key of a Stripe call about `booking` whose outcome depends on state (a
+/// payment's creation, cancellation, a refund): one per version of the booking. Concurrent
+/// calls about the same stored booking share it, so Stripe runs one; a retry after a failure
+/// comes after the booking's version moved on (every failure path writes a new version), so
+/// it is a new request rather than the replay of a stored failure, which Stripe keeps for a
+/// day. What a lost answer may have done is read back from Stripe before asking again.
+fn stripe_key(booking: &Booking, what: &str) -> String {
+    format!("booking-{}-{what}-v{}", booking.id, booking.version)
+}
 
 /// What a purchase answers: the booking and what the client needs to pay.
 #[derive(Debug, Serialize, ToSchema)]
@@ -153,8 +175,9 @@ impl Bookings<'_> {
             self.offers.get_offer(offer_id),
             self.store.purchase_of(&me, key)
         )?;
+        // A retry with the same key answers its booking whatever the limits say.
         if let Some(id) = earlier {
-            return Ok((self.resume(&me, &id, offer_id).await?, false));
+            return Ok((self.resume(&me, &id, offer_id, now).await?, false));
         }
         let offer = offer
             .filter(|o| o.status == OfferStatus::Active || o.provider_id == me)
@@ -166,21 +189,54 @@ impl Bookings<'_> {
             return Err(Error::NotFound("offer"));
         }
         let booking = Booking::for_offer(offer, me, now);
-        if !self.store.create_booking(&booking, key).await? {
-            // A concurrent request with the same key won: answer with its booking.
-            let id = self
-                .store
-                .purchase_of(&me, key)
-                .await?
-                .ok_or_else(lost_race)?;
-            return Ok((self.resume(&me, &id, offer_id).await?, false));
+        // The limits count bookings created, in the creating transaction: concurrent
+        // retries of one key count once.
+        let (buyer, buyer_and_offer) = (me.to_string(), format!("{me}:{offer_id}"));
+        let limits = [
+            RateLimit {
+                scope: "purchase",
+                subject: &buyer,
+                limit: PURCHASES_PER_BUYER,
+                window_secs: PURCHASE_WINDOW_SECS,
+            },
+            RateLimit {
+                scope: "purchase-offer",
+                subject: &buyer_and_offer,
+                limit: PURCHASES_PER_OFFER,
+                window_secs: PURCHASE_WINDOW_SECS,
+            },
+        ];
+        match self
+            .store
+            .create_booking(&booking, key, &limits, now)
+            .await?
+        {
+            Creation::Created => {}
+            Creation::Limited { retry_after_secs } => {
+                return Err(Error::RateLimited { retry_after_secs });
+            }
+            Creation::KeyTaken => {
+                // A concurrent request with the same key won: answer with its booking.
+                let id = self
+                    .store
+                    .purchase_of(&me, key)
+                    .await?
+                    .ok_or_else(lost_race)?;
+                return Ok((self.resume(&me, &id, offer_id, now).await?, false));
+            }
         }
         info!(booking_id = %booking.id, "booking created");
-        Ok((self.with_payment(booking).await?, true))
+        Ok((self.with_payment(booking, now).await?, true))
     }
 
     /// The booking an earlier purchase with the same key created, paid for as then.
-    async fn resume(&self, me: &UserId, id: &BookingId, offer_id: &OfferId) -> Result<Purchase> {
+    async fn resume(
+        &self,
+        me: &UserId,
+        id: &BookingId,
+        offer_id: &OfferId,
+        now: DateTime<Utc>,
+    ) -> Result<Purchase> {
         let booking = self
             .store
             .get_booking(id)
@@ -192,13 +248,13 @@ impl Bookings<'_> {
                 "this idempotency key was used for another purchase".into(),
             ));
         }
-        self.with_payment(booking).await
+        self.with_payment(booking, now).await
     }
 
     /// Makes sure a booking has its PaymentIntent (created under a key derived from the
-    /// booking, so a crash between Stripe and the table never makes two) and answers with
-    /// what the client needs to pay it.
-    async fn with_payment(&self, booking: Booking) -> Result<Purchase> {
+    /// booking's version, so concurrent retries make one, and a retry after a failure is a
+    /// new request) and answers with what the client needs to pay it.
+    async fn with_payment(&self, booking: Booking, now: DateTime<Utc>) -> Result<Purchase> {
         if booking.state != BookingState::PendingPayment {
             return Ok(Purchase {
                 payment_intent_id: booking.payment_intent_id.clone(),
@@ -210,7 +266,7 @@ impl Bookings<'_> {
             Some(id) => self.payments.payment(id).await?,
             None => {
                 let id = booking.id.to_string();
-                let payment = self
+                let created = self
                     .payments
                     .create_payment(&NewPayment {
                         amount: booking.price.amount,
@@ -218,9 +274,17 @@ impl Bookings<'_> {
                         manual_capture: !booking.source.is_instant(),
                         transfer_group: &id,
                         metadata: HashMap::from([(BOOKING_METADATA.to_owned(), id.clone())]),
-                        idempotency_key: &format!("booking-{id}-payment"),
+                        idempotency_key: &stripe_key(&booking, "payment"),
                     })
-                    .await?;
+                    .await;
+                let payment = match created {
+                    Ok(payment) => payment,
+                    Err(err) => {
+                        // The retry (with the same purchase key) must not replay this failure.
+                        self.bump(&booking, None, now).await;
+                        return Err(err);
+                    }
+                };
                 let mut after = booking.clone();
                 after.payment_intent_id = Some(payment.id.clone());
                 after.version += 1;
@@ -386,8 +450,14 @@ impl Bookings<'_> {
         let reason = crate::offers::model::text(&request.reason, "reason", 1, 500)?;
         let (booking, actor) = self.visible(caller, id).await?;
         let mut after = booking.moved(Event::Cancel, actor, now)?;
-        let paid = booking.state != BookingState::PendingPayment;
-        let amount = if paid {
+        // Money was taken only once the payment was captured: before that (an unpaid
+        // checkout, an authorization awaiting the provider) the payment is cancelled, never
+        // refunded.
+        let captured = !matches!(
+            booking.state,
+            BookingState::PendingPayment | BookingState::Requested
+        );
+        let amount = if captured {
             refund(booking.price.amount, booking.state, None, actor, now)
         } else {
             0
@@ -411,6 +481,28 @@ impl Bookings<'_> {
                 at: now,
             });
         }
+        if captured && amount < booking.price.amount {
+            // What the customer does not get back was earned: it is settled as if the
+            // booking had completed (commission and the provider's share of that part), so
+            // the platform never keeps a cancelled booking's money unassigned.
+            ledger.push(LedgerStep {
+                step: "settlement".into(),
+                entries: completion_entries(
+                    booking.price.amount - amount,
+                    booking.commission_basis_points,
+                ),
+                stripe_ref: None,
+                at: now,
+            });
+        }
+        if !captured && booking.payment_intent_id.is_some() {
+            // Until Stripe says the payment can no longer go through, a timer reads it again
+            // (and refunds it if it went through after all).
+            after.timer = Some(Timer {
+                kind: TimerKind::VoidPayment,
+                due_at: now + VOID_CHECK,
+            });
+        }
         let effects = Effects {
             ledger,
             ..Effects::default()
@@ -422,21 +514,24 @@ impl Bookings<'_> {
                 Ok(refunded) => refunded,
                 Err(err) => {
                     warn!(error = %err, booking_id = %after.id, "refund not taken yet; the sweep retries");
-                    after
+                    self.bump(&after, Some(now + REFUND_RETRY), now).await
+                }
+            }
+        } else if !captured && let Some(pi) = &booking.payment_intent_id {
+            // The payment must not go through later; if it already did, the webhook or the
+            // timer refunds it.
+            match self
+                .payments
+                .cancel_payment(pi, &stripe_key(&after, "void"))
+                .await
+            {
+                Ok(_) => after,
+                Err(err) => {
+                    warn!(error = %err, booking_id = %after.id, "payment not cancelled yet; the sweep retries");
+                    self.bump(&after, Some(now + VOID_CHECK), now).await
                 }
             }
         } else {
-            if !paid && let Some(pi) = &booking.payment_intent_id {
-                // An unpaid booking's payment must not go through later (if it already did,
-                // its webhook refunds it).
-                if let Err(err) = self
-                    .payments
-                    .cancel_payment(pi, &format!("booking-{}-cancel", booking.id))
-                    .await
-                {
-                    warn!(error = %err, "payment not cancelled");
-                }
-            }
             after
         };
         let canceller = match actor {
@@ -444,10 +539,16 @@ impl Bookings<'_> {
             _ => self.news.display_name(&caller.user_id).await,
         };
         let refund_text = (amount > 0).then(|| format_money(amount, &after.price.currency));
+        // An unpaid checkout was the customer's alone: the provider never had it.
+        let told = if booking.state == BookingState::PendingPayment {
+            vec![after.customer_id]
+        } else {
+            after.parties().to_vec()
+        };
         self.notify(
             &after,
             Kind::BookingCancelled,
-            after.parties().to_vec(),
+            told,
             None,
             json!({ "actor": canceller, "title": after.title, "reason": reason, "refund": refund_text }),
             "cancelled",
@@ -457,14 +558,51 @@ impl Bookings<'_> {
         Ok(after)
     }
 
-    /// Asks Stripe for a cancellation's refund (keyed by the booking: one refund however
-    /// often it is asked) and records its id; on failure the booking keeps its retry timer.
+    /// Writes a new version of `booking` (its timer due at `due`, when given) after a Stripe
+    /// call failed, so the retry uses a new idempotency key instead of replaying the failure
+    /// Stripe stored. Best effort: a booking that moved on meanwhile has a new version anyway.
+    async fn bump(
+        &self,
+        booking: &Booking,
+        due: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Booking {
+        let mut after = booking.clone();
+        if let (Some(due_at), Some(timer)) = (due, booking.timer) {
+            after.timer = Some(Timer { due_at, ..timer });
+        }
+        after.updated_at = now;
+        after.version += 1;
+        match self
+            .store
+            .transition(booking, &after, Effects::default())
+            .await
+        {
+            Ok(true) => after,
+            Ok(false) => booking.clone(),
+            Err(err) => {
+                warn!(error = ?err, booking_id = %booking.id, "new version not written");
+                booking.clone()
+            }
+        }
+    }
+
+    /// Asks Stripe for a cancellation's refund and records its id; on failure the booking
+    /// keeps its retry timer. What Stripe already did decides first: a refund of the payment
+    /// that exists (asked before, its answer lost, however long ago) is recorded, not asked
+    /// again, so money goes back once whatever is retried.
     async fn send_refund(&self, booking: &Booking, now: DateTime<Utc>) -> Result<Booking> {
         let (Some(info), Some(pi)) = (&booking.refund, &booking.payment_intent_id) else {
             return Ok(booking.clone());
         };
-        let key = format!("booking-{}-refund", booking.id);
-        let refund_id = self.payments.refund(pi, info.amount, &key).await?;
+        let refund_id = match self.refund_of(pi).await? {
+            Some(existing) => existing,
+            None => {
+                self.payments
+                    .refund(pi, info.amount, &stripe_key(booking, "refund"))
+                    .await?
+            }
+        };
         let mut after = booking.clone();
         after.refund = Some(RefundInfo {
             amount: info.amount,
@@ -473,8 +611,8 @@ impl Bookings<'_> {
         after.timer = None;
         after.updated_at = now;
         after.version += 1;
-        // Lost to a concurrent change: the timer stays, and the next sweep asks Stripe again
-        // under the same key, which answers the same refund.
+        // Lost to a concurrent change: the timer stays, and the next sweep finds the refund
+        // at Stripe instead of asking again.
         Ok(
             if self
                 .store
@@ -486,6 +624,17 @@ impl Bookings<'_> {
                 booking.clone()
             },
         )
+    }
+
+    /// The refund a payment already has at Stripe (one that moves or moved money back).
+    async fn refund_of(&self, payment_intent: &str) -> Result<Option<String>> {
+        Ok(self
+            .payments
+            .refunds(payment_intent)
+            .await?
+            .into_iter()
+            .find(|r| r.counts())
+            .map(|r| r.id))
     }
 
     async fn apply(&self, before: &Booking, after: &Booking, effects: Effects<'_>) -> Result<()> {
@@ -553,24 +702,32 @@ impl Bookings<'_> {
         event: &WebhookEvent,
         now: DateTime<Utc>,
     ) -> Result<WebhookOutcome> {
-        let object = &event.data.object;
-        let Some(id) = object
-            .metadata
-            .get(BOOKING_METADATA)
-            .and_then(|id| BookingId::parse(id, BOOKING_METADATA).ok())
-        else {
+        let (Some(object_id), Some(id)) = (
+            event.data.object_id(),
+            event
+                .data
+                .metadata(BOOKING_METADATA)
+                .and_then(|id| BookingId::parse(id, BOOKING_METADATA).ok()),
+        ) else {
             return Ok(WebhookOutcome::Ignored);
         };
         let (payment, booking) = futures::try_join!(
-            self.payments.payment(&object.id),
+            self.payments.payment(object_id),
             self.store.get_booking(&id)
         )?;
         let Some(booking) = booking else {
             warn!(booking_id = %id, "stripe event for an unknown booking");
             return Ok(WebhookOutcome::Ignored);
         };
+        // The payment must be this booking's in every respect Stripe reports: its
+        // metadata, amount and currency, and the PaymentIntent the booking recorded.
         if payment.metadata.get(BOOKING_METADATA) != Some(&id.to_string())
             || payment.amount != booking.price.amount
+            || payment.currency != booking.price.currency
+            || booking
+                .payment_intent_id
+                .as_ref()
+                .is_some_and(|recorded| *recorded != payment.id)
         {
             warn!(booking_id = %id, payment = %payment.id, "payment does not match its booking");
             return Ok(WebhookOutcome::Ignored);
@@ -713,12 +870,27 @@ impl Bookings<'_> {
             // a redelivery days later must not ask again).
             return Ok(WebhookOutcome::Duplicate);
         }
-        let key = format!("late-{}", payment.id);
-        let refund_id = self
-            .payments
-            .refund(&payment.id, payment.amount_received, &key)
-            .await?;
+        let refund_id = match self.refund_of(&payment.id).await? {
+            Some(existing) => existing,
+            None => match self
+                .payments
+                .refund(
+                    &payment.id,
+                    payment.amount_received,
+                    &stripe_key(&booking, "late"),
+                )
+                .await
+            {
+                Ok(id) => id,
+                Err(err) => {
+                    self.bump(&booking, None, now).await;
+                    return Err(err);
+                }
+            },
+        };
         let mut after = booking.clone();
+        // Nothing is left to watch: the money is on its way back.
+        after.timer = None;
         after.refund = Some(RefundInfo {
             amount: payment.amount_received,
             stripe_refund_id: Some(refund_id.clone()),
@@ -742,7 +914,9 @@ impl Bookings<'_> {
             warn!(booking_id = %booking.id, "late payment refunded");
             Ok(WebhookOutcome::Applied)
         } else {
-            Ok(WebhookOutcome::Duplicate)
+            // Lost to another change: decided again on the next delivery (or the timer),
+            // which finds this refund at Stripe rather than asking for another.
+            Err(lost_race())
         }
     }
 
@@ -764,7 +938,9 @@ impl Bookings<'_> {
             ..Effects::default()
         };
         if !self.store.transition(&booking, &after, effects).await? {
-            return Ok(WebhookOutcome::Duplicate);
+            // Lost a race (another delivery, a cancellation): a non-2xx answer has Stripe
+            // deliver it again, and the next delivery decides on what is stored then.
+            return Err(lost_race());
         }
         self.notify(
             &after,
@@ -796,7 +972,8 @@ impl Bookings<'_> {
             ..Effects::default()
         };
         if !self.store.transition(&booking, &after, effects).await? {
-            return Ok(WebhookOutcome::Duplicate);
+            // As for a failed payment: decided again on the next delivery or timer run.
+            return Err(lost_race());
         }
         info!(booking_id = %after.id, "payment expired");
         Ok(WebhookOutcome::Applied)
@@ -853,7 +1030,7 @@ impl Bookings<'_> {
                     }
                     if payment.status != "canceled" {
                         self.payments
-                            .cancel_payment(&pi, &format!("booking-{}-expire", booking.id))
+                            .cancel_payment(&pi, &stripe_key(&booking, "expire"))
                             .await?;
                     }
                 }
@@ -867,17 +1044,58 @@ impl Bookings<'_> {
             (TimerKind::RefundRetry, _) => {
                 self.send_refund(&booking, now).await?;
             }
-            _ => {
-                // A timer its booking has moved past: drop it.
-                let mut after = booking.clone();
-                after.timer = None;
-                after.version += 1;
-                self.store
-                    .transition(&booking, &after, Effects::default())
-                    .await?;
-            }
+            (TimerKind::VoidPayment, _) => self.void_payment(booking, now).await?,
+            _ => self.drop_timer(&booking).await?,
         }
         Ok(())
+    }
+
+    /// A timer its booking has moved past, or whose work is done: dropped.
+    async fn drop_timer(&self, booking: &Booking) -> Result<()> {
+        let mut after = booking.clone();
+        after.timer = None;
+        after.version += 1;
+        self.store
+            .transition(booking, &after, Effects::default())
+            .await?;
+        Ok(())
+    }
+
+    /// The payment of a cancelled unpaid booking, as Stripe has it now: cancelled is the
+    /// end; succeeded after all is refunded; anything else is cancelled again (under a key
+    /// of this version: a refusal while it was `processing` is not replayed) and read again
+    /// on the next run.
+    async fn void_payment(&self, booking: Booking, now: DateTime<Utc>) -> Result<()> {
+        let Some(pi) = booking.payment_intent_id.clone() else {
+            return self.drop_timer(&booking).await;
+        };
+        let payment = self.payments.payment(&pi).await?;
+        match payment.status.as_str() {
+            "canceled" => self.drop_timer(&booking).await,
+            "succeeded" => {
+                let charge = LedgerStep {
+                    step: "charge".into(),
+                    entries: charge_entries(payment.amount_received),
+                    stripe_ref: Some(payment.id.clone()),
+                    at: now,
+                };
+                self.refund_late(booking, &payment, charge, now)
+                    .await
+                    .map(drop)
+            }
+            _ => {
+                let cancelled = self
+                    .payments
+                    .cancel_payment(&pi, &stripe_key(&booking, "void"))
+                    .await?;
+                if cancelled.status == "canceled" {
+                    self.drop_timer(&booking).await
+                } else {
+                    self.bump(&booking, Some(now + VOID_CHECK), now).await;
+                    Ok(())
+                }
+            }
+        }
     }
 }
 
@@ -1001,9 +1219,15 @@ mod tests {
         async fn purchase_of(&self, _: &UserId, _: &str) -> Result<Option<BookingId>> {
             Ok(None)
         }
-        async fn create_booking(&self, booking: &Booking, _: &str) -> Result<bool> {
+        async fn create_booking(
+            &self,
+            booking: &Booking,
+            _: &str,
+            _: &[RateLimit<'_>],
+            _: DateTime<Utc>,
+        ) -> Result<Creation> {
             self.put(booking);
-            Ok(true)
+            Ok(Creation::Created)
         }
         async fn transition(
             &self,
@@ -1084,6 +1308,7 @@ mod tests {
                     id: "pi_1".into(),
                     status: status.into(),
                     amount: booking.price.amount,
+                    currency: booking.price.currency.clone(),
                     amount_received: if status == "succeeded" {
                         booking.price.amount
                     } else {
@@ -1102,6 +1327,8 @@ mod tests {
         }
     }
 
+    use gigwire_payments::RefundRecord;
+
     #[async_trait]
     impl PaymentGateway for Stripe {
         async fn create_payment(&self, _: &NewPayment<'_>) -> Result<Payment> {
@@ -1114,6 +1341,19 @@ mod tests {
         async fn cancel_payment(&self, id: &str, _: &str) -> Result<Payment> {
             self.cancels.lock().unwrap().push(id.to_owned());
             Ok(self.payment.clone())
+        }
+        async fn refunds(&self, _: &str) -> Result<Vec<RefundRecord>> {
+            Ok(self
+                .refunds
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(key, amount)| RefundRecord {
+                    id: format!("re_{key}"),
+                    amount: *amount,
+                    status: "succeeded".into(),
+                })
+                .collect())
         }
         async fn refund(&self, _: &str, amount: i64, key: &str) -> Result<String> {
             if *self.down.lock().unwrap() {
@@ -1447,6 +1687,127 @@ mod tests {
         );
         assert!(world.stripe.cancels.lock().unwrap().is_empty());
         assert!(world.stripe.refunds.lock().unwrap().is_empty());
+        // The price kept is settled as earned: commission and the provider's share.
+        assert_eq!(world.table.steps(), ["settlement"]);
+    }
+
+    fn customer_of(booking: &Booking) -> Caller {
+        Caller {
+            user_id: booking.customer_id,
+            session_id: SessionId::new(),
+            roles: [Role::Customer].into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn cancelling_an_authorized_request_cancels_the_authorization_and_never_refunds() {
+        let mut requested = pending();
+        requested.state = BookingState::Requested;
+        requested.payment_intent_id = Some("pi_1".into());
+        let world = World::new(
+            Table::with(&requested),
+            Stripe::with("requires_capture", &requested),
+        );
+        let request = CancelRequest {
+            reason: "Changed my mind".into(),
+        };
+        let after = world
+            .bookings()
+            .cancel(&customer_of(&requested), &requested.id, request, now())
+            .await
+            .unwrap();
+        assert_eq!(
+            (after.state, after.refund),
+            (BookingState::CancelledByCustomer, None)
+        );
+        assert_eq!(*world.stripe.cancels.lock().unwrap(), ["pi_1"]);
+        assert!(world.stripe.refunds.lock().unwrap().is_empty());
+        assert!(world.table.steps().is_empty(), "nothing was captured");
+        // Watched until Stripe confirms the cancellation.
+        assert_eq!(after.timer.map(|t| t.kind), Some(TimerKind::VoidPayment));
+    }
+
+    #[tokio::test]
+    async fn a_failed_payment_that_loses_a_race_is_answered_409_so_stripe_delivers_it_again() {
+        let booking = pending();
+        let world = World::new(
+            Table::with(&booking),
+            Stripe::with("requires_payment_method", &booking),
+        );
+        // The customer cancelled between our read and our write.
+        *world.table.interfere.lock().unwrap() =
+            Some(moved(&booking, Event::Cancel, Actor::Customer));
+        let (payload, header) = signed("payment_intent.payment_failed", &booking, "evt_f");
+        let err = world
+            .bookings()
+            .webhook(&payload, Some(&header), SECRET, now())
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 409);
+        assert!(world.news.notified.lock().unwrap().is_empty());
+        // Delivered again, it finds the booking cancelled: answered, nothing to do.
+        let outcome = world
+            .deliver("payment_intent.payment_failed", &booking, "evt_f")
+            .await;
+        assert_eq!(outcome, WebhookOutcome::Duplicate);
+    }
+
+    #[tokio::test]
+    async fn a_payment_in_another_currency_or_not_the_recorded_one_moves_nothing() {
+        let mut booking = pending();
+        booking.payment_intent_id = Some("pi_1".into());
+        let mut stripe = Stripe::with("succeeded", &booking);
+        stripe.payment.currency = "usd".into();
+        let world = World::new(Table::with(&booking), stripe);
+        let outcome = world
+            .deliver("payment_intent.succeeded", &booking, "evt_c")
+            .await;
+        assert_eq!(outcome, WebhookOutcome::Ignored);
+        assert_eq!(
+            world.table.stored(&booking.id).state,
+            BookingState::PendingPayment
+        );
+
+        let mut recorded = pending();
+        recorded.payment_intent_id = Some("pi_recorded".into());
+        let world = World::new(Table::with(&recorded), Stripe::with("succeeded", &recorded));
+        let outcome = world
+            .deliver("payment_intent.succeeded", &recorded, "evt_p")
+            .await;
+        assert_eq!(outcome, WebhookOutcome::Ignored);
         assert!(world.table.steps().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_refund_retry_records_the_refund_stripe_already_made_instead_of_asking_again() {
+        let mut paid = moved(&pending(), Event::PaymentSucceeded, Actor::System);
+        paid.room_id = Some(paid.room());
+        paid.payment_intent_id = Some("pi_1".into());
+        let world = World::new(Table::with(&paid), Stripe::with("succeeded", &paid));
+        // The first refund was made, but its answer never arrived.
+        world
+            .stripe
+            .refunds
+            .lock()
+            .unwrap()
+            .push(("lost".into(), 4500));
+        let mut cancelled = moved(&paid, Event::Cancel, Actor::Provider);
+        cancelled.refund = Some(RefundInfo {
+            amount: 4500,
+            stripe_refund_id: None,
+        });
+        cancelled.timer = Some(Timer {
+            kind: TimerKind::RefundRetry,
+            due_at: now(),
+        });
+        world.table.put(&cancelled);
+        world.bookings().sweep(now()).await.unwrap();
+        let stored = world.table.stored(&paid.id);
+        assert_eq!(
+            stored.refund.and_then(|r| r.stripe_refund_id).as_deref(),
+            Some("re_lost")
+        );
+        assert_eq!(world.stripe.refunds.lock().unwrap().len(), 1, "asked once");
+        assert_eq!(stored.timer, None);
     }
 }

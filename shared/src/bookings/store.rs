@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use gigwire_payments::{NewPayment, Payment};
+use gigwire_payments::{NewPayment, Payment, RefundRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -16,6 +16,7 @@ use crate::error::Result;
 use crate::notifications::service::{Notifications, NotifyRequest};
 use crate::realtime::service::{self as realtime, RoomChange, ServerEvent};
 use crate::store::Page;
+use crate::store::RateLimit;
 
 /// One step of a booking's ledger: its lines sum to zero.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -66,9 +67,16 @@ pub trait BookingStore: Send + Sync {
     async fn get_booking(&self, id: &BookingId) -> Result<Option<Booking>>;
     /// The booking a buyer's purchase key created.
     async fn purchase_of(&self, buyer: &UserId, key: &str) -> Result<Option<BookingId>>;
-    /// Stores a new booking, its party rows and the buyer's purchase key; `false` when the
-    /// key is taken (a concurrent purchase with the same key won).
-    async fn create_booking(&self, booking: &Booking, key: &str) -> Result<bool>;
+    /// Stores a new booking, its party rows and the buyer's purchase key, counting one hit
+    /// of each of `limits` in the same transaction (so only a booking really created counts,
+    /// however often its key is retried).
+    async fn create_booking(
+        &self,
+        booking: &Booking,
+        key: &str,
+        limits: &[RateLimit<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Creation>;
     /// Replaces `before` by `after` with `effects`, all or nothing; `false` when the stored
     /// booking is no longer `before`, the ledger step or the event is already written, or a
     /// file is not shareable.
@@ -131,6 +139,20 @@ impl BookingNews for Notifications<'_> {
     }
 }
 
+/// How creating a booking ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Creation {
+    /// Written.
+    Created,
+    /// The buyer's key is taken (a concurrent purchase with the same key won).
+    KeyTaken,
+    /// A limit is reached: nothing written.
+    Limited {
+        /// Seconds until the fullest window ends.
+        retry_after_secs: u64,
+    },
+}
+
 /// Stripe, as the booking flows call it.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
@@ -142,6 +164,8 @@ pub trait PaymentGateway: Send + Sync {
     async fn cancel_payment(&self, id: &str, key: &str) -> Result<Payment>;
     /// Refunds `amount` of a payment; Stripe's refund id.
     async fn refund(&self, payment_intent: &str, amount: i64, key: &str) -> Result<String>;
+    /// The refunds a payment has at Stripe.
+    async fn refunds(&self, payment_intent: &str) -> Result<Vec<RefundRecord>>;
 }
 
 #[async_trait]
@@ -160,5 +184,8 @@ impl PaymentGateway for gigwire_payments::StripePayments {
             gigwire_payments::StripePayments::refund(self, payment_intent, Some(amount), key)
                 .await?,
         )
+    }
+    async fn refunds(&self, payment_intent: &str) -> Result<Vec<RefundRecord>> {
+        Ok(gigwire_payments::StripePayments::refunds(self, payment_intent).await?)
     }
 }

@@ -166,7 +166,7 @@ impl ChatApi {
         let body: SendMessage = req.json()?;
         let (message, created) = self
             .chat()
-            .send(req.caller()?, &room_id(&req)?, body, now())
+            .send(req.caller()?, &room_id(&req)?, body, now(), req.deadline)
             .await?;
         HttpResponse::json(created_or_ok(created), &message)
     }

@@ -10,7 +10,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    ConditionCheck, Delete, KeysAndAttributes, TransactWriteItem, Update,
+    ConditionCheck, Delete, KeysAndAttributes, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
 
@@ -238,6 +239,67 @@ impl DynamoStore {
                 break;
             }
             messages.push(message);
+        }
+        Ok((messages, more))
+    }
+
+    /// A page of history newest first by sequence number: before `before`, or from the
+    /// newest. Like resuming, a page never skips a number: it stops before a number the index
+    /// has not caught up with (and says there is more), so paging on finds it.
+    async fn messages_before(
+        &self,
+        room: &RoomId,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<(Vec<Message>, bool)> {
+        let high = match before {
+            Some(0 | 1) => return Ok((Vec::new(), false)),
+            Some(before) => before - 1,
+            None => u64::MAX,
+        };
+        let top = crate::chat::keys::message_by_seq(room, high);
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_names("#sk", keys::GSI1SK)
+            .expression_attribute_values(":pk", s(top.pk))
+            .expression_attribute_values(":low", s(crate::chat::keys::message_by_seq(room, 1).sk))
+            .expression_attribute_values(":high", s(top.sk))
+            .scan_index_forward(false)
+            .limit(limit as i32 + 1)
+            .send()
+            .await
+            .map_err(Error::unexpected)?;
+        let found = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(message_from)
+            .collect::<Result<Vec<_>>>()?;
+        // From the newest the index has (or right below the anchor), one number at a time.
+        let Some(first) = found.first().map(|m| m.seq) else {
+            return Ok((Vec::new(), before.is_some_and(|b| b > 1)));
+        };
+        let start = if before.is_some() { high } else { first };
+        let mut more = found.len() > limit as usize;
+        let mut messages = Vec::with_capacity(found.len().min(limit as usize));
+        for (expected, message) in (1..=start).rev().zip(found) {
+            if messages.len() == limit as usize {
+                break;
+            }
+            if message.seq != expected {
+                more = true;
+                break;
+            }
+            messages.push(message);
+        }
+        // Number 1 is the first message: nothing is older.
+        if messages.last().is_some_and(|m| m.seq == 1) {
+            more = false;
         }
         Ok((messages, more))
     }
@@ -607,6 +669,9 @@ impl ChatStore for DynamoStore {
             .expression_attribute_values(":seq", n(message.seq))
             .expression_attribute_values(":counted", n(message.counted))
             .expression_attribute_values(":previous", n(previous))
+            // A send that lost the number learns the room's head from its own failure, so
+            // its retry costs one round trip instead of two.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(Error::unexpected)?;
         actions.push(TransactWriteItem::builder().update(room_update).build());
@@ -649,17 +714,27 @@ impl ChatStore for DynamoStore {
             actions.push(TransactWriteItem::builder().condition_check(check).build());
         }
 
-        let Some(codes) = self.transact(actions).await? else {
+        // Once: under contention the service decides, within its deadline, when to retry.
+        let Some(reasons) = self.transact_once(actions).await? else {
             return Ok(AppendOutcome::Created);
         };
-        let failed = |i: usize| codes.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
-        if codes.iter().any(|c| c == "TransactionConflict") {
+        let failed =
+            |i: usize| reasons.get(i).map(|r| r.code.as_str()) == Some("ConditionalCheckFailed");
+        if reasons.iter().any(|r| r.code == "TransactionConflict") {
             return Ok(AppendOutcome::Contended);
         }
         if failed(0) {
             return Ok(AppendOutcome::Duplicate);
         }
-        // The room moved on (sequence or member count), or the sender left: read again.
+        // The room alone moved on: another message took the number, or members changed
+        // (the head tells the service which). The sender's marker failing means they left.
+        if failed(2) && !(3..first_file).any(failed) {
+            let head = reasons[2]
+                .item
+                .clone()
+                .and_then(|item| serde_dynamo::from_item::<_, RoomHead>(item).ok());
+            return Ok(AppendOutcome::Overtaken(head));
+        }
         if (2..first_file).any(failed) {
             return Ok(AppendOutcome::RoomChanged);
         }
@@ -676,7 +751,7 @@ impl ChatStore for DynamoStore {
             ));
         }
         Err(Error::unexpected(anyhow::anyhow!(
-            "send transaction cancelled: {codes:?}"
+            "send transaction cancelled: {reasons:?}"
         )))
     }
 
@@ -716,50 +791,13 @@ impl ChatStore for DynamoStore {
         anchor: HistoryAnchor,
         limit: u32,
     ) -> Result<(Vec<Message>, bool)> {
-        if let HistoryAnchor::AfterSeq(after) = anchor {
-            return self.messages_after(room, after, limit).await;
+        match anchor {
+            HistoryAnchor::AfterSeq(after) => self.messages_after(room, after, limit).await,
+            HistoryAnchor::BeforeSeq(before) => {
+                self.messages_before(room, Some(before), limit).await
+            }
+            HistoryAnchor::Latest => self.messages_before(room, None, limit).await,
         }
-        let pk = crate::chat::keys::room_partition(room);
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .expression_attribute_values(":pk", s(&pk))
-            .consistent_read(true)
-            // One more than asked tells whether there is more; BETWEEN also returns the
-            // anchor itself, which is dropped below.
-            .limit(
-                limit as i32
-                    + if anchor == HistoryAnchor::Latest {
-                        1
-                    } else {
-                        2
-                    },
-            )
-            .scan_index_forward(false);
-        let query = match anchor {
-            HistoryAnchor::Before(id) => query
-                .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
-                .expression_attribute_values(":low", s(crate::chat::keys::MESSAGE_PREFIX))
-                .expression_attribute_values(":high", s(crate::chat::keys::message(room, &id).sk)),
-            _ => query
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":prefix", s(crate::chat::keys::MESSAGE_PREFIX)),
-        };
-        let out = query.send().await.map_err(Error::unexpected)?;
-        let mut messages = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(message_from)
-            .collect::<Result<Vec<_>>>()?;
-        // BETWEEN is inclusive: the anchor itself is not part of the page.
-        if let HistoryAnchor::Before(id) = anchor {
-            messages.retain(|m| m.id != id);
-        }
-        let more = messages.len() > limit as usize;
-        messages.truncate(limit as usize);
-        Ok((messages, more))
     }
 
     #[instrument(skip_all, fields(room_id = %room, message_id = %id))]
@@ -875,17 +913,17 @@ impl ChatStore for DynamoStore {
         &self,
         room: &RoomId,
         user: &UserId,
-        message: &MessageId,
+        message: &Message,
     ) -> Result<bool> {
         let result = self
             .update_item(&crate::chat::keys::member(room, user))
-            .update_expression("SET lastDeliveredMessageId = :id")
+            .update_expression("SET lastDeliveredMessageId = :id, deliveredSeq = :seq")
+            // Only forward, in sequence order like the read marker.
             .condition_expression(format!(
-                "{ACTIVE_MEMBER} AND (attribute_not_exists(lastDeliveredMessageId) \
-                 OR attribute_type(lastDeliveredMessageId, :null) OR lastDeliveredMessageId < :id)"
+                "{ACTIVE_MEMBER} AND (attribute_not_exists(deliveredSeq) OR deliveredSeq < :seq)"
             ))
-            .expression_attribute_values(":id", s(message.to_string()))
-            .expression_attribute_values(":null", s("NULL"))
+            .expression_attribute_values(":id", s(message.id.to_string()))
+            .expression_attribute_values(":seq", n(message.seq))
             .send()
             .await;
         conditional(result).await

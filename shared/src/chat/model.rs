@@ -188,6 +188,9 @@ pub struct Member {
     pub last_read_at: Option<DateTime<Utc>>,
     /// The newest message delivered to one of their devices.
     pub last_delivered_message_id: Option<MessageId>,
+    /// Sequence of that message; only moves forward, in the order history shows.
+    #[serde(default)]
+    pub delivered_seq: u64,
     /// Sequence of the newest message they have read (sending reads up to one's own
     /// message); only moves forward.
     #[serde(default)]
@@ -225,6 +228,7 @@ impl Member {
             last_read_message_id: None,
             last_read_at: None,
             last_delivered_message_id: None,
+            delivered_seq: 0,
             // A newcomer has nothing unread: the count starts at the room's present.
             read_seq: room.seq,
             read_counted: room.counted,
@@ -477,6 +481,7 @@ pub enum CreateRoom {
     /// Get or create the room of a job, booking or lead.
     Subject {
         /// The object.
+        #[serde(deserialize_with = "crate::domain::object::object")]
         subject: Subject,
         /// Name (defaults to none).
         name: Option<String>,
@@ -582,7 +587,7 @@ pub struct ReadUpTo {
 }
 
 /// `POST /rooms/{id}/messages` (also the `sendMessage` WebSocket action).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendMessage {
     /// The client's id for this message (1–64 of `A-Za-z0-9._:-`): a retried send with the

@@ -7,7 +7,7 @@
 //! nobody else; members none of whose devices got a message are handed to the notifier.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
@@ -45,13 +45,20 @@ pub const SENDS_PER_SECOND: u32 = 5;
 pub const TYPING_EXPIRES_SECS: u32 = 6;
 /// At most one `typing.start` per user and room in this window; extra ones are dropped.
 pub const TYPING_THROTTLE_SECS: i64 = 3;
-/// Attempts of a send whose transaction met a concurrent change. Concurrent sends to one
-/// room contend for its next sequence number — one wins each round — so a busy room needs
-/// more rounds than the rare membership change did. 20 attempts wait at most about 5.5 s in
-/// all (backoff plus jitter), well inside the function's 10 s timeout; a room still busy
-/// after that is answered 409 and the client retries with the same `clientMessageId`.
-const SEND_ATTEMPTS: u32 = 20;
-/// Longest backoff between attempts, before jitter: a loser must not fall behind for good.
+/// How long a send may keep trying for its room's next sequence number. Concurrent sends to
+/// one room contend for it — one wins each round — so a busy room answers some sends 409
+/// with `Retry-After` instead of letting them run into the function's timeout: the client
+/// retries with the same `clientMessageId`, and nothing is sent twice.
+pub const SEND_BUDGET: Duration = Duration::from_millis(2_500);
+/// Time kept between a send's last attempt and the invocation's end, for delivering the
+/// message and answering: a message that committed is never cut off before its answer.
+const ANSWER_RESERVE: Duration = Duration::from_secs(3);
+/// Time kept between the end of a committed send's posts and the invocation's end, for the
+/// answer itself.
+const ANSWER_MARGIN: Duration = Duration::from_millis(500);
+/// Seconds a send that ran out of its budget asks the client to wait.
+const BUSY_RETRY_AFTER_SECS: u64 = 1;
+/// Longest pause between attempts after a conflict, before jitter.
 const MAX_BACKOFF_MS: u64 = 160;
 /// Users whose presence a user's connect or disconnect is announced to, at most.
 const PRESENCE_AUDIENCE: usize = 200;
@@ -656,7 +663,7 @@ impl<'a> Chat<'a> {
         // Newcomers start reading at the room's newest message; a send committing meanwhile
         // fails the write, which is tried again from the room as it is then.
         let mut current = room.clone();
-        let mut attempt = 0;
+        let mut retries = Retries::from(Instant::now(), None);
         let joined = loop {
             let joined: Vec<Member> = new
                 .iter()
@@ -666,21 +673,18 @@ impl<'a> Chat<'a> {
                 })
                 .collect();
             let activity = current.last_activity_at.timestamp_millis();
+            let started = tokio::time::Instant::now();
             if self.store.add_members(id, &joined, activity).await? {
                 break joined;
             }
+            retries.took(started.elapsed());
+            retries.pause(Pause::Conflict).await?;
             current = self.room(id).await?;
-            attempt += 1;
-            let full = current.member_count as usize + new.len() > MAX_MEMBERS;
-            if full || attempt >= SEND_ATTEMPTS {
-                return Err(if full {
-                    Error::field(
-                        "userIds",
-                        format!("a room has at most {MAX_MEMBERS} members"),
-                    )
-                } else {
-                    Error::Conflict("the room is too busy right now; retry".into())
-                });
+            if current.member_count as usize + new.len() > MAX_MEMBERS {
+                return Err(Error::field(
+                    "userIds",
+                    format!("a room has at most {MAX_MEMBERS} members"),
+                ));
             }
         };
         info!(added = joined.len(), "members added");
@@ -784,23 +788,30 @@ impl<'a> Chat<'a> {
         room: &RoomId,
         request: SendMessage,
         now: DateTime<Utc>,
+        invocation_end: Option<Instant>,
     ) -> Result<(Message, bool)> {
+        let retries = Retries::from(Instant::now(), invocation_end);
         let (kind, text) = request.validate()?;
         let me = caller.user_id;
         // Round trip 1: rate window, members, the room's sequence, attached files —
         // concurrently.
         let files = self.files;
         let subject = me.to_string();
-        let (rate, members, current, attachments) = futures::try_join!(
-            self.limiter
-                .hit("chat-send", &subject, SENDS_PER_SECOND, 1, now),
-            self.members_for(room, &me),
-            self.room(room),
-            futures::stream::iter(request.attachments.iter().copied())
-                .map(|id| async move { files.get_file(&id).await.map(|f| (id, f)) })
-                .buffered(crate::chat::model::MAX_ATTACHMENTS)
-                .try_collect::<Vec<_>>(),
-        )?;
+        let reads = async {
+            futures::try_join!(
+                self.limiter
+                    .hit("chat-send", &subject, SENDS_PER_SECOND, 1, now),
+                self.members_for(room, &me),
+                self.room(room),
+                futures::stream::iter(request.attachments.iter().copied())
+                    .map(|id| async move { files.get_file(&id).await.map(|f| (id, f)) })
+                    .buffered(crate::chat::model::MAX_ATTACHMENTS)
+                    .try_collect::<Vec<_>>(),
+            )
+        };
+        // Reads that a loaded table stretches past the point where an attempt could still
+        // end in time are answered 409 with `Retry-After` (nothing is written yet).
+        let (rate, members, current, attachments) = retries.in_time(reads).await??;
         if let RateDecision::Limited { retry_after_secs } = rate {
             return Err(Error::RateLimited { retry_after_secs });
         }
@@ -837,23 +848,28 @@ impl<'a> Chat<'a> {
             seq: 0,
             counted: 0,
         };
-        self.append(message, members, current, &request.attachments)
+        self.append(message, members, current, &request.attachments, retries)
             .await
     }
 
     /// Numbers a message after `room` as read, writes it (renumbering and retrying when
-    /// another message took the number or members changed meanwhile) and delivers it. `false`
-    /// with the first message when the sender's idempotency id was used before.
+    /// another message took the number or members changed meanwhile, until `retries` runs
+    /// out) and delivers it. `false` with the first message when the sender's idempotency id
+    /// was used before.
     async fn append(
         &self,
         mut message: Message,
         mut members: Vec<Member>,
         mut room: Room,
         files: &[FileId],
+        mut retries: Retries,
     ) -> Result<(Message, bool)> {
         let sender = message.sender_id;
         let counts = u64::from(message.counts_as_unread());
-        for attempt in 0..SEND_ATTEMPTS {
+        // The members' connections, looked up once beside the first attempt (again only
+        // when the members change).
+        let mut targets = None;
+        loop {
             message.seq = room.seq + 1;
             message.counted = room.counted + counts;
             let ids: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
@@ -863,53 +879,83 @@ impl<'a> Chat<'a> {
                 files,
             };
             // Round trip 2: the transaction, and meanwhile the members' connections.
-            let (outcome, targets) = futures::join!(
-                self.store.append_message(&append),
-                realtime::connections_of_users(self.connections, &ids)
-            );
-            match outcome? {
+            let started = tokio::time::Instant::now();
+            let lookup = async {
+                match targets {
+                    None => Some(realtime::connections_of_users(self.connections, &ids).await),
+                    Some(_) => None,
+                }
+            };
+            let (outcome, found) = futures::join!(self.store.append_message(&append), lookup);
+            retries.took(started.elapsed());
+            if found.is_some() {
+                targets = found;
+            }
+            let reread = match outcome? {
                 AppendOutcome::Created => {
-                    info!(message_id = %message.id, "message sent");
-                    self.deliver(&message, &members, targets).await;
+                    info!(message_id = %message.id, attempts = retries.attempts(), "message sent");
+                    let targets = targets.unwrap_or_else(|| Ok(Vec::new()));
+                    // Committed: the answer must go out before the invocation ends, so the
+                    // posts stop short of it (whoever they miss resumes by `afterSeq`).
+                    if retries
+                        .in_time_to_answer(self.deliver(&message, &members, targets))
+                        .await
+                        .is_err()
+                    {
+                        warn!(message_id = %message.id, "delivery cut short by the deadline");
+                    }
                     return Ok((message, true));
                 }
                 AppendOutcome::Duplicate => {
-                    let client_id = message.client_message_id.as_deref().unwrap_or_default();
-                    let first = self
-                        .store
-                        .client_message(&message.room_id, &sender, client_id)
-                        .await?
-                        .ok_or_else(|| Error::unexpected(anyhow::anyhow!("claim vanished")))?;
-                    let first = self
-                        .store
-                        .get_message(&message.room_id, &first)
-                        .await?
-                        .ok_or(Error::NotFound("message"))?;
-                    return Ok((first, false));
+                    return self.first_of(&message).await.map(|m| (m, false));
                 }
-                AppendOutcome::RoomChanged | AppendOutcome::Contended => {
-                    // Jittered exponential backoff, then read the room and members again.
-                    let base = (10u64 << attempt).min(MAX_BACKOFF_MS);
-                    let jitter = u64::from(ulid::Ulid::generate().random() as u16) % base.max(1);
-                    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
-                    let (all, fresh) = futures::try_join!(
-                        self.store.members(&message.room_id),
-                        self.room(&message.room_id)
-                    )?;
-                    room = fresh;
-                    let active: Vec<Member> = all.into_iter().filter(Member::is_active).collect();
-                    if message.kind != MessageKind::System
-                        && !active.iter().any(|m| m.user_id == sender)
-                    {
-                        return Err(Error::NotFound("room"));
-                    }
-                    members = active;
+                // The failed write told the room's head: renumber from it at once, unless
+                // members changed (the list must be read again for them).
+                AppendOutcome::Overtaken(Some(head)) if head.member_count == members.len() => {
+                    room.seq = head.seq;
+                    room.counted = head.counted;
+                    retries.pause(Pause::Renumbered).await?;
+                    false
                 }
+                AppendOutcome::Contended => {
+                    retries.pause(Pause::Conflict).await?;
+                    false
+                }
+                AppendOutcome::Overtaken(_) | AppendOutcome::RoomChanged => {
+                    retries.pause(Pause::Conflict).await?;
+                    true
+                }
+            };
+            if reread {
+                targets = None;
+                let (all, fresh) = futures::try_join!(
+                    self.store.members(&message.room_id),
+                    self.room(&message.room_id)
+                )?;
+                room = fresh;
+                let active: Vec<Member> = all.into_iter().filter(Member::is_active).collect();
+                if message.kind != MessageKind::System
+                    && !active.iter().any(|m| m.user_id == sender)
+                {
+                    return Err(Error::NotFound("room"));
+                }
+                members = active;
             }
         }
-        Err(Error::Conflict(
-            "the room is too busy right now; retry with the same clientMessageId".into(),
-        ))
+    }
+
+    /// The message a retried send's idempotency id was first used for.
+    async fn first_of(&self, retry: &Message) -> Result<Message> {
+        let client_id = retry.client_message_id.as_deref().unwrap_or_default();
+        let first = self
+            .store
+            .client_message(&retry.room_id, &retry.sender_id, client_id)
+            .await?
+            .ok_or_else(|| Error::unexpected(anyhow::anyhow!("claim vanished")))?;
+        self.store
+            .get_message(&retry.room_id, &first)
+            .await?
+            .ok_or(Error::NotFound("message"))
     }
 
     /// Posts `message.new` to every member's connections and hands the members none of whose
@@ -990,7 +1036,8 @@ impl<'a> Chat<'a> {
                 seq: 0,
                 counted: 0,
             };
-            self.append(message, members, current, &[]).await
+            let retries = Retries::from(Instant::now(), None);
+            self.append(message, members, current, &[], retries).await
         }
         .await;
         if let Err(err) = result {
@@ -998,7 +1045,8 @@ impl<'a> Chat<'a> {
         }
     }
 
-    /// `GET /rooms/{id}/messages`. `after=<id>` resumes after that message in commit order
+    /// `GET /rooms/{id}/messages`: newest first by sequence number; `before=<id>` pages back
+    /// from that message's number. `after=<id>` resumes after that message in commit order
     /// (by its sequence number), so a message with an older id that committed later is not
     /// skipped; `afterSeq=<n>` does the same from a number.
     pub async fn history(
@@ -1010,14 +1058,13 @@ impl<'a> Chat<'a> {
     ) -> Result<MessagePage> {
         let anchor = match query.anchor()? {
             Requested::Anchor(anchor) => anchor,
-            // `after` resumes by that message's sequence number: commit order, not id order.
+            // A message anchor pages by that message's sequence number: commit order, not
+            // id order, so what a client shows, pages and counts is one order.
             Requested::AfterMessage(id) => {
-                let anchor = self
-                    .store
-                    .get_message(room, &id)
-                    .await?
-                    .ok_or_else(|| Error::field("after", "no such message in this room"))?;
-                HistoryAnchor::AfterSeq(anchor.seq)
+                HistoryAnchor::AfterSeq(self.anchor_seq(room, &id, "after").await?)
+            }
+            Requested::BeforeMessage(id) => {
+                HistoryAnchor::BeforeSeq(self.anchor_seq(room, &id, "before").await?)
             }
         };
         // The room is read (strongly) before the page, so `lastSeq` never runs ahead of
@@ -1031,6 +1078,16 @@ impl<'a> Chat<'a> {
             has_more,
             last_seq: current.seq,
         })
+    }
+
+    /// The sequence number of a history anchor given as a message id.
+    async fn anchor_seq(&self, room: &RoomId, id: &MessageId, field: &str) -> Result<u64> {
+        let anchor = self
+            .store
+            .get_message(room, id)
+            .await?
+            .ok_or_else(|| Error::field(field, "no such message in this room"))?;
+        Ok(anchor.seq)
     }
 
     /// Flags attachments whose file its owner has deleted since.
@@ -1224,7 +1281,7 @@ impl<'a> Chat<'a> {
     ) -> Result<()> {
         let me = caller.user_id;
         let (members, message) = self.marker_target(room, &me, id).await?;
-        if self.store.mark_delivered(room, &me, id).await? {
+        if self.store.mark_delivered(room, &me, &message).await? {
             self.receipt(&members, &me, ReceiptKind::Delivered, &message, now)
                 .await;
         }
@@ -1354,6 +1411,8 @@ enum Requested {
     Anchor(HistoryAnchor),
     /// After this message, once its sequence number is read.
     AfterMessage(MessageId),
+    /// Before this message, once its sequence number is read.
+    BeforeMessage(MessageId),
 }
 
 impl HistoryQuery {
@@ -1370,7 +1429,7 @@ impl HistoryQuery {
             ));
         }
         Ok(if let Some(before) = &self.before {
-            Requested::Anchor(HistoryAnchor::Before(MessageId::parse(before, "before")?))
+            Requested::BeforeMessage(MessageId::parse(before, "before")?)
         } else if let Some(after) = &self.after {
             Requested::AfterMessage(MessageId::parse(after, "after")?)
         } else if let Some(after) = &self.after_seq {
@@ -1396,6 +1455,109 @@ fn list_place(place: &Position) -> Result<(i64, RoomId)> {
     Ok((at, RoomId::parse(room, "cursor")?))
 }
 
+/// Why a send waits before its next attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pause {
+    /// It lost the number but knows the next one: try again almost at once (a short jitter
+    /// keeps the losers of one round from meeting again in lockstep).
+    Renumbered,
+    /// A conflicting transaction or a change it must read first: back off.
+    Conflict,
+}
+
+/// The retries of one write that contends for a room's sequence, bounded by time rather
+/// than a count. A new attempt starts only while the budget lasts, and only when one as long
+/// as the longest so far still ends before the invocation's end minus the time kept to
+/// deliver and answer; no pause runs past either. When time is up the write is answered 409
+/// with `Retry-After`. (Tokio's clock: the monotonic clock, which tests can simulate.)
+struct Retries {
+    budget: tokio::time::Instant,
+    hard: Option<tokio::time::Instant>,
+    end: Option<tokio::time::Instant>,
+    attempts: u32,
+    longest: Duration,
+}
+
+impl Retries {
+    /// Retries of a write starting at `start` in an invocation that ends at `invocation_end`
+    /// (when known).
+    fn from(start: Instant, invocation_end: Option<Instant>) -> Self {
+        Self {
+            budget: (start + SEND_BUDGET).into(),
+            hard: invocation_end.map(|end| end.checked_sub(ANSWER_RESERVE).unwrap_or(start).into()),
+            end: invocation_end.map(|end| end.checked_sub(ANSWER_MARGIN).unwrap_or(start).into()),
+            attempts: 0,
+            longest: Duration::ZERO,
+        }
+    }
+
+    /// Runs `work` (the reads before the first attempt) unless the invocation gets too close
+    /// to its end for an attempt to follow: then `Busy`.
+    async fn in_time<T>(&self, work: impl std::future::Future<Output = T>) -> Result<T> {
+        match self.hard {
+            Some(hard) => tokio::time::timeout_at(hard, work)
+                .await
+                .map_err(|_| busy(self.attempts)),
+            None => Ok(work.await),
+        }
+    }
+
+    /// Runs `work` (what follows a commit) until shortly before the invocation ends, so the
+    /// answer still goes out; `Err` when it was cut short.
+    async fn in_time_to_answer<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+    ) -> std::result::Result<T, tokio::time::error::Elapsed> {
+        match self.end {
+            Some(end) => tokio::time::timeout_at(end, work).await,
+            None => Ok(work.await),
+        }
+    }
+
+    /// Records one attempt that took `elapsed`.
+    fn took(&mut self, elapsed: Duration) {
+        self.attempts += 1;
+        self.longest = self.longest.max(elapsed);
+    }
+
+    fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Waits before the next attempt, or answers `Busy` when it may not start.
+    async fn pause(&mut self, why: Pause) -> Result<()> {
+        let jitter = u64::from(ulid::Ulid::generate().random() as u16);
+        let wait = self.plan(why, tokio::time::Instant::now(), jitter)?;
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// The pause before the next attempt at `now` (`jitter` is a random number), or `Busy`.
+    fn plan(&self, why: Pause, now: tokio::time::Instant, jitter: u64) -> Result<Duration> {
+        let ceiling_ms = match why {
+            Pause::Renumbered => 4 * u64::from(self.attempts.min(5)),
+            Pause::Conflict => (10u64 << self.attempts.min(8)).min(MAX_BACKOFF_MS),
+        };
+        // Full jitter: spread the losers of one round over the whole pause.
+        let starts = now + Duration::from_millis(jitter % (ceiling_ms + 1));
+        let late =
+            starts >= self.budget || self.hard.is_some_and(|hard| starts + self.longest > hard);
+        if late {
+            return Err(busy(self.attempts));
+        }
+        Ok(starts - now)
+    }
+}
+
+/// A send that ran out of time before it could commit: nothing was written.
+fn busy(attempts: u32) -> Error {
+    warn!(attempts, "room too busy: answered 409");
+    Error::Busy {
+        message: "the room is too busy right now; retry with the same clientMessageId",
+        retry_after_secs: BUSY_RETRY_AFTER_SECS,
+    }
+}
+
 fn user_ids(members: &[Member]) -> Vec<UserId> {
     members.iter().map(|m| m.user_id).collect()
 }
@@ -1408,6 +1570,7 @@ impl Actions for Chat<'_> {
         connection: &ConnectionId,
         message: ClientMessage,
         now: DateTime<Utc>,
+        deadline: Option<Instant>,
     ) -> Result<()> {
         match message {
             ClientMessage::SendMessage {
@@ -1424,7 +1587,8 @@ impl Actions for Chat<'_> {
                     attachments,
                     reply_to,
                 };
-                let (message, created) = self.send(caller, &room_id, request, now).await?;
+                let (message, created) =
+                    self.send(caller, &room_id, request, now, deadline).await?;
                 if !created {
                     // A retried send: this device waits for its message, which everyone
                     // else already has.
@@ -1487,7 +1651,7 @@ mod tests {
         );
         assert_eq!(
             query(Some(ID), None, None).anchor().unwrap(),
-            Requested::Anchor(HistoryAnchor::Before(id))
+            Requested::BeforeMessage(id)
         );
         assert_eq!(
             query(None, Some(ID), None).anchor().unwrap(),
@@ -1524,6 +1688,75 @@ mod tests {
         }
         let max = MAX_SEQ.to_string();
         assert!(query(None, None, Some(&max)).anchor().is_ok());
+    }
+
+    /// Runs a fake store whose every attempt takes `attempt` and loses the number, on a
+    /// simulated clock from `start`; returns the answer, when it came and the attempts made.
+    fn always_losing(
+        mut retries: Retries,
+        start: tokio::time::Instant,
+        attempt: Duration,
+    ) -> (Error, tokio::time::Instant, u32) {
+        let mut now = start;
+        let mut jitter = 7u64;
+        loop {
+            now += attempt;
+            retries.took(attempt);
+            let why = if retries.attempts().is_multiple_of(3) {
+                Pause::Conflict
+            } else {
+                Pause::Renumbered
+            };
+            jitter = jitter
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            match retries.plan(why, now, jitter >> 33) {
+                Ok(wait) => now += wait,
+                Err(err) => return (err, now, retries.attempts()),
+            }
+        }
+    }
+
+    #[test]
+    fn a_send_that_always_loses_answers_busy_when_its_budget_is_spent() {
+        let start = Instant::now();
+        let retries = Retries::from(start, Some(start + Duration::from_secs(10)));
+        let (busy, answered, attempts) =
+            always_losing(retries, start.into(), Duration::from_millis(40));
+        assert!(
+            matches!(
+                busy,
+                Error::Busy {
+                    retry_after_secs: 1,
+                    ..
+                }
+            ),
+            "{busy:?}"
+        );
+        assert_eq!((busy.status(), busy.code()), (409, "conflict"));
+        // It used its budget rather than giving up early, and started nothing after it.
+        let budget = tokio::time::Instant::from(start + SEND_BUDGET);
+        assert!(answered <= budget + Duration::from_millis(40));
+        assert!(answered + Duration::from_millis(MAX_BACKOFF_MS) >= budget);
+        assert!(attempts > 20, "{attempts} attempts");
+    }
+
+    #[test]
+    fn a_send_never_starts_an_attempt_that_could_outlive_its_invocation() {
+        // Slow attempts (a loaded table) in an invocation with 4 s left: no attempt may end
+        // within the 3 s kept for delivering and answering.
+        let start = Instant::now();
+        let end = start + Duration::from_secs(4);
+        let retries = Retries::from(start, Some(end));
+        let (busy, answered, attempts) =
+            always_losing(retries, start.into(), Duration::from_millis(300));
+        assert!(matches!(busy, Error::Busy { .. }), "{busy:?}");
+        assert!(answered <= tokio::time::Instant::from(end - ANSWER_RESERVE));
+        assert!((1..=4).contains(&attempts), "{attempts} attempts");
+        // Nearly out of time: the first attempt is the only one.
+        let mut late = Retries::from(start, Some(start + Duration::from_millis(500)));
+        late.took(Duration::from_millis(10));
+        assert!(late.plan(Pause::Renumbered, start.into(), 0).is_err());
     }
 
     #[test]

@@ -37,11 +37,30 @@ pub enum AppendOutcome {
     Created,
     /// The sender's idempotency id was used before: nothing written.
     Duplicate,
-    /// The room moved on since it was read (another message took the sequence number, or
-    /// members joined or left): read it again and retry with the next number.
+    /// Another message took the sequence number. The room as the failed write found it,
+    /// when the store could tell: a send whose members are unchanged renumbers from it
+    /// without reading the room again.
+    Overtaken(Option<RoomHead>),
+    /// The room moved on in another way (members joined or left, the sender left): read it
+    /// again and retry with the next number.
     RoomChanged,
     /// Another transaction touched the same items at the same moment: retry.
     Contended,
+}
+
+/// The part of a room a send numbers its message from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomHead {
+    /// The newest sequence number.
+    #[serde(default)]
+    pub seq: u64,
+    /// Messages that count as unread, up to `seq`.
+    #[serde(default)]
+    pub counted: u64,
+    /// Active members.
+    #[serde(default)]
+    pub member_count: usize,
 }
 
 /// Which part of the history to read.
@@ -49,8 +68,8 @@ pub enum AppendOutcome {
 pub enum HistoryAnchor {
     /// The newest messages, newest first.
     Latest,
-    /// Messages older than this one, newest first.
-    Before(MessageId),
+    /// Messages before this sequence number, newest first (older pages).
+    BeforeSeq(u64),
     /// Messages after this sequence number, in sequence order (catching up after a
     /// reconnect): the longest run without a gap, as the index may not have caught up.
     AfterSeq(u64),
@@ -201,13 +220,10 @@ pub trait ChatStore: Send + Sync {
         message: &Message,
         at: DateTime<Utc>,
     ) -> Result<bool>;
-    /// Moves a member's delivered marker forward; `false` if it was not newer.
-    async fn mark_delivered(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-        message: &MessageId,
-    ) -> Result<bool>;
+    /// Moves a member's delivered marker forward to `message` (by its sequence); `false` if
+    /// they are no member or it was not newer.
+    async fn mark_delivered(&self, room: &RoomId, user: &UserId, message: &Message)
+    -> Result<bool>;
     /// Records when a user went offline.
     async fn set_last_seen(&self, user: &UserId, at: DateTime<Utc>) -> Result<()>;
     /// When a user was last online.

@@ -4,6 +4,7 @@
 
 pub mod email;
 pub mod ids;
+pub mod object;
 pub mod user;
 
 pub use email::Email;

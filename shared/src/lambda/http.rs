@@ -24,6 +24,9 @@ use crate::error::{Error, Result};
 
 /// Largest request body accepted, in bytes: every JSON body of the API is far smaller.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Largest body of a route that takes another service's payloads (Stripe's events are not
+/// bounded by our own bodies' size): 1 MiB, still well below API Gateway's 10 MB.
+pub const MAX_FOREIGN_BODY_BYTES: usize = 1024 * 1024;
 
 /// A request as a handler sees it.
 #[derive(Debug, Default)]
@@ -46,11 +49,13 @@ pub struct HttpRequest {
     pub source_ip: String,
     /// The verified caller, if the authorizer admitted a valid token.
     pub caller: Option<Caller>,
+    /// When the function's timeout ends this invocation (`None` outside the runtime).
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl HttpRequest {
-    /// Builds the request from the gateway's event.
-    pub fn from_event(event: ApiGatewayV2httpRequest) -> Result<Self> {
+    /// Builds the request from the gateway's event, refusing a body over `limit` bytes.
+    pub fn from_event(event: ApiGatewayV2httpRequest, limit: usize) -> Result<Self> {
         let raw = event.body.unwrap_or_default();
         let body = if event.is_base64_encoded {
             STANDARD
@@ -59,10 +64,8 @@ impl HttpRequest {
         } else {
             raw.into_bytes()
         };
-        if body.len() > MAX_BODY_BYTES {
-            return Err(Error::PayloadTooLarge {
-                limit: MAX_BODY_BYTES,
-            });
+        if body.len() > limit {
+            return Err(Error::PayloadTooLarge { limit });
         }
         let context = event.request_context;
         Ok(Self {
@@ -81,6 +84,7 @@ impl HttpRequest {
             caller: context
                 .authorizer
                 .and_then(|a| caller_from_context(&a.fields)),
+            deadline: None,
         })
     }
 
@@ -229,7 +233,10 @@ fn response(status: u16, body: Option<String>, headers: HeaderMap) -> ApiGateway
 pub fn error_response(err: &Error) -> ApiGatewayV2httpResponse {
     let mut headers = HeaderMap::new();
     match err {
-        Error::RateLimited { retry_after_secs } => {
+        Error::RateLimited { retry_after_secs }
+        | Error::Busy {
+            retry_after_secs, ..
+        } => {
             headers.insert("retry-after", HeaderValue::from(*retry_after_secs));
         }
         Error::MethodNotAllowed { allow } => {
@@ -268,9 +275,11 @@ pub enum Access {
     Public,
 }
 
-/// Turns one event into a response: parse, check access, call the handler, map errors.
+/// Turns one event into a response: parse (a body of at most `limit` bytes), check access,
+/// call the handler, map errors.
 pub async fn handle<F, Fut>(
     access: Access,
+    limit: usize,
     event: ApiGatewayV2httpRequest,
     handler: F,
 ) -> ApiGatewayV2httpResponse
@@ -279,7 +288,7 @@ where
     Fut: Future<Output = Result<HttpResponse>>,
 {
     let result = async {
-        let request = HttpRequest::from_event(event)?;
+        let request = HttpRequest::from_event(event, limit)?;
         let literal = crate::lambda::unmatched::literal_methods(&request.raw_path);
         if !literal.is_empty() && !literal.contains(&request.method.as_str()) {
             return Err(Error::MethodNotAllowed {
@@ -333,10 +342,24 @@ where
     F: Fn(HttpRequest) -> Fut,
     Fut: Future<Output = Result<HttpResponse>>,
 {
+    serve_limited(access, MAX_BODY_BYTES, handler).await
+}
+
+/// [`serve`] with a body limit of `limit` bytes instead of [`MAX_BODY_BYTES`].
+pub async fn serve_limited<F, Fut>(access: Access, limit: usize, handler: F) -> Result<(), BoxError>
+where
+    F: Fn(HttpRequest) -> Fut,
+    Fut: Future<Output = Result<HttpResponse>>,
+{
     let handler = &handler;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-            Ok::<_, BoxError>(handle(access, event.payload, handler).await)
+            let deadline = super::deadline_of(&event.context);
+            let handler = |mut request: HttpRequest| {
+                request.deadline = Some(deadline);
+                handler(request)
+            };
+            Ok::<_, BoxError>(handle(access, limit, event.payload, handler).await)
         },
     ))
     .await
@@ -435,6 +458,7 @@ mod tests {
     async fn an_authenticated_route_refuses_a_request_without_a_verified_caller() {
         let response = handle(
             Access::Authenticated,
+            MAX_BODY_BYTES,
             fixture("get-me/unauthenticated.json"),
             |_| async { Ok(HttpResponse::no_content()) },
         )
@@ -447,6 +471,7 @@ mod tests {
     async fn the_authorizer_context_becomes_the_caller() {
         let response = handle(
             Access::Authenticated,
+            MAX_BODY_BYTES,
             fixture("get-me/authenticated.json"),
             |req| async move {
                 let caller = req.caller()?;
@@ -465,11 +490,20 @@ mod tests {
     async fn oversize_bodies_are_refused_before_the_handler() {
         let mut event = fixture("auth-otp-start/request.json");
         event.body = Some("x".repeat(MAX_BODY_BYTES + 1));
-        let response = handle(Access::Public, event, |_| async {
+        let response = handle(Access::Public, MAX_BODY_BYTES, event.clone(), |_| async {
             panic!("handler must not run")
         })
         .await;
         assert_eq!(response.status_code, 413);
+        // A route with a larger limit (Stripe's webhook) takes it.
+        let response = handle(
+            Access::Public,
+            MAX_FOREIGN_BODY_BYTES,
+            event,
+            |req| async move { HttpResponse::json(200, &req.body.len()) },
+        )
+        .await;
+        assert_eq!(response.status_code, 200);
     }
 
     #[test]

@@ -12,11 +12,22 @@ pub mod ws;
 
 pub use lambda_runtime::Error as BoxError;
 
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
 use tracing::info;
 
 use crate::adapters::SsmParameters;
 use crate::auth::{TokenIssuer, TokenVerifier};
 use crate::config::{Config, SigningKeyConfig, VerifierConfig};
+
+/// When the runtime ends this invocation (its timeout), on this process's monotonic clock:
+/// work that retries under contention stops in time to answer instead of being cut off.
+pub fn deadline_of(context: &lambda_runtime::Context) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Instant::now() + Duration::from_millis(context.deadline.saturating_sub(now_ms))
+}
 
 /// What a cold start builds once and every invocation shares.
 pub struct Init {

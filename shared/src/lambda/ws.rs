@@ -28,6 +28,8 @@ pub struct WsRequest {
     pub caller: Option<Caller>,
     /// The message text (empty on connect/disconnect).
     pub body: String,
+    /// When the function's timeout ends this invocation (`None` outside the runtime).
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl WsRequest {
@@ -44,6 +46,7 @@ impl WsRequest {
             connection_id,
             caller: caller_from_context(&context.authorizer.fields),
             body,
+            deadline: None,
         })
     }
 
@@ -87,6 +90,11 @@ where
     let handler = &handler;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
+            let deadline = super::deadline_of(&event.context);
+            let handler = |mut request: WsRequest| {
+                request.deadline = Some(deadline);
+                handler(request)
+            };
             Ok::<_, BoxError>(handle(event.payload, handler).await)
         },
     ))

@@ -54,14 +54,30 @@ impl DynamoStore {
         let group = &notification.group;
         let data =
             serde_dynamo::to_attribute_value(&notification.data).map_err(Error::unexpected)?;
-        self.update(&crate::notifications::keys::escalation(user, group))
-            .update_expression(
+        // A group keeps the due time of its first notification, except that a critical one
+        // makes it due at once (its own due time, now), and marks it `urgent` so a sweep
+        // that is sending the group right now keeps what remains due at once too.
+        let critical = crate::notifications::model::spec(notification.kind).critical;
+        let due_times = if critical {
+            "dueAt = :due, dueMs = :dueMs, #gsk = :gsk, urgent = :true"
+        } else {
+            "dueAt = if_not_exists(dueAt, :due), dueMs = if_not_exists(dueMs, :dueMs), \
+             #gsk = if_not_exists(#gsk, :gsk)"
+        };
+        let builder = self
+            .update(&crate::notifications::keys::escalation(user, group))
+            .update_expression(format!(
                 "SET userId = :user, #group = :group, kind = :kind, #data = :data, \
-                 dueAt = if_not_exists(dueAt, :due), dueMs = if_not_exists(dueMs, :dueMs), \
                  firstId = if_not_exists(firstId, :id), lastId = :id, \
                  attempts = if_not_exists(attempts, :zero), #gpk = :gpk, \
-                 #gsk = if_not_exists(#gsk, :gsk), entity_type = :entity",
-            )
+                 entity_type = :entity, {due_times}"
+            ));
+        let builder = if critical {
+            builder.expression_attribute_values(":true", AttributeValue::Bool(true))
+        } else {
+            builder
+        };
+        builder
             .expression_attribute_names("#group", "group")
             .expression_attribute_names("#data", "data")
             .expression_attribute_names("#gpk", keys::GSI1PK)
@@ -435,6 +451,7 @@ impl NotificationStore for DynamoStore {
         escalation: &Escalation,
         handled: &NotificationId,
         next_due: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<()> {
         let user = &escalation.user_id;
         let group = &escalation.group;
@@ -455,31 +472,45 @@ impl NotificationStore for DynamoStore {
             return Ok(());
         }
         // Notifications joined while this round was sending: keep the group open for them,
-        // with a fresh window, instead of losing them with the delete.
-        let kept = self
-            .update_item(&key)
-            .update_expression(
-                "SET afterId = :handled, dueAt = :due, dueMs = :dueMs, #gsk = :gsk \
-                 REMOVE leasedUntil",
-            )
-            .condition_expression("firstId = :first")
-            .expression_attribute_names("#gsk", keys::GSI1SK)
-            .expression_attribute_values(":handled", handled)
-            .expression_attribute_values(":due", s(next_due.to_rfc3339()))
-            .expression_attribute_values(":dueMs", n(next_due.timestamp_millis()))
-            .expression_attribute_values(
-                ":gsk",
-                s(crate::notifications::keys::escalation_due(
-                    next_due.timestamp_millis(),
-                    user,
-                    group,
+        // with a fresh window, instead of losing them with the delete — or due at once when
+        // a critical one was among them (`urgent`).
+        let keep = |due: DateTime<Utc>, condition: &str| {
+            self.update_item(&key)
+                .update_expression(
+                    "SET afterId = :handled, dueAt = :due, dueMs = :dueMs, #gsk = :gsk \
+                     REMOVE leasedUntil, urgent",
                 )
-                .sk),
+                .condition_expression(condition)
+                .expression_attribute_names("#gsk", keys::GSI1SK)
+                .expression_attribute_values(":handled", handled.clone())
+                .expression_attribute_values(":due", s(due.to_rfc3339()))
+                .expression_attribute_values(":dueMs", n(due.timestamp_millis()))
+                .expression_attribute_values(
+                    ":gsk",
+                    s(crate::notifications::keys::escalation_due(
+                        due.timestamp_millis(),
+                        user,
+                        group,
+                    )
+                    .sk),
+                )
+                .expression_attribute_values(":first", first.clone())
+                .send()
+        };
+        if conditional(
+            keep(
+                next_due,
+                "firstId = :first AND attribute_not_exists(urgent)",
             )
-            .expression_attribute_values(":first", first)
-            .send()
-            .await;
-        conditional(kept).await.map(drop)
+            .await,
+        )
+        .await?
+        {
+            return Ok(());
+        }
+        conditional(keep(now, "firstId = :first").await)
+            .await
+            .map(drop)
     }
 
     async fn reach(&self, user: &UserId) -> Result<Reach> {

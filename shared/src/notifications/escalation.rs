@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::me::store::UserStore;
 use crate::notifications::click::ClickLinks;
 use crate::notifications::model::{
-    Channel, Escalation, Kind, MAX_ATTEMPTS, render_text, retry_delay, spec,
+    Channel, Escalation, Kind, MAX_ATTEMPTS, Notification, render_text, retry_delay, spec,
 };
 use crate::notifications::store::NotificationStore;
 use crate::templates::{EmailTemplates, NotificationEmail};
@@ -130,7 +130,9 @@ impl<'a> Escalations<'a> {
                 warn!(error = ?err, user_id = %esc.user_id, group = %esc.group, "escalation dropped");
                 let handled = esc.last_id.unwrap_or(esc.first_id);
                 let next_due = now + spec(esc.kind).escalate_after;
-                self.store.close_escalation(esc, &handled, next_due).await?;
+                self.store
+                    .close_escalation(esc, &handled, next_due, now)
+                    .await?;
                 Ok(Handled::Failed)
             }
         }
@@ -152,7 +154,9 @@ impl<'a> Escalations<'a> {
             .unwrap_or(esc.first_id);
         let next_due = now + spec(esc.kind).escalate_after;
         if unread.is_empty() {
-            self.store.close_escalation(esc, &handled, next_due).await?;
+            self.store
+                .close_escalation(esc, &handled, next_due, now)
+                .await?;
             return Ok(Handled::Cancelled);
         }
         let (user, preferences) = futures::try_join!(
@@ -160,11 +164,14 @@ impl<'a> Escalations<'a> {
             self.store.preferences(&esc.user_id)
         )?;
         let Some(user) = user else {
-            self.store.close_escalation(esc, &handled, next_due).await?;
+            self.store
+                .close_escalation(esc, &handled, next_due, now)
+                .await?;
             return Ok(Handled::Cancelled);
         };
-        let kind_spec = spec(esc.kind);
-        if !kind_spec.critical
+        // A group holding a critical notification goes out whatever the quiet hours.
+        let critical = unread.iter().any(|n| spec(n.kind).critical);
+        if !critical
             && let Some(end) = preferences
                 .quiet_hours
                 .and_then(|q| q.ends_after(now, &user.time_zone))
@@ -172,37 +179,30 @@ impl<'a> Escalations<'a> {
             self.store.reschedule(esc, end, esc.attempts).await?;
             return Ok(Handled::Deferred);
         }
-        let latest = unread.last().cloned().unwrap_or_else(|| unread[0].clone());
-        let (title, lines) = if unread.len() == 1 {
-            (latest.title.clone(), vec![latest.body.clone()])
-        } else {
-            let mut data = esc.data.clone();
-            data["count"] = serde_json::json!(unread.len());
-            let digest = render_text(kind_spec.digest, &data);
-            let lines = unread
-                .iter()
-                .rev()
-                .take(5)
-                .map(|n| format!("{}: {}", n.title, n.body))
-                .collect();
-            (digest, lines)
-        };
+        let (latest, title) = headline(&unread);
+        let lines = unread
+            .iter()
+            .rev()
+            .take(5)
+            .map(|n| format!("{}: {}", n.title, n.body))
+            .collect();
         let day = now.format("%Y-%m-%d").to_string();
         let mut failed = false;
         let mut sent_sms = false;
         let mut sent_email = false;
-        // A channel goes out if the user allows it and some notification's subscription does.
+        // A channel goes out if some notification's kind and subscription allow it.
         let wanted = |channel| {
-            preferences.allows(esc.kind, channel) && unread.iter().any(|n| n.allows(channel))
+            unread
+                .iter()
+                .any(|n| preferences.allows(n.kind, channel) && n.allows(channel))
         };
         if wanted(Channel::Sms)
             && let Some(phone) = &user.phone
         {
-            let text = if unread.len() == 1 {
-                format!("{}: {}", title, latest.body)
-            } else {
-                title.clone()
-            };
+            // What happened and where to read it: never a body, which can carry text another
+            // user wrote (a chat message, a cancellation reason) and would make anyone's
+            // words ring a phone.
+            let text = sms_text(&title);
             match self.sms.send_sms(phone, &text).await {
                 Ok(()) => sent_sms = true,
                 Err(err) => {
@@ -215,7 +215,7 @@ impl<'a> Escalations<'a> {
         if wanted(Channel::Email) {
             let link = self
                 .links
-                .map(|links| links.link(&latest, Channel::Email, now));
+                .map(|links| links.link(latest, Channel::Email, now));
             let email = self.templates.notification(
                 &user.email,
                 &NotificationEmail {
@@ -245,7 +245,9 @@ impl<'a> Escalations<'a> {
                 .await?;
             return Ok(Handled::Failed);
         }
-        self.store.close_escalation(esc, &handled, next_due).await?;
+        self.store
+            .close_escalation(esc, &handled, next_due, now)
+            .await?;
         if failed {
             return Ok(Handled::Failed);
         }
@@ -264,5 +266,103 @@ impl<'a> Escalations<'a> {
         {
             warn!(error = ?err, "delivery not counted");
         }
+    }
+}
+
+/// The notification a group's SMS or email leads with and its title. One notification speaks
+/// for itself; several of one kind are that kind's digest ("3 bookings cancelled"); mixed
+/// kinds lead with the newest critical one (else the newest) and count the rest, so a
+/// digest never labels an assignment as a cancellation.
+fn headline(unread: &[Notification]) -> (&Notification, String) {
+    let newest = &unread[unread.len() - 1];
+    let lead = unread
+        .iter()
+        .rev()
+        .find(|n| spec(n.kind).critical)
+        .unwrap_or(newest);
+    let title = match unread.len() {
+        1 => lead.title.clone(),
+        count if unread.iter().all(|n| n.kind == lead.kind) => {
+            let mut data = lead.data.clone();
+            data["count"] = serde_json::json!(count);
+            render_text(spec(lead.kind).digest, &data)
+        }
+        count => {
+            let more = count - 1;
+            let s = if more == 1 { "" } else { "s" };
+            format!("{} (and {more} more update{s})", lead.title)
+        }
+    };
+    (lead, title)
+}
+
+/// An SMS: the title (what happened) and where to read the rest. No link: a signed link is
+/// longer than the message and would double its segments (and its price).
+fn sms_text(title: &str) -> String {
+    format!("{title}. Read it in the app.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{NotificationId, UserId};
+
+    fn notification(kind: Kind, title: &str, body: &str) -> Notification {
+        Notification {
+            id: NotificationId::new(),
+            user_id: UserId::new(),
+            kind,
+            actor_id: None,
+            room_id: None,
+            group: "room:x".into(),
+            title: title.into(),
+            body: body.into(),
+            data: serde_json::json!({ "title": "Fix a leaking tap" }),
+            created_at: chrono::Utc::now(),
+            read_at: None,
+            clicked_at: None,
+            channels: None,
+        }
+    }
+
+    #[test]
+    fn a_digest_of_mixed_kinds_leads_with_the_critical_one_and_counts_the_rest() {
+        let assigned = notification(
+            Kind::ProviderAssigned,
+            "New booking: Fix a leaking tap",
+            "b",
+        );
+        let cancelled = notification(
+            Kind::BookingCancelled,
+            "Booking cancelled: Fix a leaking tap",
+            "Ana cancelled: call me at example.com",
+        );
+        let chat = notification(Kind::ChatMessage, "Ana sent a message", "hi");
+        let group = [assigned.clone(), cancelled.clone(), chat];
+        let (lead, title) = headline(&group);
+        assert_eq!(lead.id, cancelled.id);
+        assert_eq!(
+            title,
+            "Booking cancelled: Fix a leaking tap (and 2 more updates)"
+        );
+        let (_, title) = headline(&[assigned.clone(), cancelled.clone()]);
+        assert_eq!(
+            title,
+            "Booking cancelled: Fix a leaking tap (and 1 more update)"
+        );
+        // One kind: its digest; one notification: its own title.
+        let (_, title) = headline(&[cancelled.clone(), cancelled.clone()]);
+        assert_eq!(title, "2 bookings cancelled");
+        let (_, title) = headline(std::slice::from_ref(&assigned));
+        assert_eq!(title, assigned.title);
+    }
+
+    #[test]
+    fn an_sms_says_what_happened_and_where_to_read_it() {
+        let text = sms_text("Booking cancelled: Fix a leaking tap");
+        assert_eq!(
+            text,
+            "Booking cancelled: Fix a leaking tap. Read it in the app."
+        );
     }
 }

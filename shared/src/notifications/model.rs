@@ -409,12 +409,17 @@ impl Preferences {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PreferencesPatch {
     /// New global switches.
+    #[serde(default, deserialize_with = "crate::domain::object::optional_object")]
     pub channels: Option<ChannelSwitches>,
     /// Per-kind switches to set (merged into the stored ones), keyed by kind.
     #[schema(schema_with = kind_switches_schema)]
+    #[serde(
+        default,
+        deserialize_with = "crate::domain::object::optional_object_values"
+    )]
     pub kinds: Option<BTreeMap<Kind, ChannelSwitches>>,
     /// New quiet hours (`null` removes them).
-    #[serde(default, deserialize_with = "crate::domain::user::present")]
+    #[serde(default, deserialize_with = "crate::domain::object::patched_object")]
     pub quiet_hours: Option<Option<QuietHours>>,
     /// The user's IANA time zone (also their profile's).
     #[schema(format = "iana-time-zone", example = "Europe/Lisbon")]
@@ -687,7 +692,7 @@ pub struct Subscription {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Subscribe {
     /// Channels beyond the inbox (all on when absent).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::object::optional_object")]
     pub channels: Option<ChannelSwitches>,
 }
 

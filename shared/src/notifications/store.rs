@@ -127,12 +127,14 @@ pub trait NotificationStore: Send + Sync {
         attempts: u32,
     ) -> Result<bool>;
     /// Closes an escalation whose notifications up to `handled` were dealt with. If more
-    /// joined meanwhile, it stays open for those only, due at `next_due`.
+    /// joined meanwhile, it stays open for those only, due at `next_due` — or at `now` when
+    /// a critical one joined.
     async fn close_escalation(
         &self,
         escalation: &Escalation,
         handled: &NotificationId,
         next_due: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<()>;
     /// Registers a device to `user`, taking its token from whoever held it (one holder per
     /// token: the previous holder's registration is removed in the same transaction). Returns

@@ -78,6 +78,7 @@ pub struct Offer {
     /// Category slug.
     pub category: String,
     /// Price.
+    #[serde(deserialize_with = "crate::domain::object::object")]
     pub price: Money,
     /// How long the service takes, in minutes.
     pub duration_minutes: u32,
@@ -113,6 +114,7 @@ pub struct CreateOffer {
     #[schema(pattern = "^[a-z0-9-]{1,40}$", example = "plumbing")]
     pub category: String,
     /// Price.
+    #[serde(deserialize_with = "crate::domain::object::object")]
     pub price: Money,
     /// 15 to 10,080 minutes.
     #[schema(minimum = 15, maximum = 10_080)]
@@ -145,6 +147,7 @@ pub struct OfferPatch {
     #[schema(pattern = "^[a-z0-9-]{1,40}$")]
     pub category: Option<String>,
     /// Price.
+    #[serde(default, deserialize_with = "crate::domain::object::optional_object")]
     pub price: Option<Money>,
     /// 15 to 10,080 minutes.
     #[schema(minimum = 15, maximum = 10_080)]
@@ -286,6 +289,7 @@ pub struct ProviderProfile {
     /// Years of experience.
     pub years_of_experience: u32,
     /// Where they work.
+    #[serde(deserialize_with = "crate::domain::object::object")]
     pub service_area: ServiceArea,
     /// The answer time they commit to, in hours.
     pub response_sla_hours: u32,
@@ -310,6 +314,7 @@ pub struct ProfileInput {
     #[schema(minimum = 0, maximum = 80)]
     pub years_of_experience: u32,
     /// Where they work.
+    #[serde(deserialize_with = "crate::domain::object::object")]
     pub service_area: ServiceArea,
     /// 1 to 168 hours.
     #[schema(minimum = 1, maximum = 168)]

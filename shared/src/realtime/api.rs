@@ -49,6 +49,7 @@ impl Realtime {
             req.caller.as_ref(),
             &req.body,
             now(),
+            req.deadline,
         )
         .await
     }

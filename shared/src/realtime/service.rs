@@ -6,6 +6,7 @@
 //! concurrency, and deletes exactly the connections that answer 410.
 
 use std::collections::BTreeSet;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -266,13 +267,15 @@ pub enum ServerEvent {
 /// Handles the actions of [`ClientMessage`] other than `ping` (the chat service does).
 #[async_trait::async_trait]
 pub trait Actions: Send + Sync {
-    /// Handles one action of `caller`, sent on `connection`.
+    /// Handles one action of `caller`, sent on `connection`, to be answered before
+    /// `deadline` (the invocation's end, when known).
     async fn act(
         &self,
         caller: &Caller,
         connection: &ConnectionId,
         message: ClientMessage,
         now: DateTime<Utc>,
+        deadline: Option<Instant>,
     ) -> Result<()>;
 }
 
@@ -335,6 +338,7 @@ fn request_id_of(body: &str) -> Option<String> {
 /// or failing message is answered with an `error` event on the same connection: a client bug
 /// must not cost the user their connection.
 #[instrument(skip_all, fields(connection_id = %connection_id))]
+#[allow(clippy::too_many_arguments)]
 pub async fn handle_message(
     connections: &dyn ConnectionStore,
     pusher: &dyn Pusher,
@@ -343,6 +347,7 @@ pub async fn handle_message(
     caller: Option<&Caller>,
     body: &str,
     now: DateTime<Utc>,
+    deadline: Option<Instant>,
 ) -> Result<()> {
     let reply = if body.len() > MAX_MESSAGE_BYTES {
         warn!(bytes = body.len(), "message too large");
@@ -353,7 +358,17 @@ pub async fn handle_message(
             },
         )
     } else {
-        match reply_to(connections, actions, connection_id, caller, body, now).await? {
+        match reply_to(
+            connections,
+            actions,
+            connection_id,
+            caller,
+            body,
+            now,
+            deadline,
+        )
+        .await?
+        {
             Some(reply) => reply,
             None => return Ok(()),
         }
@@ -373,6 +388,7 @@ async fn reply_to(
     caller: Option<&Caller>,
     body: &str,
     now: DateTime<Utc>,
+    deadline: Option<Instant>,
 ) -> Result<Option<ServerEvent>> {
     let reply = match serde_json::from_str::<ClientMessage>(body) {
         Ok(ClientMessage::Ping { request_id }) => {
@@ -391,7 +407,11 @@ async fn reply_to(
         Ok(message) => {
             let request_id = message.request_id();
             let result = match caller {
-                Some(caller) => actions.act(caller, connection_id, message, now).await,
+                Some(caller) => {
+                    actions
+                        .act(caller, connection_id, message, now, deadline)
+                        .await
+                }
                 None => Err(Error::Unauthorized(
                     "connection has no caller; reconnect".into(),
                 )),
@@ -638,6 +658,7 @@ mod tests {
             _: &ConnectionId,
             _: ClientMessage,
             _: DateTime<Utc>,
+            _: Option<Instant>,
         ) -> Result<()> {
             Err(Error::Forbidden("no actions here".into()))
         }
@@ -676,6 +697,7 @@ mod tests {
             Some(who),
             body,
             Utc::now(),
+            None,
         )
         .await
         .unwrap();
@@ -782,6 +804,7 @@ mod tests {
             None,
             r#"{"action":"teleport","requestId":"r9"}"#,
             Utc::now(),
+            None,
         )
         .await
         .unwrap();

@@ -277,12 +277,32 @@ pub(crate) fn condition_failed<E: ProvideErrorMetadata>(err: &E) -> bool {
 pub(crate) fn cancellation_codes<R>(
     err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
 ) -> Option<Vec<String>> {
+    cancellation_reasons(err).map(|reasons| reasons.into_iter().map(|r| r.code).collect())
+}
+
+/// Why one action of a cancelled transaction failed.
+#[derive(Debug)]
+pub(crate) struct Cancelled {
+    /// `ConditionalCheckFailed`, `TransactionConflict`, `None`, …
+    pub(crate) code: String,
+    /// The item as it was, when the action asked for it
+    /// (`ReturnValuesOnConditionCheckFailure = ALL_OLD`) and its condition failed.
+    pub(crate) item: Option<Item>,
+}
+
+/// The cancellation reasons of a cancelled transaction, by action position.
+fn cancellation_reasons<R>(
+    err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+) -> Option<Vec<Cancelled>> {
     match err.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Some(
             cancelled
                 .cancellation_reasons()
                 .iter()
-                .map(|r| r.code().unwrap_or("None").to_owned())
+                .map(|r| Cancelled {
+                    code: r.code().unwrap_or("None").to_owned(),
+                    item: r.item().cloned(),
+                })
                 .collect(),
         ),
         _ => None,
@@ -293,6 +313,28 @@ pub(crate) fn cancellation_codes<R>(
 pub(crate) const CONFLICT_RETRIES: u32 = 4;
 
 impl DynamoStore {
+    /// Runs a transaction once; `Some(reasons)` (by action position) when it was cancelled,
+    /// with no retry of a conflict: for callers that decide themselves, under a deadline,
+    /// what a conflict or a failed condition means (a chat send).
+    pub(crate) async fn transact_once(
+        &self,
+        actions: Vec<TransactWriteItem>,
+    ) -> Result<Option<Vec<Cancelled>>> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(None),
+            Err(err) => match cancellation_reasons(&err) {
+                Some(reasons) => Ok(Some(reasons)),
+                None => Err(Error::unexpected(err)),
+            },
+        }
+    }
+
     /// Runs a transaction; `Some(reasons)` (by action position) when it was cancelled.
     /// Conflicts with concurrent transactions on the same items (a burst on one counter) are
     /// retried here with jittered backoff before they are reported.
@@ -417,28 +459,53 @@ impl RateLimiter for DynamoStore {
         window_secs: i64,
         now: DateTime<Utc>,
     ) -> Result<RateDecision> {
-        let start = now.timestamp() - now.timestamp().rem_euclid(window_secs);
-        let end = start + window_secs;
+        let rate = RateLimit {
+            scope,
+            subject,
+            limit,
+            window_secs,
+        };
+        let hit = self.rate_hit(&rate, now)?;
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(&keys::rate_window(scope, subject, start))))
-            .update_expression("SET #ttl = :end, entity_type = :entity ADD hits :one")
-            .condition_expression("attribute_not_exists(hits) OR hits < :limit")
-            .expression_attribute_names("#ttl", keys::EXPIRES_AT)
-            .expression_attribute_values(":end", n(end))
-            .expression_attribute_values(":entity", s(ENTITY_RATE))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":limit", n(limit))
+            .set_key(Some(hit.key))
+            .update_expression(hit.update_expression)
+            .set_condition_expression(hit.condition_expression)
+            .set_expression_attribute_names(hit.expression_attribute_names)
+            .set_expression_attribute_values(hit.expression_attribute_values)
             .send()
             .await;
         Ok(if conditional(result).await? {
             RateDecision::Allowed
         } else {
             RateDecision::Limited {
-                retry_after_secs: (end - now.timestamp()).max(1) as u64,
+                retry_after_secs: rate.retry_after(now),
             }
         })
+    }
+}
+
+impl DynamoStore {
+    /// One hit of a rate window, refused (by its condition) when the window is full: on its
+    /// own for [`RateLimiter::hit`], or inside a transaction, so a limit counts only what
+    /// the transaction really did (a purchase that created a booking).
+    pub(crate) fn rate_hit(
+        &self,
+        rate: &RateLimit<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<aws_sdk_dynamodb::types::Update> {
+        let (start, end) = rate.window(now);
+        self.update(&keys::rate_window(rate.scope, rate.subject, start))
+            .update_expression("SET #ttl = :end, entity_type = :entity ADD hits :one")
+            .condition_expression("attribute_not_exists(hits) OR hits < :limit")
+            .expression_attribute_names("#ttl", keys::EXPIRES_AT)
+            .expression_attribute_values(":end", n(end))
+            .expression_attribute_values(":entity", s(ENTITY_RATE))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(rate.limit))
+            .build()
+            .map_err(Error::unexpected)
     }
 }

@@ -32,6 +32,32 @@ pub enum RateDecision {
     },
 }
 
+/// A fixed-window limit: at most `limit` hits of `subject` in `scope` per `window_secs`.
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimit<'a> {
+    /// What is limited (`chat-send`, `purchase`, …).
+    pub scope: &'a str,
+    /// Whose hits count (a user, a user and an offer).
+    pub subject: &'a str,
+    /// Hits allowed per window.
+    pub limit: u32,
+    /// The window's length in seconds.
+    pub window_secs: i64,
+}
+
+impl RateLimit<'_> {
+    /// When the window around `now` starts and ends (Unix seconds).
+    pub fn window(&self, now: DateTime<Utc>) -> (i64, i64) {
+        let start = now.timestamp() - now.timestamp().rem_euclid(self.window_secs);
+        (start, start + self.window_secs)
+    }
+
+    /// Seconds until the window around `now` ends (at least 1).
+    pub fn retry_after(&self, now: DateTime<Utc>) -> u64 {
+        (self.window(now).1 - now.timestamp()).max(1) as u64
+    }
+}
+
 /// Fixed-window counters.
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
