@@ -48,14 +48,20 @@ from pathlib import Path
 HTTP_TIMEOUT_SECS = 60
 
 
+def read_env(env_file: str) -> dict[str, str]:
+    """The `export NAME=value` lines of a deployed stack's env file."""
+    env = {}
+    for line in Path(env_file).read_text().splitlines():
+        words = shlex.split(line)
+        if len(words) == 2 and words[0] == "export":
+            key, _, value = words[1].partition("=")
+            env[key] = value
+    return env
+
+
 class Stack:
     def __init__(self, label: str, env_file: str):
-        env = {}
-        for line in Path(env_file).read_text().splitlines():
-            words = shlex.split(line)
-            if len(words) == 2 and words[0] == "export":
-                key, _, value = words[1].partition("=")
-                env[key] = value
+        env = read_env(env_file)
         self.label, self.http, self.emulator = label, env["GIGWIRE_HTTP_URL"], env["AWS_ENDPOINT_URL"]
 
     def call(self, method: str, path: str, body=None, token: str | None = None):
@@ -255,12 +261,7 @@ def primitives(env_file: str, counts: list[int], ops: int) -> None:
     transaction conditioned on the number read, whose failure hands back the item
     (ALL_OLD) for the retry. Prints numbers/s, attempts per number and latency per number."""
     import boto3  # only here: the send benchmark itself needs nothing but the standard library
-    env = {}
-    for line in Path(env_file).read_text().splitlines():
-        words = shlex.split(line)
-        if len(words) == 2 and words[0] == "export":
-            key, _, value = words[1].partition("=")
-            env[key] = value
+    env = read_env(env_file)
     db = boto3.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
                       aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
     table = env["GIGWIRE_TABLE"]

@@ -202,45 +202,9 @@ impl DynamoStore {
         after: u64,
         limit: u32,
     ) -> Result<(Vec<Message>, bool)> {
-        let from = crate::chat::keys::message_by_seq(room, after.saturating_add(1));
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-            .expression_attribute_names("#pk", keys::GSI1PK)
-            .expression_attribute_names("#sk", keys::GSI1SK)
-            .expression_attribute_values(":pk", s(from.pk))
-            .expression_attribute_values(":low", s(from.sk))
-            .expression_attribute_values(
-                ":high",
-                s(crate::chat::keys::message_by_seq(room, u64::MAX).sk),
-            )
-            .scan_index_forward(true)
-            .limit(limit as i32 + 1)
-            .send()
-            .await
-            .map_err(Error::unexpected)?;
-        let found = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(message_from)
-            .collect::<Result<Vec<_>>>()?;
-        let mut more = found.len() > limit as usize;
-        let mut messages = Vec::with_capacity(found.len().min(limit as usize));
-        for (expected, message) in (after.saturating_add(1)..).zip(found) {
-            if messages.len() == limit as usize {
-                break;
-            }
-            if message.seq != expected {
-                more = true;
-                break;
-            }
-            messages.push(message);
-        }
-        Ok((messages, more))
+        let first = after.saturating_add(1);
+        let found = self.by_seq(room, first, u64::MAX, true, limit).await?;
+        Ok(contiguous(found, first.., limit))
     }
 
     /// A page of history newest first by sequence number: before `before`, or from the
@@ -257,7 +221,31 @@ impl DynamoStore {
             Some(before) => before - 1,
             None => u64::MAX,
         };
-        let top = crate::chat::keys::message_by_seq(room, high);
+        let found = self.by_seq(room, 1, high, false, limit).await?;
+        // From right below the anchor (or the newest the index has), one number at a time.
+        let Some(newest) = found.first().map(|m| m.seq) else {
+            return Ok((Vec::new(), before.is_some()));
+        };
+        let start = if before.is_some() { high } else { newest };
+        let (messages, more) = contiguous(found, (1..=start).rev(), limit);
+        // Number 1 is the first message: nothing is older.
+        let more = more && messages_end_above_one(&messages);
+        Ok((messages, more))
+    }
+
+    /// Up to `limit + 1` messages numbered `low..=high` from `GSI1`, ascending or not.
+    async fn by_seq(
+        &self,
+        room: &RoomId,
+        low: u64,
+        high: u64,
+        ascending: bool,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        let (low, high) = (
+            crate::chat::keys::message_by_seq(room, low),
+            crate::chat::keys::message_by_seq(room, high),
+        );
         let out = self
             .client
             .query()
@@ -266,42 +254,19 @@ impl DynamoStore {
             .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
             .expression_attribute_names("#pk", keys::GSI1PK)
             .expression_attribute_names("#sk", keys::GSI1SK)
-            .expression_attribute_values(":pk", s(top.pk))
-            .expression_attribute_values(":low", s(crate::chat::keys::message_by_seq(room, 1).sk))
-            .expression_attribute_values(":high", s(top.sk))
-            .scan_index_forward(false)
+            .expression_attribute_values(":pk", s(low.pk))
+            .expression_attribute_values(":low", s(low.sk))
+            .expression_attribute_values(":high", s(high.sk))
+            .scan_index_forward(ascending)
             .limit(limit as i32 + 1)
             .send()
             .await
             .map_err(Error::unexpected)?;
-        let found = out
-            .items
+        out.items
             .unwrap_or_default()
             .into_iter()
             .map(message_from)
-            .collect::<Result<Vec<_>>>()?;
-        // From the newest the index has (or right below the anchor), one number at a time.
-        let Some(first) = found.first().map(|m| m.seq) else {
-            return Ok((Vec::new(), before.is_some_and(|b| b > 1)));
-        };
-        let start = if before.is_some() { high } else { first };
-        let mut more = found.len() > limit as usize;
-        let mut messages = Vec::with_capacity(found.len().min(limit as usize));
-        for (expected, message) in (1..=start).rev().zip(found) {
-            if messages.len() == limit as usize {
-                break;
-            }
-            if message.seq != expected {
-                more = true;
-                break;
-            }
-            messages.push(message);
-        }
-        // Number 1 is the first message: nothing is older.
-        if messages.last().is_some_and(|m| m.seq == 1) {
-            more = false;
-        }
-        Ok((messages, more))
+            .collect()
     }
 
     pub(crate) fn update_item(
@@ -323,6 +288,33 @@ fn sequence_is(value: u64, placeholder: &str) -> String {
     } else {
         format!("seq = {placeholder}")
     }
+}
+
+/// The longest run of `found` (at most `limit`) numbered as `expected` says, and whether
+/// there is more: beyond the limit, or a number the index has not caught up with yet.
+fn contiguous(
+    found: Vec<Message>,
+    expected: impl Iterator<Item = u64>,
+    limit: u32,
+) -> (Vec<Message>, bool) {
+    let mut more = found.len() > limit as usize;
+    let mut messages = Vec::with_capacity(found.len().min(limit as usize));
+    for (expected, message) in expected.zip(found) {
+        if messages.len() == limit as usize {
+            break;
+        }
+        if message.seq != expected {
+            more = true;
+            break;
+        }
+        messages.push(message);
+    }
+    (messages, more)
+}
+
+/// Whether a newest-first page stops above message 1 (so older ones exist).
+fn messages_end_above_one(messages: &[Message]) -> bool {
+    messages.last().is_none_or(|m| m.seq > 1)
 }
 
 /// A member who has not left.
