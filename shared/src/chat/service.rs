@@ -50,6 +50,9 @@ pub const TYPING_THROTTLE_SECS: i64 = 3;
 /// with `Retry-After` instead of letting them run into the function's timeout: the client
 /// retries with the same `clientMessageId`, and nothing is sent twice.
 pub const SEND_BUDGET: Duration = Duration::from_millis(2_500);
+/// The same outside a Lambda invocation (a tool or test calling the service in-process): no
+/// function timeout to answer before, so a caller that cannot retry waits longer.
+const IN_PROCESS_BUDGET: Duration = Duration::from_secs(10);
 /// Time kept between a send's last attempt and the invocation's end, for delivering the
 /// message and answering: a message that committed is never cut off before its answer.
 const ANSWER_RESERVE: Duration = Duration::from_secs(3);
@@ -663,7 +666,7 @@ impl<'a> Chat<'a> {
         // Newcomers start reading at the room's newest message; a send committing meanwhile
         // fails the write, which is tried again from the room as it is then.
         let mut current = room.clone();
-        let mut retries = Retries::from(Instant::now(), None);
+        let mut retries = Retries::from(Instant::now(), SEND_BUDGET, None);
         let joined = loop {
             let joined: Vec<Member> = new
                 .iter()
@@ -790,7 +793,12 @@ impl<'a> Chat<'a> {
         now: DateTime<Utc>,
         invocation_end: Option<Instant>,
     ) -> Result<(Message, bool)> {
-        let retries = Retries::from(Instant::now(), invocation_end);
+        let budget = if invocation_end.is_some() {
+            SEND_BUDGET
+        } else {
+            IN_PROCESS_BUDGET
+        };
+        let retries = Retries::from(Instant::now(), budget, invocation_end);
         let (kind, text) = request.validate()?;
         let me = caller.user_id;
         // Round trip 1: rate window, members, the room's sequence, attached files —
@@ -1036,7 +1044,7 @@ impl<'a> Chat<'a> {
                 seq: 0,
                 counted: 0,
             };
-            let retries = Retries::from(Instant::now(), None);
+            let retries = Retries::from(Instant::now(), SEND_BUDGET, None);
             self.append(message, members, current, &[], retries).await
         }
         .await;
@@ -1479,11 +1487,11 @@ struct Retries {
 }
 
 impl Retries {
-    /// Retries of a write starting at `start` in an invocation that ends at `invocation_end`
-    /// (when known).
-    fn from(start: Instant, invocation_end: Option<Instant>) -> Self {
+    /// Retries of a write starting at `start`, for at most `budget`, in an invocation that
+    /// ends at `invocation_end` (when known).
+    fn from(start: Instant, budget: Duration, invocation_end: Option<Instant>) -> Self {
         Self {
-            budget: (start + SEND_BUDGET).into(),
+            budget: (start + budget).into(),
             hard: invocation_end.map(|end| end.checked_sub(ANSWER_RESERVE).unwrap_or(start).into()),
             end: invocation_end.map(|end| end.checked_sub(ANSWER_MARGIN).unwrap_or(start).into()),
             attempts: 0,
@@ -1720,7 +1728,7 @@ mod tests {
     #[test]
     fn a_send_that_always_loses_answers_busy_when_its_budget_is_spent() {
         let start = Instant::now();
-        let retries = Retries::from(start, Some(start + Duration::from_secs(10)));
+        let retries = Retries::from(start, SEND_BUDGET, Some(start + Duration::from_secs(10)));
         let (busy, answered, attempts) =
             always_losing(retries, start.into(), Duration::from_millis(40));
         assert!(
@@ -1747,14 +1755,14 @@ mod tests {
         // within the 3 s kept for delivering and answering.
         let start = Instant::now();
         let end = start + Duration::from_secs(4);
-        let retries = Retries::from(start, Some(end));
+        let retries = Retries::from(start, SEND_BUDGET, Some(end));
         let (busy, answered, attempts) =
             always_losing(retries, start.into(), Duration::from_millis(300));
         assert!(matches!(busy, Error::Busy { .. }), "{busy:?}");
         assert!(answered <= tokio::time::Instant::from(end - ANSWER_RESERVE));
         assert!((1..=4).contains(&attempts), "{attempts} attempts");
         // Nearly out of time: the first attempt is the only one.
-        let mut late = Retries::from(start, Some(start + Duration::from_millis(500)));
+        let mut late = Retries::from(start, SEND_BUDGET, Some(start + Duration::from_millis(500)));
         late.took(Duration::from_millis(10));
         assert!(late.plan(Pause::Renumbered, start.into(), 0).is_err());
     }
