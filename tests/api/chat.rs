@@ -1094,22 +1094,14 @@ async fn a_message_that_commits_after_a_newer_id_is_resumed_and_counted_in_commi
     let marker = format!("held-{}", ulid::Ulid::generate());
     let hold = gigwire_tests::HoldBack::new(&marker, Duration::from_millis(1500));
     let services = stack.in_process(Some(hold.store(&stack).await)).await;
-    let caller = gigwire::auth::Caller {
-        user_id: ana.user_id(),
-        session_id: gigwire::domain::SessionId::new(),
-        roles: Default::default(),
-    };
+    let caller = in_process_caller(ana.user_id());
     // Ben sends in-process too (no function start to wait for), well inside the hold.
     let ben_sends = {
         let (ben_id, room) = (ben.user_id(), room.clone());
         tokio::spawn(async move {
             let services = Stack::from_env().in_process(None).await;
             tokio::time::sleep(Duration::from_millis(300)).await;
-            let caller = gigwire::auth::Caller {
-                user_id: ben_id,
-                session_id: gigwire::domain::SessionId::new(),
-                roles: Default::default(),
-            };
+            let caller = in_process_caller(ben_id);
             let request = gigwire::chat::model::SendMessage {
                 client_message_id: "ben-1".into(),
                 text: Some("newer id".into()),
@@ -1541,11 +1533,7 @@ async fn a_send_held_back_while_others_keep_sending_is_numbered_after_them_and_r
     let marker = format!("held-{}", ulid::Ulid::generate());
     let hold = gigwire_tests::HoldBack::new(&marker, Duration::from_millis(1200));
     let services = stack.in_process(Some(hold.store(&stack).await)).await;
-    let caller = gigwire::auth::Caller {
-        user_id: ana.user_id(),
-        session_id: gigwire::domain::SessionId::new(),
-        roles: Default::default(),
-    };
+    let caller = in_process_caller(ana.user_id());
     let others = {
         let (ben_token, cid_token, room) = (ben.token.clone(), cid.token.clone(), room.clone());
         tokio::spawn(async move {
@@ -1637,4 +1625,13 @@ async fn send_retrying_busy(
         }
     }
     panic!("the room stayed busy")
+}
+
+/// A caller for the in-process services, as the authorizer would establish it.
+fn in_process_caller(user_id: UserId) -> gigwire::auth::Caller {
+    gigwire::auth::Caller {
+        user_id,
+        session_id: gigwire::domain::SessionId::new(),
+        roles: Default::default(),
+    }
 }

@@ -756,12 +756,11 @@ impl Bookings<'_> {
     ) -> Result<WebhookOutcome> {
         let mut raced = false;
         for _ in 0..PAID_ATTEMPTS {
-            let charge = LedgerStep {
-                step: "charge".into(),
-                entries: charge_entries(payment.amount_received.max(booking.price.amount)),
-                stripe_ref: Some(payment.id.clone()),
-                at: now,
-            };
+            let charge = charge_step(
+                payment,
+                payment.amount_received.max(booking.price.amount),
+                now,
+            );
             if booking.state != BookingState::PendingPayment {
                 // A booking that was paid has its room: this is a duplicate or reordered
                 // delivery (whatever happened since, a cancellation's refund included, is not
@@ -999,19 +998,9 @@ impl Bookings<'_> {
 
     /// Moves a failed timer a little later (if the booking is still as read).
     async fn postpone(&self, booking: &Booking, now: DateTime<Utc>) {
-        let Some(timer) = booking.timer else { return };
-        let mut after = booking.clone();
-        after.timer = Some(Timer {
-            due_at: now + RETRY_FAILED_TIMER,
-            ..timer
-        });
-        after.version += 1;
-        if let Err(err) = self
-            .store
-            .transition(booking, &after, Effects::default())
-            .await
-        {
-            warn!(error = ?err, booking_id = %booking.id, "timer not postponed");
+        if booking.timer.is_some() {
+            self.bump(booking, Some(now + RETRY_FAILED_TIMER), now)
+                .await;
         }
     }
 
@@ -1073,12 +1062,7 @@ impl Bookings<'_> {
         match payment.status.as_str() {
             "canceled" => self.drop_timer(&booking).await,
             "succeeded" => {
-                let charge = LedgerStep {
-                    step: "charge".into(),
-                    entries: charge_entries(payment.amount_received),
-                    stripe_ref: Some(payment.id.clone()),
-                    at: now,
-                };
+                let charge = charge_step(&payment, payment.amount_received, now);
                 self.refund_late(booking, &payment, charge, now)
                     .await
                     .map(drop)
@@ -1096,6 +1080,16 @@ impl Bookings<'_> {
                 }
             }
         }
+    }
+}
+
+/// The ledger step of `amount` charged through `payment`.
+fn charge_step(payment: &Payment, amount: i64, now: DateTime<Utc>) -> LedgerStep {
+    LedgerStep {
+        step: "charge".into(),
+        entries: charge_entries(amount),
+        stripe_ref: Some(payment.id.clone()),
+        at: now,
     }
 }
 
