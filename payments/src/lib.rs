@@ -3,6 +3,7 @@
 //! calls the booking flows make, with our own inputs and outputs, so services depend on this
 //! shape and tests can point it at the Stripe-compatible test server (`base_url`).
 
+pub mod connect;
 pub mod webhook;
 
 use std::collections::HashMap;
@@ -64,6 +65,9 @@ pub struct Payment {
     pub metadata: HashMap<String, String>,
     /// Why the last attempt failed (a decline's message), if it did.
     pub last_error: Option<String>,
+    /// The charge of the latest attempt (`ch_…`): a succeeded payment's funds, which a
+    /// transfer names as its `source_transaction`.
+    pub latest_charge: Option<String>,
 }
 
 /// A refund of a PaymentIntent, as a retry reads it before asking for another.
@@ -110,6 +114,7 @@ fn payment(intent: PaymentIntent) -> Payment {
         client_secret: intent.client_secret,
         transfer_group: intent.transfer_group,
         metadata: intent.metadata,
+        latest_charge: intent.latest_charge.map(|c| c.id().to_string()),
         last_error: intent.last_payment_error.and_then(|e| {
             e.message
                 .or(e.decline_code)

@@ -15,8 +15,8 @@ use utoipa::{Modify, OpenApi};
 use crate::adapters::s3::FormField;
 use crate::auth::service::{CodeRequest, CodeSent, RefreshRequest, TokenResponse, VerifyRequest};
 use crate::bookings::model::{
-    Account, Booking, BookingState, CancelRequest, DeliverRequest, Entry, PartyRole,
-    PurchaseRequest, RefundInfo, Source, Timer, TimerKind,
+    Account, BookingState, BookingView, CancelRequest, DeliverRequest, Entry, PartyRole,
+    PaymentState, PurchaseRequest, RefundInfo, Source, Timer, TimerKind, TransferInfo,
 };
 use crate::bookings::service::{
     BookingDetail, BookingPage, Purchase, WebhookAnswer, WebhookOutcome,
@@ -50,6 +50,10 @@ use crate::offers::model::{
     CreateOffer, Money, Offer, OfferPatch, OfferStatus, ProfileInput, ProviderProfile, ServiceArea,
 };
 use crate::offers::service::OfferPage;
+use crate::payouts::model::{
+    AccountState, CategoryRate, CommissionInput, CommissionRates, CommissionReport, Onboarding,
+    PayoutAccount, PayoutStatus,
+};
 use crate::realtime::service::{
     ClientMessage, PresenceStatus, ReceiptKind, RoomChange, ServerEvent, TypingState,
 };
@@ -404,7 +408,7 @@ mod paths {
     /// for anyone else, 409 with the current state when it does not apply.
     #[utoipa::path(post, path = "/bookings/{id}/start", tag = "bookings",
         params(("id" = BookingId, Path, description = "booking id")),
-        responses((status = 200, body = Booking), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        responses((status = 200, body = BookingView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn start_booking() {}
 
     /// The provider delivers (`in_progress` → `delivered`), optionally with up to 10 of their
@@ -413,15 +417,18 @@ mod paths {
     /// before. 403 for the customer, 404 for anyone else, 409 when it does not apply.
     #[utoipa::path(post, path = "/bookings/{id}/deliver", tag = "bookings", request_body = DeliverRequest,
         params(("id" = BookingId, Path, description = "booking id")),
-        responses((status = 200, body = Booking), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        responses((status = 200, body = BookingView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn deliver_booking() {}
 
     /// The customer confirms completion (`delivered` → `completed`); the ledger then shows the
-    /// commission and the provider's earning. 403 for the provider, 404 for anyone else, 409
-    /// when it does not apply.
+    /// commission and the provider's earning, and the earning (price less the booking's
+    /// commission) is transferred to the provider's Stripe account (`paymentState`
+    /// `released`, ledger step `release`, `payment_released` to the provider) — at once when
+    /// their account can be paid, otherwise when Stripe enables it. 403 for the provider, 404
+    /// for anyone else, 409 when it does not apply.
     #[utoipa::path(post, path = "/bookings/{id}/confirm", tag = "bookings",
         params(("id" = BookingId, Path, description = "booking id")),
-        responses((status = 200, body = Booking), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        responses((status = 200, body = BookingView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn confirm_booking() {}
 
     /// Cancel, by either party (or an admin), with a reason both parties receive (SMS or
@@ -432,7 +439,7 @@ mod paths {
     /// 404 for anyone else, 409 when the state does not allow it.
     #[utoipa::path(post, path = "/bookings/{id}/cancel", tag = "bookings", request_body = CancelRequest,
         params(("id" = BookingId, Path, description = "booking id")),
-        responses((status = 200, body = Booking), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        responses((status = 200, body = BookingView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn cancel_booking() {}
 
     /// Stripe's webhook endpoint (public: the `Stripe-Signature` header is the credential,
@@ -446,6 +453,56 @@ mod paths {
         params(("Stripe-Signature" = String, Header, description = "t=<unix time>,v1=<hex HMAC-SHA256>")),
         responses((status = 200, body = WebhookAnswer), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 502, body = ErrorBody)))]
     fn stripe_webhook() {}
+
+    /// Start (or continue) getting paid: creates the calling provider's Stripe Connect
+    /// Express account the first time (once, however often or concurrently this is called)
+    /// and answers a fresh single-use link to Stripe's hosted onboarding (`url`, valid about
+    /// five minutes). Stripe sends the provider back to `{AppUrl}/payouts/onboarding/return`,
+    /// or to `{AppUrl}/payouts/onboarding/refresh` when the link was used or expired — call
+    /// `POST /me/payouts/onboarding/refresh` there for a new one. Stripe reports the result
+    /// through its webhook (`account.updated`); read it with `GET /me/payouts/account`. 403
+    /// without the `provider` role; 502 when Stripe cannot be reached, or the deployment has
+    /// no `AppUrl`.
+    #[utoipa::path(post, path = "/me/payouts/onboarding", tag = "payouts",
+        responses((status = 200, body = Onboarding), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    fn start_payout_onboarding() {}
+
+    /// A new onboarding link for the caller's existing account (what the app calls when
+    /// Stripe sends the provider to the refresh URL). 404 before `POST
+    /// /me/payouts/onboarding`; otherwise as that route.
+    #[utoipa::path(post, path = "/me/payouts/onboarding/refresh", tag = "payouts",
+        responses((status = 200, body = Onboarding), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    fn refresh_payout_onboarding() {}
+
+    /// Where the calling provider's onboarding is, as Stripe last reported it: `not_started`,
+    /// `pending` (the form is not finished), `restricted` (Stripe needs `requirementsDue`) or
+    /// `enabled`. `canBePaid`: completed bookings' earnings are transferred at once; until
+    /// then they are held and go out when Stripe enables the account. 403 without the
+    /// `provider` role.
+    #[utoipa::path(get, path = "/me/payouts/account", tag = "payouts",
+        responses((status = 200, body = PayoutStatus), (status = 403, body = ErrorBody)))]
+    fn get_payout_account() {}
+
+    /// The platform's commission rates: the default and per-category overrides, in basis
+    /// points (1000 = 10 %). Admins only (403 otherwise).
+    #[utoipa::path(get, path = "/admin/commission", tag = "payouts",
+        responses((status = 200, body = CommissionRates), (status = 403, body = ErrorBody)))]
+    fn get_commission_rates() {}
+
+    /// Replaces the commission rates (0 to 10000 basis points each; a category at most once,
+    /// as a category slug). Each booking keeps the rate it was created with: only bookings
+    /// created from now on use these. Admins only (403 otherwise).
+    #[utoipa::path(put, path = "/admin/commission", tag = "payouts", request_body = CommissionInput,
+        responses((status = 200, body = CommissionRates), (status = 403, body = ErrorBody)))]
+    fn set_commission_rates() {}
+
+    /// A month's commission: per category and currency, the bookings completed in it (UTC)
+    /// with their gross, commission and the providers' net, counted when each completed.
+    /// `period` defaults to this month. Admins only (403 otherwise).
+    #[utoipa::path(get, path = "/admin/commission/report", tag = "payouts",
+        params(("period" = Option<String>, Query, description = "a month, YYYY-MM", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")),
+        responses((status = 200, body = CommissionReport), (status = 403, body = ErrorBody)))]
+    fn get_commission_report() {}
 
     /// A tracked link from a notification email (public: the signed token is the credential).
     /// Records the click and the read, then redirects to the notification in the app. An
@@ -784,10 +841,10 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::purchase_offer, paths::list_bookings, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::stripe_webhook),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::purchase_offer, paths::list_bookings, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, AccountState, PayoutAccount, CategoryRate)),
     modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
-    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"))
+    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"))
 )]
 pub struct ApiDoc;
 

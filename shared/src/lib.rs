@@ -102,6 +102,7 @@ pub mod lambda;
 pub mod me;
 pub mod notifications;
 pub mod offers;
+pub mod payouts;
 pub mod realtime;
 // Generated: kept exactly as written, so the staleness check compares like with like.
 #[rustfmt::skip]
@@ -124,6 +125,7 @@ pub const FEATURES: &[routes::Feature] = &[
     notifications::routes::DELIVERY,
     offers::routes::FEATURE,
     bookings::routes::FEATURE,
+    payouts::routes::FEATURE,
     realtime::routes::FEATURE,
 ];
 

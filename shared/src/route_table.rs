@@ -3,6 +3,9 @@
 
 /// Every HTTP route: (method, path).
 pub const HTTP_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/admin/commission"),
+    ("PUT", "/admin/commission"),
+    ("GET", "/admin/commission/report"),
     ("GET", "/admin/notification-stats"),
     ("POST", "/admin/notifications"),
     ("POST", "/auth/logout"),
@@ -25,6 +28,9 @@ pub const HTTP_ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/me/devices/{id}"),
     ("GET", "/me/notification-preferences"),
     ("PATCH", "/me/notification-preferences"),
+    ("GET", "/me/payouts/account"),
+    ("POST", "/me/payouts/onboarding"),
+    ("POST", "/me/payouts/onboarding/refresh"),
     ("PUT", "/me/provider-profile"),
     ("GET", "/me/sessions"),
     ("GET", "/me/subscriptions"),

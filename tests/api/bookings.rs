@@ -14,7 +14,7 @@ use gigwire_tests::{Person, Recorder, Stack, expect_event, round_trips, send};
 use serde_json::{Value, json};
 
 /// A category of this test only, so listings see only this test's offers.
-fn category(tag: &str) -> String {
+pub(crate) fn category(tag: &str) -> String {
     format!(
         "{tag}-{}",
         ulid::Ulid::generate().to_string().to_lowercase()
@@ -22,9 +22,20 @@ fn category(tag: &str) -> String {
 }
 
 /// An active offer of `provider`.
-async fn offer(stack: &Stack, provider: &Person, title: &str, amount: i64) -> String {
+pub(crate) async fn offer(stack: &Stack, provider: &Person, title: &str, amount: i64) -> String {
+    offer_in(stack, provider, title, amount, &category("home")).await
+}
+
+/// An active offer of `provider` in `category`.
+pub(crate) async fn offer_in(
+    stack: &Stack,
+    provider: &Person,
+    title: &str,
+    amount: i64,
+    category: &str,
+) -> String {
     let body = json!({ "title": title, "description": "Parts and labour included.",
-        "category": category("home"), "price": { "amount": amount, "currency": "eur" },
+        "category": category, "price": { "amount": amount, "currency": "eur" },
         "durationMinutes": 60 });
     let (status, offer) = stack
         .call("POST", "/offers", Some(&provider.token), Some(body))
@@ -33,7 +44,12 @@ async fn offer(stack: &Stack, provider: &Person, title: &str, amount: i64) -> St
     offer["id"].as_str().unwrap().to_owned()
 }
 
-async fn purchase(stack: &Stack, buyer: &Person, offer: &str, key: &str) -> (u16, Value) {
+pub(crate) async fn purchase(
+    stack: &Stack,
+    buyer: &Person,
+    offer: &str,
+    key: &str,
+) -> (u16, Value) {
     let path = format!("/offers/{offer}/purchase");
     stack
         .call(
@@ -45,14 +61,14 @@ async fn purchase(stack: &Stack, buyer: &Person, offer: &str, key: &str) -> (u16
         .await
 }
 
-async fn booking(stack: &Stack, who: &Person, id: &str) -> (u16, Value) {
+pub(crate) async fn booking(stack: &Stack, who: &Person, id: &str) -> (u16, Value) {
     stack
         .call("GET", &format!("/bookings/{id}"), Some(&who.token), None)
         .await
 }
 
 /// The booking once it is in `state` (the webhook arrives within seconds), or a failure.
-async fn booking_when(stack: &Stack, who: &Person, id: &str, state: &str) -> Value {
+pub(crate) async fn booking_when(stack: &Stack, who: &Person, id: &str, state: &str) -> Value {
     let mut last = Value::Null;
     for _ in 0..100 {
         let (status, detail) = booking(stack, who, id).await;
@@ -66,7 +82,7 @@ async fn booking_when(stack: &Stack, who: &Person, id: &str, state: &str) -> Val
     panic!("booking never became {state}: {last}")
 }
 
-async fn step(
+pub(crate) async fn step(
     stack: &Stack,
     who: &Person,
     id: &str,
@@ -84,7 +100,7 @@ async fn step(
 
 /// A provider with a phone, a customer with a phone, and a booking of the customer's paid
 /// with a test card and accepted by the webhook.
-async fn paid_booking(stack: &Stack, tag: &str) -> (Person, Person, Value) {
+pub(crate) async fn paid_booking(stack: &Stack, tag: &str) -> (Person, Person, Value) {
     let provider = stack.provider(&format!("Bruno {tag}"), true).await;
     let customer = stack.person_with_phone(&format!("Ana {tag}")).await;
     let offer = offer(stack, &provider, "Fix a leaking tap", 4500).await;
@@ -110,7 +126,7 @@ fn notifications_of(page: &Value, kind: &str, booking: &str) -> Vec<Value> {
 }
 
 /// Each ledger step sums to zero; the customer account's total over all steps.
-fn customer_total(ledger: &Value) -> i64 {
+pub(crate) fn customer_total(ledger: &Value) -> i64 {
     let mut total = 0;
     for step in ledger.as_array().unwrap() {
         let entries = step["entries"].as_array().unwrap();
@@ -345,7 +361,7 @@ async fn an_offer_is_bought_paid_assigned_chatted_about_listed_and_cancelled_wit
 /// The timer sweep reads the whole (shared) table: a test that runs it at a future time would
 /// also expire or complete the other tests' bookings, so it runs alone (write) while the
 /// others run together (read). Taken before [`DELIVERY`].
-static SWEEP: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+pub(crate) static SWEEP: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 /// Tests that hold the Stripe server's automatic webhook delivery (it is global) take turns.
 static DELIVERY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -518,6 +534,8 @@ async fn purchase_and_webhook_stay_within_their_sequential_round_trip_budgets() 
         payments: &payments,
         news: &news,
         cursors: &cursors,
+        accounts: &services.store,
+        connect: &payments,
     };
     let caller = Caller {
         user_id: ana.user_id(),

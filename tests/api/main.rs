@@ -10,4 +10,5 @@ mod keys;
 mod me;
 mod notifications;
 mod offers;
+mod payouts;
 mod websocket;

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
-use super::model::{CancelRequest, DeliverRequest, PurchaseRequest};
+use super::model::{BookingView, CancelRequest, DeliverRequest, PurchaseRequest};
 use super::service::{self, Bookings};
 use super::store::ListFilter;
 use crate::adapters::{ApiGatewayPusher, SnsPush};
@@ -116,6 +116,8 @@ impl BookingsApi {
             payments: &self.payments,
             news,
             cursors: &self.cursors,
+            accounts: &self.store,
+            connect: &self.payments,
         }
     }
 
@@ -136,7 +138,7 @@ impl BookingsApi {
             .bookings(&self.notifications())
             .start(req.caller()?, &booking_id(&req)?, now())
             .await?;
-        HttpResponse::ok(&booking)
+        HttpResponse::ok(&BookingView::from(booking))
     }
 
     /// `POST /bookings/{id}/deliver`.
@@ -146,7 +148,7 @@ impl BookingsApi {
             .bookings(&self.notifications())
             .deliver(req.caller()?, &booking_id(&req)?, body, now())
             .await?;
-        HttpResponse::ok(&booking)
+        HttpResponse::ok(&BookingView::from(booking))
     }
 
     /// `POST /bookings/{id}/confirm`.
@@ -155,7 +157,7 @@ impl BookingsApi {
             .bookings(&self.notifications())
             .confirm(req.caller()?, &booking_id(&req)?, now())
             .await?;
-        HttpResponse::ok(&booking)
+        HttpResponse::ok(&BookingView::from(booking))
     }
 
     /// `POST /bookings/{id}/cancel`.
@@ -165,7 +167,7 @@ impl BookingsApi {
             .bookings(&self.notifications())
             .cancel(req.caller()?, &booking_id(&req)?, body, now())
             .await?;
-        HttpResponse::ok(&booking)
+        HttpResponse::ok(&BookingView::from(booking))
     }
 
     /// `POST /webhooks/stripe`: the raw body as Stripe signed it.

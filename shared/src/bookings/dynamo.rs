@@ -7,7 +7,7 @@
 //! event), so a copy never disagrees with its booking and nothing happens twice.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 use chrono::{DateTime, Duration, Utc};
 use tracing::instrument;
 
@@ -28,6 +28,7 @@ const ENTITY_PARTY_ROW: &str = "booking_party";
 const ENTITY_LEDGER: &str = "ledger_step";
 const ENTITY_PURCHASE: &str = "purchase";
 const ENTITY_STRIPE_EVENT: &str = "stripe_event";
+const ENTITY_WAITING_RELEASE: &str = "waiting_release";
 
 /// How long a processed Stripe event id is kept: Stripe retries for 3 days; a month leaves
 /// room for manual redeliveries from the dashboard.
@@ -207,6 +208,33 @@ impl BookingStore for DynamoStore {
             );
             actions.extend(self.room_actions(room, members, claim.as_ref())?);
         }
+        if let Some(tally) = &effects.tally {
+            actions.push(self.commission_tally_action(tally)?);
+        }
+        if let Some(provider) = &effects.park {
+            let row = to_item(
+                &booking_keys::waiting_release(provider, &after.id),
+                ENTITY_WAITING_RELEASE,
+                None,
+                &serde_json::json!({ "bookingId": after.id }),
+            )?;
+            actions.push(self.put_action(row, None)?);
+            // Only while the account cannot be paid: one enabled since it was read fails
+            // this, and the release is decided again on what is stored now.
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_item(&crate::payouts::keys::payout_account(
+                    provider,
+                ))))
+                .condition_expression("attribute_not_exists(PK) OR canBePaid = :no")
+                .expression_attribute_values(":no", AttributeValue::Bool(false))
+                .build()
+                .map_err(Error::unexpected)?;
+            actions.push(TransactWriteItem::builder().condition_check(check).build());
+        }
+        if let Some(provider) = &effects.unpark {
+            actions.push(self.delete_action(&booking_keys::waiting_release(provider, &after.id))?);
+        }
         if let Some((owner, files)) = effects.files {
             for file in files {
                 // The file learns the booking's room, so the room's members (the two
@@ -292,5 +320,23 @@ impl BookingStore for DynamoStore {
 
     async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Booking>> {
         self.due_items(booking_keys::TIMERS, now, limit).await
+    }
+
+    async fn waiting_releases(&self, provider: &UserId) -> Result<Vec<BookingId>> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Row {
+            booking_id: BookingId,
+        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(keys::user_partition(provider)))
+            .expression_attribute_values(":prefix", s(booking_keys::WAITING_PREFIX))
+            .consistent_read(true);
+        let rows: Vec<Row> = from_items(Some(self.query_all(query).await?))?;
+        Ok(rows.into_iter().map(|r| r.booking_id).collect())
     }
 }

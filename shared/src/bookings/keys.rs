@@ -13,6 +13,7 @@ pub const PREFIXES: &[&str] = &[
     LEDGER_PREFIX,
     PURCHASE_PREFIX,
     "STRIPE_EVENT#",
+    WAITING_PREFIX,
 ];
 
 /// `PK` of a booking's partition and `SK` prefix of party rows.
@@ -22,6 +23,9 @@ pub const TIMERS: &str = "BOOKING_TIMER";
 /// `SK` prefix of a booking's ledger steps.
 pub const LEDGER_PREFIX: &str = "LEDGER#";
 const PURCHASE_PREFIX: &str = "PURCHASE#";
+/// `SK` prefix of a provider's completed bookings whose release waits for their payout
+/// account.
+pub const WAITING_PREFIX: &str = "RELEASE_WAITING#";
 
 /// A booking.
 pub fn booking(id: &BookingId) -> Key {
@@ -55,6 +59,13 @@ pub fn purchase(buyer: &UserId, idempotency_key: &str) -> Key {
         user_partition(buyer),
         format!("{PURCHASE_PREFIX}{idempotency_key}"),
     )
+}
+
+/// A completed booking whose release waits for its provider's payout account, in the
+/// provider's partition: an `account.updated` that enables the account finds them in one
+/// query.
+pub fn waiting_release(provider: &UserId, id: &BookingId) -> Key {
+    key(user_partition(provider), format!("{WAITING_PREFIX}{id}"))
 }
 
 /// A Stripe event already applied (kept 35 days, beyond Stripe's 3 days of retries).
@@ -103,6 +114,11 @@ mod tests {
                 stripe_event("evt_1"),
                 "STRIPE_EVENT#evt_1".to_owned(),
                 "EVENT".to_owned(),
+            ),
+            (
+                waiting_release(&user, &id),
+                format!("USER#{USER}"),
+                format!("RELEASE_WAITING#{BOOKING}"),
             ),
         ];
         for (got, pk, sk) in pinned {

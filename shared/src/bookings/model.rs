@@ -212,6 +212,8 @@ pub enum Account {
     Commission,
     /// What the platform owes the provider.
     ProviderPayable,
+    /// The provider's Stripe account (money transferred to it).
+    Provider,
 }
 
 /// One line of the ledger; a step's lines sum to zero.
@@ -243,6 +245,14 @@ pub fn completion_entries(price: i64, basis_points: u32) -> Vec<Entry> {
         entry(Account::Platform, -price),
         entry(Account::Commission, commission),
         entry(Account::ProviderPayable, earning),
+    ]
+}
+
+/// The release: what the provider is owed is transferred to their Stripe account.
+pub fn release_entries(earning: i64) -> Vec<Entry> {
+    vec![
+        entry(Account::ProviderPayable, -earning),
+        entry(Account::Provider, earning),
     ]
 }
 
@@ -281,6 +291,10 @@ pub enum TimerKind {
     /// An unpaid booking was cancelled: until Stripe says its payment can no longer go
     /// through (cancelled) or it is refunded, read the payment again and act on it.
     VoidPayment,
+    /// A completed booking's earnings go to the provider's Stripe account (set by the
+    /// completing transaction, so the transfer happens even if the function that completed
+    /// it stops right after its commit).
+    Release,
 }
 
 /// A booking's pending timer (at most one: each state needs at most one).
@@ -301,6 +315,39 @@ pub struct RefundInfo {
     pub amount: i64,
     /// Stripe's refund (`re_…`) once Stripe accepted it; absent while it is being retried.
     pub stripe_refund_id: Option<String>,
+}
+
+/// The transfer of a booking's earnings to its provider.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferInfo {
+    /// Stripe's transfer (`tr_…`); none when nothing was owed (a 100 % commission).
+    pub stripe_transfer_id: Option<String>,
+    /// Minor units: the price less the commission.
+    pub amount: i64,
+    /// The provider's Stripe account it went to.
+    pub account_id: String,
+}
+
+/// Where a booking's money is, as both parties see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentState {
+    /// Waiting for the customer's payment.
+    Pending,
+    /// The last payment attempt failed; the booking can still be paid.
+    Failed,
+    /// Never paid (expired or cancelled before payment).
+    Unpaid,
+    /// Paid and held by the platform until completion (also while a completed booking's
+    /// provider has not finished Stripe's onboarding).
+    Held,
+    /// Transferred to the provider.
+    Released,
+    /// Part of the payment went back to the customer.
+    PartiallyRefunded,
+    /// All of it went back.
+    Refunded,
 }
 
 /// A booking: one transaction between a customer and a provider.
@@ -335,6 +382,12 @@ pub struct Booking {
     pub payment_error: Option<String>,
     /// The refund of a cancellation.
     pub refund: Option<RefundInfo>,
+    /// The charge the payment made (`ch_…`): a release's `source_transaction`.
+    #[serde(default)]
+    pub charge_id: Option<String>,
+    /// The release of the earnings to the provider, once done.
+    #[serde(default)]
+    pub transfer: Option<TransferInfo>,
     /// Proof-of-work images of the delivery.
     pub proof_file_ids: Vec<FileId>,
     /// What the provider wrote on delivery.
@@ -354,7 +407,12 @@ pub struct Booking {
 impl Booking {
     /// A purchase of `offer` by `customer` at `now`: waiting for payment, with the payment
     /// window's timer and the platform's default commission.
-    pub fn for_offer(offer: Offer, customer: UserId, now: DateTime<Utc>) -> Self {
+    pub fn for_offer(
+        offer: Offer,
+        customer: UserId,
+        commission_basis_points: u32,
+        now: DateTime<Utc>,
+    ) -> Self {
         Self {
             id: BookingId::at(now),
             source: Source::Offer,
@@ -364,12 +422,14 @@ impl Booking {
             title: offer.title,
             category: offer.category,
             price: offer.price,
-            commission_basis_points: DEFAULT_COMMISSION_BASIS_POINTS,
+            commission_basis_points,
             state: BookingState::PendingPayment,
             room_id: None,
             payment_intent_id: None,
             payment_error: None,
             refund: None,
+            charge_id: None,
+            transfer: None,
             proof_file_ids: Vec::new(),
             delivery_note: None,
             cancel_reason: None,
@@ -404,6 +464,36 @@ impl Booking {
         self.id.into()
     }
 
+    /// The commission and what the provider earns, at the rate written on the booking.
+    pub fn split(&self) -> (i64, i64) {
+        split(self.price.amount, self.commission_basis_points)
+    }
+
+    /// Where its money is. A paid booking has its room (the payment's transaction opens it);
+    /// a refund or a transfer says where the money went since.
+    pub fn payment_state(&self) -> PaymentState {
+        if let Some(refund) = &self.refund {
+            return if refund.amount >= self.price.amount {
+                PaymentState::Refunded
+            } else if refund.amount > 0 {
+                PaymentState::PartiallyRefunded
+            } else {
+                PaymentState::Held
+            };
+        }
+        if self.transfer.is_some() {
+            PaymentState::Released
+        } else if self.room_id.is_some() {
+            PaymentState::Held
+        } else if self.state != BookingState::PendingPayment {
+            PaymentState::Unpaid
+        } else if self.payment_error.is_some() {
+            PaymentState::Failed
+        } else {
+            PaymentState::Pending
+        }
+    }
+
     /// The booking after `event` by `actor` at `now`: the next state (or the `Conflict` of
     /// [`next`]), the version moved on and the timer the new state needs.
     pub fn moved(&self, event: Event, actor: Actor, now: DateTime<Utc>) -> Result<Self, Error> {
@@ -413,6 +503,10 @@ impl Booking {
             BookingState::Delivered => Some(Timer {
                 kind: TimerKind::AutoComplete,
                 due_at: now + AUTO_COMPLETE_AFTER,
+            }),
+            BookingState::Completed => Some(Timer {
+                kind: TimerKind::Release,
+                due_at: now,
             }),
             _ => None,
         };
@@ -446,7 +540,27 @@ pub(crate) fn sample(at: DateTime<Utc>) -> Booking {
         created_at: at,
         updated_at: at,
     };
-    Booking::for_offer(offer, UserId::new(), at)
+    Booking::for_offer(offer, UserId::new(), DEFAULT_COMMISSION_BASIS_POINTS, at)
+}
+
+/// A booking as the API shows it: the stored booking and where its money is.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingView {
+    /// The booking.
+    #[serde(flatten)]
+    pub booking: Booking,
+    /// Where its money is.
+    pub payment_state: PaymentState,
+}
+
+impl From<Booking> for BookingView {
+    fn from(booking: Booking) -> Self {
+        Self {
+            payment_state: booking.payment_state(),
+            booking,
+        }
+    }
 }
 
 /// `POST /offers/{id}/purchase`.

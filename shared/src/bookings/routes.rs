@@ -8,7 +8,7 @@ use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::{serve_http, serve_schedule};
 
 /// Stripe's keys and API base, from the template's parameters.
-const STRIPE: &[(&str, &str)] = &[
+pub(crate) const STRIPE: &[(&str, &str)] = &[
     ("STRIPE_SECRET_KEY", "!Ref StripeSecretKey"),
     ("STRIPE_WEBHOOK_SECRET", "!Ref StripeWebhookSecret"),
     ("STRIPE_API_BASE", "!Ref StripeApiBase"),

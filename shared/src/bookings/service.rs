@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
+use gigwire_payments::connect::NewTransfer;
 use gigwire_payments::webhook::{self, WebhookEvent};
 use gigwire_payments::{NewPayment, Payment};
 use serde::Serialize;
@@ -15,8 +16,9 @@ use tracing::{info, instrument, warn};
 use utoipa::ToSchema;
 
 use super::model::{
-    Actor, Booking, BookingState, CancelRequest, DeliverRequest, Event, PartyRole, PurchaseRequest,
-    RefundInfo, Timer, TimerKind, charge_entries, completion_entries, refund, refund_entries,
+    Actor, Booking, BookingState, BookingView, CancelRequest, DeliverRequest, Event, PartyRole,
+    PurchaseRequest, RefundInfo, Timer, TimerKind, TransferInfo, charge_entries,
+    completion_entries, refund, refund_entries, release_entries,
 };
 use super::store::{
     BookingNews, BookingStore, Creation, Effects, LedgerStep, ListFilter, PaymentGateway,
@@ -32,10 +34,14 @@ use crate::notifications::model::Kind;
 use crate::notifications::service::{NotifyRequest, Recipients};
 use crate::offers::model::OfferStatus;
 use crate::offers::store::OfferStore;
+use crate::payouts::model::{CommissionTally, PayoutAccount, period_of};
+use crate::payouts::store::{ConnectGateway, PayoutStore};
 use crate::store::RateLimit;
 
 /// Metadata key naming the booking on Stripe's objects.
 pub const BOOKING_METADATA: &str = "booking_id";
+/// Metadata key naming the provider on their Connect account.
+pub const PROVIDER_METADATA: &str = "user_id";
 /// How soon a refund Stripe did not take is tried again by the sweep.
 const REFUND_RETRY: Duration = Duration::minutes(1);
 /// Timers one sweep run handles (the rest are due on the next run).
@@ -71,7 +77,7 @@ fn stripe_key(booking: &Booking, what: &str) -> String {
 #[serde(rename_all = "camelCase")]
 pub struct Purchase {
     /// The booking (`pending_payment` until Stripe reports the payment).
-    pub booking: Booking,
+    pub booking: BookingView,
     /// Stripe's PaymentIntent.
     pub payment_intent_id: Option<String>,
     /// For Stripe's client SDK to confirm the payment (only while the booking is payable).
@@ -83,7 +89,7 @@ pub struct Purchase {
 #[serde(rename_all = "camelCase")]
 pub struct BookingDetail {
     /// The booking.
-    pub booking: Booking,
+    pub booking: BookingView,
     /// Its ledger, step by step (each step sums to zero).
     pub ledger: Vec<LedgerStep>,
 }
@@ -93,7 +99,7 @@ pub struct BookingDetail {
 #[serde(rename_all = "camelCase")]
 pub struct BookingPage {
     /// Newest first.
-    pub items: Vec<Booking>,
+    pub items: Vec<BookingView>,
     /// Pass as `cursor` for the next page.
     pub next_cursor: Option<String>,
 }
@@ -131,6 +137,10 @@ pub struct Bookings<'a> {
     pub news: &'a dyn BookingNews,
     /// Page cursors.
     pub cursors: &'a CursorCodec,
+    /// Providers' payout accounts and the commission rates.
+    pub accounts: &'a dyn PayoutStore,
+    /// Stripe Connect (providers' accounts, as `account.updated` is read again).
+    pub connect: &'a dyn ConnectGateway,
 }
 
 /// How `caller` acts on `booking`, if they may see it at all. The provider becomes a party
@@ -171,9 +181,10 @@ impl Bookings<'_> {
     ) -> Result<(Purchase, bool)> {
         let key = request.key()?;
         let me = caller.user_id;
-        let (offer, earlier) = futures::try_join!(
+        let (offer, earlier, rates) = futures::try_join!(
             self.offers.get_offer(offer_id),
-            self.store.purchase_of(&me, key)
+            self.store.purchase_of(&me, key),
+            self.accounts.commission_rates()
         )?;
         // A retry with the same key answers its booking whatever the limits say.
         if let Some(id) = earlier {
@@ -188,7 +199,8 @@ impl Bookings<'_> {
         if offer.status != OfferStatus::Active {
             return Err(Error::NotFound("offer"));
         }
-        let booking = Booking::for_offer(offer, me, now);
+        let rate = rates.rate(&offer.category);
+        let booking = Booking::for_offer(offer, me, rate, now);
         // The limits count bookings created, in the creating transaction: concurrent
         // retries of one key count once.
         let (buyer, buyer_and_offer) = (me.to_string(), format!("{me}:{offer_id}"));
@@ -258,7 +270,7 @@ impl Bookings<'_> {
         if booking.state != BookingState::PendingPayment {
             return Ok(Purchase {
                 payment_intent_id: booking.payment_intent_id.clone(),
-                booking,
+                booking: booking.into(),
                 client_secret: None,
             });
         }
@@ -294,7 +306,7 @@ impl Bookings<'_> {
                     .await?
                 {
                     return Ok(Purchase {
-                        booking: after,
+                        booking: after.into(),
                         payment_intent_id: Some(payment.id),
                         client_secret: payment.client_secret,
                     });
@@ -310,12 +322,12 @@ impl Bookings<'_> {
                         .then_some(payment.client_secret)
                         .flatten(),
                     payment_intent_id: Some(payment.id),
-                    booking: stored,
+                    booking: stored.into(),
                 });
             }
         };
         Ok(Purchase {
-            booking,
+            booking: booking.into(),
             payment_intent_id: Some(payment.id),
             client_secret: payment.client_secret,
         })
@@ -422,7 +434,10 @@ impl Bookings<'_> {
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<Booking> {
+        // The completion writes its release timer (`moved`), so the earnings go to the
+        // provider even if this function stops right after the commit.
         let after = booking.moved(event, actor, now)?;
+        let (commission, net) = booking.split();
         let effects = Effects {
             ledger: vec![LedgerStep {
                 step: "completion".into(),
@@ -430,11 +445,233 @@ impl Bookings<'_> {
                 stripe_ref: None,
                 at: now,
             }],
+            tally: Some(CommissionTally {
+                period: period_of(now),
+                category: booking.category.clone(),
+                currency: booking.price.currency.clone(),
+                gross: booking.price.amount,
+                commission,
+                net,
+            }),
             ..Effects::default()
         };
         self.apply(booking, &after, effects).await?;
         info!(booking_id = %after.id, "booking completed");
-        Ok(after)
+        // Released at once when it can be; otherwise the sweep fires the timer.
+        match self.release(after.clone(), now).await {
+            Ok(released) => Ok(released),
+            Err(err) => {
+                warn!(error = ?err, booking_id = %after.id, "release deferred to the sweep");
+                Ok(after)
+            }
+        }
+    }
+
+    /// Releases a completed booking's earnings (its price less the commission written on it)
+    /// to the provider's Stripe account: one transfer per booking, whatever is retried. What
+    /// Stripe already has for the booking (a transfer in its group, made by an attempt whose
+    /// answer was lost) is recorded rather than asked again; a new request uses a key of this
+    /// version, so a failure Stripe stored is never replayed. The provider is told before the
+    /// commit that ends the timer (keyed: a retry tells nobody twice), so a function that
+    /// stops in between still leaves the timer to finish both. A provider whose account cannot
+    /// be paid yet has the booking parked until `account.updated` enables it.
+    async fn release(&self, booking: Booking, now: DateTime<Utc>) -> Result<Booking> {
+        if booking.state != BookingState::Completed || booking.transfer.is_some() {
+            self.drop_timer(&booking).await?;
+            return Ok(booking);
+        }
+        let account = self.accounts.payout_account(&booking.provider_id).await?;
+        let Some(account) = account.filter(|a| a.can_be_paid) else {
+            return self.park(booking, now).await;
+        };
+        let (_, earning) = booking.split();
+        let transfer_id = if earning > 0 {
+            Some(self.transfer(&booking, &account, earning, now).await?)
+        } else {
+            None
+        };
+        self.notify(
+            &booking,
+            Kind::PaymentReleased,
+            vec![booking.provider_id],
+            None,
+            json!({ "title": booking.title,
+                "amount": format_money(earning, &booking.price.currency) }),
+            "released",
+            now,
+        )
+        .await;
+        let mut after = booking.clone();
+        after.transfer = Some(TransferInfo {
+            stripe_transfer_id: transfer_id.clone(),
+            amount: earning,
+            account_id: account.account_id.clone(),
+        });
+        after.timer = None;
+        after.updated_at = now;
+        after.version += 1;
+        let effects = Effects {
+            ledger: vec![LedgerStep {
+                step: "release".into(),
+                entries: release_entries(earning),
+                stripe_ref: transfer_id,
+                at: now,
+            }],
+            unpark: Some(booking.provider_id),
+            ..Effects::default()
+        };
+        if self.store.transition(&booking, &after, effects).await? {
+            info!(booking_id = %after.id, amount = earning, "earnings released");
+            return Ok(after);
+        }
+        // Another run (the sweep, a retry) moved it first: it records the same transfer.
+        self.store
+            .get_booking(&booking.id)
+            .await?
+            .ok_or_else(lost_race)
+    }
+
+    /// The transfer of a booking's earnings: the one Stripe has for the booking, or a new one.
+    async fn transfer(
+        &self,
+        booking: &Booking,
+        account: &PayoutAccount,
+        earning: i64,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
+        let group = booking.id.to_string();
+        if let Some(existing) = self.payments.transfers(&group).await?.into_iter().next() {
+            return Ok(existing.id);
+        }
+        let charge = match &booking.charge_id {
+            Some(charge) => charge.clone(),
+            None => {
+                let pi = booking.payment_intent_id.as_deref().ok_or_else(|| {
+                    Error::unexpected(anyhow::anyhow!("a completed booking without a payment"))
+                })?;
+                self.payments
+                    .payment(pi)
+                    .await?
+                    .latest_charge
+                    .ok_or_else(|| {
+                        Error::unexpected(anyhow::anyhow!("a succeeded payment without a charge"))
+                    })?
+            }
+        };
+        let new = NewTransfer {
+            amount: earning,
+            currency: &booking.price.currency,
+            destination: &account.account_id,
+            source_transaction: &charge,
+            transfer_group: &group,
+            metadata: HashMap::from([(BOOKING_METADATA.to_owned(), group.clone())]),
+        };
+        match self
+            .payments
+            .create_transfer(&new, &stripe_key(booking, "release"))
+            .await
+        {
+            Ok(transfer) => Ok(transfer.id),
+            Err(err) => {
+                self.bump(booking, Some(now + RETRY_FAILED_TIMER), now)
+                    .await;
+                Err(err)
+            }
+        }
+    }
+
+    /// The release waits for the provider's payout account: the timer ends and the booking is
+    /// listed among the provider's waiting releases, in one transaction that holds only while
+    /// their account still cannot be paid. When it fails (the account was enabled meanwhile,
+    /// or the booking moved), the release is decided again on what is stored now.
+    async fn park(&self, booking: Booking, now: DateTime<Utc>) -> Result<Booking> {
+        let mut after = booking.clone();
+        after.timer = None;
+        after.updated_at = now;
+        after.version += 1;
+        let effects = Effects {
+            park: Some(booking.provider_id),
+            ..Effects::default()
+        };
+        if self.store.transition(&booking, &after, effects).await? {
+            info!(booking_id = %after.id, "release waits for the provider's payout account");
+            return Ok(after);
+        }
+        let stored = self
+            .store
+            .get_booking(&booking.id)
+            .await?
+            .ok_or_else(lost_race)?;
+        if stored.version != booking.version {
+            return Ok(stored);
+        }
+        // Same booking, so the account became payable since it was read: release now.
+        Box::pin(self.release(stored, now)).await
+    }
+
+    /// `account.updated`: the provider's account as Stripe has it now (read again, whatever
+    /// the delivery order) is recorded; once it can be paid, every release that waited for it
+    /// gets its timer back, one transaction each, and is tried at once (the sweep finishes
+    /// what this run does not). A failure answers non-2xx, so Stripe delivers the event again.
+    async fn account_event(
+        &self,
+        event: &WebhookEvent,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookOutcome> {
+        let Some(id) = event.data.object_id() else {
+            return Ok(WebhookOutcome::Ignored);
+        };
+        let account = self.connect.account(id).await?;
+        let Some(provider) = account
+            .metadata
+            .get(PROVIDER_METADATA)
+            .and_then(|p| UserId::parse(p, PROVIDER_METADATA).ok())
+        else {
+            return Ok(WebhookOutcome::Ignored);
+        };
+        let Some(stored) = self.accounts.payout_account(&provider).await? else {
+            warn!(account = %account.id, "account.updated for an account we did not record");
+            return Ok(WebhookOutcome::Ignored);
+        };
+        if stored.account_id != account.id {
+            warn!(account = %account.id, "account.updated for another account of the provider");
+            return Ok(WebhookOutcome::Ignored);
+        }
+        let record = PayoutAccount::reported(provider, &account, stored.created_at, now);
+        let unchanged = PayoutAccount {
+            updated_at: stored.updated_at,
+            ..record.clone()
+        } == stored;
+        if !unchanged {
+            self.accounts.save_payout_account(&record).await?;
+            info!(provider_id = %provider, state = ?record.state, "payout account updated");
+        }
+        if !record.can_be_paid {
+            return Ok(WebhookOutcome::Applied);
+        }
+        for id in self.store.waiting_releases(&provider).await? {
+            let Some(booking) = self.store.get_booking(&id).await? else {
+                continue;
+            };
+            let mut after = booking.clone();
+            after.timer = Some(Timer {
+                kind: TimerKind::Release,
+                due_at: now,
+            });
+            after.updated_at = now;
+            after.version += 1;
+            let effects = Effects {
+                unpark: Some(provider),
+                ..Effects::default()
+            };
+            if !self.store.transition(&booking, &after, effects).await? {
+                return Err(lost_race());
+            }
+            if let Err(err) = self.release(after, now).await {
+                warn!(error = ?err, booking_id = %id, "release deferred to the sweep");
+            }
+        }
+        Ok(WebhookOutcome::Applied)
     }
 
     /// `POST /bookings/{id}/cancel`: by either party (or an operator), with the refund the
@@ -693,6 +930,7 @@ impl Bookings<'_> {
             "payment_intent.succeeded"
             | "payment_intent.payment_failed"
             | "payment_intent.canceled" => self.payment_event(&event, now).await,
+            "account.updated" => self.account_event(&event, now).await,
             _ => Ok(WebhookOutcome::Ignored),
         }
     }
@@ -779,6 +1017,7 @@ impl Bookings<'_> {
             }
             let mut after = booking.moved(Event::PaymentSucceeded, Actor::System, now)?;
             after.payment_intent_id = Some(payment.id.clone());
+            after.charge_id = payment.latest_charge.clone();
             after.payment_error = None;
             after.room_id = Some(booking.room());
             let room = Room {
@@ -807,7 +1046,7 @@ impl Bookings<'_> {
                 ledger: vec![charge],
                 room: Some((&room, &members)),
                 stripe_event: event,
-                files: None,
+                ..Effects::default()
             };
             if self.store.transition(&booking, &after, effects).await? {
                 info!(booking_id = %after.id, "booking paid and accepted");
@@ -1034,6 +1273,7 @@ impl Bookings<'_> {
                 self.send_refund(&booking, now).await?;
             }
             (TimerKind::VoidPayment, _) => self.void_payment(booking, now).await?,
+            (TimerKind::Release, _) => drop(self.release(booking, now).await?),
             _ => self.drop_timer(&booking).await?,
         }
         Ok(())
@@ -1114,7 +1354,10 @@ pub async fn detail(
     id: &BookingId,
 ) -> Result<BookingDetail> {
     let ((booking, _), ledger) = futures::try_join!(visible(store, caller, id), store.ledger(id))?;
-    Ok(BookingDetail { booking, ledger })
+    Ok(BookingDetail {
+        booking: booking.into(),
+        ledger,
+    })
 }
 
 /// `GET /bookings`: the caller's bookings, newest first (reads only the table).
@@ -1136,7 +1379,7 @@ pub async fn list(
         .bookings_of(&caller.user_id, &filter, limit, after)
         .await?;
     Ok(BookingPage {
-        items: page.items,
+        items: page.items.into_iter().map(BookingView::from).collect(),
         next_cursor: page.next.map(|p| cursors.encode(&scope, &p)),
     })
 }
@@ -1159,11 +1402,13 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
+    use crate::bookings::model::PaymentState;
     use crate::cursor::Position;
     use crate::domain::{FileId, SessionId};
     use crate::files::model::FileRecord;
     use crate::offers::model::{Offer, ProviderProfile};
     use crate::store::Page;
+    use gigwire_payments::connect::{AccountLink, ConnectAccount, Transfer};
 
     const SECRET: &str = "whsec_unit";
 
@@ -1182,6 +1427,9 @@ mod tests {
         ledger: Mutex<Vec<(BookingId, LedgerStep)>>,
         events: Mutex<Vec<String>>,
         interfere: Mutex<Option<Booking>>,
+        /// The provider's payout account and their parked releases.
+        account: Mutex<Option<PayoutAccount>>,
+        waiting: Mutex<Vec<BookingId>>,
     }
 
     impl Table {
@@ -1247,6 +1495,22 @@ mod tests {
             if !current || step_taken || event_seen {
                 return Ok(false);
             }
+            let payable = self
+                .account
+                .lock()
+                .unwrap()
+                .as_ref()
+                .is_some_and(|a| a.can_be_paid);
+            if effects.park.is_some() && payable {
+                return Ok(false);
+            }
+            let mut waiting = self.waiting.lock().unwrap();
+            if effects.park.is_some() {
+                waiting.push(after.id);
+            }
+            if effects.unpark.is_some() {
+                waiting.retain(|id| *id != after.id);
+            }
             bookings.insert(after.id, after.clone());
             ledger.extend(effects.ledger.into_iter().map(|s| (after.id, s)));
             events.extend(effects.stripe_event.map(str::to_owned));
@@ -1275,6 +1539,9 @@ mod tests {
         ) -> Result<Page<Booking>> {
             unimplemented!("listings are not exercised here")
         }
+        async fn waiting_releases(&self, _: &UserId) -> Result<Vec<BookingId>> {
+            Ok(self.waiting.lock().unwrap().clone())
+        }
         async fn due(&self, now: DateTime<Utc>, _: u32) -> Result<Vec<Booking>> {
             let bookings = self.bookings.lock().unwrap();
             Ok(bookings
@@ -1282,6 +1549,35 @@ mod tests {
                 .filter(|b| b.timer.is_some_and(|t| t.due_at <= now))
                 .cloned()
                 .collect())
+        }
+    }
+
+    #[async_trait]
+    impl PayoutStore for Table {
+        async fn payout_account(&self, _: &UserId) -> Result<Option<PayoutAccount>> {
+            Ok(self.account.lock().unwrap().clone())
+        }
+        async fn create_payout_account(&self, _: &PayoutAccount) -> Result<bool> {
+            unimplemented!("onboarding is not exercised here")
+        }
+        async fn save_payout_account(&self, account: &PayoutAccount) -> Result<()> {
+            *self.account.lock().unwrap() = Some(account.clone());
+            Ok(())
+        }
+        async fn commission_rates(&self) -> Result<crate::payouts::model::CommissionRates> {
+            Ok(Default::default())
+        }
+        async fn put_commission_rates(
+            &self,
+            _: &crate::payouts::model::CommissionRates,
+        ) -> Result<()> {
+            unimplemented!()
+        }
+        async fn commission_report(
+            &self,
+            _: &str,
+        ) -> Result<Vec<crate::payouts::model::ReportLine>> {
+            unimplemented!()
         }
     }
 
@@ -1293,6 +1589,12 @@ mod tests {
         refunds: Mutex<Vec<(String, i64)>>,
         cancels: Mutex<Vec<String>>,
         down: Mutex<bool>,
+        /// Transfers made, with the key of the request that made each.
+        transfers: Mutex<Vec<(String, Transfer)>>,
+        /// The next transfer is made but its answer is lost.
+        lose_transfer_answer: Mutex<bool>,
+        /// The provider's connected account as Stripe has it.
+        account: Mutex<ConnectAccount>,
     }
 
     impl Stripe {
@@ -1312,11 +1614,15 @@ mod tests {
                     transfer_group: Some(booking.id.to_string()),
                     metadata: HashMap::from([(BOOKING_METADATA.into(), booking.id.to_string())]),
                     last_error: None,
+                    latest_charge: Some("ch_1".into()),
                 },
                 reads: Mutex::new(0),
                 refunds: Mutex::default(),
                 cancels: Mutex::default(),
                 down: Mutex::new(false),
+                transfers: Mutex::default(),
+                lose_transfer_answer: Mutex::new(false),
+                account: Mutex::new(connected(booking, false)),
             }
         }
     }
@@ -1349,6 +1655,35 @@ mod tests {
                 })
                 .collect())
         }
+        async fn create_transfer(&self, new: &NewTransfer<'_>, key: &str) -> Result<Transfer> {
+            let mut transfers = self.transfers.lock().unwrap();
+            if let Some((_, same)) = transfers.iter().find(|(k, _)| k == key) {
+                return Ok(same.clone());
+            }
+            let transfer = Transfer {
+                id: format!("tr_{}", transfers.len() + 1),
+                amount: new.amount,
+                amount_reversed: 0,
+                currency: new.currency.to_owned(),
+                destination: Some(new.destination.to_owned()),
+                transfer_group: Some(new.transfer_group.to_owned()),
+            };
+            transfers.push((key.to_owned(), transfer.clone()));
+            let mut lose = self.lose_transfer_answer.lock().unwrap();
+            if *lose {
+                *lose = false;
+                return Err(Error::PaymentUnavailable("connection reset".into()));
+            }
+            Ok(transfer)
+        }
+        async fn transfers(&self, group: &str) -> Result<Vec<Transfer>> {
+            let transfers = self.transfers.lock().unwrap();
+            Ok(transfers
+                .iter()
+                .filter(|(_, t)| t.transfer_group.as_deref() == Some(group))
+                .map(|(_, t)| t.clone())
+                .collect())
+        }
         async fn refund(&self, _: &str, amount: i64, key: &str) -> Result<String> {
             if *self.down.lock().unwrap() {
                 return Err(Error::PaymentUnavailable("down".into()));
@@ -1359,6 +1694,34 @@ mod tests {
             }
             Ok(format!("re_{key}"))
         }
+    }
+
+    #[async_trait]
+    impl ConnectGateway for Stripe {
+        async fn create_account(
+            &self,
+            _: Option<&str>,
+            _: HashMap<String, String>,
+            _: &str,
+        ) -> Result<ConnectAccount> {
+            unimplemented!("onboarding is not exercised here")
+        }
+        async fn account(&self, _: &str) -> Result<ConnectAccount> {
+            Ok(self.account.lock().unwrap().clone())
+        }
+        async fn account_link(&self, _: &str, _: &str, _: &str) -> Result<AccountLink> {
+            unimplemented!("onboarding is not exercised here")
+        }
+    }
+
+    /// The provider's connected account, enabled or not.
+    fn connected(booking: &Booking, enabled: bool) -> ConnectAccount {
+        let status = if enabled { "active" } else { "inactive" };
+        serde_json::from_value(json!({ "id": "acct_1", "details_submitted": enabled,
+            "charges_enabled": enabled, "payouts_enabled": enabled,
+            "capabilities": { "transfers": status },
+            "metadata": { PROVIDER_METADATA: booking.provider_id } }))
+        .unwrap()
     }
 
     /// Records what the parties were told.
@@ -1486,6 +1849,8 @@ mod tests {
                 payments: &self.stripe,
                 news: &self.news,
                 cursors: &self.cursors,
+                accounts: &self.table,
+                connect: &self.stripe,
             }
         }
         async fn deliver(&self, kind: &str, booking: &Booking, event: &str) -> WebhookOutcome {
@@ -1803,5 +2168,178 @@ mod tests {
         );
         assert_eq!(world.stripe.refunds.lock().unwrap().len(), 1, "asked once");
         assert_eq!(stored.timer, None);
+    }
+
+    /// A paid booking the provider delivered, as the webhook and the provider left it.
+    fn delivered() -> Booking {
+        let paid = moved(&pending(), Event::PaymentSucceeded, Actor::System);
+        let paid = Booking {
+            room_id: Some(paid.room()),
+            charge_id: Some("ch_1".into()),
+            ..paid
+        };
+        let started = moved(&paid, Event::Start, Actor::Provider);
+        moved(&started, Event::Deliver, Actor::Provider)
+    }
+
+    /// The provider finished onboarding: Stripe and the stored record say so.
+    fn onboarded(world: &World, booking: &Booking) {
+        let account = connected(booking, true);
+        *world.stripe.account.lock().unwrap() = account.clone();
+        *world.table.account.lock().unwrap() = Some(PayoutAccount::reported(
+            booking.provider_id,
+            &account,
+            now(),
+            now(),
+        ));
+    }
+
+    fn released(world: &World) -> usize {
+        let notified = world.news.notified.lock().unwrap();
+        let mut keys: Vec<&String> = notified
+            .iter()
+            .filter(|(kind, _)| *kind == Kind::PaymentReleased)
+            .map(|(_, key)| key)
+            .collect();
+        keys.dedup();
+        keys.len()
+    }
+
+    #[tokio::test]
+    async fn a_completion_releases_the_earnings_once_however_often_the_timer_fires() {
+        let booking = delivered();
+        let world = World::new(Table::with(&booking), Stripe::with("succeeded", &booking));
+        onboarded(&world, &booking);
+        let done = world
+            .bookings()
+            .confirm(&customer_of(&booking), &booking.id, now())
+            .await
+            .unwrap();
+        assert_eq!(done.payment_state(), PaymentState::Released);
+        // A sweep that read the booking before the release committed fires its timer again.
+        let stale = moved(&booking, Event::Confirm, Actor::Customer);
+        world.bookings().fire(stale, now()).await.unwrap();
+        world.bookings().sweep(now()).await.unwrap();
+        let transfers = world.stripe.transfers.lock().unwrap().clone();
+        assert_eq!(transfers.len(), 1, "{transfers:?}");
+        let (commission, earning) = booking.split();
+        assert_eq!((commission, earning), (450, 4_050));
+        assert_eq!(transfers[0].1.amount, earning);
+        assert_eq!(transfers[0].1.destination.as_deref(), Some("acct_1"));
+        let stored = world.table.stored(&booking.id);
+        assert_eq!(stored.timer, None);
+        let transfer = stored.transfer.unwrap();
+        assert_eq!(transfer.stripe_transfer_id.as_deref(), Some("tr_1"));
+        assert_eq!(world.table.steps(), ["completion", "release"]);
+        assert_eq!(released(&world), 1);
+    }
+
+    #[tokio::test]
+    async fn a_transfer_whose_answer_was_lost_is_found_at_stripe_not_made_again() {
+        let booking = delivered();
+        let world = World::new(Table::with(&booking), Stripe::with("succeeded", &booking));
+        onboarded(&world, &booking);
+        *world.stripe.lose_transfer_answer.lock().unwrap() = true;
+        let done = world
+            .bookings()
+            .confirm(&customer_of(&booking), &booking.id, now())
+            .await
+            .unwrap();
+        // Completed, the release left to its timer (a new version: a new key next time).
+        assert_eq!(done.payment_state(), PaymentState::Held);
+        let waiting = world.table.stored(&booking.id);
+        assert_eq!(waiting.timer.map(|t| t.kind), Some(TimerKind::Release));
+        assert!(waiting.version > done.version);
+        world
+            .bookings()
+            .sweep(now() + Duration::minutes(10))
+            .await
+            .unwrap();
+        assert_eq!(world.stripe.transfers.lock().unwrap().len(), 1);
+        let stored = world.table.stored(&booking.id);
+        assert_eq!(stored.payment_state(), PaymentState::Released);
+        assert_eq!(released(&world), 1);
+    }
+
+    #[tokio::test]
+    async fn earnings_wait_for_the_providers_account_and_go_when_stripe_enables_it() {
+        let booking = delivered();
+        let world = World::new(Table::with(&booking), Stripe::with("succeeded", &booking));
+        // An account exists but onboarding is not finished.
+        let pending_account = connected(&booking, false);
+        *world.table.account.lock().unwrap() = Some(PayoutAccount::reported(
+            booking.provider_id,
+            &pending_account,
+            now(),
+            now(),
+        ));
+        let done = world
+            .bookings()
+            .confirm(&customer_of(&booking), &booking.id, now())
+            .await
+            .unwrap();
+        assert_eq!(done.payment_state(), PaymentState::Held);
+        assert_eq!(done.timer, None, "parked: nothing polls Stripe");
+        assert_eq!(*world.table.waiting.lock().unwrap(), [booking.id]);
+        assert!(world.stripe.transfers.lock().unwrap().is_empty());
+        // An update that does not enable payouts changes nothing.
+        let payload = json!({ "id": "evt_a1", "object": "event", "type": "account.updated",
+            "account": "acct_1", "data": { "object": { "id": "acct_1", "object": "account" } } })
+        .to_string();
+        let deliver = |payload: &str| {
+            let header = webhook::sign(payload.as_bytes(), SECRET, now().timestamp());
+            (payload.as_bytes().to_vec(), header)
+        };
+        let (body, header) = deliver(&payload);
+        let outcome = world
+            .bookings()
+            .webhook(&body, Some(&header), SECRET, now())
+            .await
+            .unwrap();
+        assert_eq!(outcome, WebhookOutcome::Applied);
+        assert!(world.stripe.transfers.lock().unwrap().is_empty());
+        // Stripe enables the account: the parked release goes, once, however often the
+        // event is delivered.
+        *world.stripe.account.lock().unwrap() = connected(&booking, true);
+        for _ in 0..3 {
+            world
+                .bookings()
+                .webhook(&body, Some(&header), SECRET, now())
+                .await
+                .unwrap();
+        }
+        assert_eq!(world.stripe.transfers.lock().unwrap().len(), 1);
+        assert!(world.table.waiting.lock().unwrap().is_empty());
+        let stored = world.table.stored(&booking.id);
+        assert_eq!(stored.payment_state(), PaymentState::Released);
+        assert!(
+            world
+                .table
+                .account
+                .lock()
+                .unwrap()
+                .as_ref()
+                .unwrap()
+                .can_be_paid
+        );
+        assert_eq!(released(&world), 1);
+    }
+
+    #[tokio::test]
+    async fn an_account_update_about_an_account_we_did_not_record_moves_nothing() {
+        let booking = delivered();
+        let world = World::new(Table::with(&booking), Stripe::with("succeeded", &booking));
+        *world.stripe.account.lock().unwrap() = connected(&booking, true);
+        let payload = json!({ "id": "evt_a2", "object": "event", "type": "account.updated",
+            "data": { "object": { "id": "acct_1", "object": "account" } } })
+        .to_string();
+        let header = webhook::sign(payload.as_bytes(), SECRET, now().timestamp());
+        let outcome = world
+            .bookings()
+            .webhook(payload.as_bytes(), Some(&header), SECRET, now())
+            .await
+            .unwrap();
+        assert_eq!(outcome, WebhookOutcome::Ignored);
+        assert!(world.table.account.lock().unwrap().is_none());
     }
 }

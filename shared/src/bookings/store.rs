@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use gigwire_payments::connect::{NewTransfer, Transfer};
 use gigwire_payments::{NewPayment, Payment, RefundRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,6 +15,7 @@ use crate::cursor::Position;
 use crate::domain::{BookingId, FileId, UserId};
 use crate::error::Result;
 use crate::notifications::service::{Notifications, NotifyRequest};
+use crate::payouts::model::CommissionTally;
 use crate::realtime::service::{self as realtime, RoomChange, ServerEvent};
 use crate::store::Page;
 use crate::store::RateLimit;
@@ -22,7 +24,7 @@ use crate::store::RateLimit;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LedgerStep {
-    /// `charge`, `completion` or `refund`.
+    /// `charge`, `completion`, `release` or `refund`.
     pub step: String,
     /// The lines.
     pub entries: Vec<Entry>,
@@ -45,6 +47,15 @@ pub struct Effects<'a> {
     /// Proof-of-work files shared with the booking's room: each must be a ready
     /// `proof_of_work` file of `owner`.
     pub files: Option<(&'a UserId, &'a [FileId])>,
+    /// What the completion adds to the commission report (counted once, with the step).
+    pub tally: Option<CommissionTally>,
+    /// The release waits for the provider's payout account: the booking is listed among
+    /// their waiting releases, only while their account cannot be paid (so an
+    /// `account.updated` that enabled it meanwhile fails the transaction instead of
+    /// leaving the booking waiting for nothing).
+    pub park: Option<UserId>,
+    /// The booking leaves its provider's waiting releases.
+    pub unpark: Option<UserId>,
 }
 
 /// Which of a user's bookings to list.
@@ -100,6 +111,8 @@ pub trait BookingStore: Send + Sync {
     ) -> Result<Page<Booking>>;
     /// Bookings whose timer is due at `now`, soonest first.
     async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Booking>>;
+    /// The completed bookings of a provider whose release waits for their payout account.
+    async fn waiting_releases(&self, provider: &UserId) -> Result<Vec<BookingId>>;
 }
 
 /// What bookings tell people: the parties' notifications (keyed, so a repeat is a no-op), the
@@ -166,6 +179,10 @@ pub trait PaymentGateway: Send + Sync {
     async fn refund(&self, payment_intent: &str, amount: i64, key: &str) -> Result<String>;
     /// The refunds a payment has at Stripe.
     async fn refunds(&self, payment_intent: &str) -> Result<Vec<RefundRecord>>;
+    /// Transfers to a connected account (idempotently under `key`).
+    async fn create_transfer(&self, new: &NewTransfer<'_>, key: &str) -> Result<Transfer>;
+    /// The transfers of a booking (its transfer group).
+    async fn transfers(&self, transfer_group: &str) -> Result<Vec<Transfer>>;
 }
 
 #[async_trait]
@@ -187,5 +204,11 @@ impl PaymentGateway for gigwire_payments::StripePayments {
     }
     async fn refunds(&self, payment_intent: &str) -> Result<Vec<RefundRecord>> {
         Ok(gigwire_payments::StripePayments::refunds(self, payment_intent).await?)
+    }
+    async fn create_transfer(&self, new: &NewTransfer<'_>, key: &str) -> Result<Transfer> {
+        Ok(gigwire_payments::StripePayments::create_transfer(self, new, key).await?)
+    }
+    async fn transfers(&self, transfer_group: &str) -> Result<Vec<Transfer>> {
+        Ok(gigwire_payments::StripePayments::transfers(self, transfer_group).await?)
     }
 }

@@ -1,0 +1,337 @@
+//! Stripe Connect for the marketplace's money out: providers' Express accounts and their
+//! onboarding links, transfers of a booking's earnings (with `source_transaction`, so they
+//! work before the charge's funds settle) and their reversals.
+//!
+//! These calls go through async-stripe's client — its HTTP stack, retries, idempotency keys,
+//! `Stripe-Account` header and error parsing — but read Stripe's answers into our own small
+//! types rather than async-stripe's generated ones: an `Account` alone is thousands of
+//! generated types, and every function that linked them would pay for it in size and cold
+//! start (see the README's budgets). Only the fields the flows read are declared; the rest of
+//! Stripe's object is ignored, so a field Stripe adds never breaks a call.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use stripe_client_core::{RequestBuilder, StripeMethod};
+
+use crate::{PaymentError, StripePayments, classify, idempotent, unavailable};
+
+/// A connected (Express) account, as the payout flows read it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct ConnectAccount {
+    /// `acct_…`.
+    pub id: String,
+    /// Whether its owner finished the onboarding form.
+    #[serde(default)]
+    pub details_submitted: bool,
+    /// Whether it may take charges.
+    #[serde(default)]
+    pub charges_enabled: bool,
+    /// Whether Stripe pays its balance out to its bank.
+    #[serde(default)]
+    pub payouts_enabled: bool,
+    /// Capabilities and their status (`transfers: active` lets the platform transfer to it).
+    #[serde(default)]
+    pub capabilities: HashMap<String, String>,
+    /// What Stripe still needs from its owner.
+    #[serde(default)]
+    pub requirements: Option<Requirements>,
+    /// Ours: the provider it belongs to.
+    #[serde(default)]
+    pub metadata: HashMap<String, String>,
+}
+
+/// `requirements` of an account.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Requirements {
+    /// Fields due now for the account to stay (or become) enabled.
+    #[serde(default)]
+    pub currently_due: Vec<String>,
+}
+
+impl ConnectAccount {
+    /// Whether the platform can transfer to it and Stripe can pay it out: a provider's
+    /// earnings are released only then.
+    pub fn can_be_paid(&self) -> bool {
+        self.payouts_enabled
+            && self.capabilities.get("transfers").map(String::as_str) == Some("active")
+    }
+
+    /// What Stripe still needs from its owner.
+    pub fn currently_due(&self) -> Vec<String> {
+        self.requirements
+            .as_ref()
+            .map(|r| r.currently_due.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// A single-use link to Stripe's hosted onboarding.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct AccountLink {
+    /// Where to send the provider.
+    pub url: String,
+    /// When it stops working (Unix seconds; about five minutes).
+    pub expires_at: i64,
+}
+
+/// A transfer from the platform to a connected account.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct Transfer {
+    /// `tr_…`.
+    pub id: String,
+    /// Minor units.
+    pub amount: i64,
+    /// Minor units taken back by reversals.
+    #[serde(default)]
+    pub amount_reversed: i64,
+    /// Lowercase ISO currency.
+    pub currency: String,
+    /// The connected account.
+    pub destination: Option<String>,
+    /// The booking it pays out.
+    #[serde(default)]
+    pub transfer_group: Option<String>,
+}
+
+/// A transfer to make.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewTransfer<'a> {
+    /// Minor units.
+    pub amount: i64,
+    /// Lowercase ISO currency.
+    pub currency: &'a str,
+    /// `acct_…`.
+    pub destination: &'a str,
+    /// The charge whose funds it moves (`ch_…`).
+    pub source_transaction: &'a str,
+    /// The booking.
+    pub transfer_group: &'a str,
+    /// Facts Stripe keeps with it (the booking id).
+    pub metadata: HashMap<String, String>,
+}
+
+/// `data` of a Stripe list.
+#[derive(serde::Deserialize)]
+struct List<T> {
+    data: Vec<T>,
+}
+
+#[derive(Serialize)]
+struct NewAccount<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    capabilities: HashMap<&'static str, HashMap<&'static str, bool>>,
+    metadata: HashMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct NewAccountLink<'a> {
+    account: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    refresh_url: &'a str,
+    return_url: &'a str,
+}
+
+#[derive(Serialize)]
+struct NewReversal {
+    amount: i64,
+}
+
+#[derive(Serialize)]
+struct TransfersQuery<'a> {
+    transfer_group: &'a str,
+    limit: u32,
+}
+
+/// One call.
+struct Call<'a> {
+    method: StripeMethod,
+    path: String,
+    form: Option<String>,
+    query: Option<String>,
+    key: Option<&'a str>,
+}
+
+fn form(params: &impl Serialize) -> Result<String, PaymentError> {
+    serde_qs::to_string(params).map_err(|err| PaymentError::Refused(format!("parameters: {err}")))
+}
+
+impl StripePayments {
+    async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, PaymentError> {
+        let mut builder = RequestBuilder::new(call.method, call.path);
+        builder.body = call.form;
+        builder.query = call.query;
+        let mut request = builder.customize::<miniserde::json::Value>();
+        if let Some(key) = call.key {
+            request = request.request_strategy(idempotent(key)?);
+        }
+        let value = request.send(&self.client).await.map_err(classify)?;
+        serde_json::from_str(&miniserde::json::to_string(&value)).map_err(unavailable)
+    }
+
+    /// Creates a provider's Express account, able to receive transfers (idempotent: the same
+    /// key makes one account). Its country is the platform's (Stripe's default).
+    pub async fn create_account(
+        &self,
+        email: Option<&str>,
+        metadata: HashMap<String, String>,
+        idempotency_key: &str,
+    ) -> Result<ConnectAccount, PaymentError> {
+        let requested = HashMap::from([("requested", true)]);
+        let params = NewAccount {
+            kind: "express",
+            email,
+            capabilities: HashMap::from([
+                ("transfers", requested.clone()),
+                ("card_payments", requested),
+            ]),
+            metadata,
+        };
+        self.call(Call {
+            method: StripeMethod::Post,
+            path: "/accounts".into(),
+            form: Some(form(&params)?),
+            query: None,
+            key: Some(idempotency_key),
+        })
+        .await
+    }
+
+    /// Reads a connected account again (its `account.updated` events are not trusted in order).
+    pub async fn account(&self, id: &str) -> Result<ConnectAccount, PaymentError> {
+        self.call(Call {
+            method: StripeMethod::Get,
+            path: format!("/accounts/{id}"),
+            form: None,
+            query: None,
+            key: None,
+        })
+        .await
+    }
+
+    /// A fresh single-use onboarding link for `account`.
+    pub async fn account_link(
+        &self,
+        account: &str,
+        refresh_url: &str,
+        return_url: &str,
+    ) -> Result<AccountLink, PaymentError> {
+        let params = NewAccountLink {
+            account,
+            kind: "account_onboarding",
+            refresh_url,
+            return_url,
+        };
+        self.call(Call {
+            method: StripeMethod::Post,
+            path: "/account_links".into(),
+            form: Some(form(&params)?),
+            query: None,
+            key: None,
+        })
+        .await
+    }
+
+    /// Transfers to a connected account (idempotently under its key).
+    pub async fn create_transfer(
+        &self,
+        new: &NewTransfer<'_>,
+        idempotency_key: &str,
+    ) -> Result<Transfer, PaymentError> {
+        self.call(Call {
+            method: StripeMethod::Post,
+            path: "/transfers".into(),
+            form: Some(form(new)?),
+            query: None,
+            key: Some(idempotency_key),
+        })
+        .await
+    }
+
+    /// The transfers of a transfer group (a booking has one or none).
+    pub async fn transfers(&self, transfer_group: &str) -> Result<Vec<Transfer>, PaymentError> {
+        let query = TransfersQuery {
+            transfer_group,
+            limit: 100,
+        };
+        let list: List<Transfer> = self
+            .call(Call {
+                method: StripeMethod::Get,
+                path: "/transfers".into(),
+                form: None,
+                query: Some(form(&query)?),
+                key: None,
+            })
+            .await?;
+        Ok(list.data)
+    }
+
+    /// Takes `amount` of a transfer back from its connected account; the reversal's id.
+    pub async fn reverse_transfer(
+        &self,
+        transfer: &str,
+        amount: i64,
+        idempotency_key: &str,
+    ) -> Result<String, PaymentError> {
+        #[derive(serde::Deserialize)]
+        struct Reversal {
+            id: String,
+        }
+        let reversal: Reversal = self
+            .call(Call {
+                method: StripeMethod::Post,
+                path: format!("/transfers/{transfer}/reversals"),
+                form: Some(form(&NewReversal { amount })?),
+                query: None,
+                key: Some(idempotency_key),
+            })
+            .await?;
+        Ok(reversal.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_form_encoded_as_stripe_reads_nested_ones() {
+        let new = NewTransfer {
+            amount: 4050,
+            currency: "eur",
+            destination: "acct_1",
+            source_transaction: "ch_1",
+            transfer_group: "01JD",
+            metadata: HashMap::from([("booking_id".to_owned(), "01JD".to_owned())]),
+        };
+        assert_eq!(
+            form(&new).unwrap(),
+            "amount=4050&currency=eur&destination=acct_1&source_transaction=ch_1\
+             &transfer_group=01JD&metadata[booking_id]=01JD"
+        );
+    }
+
+    #[test]
+    fn an_account_can_be_paid_only_with_payouts_and_active_transfers() {
+        let mut account: ConnectAccount = serde_json::from_value(serde_json::json!({
+            "id": "acct_1", "object": "account", "payouts_enabled": true,
+            "capabilities": { "transfers": "inactive" },
+            "requirements": { "currently_due": ["external_account"], "past_due": [] },
+            "metadata": {}
+        }))
+        .unwrap();
+        assert!(!account.can_be_paid());
+        assert_eq!(account.currently_due(), ["external_account"]);
+        account
+            .capabilities
+            .insert("transfers".into(), "active".into());
+        assert!(account.can_be_paid());
+        account.payouts_enabled = false;
+        assert!(!account.can_be_paid());
+    }
+}

@@ -1,0 +1,72 @@
+//! The payout functions: onboarding (the only one with Stripe's keys), the provider's payout
+//! status, and the admins' commission rates and report.
+
+use crate::bookings::routes::STRIPE;
+use crate::lambda::init_stripe;
+use crate::payouts::api::{OnboardingApi, PayoutsApi};
+use crate::routes::{Access, Allow, Feature, Function, Trigger};
+use crate::serve_http;
+
+/// Built into the `payouts` binary.
+pub const FEATURE: Feature = Feature {
+    binary: "payouts",
+    functions: &[
+        Function {
+            name: "start-payout-onboarding",
+            description: "Creates the calling provider's Stripe Express account once and returns a fresh onboarding link.",
+            trigger: Trigger::Http(&[("POST", "/me/payouts/onboarding")], Access::Bearer),
+            allow: &[Allow::Table(&["GetItem", "PutItem"])],
+            env: STRIPE,
+            timeout: Some(15),
+            run: serve_http!(init_stripe, OnboardingApi::new, onboard),
+        },
+        Function {
+            name: "refresh-payout-onboarding",
+            description: "Returns a fresh onboarding link for the calling provider's existing Stripe account.",
+            trigger: Trigger::Http(
+                &[("POST", "/me/payouts/onboarding/refresh")],
+                Access::Bearer,
+            ),
+            allow: &[Allow::Table(&["GetItem"])],
+            env: STRIPE,
+            timeout: Some(15),
+            run: serve_http!(init_stripe, OnboardingApi::new, refresh),
+        },
+        Function {
+            name: "get-payout-account",
+            description: "Returns where the calling provider's payout onboarding is and whether they can be paid.",
+            trigger: Trigger::Http(&[("GET", "/me/payouts/account")], Access::Bearer),
+            allow: &[Allow::Table(&["GetItem"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(PayoutsApi::new, status),
+        },
+        Function {
+            name: "get-commission-rates",
+            description: "Returns the platform's commission rates (admins).",
+            trigger: Trigger::Http(&[("GET", "/admin/commission")], Access::Admin),
+            allow: &[Allow::Table(&["GetItem"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(PayoutsApi::new, rates),
+        },
+        Function {
+            name: "set-commission-rates",
+            description: "Replaces the platform's commission rates; new bookings use them (admins).",
+            trigger: Trigger::Http(&[("PUT", "/admin/commission")], Access::Admin),
+            allow: &[Allow::Table(&["PutItem"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(PayoutsApi::new, set_rates),
+        },
+        Function {
+            name: "get-commission-report",
+            description: "Returns a month's commission per category and currency (admins).",
+            trigger: Trigger::Http(&[("GET", "/admin/commission/report")], Access::Admin),
+            allow: &[Allow::Table(&["Query"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(PayoutsApi::new, report),
+        },
+    ],
+};

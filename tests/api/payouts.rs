@@ -1,0 +1,392 @@
+//! Money out end to end: a provider onboards with Stripe Connect through the account link,
+//! a completed booking's earnings are transferred to their account (price less the
+//! booking's commission, once), a provider not yet onboarded has them wait until Stripe
+//! enables the account, admins set per-category commission and read the report, and
+//! nobody sees or changes what is not theirs.
+
+use std::time::Duration;
+
+use gigwire_tests::{Person, Stack};
+use serde_json::{Value, json};
+
+use crate::bookings::{
+    SWEEP, booking_when, category, customer_total, offer, offer_in, purchase, step,
+};
+
+/// Starts onboarding; (status, body).
+async fn onboarding(stack: &Stack, who: &Person) -> (u16, Value) {
+    stack
+        .call("POST", "/me/payouts/onboarding", Some(&who.token), None)
+        .await
+}
+
+async fn payout_account(stack: &Stack, who: &Person) -> Value {
+    let (status, body) = stack
+        .call("GET", "/me/payouts/account", Some(&who.token), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Completes `who`'s onboarding as they would: through the link Stripe's page is at. The
+/// page sends them back to the app; Stripe tells the stack by `account.updated`.
+async fn onboard(stack: &Stack, who: &Person) -> Value {
+    let (status, started) = onboarding(stack, who).await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!(started["account"]["state"], "pending", "{started}");
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let visit = browser
+        .get(started["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(visit.status(), 302);
+    let back = visit.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.ends_with("/payouts/onboarding/return"), "{back}");
+    for _ in 0..100 {
+        let status = payout_account(stack, who).await;
+        if status["canBePaid"] == true {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!(
+        "the account was never enabled: {}",
+        payout_account(stack, who).await
+    )
+}
+
+/// A booking of `offer` bought by `customer`, paid, started and delivered by `provider`.
+async fn delivered(stack: &Stack, provider: &Person, customer: &Person, offer: &str) -> String {
+    let (status, bought) = purchase(stack, customer, offer, "k1").await;
+    assert_eq!(status, 201, "{bought}");
+    let pi = bought["paymentIntentId"].as_str().unwrap();
+    let (status, intent) = stack.stripe().confirm(pi, "pm_card_visa").await;
+    assert_eq!(status, 200, "{intent}");
+    let id = bought["booking"]["id"].as_str().unwrap().to_owned();
+    let detail = booking_when(stack, customer, &id, "accepted").await;
+    assert_eq!(detail["booking"]["paymentState"], "held", "{detail}");
+    for action in ["start", "deliver"] {
+        let (status, body) = step(stack, provider, &id, action, None).await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+    id
+}
+
+/// The transfers Stripe has for a booking.
+async fn transfers_of(stack: &Stack, booking: &str) -> Vec<Value> {
+    let path = format!("/v1/transfers?transfer_group={booking}&limit=100");
+    let (status, list) = stack.stripe().api("GET", &path, &[]).await;
+    assert_eq!(status, 200, "{list}");
+    list["data"].as_array().unwrap().clone()
+}
+
+/// The booking once its money is `state`.
+async fn payment_when(stack: &Stack, who: &Person, id: &str, state: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        let (status, detail) = crate::bookings::booking(stack, who, id).await;
+        assert_eq!(status, 200, "{detail}");
+        if detail["booking"]["paymentState"] == state {
+            return detail;
+        }
+        last = detail;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the booking's money never became {state}: {last}")
+}
+
+/// The price less the commission written on the booking.
+fn earning(booking: &Value) -> i64 {
+    let price = booking["price"]["amount"].as_i64().unwrap();
+    let rate = booking["commissionBasisPoints"].as_i64().unwrap();
+    price - (price * rate + 5_000) / 10_000
+}
+
+#[tokio::test]
+async fn an_onboarded_provider_is_paid_price_less_commission_once_when_the_customer_confirms() {
+    let _sweep = SWEEP.read().await;
+    let stack = Stack::from_env();
+    let bruno = stack.provider("Bruno Payout", true).await;
+    let ana = stack.person_with_phone("Ana Payout").await;
+    assert_eq!(payout_account(&stack, &bruno).await["state"], "not_started");
+    let enabled = onboard(&stack, &bruno).await;
+    assert_eq!(enabled["state"], "enabled", "{enabled}");
+    let account = enabled["account"]["accountId"].as_str().unwrap().to_owned();
+    // Onboarding again is the same account with a new link.
+    let (status, again) = onboarding(&stack, &bruno).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["account"]["accountId"], account.as_str());
+
+    let tap = offer(&stack, &bruno, "Fix a leaking tap", 4500).await;
+    let id = delivered(&stack, &bruno, &ana, &tap).await;
+    let (status, done) = step(&stack, &ana, &id, "confirm", None).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["state"], "completed");
+
+    // One transfer, from the booking's charge, to Bruno's account.
+    let detail = payment_when(&stack, &ana, &id, "released").await;
+    let booking = &detail["booking"];
+    let transfers = transfers_of(&stack, &id).await;
+    assert_eq!(transfers.len(), 1, "{transfers:?}");
+    let transfer = &transfers[0];
+    assert_eq!(transfer["amount"].as_i64().unwrap(), earning(booking));
+    assert_eq!(transfer["destination"], account.as_str());
+    assert!(
+        booking["chargeId"].as_str().unwrap().starts_with("ch_"),
+        "{booking}"
+    );
+    assert_eq!(transfer["source_transaction"], booking["chargeId"]);
+    assert_eq!(booking["transfer"]["stripeTransferId"], transfer["id"]);
+    // The ledger: charge, completion, release; every step balances, the customer paid the
+    // price and the provider's account got the earning.
+    let ledger = &detail["ledger"];
+    let steps: Vec<&str> = ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["charge", "completion", "release"]);
+    assert_eq!(customer_total(ledger), -4500);
+    let to_provider: i64 = ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["entries"].as_array().unwrap())
+        .filter(|e| e["account"] == "provider")
+        .map(|e| e["amount"].as_i64().unwrap())
+        .sum();
+    assert_eq!(to_provider, earning(booking));
+    // The provider sees the same and is told.
+    let theirs = payment_when(&stack, &bruno, &id, "released").await;
+    assert_eq!(theirs["booking"]["transfer"], booking["transfer"]);
+    let inbox =
+        stack
+            .inbox_when(&bruno, "?limit=50", |page| {
+                page["items"].as_array().unwrap().iter().any(|n| {
+                    n["kind"] == "payment_released" && n["data"]["bookingId"] == id.as_str()
+                })
+            })
+            .await;
+    let told = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "payment_released")
+        .count();
+    assert_eq!(told, 1, "{inbox}");
+
+    // The timer sweep and a second confirmation change nothing.
+    stack.run_booking_timers(chrono::Utc::now()).await;
+    let (status, _) = step(&stack, &ana, &id, "confirm", None).await;
+    assert_eq!(status, 409);
+    assert_eq!(transfers_of(&stack, &id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn earnings_wait_for_a_provider_who_has_not_onboarded_and_go_when_stripe_enables_them() {
+    let _sweep = SWEEP.read().await;
+    let stack = Stack::from_env();
+    let carla = stack.provider("Carla Later", true).await;
+    let dan = stack.person_with_phone("Dan Later").await;
+    let lamp = offer(&stack, &carla, "Hang a lamp", 3000).await;
+    let id = delivered(&stack, &carla, &dan, &lamp).await;
+    let (status, done) = step(&stack, &dan, &id, "confirm", None).await;
+    assert_eq!(status, 200, "{done}");
+    // Held: nothing transferred, no timer polling Stripe.
+    assert_eq!(done["paymentState"], "held", "{done}");
+    assert_eq!(done["timer"], Value::Null, "{done}");
+    stack.run_booking_timers(chrono::Utc::now()).await;
+    assert!(transfers_of(&stack, &id).await.is_empty());
+
+    // Carla onboards: Stripe's account.updated releases what waited.
+    onboard(&stack, &carla).await;
+    let detail = payment_when(&stack, &dan, &id, "released").await;
+    let transfers = transfers_of(&stack, &id).await;
+    assert_eq!(transfers.len(), 1, "{transfers:?}");
+    assert_eq!(
+        transfers[0]["amount"].as_i64().unwrap(),
+        earning(&detail["booking"])
+    );
+    // Every account.updated delivered again, ten times at once: still one transfer.
+    let stripe = stack.stripe();
+    let account = detail["booking"]["transfer"]["accountId"].as_str().unwrap();
+    // Connect events live on the connected account.
+    let events: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/events?type=account.updated&limit=100",
+            stripe.url
+        ))
+        .bearer_auth(&stripe.key)
+        .header("Stripe-Account", account)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<Value> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].clone())
+        .collect();
+    assert!(!ids.is_empty(), "{events}");
+    stripe
+        .control(
+            "POST",
+            "/webhooks/deliver",
+            json!({ "event_ids": ids, "times": 10, "concurrent": true }),
+        )
+        .await;
+    assert_eq!(transfers_of(&stack, &id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_category_commission_is_written_on_new_bookings_and_reported_per_period() {
+    let _sweep = SWEEP.read().await;
+    let stack = Stack::from_env();
+    let admin_person = stack.person("Admin Commission").await;
+    let admin = stack
+        .admin_token(&admin_person.user_id(), &admin_person.refresh)
+        .await;
+    let erin = stack.provider("Erin Rate", true).await;
+    let finn = stack.person_with_phone("Finn Rate").await;
+    onboard(&stack, &erin).await;
+    let tutoring = category("tutoring");
+
+    // Only admins read or change the rates.
+    for who in [&erin.token, &finn.token] {
+        for (method, path) in [
+            ("GET", "/admin/commission"),
+            ("GET", "/admin/commission/report"),
+        ] {
+            assert_eq!(stack.status(method, path, who).await, 403, "{path}");
+        }
+        let (status, _) = stack
+            .call(
+                "PUT",
+                "/admin/commission",
+                Some(who),
+                Some(json!({ "defaultBasisPoints": 0 })),
+            )
+            .await;
+        assert_eq!(status, 403);
+    }
+    // Add an override for this test's category, keeping everything else.
+    let (status, rates) = stack
+        .call("GET", "/admin/commission", Some(&admin), None)
+        .await;
+    assert_eq!(status, 200, "{rates}");
+    let mut categories: Vec<Value> = rates["categories"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(category, points)| json!({ "category": category, "basisPoints": points }))
+        .collect();
+    categories.push(json!({ "category": tutoring, "basisPoints": 1500 }));
+    let body =
+        json!({ "defaultBasisPoints": rates["defaultBasisPoints"], "categories": categories });
+    let (status, set) = stack
+        .call("PUT", "/admin/commission", Some(&admin), Some(body))
+        .await;
+    assert_eq!(status, 200, "{set}");
+    assert_eq!(set["categories"][&tutoring], 1500);
+    // Bad rates are refused and change nothing.
+    let twice = json!({ "defaultBasisPoints": 1000, "categories": [
+        { "category": "a", "basisPoints": 1 }, { "category": "a", "basisPoints": 2 }] });
+    let (status, refused) = stack
+        .call("PUT", "/admin/commission", Some(&admin), Some(twice))
+        .await;
+    assert_eq!(status, 400, "{refused}");
+
+    let lesson = offer_in(&stack, &erin, "Algebra lesson", 4500, &tutoring).await;
+    let id = delivered(&stack, &erin, &finn, &lesson).await;
+    let (status, done) = step(&stack, &finn, &id, "confirm", None).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["commissionBasisPoints"], 1500);
+    payment_when(&stack, &finn, &id, "released").await;
+    let transfers = transfers_of(&stack, &id).await;
+    assert_eq!(transfers[0]["amount"], 3825);
+
+    let period = chrono::Utc::now().format("%Y-%m").to_string();
+    let (status, report) = stack
+        .call(
+            "GET",
+            &format!("/admin/commission/report?period={period}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let line = report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["category"] == tutoring.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("no line for {tutoring}: {report}"));
+    assert_eq!(
+        line,
+        json!({ "category": tutoring, "currency": "eur", "bookings": 1, "gross": 4500,
+            "commission": 675, "net": 3825 })
+    );
+    let (status, _) = stack
+        .call(
+            "GET",
+            "/admin/commission/report?period=2026-13",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn only_providers_onboard_and_each_sees_only_their_own_payout_account() {
+    let stack = Stack::from_env();
+    let gus = stack.person("Gus Customer").await;
+    for (method, path) in [
+        ("POST", "/me/payouts/onboarding"),
+        ("POST", "/me/payouts/onboarding/refresh"),
+        ("GET", "/me/payouts/account"),
+    ] {
+        assert_eq!(stack.status(method, path, &gus.token).await, 403, "{path}");
+    }
+    let hana = stack.provider("Hana New", false).await;
+    // No account yet: nothing to refresh.
+    let (status, body) = stack
+        .call(
+            "POST",
+            "/me/payouts/onboarding/refresh",
+            Some(&hana.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, started) = onboarding(&stack, &hana).await;
+    assert_eq!(status, 200, "{started}");
+    let (status, refreshed) = stack
+        .call(
+            "POST",
+            "/me/payouts/onboarding/refresh",
+            Some(&hana.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_eq!(
+        refreshed["account"]["accountId"],
+        started["account"]["accountId"]
+    );
+    assert_ne!(refreshed["url"], started["url"]);
+    // Another provider sees their own (none), never Hana's.
+    let ivo = stack.provider("Ivo Other", false).await;
+    let theirs = payout_account(&stack, &ivo).await;
+    assert_eq!(theirs["state"], "not_started");
+    assert_eq!(theirs["account"], Value::Null);
+}
