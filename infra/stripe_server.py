@@ -26,6 +26,7 @@ Stripe API (form-encoded bodies with bracket notation, `expand[]`, `Idempotency-
     POST/GET /v1/transfers, GET/POST /v1/transfers/{id},
     POST/GET /v1/transfers/{id}/reversals, GET /v1/transfers/{id}/reversals/{id}
     POST/GET /v1/payouts, GET /v1/payouts/{id}, POST /v1/payouts/{id}/cancel
+    GET /v1/disputes, GET/POST /v1/disputes/{id}, POST /v1/disputes/{id}/close
 Idempotency keys (POST) as Stripe keeps them: once the endpoint began executing, its answer is
 stored, errors included (402 decline, 400 refusal, 500), and replayed with `Idempotent-Replayed:
 true` for 24 h of server clock (then the key runs again). A refusal before execution leaves the
@@ -35,7 +36,9 @@ still executing (see /_test/stalls).
 Test payment methods: pm_card_visa, pm_card_mastercard, pm_card_amex, pm_card_visa_debit,
 pm_card_bypassPending (funds available at once), pm_card_chargeDeclined (also
 pm_card_visa_chargeDeclined…), …InsufficientFunds, …LostCard, …StolenCard, …ExpiredCard,
-…IncorrectCvc, …ProcessingError. Card funds stay pending two days (advance the clock).
+…IncorrectCvc, …ProcessingError; pm_card_authenticationRequired (also
+pm_card_threeDSecure2Required: 3-D Secure, `requires_action` until /_test/…/authenticate). Card
+funds stay pending two days (advance the clock).
 
 Webhooks: each event is POSTed to every endpoint with `Stripe-Signature: t=<unix>,v1=<hex
 HMAC-SHA256 of "t.payload">`, by one background thread in creation order, retried on a non-2xx
@@ -109,6 +112,15 @@ Test controls (JSON in and out, no API key):
     GET  /_test/onboarding/{token}            where account links point: completes onboarding,
                                               302 to return_url (refresh_url once used/expired)
     POST /_test/payouts/{id}/fail             {"failure_code"?, "failure_message"?} -> payout
+    POST /_test/payouts/{id}/paid             the bank accepts it now (payout.paid) -> payout
+    POST /_test/charges/{id}/dispute          {"amount"?, "reason"?} -> dispute (needs_response);
+                                              emits charge.dispute.created, .funds_withdrawn
+    POST /_test/disputes/{id}/close           {"outcome": "won" | "lost"} -> dispute; emits
+                                              charge.dispute.closed (won: .funds_reinstated)
+    POST /_test/payment_intents/{id}/authenticate
+                                              {"outcome"?: "succeed" | "fail"} -> intent: a
+                                              3-D Secure challenge passed or failed
+    GET  /_test/3ds/{id}[?outcome=fail]       the same, where next_action's stripe_js points
 """
 
 import os

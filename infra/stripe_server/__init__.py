@@ -8,10 +8,11 @@ Layout:
   errors.py    Stripe's error bodies and status codes
   store.py     all state: per-account ledgers, idempotency keys, the advanceable clock
   shapes.py    the exact JSON shape of every object returned
-  payments.py  PaymentMethods, PaymentIntents, Charges, Refunds
+  payments.py  PaymentMethods, PaymentIntents (3-D Secure included), Charges, Refunds
+  disputes.py  Disputes: opened and decided by test controls, answered through the API
   connect.py   connected accounts, account links, transfers, reversals, payouts
   balances.py  balance transactions, balances, pending funds becoming available
   events.py    Events, recorded for every change
   webhooks.py  signed, retried webhook delivery and its test tools
-  control.py   the /_test/ controls
+  control.py   the /_test/ controls (also the customer's 3-D Secure answer, the bank's disputes)
 """

@@ -1,9 +1,10 @@
 """Balance transactions and balances: where money moved, and when it becomes available.
 
-Every movement of funds (a captured charge, a refund, a transfer, a payout) writes a balance
-transaction on the account it affects. Card payments stay `pending` for two days like Stripe's
-test mode (`pm_card_bypassPending` makes them available at once), so advancing the test clock is
-what turns pending funds into available ones; `settle` applies that on every request.
+Every movement of funds (a captured charge, a refund, a transfer, a payout, a dispute's withdrawal
+or reinstatement) writes a balance transaction on the account it affects. Card payments stay
+`pending` for two days like Stripe's test mode (`pm_card_bypassPending` makes them available at
+once), so advancing the test clock is what turns pending funds into available ones; `settle`
+applies that on every request.
 """
 
 from . import shapes
@@ -16,7 +17,7 @@ CARD_PENDING_DAYS = 2
 _CATEGORIES = {"charge": "charge", "refund": "refund", "transfer": "transfer",
                "transfer_refund": "transfer_reversal", "payment": "charge",
                "payment_refund": "refund", "payout": "payout",
-               "payout_failure": "payout_reversal"}
+               "payout_failure": "payout_reversal", "adjustment": "other_adjustment"}
 
 
 def card_fee(amount):
@@ -25,17 +26,19 @@ def card_fee(amount):
 
 
 def record(ctx, ledger, type_, amount, currency, source, available_on=None, fee=0,
-           description=None):
-    """Write a balance transaction of `amount` (signed) on `ledger`."""
+           description=None, fee_description="Stripe processing fees", reporting_category=None):
+    """Write a balance transaction of `amount` (signed) on `ledger`; its `fee` (signed: a fee given
+    back is negative) comes off the net. `reporting_category` defaults from the type, for types
+    such as `adjustment` whose category depends on what moved the funds."""
     now = ctx.now()
     fee_details = [] if not fee else [{
         "amount": fee, "application": None, "currency": currency,
-        "description": "Stripe processing fees", "type": "stripe_fee"}]
+        "description": fee_description, "type": "stripe_fee"}]
     available_on = now if available_on is None else available_on
     return ledger.put(shapes.balance_transaction(
         new_id("txn_"), now, amount=amount, available_on=available_on, currency=currency,
         description=description, fee=fee, fee_details=fee_details, net=amount - fee,
-        reporting_category=_CATEGORIES[type_], source=source,
+        reporting_category=reporting_category or _CATEGORIES[type_], source=source,
         status="available" if available_on <= now else "pending", type=type_))
 
 

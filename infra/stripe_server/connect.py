@@ -69,10 +69,23 @@ def _apply_account_params(account, params):
                 name, "active" if account["charges_enabled"] else "inactive")
         else:
             account["capabilities"].pop(name, None)
+    settings = params.hash("settings")
+    payouts = settings.hash("payouts") if settings else None
+    schedule = payouts.hash("schedule") if payouts else None
+    if schedule:
+        # The platform sets a connected account's payout schedule: `manual` means its owner
+        # (through the platform) withdraws by creating payouts.
+        wanted = account["settings"]["payouts"]["schedule"]
+        if schedule.has("interval"):
+            wanted["interval"] = schedule.string(
+                "interval", choices=("manual", "daily", "weekly", "monthly"))
+        if schedule.has("delay_days"):
+            wanted["delay_days"] = schedule.integer("delay_days", minimum=2)
     account["metadata"] = params.metadata(account["metadata"])
 
 
-_ACCOUNT_PARAMS = ("email", "business_type", "business_profile", "capabilities", "metadata")
+_ACCOUNT_PARAMS = ("email", "business_type", "business_profile", "capabilities", "metadata",
+                   "settings")
 
 
 @ROUTES.route("POST", "/v1/accounts")
@@ -186,8 +199,9 @@ def visit_account_link(ctx, token):
 
 def _transferable_from(ctx, charge):
     """What is left of a charge to transfer: not refunded (nor released uncaptured, which Stripe
-    also counts as refunded) and not yet transferred."""
-    already = sum(t["amount"] for t in ctx.platform.all("transfer")
+    also counts as refunded) and not yet transferred (what a reversal took back counts as not
+    transferred: it is the platform's again)."""
+    already = sum(t["amount"] - t["amount_reversed"] for t in ctx.platform.all("transfer")
                   if t["source_transaction"] == charge["id"])
     return charge["amount"] - charge["amount_refunded"] - already
 
@@ -415,11 +429,17 @@ def fail_payout(ctx, payout, code="account_closed", message="The bank account ha
     return payout
 
 
+def pay_payout(ctx, payout):
+    """A payout reaches its bank (`payout.paid`)."""
+    payout["status"] = "paid"
+    emit(ctx, "payout.paid", payout)
+    return payout
+
+
 def settle(app):
     """Pay out every pending payout whose arrival date has come (`payout.paid`)."""
     now = app.state.now()
     for account, ledger in list(app.state.ledgers.items()):
         for payout in ledger.all("payout"):
             if payout["status"] == "pending" and payout["arrival_date"] <= now:
-                payout["status"] = "paid"
-                emit(Context(app, account), "payout.paid", payout)
+                pay_payout(Context(app, account), payout)

@@ -12,14 +12,20 @@ before executing with their key in progress (so a concurrent request with that k
 `/payment_intents/{id}/processed` lets its payment go through),
 whose cancel Stripe refuses. A rule matches by method, whole-segment path prefix and top-level
 form parameters, so a test sharing the server with others can aim it at its own objects.
+
+They also play the parts outside Stripe that a payment can wait on: the customer answering a
+3-D Secure challenge (`/payment_intents/{id}/authenticate`, or visiting `/3ds/{id}`, where the
+intent's next_action points) and the cardholder's bank disputing a charge
+(`/charges/{id}/dispute`) then deciding the dispute (`/disputes/{id}/close`).
 """
 
 import json
 from urllib.parse import parse_qs
 
-from . import connect, payments
+from . import connect, disputes, payments
 from .api import Context, Router
 from .app import Response, json_response
+from .errors import StripeError
 from .payments import DECLINES, TEST_CARDS, UNCONFIRMED
 from .store import PLATFORM, RequestRule
 from .webhooks import SIGNATURES, STALE_SECONDS, Endpoint
@@ -223,6 +229,39 @@ def finish_processing(app, request, query, base_url, pi_id):
         return payments.finish_processing(Context(app, account), intent)
 
 
+def _authenticate(app, pi_id, outcome):
+    with app.state.lock:
+        account, intent = _find(app, "payment_intent", pi_id)
+        if intent["status"] != "requires_action":
+            raise ControlError(f"payment intent {pi_id} is {intent['status']}, not requires_action")
+        try:
+            return payments.authenticate(Context(app, account), intent, outcome == "succeed")
+        except StripeError as error:
+            if error.status != 402:
+                raise
+            # Authenticated, then declined by the card network: the intent tells it.
+            return intent
+
+
+_OUTCOMES = ("succeed", "fail")
+
+
+@_route("POST", "/payment_intents/{pi_id}/authenticate")
+def authenticate(app, request, query, base_url, pi_id):
+    """The customer's answer to a `requires_action` intent's 3-D Secure challenge: {"outcome":
+    "succeed" (default) | "fail"}. Passed, the payment goes on as a confirmation's would;
+    failed, the intent waits for another payment method (payment_intent_authentication_failure)."""
+    return _authenticate(app, pi_id, _choice(request, "outcome", "succeed", _OUTCOMES))
+
+
+@_route("GET", "/3ds/{pi_id}")
+def visit_three_d_secure(app, request, query, base_url, pi_id):
+    """Where a `requires_action` intent's next_action points: visiting it passes the challenge
+    (`?outcome=fail` fails it), as the authenticate control does."""
+    outcome = {"outcome": query.get("outcome", ["succeed"])[0]}
+    return _authenticate(app, pi_id, _choice(outcome, "outcome", "succeed", _OUTCOMES))
+
+
 def _find(app, kind, object_id):
     """(account, object) of an object on any account: controls take no Stripe-Account."""
     for account, ledger in app.state.ledgers.items():
@@ -230,6 +269,45 @@ def _find(app, kind, object_id):
         if obj is not None:
             return account, obj
     raise ControlError(f"no such {kind}: {object_id!r}", status=404)
+
+
+# --- disputes ---
+
+@_route("POST", "/charges/{charge_id}/dispute")
+def open_dispute(app, request, query, base_url, charge_id):
+    """The cardholder's bank disputes a captured card charge: {"amount"? (what refunds left of
+    it), "reason"? ("fraudulent")} -> the dispute, needs_response, on the charge's account; the
+    amount and the 15.00 dispute fee leave that balance."""
+    reason = _choice(request, "reason", "fraudulent", disputes.REASONS)
+    with app.state.lock:
+        account, charge = _find(app, "charge", charge_id)
+        paid_by = (charge["payment_method_details"] or {}).get("type")
+        if charge["status"] != "succeeded" or not charge["captured"] or paid_by != "card":
+            raise ControlError(f"charge {charge_id} is not a succeeded, captured card payment")
+        ctx = Context(app, account)
+        already = disputes.open_dispute_of(ctx.ledger, charge_id)
+        if already is not None:
+            raise ControlError(f"charge {charge_id} already has an open dispute: {already['id']}")
+        left = charge["amount"] - charge["amount_refunded"]
+        if left == 0:
+            raise ControlError(f"charge {charge_id} is refunded in full: nothing to dispute")
+        amount = request.get("amount", left)
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= left:
+            raise ControlError(f"amount must be an integer from 1 to {left}, what refunds left "
+                               "of the charge")
+        return disputes.open_dispute(ctx, charge, amount, reason)
+
+
+@_route("POST", "/disputes/{dispute_id}/close")
+def close_dispute(app, request, query, base_url, dispute_id):
+    """The bank decides an open dispute: {"outcome": "won" | "lost"} -> the dispute. Won, the
+    amount and the fee come back to the balance."""
+    outcome = _choice(request, "outcome", None, ("won", "lost"))
+    with app.state.lock:
+        account, dispute = _find(app, "dispute", dispute_id)
+        if dispute["status"] not in disputes.OPEN:
+            raise ControlError(f"dispute {dispute_id} is already closed: {dispute['status']}")
+        return disputes.close(Context(app, account), dispute, won=outcome == "won")
 
 
 # --- failures and stalls of API requests ---
@@ -345,6 +423,17 @@ def visit_onboarding_link(app, request, query, base_url, token):
     if completed:
         return {"onboarding": "complete"}
     raise ControlError("this account link does not exist, was used or has expired", status=404)
+
+
+@_route("POST", "/payouts/{payout_id}/paid")
+def pay_payout(app, request, query, base_url, payout_id):
+    """The bank accepts a pending payout now (`payout.paid`), without moving the clock (which
+    would date every later webhook signature in the future)."""
+    with app.state.lock:
+        account, payout = _find(app, "payout", payout_id)
+        if payout["status"] not in ("pending", "in_transit"):
+            raise ControlError(f"payout {payout_id} is {payout['status']}")
+        return connect.pay_payout(Context(app, account), payout)
 
 
 @_route("POST", "/payouts/{payout_id}/fail")

@@ -6,6 +6,10 @@ A PaymentIntent follows Stripe's state machine:
         --confirm--> succeeded                          (capture_method automatic)
         --confirm--> requires_capture --capture--> succeeded   (capture_method manual)
         --confirm, card declined--> requires_payment_method  (402 card_error, last_payment_error)
+        --confirm, card needs 3-D Secure--> requires_action   (next_action use_stripe_sdk)
+    requires_action --test control, authenticated--> succeeded | requires_capture  (as confirm)
+                    --test control, authentication failed--> requires_payment_method
+                    --confirm (another payment method, or the same again)--> as any confirmation
     requires_payment_method | requires_confirmation | requires_action | requires_capture
         --cancel--> canceled
     requires_payment_method | requires_confirmation | requires_action
@@ -15,13 +19,26 @@ A PaymentIntent follows Stripe's state machine:
 Payment methods are Stripe's test ones (`pm_card_visa`, `pm_card_chargeDeclined`, …): each use of
 such a token makes a new `pm_…` PaymentMethod whose card's last four digits decide the outcome, as
 Stripe's test card numbers do. A test control can also make an intent's next confirmation fail.
-Every confirmation writes a Charge; a captured one writes a balance transaction.
+Every confirmation that reaches the card network writes a Charge; a captured one writes a balance
+transaction.
+
+`pm_card_authenticationRequired` (Stripe's 4000 0027 6000 3184; `pm_card_threeDSecure2Required`
+is the same card) needs 3-D Secure on every payment: confirming leaves the intent
+`requires_action`, with no charge yet and a `next_action` whose URL stands for the bank's challenge
+(`/_test/3ds/{id}`); a test control passes or fails the challenge. Passed, the payment goes on as
+any confirmation does; failed, the intent waits for another payment method with Stripe's
+payment_intent_authentication_failure. A confirmation that may not stop for the customer
+(`off_session`, `error_on_requires_action`) is declined instead, as Stripe declines it: 402
+authentication_required.
+
+A disputed charge cannot be refunded unless its dispute was won (disputes.py).
 """
 
 import copy
+import uuid
 from dataclasses import dataclass
 
-from . import balances, shapes
+from . import balances, disputes, shapes
 from .api import ROUTES, paginate
 from .errors import StripeError, invalid_request, unexpected_state, validation_error
 from .events import emit
@@ -35,6 +52,7 @@ class TestCard:
     decline: str = None          # the decline code every charge on this card gets
     bypass_pending: bool = False  # funds available at once (Stripe's 4000 0000 0000 0077)
     funding: str = "credit"
+    authentication: bool = False  # 3-D Secure on every payment (Stripe's 4000 0027 6000 3184)
 
 
 # Decline code -> (error code, message), as Stripe answers for its declining test cards.
@@ -48,6 +66,10 @@ DECLINES = {
     "processing_error": (
         "processing_error",
         "An error occurred while processing your card. Try again in a little bit."),
+    # A card that needs 3-D Secure, confirmed where the customer cannot authenticate.
+    "authentication_required": (
+        "authentication_required",
+        "Your card was declined. This transaction requires authentication."),
 }
 
 _DECLINING = {
@@ -59,16 +81,23 @@ _DECLINING = {
     "chargeDeclinedIncorrectCvc": TestCard("visa", "0127", "incorrect_cvc"),
     "chargeDeclinedProcessingError": TestCard("visa", "0119", "processing_error"),
 }
+_AUTHENTICATION_REQUIRED = TestCard("visa", "3184", authentication=True)
 TEST_CARDS = {
     "pm_card_visa": TestCard("visa", "4242"),
     "pm_card_visa_debit": TestCard("visa", "5556", funding="debit"),
     "pm_card_mastercard": TestCard("mastercard", "4444"),
     "pm_card_amex": TestCard("amex", "8431"),
     "pm_card_bypassPending": TestCard("visa", "0077", bypass_pending=True),
+    "pm_card_authenticationRequired": _AUTHENTICATION_REQUIRED,
+    "pm_card_threeDSecure2Required": _AUTHENTICATION_REQUIRED,
     **{f"pm_card_{name}": card for name, card in _DECLINING.items()},
     **{f"pm_card_visa_{name}": card for name, card in _DECLINING.items()},
 }
 _BY_LAST4 = {card.last4: card for card in TEST_CARDS.values()}
+
+AUTHENTICATION_FAILED = (
+    "The provided PaymentMethod has failed authentication. You can provide payment_method_data or "
+    "a new PaymentMethod to attempt to fulfill this PaymentIntent again.")
 
 # Smallest amount Stripe accepts per currency (in minor units), for the currencies we expect.
 MINIMUM_AMOUNT = {"usd": 50, "eur": 50, "cad": 50, "aud": 50, "gbp": 30}
@@ -139,8 +168,18 @@ _CREATE_PARAMS = (
     "description", "metadata", "payment_method", "payment_method_types",
     "automatic_payment_methods", "transfer_group", "receipt_email", "setup_future_usage",
     "statement_descriptor", "statement_descriptor_suffix",
-    # Only change 3-D Secure and redirect flows, which Stripe's test cards used here never need.
+    # 3-D Secure: off_session and error_on_requires_action decline a card that needs it instead
+    # of waiting for the customer; return_url and use_stripe_sdk change nothing here.
     "return_url", "off_session", "error_on_requires_action", "use_stripe_sdk")
+
+
+def _may_not_require_action(params):
+    """Whether this confirmation must fail rather than wait for the customer to authenticate:
+    `off_session` (true, or on creation "one_off" / "recurring") or error_on_requires_action."""
+    off_session = params.string("off_session")
+    if off_session not in (None, "true", "false", "one_off", "recurring"):
+        raise validation_error(f"Invalid off_session: {off_session}", param="off_session")
+    return off_session not in (None, "false") or params.boolean("error_on_requires_action")
 
 
 @ROUTES.route("POST", "/v1/payment_intents")
@@ -165,6 +204,7 @@ def create_payment_intent(ctx, params):
         transfer_group=params.string("transfer_group"),
         **_payment_method_settings(ctx, params))
     confirm = params.boolean("confirm")
+    no_action = _may_not_require_action(params)
     payment_method = params.string("payment_method")
     if confirm and not payment_method:
         raise validation_error("You must provide a payment_method to confirm this PaymentIntent.",
@@ -177,7 +217,7 @@ def create_payment_intent(ctx, params):
         pi_id, ctx.now(), client_secret=f"{pi_id}_secret_{new_id('', 25)}", **fields))
     emit(ctx, "payment_intent.created", intent)
     if confirm:
-        _confirm(ctx, intent)
+        _confirm(ctx, intent, no_action)
     return intent
 
 
@@ -228,7 +268,8 @@ def update_payment_intent(ctx, params, pi_id):
         changes.update(_payment_method_settings(ctx, params))
     if params.string("payment_method"):
         payment_method = resolve_payment_method(ctx, params.string("payment_method"))
-        changes.update(payment_method=payment_method["id"], status="requires_confirmation")
+        changes.update(payment_method=payment_method["id"], status="requires_confirmation",
+                       next_action=None)
     intent.update(changes)
     # Stripe clears the previous confirmation's error whenever the intent is updated.
     intent["last_payment_error"] = None
@@ -239,6 +280,7 @@ def update_payment_intent(ctx, params, pi_id):
 def confirm_payment_intent(ctx, params, pi_id):
     params.allow("payment_method", "receipt_email", "return_url", "off_session",
                  "error_on_requires_action", "use_stripe_sdk")
+    no_action = _may_not_require_action(params)
     intent = ctx.get("payment_intent", pi_id, param="intent")
     _check_confirmable(intent)
     if params.string("payment_method"):
@@ -246,7 +288,7 @@ def confirm_payment_intent(ctx, params, pi_id):
         intent["payment_method"] = payment_method["id"]
     if params.has("receipt_email"):
         intent["receipt_email"] = params.string("receipt_email")
-    _confirm(ctx, intent)
+    _confirm(ctx, intent, no_action)
     return intent
 
 
@@ -258,8 +300,10 @@ def _check_confirmable(intent):
             f"confirmed: {', '.join(UNCONFIRMED)}.", copy.deepcopy(intent))
 
 
-def _confirm(ctx, intent):
-    """Charge the intent's payment method: succeed, authorize for capture, or decline (402)."""
+def _confirm(ctx, intent, no_action=False, authenticated=False):
+    """Charge the intent's payment method: succeed, authorize for capture, or decline (402).
+    A card that needs 3-D Secure and is not `authenticated` stops at `requires_action` instead,
+    or is declined when the confirmation may not wait for the customer (`no_action`)."""
     _check_confirmable(intent)
     if not intent["payment_method"]:
         raise unexpected_state(
@@ -267,13 +311,20 @@ def _confirm(ctx, intent):
             "confirm the PaymentIntent, specify a payment method.", copy.deepcopy(intent))
     payment_method = ctx.get("payment_method", intent["payment_method"], label="PaymentMethod")
     card = _test_card(payment_method)
-    forced = ctx.state.forced_declines
-    decline = forced.pop(intent["id"], None) or forced.pop(None, None) or card.decline
-    charge = _new_charge(ctx, intent, payment_method, decline)
+    if card.authentication and not authenticated:
+        if not no_action:
+            _require_action(ctx, intent)
+            return
+        decline = "authentication_required"
+    else:
+        forced = ctx.state.forced_declines
+        decline = forced.pop(intent["id"], None) or forced.pop(None, None) or card.decline
+    charge = _new_charge(ctx, intent, payment_method, decline,
+                         authenticated=card.authentication and authenticated)
     intent["latest_charge"] = charge["id"]
     if decline:
         _decline(ctx, intent, charge, payment_method, decline)
-    intent["last_payment_error"] = None
+    intent.update(last_payment_error=None, next_action=None)
     if intent["capture_method"] == "manual":
         intent.update(status="requires_capture", amount_capturable=intent["amount"])
         emit(ctx, "charge.succeeded", charge)
@@ -285,15 +336,46 @@ def _confirm(ctx, intent):
         emit(ctx, "payment_intent.succeeded", intent)
 
 
+def _require_action(ctx, intent):
+    """Wait for the customer to pass the bank's 3-D Secure challenge, as Stripe.js would show it
+    from `next_action` (its URL stands for the challenge: see the test control)."""
+    intent.update(status="requires_action", last_payment_error=None, next_action={
+        "type": "use_stripe_sdk",
+        "use_stripe_sdk": {"type": "three_d_secure_redirect",
+                           "stripe_js": f"{ctx.base_url}/_test/3ds/{intent['id']}",
+                           "source": new_id("src_")}})
+    emit(ctx, "payment_intent.requires_action", intent)
+
+
+def authenticate(ctx, intent, succeed=True):
+    """The customer's answer to the 3-D Secure challenge of a `requires_action` intent (a test
+    control). Passed, the payment goes on as a confirmation does: the same charge, statuses and
+    events, or a decline the card network still makes (raised as the 402 StripeError, the intent
+    then waiting for another payment method). Failed, the intent waits for another payment
+    method, with Stripe's payment_intent_authentication_failure and no charge."""
+    if succeed:
+        intent["status"] = "requires_confirmation"
+        _confirm(ctx, intent, authenticated=True)
+        return intent
+    payment_method = ctx.get("payment_method", intent["payment_method"], label="PaymentMethod")
+    error = invalid_request(AUTHENTICATION_FAILED, code="payment_intent_authentication_failure",
+                            payment_method=copy.deepcopy(payment_method))
+    intent.update(status="requires_payment_method", payment_method=None, next_action=None,
+                  last_payment_error=error.error)
+    emit(ctx, "payment_intent.payment_failed", intent)
+    return intent
+
+
 def start_processing(ctx, intent, payment_method="pm_card_visa"):
     """Put an unconfirmed intent in `processing`, as Stripe's is while a confirmed payment awaits
     the card network's answer (a test control: this server otherwise answers at once). The test
     `payment_method` pays when the intent has none. It stays processing: confirm, capture and
-    cancel are refused with Stripe's payment_intent_unexpected_state."""
+    cancel are refused with Stripe's payment_intent_unexpected_state. A card that needs 3-D
+    Secure counts as authenticated: a payment in flight is past the customer's part."""
     _check_confirmable(intent)
     if not intent["payment_method"]:
         intent["payment_method"] = resolve_payment_method(ctx, payment_method)["id"]
-    intent.update(status="processing", last_payment_error=None)
+    intent.update(status="processing", last_payment_error=None, next_action=None)
     emit(ctx, "payment_intent.processing", intent)
     return intent
 
@@ -301,13 +383,12 @@ def start_processing(ctx, intent, payment_method="pm_card_visa"):
 def finish_processing(ctx, intent):
     """The card network's answer to a `processing` intent arrives (a test control): the
     payment goes through as a confirmation would have (captured or authorized)."""
-    payment_method = ctx.get("payment_method", intent["payment_method"], label="PaymentMethod")
     intent["status"] = "requires_confirmation"
-    _confirm(ctx, intent)
+    _confirm(ctx, intent, authenticated=True)
     return intent
 
 
-def _new_charge(ctx, intent, payment_method, decline):
+def _new_charge(ctx, intent, payment_method, decline, authenticated=False):
     fields = dict(
         amount=intent["amount"], currency=intent["currency"],
         billing_details=copy.deepcopy(payment_method["billing_details"]),
@@ -324,6 +405,9 @@ def _new_charge(ctx, intent, payment_method, decline):
         transfer_group=intent["transfer_group"])
     if decline:
         fields.update(failure_code=DECLINES[decline][0], failure_message=DECLINES[decline][1])
+    if authenticated:
+        fields["payment_method_details"]["card"]["three_d_secure"] = shapes.three_d_secure(
+            str(uuid.uuid4()))
     return ctx.ledger.put(shapes.charge(new_id("ch_"), ctx.now(), **fields))
 
 
@@ -331,7 +415,7 @@ def _decline(ctx, intent, charge, payment_method, decline):
     code, message = DECLINES[decline]
     error = StripeError(402, "card_error", message, code=code, decline_code=decline,
                         charge=charge["id"], payment_method=copy.deepcopy(payment_method))
-    intent.update(status="requires_payment_method", payment_method=None,
+    intent.update(status="requires_payment_method", payment_method=None, next_action=None,
                   last_payment_error=copy.deepcopy(error.error))
     emit(ctx, "charge.failed", charge)
     emit(ctx, "payment_intent.payment_failed", intent)
@@ -391,7 +475,7 @@ def cancel_payment_intent(ctx, params, pi_id):
         charge.update(amount_refunded=charge["amount"], refunded=True)
         emit(ctx, "charge.refunded", charge)
     intent.update(status="canceled", canceled_at=ctx.now(), cancellation_reason=reason,
-                  amount_capturable=0)
+                  amount_capturable=0, next_action=None)
     emit(ctx, "payment_intent.canceled", intent)
     return intent
 
@@ -454,6 +538,10 @@ def _refundable_charge(ctx, params):
 def create_refund(ctx, params):
     params.allow("amount", "charge", "payment_intent", "reason", "metadata")
     charge = _refundable_charge(ctx, params)
+    if disputes.charged_back(ctx.ledger, charge):
+        raise invalid_request(
+            f"Charge {charge['id']} has been charged back; cannot issue a refund.",
+            code="charge_disputed")
     remaining = charge["amount"] - charge["amount_refunded"]
     if remaining == 0:
         raise invalid_request(f"Charge {charge['id']} has already been refunded.",

@@ -221,6 +221,58 @@ def charge(id, created, **fields):
     }, fields)
 
 
+def three_d_secure(transaction_id):
+    """A card charge's `three_d_secure` once the cardholder passed a 3-D Secure 2 challenge."""
+    return {"authentication_flow": "challenge", "electronic_commerce_indicator": "05",
+            "exemption_indicator": None, "exemption_indicator_applied": False,
+            "result": "authenticated", "result_reason": None, "transaction_id": transaction_id,
+            "version": "2.2.0"}
+
+
+# The evidence a merchant can give against a dispute: text, or the id of an uploaded file.
+DISPUTE_EVIDENCE_FIELDS = (
+    "access_activity_log", "billing_address", "cancellation_policy",
+    "cancellation_policy_disclosure", "cancellation_rebuttal", "customer_communication",
+    "customer_email_address", "customer_name", "customer_purchase_ip", "customer_signature",
+    "duplicate_charge_documentation", "duplicate_charge_explanation", "duplicate_charge_id",
+    "product_description", "receipt", "refund_policy", "refund_policy_disclosure",
+    "refund_refusal_explanation", "service_date", "service_documentation", "shipping_address",
+    "shipping_carrier", "shipping_date", "shipping_documentation", "shipping_tracking_number",
+    "uncategorized_file", "uncategorized_text")
+
+
+def dispute_card_details(brand, network_reason_code, case_type="chargeback"):
+    """A dispute's `payment_method_details` for a card payment on `brand`'s network."""
+    return {"card": {"brand": brand, "case_type": case_type, "network": brand,
+                     "network_reason_code": network_reason_code},
+            "type": "card"}
+
+
+def dispute(id, created, **fields):
+    return _shape({
+        "id": id,
+        "object": "dispute",
+        "amount": 0,
+        "balance_transactions": [],  # whole BalanceTransactions, not ids
+        "charge": None,
+        "created": created,
+        "currency": "usd",
+        "enhanced_eligibility_types": [],
+        "evidence": {**{name: None for name in DISPUTE_EVIDENCE_FIELDS},
+                     "enhanced_evidence": {}},
+        "evidence_details": {"due_by": None, "enhanced_eligibility": {}, "has_evidence": False,
+                             "past_due": False, "submission_count": 0},
+        "is_charge_refundable": False,
+        "livemode": False,
+        "metadata": {},
+        "network_reason_code": None,
+        "payment_intent": None,
+        "payment_method_details": None,
+        "reason": "general",
+        "status": "needs_response",
+    }, fields)
+
+
 def balance_transaction(id, created, **fields):
     return _shape({
         "id": id,

@@ -1,6 +1,7 @@
 //! Stripe Connect for the marketplace's money out: providers' Express accounts and their
 //! onboarding links, transfers of a booking's earnings (with `source_transaction`, so they
-//! work before the charge's funds settle) and their reversals.
+//! work before the charge's funds settle) and their reversals, and the disputes that may
+//! take a payment back.
 //!
 //! These calls go through async-stripe's client — its HTTP stack, retries, idempotency keys,
 //! `Stripe-Account` header and error parsing — but read Stripe's answers into our own small
@@ -40,6 +41,9 @@ pub struct ConnectAccount {
     /// Ours: the provider it belongs to.
     #[serde(default)]
     pub metadata: HashMap<String, String>,
+    /// Its settings (the payout schedule is read).
+    #[serde(default)]
+    pub settings: Option<serde_json::Value>,
 }
 
 /// `requirements` of an account.
@@ -56,6 +60,16 @@ impl ConnectAccount {
     pub fn can_be_paid(&self) -> bool {
         self.payouts_enabled
             && self.capabilities.get("transfers").map(String::as_str) == Some("active")
+    }
+
+    /// Whether its owner withdraws by hand (`manual` payout schedule) rather than on
+    /// Stripe's automatic schedule.
+    pub fn manual_payouts(&self) -> bool {
+        self.settings
+            .as_ref()
+            .and_then(|s| s.pointer("/payouts/schedule/interval"))
+            .and_then(|i| i.as_str())
+            == Some("manual")
     }
 
     /// What Stripe still needs from its owner.
@@ -93,6 +107,83 @@ pub struct Transfer {
     /// The booking it pays out.
     #[serde(default)]
     pub transfer_group: Option<String>,
+}
+
+/// A dispute of a charge, as the webhook reads it again.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct Dispute {
+    /// `dp_…`.
+    pub id: String,
+    /// Minor units disputed.
+    pub amount: i64,
+    /// Lowercase ISO currency.
+    pub currency: String,
+    /// The disputed charge.
+    pub charge: String,
+    /// Its PaymentIntent.
+    #[serde(default)]
+    pub payment_intent: Option<String>,
+    /// `warning_needs_response`, `needs_response`, `under_review`, `won`, `lost`, …
+    pub status: String,
+}
+
+impl Dispute {
+    /// Whether it is over (`won`, `lost`, or a warning that closed).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.status.as_str(), "won" | "lost" | "warning_closed")
+    }
+
+    /// Whether the platform kept the money.
+    pub fn is_won(&self) -> bool {
+        matches!(self.status.as_str(), "won" | "warning_closed")
+    }
+}
+
+/// An amount of one currency in a balance.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct BalanceAmount {
+    /// Minor units.
+    pub amount: i64,
+    /// Lowercase ISO currency.
+    pub currency: String,
+}
+
+/// A connected account's Stripe balance.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct Balance {
+    /// Paid out next (or withdrawable).
+    pub available: Vec<BalanceAmount>,
+    /// Not yet settled.
+    pub pending: Vec<BalanceAmount>,
+}
+
+/// A payout of a connected account to its bank.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct Payout {
+    /// `po_…`.
+    pub id: String,
+    /// Minor units.
+    pub amount: i64,
+    /// Lowercase ISO currency.
+    pub currency: String,
+    /// `pending`, `in_transit`, `paid`, `failed`, `canceled`.
+    pub status: String,
+    /// When it was made (Unix seconds).
+    pub created: i64,
+    /// When it arrives, or arrived (Unix seconds).
+    pub arrival_date: i64,
+    /// Why it failed.
+    #[serde(default)]
+    pub failure_message: Option<String>,
+    /// Whether Stripe made it on the account's schedule.
+    #[serde(default)]
+    pub automatic: bool,
+}
+
+#[derive(Serialize)]
+struct NewPayout<'a> {
+    amount: i64,
+    currency: &'a str,
 }
 
 /// A transfer to make.
@@ -155,6 +246,8 @@ struct Call<'a> {
     form: Option<String>,
     query: Option<String>,
     key: Option<&'a str>,
+    /// On a connected account (`Stripe-Account`), not the platform's.
+    account: Option<&'a str>,
 }
 
 fn form(params: &impl Serialize) -> Result<String, PaymentError> {
@@ -169,6 +262,9 @@ impl StripePayments {
         let mut request = builder.customize::<miniserde::json::Value>();
         if let Some(key) = call.key {
             request = request.request_strategy(idempotent(key)?);
+        }
+        if let Some(account) = call.account {
+            request = request.account_id(stripe::AccountId::from(account));
         }
         let value = request.send(&self.client).await.map_err(classify)?;
         serde_json::from_str(&miniserde::json::to_string(&value)).map_err(unavailable)
@@ -198,6 +294,7 @@ impl StripePayments {
             form: Some(form(&params)?),
             query: None,
             key: Some(idempotency_key),
+            account: None,
         })
         .await
     }
@@ -210,6 +307,7 @@ impl StripePayments {
             form: None,
             query: None,
             key: None,
+            account: None,
         })
         .await
     }
@@ -233,6 +331,7 @@ impl StripePayments {
             form: Some(form(&params)?),
             query: None,
             key: None,
+            account: None,
         })
         .await
     }
@@ -249,6 +348,79 @@ impl StripePayments {
             form: Some(form(new)?),
             query: None,
             key: Some(idempotency_key),
+            account: None,
+        })
+        .await
+    }
+
+    /// A connected account's balance.
+    pub async fn balance(&self, account: &str) -> Result<Balance, PaymentError> {
+        self.call(Call {
+            method: StripeMethod::Get,
+            path: "/balance".into(),
+            form: None,
+            query: None,
+            key: None,
+            account: Some(account),
+        })
+        .await
+    }
+
+    /// Pays `amount` of a connected account's available balance out to its bank
+    /// (idempotently under its key).
+    pub async fn create_payout(
+        &self,
+        account: &str,
+        amount: i64,
+        currency: &str,
+        idempotency_key: &str,
+    ) -> Result<Payout, PaymentError> {
+        self.call(Call {
+            method: StripeMethod::Post,
+            path: "/payouts".into(),
+            form: Some(form(&NewPayout { amount, currency })?),
+            query: None,
+            key: Some(idempotency_key),
+            account: Some(account),
+        })
+        .await
+    }
+
+    /// Reads a connected account's payout again.
+    pub async fn payout(&self, account: &str, id: &str) -> Result<Payout, PaymentError> {
+        self.call(Call {
+            method: StripeMethod::Get,
+            path: format!("/payouts/{id}"),
+            form: None,
+            query: None,
+            key: None,
+            account: Some(account),
+        })
+        .await
+    }
+
+    /// Reads a transfer again (how much of it was reversed).
+    pub async fn transfer(&self, id: &str) -> Result<Transfer, PaymentError> {
+        self.call(Call {
+            method: StripeMethod::Get,
+            path: format!("/transfers/{id}"),
+            form: None,
+            query: None,
+            key: None,
+            account: None,
+        })
+        .await
+    }
+
+    /// Reads a dispute again (its events are not trusted in order).
+    pub async fn dispute(&self, id: &str) -> Result<Dispute, PaymentError> {
+        self.call(Call {
+            method: StripeMethod::Get,
+            path: format!("/disputes/{id}"),
+            form: None,
+            query: None,
+            key: None,
+            account: None,
         })
         .await
     }
@@ -266,6 +438,7 @@ impl StripePayments {
                 form: None,
                 query: Some(form(&query)?),
                 key: None,
+                account: None,
             })
             .await?;
         Ok(list.data)
@@ -289,6 +462,7 @@ impl StripePayments {
                 form: Some(form(&NewReversal { amount })?),
                 query: None,
                 key: Some(idempotency_key),
+                account: None,
             })
             .await?;
         Ok(reversal.id)

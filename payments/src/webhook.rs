@@ -37,6 +37,10 @@ pub struct WebhookEvent {
     /// E.g. `payment_intent.succeeded`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The connected account it happened on (`acct_…`), for Connect events (payouts,
+    /// account updates); absent for the platform's own.
+    #[serde(default)]
+    pub account: Option<String>,
     /// The object the event is about (only its id and metadata are read; the object itself
     /// is read again from Stripe rather than trusted in delivery order).
     #[serde(default)]

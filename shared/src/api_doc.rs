@@ -15,8 +15,9 @@ use utoipa::{Modify, OpenApi};
 use crate::adapters::s3::FormField;
 use crate::auth::service::{CodeRequest, CodeSent, RefreshRequest, TokenResponse, VerifyRequest};
 use crate::bookings::model::{
-    Account, BookingState, BookingView, CancelRequest, DeliverRequest, Entry, PartyRole,
-    PaymentState, PurchaseRequest, RefundInfo, Source, Timer, TimerKind, TransferInfo,
+    Account, BookingState, BookingView, CancelRequest, DeliverRequest, DisputeInfo, DisputeStatus,
+    Entry, PartyRole, PaymentState, PurchaseRequest, RefundInfo, Source, Timer, TimerKind,
+    TransferInfo,
 };
 use crate::bookings::service::{
     BookingDetail, BookingPage, Purchase, WebhookAnswer, WebhookOutcome,
@@ -51,8 +52,9 @@ use crate::offers::model::{
 };
 use crate::offers::service::OfferPage;
 use crate::payouts::model::{
-    AccountState, CategoryRate, CommissionInput, CommissionRates, CommissionReport, Onboarding,
-    PayoutAccount, PayoutStatus,
+    AccountState, Amount, BalanceView, CategoryRate, CommissionInput, CommissionRates,
+    CommissionReport, Earnings, EarningsLine, Onboarding, PayoutAccount, PayoutPage, PayoutRecord,
+    PayoutStatus, WithdrawRequest,
 };
 use crate::realtime::service::{
     ClientMessage, PresenceStatus, ReceiptKind, RoomChange, ServerEvent, TypingState,
@@ -483,6 +485,41 @@ mod paths {
         responses((status = 200, body = PayoutStatus), (status = 403, body = ErrorBody)))]
     fn get_payout_account() {}
 
+    /// The calling provider's Stripe balance: `available` (withdrawable, or paid out on
+    /// Stripe's next automatic payout) and `pending` (transferred, not settled yet) per
+    /// currency, and `manualPayouts` (whether they withdraw with `POST /me/payouts`). 403
+    /// without the `provider` role; 404 before onboarding; 502 when Stripe cannot be reached.
+    #[utoipa::path(get, path = "/me/payouts/balance", tag = "payouts",
+        responses((status = 200, body = BalanceView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    fn get_payout_balance() {}
+
+    /// Withdraw: pays the available balance of one currency (`currency`, needed only when the
+    /// balance holds several) out to the provider's bank. Only where the provider's account
+    /// is on manual payouts; otherwise **409** says payouts are automatic. The same
+    /// `idempotencyKey` again answers the same payout. **409** also when the account is not
+    /// enabled yet, nothing is available, or Stripe refuses (its reason in the message); 404
+    /// before onboarding; 502 when Stripe cannot be reached (retry with the same key).
+    /// `payout_paid` or `payout_failed` follows when the bank answers.
+    #[utoipa::path(post, path = "/me/payouts", tag = "payouts", request_body = WithdrawRequest,
+        responses((status = 201, body = PayoutRecord), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    fn withdraw_payout() {}
+
+    /// The calling provider's payouts (withdrawals and Stripe's automatic ones), newest
+    /// first, as Stripe last reported each (`pending`, `in_transit`, `paid`, `failed`,
+    /// `canceled`). 403 without the `provider` role.
+    #[utoipa::path(get, path = "/me/payouts", tag = "payouts",
+        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        responses((status = 200, body = PayoutPage), (status = 403, body = ErrorBody)))]
+    fn list_payouts() {}
+
+    /// The calling provider's earnings per month (UTC) and currency: bookings completed,
+    /// `gross` (what customers paid), `commission` and `net`, counted when each booking
+    /// completed (a lost dispute counts its write-off back). Newest month first. 403 without
+    /// the `provider` role.
+    #[utoipa::path(get, path = "/me/earnings", tag = "payouts",
+        responses((status = 200, body = Earnings), (status = 403, body = ErrorBody)))]
+    fn get_earnings() {}
+
     /// The platform's commission rates: the default and per-category overrides, in basis
     /// points (1000 = 10 %). Admins only (403 otherwise).
     #[utoipa::path(get, path = "/admin/commission", tag = "payouts",
@@ -841,8 +878,8 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::purchase_offer, paths::list_bookings, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, AccountState, PayoutAccount, CategoryRate)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::purchase_offer, paths::list_bookings, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine)),
     modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
     tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"))
 )]

@@ -390,3 +390,320 @@ async fn only_providers_onboard_and_each_sees_only_their_own_payout_account() {
     assert_eq!(theirs["state"], "not_started");
     assert_eq!(theirs["account"], Value::Null);
 }
+
+/// Whether `who`'s inbox holds a notification of `kind` about booking `id`, once it does.
+async fn told(stack: &Stack, who: &Person, kind: &str, id: &str) -> Value {
+    let inbox = stack
+        .inbox_when(who, "?limit=50", |page| {
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["kind"] == kind && n["data"]["bookingId"] == id)
+        })
+        .await;
+    inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == kind && n["data"]["bookingId"] == id)
+        .cloned()
+        .unwrap()
+}
+
+/// The booking's ledger step names, in order.
+fn steps(detail: &Value) -> Vec<String> {
+    detail["ledger"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_dispute_after_release_reverses_it_tells_everyone_and_a_won_one_releases_again() {
+    let _sweep = SWEEP.read().await;
+    let stack = Stack::from_env();
+    let stripe = stack.stripe();
+    let ops = stack.person("Ops Disputes").await;
+    let admin = stack.admin_token(&ops.user_id(), &ops.refresh).await;
+    let ops = Person {
+        token: admin,
+        ..ops
+    };
+    // The operators' topic is the admins' alone.
+    let jo = stack.provider("Jo Dispute", true).await;
+    let kim = stack.person_with_phone("Kim Dispute").await;
+    let path = "/me/subscriptions/topic:operations";
+    let (status, _) = stack
+        .call("PUT", path, Some(&kim.token), Some(json!({})))
+        .await;
+    assert_eq!(status, 403);
+    let (status, body) = stack
+        .call("PUT", path, Some(&ops.token), Some(json!({})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    onboard(&stack, &jo).await;
+    let fan = offer(&stack, &jo, "Fix a ceiling fan", 4500).await;
+    let id = delivered(&stack, &jo, &kim, &fan).await;
+    let (status, _) = step(&stack, &kim, &id, "confirm", None).await;
+    assert_eq!(status, 200);
+    let released = payment_when(&stack, &kim, &id, "released").await;
+    let charge = released["booking"]["chargeId"].as_str().unwrap().to_owned();
+    let earned = earning(&released["booking"]);
+
+    // Kim disputes the charge with her bank: the release is taken back from Jo.
+    let dispute = stripe
+        .control("POST", &format!("/charges/{charge}/dispute"), json!({}))
+        .await;
+    let disputed = payment_when(&stack, &kim, &id, "disputed").await;
+    assert_eq!(disputed["booking"]["dispute"]["id"], dispute["id"]);
+    let mut reversed = Value::Null;
+    for _ in 0..100 {
+        let (_, detail) = crate::bookings::booking(&stack, &kim, &id).await;
+        if detail["booking"]["transfer"]["reversed"] == true {
+            reversed = detail;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        steps(&reversed),
+        ["charge", "completion", "release", "dispute", "reversal"],
+        "{reversed}"
+    );
+    let transfers = transfers_of(&stack, &id).await;
+    assert_eq!(transfers.len(), 1);
+    assert_eq!(transfers[0]["amount_reversed"], transfers[0]["amount"]);
+    for who in [&jo, &kim, &ops] {
+        let note = told(&stack, who, "payment_disputed", &id).await;
+        assert!(
+            note["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("Payment disputed"),
+            "{note}"
+        );
+    }
+
+    // Won: the money is the platform's again, and Jo is paid again, once.
+    stripe
+        .control(
+            "POST",
+            &format!("/disputes/{}/close", dispute["id"].as_str().unwrap()),
+            json!({ "outcome": "won" }),
+        )
+        .await;
+    let detail = payment_when(&stack, &kim, &id, "released").await;
+    assert_eq!(detail["booking"]["dispute"]["status"], "won");
+    assert_eq!(
+        steps(&detail),
+        [
+            "charge",
+            "completion",
+            "release",
+            "dispute",
+            "reversal",
+            "dispute_won",
+            "release_again"
+        ]
+    );
+    assert_eq!(customer_total(&detail["ledger"]), -4500);
+    let transfers = transfers_of(&stack, &id).await;
+    let kept: Vec<&Value> = transfers
+        .iter()
+        .filter(|t| t["amount_reversed"] == 0)
+        .collect();
+    assert_eq!((transfers.len(), kept.len()), (2, 1), "{transfers:?}");
+    assert_eq!(kept[0]["amount"].as_i64().unwrap(), earned);
+}
+
+#[tokio::test]
+async fn a_card_that_needs_authentication_pays_once_authenticated_and_a_failed_one_stays_payable() {
+    let _sweep = SWEEP.read().await;
+    let stack = Stack::from_env();
+    let stripe = stack.stripe();
+    let lou = stack.provider("Lou Secure", false).await;
+    let mia = stack.person("Mia Secure").await;
+    let lesson = offer(&stack, &lou, "Guitar lesson", 3000).await;
+
+    let (status, bought) = purchase(&stack, &mia, &lesson, "3ds-1").await;
+    assert_eq!(status, 201, "{bought}");
+    let pi = bought["paymentIntentId"].as_str().unwrap();
+    let (status, intent) = stripe.confirm(pi, "pm_card_authenticationRequired").await;
+    assert_eq!(status, 200, "{intent}");
+    assert_eq!(intent["status"], "requires_action");
+    assert_eq!(intent["next_action"]["type"], "use_stripe_sdk");
+    // Still payable: the purchase answers the client secret the SDK authenticates with.
+    let (status, again) = purchase(&stack, &mia, &lesson, "3ds-1").await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["booking"]["state"], "pending_payment");
+    assert_eq!(again["clientSecret"], bought["clientSecret"]);
+    stripe
+        .control(
+            "POST",
+            &format!("/payment_intents/{pi}/authenticate"),
+            json!({ "outcome": "succeed" }),
+        )
+        .await;
+    let id = bought["booking"]["id"].as_str().unwrap();
+    let detail = booking_when(&stack, &mia, id, "accepted").await;
+    assert_eq!(detail["booking"]["paymentState"], "held");
+
+    // A failed authentication is a failed payment: Mia is told and can pay again.
+    let (status, second) = purchase(&stack, &mia, &lesson, "3ds-2").await;
+    assert_eq!(status, 201, "{second}");
+    let pi = second["paymentIntentId"].as_str().unwrap();
+    stripe.confirm(pi, "pm_card_authenticationRequired").await;
+    stripe
+        .control(
+            "POST",
+            &format!("/payment_intents/{pi}/authenticate"),
+            json!({ "outcome": "fail" }),
+        )
+        .await;
+    let id = second["booking"]["id"].as_str().unwrap();
+    let failed = payment_when(&stack, &mia, id, "failed").await;
+    assert_eq!(failed["booking"]["state"], "pending_payment");
+    told(&stack, &mia, "payment_failed", id).await;
+    let (status, intent) = stripe.confirm(pi, "pm_card_visa").await;
+    assert_eq!(status, 200, "{intent}");
+    booking_when(&stack, &mia, id, "accepted").await;
+}
+
+#[tokio::test]
+async fn a_provider_on_manual_payouts_withdraws_once_sees_earnings_and_the_payout_paid() {
+    let _sweep = SWEEP.read().await;
+    let stack = Stack::from_env();
+    let stripe = stack.stripe();
+    let nia = stack.provider("Nia Withdraw", false).await;
+    let oto = stack.person("Oto Withdraw").await;
+    // Nobody but a provider reads payout data; a provider without an account has none.
+    for path in ["/me/payouts", "/me/earnings", "/me/payouts/balance"] {
+        assert_eq!(stack.status("GET", path, &oto.token).await, 403, "{path}");
+    }
+    assert_eq!(
+        stack.status("GET", "/me/payouts/balance", &nia.token).await,
+        404
+    );
+    let enabled = onboard(&stack, &nia).await;
+    let account = enabled["account"]["accountId"].as_str().unwrap().to_owned();
+    // On Stripe's automatic schedule, withdrawing is refused with the reason.
+    let (status, body) = stack
+        .call(
+            "POST",
+            "/me/payouts",
+            Some(&nia.token),
+            Some(json!({ "idempotencyKey": "w0" })),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("automatic"),
+        "{body}"
+    );
+    let (status, manual) = stripe
+        .api(
+            "POST",
+            &format!("/v1/accounts/{account}"),
+            &[("settings[payouts][schedule][interval]", "manual")],
+        )
+        .await;
+    assert_eq!(status, 200, "{manual}");
+
+    // A booking paid with funds available at once, completed and released.
+    let desk = offer(&stack, &nia, "Assemble a desk", 5000).await;
+    let (status, bought) = purchase(&stack, &oto, &desk, "k1").await;
+    assert_eq!(status, 201, "{bought}");
+    let pi = bought["paymentIntentId"].as_str().unwrap();
+    stripe.confirm(pi, "pm_card_bypassPending").await;
+    let id = bought["booking"]["id"].as_str().unwrap();
+    booking_when(&stack, &oto, id, "accepted").await;
+    for (who, action) in [(&nia, "start"), (&nia, "deliver"), (&oto, "confirm")] {
+        let (status, body) = step(&stack, who, id, action, None).await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+    let detail = payment_when(&stack, &oto, id, "released").await;
+    let earned = earning(&detail["booking"]);
+
+    let (status, balance) = stack
+        .call("GET", "/me/payouts/balance", Some(&nia.token), None)
+        .await;
+    assert_eq!(status, 200, "{balance}");
+    assert_eq!(balance["manualPayouts"], true);
+    assert_eq!(
+        balance["available"],
+        json!([{ "amount": earned, "currency": "eur" }])
+    );
+    let (status, earnings) = stack
+        .call("GET", "/me/earnings", Some(&nia.token), None)
+        .await;
+    assert_eq!(status, 200, "{earnings}");
+    let period = chrono::Utc::now().format("%Y-%m").to_string();
+    assert_eq!(
+        earnings["lines"],
+        json!([{ "period": period, "currency": "eur", "bookings": 1, "gross": 5000,
+            "commission": 5000 - earned, "net": earned }])
+    );
+
+    // Withdraw, twice with the same key: one payout.
+    let withdraw = || {
+        stack.call(
+            "POST",
+            "/me/payouts",
+            Some(&nia.token),
+            Some(json!({ "idempotencyKey": "w1" })),
+        )
+    };
+    let (status, payout) = withdraw().await;
+    assert_eq!(status, 201, "{payout}");
+    assert_eq!(payout["amount"].as_i64().unwrap(), earned);
+    assert_eq!(payout["status"], "pending");
+    let (status, again) = withdraw().await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again["payoutId"], payout["payoutId"]);
+    let (status, body) = stack
+        .call(
+            "POST",
+            "/me/payouts",
+            Some(&nia.token),
+            Some(json!({ "idempotencyKey": "w2" })),
+        )
+        .await;
+    assert_eq!(status, 409, "nothing left: {body}");
+
+    // The bank accepts it: the history says so and Nia is told.
+    let po = payout["payoutId"].as_str().unwrap();
+    stripe
+        .control("POST", &format!("/payouts/{po}/paid"), json!({}))
+        .await;
+    let mut history = Value::Null;
+    for _ in 0..100 {
+        let (status, page) = stack
+            .call("GET", "/me/payouts", Some(&nia.token), None)
+            .await;
+        assert_eq!(status, 200, "{page}");
+        if page["items"][0]["status"] == "paid" {
+            history = page;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(history["items"].as_array().unwrap().len(), 1, "{history}");
+    assert_eq!(history["items"][0]["payoutId"], po);
+    let inbox = stack
+        .inbox_when(&nia, "?limit=50", |page| {
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["kind"] == "payout_paid")
+        })
+        .await;
+    assert!(inbox["items"].to_string().contains(po), "{inbox}");
+}

@@ -154,6 +154,14 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(status, 200, answer)
         return answer
 
+    def control_refusal(self, method, path, body=None):
+        """(status, message) of a test control that must refuse the request."""
+        data = json.dumps(body).encode() if body is not None else None
+        status, answer, _ = self.request(method, path, data,
+                                         {"Content-Type": "application/json"})
+        self.assertNotEqual(status, 200, answer)
+        return status, answer["error"]["message"]
+
     def events(self, **params):
         """The events recorded so far, oldest first."""
         return list(reversed(self.ok("GET", "/v1/events", {"limit": 100, **params})["data"]))

@@ -22,6 +22,23 @@ class AuthenticationTest(ServerTest):
         self.assertEqual(body["error"]["message"],
                          "Invalid API Key provided: pk_test_************ijkl")
 
+    def test_an_unknown_key_is_refused_with_stripes_401_before_anything_runs(self):
+        status, body, headers = self.api(
+            "POST", "/v1/payment_intents", {"amount": 2000, "currency": "usd"},
+            key="sk_live_51Hx0000000000000000000000", headers={"Idempotency-Key": "k-401"})
+        self.assertEqual(status, 401)
+        self.assertEqual(body["error"], {
+            "type": "invalid_request_error", "code": "api_key_invalid",
+            "doc_url": "https://stripe.com/docs/error-codes/api-key-invalid",
+            "message": "Invalid API Key provided: sk_live_************0000"})
+        self.assertTrue(headers["Request-Id"].startswith("req_"))
+        self.assertEqual(self.ok("GET", "/v1/payment_intents")["data"], [])
+        self.assertEqual(self.events(), [])
+        status, _, headers = self.api("POST", "/v1/payment_intents",
+                                      {"amount": 2000, "currency": "usd"},
+                                      headers={"Idempotency-Key": "k-401"})
+        self.assertEqual((status, headers["Idempotent-Replayed"]), (200, "false"))
+
     def test_the_key_may_come_as_basic_auth_user_name_like_curl_u(self):
         basic = base64.b64encode(f"{KEY}:".encode()).decode()
         status, _, _ = self.api("GET", "/v1/payment_intents", key=None,

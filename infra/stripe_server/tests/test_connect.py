@@ -49,6 +49,19 @@ class ConnectTest(ServerTest):
         status, _, headers = self.request("GET", path)
         self.assertEqual((status, headers["Location"]), (302, "http://127.0.0.1:9/refresh"))
 
+    def test_the_platform_sets_a_manual_payout_schedule_and_it_is_announced(self):
+        account = self.account()
+        self.assertEqual(account["settings"]["payouts"]["schedule"]["interval"], "daily")
+        updated = self.ok("POST", f"/v1/accounts/{account['id']}", {
+            "settings": {"payouts": {"schedule": {"interval": "manual"}}}})
+        self.assertEqual(updated["settings"]["payouts"]["schedule"]["interval"], "manual")
+        event = self.ok("GET", "/v1/events", {"type": "account.updated"},
+                        headers={"Stripe-Account": account["id"]})["data"][0]
+        self.assertIn("settings", event["data"]["previous_attributes"])
+        status, body, _ = self.api("POST", f"/v1/accounts/{account['id']}", {
+            "settings": {"payouts": {"schedule": {"interval": "hourly"}}}})
+        self.assertEqual(status, 400, body)
+
     def test_an_expired_account_link_leads_to_its_refresh_url(self):
         account = self.account()
         link = self.ok("POST", "/v1/account_links", {
@@ -106,6 +119,17 @@ class ConnectTest(ServerTest):
         platform = self.ok("GET", "/v1/balance")
         self.assertEqual(platform["available"][0]["amount"], 10000 - 320 - 8000 + 3000)
 
+    def test_what_a_reversal_took_back_may_be_transferred_again_from_the_charge(self):
+        account = self.control("POST", f"/_test/accounts/{self.account()['id']}/onboarding")
+        intent = self.paid_intent(amount=10000)
+        params = {"amount": 8000, "currency": "usd", "destination": account["id"],
+                  "source_transaction": intent["latest_charge"]}
+        transfer = self.ok("POST", "/v1/transfers", params)
+        self.ok("POST", f"/v1/transfers/{transfer['id']}/reversals", {})
+        self.ok("POST", "/v1/transfers", params)
+        status, body, _ = self.api("POST", "/v1/transfers", dict(params, amount=2001))
+        self.assertEqual((status, body["error"]["code"]), (400, "amount_too_large"))
+
     def test_a_transfer_without_a_source_needs_available_platform_funds(self):
         account = self.control("POST", f"/_test/accounts/{self.account()['id']}/onboarding")
         params = {"amount": 1000, "currency": "usd", "destination": account["id"]}
@@ -131,6 +155,22 @@ class ConnectTest(ServerTest):
                          ["available"][0]["amount"], 1500)
         event = self.ok("GET", "/v1/events", headers=on_account)["data"][0]
         self.assertEqual((event["type"], event["account"]), ("payout.failed", account["id"]))
+
+    def test_a_payout_can_be_paid_at_once(self):
+        account = self.control("POST", f"/_test/accounts/{self.account()['id']}/onboarding")
+        on_account = {"Stripe-Account": account["id"]}
+        intent = self.paid_intent(payment_method="pm_card_bypassPending")
+        self.ok("POST", "/v1/transfers", {"amount": 1500, "currency": "usd",
+                                          "destination": account["id"],
+                                          "source_transaction": intent["latest_charge"]})
+        payout = self.ok("POST", "/v1/payouts", {"amount": 1500, "currency": "usd"},
+                         headers=on_account)
+        paid = self.control("POST", f"/_test/payouts/{payout['id']}/paid")
+        self.assertEqual(paid["status"], "paid")
+        event = self.ok("GET", "/v1/events", headers=on_account)["data"][0]
+        self.assertEqual((event["type"], event["account"]), ("payout.paid", account["id"]))
+        status, _, _ = self.request("POST", f"/_test/payouts/{payout['id']}/paid")
+        self.assertEqual(status, 400)
 
     def test_payouts_need_a_completed_onboarding(self):
         account = self.account()

@@ -1,4 +1,5 @@
-"""The PaymentIntent state machine, declines, manual capture, cancellation and refunds."""
+"""The PaymentIntent state machine, declines, manual capture, cancellation, 3-D Secure (a card
+that needs authentication) and refunds."""
 
 import unittest
 
@@ -137,6 +138,168 @@ class PaymentIntentTest(ServerTest):
             "amount": 2000, "currency": "usd", "payment_method": "pm_unknown"})
         self.assertEqual((status, body["error"]["message"]),
                          (404, "No such PaymentMethod: 'pm_unknown'"))
+
+
+class ThreeDSecureTest(ServerTest):
+    def confirmed(self, payment_method="pm_card_authenticationRequired", **params):
+        return self.ok("POST", "/v1/payment_intents", {
+            "amount": 2000, "currency": "usd", "payment_method": payment_method,
+            "confirm": True, **params})
+
+    def authenticate(self, intent, outcome=None):
+        body = {} if outcome is None else {"outcome": outcome}
+        return self.control("POST", f"/_test/payment_intents/{intent['id']}/authenticate", body)
+
+    def test_a_card_that_needs_3ds_waits_for_the_customer_without_a_charge(self):
+        intent = self.confirmed()
+        self.assertEqual((intent["status"], intent["latest_charge"], intent["amount_received"]),
+                         ("requires_action", None, 0))
+        action = intent["next_action"]
+        self.assertEqual(sorted(action), ["type", "use_stripe_sdk"])
+        self.assertEqual((action["type"], action["use_stripe_sdk"]["type"],
+                          action["use_stripe_sdk"]["stripe_js"]),
+                         ("use_stripe_sdk", "three_d_secure_redirect",
+                          f"{self.base}/_test/3ds/{intent['id']}"))
+        self.assertTrue(action["use_stripe_sdk"]["source"].startswith("src_"))
+        method = self.ok("GET", f"/v1/payment_methods/{intent['payment_method']}")
+        self.assertEqual(method["card"]["last4"], "3184")
+        self.assertEqual(self.ok("GET", "/v1/charges", {"payment_intent": intent["id"]})["data"],
+                         [])
+        self.assertEqual(self.event_types(), ["payment_intent.created",
+                                              "payment_intent.requires_action"])
+        self.assertEqual(self.events()[-1]["data"]["object"], intent)
+
+    def test_passed_authentication_pays_as_a_confirmation_does(self):
+        intent = self.authenticate(self.confirmed())
+        self.assertEqual((intent["status"], intent["amount_received"], intent["next_action"],
+                          intent["last_payment_error"]), ("succeeded", 2000, None, None))
+        charge = self.ok("GET", f"/v1/charges/{intent['latest_charge']}")
+        self.assertEqual((charge["status"], charge["captured"], charge["payment_intent"]),
+                         ("succeeded", True, intent["id"]))
+        secure = charge["payment_method_details"]["card"]["three_d_secure"]
+        self.assertEqual((secure["result"], secure["authentication_flow"], secure["version"]),
+                         ("authenticated", "challenge", "2.2.0"))
+        self.assertIsNotNone(charge["balance_transaction"])
+        self.assertEqual(self.event_types(), [
+            "payment_intent.created", "payment_intent.requires_action", "charge.succeeded",
+            "payment_intent.succeeded"])
+        status, message = self.control_refusal(
+            "POST", f"/_test/payment_intents/{intent['id']}/authenticate")
+        self.assertEqual((status, message),
+                         (400, f"payment intent {intent['id']} is succeeded, not requires_action"))
+
+    def test_the_3ds2_alias_with_manual_capture_is_authorized_then_captured(self):
+        intent = self.confirmed("pm_card_threeDSecure2Required", capture_method="manual")
+        self.assertEqual(intent["status"], "requires_action")
+        intent = self.authenticate(intent, "succeed")
+        self.assertEqual((intent["status"], intent["amount_capturable"], intent["next_action"]),
+                         ("requires_capture", 2000, None))
+        self.assertEqual(self.event_types()[-2:], ["charge.succeeded",
+                                                   "payment_intent.amount_capturable_updated"])
+        captured = self.ok("POST", f"/v1/payment_intents/{intent['id']}/capture")
+        self.assertEqual(captured["status"], "succeeded")
+
+    def test_failed_authentication_waits_for_another_payment_method(self):
+        intent = self.confirmed()
+        failed = self.authenticate(intent, "fail")
+        self.assertEqual((failed["status"], failed["payment_method"], failed["next_action"],
+                          failed["latest_charge"]), ("requires_payment_method", None, None, None))
+        error = failed["last_payment_error"]
+        self.assertEqual({k: v for k, v in error.items() if k != "payment_method"}, {
+            "type": "invalid_request_error", "code": "payment_intent_authentication_failure",
+            "doc_url": "https://stripe.com/docs/error-codes/payment-intent-authentication-failure",
+            "message": "The provided PaymentMethod has failed authentication. You can provide "
+                       "payment_method_data or a new PaymentMethod to attempt to fulfill this "
+                       "PaymentIntent again."})
+        self.assertEqual(error["payment_method"]["id"], intent["payment_method"])
+        self.assertEqual(self.event_types()[-1], "payment_intent.payment_failed")
+        self.assertNotIn("charge.failed", self.event_types())
+        self.assertEqual(self.ok("GET", f"/v1/payment_intents/{intent['id']}"), failed)
+        paid = self.ok("POST", f"/v1/payment_intents/{intent['id']}/confirm",
+                       {"payment_method": "pm_card_visa"})
+        self.assertEqual((paid["status"], paid["last_payment_error"]), ("succeeded", None))
+
+    def test_an_intent_waiting_for_authentication_can_be_confirmed_again(self):
+        intent = self.confirmed()
+        again = self.ok("POST", f"/v1/payment_intents/{intent['id']}/confirm")
+        self.assertEqual(again["status"], "requires_action")
+        self.assertNotEqual(again["next_action"]["use_stripe_sdk"]["source"],
+                            intent["next_action"]["use_stripe_sdk"]["source"])
+        paid = self.ok("POST", f"/v1/payment_intents/{intent['id']}/confirm",
+                       {"payment_method": "pm_card_mastercard"})
+        self.assertEqual((paid["status"], paid["next_action"]), ("succeeded", None))
+        self.assertEqual(self.event_types(), [
+            "payment_intent.created", "payment_intent.requires_action",
+            "payment_intent.requires_action", "charge.succeeded", "payment_intent.succeeded"])
+
+    def test_visiting_the_next_action_url_answers_the_challenge(self):
+        intent = self.confirmed()
+        url = intent["next_action"]["use_stripe_sdk"]["stripe_js"]
+        status, paid, _ = self.request("GET", url[len(self.base):])
+        self.assertEqual((status, paid["status"]), (200, "succeeded"))
+        other = self.confirmed()
+        path = other["next_action"]["use_stripe_sdk"]["stripe_js"][len(self.base):]
+        status, failed, _ = self.request("GET", path + "?outcome=fail")
+        self.assertEqual((status, failed["status"]), (200, "requires_payment_method"))
+        status, _, _ = self.request("GET", path)
+        self.assertEqual(status, 400)
+
+    def test_a_confirmation_that_cannot_wait_for_the_customer_is_declined(self):
+        for params in ({"off_session": True}, {"off_session": "recurring"},
+                       {"error_on_requires_action": True}):
+            status, body, _ = self.api("POST", "/v1/payment_intents", {
+                "amount": 2000, "currency": "usd", "confirm": True,
+                "payment_method": "pm_card_authenticationRequired", **params})
+            self.assertEqual(status, 402, params)
+            error = body["error"]
+            self.assertEqual((error["type"], error["code"], error["decline_code"],
+                              error["message"]),
+                             ("card_error", "authentication_required", "authentication_required",
+                              "Your card was declined. This transaction requires "
+                              "authentication."))
+            self.assertEqual((error["payment_intent"]["status"],
+                              error["payment_intent"]["next_action"]),
+                             ("requires_payment_method", None))
+            charge = self.ok("GET", f"/v1/charges/{error['charge']}")
+            self.assertEqual((charge["status"], charge["failure_code"]),
+                             ("failed", "authentication_required"))
+        intent = self.ok("POST", "/v1/payment_intents", {
+            "amount": 2000, "currency": "usd", "payment_method": "pm_card_authenticationRequired"})
+        status, body, _ = self.api("POST", f"/v1/payment_intents/{intent['id']}/confirm",
+                                   {"off_session": True})
+        self.assertEqual((status, body["error"]["code"]), (402, "authentication_required"))
+        status, body, _ = self.api("POST", "/v1/payment_intents", {
+            "amount": 2000, "currency": "usd", "off_session": "sometimes"})
+        self.assertEqual((status, body["error"]["param"]), (400, "off_session"))
+
+    def test_a_decline_after_authentication_is_told_by_the_intent(self):
+        intent = self.confirmed()
+        self.control("POST", "/_test/declines", {"payment_intent": intent["id"],
+                                                 "decline_code": "insufficient_funds"})
+        declined = self.authenticate(intent)
+        self.assertEqual((declined["status"], declined["last_payment_error"]["decline_code"]),
+                         ("requires_payment_method", "insufficient_funds"))
+        self.assertEqual(self.event_types()[-2:], ["charge.failed",
+                                                   "payment_intent.payment_failed"])
+
+    def test_cancel_and_a_new_payment_method_clear_the_next_action(self):
+        canceled = self.ok("POST", f"/v1/payment_intents/{self.confirmed()['id']}/cancel")
+        self.assertEqual((canceled["status"], canceled["next_action"]), ("canceled", None))
+        intent = self.confirmed()
+        updated = self.ok("POST", f"/v1/payment_intents/{intent['id']}",
+                          {"payment_method": "pm_card_visa"})
+        self.assertEqual((updated["status"], updated["next_action"]),
+                         ("requires_confirmation", None))
+
+    def test_the_control_refuses_unknown_intents_and_outcomes(self):
+        status, _ = self.control_refusal("POST", "/_test/payment_intents/pi_nothing/authenticate")
+        self.assertEqual(status, 404)
+        intent = self.confirmed()
+        status, message = self.control_refusal(
+            "POST", f"/_test/payment_intents/{intent['id']}/authenticate", {"outcome": "maybe"})
+        self.assertEqual((status, message), (400, "outcome must be one of succeed, fail"))
+        self.assertEqual(self.ok("GET", f"/v1/payment_intents/{intent['id']}")["status"],
+                         "requires_action")
 
 
 class RefundTest(ServerTest):

@@ -32,6 +32,26 @@ class ShapeTest(ServerTest):
             self.assertShape("event", event)
             self.assertShape(event["data"]["object"]["object"], event["data"]["object"])
 
+    def test_disputes_and_3ds_intents_have_every_field_of_stripes_examples(self):
+        intent = self.paid_intent()
+        dispute = self.control("POST", f"/_test/charges/{intent['latest_charge']}/dispute")
+        self.assertShape("dispute", dispute)
+        self.assertShape("balance_transaction", dispute["balance_transactions"][0])
+        self.ok("POST", f"/v1/disputes/{dispute['id']}", {"evidence": {"receipt": "file_1"}})
+        self.assertShape("dispute", self.control("POST", f"/_test/disputes/{dispute['id']}/close",
+                                                 {"outcome": "won"}))
+        waiting = self.ok("POST", "/v1/payment_intents", {
+            "amount": 2000, "currency": "usd", "confirm": True,
+            "payment_method": "pm_card_authenticationRequired"})
+        self.assertShape("payment_intent", waiting)
+        failed = self.control("POST", f"/_test/payment_intents/{waiting['id']}/authenticate",
+                              {"outcome": "fail"})
+        self.assertShape("payment_intent", failed)
+        self.assertShape("payment_method", failed["last_payment_error"]["payment_method"])
+        for event in self.events():
+            self.assertShape("event", event)
+            self.assertShape(event["data"]["object"]["object"], event["data"]["object"])
+
     def test_connect_objects_have_every_field_of_stripes_examples(self):
         account = self.ok("POST", "/v1/accounts", {"type": "express", "email": "p@example.com"})
         self.assertShape("account", account)

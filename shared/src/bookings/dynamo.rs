@@ -209,7 +209,7 @@ impl BookingStore for DynamoStore {
             actions.extend(self.room_actions(room, members, claim.as_ref())?);
         }
         if let Some(tally) = &effects.tally {
-            actions.push(self.commission_tally_action(tally)?);
+            actions.extend(self.commission_tally_actions(tally)?);
         }
         if let Some(provider) = &effects.park {
             let row = to_item(

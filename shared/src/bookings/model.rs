@@ -256,6 +256,43 @@ pub fn release_entries(earning: i64) -> Vec<Entry> {
     ]
 }
 
+/// A dispute opened: the card network takes `amount` back from the platform for the customer
+/// while the issuer decides.
+pub fn dispute_entries(amount: i64) -> Vec<Entry> {
+    vec![
+        entry(Account::Platform, -amount),
+        entry(Account::Customer, amount),
+    ]
+}
+
+/// A dispute won: the network gives `amount` back to the platform.
+pub fn dispute_won_entries(amount: i64) -> Vec<Entry> {
+    vec![
+        entry(Account::Customer, -amount),
+        entry(Account::Platform, amount),
+    ]
+}
+
+/// A dispute lost after completion: what the provider was owed and then the commission are
+/// written off against the platform's loss (`amount` ≤ the price).
+pub fn dispute_lost_entries(amount: i64, earning: i64) -> Vec<Entry> {
+    let from_provider = amount.min(earning);
+    vec![
+        entry(Account::ProviderPayable, -from_provider),
+        entry(Account::Commission, -(amount - from_provider)),
+        entry(Account::Platform, amount),
+    ]
+}
+
+/// A transfer reversed: the provider's account gives the earning back to what the platform
+/// owes them.
+pub fn reversal_entries(earning: i64) -> Vec<Entry> {
+    vec![
+        entry(Account::Provider, -earning),
+        entry(Account::ProviderPayable, earning),
+    ]
+}
+
 /// A refund before payout: held money goes back to the customer.
 pub fn refund_entries(amount: i64) -> Vec<Entry> {
     vec![
@@ -295,6 +332,8 @@ pub enum TimerKind {
     /// completing transaction, so the transfer happens even if the function that completed
     /// it stops right after its commit).
     Release,
+    /// A dispute was opened on released money: the transfer is reversed.
+    ReverseTransfer,
 }
 
 /// A booking's pending timer (at most one: each state needs at most one).
@@ -327,6 +366,35 @@ pub struct TransferInfo {
     pub amount: i64,
     /// The provider's Stripe account it went to.
     pub account_id: String,
+    /// Taken back from the provider (a dispute).
+    #[serde(default)]
+    pub reversed: bool,
+}
+
+/// Where a dispute is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DisputeStatus {
+    /// The card issuer is deciding: the money is frozen (a done release is reversed).
+    Open,
+    /// The platform kept the money: it is released again.
+    Won,
+    /// The customer got the money back through their card issuer.
+    Lost,
+}
+
+/// A dispute of the booking's payment, opened by the customer with their card issuer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DisputeInfo {
+    /// Stripe's dispute (`dp_…`).
+    pub id: String,
+    /// Minor units disputed.
+    pub amount: i64,
+    /// Where it is.
+    pub status: DisputeStatus,
+    /// The reversal of the provider's transfer (`trr_…`), once made.
+    pub reversal_id: Option<String>,
 }
 
 /// Where a booking's money is, as both parties see it.
@@ -348,6 +416,8 @@ pub enum PaymentState {
     PartiallyRefunded,
     /// All of it went back.
     Refunded,
+    /// The customer disputes the payment with their card issuer: frozen until decided.
+    Disputed,
 }
 
 /// A booking: one transaction between a customer and a provider.
@@ -388,6 +458,9 @@ pub struct Booking {
     /// The release of the earnings to the provider, once done.
     #[serde(default)]
     pub transfer: Option<TransferInfo>,
+    /// A dispute of the payment.
+    #[serde(default)]
+    pub dispute: Option<DisputeInfo>,
     /// Proof-of-work images of the delivery.
     pub proof_file_ids: Vec<FileId>,
     /// What the provider wrote on delivery.
@@ -430,6 +503,7 @@ impl Booking {
             refund: None,
             charge_id: None,
             transfer: None,
+            dispute: None,
             proof_file_ids: Vec::new(),
             delivery_note: None,
             cancel_reason: None,
@@ -464,6 +538,18 @@ impl Booking {
         self.id.into()
     }
 
+    /// Whether the provider has (and keeps) the earnings.
+    pub fn released(&self) -> bool {
+        self.transfer.as_ref().is_some_and(|t| !t.reversed)
+    }
+
+    /// Whether a dispute holds the money back (open, or lost).
+    pub fn disputed(&self) -> bool {
+        self.dispute
+            .as_ref()
+            .is_some_and(|d| d.status != DisputeStatus::Won)
+    }
+
     /// The commission and what the provider earns, at the rate written on the booking.
     pub fn split(&self) -> (i64, i64) {
         split(self.price.amount, self.commission_basis_points)
@@ -472,6 +558,17 @@ impl Booking {
     /// Where its money is. A paid booking has its room (the payment's transaction opens it);
     /// a refund or a transfer says where the money went since.
     pub fn payment_state(&self) -> PaymentState {
+        match &self.dispute {
+            Some(d) if d.status == DisputeStatus::Open => return PaymentState::Disputed,
+            Some(d) if d.status == DisputeStatus::Lost => {
+                return if d.amount >= self.price.amount {
+                    PaymentState::Refunded
+                } else {
+                    PaymentState::PartiallyRefunded
+                };
+            }
+            _ => {}
+        }
         if let Some(refund) = &self.refund {
             return if refund.amount >= self.price.amount {
                 PaymentState::Refunded
@@ -481,7 +578,7 @@ impl Booking {
                 PaymentState::Held
             };
         }
-        if self.transfer.is_some() {
+        if self.released() {
             PaymentState::Released
         } else if self.room_id.is_some() {
             PaymentState::Held
@@ -576,19 +673,23 @@ pub struct PurchaseRequest {
 impl PurchaseRequest {
     /// The checked key.
     pub fn key(&self) -> Result<&str, Error> {
-        let key = self.idempotency_key.as_str();
-        let ok = (1..=64).contains(&key.len())
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok {
-            Ok(key)
-        } else {
-            Err(Error::field(
-                "idempotencyKey",
-                "1–64 letters, digits, '-' or '_'",
-            ))
-        }
+        idempotency_key(&self.idempotency_key)
+    }
+}
+
+/// A client's idempotency key (`idempotencyKey`): 1–64 letters, digits, `-` or `_`.
+pub fn idempotency_key(key: &str) -> Result<&str, Error> {
+    let ok = (1..=64).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(key)
+    } else {
+        Err(Error::field(
+            "idempotencyKey",
+            "1–64 letters, digits, '-' or '_'",
+        ))
     }
 }
 

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use gigwire_payments::connect::NewTransfer;
+use gigwire_payments::connect::{Dispute, NewTransfer};
 use gigwire_payments::webhook::{self, WebhookEvent};
 use gigwire_payments::{NewPayment, Payment};
 use serde::Serialize;
@@ -16,9 +16,10 @@ use tracing::{info, instrument, warn};
 use utoipa::ToSchema;
 
 use super::model::{
-    Actor, Booking, BookingState, BookingView, CancelRequest, DeliverRequest, Event, PartyRole,
-    PurchaseRequest, RefundInfo, Timer, TimerKind, TransferInfo, charge_entries,
-    completion_entries, refund, refund_entries, release_entries,
+    Account, Actor, Booking, BookingState, BookingView, CancelRequest, DeliverRequest, DisputeInfo,
+    DisputeStatus, Event, PartyRole, PurchaseRequest, RefundInfo, Timer, TimerKind, TransferInfo,
+    charge_entries, completion_entries, dispute_entries, dispute_lost_entries, dispute_won_entries,
+    refund, refund_entries, release_entries, reversal_entries,
 };
 use super::store::{
     BookingNews, BookingStore, Creation, Effects, LedgerStep, ListFilter, PaymentGateway,
@@ -30,11 +31,11 @@ use crate::domain::{BookingId, OfferId, Role, UserId};
 use crate::error::{Error, Result};
 use crate::files::model::{FileStatus, Purpose};
 use crate::files::store::FileStore;
-use crate::notifications::model::Kind;
+use crate::notifications::model::{Kind, OPERATIONS_TOPIC, Target};
 use crate::notifications::service::{NotifyRequest, Recipients};
 use crate::offers::model::OfferStatus;
 use crate::offers::store::OfferStore;
-use crate::payouts::model::{CommissionTally, PayoutAccount, period_of};
+use crate::payouts::model::{CommissionTally, PayoutAccount, PayoutRecord, period_of};
 use crate::payouts::store::{ConnectGateway, PayoutStore};
 use crate::store::RateLimit;
 
@@ -446,6 +447,8 @@ impl Bookings<'_> {
                 at: now,
             }],
             tally: Some(CommissionTally {
+                provider: booking.provider_id,
+                bookings: 1,
                 period: period_of(now),
                 category: booking.category.clone(),
                 currency: booking.price.currency.clone(),
@@ -476,7 +479,8 @@ impl Bookings<'_> {
     /// stops in between still leaves the timer to finish both. A provider whose account cannot
     /// be paid yet has the booking parked until `account.updated` enables it.
     async fn release(&self, booking: Booking, now: DateTime<Utc>) -> Result<Booking> {
-        if booking.state != BookingState::Completed || booking.transfer.is_some() {
+        // A dispute freezes the release (a won one releases again through this timer).
+        if booking.state != BookingState::Completed || booking.released() || booking.disputed() {
             self.drop_timer(&booking).await?;
             return Ok(booking);
         }
@@ -506,13 +510,20 @@ impl Bookings<'_> {
             stripe_transfer_id: transfer_id.clone(),
             amount: earning,
             account_id: account.account_id.clone(),
+            reversed: false,
         });
         after.timer = None;
         after.updated_at = now;
         after.version += 1;
+        // Released again after a won dispute reversed the first transfer.
+        let step = if booking.transfer.is_some() {
+            "release_again"
+        } else {
+            "release"
+        };
         let effects = Effects {
             ledger: vec![LedgerStep {
-                step: "release".into(),
+                step: step.into(),
                 entries: release_entries(earning),
                 stripe_ref: transfer_id,
                 at: now,
@@ -540,8 +551,10 @@ impl Bookings<'_> {
         now: DateTime<Utc>,
     ) -> Result<String> {
         let group = booking.id.to_string();
-        if let Some(existing) = self.payments.transfers(&group).await?.into_iter().next() {
-            return Ok(existing.id);
+        // A reversed transfer (a dispute took it back) is not the one to record.
+        let existing = self.payments.transfers(&group).await?;
+        if let Some(transfer) = existing.into_iter().find(|t| t.amount_reversed == 0) {
+            return Ok(transfer.id);
         }
         let charge = match &booking.charge_id {
             Some(charge) => charge.clone(),
@@ -607,6 +620,347 @@ impl Bookings<'_> {
         }
         // Same booking, so the account became payable since it was read: release now.
         Box::pin(self.release(stored, now)).await
+    }
+
+    /// A dispute event: the dispute as Stripe has it now (read again, whatever the delivery
+    /// order) decides. Opened: the booking is marked disputed and its money frozen (a pending
+    /// release waits; a done one is reversed by a timer written in the same transaction).
+    /// Closed: won releases again; lost stays reversed (and an unfinished booking is
+    /// cancelled: its money is gone). Both parties and the operators are told.
+    async fn dispute_event(
+        &self,
+        event: &WebhookEvent,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookOutcome> {
+        let Some(id) = event.data.object_id() else {
+            return Ok(WebhookOutcome::Ignored);
+        };
+        let dispute = self.payments.dispute(id).await?;
+        let Some(pi) = dispute.payment_intent.clone() else {
+            return Ok(WebhookOutcome::Ignored);
+        };
+        let payment = self.payments.payment(&pi).await?;
+        let Some(booking_id) = payment
+            .metadata
+            .get(BOOKING_METADATA)
+            .and_then(|b| BookingId::parse(b, BOOKING_METADATA).ok())
+        else {
+            return Ok(WebhookOutcome::Ignored);
+        };
+        let Some(booking) = self.store.get_booking(&booking_id).await? else {
+            return Ok(WebhookOutcome::Ignored);
+        };
+        if booking.payment_intent_id.as_deref() != Some(pi.as_str()) {
+            warn!(booking_id = %booking.id, dispute = %dispute.id, "dispute of another payment");
+            return Ok(WebhookOutcome::Ignored);
+        }
+        let booking = match booking.dispute {
+            Some(_) => booking,
+            None => self.dispute_opened(booking, &dispute, now).await?,
+        };
+        if dispute.is_closed() {
+            return self.dispute_closed(booking, &dispute, now).await;
+        }
+        Ok(WebhookOutcome::Applied)
+    }
+
+    async fn dispute_opened(
+        &self,
+        booking: Booking,
+        dispute: &Dispute,
+        now: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let mut after = booking.clone();
+        after.dispute = Some(DisputeInfo {
+            id: dispute.id.clone(),
+            amount: dispute.amount,
+            status: DisputeStatus::Open,
+            reversal_id: None,
+        });
+        if booking.released() {
+            after.timer = Some(Timer {
+                kind: TimerKind::ReverseTransfer,
+                due_at: now,
+            });
+        } else if booking.timer.is_some_and(|t| t.kind == TimerKind::Release) {
+            // Frozen: a won dispute gives the release its timer back.
+            after.timer = None;
+        }
+        after.updated_at = now;
+        after.version += 1;
+        let effects = Effects {
+            ledger: vec![LedgerStep {
+                step: "dispute".into(),
+                entries: dispute_entries(dispute.amount),
+                stripe_ref: Some(dispute.id.clone()),
+                at: now,
+            }],
+            ..Effects::default()
+        };
+        if !self.store.transition(&booking, &after, effects).await? {
+            return Err(lost_race());
+        }
+        warn!(booking_id = %after.id, dispute = %dispute.id, "payment disputed");
+        self.tell_dispute(&after, None, now).await;
+        if after
+            .timer
+            .is_some_and(|t| t.kind == TimerKind::ReverseTransfer)
+        {
+            if let Err(err) = self.reverse(after.clone(), now).await {
+                warn!(error = ?err, booking_id = %after.id, "reversal deferred to the sweep");
+            }
+            return Ok(self.store.get_booking(&after.id).await?.unwrap_or(after));
+        }
+        Ok(after)
+    }
+
+    async fn dispute_closed(
+        &self,
+        booking: Booking,
+        dispute: &Dispute,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookOutcome> {
+        let Some(info) = booking.dispute.clone() else {
+            return Err(lost_race());
+        };
+        if info.status != DisputeStatus::Open {
+            return Ok(WebhookOutcome::Duplicate);
+        }
+        let won = dispute.is_won();
+        let mut after = booking.clone();
+        after.dispute = Some(DisputeInfo {
+            status: if won {
+                DisputeStatus::Won
+            } else {
+                DisputeStatus::Lost
+            },
+            ..info.clone()
+        });
+        after.updated_at = now;
+        after.version += 1;
+        let (_, earning) = booking.split();
+        let mut ledger = Vec::new();
+        let mut tally = None;
+        let completed = booking.state == BookingState::Completed;
+        if won {
+            ledger.push(LedgerStep {
+                step: "dispute_won".into(),
+                entries: dispute_won_entries(info.amount),
+                stripe_ref: Some(dispute.id.clone()),
+                at: now,
+            });
+            // Released again (or for the first time) — unless the reversal never happened.
+            after.timer = if completed && !booking.released() {
+                Some(Timer {
+                    kind: TimerKind::Release,
+                    due_at: now,
+                })
+            } else if booking
+                .timer
+                .is_some_and(|t| t.kind == TimerKind::ReverseTransfer)
+            {
+                None
+            } else {
+                booking.timer
+            };
+        } else {
+            if completed {
+                let entries = dispute_lost_entries(info.amount, earning);
+                // The report and the provider's earnings count the write-off back.
+                let written_off = |account| {
+                    entries
+                        .iter()
+                        .filter(|e| e.account == account)
+                        .map(|e| e.amount)
+                        .sum::<i64>()
+                };
+                tally = Some(CommissionTally {
+                    provider: booking.provider_id,
+                    bookings: 0,
+                    period: period_of(now),
+                    category: booking.category.clone(),
+                    currency: booking.price.currency.clone(),
+                    gross: -info.amount,
+                    commission: written_off(Account::Commission),
+                    net: written_off(Account::ProviderPayable),
+                });
+                ledger.push(LedgerStep {
+                    step: "dispute_lost".into(),
+                    entries,
+                    stripe_ref: Some(dispute.id.clone()),
+                    at: now,
+                });
+            } else if let Ok(cancelled) = booking.moved(Event::Cancel, Actor::Operator, now) {
+                // The work cannot be paid for any more: the booking ends.
+                after.state = cancelled.state;
+                after.cancel_reason = Some("the payment dispute was lost".into());
+                after.timer = None;
+            }
+            // A reversal still to do stays due: the money stays taken back.
+        }
+        let effects = Effects {
+            ledger,
+            tally,
+            ..Effects::default()
+        };
+        if !self.store.transition(&booking, &after, effects).await? {
+            return Err(lost_race());
+        }
+        info!(booking_id = %after.id, won, "dispute closed");
+        self.tell_dispute(&after, Some(if won { "won" } else { "lost" }), now)
+            .await;
+        if after.timer.is_some_and(|t| t.kind == TimerKind::Release)
+            && let Err(err) = self.release(after.clone(), now).await
+        {
+            warn!(error = ?err, booking_id = %after.id, "release deferred to the sweep");
+        }
+        Ok(WebhookOutcome::Applied)
+    }
+
+    /// Takes a released booking's transfer back from the provider (a dispute): what Stripe
+    /// already reversed (an answer lost) is recorded, not reversed again.
+    async fn reverse(&self, booking: Booking, now: DateTime<Utc>) -> Result<()> {
+        let (Some(transfer), Some(info)) = (booking.transfer.clone(), booking.dispute.clone())
+        else {
+            return self.drop_timer(&booking).await;
+        };
+        if transfer.reversed || info.status == DisputeStatus::Won {
+            return self.drop_timer(&booking).await;
+        }
+        let reversal_id = match &transfer.stripe_transfer_id {
+            None => None,
+            Some(id) => {
+                let current = self.payments.transfer(id).await?;
+                let left = current.amount - current.amount_reversed;
+                if left == 0 {
+                    Some(format!("{id}:reversed"))
+                } else {
+                    match self
+                        .payments
+                        .reverse_transfer(id, left, &stripe_key(&booking, "reversal"))
+                        .await
+                    {
+                        Ok(reversal) => Some(reversal),
+                        Err(err) => {
+                            self.bump(&booking, Some(now + RETRY_FAILED_TIMER), now)
+                                .await;
+                            return Err(err);
+                        }
+                    }
+                }
+            }
+        };
+        let mut after = booking.clone();
+        after.transfer = Some(TransferInfo {
+            reversed: true,
+            ..transfer.clone()
+        });
+        after.dispute = Some(DisputeInfo {
+            reversal_id: reversal_id.clone(),
+            ..info
+        });
+        after.timer = None;
+        after.updated_at = now;
+        after.version += 1;
+        let effects = Effects {
+            ledger: vec![LedgerStep {
+                step: "reversal".into(),
+                entries: reversal_entries(transfer.amount),
+                stripe_ref: reversal_id,
+                at: now,
+            }],
+            ..Effects::default()
+        };
+        if self.store.transition(&booking, &after, effects).await? {
+            warn!(booking_id = %after.id, "released earnings reversed for a dispute");
+        }
+        Ok(())
+    }
+
+    /// Both parties and the operators learn of a dispute (`outcome` once decided).
+    async fn tell_dispute(&self, booking: &Booking, outcome: Option<&str>, now: DateTime<Utc>) {
+        let amount = booking.dispute.as_ref().map_or(0, |d| d.amount);
+        let data = json!({ "title": booking.title, "outcome": outcome,
+            "amount": format_money(amount, &booking.price.currency) });
+        let step = format!("dispute:{}", outcome.unwrap_or("opened"));
+        self.notify(
+            booking,
+            Kind::PaymentDisputed,
+            booking.parties().to_vec(),
+            None,
+            data.clone(),
+            &step,
+            now,
+        )
+        .await;
+        let mut data = data;
+        data["bookingId"] = json!(booking.id);
+        let request = NotifyRequest {
+            recipients: Recipients::Subscribers(Target::Topic(OPERATIONS_TOPIC.into())),
+            kind: Kind::PaymentDisputed,
+            actor: None,
+            room: None,
+            data,
+            idempotency_key: format!("booking:{}:{step}:operations", booking.id),
+        };
+        if let Err(err) = self.news.notify(&request, now).await {
+            warn!(error = ?err, booking_id = %booking.id, "operators not told of a dispute");
+        }
+    }
+
+    /// A payout of a provider's connected account: recorded in their payout history as
+    /// Stripe has it now (read again, whatever the delivery order); `paid` and `failed` tell
+    /// the provider, once each.
+    async fn payout_event(
+        &self,
+        event: &WebhookEvent,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookOutcome> {
+        let (Some(account), Some(id)) = (event.account.as_deref(), event.data.object_id()) else {
+            return Ok(WebhookOutcome::Ignored);
+        };
+        let Some(provider) = self.provider_of(account).await? else {
+            return Ok(WebhookOutcome::Ignored);
+        };
+        let payout = self.connect.payout(account, id).await?;
+        let record = PayoutRecord::reported(&payout, now);
+        self.accounts.save_payout(&provider, &record).await?;
+        let kind = match record.status.as_str() {
+            "paid" => Kind::PayoutPaid,
+            "failed" => Kind::PayoutFailed,
+            _ => return Ok(WebhookOutcome::Applied),
+        };
+        let request = NotifyRequest {
+            recipients: Recipients::Users(vec![provider]),
+            kind,
+            actor: None,
+            room: None,
+            data: json!({ "payoutId": record.payout_id,
+                "amount": format_money(record.amount, &record.currency),
+                "reason": record.failure_message }),
+            idempotency_key: format!("payout:{}:{}", record.payout_id, record.status),
+        };
+        if let Err(err) = self.news.notify(&request, now).await {
+            warn!(error = ?err, payout = %record.payout_id, "payout notification failed");
+        }
+        Ok(WebhookOutcome::Applied)
+    }
+
+    /// The provider a connected account belongs to: named in its metadata (read from Stripe)
+    /// and recorded as theirs.
+    async fn provider_of(&self, account: &str) -> Result<Option<UserId>> {
+        let found = self.connect.account(account).await?;
+        let Some(provider) = found
+            .metadata
+            .get(PROVIDER_METADATA)
+            .and_then(|p| UserId::parse(p, PROVIDER_METADATA).ok())
+        else {
+            return Ok(None);
+        };
+        let recorded = self.accounts.payout_account(&provider).await?;
+        Ok(recorded
+            .filter(|r| r.account_id == account)
+            .map(|_| provider))
     }
 
     /// `account.updated`: the provider's account as Stripe has it now (read again, whatever
@@ -687,6 +1041,13 @@ impl Bookings<'_> {
         let reason = crate::offers::model::text(&request.reason, "reason", 1, 500)?;
         let (booking, actor) = self.visible(caller, id).await?;
         let mut after = booking.moved(Event::Cancel, actor, now)?;
+        if booking.disputed() {
+            // The card issuer decides where the money goes; a refund now could pay it twice.
+            return Err(Error::Conflict(
+                "the payment is disputed: the booking cannot be cancelled until it is decided"
+                    .into(),
+            ));
+        }
         // Money was taken only once the payment was captured: before that (an unpaid
         // checkout, an authorization awaiting the provider) the payment is cancelled, never
         // refunded.
@@ -931,6 +1292,11 @@ impl Bookings<'_> {
             | "payment_intent.payment_failed"
             | "payment_intent.canceled" => self.payment_event(&event, now).await,
             "account.updated" => self.account_event(&event, now).await,
+            "charge.dispute.created" | "charge.dispute.updated" | "charge.dispute.closed" => {
+                self.dispute_event(&event, now).await
+            }
+            "payout.created" | "payout.updated" | "payout.paid" | "payout.failed"
+            | "payout.canceled" => self.payout_event(&event, now).await,
             _ => Ok(WebhookOutcome::Ignored),
         }
     }
@@ -1274,6 +1640,7 @@ impl Bookings<'_> {
             }
             (TimerKind::VoidPayment, _) => self.void_payment(booking, now).await?,
             (TimerKind::Release, _) => drop(self.release(booking, now).await?),
+            (TimerKind::ReverseTransfer, _) => self.reverse(booking, now).await?,
             _ => self.drop_timer(&booking).await?,
         }
         Ok(())
@@ -1408,7 +1775,7 @@ mod tests {
     use crate::files::model::FileRecord;
     use crate::offers::model::{Offer, ProviderProfile};
     use crate::store::Page;
-    use gigwire_payments::connect::{AccountLink, ConnectAccount, Transfer};
+    use gigwire_payments::connect::{AccountLink, ConnectAccount, Dispute, Transfer};
 
     const SECRET: &str = "whsec_unit";
 
@@ -1579,6 +1946,42 @@ mod tests {
         ) -> Result<Vec<crate::payouts::model::ReportLine>> {
             unimplemented!()
         }
+        async fn save_payout(
+            &self,
+            _: &UserId,
+            _: &crate::payouts::model::PayoutRecord,
+        ) -> Result<()> {
+            unimplemented!("payouts are not exercised here")
+        }
+        async fn withdrawal(
+            &self,
+            _: &UserId,
+            _: &str,
+        ) -> Result<Option<crate::payouts::model::PayoutRecord>> {
+            unimplemented!()
+        }
+        async fn save_withdrawal(
+            &self,
+            _: &UserId,
+            _: &str,
+            _: &crate::payouts::model::PayoutRecord,
+        ) -> Result<()> {
+            unimplemented!()
+        }
+        async fn payouts_of(
+            &self,
+            _: &UserId,
+            _: u32,
+            _: Option<Position>,
+        ) -> Result<Page<crate::payouts::model::PayoutRecord>> {
+            unimplemented!()
+        }
+        async fn earnings_of(
+            &self,
+            _: &UserId,
+        ) -> Result<Vec<crate::payouts::model::EarningsLine>> {
+            unimplemented!()
+        }
     }
 
     /// Stripe: one payment as it stands, refunds keyed like Stripe's idempotency keys (the
@@ -1595,6 +1998,10 @@ mod tests {
         lose_transfer_answer: Mutex<bool>,
         /// The provider's connected account as Stripe has it.
         account: Mutex<ConnectAccount>,
+        /// Reversals made: (transfer, amount, key).
+        reversals: Mutex<Vec<(String, i64, String)>>,
+        /// The payment's dispute as Stripe has it.
+        dispute: Mutex<Option<Dispute>>,
     }
 
     impl Stripe {
@@ -1623,6 +2030,8 @@ mod tests {
                 transfers: Mutex::default(),
                 lose_transfer_answer: Mutex::new(false),
                 account: Mutex::new(connected(booking, false)),
+                reversals: Mutex::default(),
+                dispute: Mutex::default(),
             }
         }
     }
@@ -1684,6 +2093,24 @@ mod tests {
                 .map(|(_, t)| t.clone())
                 .collect())
         }
+        async fn transfer(&self, id: &str) -> Result<Transfer> {
+            let transfers = self.transfers.lock().unwrap();
+            let (_, transfer) = transfers.iter().find(|(_, t)| t.id == id).unwrap();
+            Ok(transfer.clone())
+        }
+        async fn reverse_transfer(&self, id: &str, amount: i64, key: &str) -> Result<String> {
+            let mut reversals = self.reversals.lock().unwrap();
+            if !reversals.iter().any(|(_, _, k)| k == key) {
+                reversals.push((id.to_owned(), amount, key.to_owned()));
+                let mut transfers = self.transfers.lock().unwrap();
+                let (_, transfer) = transfers.iter_mut().find(|(_, t)| t.id == id).unwrap();
+                transfer.amount_reversed += amount;
+            }
+            Ok(format!("trr_{key}"))
+        }
+        async fn dispute(&self, _: &str) -> Result<Dispute> {
+            Ok(self.dispute.lock().unwrap().clone().unwrap())
+        }
         async fn refund(&self, _: &str, amount: i64, key: &str) -> Result<String> {
             if *self.down.lock().unwrap() {
                 return Err(Error::PaymentUnavailable("down".into()));
@@ -1711,6 +2138,21 @@ mod tests {
         }
         async fn account_link(&self, _: &str, _: &str, _: &str) -> Result<AccountLink> {
             unimplemented!("onboarding is not exercised here")
+        }
+        async fn balance(&self, _: &str) -> Result<gigwire_payments::connect::Balance> {
+            unimplemented!("payouts are not exercised here")
+        }
+        async fn create_payout(
+            &self,
+            _: &str,
+            _: i64,
+            _: &str,
+            _: &str,
+        ) -> Result<gigwire_payments::connect::Payout> {
+            unimplemented!()
+        }
+        async fn payout(&self, _: &str, _: &str) -> Result<gigwire_payments::connect::Payout> {
+            unimplemented!()
         }
     }
 
@@ -2341,5 +2783,144 @@ mod tests {
             .unwrap();
         assert_eq!(outcome, WebhookOutcome::Ignored);
         assert!(world.table.account.lock().unwrap().is_none());
+    }
+
+    /// A dispute event about the booking's payment, signed.
+    fn dispute_event(event: &str, kind: &str) -> (Vec<u8>, String) {
+        let payload = json!({ "id": event, "object": "event", "type": kind,
+            "data": { "object": { "id": "dp_1", "object": "dispute" } } })
+        .to_string()
+        .into_bytes();
+        let header = webhook::sign(&payload, SECRET, now().timestamp());
+        (payload, header)
+    }
+
+    fn set_dispute(world: &World, status: &str) {
+        *world.stripe.dispute.lock().unwrap() = Some(Dispute {
+            id: "dp_1".into(),
+            amount: 4_500,
+            currency: "eur".into(),
+            charge: "ch_1".into(),
+            payment_intent: Some("pi_1".into()),
+            status: status.into(),
+        });
+    }
+
+    async fn deliver_dispute(world: &World, event: &str, kind: &str) -> WebhookOutcome {
+        let (payload, header) = dispute_event(event, kind);
+        world
+            .bookings()
+            .webhook(&payload, Some(&header), SECRET, now())
+            .await
+            .unwrap()
+    }
+
+    /// Every step balances; money transferred (less reversals) never exceeds the charge.
+    fn assert_books_balance(world: &World, booking: &Booking) {
+        for (_, step) in world.table.ledger.lock().unwrap().iter() {
+            let sum: i64 = step.entries.iter().map(|e| e.amount).sum();
+            assert_eq!(sum, 0, "{step:?}");
+        }
+        let out: i64 = world
+            .stripe
+            .transfers
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, t)| t.amount - t.amount_reversed)
+            .sum();
+        assert!(out <= booking.price.amount);
+    }
+
+    #[tokio::test]
+    async fn a_dispute_after_release_reverses_it_once_and_a_won_one_releases_again() {
+        let booking = delivered();
+        let world = World::new(Table::with(&booking), Stripe::with("succeeded", &booking));
+        onboarded(&world, &booking);
+        world
+            .bookings()
+            .confirm(&customer_of(&booking), &booking.id, now())
+            .await
+            .unwrap();
+        set_dispute(&world, "needs_response");
+        for event in ["evt_d1", "evt_d1", "evt_d2"] {
+            deliver_dispute(&world, event, "charge.dispute.created").await;
+        }
+        let stored = world.table.stored(&booking.id);
+        assert_eq!(stored.payment_state(), PaymentState::Disputed);
+        assert_eq!(world.stripe.reversals.lock().unwrap().len(), 1);
+        assert!(stored.transfer.as_ref().unwrap().reversed);
+        assert_eq!(stored.timer, None);
+        // The parties cannot cancel their way to a second refund meanwhile.
+        let err = world
+            .bookings()
+            .cancel(
+                &customer_of(&booking),
+                &booking.id,
+                CancelRequest { reason: "x".into() },
+                now(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 409);
+        assert_books_balance(&world, &booking);
+
+        set_dispute(&world, "won");
+        for _ in 0..2 {
+            deliver_dispute(&world, "evt_d3", "charge.dispute.closed").await;
+        }
+        let stored = world.table.stored(&booking.id);
+        assert_eq!(stored.payment_state(), PaymentState::Released);
+        let transfers = world.stripe.transfers.lock().unwrap().clone();
+        assert_eq!(transfers.len(), 2, "released again: {transfers:?}");
+        assert_eq!(
+            world.table.steps(),
+            [
+                "completion",
+                "release",
+                "dispute",
+                "reversal",
+                "dispute_won",
+                "release_again"
+            ]
+        );
+        assert_books_balance(&world, &booking);
+    }
+
+    #[tokio::test]
+    async fn a_lost_dispute_keeps_the_release_reversed_and_writes_the_loss_off() {
+        let booking = delivered();
+        let world = World::new(Table::with(&booking), Stripe::with("succeeded", &booking));
+        onboarded(&world, &booking);
+        world
+            .bookings()
+            .confirm(&customer_of(&booking), &booking.id, now())
+            .await
+            .unwrap();
+        // The charge, as the webhook wrote it when the payment succeeded.
+        let payment = world.stripe.payment.clone();
+        world
+            .table
+            .ledger
+            .lock()
+            .unwrap()
+            .insert(0, (booking.id, charge_step(&payment, 4_500, now())));
+        // The closing event arrives first: the dispute is read again, opened and closed.
+        set_dispute(&world, "lost");
+        deliver_dispute(&world, "evt_l2", "charge.dispute.closed").await;
+        deliver_dispute(&world, "evt_l1", "charge.dispute.created").await;
+        let stored = world.table.stored(&booking.id);
+        assert_eq!(stored.payment_state(), PaymentState::Refunded);
+        assert_eq!(world.stripe.reversals.lock().unwrap().len(), 1);
+        assert_eq!(world.stripe.transfers.lock().unwrap().len(), 1);
+        let mut balances: HashMap<String, i64> = HashMap::new();
+        for (_, step) in world.table.ledger.lock().unwrap().iter() {
+            for entry in &step.entries {
+                *balances.entry(format!("{:?}", entry.account)).or_default() += entry.amount;
+            }
+        }
+        // Everything nets out: nobody is owed anything, nothing is left in flight.
+        assert!(balances.values().all(|v| *v == 0), "{balances:?}");
+        assert_books_balance(&world, &booking);
     }
 }

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use gigwire_payments::connect::{NewTransfer, Transfer};
+use gigwire_payments::connect::{Dispute, NewTransfer, Transfer};
 use gigwire_payments::{NewPayment, Payment, RefundRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -183,6 +183,12 @@ pub trait PaymentGateway: Send + Sync {
     async fn create_transfer(&self, new: &NewTransfer<'_>, key: &str) -> Result<Transfer>;
     /// The transfers of a booking (its transfer group).
     async fn transfers(&self, transfer_group: &str) -> Result<Vec<Transfer>>;
+    /// A transfer as Stripe has it now.
+    async fn transfer(&self, id: &str) -> Result<Transfer>;
+    /// Takes `amount` of a transfer back (idempotently under `key`); the reversal's id.
+    async fn reverse_transfer(&self, transfer: &str, amount: i64, key: &str) -> Result<String>;
+    /// A dispute as Stripe has it now.
+    async fn dispute(&self, id: &str) -> Result<Dispute>;
 }
 
 #[async_trait]
@@ -210,5 +216,14 @@ impl PaymentGateway for gigwire_payments::StripePayments {
     }
     async fn transfers(&self, transfer_group: &str) -> Result<Vec<Transfer>> {
         Ok(gigwire_payments::StripePayments::transfers(self, transfer_group).await?)
+    }
+    async fn transfer(&self, id: &str) -> Result<Transfer> {
+        Ok(gigwire_payments::StripePayments::transfer(self, id).await?)
+    }
+    async fn reverse_transfer(&self, transfer: &str, amount: i64, key: &str) -> Result<String> {
+        Ok(gigwire_payments::StripePayments::reverse_transfer(self, transfer, amount, key).await?)
+    }
+    async fn dispute(&self, id: &str) -> Result<Dispute> {
+        Ok(gigwire_payments::StripePayments::dispute(self, id).await?)
     }
 }

@@ -15,6 +15,10 @@ use utoipa::ToSchema;
 use crate::domain::{NotificationId, RoomId, TimeZone, UserId};
 use crate::error::{Error, Result};
 
+/// The topic of operators' alerts (payment disputes, timers that keep failing): only admins
+/// may follow it (`PUT /me/subscriptions/topic:operations`), with the channels they choose.
+pub const OPERATIONS_TOPIC: &str = "operations";
+
 /// What a notification is about.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
@@ -49,13 +53,19 @@ pub enum Kind {
     PaymentFailed,
     /// A booking was cancelled (both parties are told, with the reason).
     BookingCancelled,
+    /// A booking's payment is disputed with the card issuer, or the dispute was decided.
+    PaymentDisputed,
+    /// A payout reached the provider's bank.
+    PayoutPaid,
+    /// A payout was returned by the provider's bank.
+    PayoutFailed,
     /// An announcement from the platform.
     System,
 }
 
 impl Kind {
     /// Every kind, in catalog order.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 18] = [
         Kind::ChatMessage,
         Kind::JobPosted,
         Kind::ApplicationReceived,
@@ -70,6 +80,9 @@ impl Kind {
         Kind::FollowUpQuestion,
         Kind::PaymentFailed,
         Kind::BookingCancelled,
+        Kind::PaymentDisputed,
+        Kind::PayoutPaid,
+        Kind::PayoutFailed,
         Kind::System,
     ];
 
@@ -260,6 +273,33 @@ pub fn spec(kind: Kind) -> KindSpec {
             "Booking cancelled: {{ title }}",
             "{{ actor }} cancelled '{{ title }}': {{ reason }}{% if refund %} Refund: {{ refund }}.{% endif %}",
             "{{ count }} bookings cancelled",
+        ),
+        Kind::PaymentDisputed => (
+            "payment_disputed",
+            NO_SMS,
+            false,
+            minutes(10),
+            "{% if outcome %}Dispute {{ outcome }}: {{ title }}{% else %}Payment disputed: {{ title }}{% endif %}",
+            "{% if outcome == 'won' %}The payment for '{{ title }}' stands; its release goes ahead.{% elif outcome %}The card issuer returned {{ amount }} of the payment for '{{ title }}' to the customer.{% else %}The customer disputed {{ amount }} of the payment for '{{ title }}' with their card issuer; the money is on hold until it is decided.{% endif %}",
+            "{{ count }} payment disputes",
+        ),
+        Kind::PayoutPaid => (
+            "payout_paid",
+            NO_SMS,
+            false,
+            minutes(60),
+            "Payout sent",
+            "{{ amount }} reached your bank account.",
+            "{{ count }} payouts sent",
+        ),
+        Kind::PayoutFailed => (
+            "payout_failed",
+            ALL_CHANNELS,
+            false,
+            minutes(10),
+            "Payout failed",
+            "Your bank returned a payout of {{ amount }} ({{ reason }}); the money is back in your balance. Check your bank details in the payout settings.",
+            "{{ count }} payouts failed",
         ),
         Kind::System => (
             "system",

@@ -20,7 +20,9 @@ use crate::auth::Caller;
 use crate::cursor::CursorCodec;
 use crate::domain::{Role, UserId};
 use crate::error::{Error, Result};
-use crate::notifications::model::{Kind, Notification, Subscribe, Subscription, Target};
+use crate::notifications::model::{
+    Kind, Notification, OPERATIONS_TOPIC, Subscribe, Subscription, Target,
+};
 use crate::notifications::service::{
     Delivered, Notifications, NotifyReport, NotifyRequest, Outcome, Recipients,
 };
@@ -163,12 +165,20 @@ impl Subscriptions<'_> {
         self.notifications.notify(&request, now).await
     }
 
-    /// Who may follow what: a room's active members, any other existing user, any topic;
-    /// jobs only through their own flows (admins here), as with a job's chat room, since
-    /// nothing here can tell a job's parties yet.
+    /// Who may follow what: a room's active members, any other existing user, any topic but
+    /// the operators' (admins only: it carries disputes and failures of other people's
+    /// bookings); jobs only through their own flows (admins here), as with a job's chat
+    /// room, since nothing here can tell a job's parties yet.
     async fn may_follow(&self, caller: &Caller, target: &Target) -> Result<()> {
         let me = caller.user_id;
         match target {
+            Target::Topic(topic)
+                if topic == OPERATIONS_TOPIC && !caller.roles.contains(&Role::Admin) =>
+            {
+                Err(Error::Forbidden(
+                    "only admins follow the operators' topic".into(),
+                ))
+            }
             Target::Topic(_) => Ok(()),
             Target::Room(room) => {
                 let member = self.notifications.rooms.get_member(room, &me).await?;

@@ -6,11 +6,23 @@ use crate::keys::{Key, key, user_partition};
 
 /// The leading tags of this feature's keys; no other feature may use them (checked in
 /// [`crate::keys`]).
-pub const PREFIXES: &[&str] = &[PAYOUT_ACCOUNT, COMMISSION_RATES, REPORT_PREFIX];
+pub const PREFIXES: &[&str] = &[
+    PAYOUT_ACCOUNT,
+    COMMISSION_RATES,
+    REPORT_PREFIX,
+    PAYOUT_PREFIX,
+    EARNINGS_PREFIX,
+    WITHDRAWAL_PREFIX,
+];
 
 const PAYOUT_ACCOUNT: &str = "PAYOUT_ACCOUNT";
 const COMMISSION_RATES: &str = "COMMISSION_RATES";
 const REPORT_PREFIX: &str = "COMMISSION_REPORT#";
+/// `SK` prefix of a provider's payouts.
+pub const PAYOUT_PREFIX: &str = "PAYOUT#";
+/// `SK` prefix of a provider's earnings lines.
+pub const EARNINGS_PREFIX: &str = "EARNINGS#";
+const WITHDRAWAL_PREFIX: &str = "WITHDRAWAL#";
 
 /// A provider's Connect account record, in their partition (one per provider).
 pub fn payout_account(provider: &UserId) -> Key {
@@ -33,6 +45,32 @@ pub fn report_line(period: &str, category: &str, currency: &str) -> Key {
     key(report_partition(period), format!("{category}#{currency}"))
 }
 
+/// One payout of a provider, in their partition, by creation time: their payout history is
+/// one query, newest first.
+pub fn payout(provider: &UserId, created_secs: i64, payout_id: &str) -> Key {
+    key(
+        user_partition(provider),
+        format!("{PAYOUT_PREFIX}{:012}#{payout_id}", created_secs.max(0)),
+    )
+}
+
+/// A provider's withdrawal under their idempotency key: the payout it made, so a retry
+/// answers it instead of asking Stripe for another.
+pub fn withdrawal(provider: &UserId, idempotency_key: &str) -> Key {
+    key(
+        user_partition(provider),
+        format!("{WITHDRAWAL_PREFIX}{idempotency_key}"),
+    )
+}
+
+/// A provider's earnings counters of one period and currency, in their partition.
+pub fn earnings_line(provider: &UserId, period: &str, currency: &str) -> Key {
+    key(
+        user_partition(provider),
+        format!("{EARNINGS_PREFIX}{period}#{currency}"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,6 +85,21 @@ mod tests {
                 "PAYOUT_ACCOUNT",
             ),
             (commission_rates(), "COMMISSION_RATES", "COMMISSION_RATES"),
+            (
+                payout(&user, 1_700_000_000, "po_1"),
+                "USER#01JD0000000000000000000001",
+                "PAYOUT#001700000000#po_1",
+            ),
+            (
+                withdrawal(&user, "w-1"),
+                "USER#01JD0000000000000000000001",
+                "WITHDRAWAL#w-1",
+            ),
+            (
+                earnings_line(&user, "2026-12", "eur"),
+                "USER#01JD0000000000000000000001",
+                "EARNINGS#2026-12#eur",
+            ),
             (
                 report_line("2026-12", "plumbing", "eur"),
                 "COMMISSION_REPORT#2026-12",

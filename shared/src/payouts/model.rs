@@ -219,10 +219,15 @@ impl CommissionInput {
     }
 }
 
-/// What a completed booking adds to the commission report: counted once, in the
-/// transaction that completes it.
+/// What a completed booking adds to the commission report and to its provider's earnings:
+/// counted once, in the transaction that completes it (a lost dispute counts its write-off
+/// back, negative, in the transaction that records it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommissionTally {
+    /// The booking's provider.
+    pub provider: UserId,
+    /// Bookings it counts (1 for a completion, 0 for a correction).
+    pub bookings: i64,
     /// `YYYY-MM` of the completion (UTC).
     pub period: String,
     /// The booking's category.
@@ -271,6 +276,119 @@ pub struct ReportLine {
     pub commission: i64,
     /// The providers' earnings.
     pub net: i64,
+}
+
+/// One line of a provider's earnings: a period and currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EarningsLine {
+    /// `YYYY-MM` (UTC) of the completions.
+    pub period: String,
+    /// Lowercase ISO currency.
+    pub currency: String,
+    /// Bookings completed.
+    pub bookings: i64,
+    /// What the customers paid.
+    pub gross: i64,
+    /// The platform's commission.
+    pub commission: i64,
+    /// The provider's earnings.
+    pub net: i64,
+}
+
+/// `GET /me/earnings`: the caller's earnings per month, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Earnings {
+    /// One line per month and currency.
+    pub lines: Vec<EarningsLine>,
+}
+
+/// An amount of one currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Amount {
+    /// Minor units.
+    pub amount: i64,
+    /// Lowercase ISO currency.
+    pub currency: String,
+}
+
+/// `GET /me/payouts/balance`: the provider's Stripe balance.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BalanceView {
+    /// Withdrawable now (or paid out on the next automatic payout).
+    pub available: Vec<Amount>,
+    /// Transferred but not settled yet.
+    pub pending: Vec<Amount>,
+    /// Whether the provider withdraws by hand (`POST /me/payouts`); otherwise Stripe pays
+    /// the balance out on its automatic schedule.
+    pub manual_payouts: bool,
+}
+
+/// A payout of the provider's Stripe balance to their bank.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PayoutRecord {
+    /// Stripe's payout (`po_…`).
+    pub payout_id: String,
+    /// Minor units.
+    pub amount: i64,
+    /// Lowercase ISO currency.
+    pub currency: String,
+    /// `pending`, `in_transit`, `paid`, `failed` or `canceled`.
+    pub status: String,
+    /// Whether Stripe made it on the automatic schedule (not a withdrawal).
+    pub automatic: bool,
+    /// Why it failed.
+    pub failure_message: Option<String>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it arrives (or arrived).
+    pub arrival_date: DateTime<Utc>,
+    /// When this record last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl PayoutRecord {
+    /// The record of Stripe's payout as it is now.
+    pub fn reported(payout: &gigwire_payments::connect::Payout, now: DateTime<Utc>) -> Self {
+        let at = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or(now);
+        Self {
+            payout_id: payout.id.clone(),
+            amount: payout.amount,
+            currency: payout.currency.clone(),
+            status: payout.status.clone(),
+            automatic: payout.automatic,
+            failure_message: payout.failure_message.clone(),
+            created_at: at(payout.created),
+            arrival_date: at(payout.arrival_date),
+            updated_at: now,
+        }
+    }
+}
+
+/// `GET /me/payouts`: the provider's payouts, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PayoutPage {
+    /// Newest first.
+    pub items: Vec<PayoutRecord>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /me/payouts`: withdraw the available balance of one currency.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WithdrawRequest {
+    /// One per withdrawal: the same key again answers the same payout.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "withdraw-7f3a")]
+    pub idempotency_key: String,
+    /// Which balance (lowercase ISO); the only one when the balance has one currency.
+    #[schema(pattern = "^(aud|brl|cad|chf|eur|gbp|usd)$", example = "eur")]
+    pub currency: Option<String>,
 }
 
 /// `GET /admin/commission/report`.

@@ -1,9 +1,10 @@
-//! The payout functions: onboarding (the only one with Stripe's keys), the provider's payout
-//! status, and the admins' commission rates and report.
+//! The payout functions: onboarding, balance and withdrawal (the ones with Stripe's keys),
+//! the provider's payout status, history and earnings, and the admins' commission rates and
+//! report.
 
 use crate::bookings::routes::STRIPE;
 use crate::lambda::init_stripe;
-use crate::payouts::api::{OnboardingApi, PayoutsApi};
+use crate::payouts::api::{PayoutsApi, StripePayoutsApi};
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::serve_http;
 
@@ -18,7 +19,7 @@ pub const FEATURE: Feature = Feature {
             allow: &[Allow::Table(&["GetItem", "PutItem"])],
             env: STRIPE,
             timeout: Some(15),
-            run: serve_http!(init_stripe, OnboardingApi::new, onboard),
+            run: serve_http!(init_stripe, StripePayoutsApi::new, onboard),
         },
         Function {
             name: "refresh-payout-onboarding",
@@ -30,7 +31,43 @@ pub const FEATURE: Feature = Feature {
             allow: &[Allow::Table(&["GetItem"])],
             env: STRIPE,
             timeout: Some(15),
-            run: serve_http!(init_stripe, OnboardingApi::new, refresh),
+            run: serve_http!(init_stripe, StripePayoutsApi::new, refresh),
+        },
+        Function {
+            name: "get-payout-balance",
+            description: "Returns the calling provider's Stripe balance and whether they withdraw by hand.",
+            trigger: Trigger::Http(&[("GET", "/me/payouts/balance")], Access::Bearer),
+            allow: &[Allow::Table(&["GetItem"])],
+            env: STRIPE,
+            timeout: None,
+            run: serve_http!(init_stripe, StripePayoutsApi::new, balance),
+        },
+        Function {
+            name: "withdraw-payout",
+            description: "Pays the calling provider's available balance out to their bank (manual payouts).",
+            trigger: Trigger::Http(&[("POST", "/me/payouts")], Access::Bearer),
+            allow: &[Allow::Table(&["GetItem", "PutItem"])],
+            env: STRIPE,
+            timeout: Some(15),
+            run: serve_http!(init_stripe, StripePayoutsApi::new, withdraw),
+        },
+        Function {
+            name: "list-payouts",
+            description: "Lists the calling provider's payouts, newest first.",
+            trigger: Trigger::Http(&[("GET", "/me/payouts")], Access::Bearer),
+            allow: &[Allow::Table(&["Query"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(PayoutsApi::new, payouts),
+        },
+        Function {
+            name: "get-earnings",
+            description: "Returns the calling provider's earnings per month: gross, commission, net.",
+            trigger: Trigger::Http(&[("GET", "/me/earnings")], Access::Bearer),
+            allow: &[Allow::Table(&["Query"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(PayoutsApi::new, earnings),
         },
         Function {
             name: "get-payout-account",

@@ -1,6 +1,7 @@
 //! Payout use cases: a provider's onboarding with Stripe Connect Express (the account made
-//! once, a fresh single-use link each time), their payout status, and the admins' commission
-//! rates and report. `account.updated` is applied by the Stripe webhook
+//! once, a fresh single-use link each time), their payout status, balance, withdrawals,
+//! payout history and earnings, and the admins' commission rates and report.
+//! `account.updated` and `payout.*` are applied by the Stripe webhook
 //! (`crate::bookings::service`), which also releases what waited for the account.
 
 use std::collections::HashMap;
@@ -9,12 +10,14 @@ use chrono::{DateTime, Utc};
 use tracing::{info, instrument};
 
 use super::model::{
-    CommissionInput, CommissionRates, CommissionReport, Onboarding, PayoutAccount, PayoutStatus,
-    period, period_of,
+    Amount, BalanceView, CommissionInput, CommissionRates, CommissionReport, Earnings, Onboarding,
+    PayoutAccount, PayoutPage, PayoutRecord, PayoutStatus, WithdrawRequest, period, period_of,
 };
 use super::store::{ConnectGateway, PayoutStore};
 use crate::auth::Caller;
+use crate::bookings::model::idempotency_key;
 use crate::bookings::service::PROVIDER_METADATA;
+use crate::cursor::CursorCodec;
 use crate::domain::Role;
 use crate::error::{Error, Result};
 
@@ -103,6 +106,114 @@ impl Payouts<'_> {
             expires_at: DateTime::from_timestamp(link.expires_at, 0).unwrap_or(now),
         })
     }
+
+    /// The caller's payout account (**404** before onboarding).
+    async fn own_account(&self, caller: &Caller) -> Result<PayoutAccount> {
+        provider_only(caller)?;
+        self.store
+            .payout_account(&caller.user_id)
+            .await?
+            .ok_or(Error::NotFound("payout account"))
+    }
+
+    /// `GET /me/payouts/balance`: the provider's Stripe balance (available and pending per
+    /// currency) and whether they withdraw by hand.
+    pub async fn balance(&self, caller: &Caller) -> Result<BalanceView> {
+        let account = self.own_account(caller).await?;
+        let (balance, stripe) = futures::try_join!(
+            self.connect.balance(&account.account_id),
+            self.connect.account(&account.account_id)
+        )?;
+        let amounts = |list: Vec<gigwire_payments::connect::BalanceAmount>| {
+            list.into_iter()
+                .map(|a| Amount {
+                    amount: a.amount,
+                    currency: a.currency,
+                })
+                .collect()
+        };
+        Ok(BalanceView {
+            available: amounts(balance.available),
+            pending: amounts(balance.pending),
+            manual_payouts: stripe.manual_payouts(),
+        })
+    }
+
+    /// `POST /me/payouts`: pays the available balance of one currency out to the provider's
+    /// bank, where their account is on manual payouts (otherwise Stripe does it on its
+    /// schedule: **409** saying so). The client's key makes a retry answer the same payout.
+    #[instrument(skip_all, fields(user_id = %caller.user_id))]
+    pub async fn withdraw(
+        &self,
+        caller: &Caller,
+        request: WithdrawRequest,
+        now: DateTime<Utc>,
+    ) -> Result<PayoutRecord> {
+        let key = idempotency_key(&request.idempotency_key)?.to_owned();
+        let (account, earlier) = futures::try_join!(
+            self.own_account(caller),
+            self.store.withdrawal(&caller.user_id, &key)
+        )?;
+        // A retry answers the payout its key made (the balance it read is gone since).
+        if let Some(earlier) = earlier {
+            return Ok(earlier);
+        }
+        if !account.can_be_paid {
+            return Err(Error::Conflict(
+                "your payout account is not enabled yet: finish Stripe's onboarding".into(),
+            ));
+        }
+        let (balance, stripe) = futures::try_join!(
+            self.connect.balance(&account.account_id),
+            self.connect.account(&account.account_id)
+        )?;
+        if !stripe.manual_payouts() {
+            return Err(Error::Conflict(
+                "payouts are automatic: Stripe pays your available balance out on its schedule"
+                    .into(),
+            ));
+        }
+        let available: Vec<_> = balance
+            .available
+            .into_iter()
+            .filter(|a| a.amount > 0)
+            .collect();
+        let chosen = match &request.currency {
+            Some(currency) => available.iter().find(|a| a.currency == *currency),
+            None if available.len() == 1 => available.first(),
+            None if available.is_empty() => None,
+            None => {
+                return Err(Error::field(
+                    "currency",
+                    "your balance holds several currencies: name one",
+                ));
+            }
+        };
+        let Some(chosen) = chosen else {
+            return Err(Error::Conflict("nothing is available to withdraw".into()));
+        };
+        let payout = self
+            .connect
+            .create_payout(
+                &account.account_id,
+                chosen.amount,
+                &chosen.currency,
+                &format!("withdraw-{}-{key}", caller.user_id),
+            )
+            .await
+            .map_err(|err| match err {
+                // Stripe's refusal (the key used for another amount, funds gone) is the
+                // caller's to read; anything else stays as it is.
+                Error::Unexpected(cause) => Error::Conflict(format!("Stripe refused: {cause}")),
+                other => other,
+            })?;
+        let record = PayoutRecord::reported(&payout, now);
+        self.store
+            .save_withdrawal(&caller.user_id, &key, &record)
+            .await?;
+        info!(payout = %record.payout_id, amount = record.amount, "withdrawal");
+        Ok(record)
+    }
 }
 
 /// `GET /me/payouts/account`: where the caller's onboarding is.
@@ -151,4 +262,31 @@ pub async fn report(
     let mut lines = store.commission_report(&period).await?;
     lines.sort_by(|a, b| (&a.category, &a.currency).cmp(&(&b.category, &b.currency)));
     Ok(CommissionReport { period, lines })
+}
+
+/// `GET /me/payouts`: the caller's payouts, newest first.
+pub async fn payouts(
+    store: &dyn PayoutStore,
+    cursors: &CursorCodec,
+    caller: &Caller,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<PayoutPage> {
+    provider_only(caller)?;
+    let scope = format!("payouts:{}", caller.user_id);
+    let after = cursor.map(|c| cursors.decode(&scope, c)).transpose()?;
+    let page = store.payouts_of(&caller.user_id, limit, after).await?;
+    Ok(PayoutPage {
+        items: page.items,
+        next_cursor: page.next.map(|p| cursors.encode(&scope, &p)),
+    })
+}
+
+/// `GET /me/earnings`: the caller's earnings per month and currency, from the counters each
+/// completion (and a lost dispute's write-off) adds to.
+pub async fn earnings(store: &dyn PayoutStore, caller: &Caller) -> Result<Earnings> {
+    provider_only(caller)?;
+    Ok(Earnings {
+        lines: store.earnings_of(&caller.user_id).await?,
+    })
 }

@@ -4,11 +4,13 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use gigwire_payments::connect::{AccountLink, ConnectAccount};
+use gigwire_payments::connect::{AccountLink, Balance, ConnectAccount, Payout};
 
-use super::model::{CommissionRates, PayoutAccount, ReportLine};
+use super::model::{CommissionRates, EarningsLine, PayoutAccount, PayoutRecord, ReportLine};
+use crate::cursor::Position;
 use crate::domain::UserId;
 use crate::error::Result;
+use crate::store::Page;
 
 /// Payout accounts and commission rates on the table.
 #[async_trait]
@@ -26,6 +28,26 @@ pub trait PayoutStore: Send + Sync {
     async fn put_commission_rates(&self, rates: &CommissionRates) -> Result<()>;
     /// One period's commission report lines.
     async fn commission_report(&self, period: &str) -> Result<Vec<ReportLine>>;
+    /// The payout a provider's withdrawal under `key` made.
+    async fn withdrawal(&self, provider: &UserId, key: &str) -> Result<Option<PayoutRecord>>;
+    /// Records the payout a withdrawal under `key` made (and the payout itself).
+    async fn save_withdrawal(
+        &self,
+        provider: &UserId,
+        key: &str,
+        payout: &PayoutRecord,
+    ) -> Result<()>;
+    /// Records a payout as Stripe has it now.
+    async fn save_payout(&self, provider: &UserId, payout: &PayoutRecord) -> Result<()>;
+    /// A page of a provider's payouts, newest first.
+    async fn payouts_of(
+        &self,
+        provider: &UserId,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<PayoutRecord>>;
+    /// A provider's earnings lines, newest period first.
+    async fn earnings_of(&self, provider: &UserId) -> Result<Vec<EarningsLine>>;
 }
 
 /// Stripe Connect, as onboarding calls it.
@@ -47,6 +69,18 @@ pub trait ConnectGateway: Send + Sync {
         refresh_url: &str,
         return_url: &str,
     ) -> Result<AccountLink>;
+    /// An account's balance.
+    async fn balance(&self, account: &str) -> Result<Balance>;
+    /// A payout of an account's balance (idempotently under `key`).
+    async fn create_payout(
+        &self,
+        account: &str,
+        amount: i64,
+        currency: &str,
+        key: &str,
+    ) -> Result<Payout>;
+    /// A payout as Stripe has it now.
+    async fn payout(&self, account: &str, id: &str) -> Result<Payout>;
 }
 
 #[async_trait]
@@ -72,5 +106,23 @@ impl ConnectGateway for gigwire_payments::StripePayments {
             gigwire_payments::StripePayments::account_link(self, account, refresh_url, return_url)
                 .await?,
         )
+    }
+    async fn balance(&self, account: &str) -> Result<Balance> {
+        Ok(gigwire_payments::StripePayments::balance(self, account).await?)
+    }
+    async fn create_payout(
+        &self,
+        account: &str,
+        amount: i64,
+        currency: &str,
+        key: &str,
+    ) -> Result<Payout> {
+        Ok(
+            gigwire_payments::StripePayments::create_payout(self, account, amount, currency, key)
+                .await?,
+        )
+    }
+    async fn payout(&self, account: &str, id: &str) -> Result<Payout> {
+        Ok(gigwire_payments::StripePayments::payout(self, account, id).await?)
     }
 }
