@@ -1009,3 +1009,51 @@ impl Intercept for WriteUnits {
         Ok(())
     }
 }
+
+/// A store's client that "dies" right after its first committed transaction: every later
+/// call fails before it reaches the table, as if the function had stopped after its commit.
+#[derive(Debug, Default, Clone)]
+pub struct DiesAfterCommit {
+    dead: Arc<Mutex<bool>>,
+}
+
+impl DiesAfterCommit {
+    /// Whether a transaction committed (and everything after it failed).
+    pub fn died(&self) -> bool {
+        *self.dead.lock().unwrap()
+    }
+}
+
+impl Intercept for DiesAfterCommit {
+    fn name(&self) -> &'static str {
+        "DiesAfterCommit"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.died() {
+            return Err("the function stopped after its commit".into());
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let committed = context
+            .output_or_error()
+            .ok()
+            .is_some_and(|o| o.downcast_ref::<TransactWriteItemsOutput>().is_some());
+        if committed {
+            *self.dead.lock().unwrap() = true;
+        }
+        Ok(())
+    }
+}

@@ -364,12 +364,12 @@ async fn an_offer_is_bought_paid_assigned_chatted_about_listed_and_cancelled_wit
 pub(crate) static SWEEP: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 /// Tests that hold the Stripe server's automatic webhook delivery (it is global) take turns.
-static DELIVERY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static DELIVERY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A provider, a customer, and the customer's booking whose payment succeeded on Stripe while
 /// automatic delivery was held: the stack has not heard of it yet. Delivery stays held until
 /// `resume` is called.
-async fn paid_unannounced(stack: &Stack, tag: &str) -> (Person, Person, String, String) {
+pub(crate) async fn paid_unannounced(stack: &Stack, tag: &str) -> (Person, Person, String, String) {
     let stripe = stack.stripe();
     let bruno = stack.provider(&format!("Bruno {tag}"), false).await;
     let ana = stack.person(&format!("Ana {tag}")).await;
@@ -387,7 +387,7 @@ async fn paid_unannounced(stack: &Stack, tag: &str) -> (Person, Person, String, 
     (bruno, ana, id, pi)
 }
 
-async fn resume(stack: &Stack) {
+pub(crate) async fn resume(stack: &Stack) {
     stack
         .stripe()
         .control("POST", "/webhooks/resume", json!({}))

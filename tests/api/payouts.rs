@@ -707,3 +707,68 @@ async fn a_provider_on_manual_payouts_withdraws_once_sees_earnings_and_the_payou
         .await;
     assert!(inbox["items"].to_string().contains(po), "{inbox}");
 }
+
+#[tokio::test]
+async fn a_webhook_that_stops_right_after_its_commit_still_tells_both_parties_once() {
+    let _sweep = SWEEP.read().await;
+    let stack = Stack::from_env();
+    let stripe = stack.stripe();
+    let held = crate::bookings::DELIVERY.lock().await;
+    let (bruno, ana, id, pi) = crate::bookings::paid_unannounced(&stack, "Stops").await;
+    let event = stripe.event(&pi, "payment_intent.succeeded").await;
+    let signed = stripe
+        .control("POST", "/webhooks/sign", json!({ "event_id": event["id"] }))
+        .await;
+
+    // The webhook runs in-process over a store whose client dies after the commit.
+    let dies = gigwire_tests::DiesAfterCommit::default();
+    let services = stack
+        .in_process(Some(stack.store_intercepted(dies.clone()).await))
+        .await;
+    let payments = gigwire_payments::StripePayments::new(&stripe.key, Some(&stripe.url)).unwrap();
+    let cursors =
+        gigwire::cursor::CursorCodec::new(std::env::var("GIGWIRE_APP_SECRET").unwrap().as_bytes());
+    let news = services.notifications();
+    let bookings = gigwire::bookings::service::Bookings {
+        store: &services.store,
+        offers: &services.store,
+        files: &services.store,
+        payments: &payments,
+        news: &news,
+        cursors: &cursors,
+        accounts: &services.store,
+        connect: &payments,
+    };
+    let outcome = bookings
+        .webhook(
+            signed["payload"].as_str().unwrap().as_bytes(),
+            signed["headers"]["Stripe-Signature"].as_str(),
+            &stripe.webhook_secret,
+            chrono::Utc::now(),
+        )
+        .await;
+    assert!(dies.died(), "the transition committed");
+    // Whatever the in-process call did after its commit could not reach the table.
+    drop(outcome);
+    // Stripe's own delivery arrives later too: a duplicate that announces nothing again.
+    crate::bookings::resume(&stack).await;
+    drop(held);
+
+    booking_when(&stack, &ana, &id, "accepted").await;
+    let confirmed = told(&stack, &ana, "booking_confirmed", &id).await;
+    let assigned = told(&stack, &bruno, "provider_assigned", &id).await;
+    assert_eq!(confirmed["roomId"], id.as_str());
+    assert_eq!(assigned["roomId"], id.as_str());
+    // Once each, even after the redelivery and a while for any late duplicate.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for (who, kind) in [(&ana, "booking_confirmed"), (&bruno, "provider_assigned")] {
+        let inbox = stack.inbox(who, "?limit=50").await;
+        let count = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == kind && n["data"]["bookingId"] == id.as_str())
+            .count();
+        assert_eq!(count, 1, "{kind}: {inbox}");
+    }
+}

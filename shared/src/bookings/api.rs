@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::model::{BookingView, CancelRequest, DeliverRequest, PurchaseRequest};
 use super::service::{self, Bookings};
-use super::store::ListFilter;
+use super::store::{ListFilter, Outbox};
 use crate::adapters::{ApiGatewayPusher, SnsPush};
 use crate::cursor::CursorCodec;
 use crate::domain::{BookingId, OfferId};
@@ -42,6 +42,34 @@ fn query_enum<T: DeserializeOwned>(req: &HttpRequest, name: &str) -> Result<Opti
                 .map_err(|_| Error::field(name, format!("unknown {name} '{raw}'")))
         })
         .transpose()
+}
+
+/// What the outbox function builds once: the table and the ways to reach people (no Stripe
+/// key: it only tells).
+pub struct OutboxSender {
+    store: DynamoStore,
+    pusher: ApiGatewayPusher,
+    push: Option<SnsPush>,
+}
+
+impl OutboxSender {
+    /// Builds the dependencies once.
+    pub fn new(init: &Init) -> Self {
+        Self {
+            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+            pusher: ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint),
+            push: SnsPush::from_sdk(&init.sdk, init.config.push_application_arn.as_deref()),
+        }
+    }
+
+    /// Sends a stream batch of outbox items, in order.
+    pub async fn handle(&self, batch: Vec<Outbox>) -> Result<()> {
+        let news = notifications_over(&self.store, &self.pusher, self.push.as_ref());
+        for outbox in &batch {
+            service::send_outbox(&news, outbox, now()).await?;
+        }
+        Ok(())
+    }
 }
 
 /// What the reading functions build: the table and cursors, no Stripe key.

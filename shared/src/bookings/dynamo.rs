@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use tracing::instrument;
 
 use super::model::{Booking, PartyRole};
-use super::store::{BookingStore, Creation, Effects, LedgerStep, ListFilter};
+use super::store::{BookingStore, Creation, Effects, LedgerStep, ListFilter, Outbox};
 use crate::bookings::keys as booking_keys;
 use crate::chat::model::SubjectType;
 use crate::chat::store::RoomClaim;
@@ -29,6 +29,11 @@ const ENTITY_LEDGER: &str = "ledger_step";
 const ENTITY_PURCHASE: &str = "purchase";
 const ENTITY_STRIPE_EVENT: &str = "stripe_event";
 const ENTITY_WAITING_RELEASE: &str = "waiting_release";
+/// Entity type of outbox items: the stream consumer's filter.
+pub const ENTITY_OUTBOX: &str = "booking_outbox";
+/// How long an outbox item is kept (its stream record is what matters; a day leaves room to
+/// inspect one).
+const OUTBOX_RETENTION_HOURS: i64 = 24;
 
 /// How long a processed Stripe event id is kept: Stripe retries for 3 days; a month leaves
 /// room for manual redeliveries from the dashboard.
@@ -197,6 +202,17 @@ impl BookingStore for DynamoStore {
         }
         if let Some(event) = effects.stripe_event {
             let item = self.event_item(event, after.updated_at)?;
+            actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
+        }
+        if let Some(outbox) = Outbox::of(after, &effects) {
+            let mut item = to_item(
+                &booking_keys::outbox(&after.id, after.version),
+                ENTITY_OUTBOX,
+                None,
+                &outbox,
+            )?;
+            let expires = after.updated_at + Duration::hours(OUTBOX_RETENTION_HOURS);
+            item.insert(keys::EXPIRES_AT.into(), n(expires.timestamp()));
             actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
         }
         if let Some((room, members)) = effects.room {

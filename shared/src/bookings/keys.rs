@@ -14,6 +14,7 @@ pub const PREFIXES: &[&str] = &[
     PURCHASE_PREFIX,
     "STRIPE_EVENT#",
     WAITING_PREFIX,
+    OUTBOX_PREFIX,
 ];
 
 /// `PK` of a booking's partition and `SK` prefix of party rows.
@@ -68,6 +69,18 @@ pub fn waiting_release(provider: &UserId, id: &BookingId) -> Key {
     key(user_partition(provider), format!("{WAITING_PREFIX}{id}"))
 }
 
+/// `SK` prefix of a booking's outbox items.
+const OUTBOX_PREFIX: &str = "OUTBOX#";
+
+/// What the transition to `version` of a booking announces (one item per transition, sent
+/// from the table's stream when inserted).
+pub fn outbox(id: &BookingId, version: u32) -> Key {
+    key(
+        format!("{BOOKING_PREFIX}{id}"),
+        format!("{OUTBOX_PREFIX}{version:010}"),
+    )
+}
+
 /// A Stripe event already applied (kept 35 days, beyond Stripe's 3 days of retries).
 pub fn stripe_event(event_id: &str) -> Key {
     key(format!("STRIPE_EVENT#{event_id}"), "EVENT")
@@ -114,6 +127,11 @@ mod tests {
                 stripe_event("evt_1"),
                 "STRIPE_EVENT#evt_1".to_owned(),
                 "EVENT".to_owned(),
+            ),
+            (
+                outbox(&id, 7),
+                format!("BOOKING#{BOOKING}"),
+                "OUTBOX#0000000007".to_owned(),
             ),
             (
                 waiting_release(&user, &id),

@@ -2,8 +2,9 @@
 //! webhook and the timer sweep. Those that call Stripe read its keys from NoEcho template
 //! parameters; the two that only read the table never see them.
 
-use crate::bookings::api::{BookingReads, BookingsApi};
-use crate::lambda::init_stripe;
+use crate::bookings::api::{BookingReads, BookingsApi, OutboxSender};
+use crate::bookings::dynamo::ENTITY_OUTBOX;
+use crate::lambda::{self, init_stripe, stream};
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::{serve_http, serve_schedule};
 
@@ -28,6 +29,24 @@ const MOVE_AND_TELL: &[Allow] = &[
         "ConditionCheckItem",
     ]),
     Allow::Indexes,
+    Allow::PostToConnections,
+    Allow::Sns(&["Publish", "DeleteEndpoint"]),
+];
+
+/// Sends what committed transitions announced: reads the table's stream, tells the parties
+/// and the operators (inbox, live connections, mobile push), reads names and connections.
+const TELL: &[Allow] = &[
+    Allow::Table(&[
+        "GetItem",
+        "Query",
+        "BatchGetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "ConditionCheckItem",
+    ]),
+    Allow::Indexes,
+    Allow::ReadStream,
     Allow::PostToConnections,
     Allow::Sns(&["Publish", "DeleteEndpoint"]),
 ];
@@ -115,6 +134,21 @@ pub const FEATURE: Feature = Feature {
                 webhook,
                 crate::lambda::http::MAX_FOREIGN_BODY_BYTES
             ),
+        },
+        Function {
+            name: "send-booking-news",
+            description: "Sends what each committed booking transition announced (its outbox item on the table's stream): notifications and the room it opened.",
+            trigger: Trigger::Stream(ENTITY_OUTBOX),
+            allow: TELL,
+            env: &[],
+            timeout: Some(60),
+            run: |_| {
+                Box::pin(async {
+                    let init = lambda::init().await?;
+                    let sender = OutboxSender::new(&init);
+                    stream::run(ENTITY_OUTBOX, |batch| sender.handle(batch)).await
+                })
+            },
         },
         Function {
             name: "cron-booking-timers",

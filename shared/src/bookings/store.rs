@@ -12,8 +12,9 @@ use utoipa::ToSchema;
 use super::model::{Booking, BookingState, Entry, PartyRole, Source};
 use crate::chat::model::{Member, Room};
 use crate::cursor::Position;
-use crate::domain::{BookingId, FileId, UserId};
+use crate::domain::{BookingId, FileId, RoomId, UserId};
 use crate::error::Result;
+use crate::notifications::model::Kind;
 use crate::notifications::service::{Notifications, NotifyRequest};
 use crate::payouts::model::CommissionTally;
 use crate::realtime::service::{self as realtime, RoomChange, ServerEvent};
@@ -32,6 +33,68 @@ pub struct LedgerStep {
     pub stripe_ref: Option<String>,
     /// When it was written.
     pub at: DateTime<Utc>,
+}
+
+/// Who an announcement is for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// These users.
+    Users(Vec<UserId>),
+    /// The admins who follow the operators' topic.
+    Operations,
+}
+
+/// A notification a transition implies, written in its transaction (the booking's outbox)
+/// and sent from the table's stream, so a function that stops right after its commit still
+/// tells everyone — once: its key is the booking and `step`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Announcement {
+    /// What about.
+    pub kind: Kind,
+    /// To whom.
+    pub to: Audience,
+    /// Who caused it: never notified of it, and whom the texts call `actor` unless `data`
+    /// names someone.
+    pub actor: Option<UserId>,
+    /// The facts for the texts.
+    pub data: serde_json::Value,
+    /// The notification's key within the booking (`confirmed`, `cancelled`, …).
+    pub step: String,
+}
+
+/// A booking's outbox item: what one committed transition announces. Its insertion on the
+/// table's stream is what sends it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outbox {
+    /// The booking.
+    pub booking_id: BookingId,
+    /// Its version after the transition.
+    pub version: u32,
+    /// Its room, when it has one (the notifications' room and digest group).
+    pub room_id: Option<RoomId>,
+    /// The room the transition opened, announced on the parties' open connections.
+    pub opened: Option<Room>,
+    /// The booking's parties.
+    pub parties: Vec<UserId>,
+    /// The notifications.
+    pub announcements: Vec<Announcement>,
+}
+
+impl Outbox {
+    /// What the transition to `after` with `effects` announces, if anything.
+    pub fn of(after: &Booking, effects: &Effects<'_>) -> Option<Self> {
+        (!effects.announcements.is_empty() || effects.room.is_some()).then(|| Self {
+            booking_id: after.id,
+            version: after.version,
+            room_id: after.room_id,
+            opened: effects.room.map(|(room, _)| room.clone()),
+            parties: after.parties().to_vec(),
+            announcements: effects.announcements.clone(),
+        })
+    }
 }
 
 /// What a transition writes besides the booking.
@@ -56,6 +119,8 @@ pub struct Effects<'a> {
     pub park: Option<UserId>,
     /// The booking leaves its provider's waiting releases.
     pub unpark: Option<UserId>,
+    /// What it announces (sent from the outbox item it writes, with the room it opens).
+    pub announcements: Vec<Announcement>,
 }
 
 /// Which of a user's bookings to list.

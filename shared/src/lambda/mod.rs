@@ -140,8 +140,9 @@ mod tests {
                     f if f.starts_with("ws-") => {
                         serde_json::from_str::<ApiGatewayWebsocketProxyRequest>(&text).map(drop)
                     }
-                    "notify-missed-messages" => {
-                        serde_json::from_str::<super::stream::StreamEvent>(&text).map(drop)
+                    "notify-missed-messages" | "send-booking-news" => {
+                        let event = serde_json::from_str::<super::stream::StreamEvent>(&text);
+                        event.map(drop)
                     }
                     f if f.starts_with("cron-") || f == "schedule" => {
                         serde_json::from_str::<EventBridgeEvent>(&text).map(drop)
