@@ -344,6 +344,20 @@ pub struct Timer {
     pub kind: TimerKind,
     /// When it is due.
     pub due_at: DateTime<Utc>,
+    /// How often it has failed so far (a timer that keeps failing alerts the operators).
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+impl Timer {
+    /// A timer of `kind` due at `due_at`, not tried yet.
+    pub fn due(kind: TimerKind, due_at: DateTime<Utc>) -> Self {
+        Self {
+            kind,
+            due_at,
+            attempts: 0,
+        }
+    }
 }
 
 /// A refund a cancellation decided.
@@ -507,10 +521,7 @@ impl Booking {
             proof_file_ids: Vec::new(),
             delivery_note: None,
             cancel_reason: None,
-            timer: Some(Timer {
-                kind: TimerKind::PaymentExpiry,
-                due_at: now + PAYMENT_WINDOW,
-            }),
+            timer: Some(Timer::due(TimerKind::PaymentExpiry, now + PAYMENT_WINDOW)),
             created_at: now,
             updated_at: now,
             version: 1,
@@ -597,14 +608,11 @@ impl Booking {
         let state = next(self.state, self.source, event, actor)?;
         let timer = match state {
             BookingState::PendingPayment => self.timer,
-            BookingState::Delivered => Some(Timer {
-                kind: TimerKind::AutoComplete,
-                due_at: now + AUTO_COMPLETE_AFTER,
-            }),
-            BookingState::Completed => Some(Timer {
-                kind: TimerKind::Release,
-                due_at: now,
-            }),
+            BookingState::Delivered => Some(Timer::due(
+                TimerKind::AutoComplete,
+                now + AUTO_COMPLETE_AFTER,
+            )),
+            BookingState::Completed => Some(Timer::due(TimerKind::Release, now)),
             _ => None,
         };
         Ok(Self {
@@ -952,10 +960,10 @@ mod tests {
             .unwrap();
         assert_eq!(
             delivered.timer,
-            Some(Timer {
-                kind: TimerKind::AutoComplete,
-                due_at: now + AUTO_COMPLETE_AFTER
-            })
+            Some(Timer::due(
+                TimerKind::AutoComplete,
+                now + AUTO_COMPLETE_AFTER
+            ))
         );
         assert_eq!(delivered.updated_at, now);
         let err = booking(S::Accepted)

@@ -51,6 +51,11 @@ const SWEEP_BATCH: u32 = 100;
 /// How long a timer that failed waits before it is tried again, so timers that keep failing
 /// (Stripe refusing, a payment it no longer knows) never crowd out the rest of a batch.
 const RETRY_FAILED_TIMER: Duration = Duration::minutes(5);
+/// Failures after which a timer alerts the operators (about 50 minutes of retries), and is
+/// tried hourly from then on: money must still move, but not silently.
+pub const TIMER_ALERT_AFTER: u32 = 10;
+/// How long a timer past the alert waits between attempts.
+const RETRY_STUCK_TIMER: Duration = Duration::hours(1);
 /// Times a payment is applied against a booking that keeps moving before the webhook gives up
 /// (and Stripe delivers again).
 const PAID_ATTEMPTS: usize = 3;
@@ -581,8 +586,7 @@ impl Bookings<'_> {
         {
             Ok(transfer) => Ok(transfer.id),
             Err(err) => {
-                self.bump(booking, Some(now + RETRY_FAILED_TIMER), now)
-                    .await;
+                self.failed(booking, &err, now).await;
                 Err(err)
             }
         }
@@ -673,10 +677,7 @@ impl Bookings<'_> {
             reversal_id: None,
         });
         if booking.released() {
-            after.timer = Some(Timer {
-                kind: TimerKind::ReverseTransfer,
-                due_at: now,
-            });
+            after.timer = Some(Timer::due(TimerKind::ReverseTransfer, now));
         } else if booking.timer.is_some_and(|t| t.kind == TimerKind::Release) {
             // Frozen: a won dispute gives the release its timer back.
             after.timer = None;
@@ -746,10 +747,7 @@ impl Bookings<'_> {
             });
             // Released again (or for the first time) — unless the reversal never happened.
             after.timer = if completed && !booking.released() {
-                Some(Timer {
-                    kind: TimerKind::Release,
-                    due_at: now,
-                })
+                Some(Timer::due(TimerKind::Release, now))
             } else if booking
                 .timer
                 .is_some_and(|t| t.kind == TimerKind::ReverseTransfer)
@@ -836,8 +834,7 @@ impl Bookings<'_> {
                     {
                         Ok(reversal) => Some(reversal),
                         Err(err) => {
-                            self.bump(&booking, Some(now + RETRY_FAILED_TIMER), now)
-                                .await;
+                            self.failed(&booking, &err, now).await;
                             return Err(err);
                         }
                     }
@@ -971,10 +968,7 @@ impl Bookings<'_> {
                 continue;
             };
             let mut after = booking.clone();
-            after.timer = Some(Timer {
-                kind: TimerKind::Release,
-                due_at: now,
-            });
+            after.timer = Some(Timer::due(TimerKind::Release, now));
             after.updated_at = now;
             after.version += 1;
             let effects = Effects {
@@ -1031,10 +1025,7 @@ impl Bookings<'_> {
                 stripe_refund_id: None,
             });
             // Until Stripe takes the refund, the sweep retries it.
-            after.timer = Some(Timer {
-                kind: TimerKind::RefundRetry,
-                due_at: now + REFUND_RETRY,
-            });
+            after.timer = Some(Timer::due(TimerKind::RefundRetry, now + REFUND_RETRY));
             ledger.push(LedgerStep {
                 step: "refund".into(),
                 entries: refund_entries(amount),
@@ -1059,10 +1050,7 @@ impl Bookings<'_> {
         if !captured && booking.payment_intent_id.is_some() {
             // Until Stripe says the payment can no longer go through, a timer reads it again
             // (and refunds it if it went through after all).
-            after.timer = Some(Timer {
-                kind: TimerKind::VoidPayment,
-                due_at: now + VOID_CHECK,
-            });
+            after.timer = Some(Timer::due(TimerKind::VoidPayment, now + VOID_CHECK));
         }
         // Both parties learn why, and what comes back (an unpaid checkout was the customer's
         // alone: the provider never had it).
@@ -1508,7 +1496,7 @@ impl Bookings<'_> {
                 Ok(()) => done += 1,
                 Err(err) => {
                     warn!(error = ?err, booking_id = %booking.id, "booking timer failed; retried later");
-                    self.postpone(&booking, now).await;
+                    self.failed(&booking, &err, now).await;
                 }
             }
         }
@@ -1516,11 +1504,48 @@ impl Bookings<'_> {
         Ok(done)
     }
 
-    /// Moves a failed timer a little later (if the booking is still as read).
-    async fn postpone(&self, booking: &Booking, now: DateTime<Utc>) {
-        if booking.timer.is_some() {
-            self.bump(booking, Some(now + RETRY_FAILED_TIMER), now)
-                .await;
+    /// A timer failed: it is due again a little later with one more attempt counted (a new
+    /// version, so a Stripe call it retries gets a new key). At the alert threshold the
+    /// operators are told, once, in the same transaction, and it is tried hourly from then
+    /// on. Best effort: a booking that moved on meanwhile decides again on the next run.
+    async fn failed(&self, booking: &Booking, error: &Error, now: DateTime<Utc>) {
+        let Some(timer) = booking.timer else {
+            return;
+        };
+        let attempts = timer.attempts + 1;
+        let wait = if attempts >= TIMER_ALERT_AFTER {
+            RETRY_STUCK_TIMER
+        } else {
+            RETRY_FAILED_TIMER
+        };
+        let mut after = booking.clone();
+        after.timer = Some(Timer {
+            due_at: now + wait,
+            attempts,
+            ..timer
+        });
+        after.updated_at = now;
+        after.version += 1;
+        let mut effects = Effects::default();
+        if attempts == TIMER_ALERT_AFTER {
+            let kind = crate::domain::wire_name(&timer.kind);
+            effects.announcements.push(Announcement {
+                kind: Kind::System,
+                to: Audience::Operations,
+                actor: None,
+                data: json!({
+                    "title": format!("Booking timer failing: {}", booking.title),
+                    "preview": format!(
+                        "The {kind} timer of booking {} failed {attempts} times ({error}); it is retried every hour.",
+                        booking.id
+                    ),
+                }),
+                step: format!("timer-failing:{kind}:{}", timer.due_at.timestamp()),
+            });
+            warn!(booking_id = %booking.id, kind, attempts, "booking timer keeps failing: operators alerted");
+        }
+        if let Err(err) = self.store.transition(booking, &after, effects).await {
+            warn!(error = ?err, booking_id = %booking.id, "failed timer not rescheduled");
         }
     }
 
@@ -2067,6 +2092,9 @@ mod tests {
                 .collect())
         }
         async fn create_transfer(&self, new: &NewTransfer<'_>, key: &str) -> Result<Transfer> {
+            if *self.down.lock().unwrap() {
+                return Err(Error::PaymentUnavailable("down".into()));
+            }
             let mut transfers = self.transfers.lock().unwrap();
             if let Some((_, same)) = transfers.iter().find(|(k, _)| k == key) {
                 return Ok(same.clone());
@@ -2435,18 +2463,12 @@ mod tests {
             amount: 4_500,
             stripe_refund_id: None,
         });
-        refunding.timer = Some(Timer {
-            kind: TimerKind::RefundRetry,
-            due_at: now(),
-        });
+        refunding.timer = Some(Timer::due(TimerKind::RefundRetry, now()));
         let mut delivered = pending();
         delivered.id = BookingId::new();
         delivered.room_id = Some(delivered.room());
         delivered.state = BookingState::Delivered;
-        delivered.timer = Some(Timer {
-            kind: TimerKind::AutoComplete,
-            due_at: now(),
-        });
+        delivered.timer = Some(Timer::due(TimerKind::AutoComplete, now()));
         let table = Table::with(&refunding);
         table.put(&delivered);
         let world = World::new(table, Stripe::with("succeeded", &booking));
@@ -2606,10 +2628,7 @@ mod tests {
             amount: 4500,
             stripe_refund_id: None,
         });
-        cancelled.timer = Some(Timer {
-            kind: TimerKind::RefundRetry,
-            due_at: now(),
-        });
+        cancelled.timer = Some(Timer::due(TimerKind::RefundRetry, now()));
         world.table.put(&cancelled);
         world.bookings().sweep(now()).await.unwrap();
         let stored = world.table.stored(&paid.id);
@@ -2953,5 +2972,46 @@ mod tests {
             crate::lambda::stream::inserted(event, crate::bookings::dynamo::ENTITY_OUTBOX).unwrap();
         assert_eq!(read, [outbox]);
         assert_eq!(read[0].announcements[1].to, Audience::Operations);
+    }
+
+    #[tokio::test]
+    async fn a_timer_that_keeps_failing_alerts_the_operators_once_and_then_waits_an_hour() {
+        let booking = delivered();
+        let world = World::new(Table::with(&booking), Stripe::with("succeeded", &booking));
+        onboarded(&world, &booking);
+        *world.stripe.down.lock().unwrap() = true;
+        world
+            .bookings()
+            .confirm(&customer_of(&booking), &booking.id, now())
+            .await
+            .unwrap();
+        let mut at = now();
+        for _ in 0..TIMER_ALERT_AFTER + 2 {
+            at = world.table.stored(&booking.id).timer.unwrap().due_at;
+            world.bookings().sweep(at).await.unwrap();
+        }
+        let timer = world.table.stored(&booking.id).timer.unwrap();
+        assert_eq!(timer.kind, TimerKind::Release);
+        assert_eq!(timer.attempts, TIMER_ALERT_AFTER + 3);
+        assert_eq!(timer.due_at, at + RETRY_STUCK_TIMER);
+        let alerts: Vec<Announcement> = world
+            .table
+            .outboxes
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|o| o.announcements.clone())
+            .filter(|a| a.to == Audience::Operations)
+            .collect();
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].kind, Kind::System);
+        // Stripe back: the next run releases, once.
+        *world.stripe.down.lock().unwrap() = false;
+        world.bookings().sweep(timer.due_at).await.unwrap();
+        assert_eq!(
+            world.table.stored(&booking.id).payment_state(),
+            PaymentState::Released
+        );
+        assert_eq!(world.stripe.transfers.lock().unwrap().len(), 1);
     }
 }
