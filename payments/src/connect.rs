@@ -1,22 +1,14 @@
 //! Stripe Connect for the marketplace's money out: providers' Express accounts and their
-//! onboarding links, transfers of a booking's earnings (with `source_transaction`, so they
-//! work before the charge's funds settle) and their reversals, and the disputes that may
-//! take a payment back.
-//!
-//! These calls go through async-stripe's client — its HTTP stack, retries, idempotency keys,
-//! `Stripe-Account` header and error parsing — but read Stripe's answers into our own small
-//! types rather than async-stripe's generated ones: an `Account` alone is thousands of
-//! generated types, and every function that linked them would pay for it in size and cold
-//! start (see the README's budgets). Only the fields the flows read are declared; the rest of
-//! Stripe's object is ignored, so a field Stripe adds never breaks a call.
+//! onboarding links, balances and payouts, transfers of a booking's earnings (with
+//! `source_transaction`, so they work before the charge's funds settle) and their reversals,
+//! and the disputes that may take a payment back. Read into small types of our own, as every
+//! call of this crate (see its root).
 
 use std::collections::HashMap;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
-use stripe_client_core::{RequestBuilder, StripeMethod};
 
-use crate::{PaymentError, StripePayments, classify, idempotent, unavailable};
+use crate::{Call, List, PaymentError, StripePayments};
 
 /// A connected (Express) account, as the payout flows read it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -203,12 +195,6 @@ pub struct NewTransfer<'a> {
     pub metadata: HashMap<String, String>,
 }
 
-/// `data` of a Stripe list.
-#[derive(serde::Deserialize)]
-struct List<T> {
-    data: Vec<T>,
-}
-
 #[derive(Serialize)]
 struct NewAccount<'a> {
     #[serde(rename = "type")]
@@ -239,37 +225,7 @@ struct TransfersQuery<'a> {
     limit: u32,
 }
 
-/// One call.
-struct Call<'a> {
-    method: StripeMethod,
-    path: String,
-    form: Option<String>,
-    query: Option<String>,
-    key: Option<&'a str>,
-    /// On a connected account (`Stripe-Account`), not the platform's.
-    account: Option<&'a str>,
-}
-
-fn form(params: &impl Serialize) -> Result<String, PaymentError> {
-    serde_qs::to_string(params).map_err(|err| PaymentError::Refused(format!("parameters: {err}")))
-}
-
 impl StripePayments {
-    async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, PaymentError> {
-        let mut builder = RequestBuilder::new(call.method, call.path);
-        builder.body = call.form;
-        builder.query = call.query;
-        let mut request = builder.customize::<miniserde::json::Value>();
-        if let Some(key) = call.key {
-            request = request.request_strategy(idempotent(key)?);
-        }
-        if let Some(account) = call.account {
-            request = request.account_id(stripe::AccountId::from(account));
-        }
-        let value = request.send(&self.client).await.map_err(classify)?;
-        serde_json::from_str(&miniserde::json::to_string(&value)).map_err(unavailable)
-    }
-
     /// Creates a provider's Express account, able to receive transfers (idempotent: the same
     /// key makes one account). Its country is the platform's (Stripe's default).
     pub async fn create_account(
@@ -288,28 +244,13 @@ impl StripePayments {
             ]),
             metadata,
         };
-        self.call(Call {
-            method: StripeMethod::Post,
-            path: "/accounts".into(),
-            form: Some(form(&params)?),
-            query: None,
-            key: Some(idempotency_key),
-            account: None,
-        })
-        .await
+        self.call(Call::post("/accounts", &params)?.key(idempotency_key))
+            .await
     }
 
     /// Reads a connected account again (its `account.updated` events are not trusted in order).
     pub async fn account(&self, id: &str) -> Result<ConnectAccount, PaymentError> {
-        self.call(Call {
-            method: StripeMethod::Get,
-            path: format!("/accounts/{id}"),
-            form: None,
-            query: None,
-            key: None,
-            account: None,
-        })
-        .await
+        self.call(Call::get(format!("/accounts/{id}"))).await
     }
 
     /// A fresh single-use onboarding link for `account`.
@@ -325,15 +266,7 @@ impl StripePayments {
             refresh_url,
             return_url,
         };
-        self.call(Call {
-            method: StripeMethod::Post,
-            path: "/account_links".into(),
-            form: Some(form(&params)?),
-            query: None,
-            key: None,
-            account: None,
-        })
-        .await
+        self.call(Call::post("/account_links", &params)?).await
     }
 
     /// Transfers to a connected account (idempotently under its key).
@@ -342,28 +275,13 @@ impl StripePayments {
         new: &NewTransfer<'_>,
         idempotency_key: &str,
     ) -> Result<Transfer, PaymentError> {
-        self.call(Call {
-            method: StripeMethod::Post,
-            path: "/transfers".into(),
-            form: Some(form(new)?),
-            query: None,
-            key: Some(idempotency_key),
-            account: None,
-        })
-        .await
+        self.call(Call::post("/transfers", new)?.key(idempotency_key))
+            .await
     }
 
     /// A connected account's balance.
     pub async fn balance(&self, account: &str) -> Result<Balance, PaymentError> {
-        self.call(Call {
-            method: StripeMethod::Get,
-            path: "/balance".into(),
-            form: None,
-            query: None,
-            key: None,
-            account: Some(account),
-        })
-        .await
+        self.call(Call::get("/balance").on(account)).await
     }
 
     /// Pays `amount` of a connected account's available balance out to its bank
@@ -375,54 +293,27 @@ impl StripePayments {
         currency: &str,
         idempotency_key: &str,
     ) -> Result<Payout, PaymentError> {
-        self.call(Call {
-            method: StripeMethod::Post,
-            path: "/payouts".into(),
-            form: Some(form(&NewPayout { amount, currency })?),
-            query: None,
-            key: Some(idempotency_key),
-            account: Some(account),
-        })
-        .await
+        let params = NewPayout { amount, currency };
+        let call = Call::post("/payouts", &params)?
+            .key(idempotency_key)
+            .on(account);
+        self.call(call).await
     }
 
     /// Reads a connected account's payout again.
     pub async fn payout(&self, account: &str, id: &str) -> Result<Payout, PaymentError> {
-        self.call(Call {
-            method: StripeMethod::Get,
-            path: format!("/payouts/{id}"),
-            form: None,
-            query: None,
-            key: None,
-            account: Some(account),
-        })
-        .await
+        self.call(Call::get(format!("/payouts/{id}")).on(account))
+            .await
     }
 
     /// Reads a transfer again (how much of it was reversed).
     pub async fn transfer(&self, id: &str) -> Result<Transfer, PaymentError> {
-        self.call(Call {
-            method: StripeMethod::Get,
-            path: format!("/transfers/{id}"),
-            form: None,
-            query: None,
-            key: None,
-            account: None,
-        })
-        .await
+        self.call(Call::get(format!("/transfers/{id}"))).await
     }
 
     /// Reads a dispute again (its events are not trusted in order).
     pub async fn dispute(&self, id: &str) -> Result<Dispute, PaymentError> {
-        self.call(Call {
-            method: StripeMethod::Get,
-            path: format!("/disputes/{id}"),
-            form: None,
-            query: None,
-            key: None,
-            account: None,
-        })
-        .await
+        self.call(Call::get(format!("/disputes/{id}"))).await
     }
 
     /// The transfers of a transfer group (a booking has one or none).
@@ -431,16 +322,7 @@ impl StripePayments {
             transfer_group,
             limit: 100,
         };
-        let list: List<Transfer> = self
-            .call(Call {
-                method: StripeMethod::Get,
-                path: "/transfers".into(),
-                form: None,
-                query: Some(form(&query)?),
-                key: None,
-                account: None,
-            })
-            .await?;
+        let list: List<Transfer> = self.call(Call::get("/transfers").query(&query)?).await?;
         Ok(list.data)
     }
 
@@ -455,16 +337,9 @@ impl StripePayments {
         struct Reversal {
             id: String,
         }
-        let reversal: Reversal = self
-            .call(Call {
-                method: StripeMethod::Post,
-                path: format!("/transfers/{transfer}/reversals"),
-                form: Some(form(&NewReversal { amount })?),
-                query: None,
-                key: Some(idempotency_key),
-                account: None,
-            })
-            .await?;
+        let path = format!("/transfers/{transfer}/reversals");
+        let call = Call::post(path, &NewReversal { amount })?.key(idempotency_key);
+        let reversal: Reversal = self.call(call).await?;
         Ok(reversal.id)
     }
 }
@@ -484,7 +359,7 @@ mod tests {
             metadata: HashMap::from([("booking_id".to_owned(), "01JD".to_owned())]),
         };
         assert_eq!(
-            form(&new).unwrap(),
+            crate::form(&new).unwrap(),
             "amount=4050&currency=eur&destination=acct_1&source_transaction=ch_1\
              &transfer_group=01JD&metadata[booking_id]=01JD"
         );

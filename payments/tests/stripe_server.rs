@@ -1,5 +1,5 @@
 //! The production adapter against the repository's Stripe-compatible test server, over HTTP
-//! as against Stripe: every object it answers must parse into async-stripe's types, and
+//! as against Stripe: every object it answers must read into the adapter's types, and
 //! idempotency must behave as Stripe's.
 
 use std::collections::HashMap;

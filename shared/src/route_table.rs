@@ -29,6 +29,7 @@ pub const HTTP_ROUTES: &[(&str, &str)] = &[
     ("GET", "/me/earnings"),
     ("GET", "/me/notification-preferences"),
     ("PATCH", "/me/notification-preferences"),
+    ("GET", "/me/payments"),
     ("GET", "/me/payouts"),
     ("POST", "/me/payouts"),
     ("GET", "/me/payouts/account"),

@@ -180,6 +180,27 @@ async fn an_onboarded_provider_is_paid_price_less_commission_once_when_the_custo
         .count();
     assert_eq!(told, 1, "{inbox}");
 
+    // Ana's payment history shows the charge and where the money went; Bruno's has none.
+    let (status, history) = stack
+        .call("GET", "/me/payments", Some(&ana.token), None)
+        .await;
+    assert_eq!(status, 200, "{history}");
+    let line = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["bookingId"] == id.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("{history}"));
+    assert_eq!(
+        (&line["charged"], &line["refunded"], &line["paymentState"]),
+        (&json!(4500), &json!(0), &json!("released"))
+    );
+    let (_, theirs) = stack
+        .call("GET", "/me/payments", Some(&bruno.token), None)
+        .await;
+    assert!(!theirs.to_string().contains(&id), "{theirs}");
+
     // The timer sweep and a second confirmation change nothing.
     stack.run_booking_timers(chrono::Utc::now()).await;
     let (status, _) = step(&stack, &ana, &id, "confirm", None).await;

@@ -112,6 +112,20 @@ impl BookingReads {
         HttpResponse::ok(&page)
     }
 
+    /// `GET /me/payments?limit&cursor`.
+    pub async fn payments(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let limit = page_size(req.query("limit"))?;
+        let page = service::payments(
+            &self.store,
+            &self.cursors,
+            req.caller()?,
+            limit,
+            req.query("cursor"),
+        )
+        .await?;
+        HttpResponse::ok(&page)
+    }
+
     /// `GET /bookings/{id}`.
     pub async fn get(&self, req: HttpRequest) -> Result<HttpResponse> {
         HttpResponse::ok(&service::detail(&self.store, req.caller()?, &booking_id(&req)?).await?)

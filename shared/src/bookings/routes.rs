@@ -76,6 +76,15 @@ pub const FEATURE: Feature = Feature {
             run: serve_http!(BookingReads::new, list),
         },
         Function {
+            name: "list-payments",
+            description: "Lists the caller's payments as a customer: what each paid booking charged and gave back.",
+            trigger: Trigger::Http(&[("GET", "/me/payments")], Access::Bearer),
+            allow: &[Allow::Table(&["Query"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(BookingReads::new, payments),
+        },
+        Function {
             name: "get-booking",
             description: "Returns a booking and its ledger to its parties and admins.",
             trigger: Trigger::Http(&[("GET", "/bookings/{id}")], Access::Bearer),

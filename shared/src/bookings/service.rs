@@ -17,9 +17,9 @@ use utoipa::ToSchema;
 
 use super::model::{
     Account, Actor, Booking, BookingState, BookingView, CancelRequest, DeliverRequest, DisputeInfo,
-    DisputeStatus, Event, PartyRole, PurchaseRequest, RefundInfo, Timer, TimerKind, TransferInfo,
-    charge_entries, completion_entries, dispute_entries, dispute_lost_entries, dispute_won_entries,
-    refund, refund_entries, release_entries, reversal_entries,
+    DisputeStatus, Event, PartyRole, PaymentState, PurchaseRequest, RefundInfo, Timer, TimerKind,
+    TransferInfo, charge_entries, completion_entries, dispute_entries, dispute_lost_entries,
+    dispute_won_entries, refund, refund_entries, release_entries, reversal_entries,
 };
 use super::store::{
     Announcement, Audience, BookingNews, BookingStore, Creation, Effects, LedgerStep, ListFilter,
@@ -1768,6 +1768,88 @@ pub async fn list(
         .await?;
     Ok(BookingPage {
         items: page.items.into_iter().map(BookingView::from).collect(),
+        next_cursor: page.next.map(|p| cursors.encode(&scope, &p)),
+    })
+}
+
+/// One booking's money as its customer sees it in their payment history.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentLine {
+    /// The booking.
+    pub booking_id: BookingId,
+    /// What was bought.
+    pub title: String,
+    /// Lowercase ISO currency.
+    pub currency: String,
+    /// Charged to the card, minor units.
+    pub charged: i64,
+    /// Given back (a refund, or a dispute the customer won), minor units.
+    pub refunded: i64,
+    /// Where the money is.
+    pub payment_state: PaymentState,
+    /// Stripe's PaymentIntent (`pi_…`), for receipts and support.
+    pub payment_intent_id: Option<String>,
+    /// When the booking last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A page of the caller's payment history.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentPage {
+    /// Newest first; a page may hold fewer than `limit` (bookings never paid are skipped).
+    pub items: Vec<PaymentLine>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /me/payments`: the caller's payments as a customer — what each paid booking charged
+/// and gave back — newest first (reads only the table).
+pub async fn payments(
+    store: &dyn BookingStore,
+    cursors: &CursorCodec,
+    caller: &Caller,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<PaymentPage> {
+    let filter = ListFilter {
+        role: Some(PartyRole::Customer),
+        ..ListFilter::default()
+    };
+    let scope = format!("payments:{}", caller.user_id);
+    let after = cursor.map(|c| cursors.decode(&scope, c)).transpose()?;
+    let page = store
+        .bookings_of(&caller.user_id, &filter, limit, after)
+        .await?;
+    let items = page
+        .items
+        .into_iter()
+        .filter_map(|booking| {
+            let state = booking.payment_state();
+            let paid = !matches!(
+                state,
+                PaymentState::Pending | PaymentState::Failed | PaymentState::Unpaid
+            );
+            paid.then(|| PaymentLine {
+                refunded: booking.refund.as_ref().map_or(0, |r| r.amount)
+                    + booking
+                        .dispute
+                        .as_ref()
+                        .filter(|d| d.status == DisputeStatus::Lost)
+                        .map_or(0, |d| d.amount),
+                booking_id: booking.id,
+                currency: booking.price.currency.clone(),
+                charged: booking.price.amount,
+                payment_state: state,
+                payment_intent_id: booking.payment_intent_id.clone(),
+                updated_at: booking.updated_at,
+                title: booking.title,
+            })
+        })
+        .collect();
+    Ok(PaymentPage {
+        items,
         next_cursor: page.next.map(|p| cursors.encode(&scope, &p)),
     })
 }
