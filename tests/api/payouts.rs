@@ -164,21 +164,8 @@ async fn an_onboarded_provider_is_paid_price_less_commission_once_when_the_custo
     // The provider sees the same and is told.
     let theirs = payment_when(&stack, &bruno, &id, "released").await;
     assert_eq!(theirs["booking"]["transfer"], booking["transfer"]);
-    let inbox =
-        stack
-            .inbox_when(&bruno, "?limit=50", |page| {
-                page["items"].as_array().unwrap().iter().any(|n| {
-                    n["kind"] == "payment_released" && n["data"]["bookingId"] == id.as_str()
-                })
-            })
-            .await;
-    let told = inbox["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["kind"] == "payment_released")
-        .count();
-    assert_eq!(told, 1, "{inbox}");
+    told(&stack, &bruno, "payment_released", &id).await;
+    assert_eq!(count_of(&stack, &bruno, "payment_released", &id).await, 1);
 
     // Ana's payment history shows the charge and where the money went; Bruno's has none.
     let (status, history) = stack
@@ -430,6 +417,17 @@ async fn told(stack: &Stack, who: &Person, kind: &str, id: &str) -> Value {
         .find(|n| n["kind"] == kind && n["data"]["bookingId"] == id)
         .cloned()
         .unwrap()
+}
+
+/// How many notifications of `kind` about booking `id` are in `who`'s inbox now.
+async fn count_of(stack: &Stack, who: &Person, kind: &str, id: &str) -> usize {
+    let inbox = stack.inbox(who, "?limit=50").await;
+    inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == kind && n["data"]["bookingId"] == id)
+        .count()
 }
 
 /// The booking's ledger step names, in order.
@@ -782,14 +780,6 @@ async fn a_webhook_that_stops_right_after_its_commit_still_tells_both_parties_on
     assert_eq!(assigned["roomId"], id.as_str());
     // Once each, even after the redelivery and a while for any late duplicate.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    for (who, kind) in [(&ana, "booking_confirmed"), (&bruno, "provider_assigned")] {
-        let inbox = stack.inbox(who, "?limit=50").await;
-        let count = inbox["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|n| n["kind"] == kind && n["data"]["bookingId"] == id.as_str())
-            .count();
-        assert_eq!(count, 1, "{kind}: {inbox}");
-    }
+    assert_eq!(count_of(&stack, &ana, "booking_confirmed", &id).await, 1);
+    assert_eq!(count_of(&stack, &bruno, "provider_assigned", &id).await, 1);
 }

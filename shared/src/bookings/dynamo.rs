@@ -344,15 +344,10 @@ impl BookingStore for DynamoStore {
         struct Row {
             booking_id: BookingId,
         }
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(keys::user_partition(provider)))
-            .expression_attribute_values(":prefix", s(booking_keys::WAITING_PREFIX))
-            .consistent_read(true);
-        let rows: Vec<Row> = from_items(Some(self.query_all(query).await?))?;
+        let pk = keys::user_partition(provider);
+        let rows: Vec<Row> = self
+            .partition_items(&pk, booking_keys::WAITING_PREFIX, false)
+            .await?;
         Ok(rows.into_iter().map(|r| r.booking_id).collect())
     }
 }

@@ -184,14 +184,8 @@ impl PayoutStore for DynamoStore {
     }
 
     async fn earnings_of(&self, provider: &UserId) -> Result<Vec<EarningsLine>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(keys::user_partition(provider)))
-            .expression_attribute_values(":prefix", s(payout_keys::EARNINGS_PREFIX))
-            .scan_index_forward(false);
-        from_items(Some(self.query_all(query).await?))
+        let pk = keys::user_partition(provider);
+        self.partition_items(&pk, payout_keys::EARNINGS_PREFIX, true)
+            .await
     }
 }

@@ -122,6 +122,26 @@ impl DynamoStore {
         }
     }
 
+    /// Every item of a table partition whose sort key starts with `prefix`, all pages,
+    /// strongly consistent (a handful: a provider's waiting releases, earnings lines).
+    pub(crate) async fn partition_items<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        prefix: &str,
+        newest_first: bool,
+    ) -> Result<Vec<T>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .scan_index_forward(!newest_first)
+            .consistent_read(true);
+        from_items(Some(self.query_all(query).await?))
+    }
+
     /// A page of what a user's index partition lists under `prefix` (sessions,
     /// subscriptions…).
     pub(crate) async fn user_list<T: DeserializeOwned>(
