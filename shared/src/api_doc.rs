@@ -48,7 +48,8 @@ use crate::notifications::service::{
 use crate::notifications::settings::{DeliveryStats, StatsRow};
 use crate::notifications::subscriptions::{Broadcast, SubscriptionPage};
 use crate::offers::model::{
-    CreateOffer, Money, Offer, OfferPatch, OfferStatus, ProfileInput, ProviderProfile, ServiceArea,
+    CreateOffer, Money, Offer, OfferPatch, OfferStatus, ProfileInput, ProviderProfile,
+    PublicProfile, ServiceArea,
 };
 use crate::offers::service::OfferPage;
 use crate::payouts::model::{
@@ -333,10 +334,11 @@ mod paths {
         responses((status = 200, body = ProviderProfile), (status = 403, body = ErrorBody)))]
     fn put_provider_profile() {}
 
-    /// A provider's public profile (404 when they have none).
+    /// A provider's public profile and `canBePaid` (their Stripe payout account is enabled)
+    /// (404 when they have no profile).
     #[utoipa::path(get, path = "/providers/{id}", tag = "offers",
         params(("id" = UserId, Path, description = "provider")),
-        responses((status = 200, body = ProviderProfile), (status = 404, body = ErrorBody)))]
+        responses((status = 200, body = PublicProfile), (status = 404, body = ErrorBody)))]
     fn get_provider_profile() {}
 
     /// A provider's offers, newest first; the provider also sees their paused ones.

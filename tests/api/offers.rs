@@ -276,6 +276,7 @@ async fn providers_keep_a_public_profile_that_customers_cannot_create() {
     assert_eq!(status, 200, "{read}");
     assert_eq!(read["serviceArea"]["area"], "Lisbon");
     assert_eq!(read["specialties"], json!(["boilers", "leaks"]));
+    assert_eq!(read["canBePaid"], false, "no payout account yet");
     let nobody = format!("/providers/{}", ana.id);
     assert_eq!(stack.status("GET", &nobody, &bruno.token).await, 404);
     let nowhere = json!({ "bio": "", "specialties": [], "categories": [], "yearsOfExperience": 1, "serviceArea": { "remote": false }, "responseSlaHours": 4 });

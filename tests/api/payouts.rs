@@ -211,8 +211,27 @@ async fn earnings_wait_for_a_provider_who_has_not_onboarded_and_go_when_stripe_e
     stack.run_booking_timers(chrono::Utc::now()).await;
     assert!(transfers_of(&stack, &id).await.is_empty());
 
+    // Customers see on her profile that she cannot be paid yet.
+    let profile = json!({ "bio": "Lamps and lights.", "specialties": ["lighting"],
+        "categories": ["electrical"], "yearsOfExperience": 3,
+        "serviceArea": { "remote": false, "area": "Porto" }, "responseSlaHours": 2 });
+    let (status, body) = stack
+        .call(
+            "PUT",
+            "/me/provider-profile",
+            Some(&carla.token),
+            Some(profile),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let public = format!("/providers/{}", carla.id);
+    let (_, read) = stack.call("GET", &public, Some(&dan.token), None).await;
+    assert_eq!(read["canBePaid"], false, "{read}");
+
     // Carla onboards: Stripe's account.updated releases what waited.
     onboard(&stack, &carla).await;
+    let (_, read) = stack.call("GET", &public, Some(&dan.token), None).await;
+    assert_eq!(read["canBePaid"], true, "{read}");
     let detail = payment_when(&stack, &dan, &id, "released").await;
     let transfers = transfers_of(&stack, &id).await;
     assert_eq!(transfers.len(), 1, "{transfers:?}");

@@ -55,7 +55,8 @@ impl OffersApi {
 
     /// `GET /providers/{id}`.
     pub async fn profile(&self, req: HttpRequest) -> Result<HttpResponse> {
-        HttpResponse::ok(&self.offers().profile(&provider_id(&req)?).await?)
+        let provider = provider_id(&req)?;
+        HttpResponse::ok(&self.offers().public_profile(&self.store, &provider).await?)
     }
 
     /// `GET /providers/{id}/offers`.

@@ -297,6 +297,19 @@ pub struct ProviderProfile {
     pub updated_at: DateTime<Utc>,
 }
 
+/// `GET /providers/{id}`: the public profile and whether the provider can be paid (their
+/// Stripe account is enabled; see `docs/payouts.md`).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicProfile {
+    /// The profile.
+    #[serde(flatten)]
+    pub profile: ProviderProfile,
+    /// Whether completed bookings' earnings go to the provider at once (otherwise they are
+    /// held until the provider finishes Stripe's onboarding).
+    pub can_be_paid: bool,
+}
+
 /// `PUT /me/provider-profile`: the whole profile.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

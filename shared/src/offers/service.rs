@@ -7,13 +7,16 @@ use serde::Serialize;
 use tracing::{info, instrument};
 use utoipa::ToSchema;
 
-use super::model::{CreateOffer, Offer, OfferPatch, OfferStatus, ProfileInput, ProviderProfile};
+use super::model::{
+    CreateOffer, Offer, OfferPatch, OfferStatus, ProfileInput, ProviderProfile, PublicProfile,
+};
 use super::store::OfferStore;
 use crate::auth::Caller;
 use crate::cursor::CursorCodec;
 use crate::domain::{FileId, OfferId, Role, UserId};
 use crate::error::{Error, Result};
 use crate::files::store::FileStore;
+use crate::payouts::store::PayoutStore;
 
 /// A page of offers.
 #[derive(Debug, Serialize, ToSchema)]
@@ -72,6 +75,21 @@ impl Offers<'_> {
             .get_profile(provider)
             .await?
             .ok_or(Error::NotFound("provider"))
+    }
+
+    /// `GET /providers/{id}`: the profile and, read in parallel, whether the provider's payout
+    /// account can be paid.
+    pub async fn public_profile(
+        &self,
+        accounts: &dyn PayoutStore,
+        provider: &UserId,
+    ) -> Result<PublicProfile> {
+        let (profile, account) =
+            futures::try_join!(self.profile(provider), accounts.payout_account(provider))?;
+        Ok(PublicProfile {
+            can_be_paid: account.is_some_and(|a| a.can_be_paid),
+            profile,
+        })
     }
 
     /// `POST /offers`.
