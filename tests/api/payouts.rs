@@ -556,6 +556,29 @@ async fn a_dispute_after_release_reverses_it_tells_everyone_and_a_won_one_releas
         .collect();
     assert_eq!((transfers.len(), kept.len()), (2, 1), "{transfers:?}");
     assert_eq!(kept[0]["amount"].as_i64().unwrap(), earned);
+
+    // Every dispute event again, newest first, ten times over, all at once: nothing moves.
+    let pi = detail["booking"]["paymentIntentId"].as_str().unwrap();
+    let mut ids = Vec::new();
+    for kind in [
+        "charge.dispute.closed",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.created",
+    ] {
+        ids.push(stripe.event(pi, kind).await["id"].clone());
+    }
+    stripe
+        .control(
+            "POST",
+            "/webhooks/deliver",
+            json!({ "event_ids": ids, "times": 10, "concurrent": true }),
+        )
+        .await;
+    let (_, after) = crate::bookings::booking(&stack, &kim, &id).await;
+    assert_eq!(steps(&after), steps(&detail));
+    assert_eq!(after["booking"]["paymentState"], "released");
+    assert_eq!(transfers_of(&stack, &id).await, transfers);
+    assert_eq!(count_of(&stack, &jo, "payment_disputed", &id).await, 2);
 }
 
 #[tokio::test]
