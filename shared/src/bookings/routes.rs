@@ -5,6 +5,7 @@
 use crate::bookings::api::{BookingReads, BookingsApi, OutboxSender};
 use crate::bookings::dynamo::ENTITY_OUTBOX;
 use crate::lambda::{self, init_stripe, stream};
+use crate::notifications::routes::NOTIFY_FROM_STREAM;
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::{serve_http, serve_schedule};
 
@@ -29,24 +30,6 @@ const MOVE_AND_TELL: &[Allow] = &[
         "ConditionCheckItem",
     ]),
     Allow::Indexes,
-    Allow::PostToConnections,
-    Allow::Sns(&["Publish", "DeleteEndpoint"]),
-];
-
-/// Sends what committed transitions announced: reads the table's stream, tells the parties
-/// and the operators (inbox, live connections, mobile push), reads names and connections.
-const TELL: &[Allow] = &[
-    Allow::Table(&[
-        "GetItem",
-        "Query",
-        "BatchGetItem",
-        "PutItem",
-        "UpdateItem",
-        "DeleteItem",
-        "ConditionCheckItem",
-    ]),
-    Allow::Indexes,
-    Allow::ReadStream,
     Allow::PostToConnections,
     Allow::Sns(&["Publish", "DeleteEndpoint"]),
 ];
@@ -148,7 +131,7 @@ pub const FEATURE: Feature = Feature {
             name: "send-booking-news",
             description: "Sends what each committed booking transition announced (its outbox item on the table's stream): notifications and the room it opened.",
             trigger: Trigger::Stream(ENTITY_OUTBOX),
-            allow: TELL,
+            allow: NOTIFY_FROM_STREAM,
             env: &[],
             timeout: Some(60),
             run: |_| {

@@ -996,7 +996,10 @@ impl Bookings<'_> {
         now: DateTime<Utc>,
     ) -> Result<Booking> {
         let reason = crate::offers::model::text(&request.reason, "reason", 1, 500)?;
-        let (booking, actor) = self.visible(caller, id).await?;
+        // The canceller's name (for the notification) is read alongside the booking.
+        let ((booking, actor), name) = futures::try_join!(self.visible(caller, id), async {
+            Ok(self.news.display_name(&caller.user_id).await)
+        })?;
         let mut after = booking.moved(Event::Cancel, actor, now)?;
         if booking.disputed() {
             // The card issuer decides where the money goes; a refund now could pay it twice.
@@ -1064,7 +1067,7 @@ impl Bookings<'_> {
         // notification's actor, whom notifications skip.
         let canceller = match actor {
             Actor::Operator => "Support".to_owned(),
-            _ => self.news.display_name(&caller.user_id).await,
+            _ => name,
         };
         let effects = Effects {
             ledger,

@@ -6,6 +6,26 @@ use crate::notifications::dynamo::ENTITY_MISSED;
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::{serve_http, serve_schedule};
 
+/// What a stream consumer that notifies needs: read its stream, write inbox items, counters,
+/// escalations and claims (reading names, connections and subscribers), post to open
+/// connections and publish mobile pushes. The missed-message notifier and the bookings' outbox
+/// sender share it.
+pub(crate) const NOTIFY_FROM_STREAM: &[Allow] = &[
+    Allow::Table(&[
+        "GetItem",
+        "Query",
+        "BatchGetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "ConditionCheckItem",
+    ]),
+    Allow::Indexes,
+    Allow::ReadStream,
+    Allow::PostToConnections,
+    Allow::Sns(&["Publish", "DeleteEndpoint"]),
+];
+
 /// Built into the `notifications` binary.
 pub const FEATURE: Feature = Feature {
     binary: "notifications",
@@ -174,20 +194,7 @@ pub const DELIVERY: Feature = Feature {
             name: "notify-missed-messages",
             description: "Turns the chat messages members missed into notifications (push, escalation).",
             trigger: Trigger::Stream("missed_messages"),
-            allow: &[
-                Allow::Table(&[
-                    "GetItem",
-                    "Query",
-                    "PutItem",
-                    "UpdateItem",
-                    "DeleteItem",
-                    "ConditionCheckItem",
-                ]),
-                Allow::Indexes,
-                Allow::ReadStream,
-                Allow::PostToConnections,
-                Allow::Sns(&["Publish", "DeleteEndpoint"]),
-            ],
+            allow: NOTIFY_FROM_STREAM,
             env: &[],
             timeout: Some(60),
             run: |_| {
