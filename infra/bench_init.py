@@ -7,10 +7,11 @@ of the Runtime API), and measure the time from process start until its first req
 event, and its resident memory at that moment. Median of N runs, plus the binary's size, printed
 against the budgets as ratios (≤ 1.00 is within budget). Standard library only.
 
-The token-issuing functions fetch their signing key from SSM before their first poll, so they
-need a reachable SSM: with --emulator URL (a running local emulator) the key is created there
-with the gigwire-keys binary from the same folder and those functions are measured against it
-(a local round trip: on AWS add a TLS handshake with SSM); without it they are skipped.
+The token-issuing functions fetch their signing key from SSM before their first poll, and the
+functions that call Stripe its secrets, so they need a reachable SSM: with --emulator URL (a
+running local emulator) the key and the secrets are stored there with the gigwire-keys binary
+from the same folder and those functions are measured against it (a local round trip: on AWS
+add a TLS handshake with SSM); without it they are skipped.
 """
 
 import argparse
@@ -38,8 +39,6 @@ ENV = {
     "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "RUST_LOG": "info",
     "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
     "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_FORMAT": "JSON",
-    # The booking functions' Stripe keys (their client is built at init, nothing is called).
-    "STRIPE_SECRET_KEY": "sk_test_bench", "STRIPE_WEBHOOK_SECRET": "whsec_bench",
 }
 
 
@@ -50,9 +49,11 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-# Functions whose cold start reads the signing key from SSM.
-ISSUING = {"auth-otp-verify", "auth-refresh"}
 KEY_PARAMETER = "/gigwire/bench/jwt-signing-key/bench-1"
+# Stripe's secrets, as the functions that call Stripe find them (their client is built at init,
+# nothing is called).
+STRIPE_SECRETS = {"STRIPE_SECRET_KEY_PARAMETER": ("/gigwire/bench/stripe/secret-key", "sk_test_bench"),
+                  "STRIPE_WEBHOOK_SECRET_PARAMETER": ("/gigwire/bench/stripe/webhook-secret", "whsec_bench")}
 
 
 def emulator_env(url: str) -> dict[str, str]:
@@ -68,6 +69,16 @@ def create_key(binaries: Path, url: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"gigwire-keys failed: {done.stderr.strip()}")
     return done.stdout.strip()
+
+
+def store_secrets(binaries: Path, url: str) -> None:
+    """Stores Stripe's bench secrets in the emulator's SSM."""
+    env = {**os.environ, **ENV, **emulator_env(url)}
+    for parameter, value in STRIPE_SECRETS.values():
+        done = subprocess.run([str(binaries / "gigwire-keys"), "secret", "--parameter", parameter, "--overwrite"],
+                              env=env, input=value + "\n", capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"gigwire-keys failed: {done.stderr.strip()}")
 
 
 def one_run(binary: Path, extra: dict[str, str]) -> tuple[float, float]:
@@ -107,11 +118,23 @@ def one_run(binary: Path, extra: dict[str, str]) -> tuple[float, float]:
         server.close()
 
 
-def deployed_functions(template: Path) -> dict[str, str]:
-    """function name -> binary, from each function's CodeUri and GIGWIRE_FUNCTION."""
+def deployed_functions(template: Path) -> dict[str, tuple[str, dict[str, str]]]:
+    """function name -> (binary, the SSM parameters it reads at cold start as environment), from
+    each function's CodeUri, GIGWIRE_FUNCTION and `*_PARAMETER` variables."""
     text = template.read_text()
-    pairs = re.findall(r"CodeUri: target/lambda/([a-z-]+)/\n(?:.*\n)*?\s+GIGWIRE_FUNCTION: ([a-z-]+)", text)
-    return {function: binary for binary, function in pairs}
+    found = {}
+    for block in re.split(r"\n  (?=[A-Za-z0-9]+Function:\n)", text):
+        pair = re.search(r"CodeUri: target/lambda/([a-z-]+)/\n(?:.*\n)*?\s+GIGWIRE_FUNCTION: ([a-z-]+)", block)
+        if not pair:
+            continue
+        reads = {}
+        if "JWT_SIGNING_KEY_PARAMETER" in block:
+            reads["JWT_SIGNING_KEY_PARAMETER"] = KEY_PARAMETER
+        for variable, (parameter, _) in STRIPE_SECRETS.items():
+            if f"{variable}:" in block:
+                reads[variable] = parameter
+        found[pair.group(2)] = (pair.group(1), reads)
+    return found
 
 
 def main() -> None:
@@ -119,30 +142,29 @@ def main() -> None:
     parser.add_argument("binaries", type=Path, help="folder with the release binaries (target/release)")
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--template", type=Path, default=Path(__file__).resolve().parent.parent / "template.yaml")
-    parser.add_argument("--emulator", help="URL of a running local emulator, for the issuing functions' SSM read")
+    parser.add_argument("--emulator", help="URL of a running local emulator, for the SSM reads at cold start")
     parser.add_argument("--only", nargs="*", help="measure only these functions")
     args = parser.parse_args()
-    issuing_env = None
     if args.emulator:
         create_key(args.binaries, args.emulator)
-        issuing_env = {**emulator_env(args.emulator), "JWT_SIGNING_KEY_PARAMETER": KEY_PARAMETER}
+        store_secrets(args.binaries, args.emulator)
     functions = deployed_functions(args.template)
     if args.only:
-        functions = {n: b for n, b in functions.items() if n in args.only}
+        functions = {n: f for n, f in functions.items() if n in args.only}
     print(f"{'function':<32}{'init ms':>9}{'ratio':>7}{'RSS MiB':>9}{'ratio':>7}{'size MiB':>10}{'ratio':>7}")
     worst = 0.0
-    for name, binary_name in sorted(functions.items()):
+    for name, (binary_name, reads) in sorted(functions.items()):
         binary = args.binaries / binary_name
         label = f"{name} ({binary_name})"
         if not binary.exists():
             print(f"{label:<32}  (not built)")
             continue
-        extra = {"GIGWIRE_FUNCTION": name}
-        if name in ISSUING:
-            if issuing_env is None:
-                print(f"{label:<32}  (skipped: reads its key from SSM, pass --emulator)")
+        extra = {"GIGWIRE_FUNCTION": name, **reads}
+        if reads:
+            if not args.emulator:
+                print(f"{label:<32}  (skipped: reads secrets from SSM, pass --emulator)")
                 continue
-            extra.update(issuing_env)
+            extra.update(emulator_env(args.emulator))
         one_run(binary, extra)  # warm the page cache: Lambda's first start reads from a local disk too
         runs = [one_run(binary, extra) for _ in range(args.runs)]
         init = statistics.median(r[0] for r in runs)

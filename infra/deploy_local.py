@@ -11,7 +11,9 @@ the template (TTL, SES sender verification) and writes a shell-sourceable env fi
 The access-token signing key is made as on AWS: `gigwire-keys create` (built with the
 functions) stores it as an SSM SecureString in the emulator, and its public half becomes the
 JwtPublicKeys parameter. With --rotating the stack is deployed as in the middle of a key
-rotation: the authorizers also accept a second, "next" key (the tests sign with both).
+rotation: the authorizers also accept a second, "next" key (the tests sign with both). Stripe's
+secrets (--stripe-key, --stripe-webhook-secret) are stored as SecureStrings in the emulator's
+SSM too, and the stack is given their names, as on AWS.
 """
 from __future__ import annotations
 
@@ -69,6 +71,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="extra template parameter (repeatable), e.g. OtpRequestsPerIp=1000")
     p.add_argument("--out", type=Path, help="env file to write (default .tools/emulator-PORT/STACK.env)")
+    p.add_argument("--stripe-key", default="", help="Stripe secret key (stored in the emulator's SSM)")
+    p.add_argument("--stripe-webhook-secret", default="",
+                   help="the webhook's signing secret (stored in the emulator's SSM)")
     p.add_argument("--rotating", action="store_true",
                    help="authorizers also accept a second signing key, as during a key rotation")
     return p.parse_args()
@@ -292,6 +297,13 @@ def main() -> None:
     nxt = f"{key_prefix}/local-2"
     if args.rotating:
         public_keys.append(signing_key(args.binaries, url, args.access_key, nxt, "local-2"))
+    ssm = client("ssm")
+    stripe_parameters = {"StripeSecretKeyParameter": (f"/gigwire/{args.stack_name}/stripe/secret-key", args.stripe_key),
+                         "StripeWebhookSecretParameter": (f"/gigwire/{args.stack_name}/stripe/webhook-secret",
+                                                          args.stripe_webhook_secret)}
+    for name, value in stripe_parameters.values():
+        if value:
+            ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
     params = [
         {"ParameterKey": "Stage", "ParameterValue": args.stage},
         {"ParameterKey": "Architecture", "ParameterValue": host_architecture()},
@@ -301,7 +313,7 @@ def main() -> None:
         {"ParameterKey": "ManagementApiBaseUrl", "ParameterValue": url},
         # Email buttons lead to a web app on the developer's machine.
         {"ParameterKey": "AppUrl", "ParameterValue": "http://localhost:3000"},
-    ] + [{"ParameterKey": k, "ParameterValue": v} for k, v in (p.split("=", 1) for p in args.param)]
+    ] + [{"ParameterKey": k, "ParameterValue": name} for k, (name, _) in stripe_parameters.items()] + [{"ParameterKey": k, "ParameterValue": v} for k, v in (p.split("=", 1) for p in args.param)]
     params = list({p["ParameterKey"]: p for p in params}.values())
     if not any(p["ParameterKey"] == "PushPlatformApplicationArn" for p in params):
         params.append({"ParameterKey": "PushPlatformApplicationArn",
@@ -315,7 +327,6 @@ def main() -> None:
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     values = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
 
-    ssm = client("ssm")
     enable_ttl(client("dynamodb"), outputs["TableName"])
     repair_cors(client("apigatewayv2"), outputs["HttpApiId"])
     verify_sender(client("sesv2"), values.get("EmailFrom") or "no-reply@gigwire.example")
@@ -331,10 +342,9 @@ def main() -> None:
         "GIGWIRE_PUSH_APPLICATION_ARN": values.get("PushPlatformApplicationArn") or "",
         "GIGWIRE_ESCALATIONS_FUNCTION": outputs["EscalationsFunctionName"],
         "GIGWIRE_BOOKING_TIMERS_FUNCTION": outputs["BookingTimersFunctionName"],
-        # As given (a NoEcho parameter is not read back from a stack).
         "GIGWIRE_STRIPE_URL": given.get("StripeApiBase", ""),
-        "GIGWIRE_STRIPE_SECRET_KEY": given.get("StripeSecretKey", ""),
-        "GIGWIRE_STRIPE_WEBHOOK_SECRET": given.get("StripeWebhookSecret", ""),
+        "GIGWIRE_STRIPE_SECRET_KEY": args.stripe_key,
+        "GIGWIRE_STRIPE_WEBHOOK_SECRET": args.stripe_webhook_secret,
         "GIGWIRE_APP_SECRET": app_secret(),
         # The tests sign tokens themselves (expired ones, rotation): they get the stored keys.
         "GIGWIRE_JWT_SIGNING_KEY": stored_key(ssm, current),

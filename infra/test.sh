@@ -46,8 +46,8 @@ ENV_FILE=".tools/emulator-$GIGWIRE_EMULATOR_PORT/test.env"
 .tools/ministack/bin/python infra/deploy_local.py --port "$GIGWIRE_EMULATOR_PORT" \
   --binaries "$TARGET/debug" --stack-name gigwire-test --param OtpRequestsPerIp=100000 --rotating \
   --param AdminEmails=first-admin@example.com,fuzz-admin@example.com \
-  --param StripeApiBase="$STRIPE_URL" --param StripeSecretKey=sk_test_gigwire_local \
-  --param StripeWebhookSecret=whsec_test_secret --out "$ENV_FILE"
+  --param StripeApiBase="$STRIPE_URL" --stripe-key sk_test_gigwire_local \
+  --stripe-webhook-secret whsec_test_secret --out "$ENV_FILE"
 # shellcheck disable=SC1090
 source "$ENV_FILE"
 

@@ -18,8 +18,8 @@ STRIPE_URL="$(infra/stripe.sh start)"
 # GIGWIRE_ADMIN_EMAILS (comma-separated) names the addresses that sign in as admins.
 .tools/ministack/bin/python infra/deploy_local.py --port "$GIGWIRE_EMULATOR_PORT" \
   --binaries "$TARGET/debug" --stack-name gigwire-local \
-  --param StripeApiBase="$STRIPE_URL" --param StripeSecretKey=sk_test_gigwire_local \
-  --param StripeWebhookSecret=whsec_test_secret \
+  --param StripeApiBase="$STRIPE_URL" --stripe-key sk_test_gigwire_local \
+  --stripe-webhook-secret whsec_test_secret \
   ${GIGWIRE_ADMIN_EMAILS:+--param "AdminEmails=$GIGWIRE_ADMIN_EMAILS"}
 cat <<MSG
 

@@ -157,15 +157,61 @@ impl VerifierConfig {
     }
 }
 
-/// Stripe, for the booking functions only (`STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`,
-/// both from NoEcho template parameters; `STRIPE_API_BASE`, optional, points the client at
+/// Where the Stripe-calling functions find Stripe (`STRIPE_SECRET_KEY_PARAMETER`, and for the
+/// webhook alone `STRIPE_WEBHOOK_SECRET_PARAMETER`: names of SSM SecureString parameters, read
+/// once at cold start, so the secrets never sit in a function's environment where anyone who
+/// may read its configuration sees them; `STRIPE_API_BASE`, optional, points the client at
 /// another server than api.stripe.com, such as the local Stripe-compatible test server).
+#[derive(Clone, Debug)]
+pub struct StripeLocation {
+    /// Parameter holding the secret API key (`sk_…`).
+    pub secret_key_parameter: String,
+    /// Parameter holding the webhook endpoint's signing secret (`whsec_…`): only the webhook
+    /// function is told it (and may read it).
+    pub webhook_secret_parameter: Option<String>,
+    /// Another API base URL than Stripe's.
+    pub api_base: Option<String>,
+}
+
+impl StripeLocation {
+    /// Reads it from the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// Reads it through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let parameter = |name: &str| -> anyhow::Result<Option<String>> {
+            match lookup(name).map(|v| v.trim().to_owned()) {
+                Some(value) if value.starts_with('/') => Ok(Some(value)),
+                Some(value) if value.is_empty() => Ok(None),
+                Some(_) => {
+                    anyhow::bail!("environment variable {name} must name an SSM parameter (/…)")
+                }
+                None => Ok(None),
+            }
+        };
+        Ok(Self {
+            secret_key_parameter: parameter("STRIPE_SECRET_KEY_PARAMETER")?.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "environment variable STRIPE_SECRET_KEY_PARAMETER is missing or empty"
+                )
+            })?,
+            webhook_secret_parameter: parameter("STRIPE_WEBHOOK_SECRET_PARAMETER")?,
+            api_base: lookup("STRIPE_API_BASE")
+                .map(|url| url.trim_end_matches('/').to_owned())
+                .filter(|url| !url.is_empty()),
+        })
+    }
+}
+
+/// Stripe's secrets as a function holds them once read (see [`StripeLocation`]).
 #[derive(Clone)]
 pub struct StripeConfig {
     /// The secret API key (`sk_…`).
     pub secret_key: String,
-    /// The webhook endpoint's signing secret (`whsec_…`).
-    pub webhook_secret: String,
+    /// The webhook endpoint's signing secret (`whsec_…`), for the webhook function only.
+    pub webhook_secret: Option<String>,
     /// Another API base URL than Stripe's.
     pub api_base: Option<String>,
 }
@@ -176,24 +222,6 @@ impl std::fmt::Debug for StripeConfig {
         f.debug_struct("StripeConfig")
             .field("api_base", &self.api_base)
             .finish_non_exhaustive()
-    }
-}
-
-impl StripeConfig {
-    /// Reads it from the process environment.
-    pub fn from_env() -> anyhow::Result<Self> {
-        Self::from_lookup(|name| env::var(name).ok())
-    }
-
-    /// Reads it through `lookup`.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        Ok(Self {
-            secret_key: required(&lookup, "STRIPE_SECRET_KEY")?,
-            webhook_secret: required(&lookup, "STRIPE_WEBHOOK_SECRET")?,
-            api_base: lookup("STRIPE_API_BASE")
-                .map(|url| url.trim_end_matches('/').to_owned())
-                .filter(|url| !url.is_empty()),
-        })
     }
 }
 
@@ -234,26 +262,42 @@ mod tests {
     }
 
     #[test]
-    fn stripe_secrets_are_required_and_never_printed() {
+    fn stripe_is_found_through_parameter_names_and_its_secrets_never_printed() {
         let vars = HashMap::from([
-            ("STRIPE_SECRET_KEY", "sk_test_abc".to_owned()),
-            ("STRIPE_WEBHOOK_SECRET", "whsec_abc".to_owned()),
+            (
+                "STRIPE_SECRET_KEY_PARAMETER",
+                "/gigwire/prod/stripe/secret-key".to_owned(),
+            ),
             ("STRIPE_API_BASE", "http://localhost:12111/".to_owned()),
         ]);
-        let config = StripeConfig::from_lookup(|n| vars.get(n).cloned()).unwrap();
-        assert_eq!(config.api_base.as_deref(), Some("http://localhost:12111"));
+        let location = StripeLocation::from_lookup(|n| vars.get(n).cloned()).unwrap();
+        assert_eq!(location.api_base.as_deref(), Some("http://localhost:12111"));
+        assert_eq!(
+            location.secret_key_parameter,
+            "/gigwire/prod/stripe/secret-key"
+        );
+        assert_eq!(location.webhook_secret_parameter, None);
+        let err = StripeLocation::from_lookup(|_| None).unwrap_err();
+        assert!(
+            err.to_string().contains("STRIPE_SECRET_KEY_PARAMETER"),
+            "{err}"
+        );
+        // A secret pasted where its parameter's name belongs is refused, not used.
+        let err = StripeLocation::from_lookup(|n| {
+            (n == "STRIPE_SECRET_KEY_PARAMETER").then(|| "sk_live_abc".to_owned())
+        })
+        .unwrap_err();
+        assert!(!err.to_string().contains("sk_live"), "{err}");
+        let config = StripeConfig {
+            secret_key: "sk_test_abc".into(),
+            webhook_secret: Some("whsec_abc".into()),
+            api_base: None,
+        };
         let printed = format!("{config:?}");
         assert!(
             !printed.contains("sk_test") && !printed.contains("whsec"),
             "{printed}"
         );
-        let err = StripeConfig::from_lookup(|n| {
-            (n != "STRIPE_WEBHOOK_SECRET")
-                .then(|| vars.get(n).cloned())
-                .flatten()
-        })
-        .unwrap_err();
-        assert!(err.to_string().contains("STRIPE_WEBHOOK_SECRET"), "{err}");
     }
 
     #[test]
@@ -341,7 +385,7 @@ mod tests {
         let issuing =
             BTreeSet::from(["AuthOtpVerifyFunction".into(), "AuthRefreshFunction".into()]);
         assert_eq!(holding("JWT_SIGNING_KEY_PARAMETER"), issuing);
-        assert_eq!(holding("ssm:"), issuing);
+        assert_eq!(holding("parameter${SigningKeyParameter}"), issuing);
         assert_eq!(holding("SigningKeyParameter"), issuing);
         assert_eq!(
             holding("JWT_PUBLIC_KEYS"),
@@ -349,6 +393,24 @@ mod tests {
                 "HttpAuthorizerFunction".into(),
                 "WsAuthorizerFunction".into()
             ])
+        );
+        // Stripe's secrets: never in an environment, the webhook's only on the webhook, and
+        // every reader of the secret key is told where it is by the same declaration.
+        for raw in [
+            "STRIPE_SECRET_KEY:",
+            "STRIPE_WEBHOOK_SECRET:",
+            "sk_",
+            "whsec_",
+        ] {
+            assert!(holding(raw).is_empty(), "{raw} in {:?}", holding(raw));
+        }
+        assert_eq!(
+            holding("StripeWebhookSecretParameter"),
+            BTreeSet::from(["StripeWebhookFunction".into()])
+        );
+        assert_eq!(
+            holding("STRIPE_SECRET_KEY_PARAMETER"),
+            holding("parameter${StripeSecretKeyParameter}")
         );
         // In the declarations, the right to read the key and its location go together.
         for function in crate::FEATURES.iter().flat_map(|f| f.functions) {

@@ -74,6 +74,10 @@ pub enum Allow {
     Sns(&'static [&'static str]),
     /// Reading the access-token signing key (an SSM SecureString).
     SigningKey,
+    /// Reading SSM SecureString parameters, each given as (environment variable, template
+    /// parameter naming it): the function is told where each secret is and may read exactly
+    /// those, from one declaration, so the two never drift apart.
+    Secrets(&'static [(&'static str, &'static str)]),
 }
 
 /// One Lambda function.
@@ -294,6 +298,13 @@ fn wiring(out: &mut String, binary: &str, f: &Function) {
     for (name, value) in f.env {
         let _ = writeln!(out, "          {name}: {value}");
     }
+    for permission in f.allow {
+        if let Allow::Secrets(secrets) = permission {
+            for (name, parameter) in *secrets {
+                let _ = writeln!(out, "          {name}: !Ref {parameter}");
+            }
+        }
+    }
     policies(out, f.allow);
     match f.trigger {
         Trigger::Schedule(event, rate) => {
@@ -393,6 +404,17 @@ fn statement(permission: &Allow) -> (Vec<String>, String, Option<&'static str>) 
             "!Sub \"arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SigningKeyParameter}\"".into(),
             None,
         ),
+        Allow::Secrets(secrets) => {
+            let resources: Vec<String> = secrets
+                .iter()
+                .map(|(_, parameter)| format!("!Sub \"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{parameter}}}\""))
+                .collect();
+            let resource = match resources.as_slice() {
+                [one] => one.clone(),
+                many => format!("[{}]", many.join(", ")),
+            };
+            (each("ssm", &["GetParameter"]), resource, None)
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Secrets from SSM Parameter Store: the access-token signing key, a SecureString that only the
-//! token-issuing functions may read. It is fetched once per cold start (one HTTPS round trip,
-//! decrypted by SSM with the account's `aws/ssm` KMS key), never per request.
+//! token-issuing functions may read, and Stripe's secret key and webhook secret, which only the
+//! functions that call Stripe (and, for the webhook secret, the webhook) may read. They are
+//! fetched once per cold start (one HTTPS round trip, decrypted by SSM with the account's
+//! `aws/ssm` KMS key), never per request.
 
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::error::DisplayErrorContext;
@@ -39,6 +41,49 @@ impl SsmParameters {
             .ok_or_else(|| anyhow::anyhow!("SSM parameter {name} has no value"))
     }
 
+    /// The decrypted values of parameters `names`, in their order, read concurrently (one
+    /// round trip's wait). One `GetParameter` each rather than one `GetParameters`: IAM then
+    /// authorizes each read against that parameter alone.
+    pub async fn secure_strings(&self, names: &[&str]) -> anyhow::Result<Vec<String>> {
+        futures::future::try_join_all(names.iter().map(|name| async move {
+            let value = self.secure_string(name).await?;
+            if value.trim().is_empty() {
+                anyhow::bail!("SSM parameter {name} is empty");
+            }
+            Ok(value)
+        }))
+        .await
+    }
+
+    /// Stores `value` under `name` as a SecureString, replacing what is there when
+    /// `overwrite` (Stripe's secrets are rotated in place: the functions read them again on
+    /// their next cold start).
+    pub async fn put_secret(&self, name: &str, value: &str, overwrite: bool) -> anyhow::Result<()> {
+        self.put(name, value, None, overwrite).await
+    }
+
+    async fn put(
+        &self,
+        name: &str,
+        value: &str,
+        description: Option<String>,
+        overwrite: bool,
+    ) -> anyhow::Result<()> {
+        self.client
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .set_description(description)
+            .overwrite(overwrite)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("storing SSM parameter {name}: {}", DisplayErrorContext(e))
+            })?;
+        Ok(())
+    }
+
     /// The signing key stored in parameter `name` (see [`SigningKey::to_stored`]).
     pub async fn signing_key(&self, name: &str) -> anyhow::Result<SigningKey> {
         let text = self.secure_string(name).await?;
@@ -48,19 +93,9 @@ impl SsmParameters {
     /// Stores `key` under `name` as a SecureString. An existing parameter is never overwritten:
     /// a new key gets a new parameter, so the running issuers keep theirs until redeployed.
     pub async fn put_signing_key(&self, name: &str, key: &SigningKey) -> anyhow::Result<()> {
-        self.client
-            .put_parameter()
-            .name(name)
-            .value(key.to_stored())
-            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-            .description(format!("gigwire access-token signing key {}", key.kid()))
-            .overwrite(false)
-            .send()
+        let description = format!("gigwire access-token signing key {}", key.kid());
+        self.put(name, &key.to_stored(), Some(description), false)
             .await
-            .map_err(|e| {
-                anyhow::anyhow!("storing SSM parameter {name}: {}", DisplayErrorContext(e))
-            })?;
-        Ok(())
     }
 
     /// Whether parameter `name` exists.

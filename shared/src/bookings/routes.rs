@@ -1,6 +1,6 @@
 //! The booking functions: purchase, listings and detail, the parties' steps, the Stripe
-//! webhook and the timer sweep. Those that call Stripe read its keys from NoEcho template
-//! parameters; the two that only read the table never see them.
+//! webhook and the timer sweep. Those that call Stripe read its secret key from SSM at cold
+//! start (the webhook also its signing secret); those that only read the table never see them.
 
 use crate::bookings::api::{BookingReads, BookingsApi, OutboxSender};
 use crate::bookings::dynamo::ENTITY_OUTBOX;
@@ -9,30 +9,48 @@ use crate::notifications::routes::NOTIFY_FROM_STREAM;
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::{serve_http, serve_schedule};
 
-/// Stripe's keys and API base, from the template's parameters.
-pub(crate) const STRIPE: &[(&str, &str)] = &[
-    ("STRIPE_SECRET_KEY", "!Ref StripeSecretKey"),
-    ("STRIPE_WEBHOOK_SECRET", "!Ref StripeWebhookSecret"),
-    ("STRIPE_API_BASE", "!Ref StripeApiBase"),
-];
+/// Stripe's API base, from the template's parameters (its secrets come through
+/// [`STRIPE_KEY`] or [`STRIPE_WEBHOOK_SECRETS`]).
+pub(crate) const STRIPE: &[(&str, &str)] = &[("STRIPE_API_BASE", "!Ref StripeApiBase")];
 
-/// Moves a booking (its transaction writes the booking, its party rows, ledger steps, the
-/// room it opens, shared files and consumed events) and tells the parties (inbox, live
-/// connections, mobile push).
-const MOVE_AND_TELL: &[Allow] = &[
-    Allow::Table(&[
-        "GetItem",
-        "Query",
-        "BatchGetItem",
-        "PutItem",
-        "UpdateItem",
-        "DeleteItem",
-        "ConditionCheckItem",
-    ]),
-    Allow::Indexes,
-    Allow::PostToConnections,
-    Allow::Sns(&["Publish", "DeleteEndpoint"]),
-];
+/// Reading Stripe's secret key: every function that calls Stripe.
+pub(crate) const STRIPE_KEY: Allow =
+    Allow::Secrets(&[("STRIPE_SECRET_KEY_PARAMETER", "StripeSecretKeyParameter")]);
+
+/// Reading Stripe's secret key and the webhook's signing secret: the webhook alone.
+const STRIPE_WEBHOOK_SECRETS: Allow = Allow::Secrets(&[
+    ("STRIPE_SECRET_KEY_PARAMETER", "StripeSecretKeyParameter"),
+    (
+        "STRIPE_WEBHOOK_SECRET_PARAMETER",
+        "StripeWebhookSecretParameter",
+    ),
+]);
+
+/// What moves a booking (its transaction writes the booking, its party rows, ledger steps,
+/// the room it opens, shared files and consumed events), calls Stripe with `$secrets` and
+/// tells the parties (inbox, live connections, mobile push).
+macro_rules! move_and_tell {
+    ($secrets:expr) => {
+        &[
+            Allow::Table(&[
+                "GetItem",
+                "Query",
+                "BatchGetItem",
+                "PutItem",
+                "UpdateItem",
+                "DeleteItem",
+                "ConditionCheckItem",
+            ]),
+            Allow::Indexes,
+            Allow::PostToConnections,
+            Allow::Sns(&["Publish", "DeleteEndpoint"]),
+            $secrets,
+        ]
+    };
+}
+
+/// The booking functions that call Stripe with its secret key.
+const MOVE_AND_TELL: &[Allow] = move_and_tell!(STRIPE_KEY);
 
 /// Built into the `bookings` binary.
 pub const FEATURE: Feature = Feature {
@@ -44,7 +62,10 @@ pub const FEATURE: Feature = Feature {
             trigger: Trigger::Http(&[("POST", "/offers/{id}/purchase")], Access::Bearer),
             // UpdateItem: the purchase limits' rate windows, counted in the creating
             // transaction.
-            allow: &[Allow::Table(&["GetItem", "PutItem", "UpdateItem"])],
+            allow: &[
+                Allow::Table(&["GetItem", "PutItem", "UpdateItem"]),
+                STRIPE_KEY,
+            ],
             env: STRIPE,
             timeout: Some(15),
             run: serve_http!(init_stripe, BookingsApi::new, purchase),
@@ -116,7 +137,7 @@ pub const FEATURE: Feature = Feature {
             name: "stripe-webhook",
             description: "Verifies and applies Stripe's events (payments) to bookings, once each.",
             trigger: Trigger::Http(&[("POST", "/webhooks/stripe")], Access::Public),
-            allow: MOVE_AND_TELL,
+            allow: move_and_tell!(STRIPE_WEBHOOK_SECRETS),
             env: STRIPE,
             timeout: Some(15),
             // Stripe's events are not bounded by our own bodies' size.

@@ -66,21 +66,34 @@ pub async fn init_issuing() -> Result<(Init, TokenIssuer), BoxError> {
     Ok((init, issuer))
 }
 
-/// What the booking functions build at cold start: [`init`], Stripe's configuration and the
+/// What the functions that call Stripe build at cold start: [`init`], Stripe's secrets and the
 /// Stripe client.
 pub struct StripeInit {
     /// Configuration and AWS configuration.
     pub base: Init,
-    /// Stripe's keys.
+    /// Stripe's secrets (read from SSM).
     pub stripe: crate::config::StripeConfig,
     /// The Stripe client.
     pub payments: gigwire_payments::StripePayments,
 }
 
-/// [`init`] for the booking functions: also Stripe's keys (`STRIPE_*`) and client.
+/// [`init`] for the functions that call Stripe: also reads Stripe's secrets from the SSM
+/// parameters named by `STRIPE_*_PARAMETER` (one round trip, once per cold start) and builds
+/// the Stripe client.
 pub async fn init_stripe() -> Result<StripeInit, BoxError> {
     let base = init().await?;
-    let stripe = crate::config::StripeConfig::from_env()?;
+    let location = crate::config::StripeLocation::from_env()?;
+    let mut names = vec![location.secret_key_parameter.as_str()];
+    names.extend(location.webhook_secret_parameter.as_deref());
+    let mut secrets = SsmParameters::from_sdk(&base.sdk)
+        .secure_strings(&names)
+        .await?
+        .into_iter();
+    let stripe = crate::config::StripeConfig {
+        secret_key: secrets.next().unwrap_or_default(),
+        webhook_secret: secrets.next(),
+        api_base: location.api_base,
+    };
     let payments =
         gigwire_payments::StripePayments::new(&stripe.secret_key, stripe.api_base.as_deref())?;
     Ok(StripeInit {

@@ -2,7 +2,7 @@
 //! the provider's payout status, history and earnings, and the admins' commission rates and
 //! report.
 
-use crate::bookings::routes::STRIPE;
+use crate::bookings::routes::{STRIPE, STRIPE_KEY};
 use crate::lambda::init_stripe;
 use crate::payouts::api::{PayoutsApi, StripePayoutsApi};
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
@@ -16,7 +16,7 @@ pub const FEATURE: Feature = Feature {
             name: "start-payout-onboarding",
             description: "Creates the calling provider's Stripe Express account once and returns a fresh onboarding link.",
             trigger: Trigger::Http(&[("POST", "/me/payouts/onboarding")], Access::Bearer),
-            allow: &[Allow::Table(&["GetItem", "PutItem"])],
+            allow: &[Allow::Table(&["GetItem", "PutItem"]), STRIPE_KEY],
             env: STRIPE,
             timeout: Some(15),
             run: serve_http!(init_stripe, StripePayoutsApi::new, onboard),
@@ -28,7 +28,7 @@ pub const FEATURE: Feature = Feature {
                 &[("POST", "/me/payouts/onboarding/refresh")],
                 Access::Bearer,
             ),
-            allow: &[Allow::Table(&["GetItem"])],
+            allow: &[Allow::Table(&["GetItem"]), STRIPE_KEY],
             env: STRIPE,
             timeout: Some(15),
             run: serve_http!(init_stripe, StripePayoutsApi::new, refresh),
@@ -37,7 +37,7 @@ pub const FEATURE: Feature = Feature {
             name: "get-payout-balance",
             description: "Returns the calling provider's Stripe balance and whether they withdraw by hand.",
             trigger: Trigger::Http(&[("GET", "/me/payouts/balance")], Access::Bearer),
-            allow: &[Allow::Table(&["GetItem"])],
+            allow: &[Allow::Table(&["GetItem"]), STRIPE_KEY],
             env: STRIPE,
             timeout: None,
             run: serve_http!(init_stripe, StripePayoutsApi::new, balance),
@@ -46,7 +46,7 @@ pub const FEATURE: Feature = Feature {
             name: "withdraw-payout",
             description: "Pays the calling provider's available balance out to their bank (manual payouts).",
             trigger: Trigger::Http(&[("POST", "/me/payouts")], Access::Bearer),
-            allow: &[Allow::Table(&["GetItem", "PutItem"])],
+            allow: &[Allow::Table(&["GetItem", "PutItem"]), STRIPE_KEY],
             env: STRIPE,
             timeout: Some(15),
             run: serve_http!(init_stripe, StripePayoutsApi::new, withdraw),
