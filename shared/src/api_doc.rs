@@ -16,8 +16,8 @@ use crate::adapters::s3::FormField;
 use crate::auth::service::{CodeRequest, CodeSent, RefreshRequest, TokenResponse, VerifyRequest};
 use crate::bookings::model::{
     Account, BookingState, BookingView, CancelRequest, DeliverRequest, DisputeInfo, DisputeStatus,
-    Entry, PartyRole, PaymentState, PurchaseRequest, RefundInfo, Source, Timer, TimerKind,
-    TransferInfo,
+    Entry, PartyRole, PaymentState, PurchaseRequest, RefundInfo, RefundRequest, Source, Timer,
+    TimerKind, TransferInfo,
 };
 use crate::bookings::service::{
     BookingDetail, BookingPage, PaymentLine, PaymentPage, Purchase, WebhookAnswer, WebhookOutcome,
@@ -449,11 +449,30 @@ mod paths {
     /// refunds in full; the customer gets everything back before the work starts and nothing
     /// once it is `in_progress`; an unpaid booking's payment is cancelled. The refund goes
     /// through Stripe (`refund.stripeRefundId` once taken; retried every minute until then).
-    /// 404 for anyone else, 409 when the state does not allow it.
+    /// What a paid booking's customer does not get back is settled as earned (`settled`,
+    /// ledger step `settlement`): the provider's share of it (less the booking's commission)
+    /// is transferred to them once the refund is with Stripe, as a completion's release
+    /// (`transfer`, `payment_released`). 404 for anyone else, 409 when the state does not
+    /// allow it or the payment is disputed.
     #[utoipa::path(post, path = "/bookings/{id}/cancel", tag = "bookings", request_body = CancelRequest,
         params(("id" = BookingId, Path, description = "booking id")),
         responses((status = 200, body = BookingView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn cancel_booking() {}
+
+    /// Admins only: refund `amount` minor units (all the booking still keeps when absent) of
+    /// a completed booking, or of what a cancellation settled; several partial refunds add
+    /// up. The commission and the provider's earning shrink to the split of what remains: a
+    /// transfer already released loses the provider's part of the refund (a reversal at
+    /// Stripe, ledger step `reversal`), then the refund goes through Stripe (`refund`, ledger
+    /// step `refund_after_completion`); an unreleased earning is released smaller. Both
+    /// parties get `payment_refunded`. Retrying with the same `idempotencyKey` changes
+    /// nothing and answers the booking. 400 for an amount out of range, 403 for anyone but an
+    /// admin, 409 when the booking keeps nothing to refund, is disputed, or an earlier refund
+    /// has not reached Stripe yet.
+    #[utoipa::path(post, path = "/bookings/{id}/refund", tag = "bookings", request_body = RefundRequest,
+        params(("id" = BookingId, Path, description = "booking id")),
+        responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn refund_booking() {}
 
     /// Stripe's webhook endpoint (public: the `Stripe-Signature` header is the credential,
     /// checked against the endpoint's secret with a 300 s tolerance; missing, forged or stale
@@ -889,7 +908,7 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
     components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine)),
     modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
     tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"))

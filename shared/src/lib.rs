@@ -77,7 +77,7 @@
 //! | offer listing | `OFFERS#{category}` | `OFFER#{offer}` | – | a category's active offers newest first (a copy of the offer, moved or removed in the offer's own transaction) |
 //! | booking | `BOOKING#{booking}` | `BOOKING` | `BOOKING_TIMER` / `{due ms, 15 digits}#{booking}` while a timer is pending | a booking by id; the timer sweep reads only what is due (GSI1, `<=` now) |
 //! | booking party row | `USER#{user}` | `BOOKING#{booking}` | – | a party's copy: my orders / my tasks newest first, filtered on role, state, category, source (rewritten in every transition's transaction) |
-//! | ledger step | `BOOKING#{booking}` | `LEDGER#{step}` | – | a booking's ledger (`charge`, `completion`, `refund`); each written once, in its transition's transaction |
+//! | ledger step | `BOOKING#{booking}` | `LEDGER#{version:010}#{step}` | – | a booking's ledger (`charge`, `completion`, `refund`, …); each written once, in its transition's transaction, under the version it writes (so recurring steps such as partial refunds stay distinct) |
 //! | purchase claim | `USER#{buyer}` | `PURCHASE#{idempotency key}` | – | a retried purchase finds its booking (conditional put in the create transaction) |
 //! | Stripe event | `STRIPE_EVENT#{event}` | `EVENT` | – | an applied event, kept 35 days (TTL); put in the transition's transaction |
 //! | fan-out progress | `FANOUT#{target}#{key}` | `FANOUT` | – | where an interrupted broadcast resumes (idempotency key) |

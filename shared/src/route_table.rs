@@ -17,6 +17,7 @@ pub const HTTP_ROUTES: &[(&str, &str)] = &[
     ("POST", "/bookings/{id}/cancel"),
     ("POST", "/bookings/{id}/confirm"),
     ("POST", "/bookings/{id}/deliver"),
+    ("POST", "/bookings/{id}/refund"),
     ("POST", "/bookings/{id}/start"),
     ("POST", "/files"),
     ("DELETE", "/files/{id}"),

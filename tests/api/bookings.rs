@@ -127,6 +127,11 @@ fn notifications_of(page: &Value, kind: &str, booking: &str) -> Vec<Value> {
 
 /// Each ledger step sums to zero; the customer account's total over all steps.
 pub(crate) fn customer_total(ledger: &Value) -> i64 {
+    account_total(ledger, "customer")
+}
+
+/// What `account` got over the whole ledger, checking that every step balances.
+pub(crate) fn account_total(ledger: &Value, account: &str) -> i64 {
     let mut total = 0;
     for step in ledger.as_array().unwrap() {
         let entries = step["entries"].as_array().unwrap();
@@ -134,7 +139,7 @@ pub(crate) fn customer_total(ledger: &Value) -> i64 {
         assert_eq!(sum, 0, "a ledger step must balance: {step}");
         total += entries
             .iter()
-            .filter(|e| e["account"] == "customer")
+            .filter(|e| e["account"] == account)
             .map(|e| e["amount"].as_i64().unwrap())
             .sum::<i64>();
     }

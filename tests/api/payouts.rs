@@ -10,7 +10,7 @@ use gigwire_tests::{Person, Stack};
 use serde_json::{Value, json};
 
 use crate::bookings::{
-    SWEEP, booking_when, category, customer_total, offer, offer_in, purchase, step,
+    SWEEP, account_total, booking_when, category, customer_total, offer, offer_in, purchase, step,
 };
 
 /// Starts onboarding; (status, body).
@@ -824,4 +824,218 @@ async fn a_webhook_that_stops_right_after_its_commit_still_tells_both_parties_on
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(count_of(&stack, &ana, "booking_confirmed", &id).await, 1);
     assert_eq!(count_of(&stack, &bruno, "provider_assigned", &id).await, 1);
+}
+
+/// The refunds Stripe has for a payment, newest first: (id, amount).
+async fn refunds_of(stack: &Stack, payment_intent: &str) -> Vec<(String, i64)> {
+    let path = format!("/v1/refunds?payment_intent={payment_intent}&limit=100");
+    let (status, list) = stack.stripe().api("GET", &path, &[]).await;
+    assert_eq!(status, 200, "{list}");
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_owned(),
+                r["amount"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// What the provider earns of `amount` at the booking's commission.
+fn share(booking: &Value, amount: i64) -> i64 {
+    let rate = booking["commissionBasisPoints"].as_i64().unwrap();
+    amount - (amount * rate + 5_000) / 10_000
+}
+
+#[tokio::test]
+async fn an_admin_refund_after_release_takes_the_providers_share_back_first_and_refunds_once() {
+    let _sweep = SWEEP.read().await;
+    let stack = Stack::from_env();
+    let ops = stack.person("Ops Refunds").await;
+    let admin = stack.admin_token(&ops.user_id(), &ops.refresh).await;
+    let gil = stack.provider("Gil Refund", true).await;
+    let hana = stack.person_with_phone("Hana Refund").await;
+    onboard(&stack, &gil).await;
+    let shelf = offer(&stack, &gil, "Mount a shelf", 6000).await;
+    let id = delivered(&stack, &gil, &hana, &shelf).await;
+    let path = format!("/bookings/{id}/refund");
+    let reason = "One bracket was missing";
+    // Not before completion: nothing is earned yet.
+    let early = json!({ "idempotencyKey": "early", "reason": reason });
+    let (status, body) = stack.call("POST", &path, Some(&admin), Some(early)).await;
+    assert_eq!(status, 409, "{body}");
+    let (status, done) = step(&stack, &hana, &id, "confirm", None).await;
+    assert_eq!(status, 200, "{done}");
+    let released = payment_when(&stack, &hana, &id, "released").await;
+    let booking = &released["booking"];
+    let pi = booking["paymentIntentId"].as_str().unwrap().to_owned();
+    let full = earning(booking);
+
+    // Only admins refund; bad requests are refused and move nothing.
+    let part = json!({ "idempotencyKey": "r-1", "amount": 1500, "reason": reason });
+    for who in [&hana.token, &gil.token] {
+        let (status, body) = stack
+            .call("POST", &path, Some(who), Some(part.clone()))
+            .await;
+        assert_eq!(status, 403, "{body}");
+    }
+    for bad in [
+        json!({ "idempotencyKey": "r-0", "amount": 0, "reason": reason }),
+        json!({ "idempotencyKey": "r-0", "amount": 6001, "reason": reason }),
+        json!({ "idempotencyKey": "r-0", "reason": " " }),
+        json!({ "amount": 100, "reason": reason }),
+    ] {
+        let (status, body) = stack
+            .call("POST", &path, Some(&admin), Some(bad.clone()))
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    assert!(refunds_of(&stack, &pi).await.is_empty());
+
+    // 15.00 back: the provider's share of it is reversed first, then the refund.
+    let (status, refunded) = stack
+        .call("POST", &path, Some(&admin), Some(part.clone()))
+        .await;
+    assert_eq!(status, 200, "{refunded}");
+    assert_eq!(refunded["paymentState"], "partially_refunded", "{refunded}");
+    assert_eq!(refunded["refund"]["amount"], 1500, "{refunded}");
+    let kept = share(booking, 4500);
+    assert_eq!(refunded["transfer"]["amount"].as_i64().unwrap(), kept);
+    let transfers = transfers_of(&stack, &id).await;
+    assert_eq!(transfers.len(), 1, "{transfers:?}");
+    assert_eq!(
+        transfers[0]["amount_reversed"].as_i64().unwrap(),
+        full - kept
+    );
+    let refunds = refunds_of(&stack, &pi).await;
+    assert_eq!(refunds.iter().map(|r| r.1).collect::<Vec<_>>(), [1500]);
+    assert_eq!(refunded["refund"]["stripeRefundId"], refunds[0].0.as_str());
+    // The same request again (a double click, a lost answer) moves nothing.
+    let (status, again) = stack.call("POST", &path, Some(&admin), Some(part)).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["refund"], refunded["refund"]);
+    assert_eq!(refunds_of(&stack, &pi).await.len(), 1);
+    // Both are told: the customer what comes back, the provider what goes with it.
+    let to_hana = told(&stack, &hana, "payment_refunded", &id).await;
+    assert!(
+        to_hana["body"].as_str().unwrap().contains("15.00"),
+        "{to_hana}"
+    );
+    let to_gil = told(&stack, &gil, "payment_refunded", &id).await;
+    let clawback = format!("{:.2}", (full - kept) as f64 / 100.0);
+    assert!(
+        to_gil["body"].as_str().unwrap().contains(&clawback),
+        "{to_gil}"
+    );
+
+    // The same new refund asked six times at once (two admins' devices, a retrying client):
+    // one refund of 5.00, the others lose the race (409) or see it done (200).
+    let racing = json!({ "idempotencyKey": "r-race", "amount": 500, "reason": reason });
+    let answers = futures::future::join_all(
+        (0..6).map(|_| stack.call("POST", &path, Some(&admin), Some(racing.clone()))),
+    )
+    .await;
+    for (status, body) in &answers {
+        assert!([200, 409].contains(status), "{status}: {body}");
+    }
+    assert!(answers.iter().any(|(status, _)| *status == 200));
+    stack.run_booking_timers(chrono::Utc::now()).await;
+    let refunds = refunds_of(&stack, &pi).await;
+    assert_eq!(refunds.iter().map(|r| r.1).collect::<Vec<_>>(), [500, 1500]);
+
+    // The rest: everything the booking kept goes back, and the whole transfer with it.
+    let rest = json!({ "idempotencyKey": "r-2", "reason": "Redone by someone else" });
+    let (status, all) = stack.call("POST", &path, Some(&admin), Some(rest)).await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["paymentState"], "refunded", "{all}");
+    assert_eq!(all["refund"]["amount"], 6000);
+    assert_eq!(all["transfer"]["amount"], 0);
+    assert_eq!(
+        transfers_of(&stack, &id).await[0]["amount_reversed"]
+            .as_i64()
+            .unwrap(),
+        full
+    );
+    let refunds = refunds_of(&stack, &pi).await;
+    assert_eq!(
+        refunds.iter().map(|r| r.1).sum::<i64>(),
+        6000,
+        "{refunds:?}"
+    );
+    let more = json!({ "idempotencyKey": "r-3", "amount": 1, "reason": reason });
+    let (status, body) = stack.call("POST", &path, Some(&admin), Some(more)).await;
+    assert_eq!(status, 409, "{body}");
+
+    // The ledger: every step balances, the customer is whole, nobody keeps anything.
+    let (_, detail) = crate::bookings::booking(&stack, &hana, &id).await;
+    let ledger = &detail["ledger"];
+    for account in [
+        "customer",
+        "platform",
+        "commission",
+        "provider_payable",
+        "provider",
+    ] {
+        assert_eq!(account_total(ledger, account), 0, "{account}: {ledger}");
+    }
+    assert_eq!(
+        steps(&detail),
+        [
+            "charge",
+            "completion",
+            "release",
+            "refund_after_completion",
+            "reversal",
+            "refund_after_completion",
+            "reversal",
+            "refund_after_completion",
+            "reversal"
+        ]
+    );
+    // The sweep finds nothing left to do.
+    stack.run_booking_timers(chrono::Utc::now()).await;
+    assert_eq!(refunds_of(&stack, &pi).await.len(), 3);
+    assert_eq!(transfers_of(&stack, &id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_cancellation_that_keeps_the_price_pays_the_provider_their_share_once() {
+    let _sweep = SWEEP.read().await;
+    let stack = Stack::from_env();
+    let ivo = stack.provider("Ivo Settle", true).await;
+    let june = stack.person_with_phone("June Settle").await;
+    onboard(&stack, &ivo).await;
+    let fence = offer(&stack, &ivo, "Paint a fence", 8000).await;
+    let (status, bought) = purchase(&stack, &june, &fence, "k1").await;
+    assert_eq!(status, 201, "{bought}");
+    let pi = bought["paymentIntentId"].as_str().unwrap().to_owned();
+    let (status, intent) = stack.stripe().confirm(&pi, "pm_card_visa").await;
+    assert_eq!(status, 200, "{intent}");
+    let id = bought["booking"]["id"].as_str().unwrap().to_owned();
+    booking_when(&stack, &june, &id, "accepted").await;
+    let (status, body) = step(&stack, &ivo, &id, "start", None).await;
+    assert_eq!(status, 200, "{body}");
+    // The customer cancels work in progress: nothing comes back, the price is earned.
+    let (status, cancelled) = step(&stack, &june, &id, "cancel", None).await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["settled"], true, "{cancelled}");
+    let detail = payment_when(&stack, &june, &id, "released").await;
+    let booking = &detail["booking"];
+    let transfers = transfers_of(&stack, &id).await;
+    assert_eq!(transfers.len(), 1, "{transfers:?}");
+    assert_eq!(transfers[0]["amount"].as_i64().unwrap(), earning(booking));
+    assert_eq!(transfers[0]["source_transaction"], booking["chargeId"]);
+    assert_eq!(steps(&detail), ["charge", "settlement", "release"]);
+    assert_eq!(
+        account_total(&detail["ledger"], "provider"),
+        earning(booking)
+    );
+    told(&stack, &ivo, "payment_released", &id).await;
+    // The sweep and the cancellation's news change nothing more.
+    stack.run_booking_timers(chrono::Utc::now()).await;
+    assert_eq!(transfers_of(&stack, &id).await.len(), 1);
+    assert!(refunds_of(&stack, &pi).await.is_empty());
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
-use super::model::{BookingView, CancelRequest, DeliverRequest, PurchaseRequest};
+use super::model::{BookingView, CancelRequest, DeliverRequest, PurchaseRequest, RefundRequest};
 use super::service::{self, Bookings};
 use super::store::{ListFilter, Outbox};
 use crate::adapters::{ApiGatewayPusher, SnsPush};
@@ -209,6 +209,16 @@ impl BookingsApi {
         let booking = self
             .bookings(&self.notifications())
             .cancel(req.caller()?, &booking_id(&req)?, body, now())
+            .await?;
+        HttpResponse::ok(&BookingView::from(booking))
+    }
+
+    /// `POST /bookings/{id}/refund` (admins).
+    pub async fn refund(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: RefundRequest = req.json()?;
+        let booking = self
+            .bookings(&self.notifications())
+            .refund_earned(req.caller()?, &booking_id(&req)?, body, now())
             .await?;
         HttpResponse::ok(&BookingView::from(booking))
     }

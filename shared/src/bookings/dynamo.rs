@@ -193,7 +193,7 @@ impl BookingStore for DynamoStore {
         let mut actions = self.booking_writes(after, Some(before.version))?;
         for step in &effects.ledger {
             let item = to_item(
-                &booking_keys::ledger_step(&after.id, &step.step),
+                &booking_keys::ledger_step(&after.id, after.version, &step.step),
                 ENTITY_LEDGER,
                 None,
                 step,

@@ -46,11 +46,14 @@ pub fn timer_due(due_ms: i64, id: &BookingId) -> Key {
 }
 
 /// One step of a booking's ledger (`charge`, `refund`, `completion`): written once, by the
-/// transaction of the transition that implies it.
-pub fn ledger_step(id: &BookingId, step: &str) -> Key {
+/// transaction of the transition that implies it, under the booking version that transition
+/// writes. The version makes steps that recur (partial refunds, their reversals) distinct,
+/// and orders steps of the same instant as they happened. (Steps written before versions
+/// were part of the key read the same: under `LEDGER#{step}`.)
+pub fn ledger_step(id: &BookingId, version: u32, step: &str) -> Key {
     key(
         format!("{BOOKING_PREFIX}{id}"),
-        format!("{LEDGER_PREFIX}{step}"),
+        format!("{LEDGER_PREFIX}{version:010}#{step}"),
     )
 }
 
@@ -114,9 +117,9 @@ mod tests {
                 format!("001700000000000#{BOOKING}"),
             ),
             (
-                ledger_step(&id, "charge"),
+                ledger_step(&id, 7, "charge"),
                 format!("BOOKING#{BOOKING}"),
-                "LEDGER#charge".to_owned(),
+                "LEDGER#0000000007#charge".to_owned(),
             ),
             (
                 purchase(&user, "k-1"),

@@ -293,6 +293,25 @@ pub fn reversal_entries(earning: i64) -> Vec<Entry> {
     ]
 }
 
+/// A refund of earned money (an admin's refund of a completed booking, or of what a
+/// cancellation settled): of what was earned, `earned_before` becomes `earned_after`, and the
+/// commission and what the provider is owed shrink to the split of what remains. The
+/// provider's part of the difference is owed back (`provider_payable` goes below zero) until
+/// their transfer is reversed.
+pub fn refund_earned_entries(
+    earned_before: i64,
+    earned_after: i64,
+    basis_points: u32,
+) -> Vec<Entry> {
+    let (commission, earning) = split(earned_before, basis_points);
+    let (commission_after, earning_after) = split(earned_after, basis_points);
+    vec![
+        entry(Account::Commission, commission_after - commission),
+        entry(Account::ProviderPayable, earning_after - earning),
+        entry(Account::Customer, earned_before - earned_after),
+    ]
+}
+
 /// A refund before payout: held money goes back to the customer.
 pub fn refund_entries(amount: i64) -> Vec<Entry> {
     vec![
@@ -323,14 +342,15 @@ pub enum TimerKind {
     PaymentExpiry,
     /// 48 h after delivery: the booking completes by itself.
     AutoComplete,
-    /// A refund decided by a cancellation has not reached Stripe yet: try again.
+    /// A refund (decided by a cancellation or an admin) has not reached Stripe yet: try
+    /// again (taking back the provider's excess transfer first, when released).
     RefundRetry,
     /// An unpaid booking was cancelled: until Stripe says its payment can no longer go
     /// through (cancelled) or it is refunded, read the payment again and act on it.
     VoidPayment,
-    /// A completed booking's earnings go to the provider's Stripe account (set by the
-    /// completing transaction, so the transfer happens even if the function that completed
-    /// it stops right after its commit).
+    /// A completed booking's earnings (or the provider's part of what a cancellation
+    /// settled) go to the provider's Stripe account (set by the transaction that decided
+    /// them, so the transfer happens even if that function stops right after its commit).
     Release,
     /// A dispute was opened on released money: the transfer is reversed.
     ReverseTransfer,
@@ -360,13 +380,15 @@ impl Timer {
     }
 }
 
-/// A refund a cancellation decided.
+/// What went back to the customer: a cancellation's refund, and any refund an admin gave
+/// after completion (they add up).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundInfo {
-    /// Minor units given back.
+    /// Minor units given back in all.
     pub amount: i64,
-    /// Stripe's refund (`re_…`) once Stripe accepted it; absent while it is being retried.
+    /// Stripe's latest refund (`re_…`) once Stripe has all of `amount`; absent while the
+    /// newest part is being retried.
     pub stripe_refund_id: Option<String>,
 }
 
@@ -376,7 +398,8 @@ pub struct RefundInfo {
 pub struct TransferInfo {
     /// Stripe's transfer (`tr_…`); none when nothing was owed (a 100 % commission).
     pub stripe_transfer_id: Option<String>,
-    /// Minor units: the price less the commission.
+    /// Minor units the provider keeps: the price less the commission (less what a refund
+    /// after release took back).
     pub amount: i64,
     /// The provider's Stripe account it went to.
     pub account_id: String,
@@ -464,8 +487,16 @@ pub struct Booking {
     pub payment_intent_id: Option<String>,
     /// Why the last payment attempt failed, while the booking is still payable.
     pub payment_error: Option<String>,
-    /// The refund of a cancellation.
+    /// What went back to the customer (a cancellation's refund, an admin's refunds).
     pub refund: Option<RefundInfo>,
+    /// A cancellation after payment settled what it did not refund as earned (commission
+    /// and the provider's share), as a completion does.
+    #[serde(default)]
+    pub settled: bool,
+    /// The idempotency keys of the admins' refunds so far: a retried request refunds nothing
+    /// twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refund_keys: Vec<String>,
     /// The charge the payment made (`ch_…`): a release's `source_transaction`.
     #[serde(default)]
     pub charge_id: Option<String>,
@@ -515,6 +546,8 @@ impl Booking {
             payment_intent_id: None,
             payment_error: None,
             refund: None,
+            settled: false,
+            refund_keys: Vec::new(),
             charge_id: None,
             transfer: None,
             dispute: None,
@@ -561,9 +594,37 @@ impl Booking {
             .is_some_and(|d| d.status != DisputeStatus::Won)
     }
 
-    /// The commission and what the provider earns, at the rate written on the booking.
+    /// The commission and what the provider earns on the whole price, at the rate written on
+    /// the booking.
     pub fn split(&self) -> (i64, i64) {
         split(self.price.amount, self.commission_basis_points)
+    }
+
+    /// Minor units refunded so far.
+    pub fn refunded(&self) -> i64 {
+        self.refund.as_ref().map_or(0, |r| r.amount)
+    }
+
+    /// What the booking earned and keeps: the price less what went back, once completed or
+    /// settled by a cancellation after payment; nothing otherwise.
+    pub fn earned(&self) -> i64 {
+        if self.state == BookingState::Completed || self.settled {
+            (self.price.amount - self.refunded()).max(0)
+        } else {
+            0
+        }
+    }
+
+    /// The commission and the provider's earning on what the booking earned.
+    pub fn earned_split(&self) -> (i64, i64) {
+        split(self.earned(), self.commission_basis_points)
+    }
+
+    /// Whether earnings are still to go to the provider: something earned, not transferred
+    /// (or transferred and taken back by a dispute since won), and no dispute holding the
+    /// money.
+    pub fn release_due(&self) -> bool {
+        self.earned() > 0 && !self.released() && !self.disputed()
     }
 
     /// Where its money is. A paid booking has its room (the payment's transaction opens it);
@@ -717,6 +778,27 @@ pub struct DeliverRequest {
         max_length = 2000
     )]
     pub note: Option<String>,
+}
+
+/// `POST /bookings/{id}/refund` (admins): money back to the customer after completion.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefundRequest {
+    /// The admin client's key for this refund (1–64 letters, digits, `-` or `_`): retrying
+    /// with the same key refunds nothing twice.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "refund-2b91")]
+    pub idempotency_key: String,
+    /// Minor units to give back, at most what the booking still keeps (`earned`); all of it
+    /// when absent.
+    #[schema(minimum = 1)]
+    pub amount: Option<i64>,
+    /// Why (1–500 characters, as a cancellation's reason): both parties are told.
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$",
+        min_length = 1,
+        max_length = 500
+    )]
+    pub reason: String,
 }
 
 /// `POST /bookings/{id}/cancel`.
@@ -901,6 +983,56 @@ mod tests {
                 assert!(commission >= 0 && earning >= 0);
             }
         }
+    }
+
+    /// A refund after completion (in parts, after the release): every account ends where a
+    /// booking of the remaining price would be, and refunding everything leaves nothing with
+    /// the provider, the platform or the commission.
+    #[test]
+    fn refunds_after_completion_leave_the_split_of_what_remains() {
+        let sum = |ledger: &[Entry], account| -> i64 {
+            ledger
+                .iter()
+                .filter(|e| e.account == account)
+                .map(|e| e.amount)
+                .sum()
+        };
+        for (price, bps) in [(4_501, 1_000), (10_000, 1_500), (101, 9_999)] {
+            let (_, earning) = split(price, bps);
+            let mut ledger = charge_entries(price);
+            ledger.extend(completion_entries(price, bps));
+            ledger.extend(release_entries(earning));
+            let mut earned = price;
+            for part in [price / 3, price / 3, price - 2 * (price / 3)] {
+                let step = refund_earned_entries(earned, earned - part, bps);
+                assert_eq!(step.iter().map(|e| e.amount).sum::<i64>(), 0);
+                ledger.extend(step);
+                // The provider's transfer is trimmed to their share of what remains.
+                let (commission_left, earning_left) = split(earned - part, bps);
+                let transferred = sum(&ledger, Account::Provider);
+                ledger.extend(reversal_entries(transferred - earning_left));
+                earned -= part;
+                assert_eq!(sum(&ledger, Account::Commission), commission_left);
+                assert_eq!(sum(&ledger, Account::Provider), earning_left);
+                assert_eq!(sum(&ledger, Account::ProviderPayable), 0);
+                assert_eq!(sum(&ledger, Account::Customer), -earned);
+            }
+            // All of it went back: the customer is whole and nobody keeps anything.
+            assert_eq!(sum(&ledger, Account::Customer), 0);
+            assert_eq!(sum(&ledger, Account::Platform), 0);
+        }
+        let mut booking = booking(S::Completed);
+        assert_eq!(booking.earned(), booking.price.amount);
+        booking.refund = Some(RefundInfo {
+            amount: 1_000,
+            stripe_refund_id: None,
+        });
+        assert_eq!(booking.earned(), booking.price.amount - 1_000);
+        booking.state = S::CancelledByCustomer;
+        assert_eq!(booking.earned(), 0, "a cancellation that settled nothing");
+        booking.settled = true;
+        assert_eq!(booking.earned(), booking.price.amount - 1_000);
+        assert!(booking.release_due());
     }
 
     #[test]

@@ -134,6 +134,15 @@ pub const FEATURE: Feature = Feature {
             run: serve_http!(init_stripe, BookingsApi::new, cancel),
         },
         Function {
+            name: "refund-booking",
+            description: "Admins refund (part of) a completed booking: the provider's share of it is reversed from their transfer, then refunded.",
+            trigger: Trigger::Http(&[("POST", "/bookings/{id}/refund")], Access::Admin),
+            allow: MOVE_AND_TELL,
+            env: STRIPE,
+            timeout: Some(15),
+            run: serve_http!(init_stripe, BookingsApi::new, refund),
+        },
+        Function {
             name: "stripe-webhook",
             description: "Verifies and applies Stripe's events (payments) to bookings, once each.",
             trigger: Trigger::Http(&[("POST", "/webhooks/stripe")], Access::Public),

@@ -17,9 +17,10 @@ use utoipa::ToSchema;
 
 use super::model::{
     Account, Actor, Booking, BookingState, BookingView, CancelRequest, DeliverRequest, DisputeInfo,
-    DisputeStatus, Event, PartyRole, PaymentState, PurchaseRequest, RefundInfo, Timer, TimerKind,
-    TransferInfo, charge_entries, completion_entries, dispute_entries, dispute_lost_entries,
-    dispute_won_entries, refund, refund_entries, release_entries, reversal_entries,
+    DisputeStatus, Event, PartyRole, PaymentState, PurchaseRequest, RefundInfo, RefundRequest,
+    Timer, TimerKind, TransferInfo, charge_entries, completion_entries, dispute_entries,
+    dispute_lost_entries, dispute_won_entries, idempotency_key, refund, refund_earned_entries,
+    refund_entries, release_entries, reversal_entries,
 };
 use super::store::{
     Announcement, Audience, BookingNews, BookingStore, Creation, Effects, LedgerStep, ListFilter,
@@ -464,13 +465,7 @@ impl Bookings<'_> {
         self.apply(booking, &after, effects).await?;
         info!(booking_id = %after.id, "booking completed");
         // Released at once when it can be; otherwise the sweep fires the timer.
-        match self.release(after.clone(), now).await {
-            Ok(released) => Ok(released),
-            Err(err) => {
-                warn!(error = ?err, booking_id = %after.id, "release deferred to the sweep");
-                Ok(after)
-            }
-        }
+        Ok(self.release_now(after, now).await)
     }
 
     /// Releases a completed booking's earnings (its price less the commission written on it)
@@ -482,8 +477,9 @@ impl Bookings<'_> {
     /// stops in between still leaves the timer to finish both. A provider whose account cannot
     /// be paid yet has the booking parked until `account.updated` enables it.
     async fn release(&self, booking: Booking, now: DateTime<Utc>) -> Result<Booking> {
-        // A dispute freezes the release (a won one releases again through this timer).
-        if booking.state != BookingState::Completed || booking.released() || booking.disputed() {
+        // A dispute freezes the release (a won one releases again through this timer); a
+        // refund of everything earned leaves nothing to release.
+        if !booking.release_due() {
             self.drop_timer(&booking).await?;
             return Ok(booking);
         }
@@ -491,7 +487,7 @@ impl Bookings<'_> {
         let Some(account) = account.filter(|a| a.can_be_paid) else {
             return self.park(booking, now).await;
         };
-        let (_, earning) = booking.split();
+        let (_, earning) = booking.earned_split();
         let transfer_id = if earning > 0 {
             Some(self.transfer(&booking, &account, earning, now).await?)
         } else {
@@ -543,6 +539,8 @@ impl Bookings<'_> {
     }
 
     /// The transfer of a booking's earnings: the one Stripe has for the booking, or a new one.
+    /// One Stripe has that pays more than `earning` (made before a refund that raced it) has
+    /// the excess reversed first, so the provider keeps exactly their share.
     async fn transfer(
         &self,
         booking: &Booking,
@@ -551,9 +549,15 @@ impl Bookings<'_> {
         now: DateTime<Utc>,
     ) -> Result<String> {
         let group = booking.id.to_string();
-        // A reversed transfer (a dispute took it back) is not the one to record.
+        // A transfer a dispute took back in full is not the one to record.
         let existing = self.payments.transfers(&group).await?;
-        if let Some(transfer) = existing.into_iter().find(|t| t.amount_reversed == 0) {
+        if let Some(transfer) = existing.into_iter().find(|t| t.amount_reversed < t.amount) {
+            let left = transfer.amount - transfer.amount_reversed;
+            if left > earning {
+                self.payments
+                    .reverse_transfer(&transfer.id, left - earning, &stripe_key(booking, "trim"))
+                    .await?;
+            }
             return Ok(transfer.id);
         }
         let charge = match &booking.charge_id {
@@ -734,10 +738,10 @@ impl Bookings<'_> {
         });
         after.updated_at = now;
         after.version += 1;
-        let (_, earning) = booking.split();
+        let (_, earning) = booking.earned_split();
         let mut ledger = Vec::new();
         let mut tally = None;
-        let completed = booking.state == BookingState::Completed;
+        let completed = booking.earned() > 0;
         if won {
             ledger.push(LedgerStep {
                 step: "dispute_won".into(),
@@ -801,11 +805,7 @@ impl Bookings<'_> {
             return Err(lost_race());
         }
         info!(booking_id = %after.id, won, "dispute closed");
-        if after.timer.is_some_and(|t| t.kind == TimerKind::Release)
-            && let Err(err) = self.release(after.clone(), now).await
-        {
-            warn!(error = ?err, booking_id = %after.id, "release deferred to the sweep");
-        }
+        self.release_now(after, now).await;
         Ok(WebhookOutcome::Applied)
     }
 
@@ -978,9 +978,7 @@ impl Bookings<'_> {
             if !self.store.transition(&booking, &after, effects).await? {
                 return Err(lost_race());
             }
-            if let Err(err) = self.release(after, now).await {
-                warn!(error = ?err, booking_id = %id, "release deferred to the sweep");
-            }
+            self.release_now(after, now).await;
         }
         Ok(WebhookOutcome::Applied)
     }
@@ -1022,6 +1020,7 @@ impl Bookings<'_> {
         };
         after.cancel_reason = Some(reason.clone());
         let mut ledger = Vec::new();
+        let mut tally = None;
         if amount > 0 {
             after.refund = Some(RefundInfo {
                 amount,
@@ -1038,17 +1037,31 @@ impl Bookings<'_> {
         }
         if captured && amount < booking.price.amount {
             // What the customer does not get back was earned: it is settled as if the
-            // booking had completed (commission and the provider's share of that part), so
-            // the platform never keeps a cancelled booking's money unassigned.
+            // booking had completed (commission and the provider's share of that part, which
+            // is released to them once the refund is with Stripe), so the platform never
+            // keeps a cancelled booking's money unassigned.
+            after.settled = true;
+            let kept = booking.price.amount - amount;
+            let (commission, net) = after.earned_split();
             ledger.push(LedgerStep {
                 step: "settlement".into(),
-                entries: completion_entries(
-                    booking.price.amount - amount,
-                    booking.commission_basis_points,
-                ),
+                entries: completion_entries(kept, booking.commission_basis_points),
                 stripe_ref: None,
                 at: now,
             });
+            tally = Some(CommissionTally {
+                provider: booking.provider_id,
+                bookings: 0,
+                period: period_of(now),
+                category: booking.category.clone(),
+                currency: booking.price.currency.clone(),
+                gross: kept,
+                commission,
+                net,
+            });
+            if amount == 0 {
+                after.timer = Some(Timer::due(TimerKind::Release, now));
+            }
         }
         if !captured && booking.payment_intent_id.is_some() {
             // Until Stripe says the payment can no longer go through, a timer reads it again
@@ -1071,6 +1084,7 @@ impl Bookings<'_> {
         };
         let effects = Effects {
             ledger,
+            tally,
             announcements: vec![announce(
                 Kind::BookingCancelled,
                 told,
@@ -1108,7 +1122,149 @@ impl Bookings<'_> {
         } else {
             after
         };
-        Ok(after)
+        Ok(self.release_now(after, now).await)
+    }
+
+    /// `POST /bookings/{id}/refund` (admins): gives back `amount` (all the booking still keeps
+    /// when absent) of a completed booking, or of what a cancellation settled. The commission
+    /// and the provider's earning shrink to the split of what remains; a released transfer
+    /// loses the provider's part of the refund (reversed at Stripe before the refund is
+    /// asked), an unreleased one is released smaller. One transaction records the decision,
+    /// its ledger step and both parties' news, with a retry timer, so the money moves even if
+    /// this function stops right after; a retry with the same key changes nothing.
+    #[instrument(skip_all, fields(user_id = %caller.user_id, booking_id = %id))]
+    pub async fn refund_earned(
+        &self,
+        caller: &Caller,
+        id: &BookingId,
+        request: RefundRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let reason = crate::offers::model::text(&request.reason, "reason", 1, 500)?;
+        let key = idempotency_key(&request.idempotency_key)?.to_owned();
+        let (booking, actor) = self.visible(caller, id).await?;
+        only(
+            actor,
+            Actor::Operator,
+            "only support refunds after completion",
+        )?;
+        if booking.refund_keys.contains(&key) {
+            return Ok(booking);
+        }
+        let earned = booking.earned();
+        if earned == 0 {
+            return Err(Error::Conflict(format!(
+                "the booking keeps nothing to refund (it is {}, and {} went back already)",
+                booking.state,
+                format_money(booking.refunded(), &booking.price.currency)
+            )));
+        }
+        if booking.disputed() {
+            return Err(Error::Conflict(
+                "the payment is disputed: the card issuer decides where the money goes".into(),
+            ));
+        }
+        if booking
+            .refund
+            .as_ref()
+            .is_some_and(|r| r.stripe_refund_id.is_none())
+        {
+            return Err(Error::Conflict(
+                "an earlier refund of this booking is still on its way to Stripe; try again once it is recorded".into(),
+            ));
+        }
+        let amount = request.amount.unwrap_or(earned);
+        if !(1..=earned).contains(&amount) {
+            return Err(Error::field(
+                "amount",
+                format!(
+                    "must be between 1 and {earned} (what the booking still keeps, in minor units)"
+                ),
+            ));
+        }
+        let remains = earned - amount;
+        let mut after = booking.clone();
+        after.refund = Some(RefundInfo {
+            amount: booking.refunded() + amount,
+            stripe_refund_id: None,
+        });
+        after.refund_keys.push(key);
+        after.timer = Some(Timer::due(TimerKind::RefundRetry, now + REFUND_RETRY));
+        after.updated_at = now;
+        after.version += 1;
+        let entries = refund_earned_entries(earned, remains, booking.commission_basis_points);
+        let change = |account| {
+            entries
+                .iter()
+                .filter(|e| e.account == account)
+                .map(|e| e.amount)
+                .sum::<i64>()
+        };
+        let clawback = -change(Account::ProviderPayable);
+        let tally = CommissionTally {
+            provider: booking.provider_id,
+            bookings: 0,
+            period: period_of(now),
+            category: booking.category.clone(),
+            currency: booking.price.currency.clone(),
+            gross: -amount,
+            commission: change(Account::Commission),
+            net: -clawback,
+        };
+        let money = |value| format_money(value, &booking.price.currency);
+        let step = format!("refund:{}", after.version);
+        let effects = Effects {
+            ledger: vec![LedgerStep {
+                step: "refund_after_completion".into(),
+                entries,
+                stripe_ref: booking.payment_intent_id.clone(),
+                at: now,
+            }],
+            tally: Some(tally),
+            announcements: vec![
+                announce(
+                    Kind::PaymentRefunded,
+                    vec![booking.customer_id],
+                    None,
+                    json!({ "title": booking.title, "amount": money(amount), "reason": reason }),
+                    &format!("{step}:customer"),
+                ),
+                announce(
+                    Kind::PaymentRefunded,
+                    vec![booking.provider_id],
+                    None,
+                    json!({ "title": booking.title, "amount": money(amount), "reason": reason,
+                        "provider": true, "clawback": (clawback > 0).then(|| money(clawback)) }),
+                    &format!("{step}:provider"),
+                ),
+            ],
+            ..Effects::default()
+        };
+        self.apply(&booking, &after, effects).await?;
+        info!(booking_id = %after.id, amount, "refund after completion decided");
+        let after = match self.send_refund(&after, now).await {
+            Ok(refunded) => refunded,
+            Err(err) => {
+                warn!(error = %err, booking_id = %after.id, "refund not taken yet; the sweep retries");
+                self.bump(&after, Some(now + REFUND_RETRY), now).await
+            }
+        };
+        Ok(self.release_now(after, now).await)
+    }
+
+    /// Releases at once what a transition left due (its `release` timer written in the same
+    /// transaction); on failure the sweep fires the timer.
+    async fn release_now(&self, booking: Booking, now: DateTime<Utc>) -> Booking {
+        if !booking.timer.is_some_and(|t| t.kind == TimerKind::Release) {
+            return booking;
+        }
+        match self.release(booking.clone(), now).await {
+            Ok(released) => released,
+            Err(err) => {
+                warn!(error = ?err, booking_id = %booking.id, "release deferred to the sweep");
+                booking
+            }
+        }
     }
 
     /// Writes a new version of `booking` (its timer due at `due`, when given) after a Stripe
@@ -1140,19 +1296,31 @@ impl Bookings<'_> {
         }
     }
 
-    /// Asks Stripe for a cancellation's refund and records its id; on failure the booking
-    /// keeps its retry timer. What Stripe already did decides first: a refund of the payment
-    /// that exists (asked before, its answer lost, however long ago) is recorded, not asked
-    /// again, so money goes back once whatever is retried.
+    /// Asks Stripe for what the booking owes its customer and records it; on failure the
+    /// booking keeps its retry timer. What Stripe already did decides first, so money goes
+    /// back once whatever is retried: the refunds the payment has at Stripe are summed, and
+    /// only what they lack is asked for (a refund asked before, its answer lost, however long
+    /// ago, is recorded, not asked again). Released earnings beyond what the provider still
+    /// earns are reversed first. Then the provider's share of what the booking keeps, if not
+    /// released yet, gets its release timer.
     async fn send_refund(&self, booking: &Booking, now: DateTime<Utc>) -> Result<Booking> {
         let (Some(info), Some(pi)) = (&booking.refund, &booking.payment_intent_id) else {
             return Ok(booking.clone());
         };
-        let refund_id = match self.refund_of(pi).await? {
-            Some(existing) => existing,
-            None => {
+        let (transfer, reversal) = self.trim(booking, now).await?;
+        let refunds: Vec<_> = self
+            .payments
+            .refunds(pi)
+            .await?
+            .into_iter()
+            .filter(|r| r.counts())
+            .collect();
+        let done: i64 = refunds.iter().map(|r| r.amount).sum();
+        let refund_id = match refunds.first() {
+            Some(newest) if done >= info.amount => newest.id.clone(),
+            _ => {
                 self.payments
-                    .refund(pi, info.amount, &stripe_key(booking, "refund"))
+                    .refund(pi, info.amount - done, &stripe_key(booking, "refund"))
                     .await?
             }
         };
@@ -1161,22 +1329,67 @@ impl Bookings<'_> {
             amount: info.amount,
             stripe_refund_id: Some(refund_id),
         });
-        after.timer = None;
+        after.transfer = transfer;
+        after.timer = after
+            .release_due()
+            .then(|| Timer::due(TimerKind::Release, now));
         after.updated_at = now;
         after.version += 1;
+        let effects = Effects {
+            ledger: reversal.into_iter().collect(),
+            ..Effects::default()
+        };
         // Lost to a concurrent change: the timer stays, and the next sweep finds the refund
-        // at Stripe instead of asking again.
-        Ok(
-            if self
-                .store
-                .transition(booking, &after, Effects::default())
-                .await?
-            {
-                after
-            } else {
-                booking.clone()
-            },
-        )
+        // (and the reversal) at Stripe instead of asking again.
+        Ok(if self.store.transition(booking, &after, effects).await? {
+            after
+        } else {
+            booking.clone()
+        })
+    }
+
+    /// A released transfer that pays more than the provider still earns (a refund after
+    /// release) loses the excess: reversed at Stripe unless Stripe already has it reversed
+    /// (an answer lost), and written to the ledger once, from the recorded amount. Answers
+    /// the transfer as it is to be recorded and the ledger's `reversal` step, if any.
+    async fn trim(
+        &self,
+        booking: &Booking,
+        now: DateTime<Utc>,
+    ) -> Result<(Option<TransferInfo>, Option<LedgerStep>)> {
+        let (_, earning) = booking.earned_split();
+        let Some(transfer) = booking
+            .transfer
+            .clone()
+            .filter(|t| !t.reversed && t.amount > earning)
+        else {
+            return Ok((booking.transfer.clone(), None));
+        };
+        let mut reversal_id = None;
+        if let Some(id) = &transfer.stripe_transfer_id {
+            let current = self.payments.transfer(id).await?;
+            let left = current.amount - current.amount_reversed;
+            if left > earning {
+                reversal_id = Some(
+                    self.payments
+                        .reverse_transfer(id, left - earning, &stripe_key(booking, "trim"))
+                        .await?,
+                );
+            }
+        }
+        let step = LedgerStep {
+            step: "reversal".into(),
+            entries: reversal_entries(transfer.amount - earning),
+            stripe_ref: reversal_id,
+            at: now,
+        };
+        Ok((
+            Some(TransferInfo {
+                amount: earning,
+                ..transfer
+            }),
+            Some(step),
+        ))
     }
 
     /// The refund a payment already has at Stripe (one that moves or moved money back).
@@ -1579,7 +1792,8 @@ impl Bookings<'_> {
                     .await?;
             }
             (TimerKind::RefundRetry, _) => {
-                self.send_refund(&booking, now).await?;
+                let refunded = self.send_refund(&booking, now).await?;
+                self.release_now(refunded, now).await;
             }
             (TimerKind::VoidPayment, _) => self.void_payment(booking, now).await?,
             (TimerKind::Release, _) => drop(self.release(booking, now).await?),

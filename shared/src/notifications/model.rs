@@ -55,6 +55,9 @@ pub enum Kind {
     BookingCancelled,
     /// A booking's payment is disputed with the card issuer, or the dispute was decided.
     PaymentDisputed,
+    /// Support refunded (part of) a completed booking: the customer gets it back, the
+    /// provider is told what goes back from their earnings.
+    PaymentRefunded,
     /// A payout reached the provider's bank.
     PayoutPaid,
     /// A payout was returned by the provider's bank.
@@ -65,7 +68,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in catalog order.
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 19] = [
         Kind::ChatMessage,
         Kind::JobPosted,
         Kind::ApplicationReceived,
@@ -81,6 +84,7 @@ impl Kind {
         Kind::PaymentFailed,
         Kind::BookingCancelled,
         Kind::PaymentDisputed,
+        Kind::PaymentRefunded,
         Kind::PayoutPaid,
         Kind::PayoutFailed,
         Kind::System,
@@ -282,6 +286,15 @@ pub fn spec(kind: Kind) -> KindSpec {
             "{% if outcome %}Dispute {{ outcome }}: {{ title }}{% else %}Payment disputed: {{ title }}{% endif %}",
             "{% if outcome == 'won' %}The payment for '{{ title }}' stands; its release goes ahead.{% elif outcome %}The card issuer returned {{ amount }} of the payment for '{{ title }}' to the customer.{% else %}The customer disputed {{ amount }} of the payment for '{{ title }}' with their card issuer; the money is on hold until it is decided.{% endif %}",
             "{{ count }} payment disputes",
+        ),
+        Kind::PaymentRefunded => (
+            "payment_refunded",
+            NO_SMS,
+            false,
+            minutes(10),
+            "Refund: {{ title }}",
+            "{% if provider %}Support refunded {{ amount }} of '{{ title }}' to the customer: {{ reason }}.{% if clawback %} {{ clawback }} of your earnings goes back with it.{% endif %}{% else %}{{ amount }} of your payment for '{{ title }}' is on its way back to you: {{ reason }}.{% endif %}",
+            "{{ count }} refunds",
         ),
         Kind::PayoutPaid => (
             "payout_paid",
