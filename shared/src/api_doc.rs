@@ -467,7 +467,8 @@ mod paths {
     /// step `refund_after_completion`); an unreleased earning is released smaller. Both
     /// parties get `payment_refunded`. Retrying with the same `idempotencyKey` changes
     /// nothing and answers the booking. 400 for an amount out of range, 403 for anyone but an
-    /// admin, 409 when the booking keeps nothing to refund, is disputed, or an earlier refund
+    /// admin (and for an admin who is one of the booking's parties: nobody refunds their own
+    /// deal), 409 when the booking keeps nothing to refund, is disputed, or an earlier refund
     /// has not reached Stripe yet.
     #[utoipa::path(post, path = "/bookings/{id}/refund", tag = "bookings", request_body = RefundRequest,
         params(("id" = BookingId, Path, description = "booking id")),
