@@ -304,6 +304,29 @@ impl Stack {
         (body["accessToken"].as_str().unwrap().to_owned(), body)
     }
 
+    /// A ready upload of `who`: declared for `purpose`, posted to S3 and completed; its id.
+    pub async fn ready_upload(
+        &self,
+        who: &Person,
+        purpose: &str,
+        file_name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> String {
+        let body = json!({ "purpose": purpose, "fileName": file_name,
+            "contentType": content_type, "size": bytes.len() });
+        let (status, ticket) = self
+            .call("POST", "/files", Some(&who.token), Some(body))
+            .await;
+        assert_eq!(status, 201, "{ticket}");
+        assert!(self.upload(&ticket, bytes, |_| {}).await.is_success());
+        let id = ticket["file"]["id"].as_str().unwrap().to_owned();
+        let path = format!("/files/{id}/complete");
+        let (status, done) = self.call("POST", &path, Some(&who.token), None).await;
+        assert_eq!(status, 200, "{done}");
+        id
+    }
+
     /// POSTs `bytes` to S3 with the form of an upload ticket, after `edit` may change fields.
     pub async fn upload(
         &self,

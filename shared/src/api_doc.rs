@@ -32,11 +32,14 @@ use crate::chat::service::{
     MemberPresence, MessagePage, Peer, RoomDetail, RoomPage, RoomSummary, UnreadTotal,
 };
 use crate::domain::{
-    BookingId, FileId, MessageId, NotificationId, OfferId, ProfilePatch, Role, RoomId, User, UserId,
+    BookingId, FileId, JobId, MessageId, NotificationId, OfferId, ProfilePatch, Role, RoomId, User,
+    UserId,
 };
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::files::model::{FileRecord, FileStatus, Purpose, UploadRequest};
 use crate::files::service::{DownloadLink, UploadTicket};
+use crate::jobs::model::{Job, JobPatch, JobState, PostJob, Window};
+use crate::jobs::service::JobPage;
 use crate::me::service::{SessionPage, SessionView};
 use crate::notifications::model::{
     Channel, ChannelSwitches, Device, Kind, Notification, Platform, Preferences, PreferencesPatch,
@@ -302,16 +305,17 @@ mod paths {
     fn unregister_device() {}
 
     /// Follow a target with channel flags, or change them: `room:<id>` (a room you are in),
-    /// `user:<id>` (another user), `topic:<name>` (lowercase letters, digits, `-`, `_`);
-    /// `job:<id>` is made by the job's own flows. An empty body turns every channel on.
+    /// `user:<id>` (another user), `topic:<name>` (lowercase letters, digits, `-`, `_`),
+    /// `category:<slug>` (every job posted in the category: `job_posted`); `job:<id>` is made
+    /// by the job's own flows. An empty body turns every channel on.
     #[utoipa::path(put, path = "/me/subscriptions/{target}", tag = "notifications", request_body = Subscribe,
-        params(("target" = String, Path, description = "room:<id>, user:<id>, job:<id> or topic:<name>", pattern = "^(room:[0-7][0-9A-HJKMNP-TV-Z]{25}|user:[0-7][0-9A-HJKMNP-TV-Z]{25}|job:[A-Za-z0-9_-]{1,64}|topic:[a-z0-9_-]{1,64})$")),
+        params(("target" = String, Path, description = "room:<id>, user:<id>, job:<id>, topic:<name> or category:<slug>", pattern = "^(room:[0-7][0-9A-HJKMNP-TV-Z]{25}|user:[0-7][0-9A-HJKMNP-TV-Z]{25}|job:[A-Za-z0-9_-]{1,64}|topic:[a-z0-9_-]{1,64}|category:[a-z0-9-]{1,40})$")),
         responses((status = 200, body = Subscription), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn subscribe() {}
 
     /// Stop following a target.
     #[utoipa::path(delete, path = "/me/subscriptions/{target}", tag = "notifications",
-        params(("target" = String, Path, description = "as subscribed", pattern = "^(room:[0-7][0-9A-HJKMNP-TV-Z]{25}|user:[0-7][0-9A-HJKMNP-TV-Z]{25}|job:[A-Za-z0-9_-]{1,64}|topic:[a-z0-9_-]{1,64})$")),
+        params(("target" = String, Path, description = "as subscribed", pattern = "^(room:[0-7][0-9A-HJKMNP-TV-Z]{25}|user:[0-7][0-9A-HJKMNP-TV-Z]{25}|job:[A-Za-z0-9_-]{1,64}|topic:[a-z0-9_-]{1,64}|category:[a-z0-9-]{1,40})$")),
         responses((status = 204), (status = 404, body = ErrorBody)))]
     fn unsubscribe() {}
 
@@ -346,6 +350,51 @@ mod paths {
         params(("id" = UserId, Path, description = "provider"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
         responses((status = 200, body = OfferPage)))]
     fn list_provider_offers() {}
+
+    /// Post a job (any signed-in user, as a customer): title, description, category, budget,
+    /// location (an area, or remote), an optional wanted window of dates and up to 10 of the
+    /// caller's ready `job_document` uploads (images, PDFs, documents; providers who can see
+    /// the open job may download them). 201 with the job, `open`, listed in its category; every
+    /// follower of `category:<slug>` gets `job_posted` (inbox, live, and push/email per their
+    /// preferences), once. 400 names the first bad field; nothing is stored.
+    #[utoipa::path(post, path = "/jobs", tag = "jobs", request_body = PostJob,
+        responses((status = 201, body = Job), (status = 400, body = ErrorBody)))]
+    fn post_job() {}
+
+    /// A category's open jobs, newest first.
+    #[utoipa::path(get, path = "/jobs", tag = "jobs",
+        params(("category" = String, Query, description = "category slug", pattern = "^[a-z0-9-]{1,40}$"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        responses((status = 200, body = JobPage)))]
+    fn list_jobs() {}
+
+    /// The caller's jobs, newest first, of one state when given.
+    #[utoipa::path(get, path = "/me/jobs", tag = "jobs",
+        params(("state" = Option<JobState>, Query, description = "only jobs in this state"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        responses((status = 200, body = JobPage)))]
+    fn list_my_jobs() {}
+
+    /// A job: an open one to every signed-in user; one no longer open only to its poster and
+    /// admins (404 for anyone else).
+    #[utoipa::path(get, path = "/jobs/{id}", tag = "jobs",
+        params(("id" = JobId, Path, description = "job id")),
+        responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
+    fn get_job() {}
+
+    /// Edit an open job (its poster; the category stays: its followers were told). 403 for
+    /// someone else's open job, 404 when the caller cannot see it, 409 when it is no longer
+    /// open or changed meanwhile.
+    #[utoipa::path(patch, path = "/jobs/{id}", tag = "jobs", request_body = JobPatch,
+        params(("id" = JobId, Path, description = "job id")),
+        responses((status = 200, body = Job), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn update_job() {}
+
+    /// Cancel an open job (its poster): it leaves its category's listing at once and its
+    /// attachments stop being visible to providers. 403 for someone else's open job, 404 when
+    /// the caller cannot see it, 409 when it is no longer open.
+    #[utoipa::path(post, path = "/jobs/{id}/cancel", tag = "jobs",
+        params(("id" = JobId, Path, description = "job id")),
+        responses((status = 200, body = Job), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn cancel_job() {}
 
     /// Publish a fixed-price offer (providers only: 403 for others). Images must be the
     /// caller's ready profile or portfolio images. 201 with the offer, active.
@@ -854,6 +903,9 @@ const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
         "target",
         "/target",
     ),
+    ("post_job", "201", "GetJob", "get_job", "id", "/id"),
+    ("post_job", "201", "UpdateJob", "update_job", "id", "/id"),
+    ("post_job", "201", "CancelJob", "cancel_job", "id", "/id"),
 ];
 
 struct Links;
@@ -909,10 +961,10 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window)),
     modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
-    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"))
+    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"), (name = "jobs", description = "Customers' jobs (leads), listed by category; followers of a category are told"))
 )]
 pub struct ApiDoc;
 

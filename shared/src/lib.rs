@@ -75,6 +75,8 @@
 //! | provider profile | `USER#{user}` | `PROVIDER` | – | a provider's public profile |
 //! | offer | `OFFER#{offer}` | `OFFER` | `USER#{provider}` / `OFFER#{offer}` | an offer by id; a provider's offers newest first (GSI1, descending) |
 //! | offer listing | `OFFERS#{category}` | `OFFER#{offer}` | – | a category's active offers newest first (a copy of the offer, moved or removed in the offer's own transaction) |
+//! | job | `JOB#{job}` | `JOB` | `USER#{poster}` / `JOB#{job}` | a job by id; a poster's jobs newest first (GSI1, descending, state filter); its insertion on the stream tells the category's followers |
+//! | job listing | `JOBS#{category}` | `JOB#{job}` | – | a category's open jobs newest first (a copy of the job, moved or removed in the job's own transaction) |
 //! | booking | `BOOKING#{booking}` | `BOOKING` | `BOOKING_TIMER` / `{due ms, 15 digits}#{booking}` while a timer is pending | a booking by id; the timer sweep reads only what is due (GSI1, `<=` now) |
 //! | booking party row | `USER#{user}` | `BOOKING#{booking}` | – | a party's copy: my orders / my tasks newest first, filtered on role, state, category, source (rewritten in every transition's transaction) |
 //! | ledger step | `BOOKING#{booking}` | `LEDGER#{version:010}#{step}` | – | a booking's ledger (`charge`, `completion`, `refund`, …); each written once, in its transition's transaction, under the version it writes (so recurring steps such as partial refunds stay distinct) |
@@ -97,6 +99,7 @@ pub mod cursor;
 pub mod domain;
 pub mod error;
 pub mod files;
+pub mod jobs;
 pub mod keys;
 pub mod lambda;
 pub mod me;
@@ -126,6 +129,7 @@ pub const FEATURES: &[routes::Feature] = &[
     offers::routes::FEATURE,
     bookings::routes::FEATURE,
     payouts::routes::FEATURE,
+    jobs::routes::FEATURE,
     realtime::routes::FEATURE,
 ];
 

@@ -953,25 +953,15 @@ async fn only_the_parties_see_a_booking_its_room_and_files_and_each_does_only_th
 
 /// A ready proof-of-work image of `who`.
 async fn proof_image(stack: &Stack, who: &Person) -> String {
-    let bytes = gigwire_tests::png(2000);
-    let body = json!({ "purpose": "proof_of_work", "fileName": "done.png",
-        "contentType": "image/png", "size": bytes.len() });
-    let (status, ticket) = stack
-        .call("POST", "/files", Some(&who.token), Some(body))
-        .await;
-    assert_eq!(status, 201, "{ticket}");
-    assert!(stack.upload(&ticket, bytes, |_| {}).await.is_success());
-    let id = ticket["file"]["id"].as_str().unwrap().to_owned();
-    let (status, done) = stack
-        .call(
-            "POST",
-            &format!("/files/{id}/complete"),
-            Some(&who.token),
-            None,
+    stack
+        .ready_upload(
+            who,
+            "proof_of_work",
+            "done.png",
+            "image/png",
+            gigwire_tests::png(2000),
         )
-        .await;
-    assert_eq!(status, 200, "{done}");
-    id
+        .await
 }
 
 #[tokio::test]

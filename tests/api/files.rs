@@ -276,6 +276,7 @@ async fn the_cleanup_job_removes_only_stale_incomplete_uploads() {
         created_at: old,
         completed_at: None,
         room_ids: Vec::new(),
+        job_ids: Vec::new(),
     };
     let stale = record(FileStatus::Pending);
     let done = record(FileStatus::Pending);

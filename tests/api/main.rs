@@ -6,6 +6,7 @@ mod bookings;
 mod chat;
 mod chat_cost;
 mod files;
+mod jobs;
 mod keys;
 mod me;
 mod notifications;

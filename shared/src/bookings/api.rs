@@ -3,7 +3,6 @@
 //! (`POST /webhooks/stripe`) and the timer sweep.
 
 use chrono::{DateTime, Utc};
-use serde::de::DeserializeOwned;
 
 use super::model::{BookingView, CancelRequest, DeliverRequest, PurchaseRequest, RefundRequest};
 use super::service::{self, Bookings};
@@ -33,16 +32,6 @@ pub struct BookingsApi {
 
 fn booking_id(req: &HttpRequest) -> Result<BookingId> {
     BookingId::parse(req.path_param("id"), "id")
-}
-
-/// A snake_case enum from a query parameter; anything else is a 400 naming it.
-fn query_enum<T: DeserializeOwned>(req: &HttpRequest, name: &str) -> Result<Option<T>> {
-    req.query(name)
-        .map(|raw| {
-            serde_json::from_value(serde_json::Value::String(raw.to_owned()))
-                .map_err(|_| Error::field(name, format!("unknown {name} '{raw}'")))
-        })
-        .transpose()
 }
 
 /// What the outbox function builds once: the table and the ways to reach people (no Stripe
@@ -91,13 +80,13 @@ impl BookingReads {
     /// `GET /bookings?role&state&category&source&limit&cursor`.
     pub async fn list(&self, req: HttpRequest) -> Result<HttpResponse> {
         let filter = ListFilter {
-            role: query_enum(&req, "role")?,
-            state: query_enum(&req, "state")?,
+            role: req.query_enum("role")?,
+            state: req.query_enum("state")?,
             category: req
                 .query("category")
                 .map(|c| crate::offers::model::category(c, "category"))
                 .transpose()?,
-            source: query_enum(&req, "source")?,
+            source: req.query_enum("source")?,
         };
         let limit = page_size(req.query("limit"))?;
         let caller = req.caller()?;

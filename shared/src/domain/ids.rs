@@ -114,6 +114,11 @@ ulid_id!(
     "offer"
 );
 ulid_id!(
+    /// A customer's job; ids sort by creation, so listings page newest first by key.
+    JobId,
+    "job"
+);
+ulid_id!(
     /// A booking; ids sort by creation, so a user's bookings page newest first by key. A
     /// booking's chat room has the same id.
     BookingId,

@@ -18,6 +18,7 @@ pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 pub use ids::{
-    BookingId, ConnectionId, FileId, MessageId, NotificationId, OfferId, RoomId, SessionId, UserId,
+    BookingId, ConnectionId, FileId, JobId, MessageId, NotificationId, OfferId, RoomId, SessionId,
+    UserId,
 };
 pub use user::{AdminEmails, Locale, Phone, ProfileChanges, ProfilePatch, Role, TimeZone, User};

@@ -85,6 +85,7 @@ impl Files {
             &files::download(
                 &self.store,
                 &self.store,
+                &self.store,
                 &self.objects,
                 req.caller()?,
                 &Self::id(&req)?,

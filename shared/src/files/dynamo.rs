@@ -22,14 +22,44 @@ impl DynamoStore {
         owner: &UserId,
         purpose: Option<Purpose>,
     ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem> {
+        self.add_to_file_action(file, "roomIds", room.to_string(), owner, purpose)
+    }
+
+    /// A transaction's update that attaches a file to a job (providers who can see the open
+    /// job may then download it): only a ready `job_document` of `owner`.
+    pub(crate) fn attach_file_action(
+        &self,
+        file: &FileId,
+        job: &JobId,
+        owner: &UserId,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem> {
+        self.add_to_file_action(
+            file,
+            "jobIds",
+            job.to_string(),
+            owner,
+            Some(Purpose::JobDocument),
+        )
+    }
+
+    /// Adds `value` to the string set `attribute` of a ready file of `owner` (and of
+    /// `purpose` when given); the condition fails for anything else, a missing file included.
+    fn add_to_file_action(
+        &self,
+        file: &FileId,
+        attribute: &str,
+        value: String,
+        owner: &UserId,
+        purpose: Option<Purpose>,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem> {
         let mut condition = "#status = :ready AND ownerId = :owner".to_owned();
         let mut update = self
             .update(&crate::files::keys::file(file))
-            .update_expression("ADD roomIds :room")
+            .update_expression(format!("ADD {attribute} :value"))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(
-                ":room",
-                aws_sdk_dynamodb::types::AttributeValue::Ss(vec![room.to_string()]),
+                ":value",
+                aws_sdk_dynamodb::types::AttributeValue::Ss(vec![value]),
             )
             .expression_attribute_values(":ready", s("ready"))
             .expression_attribute_values(":owner", s(owner.to_string()));

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::{FileId, RoomId, UserId};
+use crate::domain::{FileId, JobId, RoomId, UserId};
 use crate::error::Error;
 
 /// What a file is for; decides the allowed types and who may see it.
@@ -253,6 +253,10 @@ pub struct FileRecord {
     /// Rooms it was sent to as an attachment: their members may download it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub room_ids: Vec<RoomId>,
+    /// Jobs it was attached to (a `job_document`): providers may download it while such a job
+    /// is open and still lists it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub job_ids: Vec<JobId>,
 }
 
 impl FileRecord {

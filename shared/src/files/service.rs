@@ -22,10 +22,12 @@ use utoipa::ToSchema;
 use crate::adapters::{ObjectStore, PresignedPost, UploadSigner};
 use crate::auth::Caller;
 use crate::chat::store::ChatStore;
-use crate::domain::FileId;
+use crate::domain::{FileId, Role};
 use crate::error::{Error, Result};
 use crate::files::model::{FileRecord, FileStatus, SNIFF_BYTES, UploadRequest, check_signature};
 use crate::files::store::FileStore;
+use crate::jobs::model::JobState;
+use crate::jobs::store::JobStore;
 
 /// How long an upload form stays valid.
 pub const UPLOAD_TTL: Duration = Duration::from_secs(5 * 60);
@@ -90,6 +92,7 @@ pub async fn create_upload(
         created_at: now,
         completed_at: None,
         room_ids: Vec::new(),
+        job_ids: Vec::new(),
     };
     let form = signer
         .presign_upload(
@@ -185,10 +188,16 @@ pub async fn complete_upload(
     })
 }
 
-/// Whether `caller` may download `file`: its owner, anyone for a public image, and the
-/// active members of a room it was sent to. A booking's proof of work is shared with the
-/// booking's room (whose only members are its two parties) by the delivery's transaction.
-async fn visible_to(rooms: &dyn ChatStore, file: &FileRecord, caller: &Caller) -> Result<bool> {
+/// Whether `caller` may download `file`: its owner, anyone for a public image, the active
+/// members of a room it was sent to, and providers (and admins) while a job it is attached to
+/// is open. A booking's proof of work is shared with the booking's room (whose only members
+/// are its two parties) by the delivery's transaction.
+async fn visible_to(
+    rooms: &dyn ChatStore,
+    jobs: &dyn JobStore,
+    file: &FileRecord,
+    caller: &Caller,
+) -> Result<bool> {
     if file.owner_id == caller.user_id
         || (file.purpose.is_public() && file.status == FileStatus::Ready)
     {
@@ -203,6 +212,15 @@ async fn visible_to(rooms: &dyn ChatStore, file: &FileRecord, caller: &Caller) -
             return Ok(true);
         }
     }
+    if caller.roles.contains(&Role::Provider) || caller.roles.contains(&Role::Admin) {
+        for job in &file.job_ids {
+            if jobs.get_job(job).await?.is_some_and(|j| {
+                j.state == JobState::Open && j.attachment_file_ids.contains(&file.id)
+            }) {
+                return Ok(true);
+            }
+        }
+    }
     Ok(false)
 }
 
@@ -210,13 +228,14 @@ async fn visible_to(rooms: &dyn ChatStore, file: &FileRecord, caller: &Caller) -
 pub async fn download(
     files: &dyn FileStore,
     rooms: &dyn ChatStore,
+    jobs: &dyn JobStore,
     objects: &dyn ObjectStore,
     caller: &Caller,
     id: &FileId,
     now: DateTime<Utc>,
 ) -> Result<DownloadLink> {
     let file = files.get_file(id).await?.ok_or(Error::NotFound("file"))?;
-    if !visible_to(rooms, &file, caller).await? {
+    if !visible_to(rooms, jobs, &file, caller).await? {
         return Err(Error::NotFound("file"));
     }
     if file.status != FileStatus::Ready {

@@ -142,6 +142,16 @@ impl HttpRequest {
         self.query.get(name).map(String::as_str)
     }
 
+    /// A snake_case enum from a query parameter; anything else is a 400 naming it.
+    pub fn query_enum<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
+        self.query(name)
+            .map(|raw| {
+                serde_json::from_value(serde_json::Value::String(raw.to_owned()))
+                    .map_err(|_| Error::field(name, format!("unknown {name} '{raw}'")))
+            })
+            .transpose()
+    }
+
     /// A boolean query parameter: absent is `false`; only `true` and `false` are accepted, so a
     /// mistyped filter (`unreadOnly=1`, `=null`) is refused instead of silently read as false.
     pub fn query_flag(&self, name: &str) -> Result<bool> {

@@ -157,6 +157,17 @@ mod tests {
                         let event = serde_json::from_str::<super::stream::StreamEvent>(&text);
                         event.map(drop)
                     }
+                    "send-job-news" => {
+                        // The consumer reads the job itself: the fixture's image must be one.
+                        let event = serde_json::from_str::<super::stream::StreamEvent>(&text)
+                            .expect("a stream event");
+                        let jobs = super::stream::inserted::<crate::jobs::model::Job>(
+                            event,
+                            crate::jobs::dynamo::ENTITY_JOB,
+                        );
+                        assert_eq!(jobs.as_ref().map(Vec::len).ok(), Some(1), "{jobs:?}");
+                        Ok(())
+                    }
                     f if f.starts_with("cron-") || f == "schedule" => {
                         serde_json::from_str::<EventBridgeEvent>(&text).map(drop)
                     }

@@ -166,7 +166,7 @@ pub fn spec(kind: Kind) -> KindSpec {
             false,
             minutes(30),
             "New job: {{ title }}",
-            "A job matching your services was posted.",
+            "{% if budget %}A new {{ category }} job: '{{ title }}' ({{ place }}), budget {{ budget }}.{% else %}A job matching your services was posted.{% endif %}",
             "{{ count }} new jobs match your services",
         ),
         Kind::ApplicationReceived => (
@@ -667,12 +667,15 @@ pub enum Target {
     User(UserId),
     /// A named topic (`plumbing-lisbon`, `announcements`).
     Topic(String),
+    /// A category of work (`plumbing`): its followers hear of every job posted in it.
+    Category(String),
 }
 
 impl Target {
-    /// Parses `room:<id>`, `job:<id>`, `user:<id>` or `topic:<name>`; names and job ids are
-    /// 1–64 lowercase letters, digits, `-` or `_` (ids also upper case), so a target can never
-    /// carry a key separator.
+    /// Parses `room:<id>`, `job:<id>`, `user:<id>`, `topic:<name>` or `category:<slug>`; names
+    /// and job ids are 1–64 lowercase letters, digits, `-` or `_` (ids also upper case), a
+    /// category 1–40 lowercase letters, digits or `-`, so a target can never carry a key
+    /// separator.
     pub fn parse(raw: &str, field: &str) -> Result<Self> {
         let slug = |value: &str, lower: bool| {
             (1..=64).contains(&value.len())
@@ -689,13 +692,16 @@ impl Target {
             Some(("user", id)) => UserId::parse(id, field).ok().map(Self::User),
             Some(("job", id)) if slug(id, false) => Some(Self::Job(id.to_owned())),
             Some(("topic", name)) if slug(name, true) => Some(Self::Topic(name.to_owned())),
+            Some(("category", name)) => crate::offers::model::category(name, field)
+                .ok()
+                .map(Self::Category),
             _ => None,
         };
         parsed.ok_or_else(|| {
             Error::field(
                 field,
-                "expected room:<id>, job:<id>, user:<id> or topic:<name> (lowercase letters, \
-                 digits, '-', '_')",
+                "expected room:<id>, job:<id>, user:<id>, topic:<name> (lowercase letters, \
+                 digits, '-', '_') or category:<slug> (lowercase letters, digits, '-')",
             )
         })
     }
@@ -708,6 +714,7 @@ impl std::fmt::Display for Target {
             Self::Job(id) => write!(f, "job:{id}"),
             Self::User(id) => write!(f, "user:{id}"),
             Self::Topic(name) => write!(f, "topic:{name}"),
+            Self::Category(name) => write!(f, "category:{name}"),
         }
     }
 }
@@ -731,8 +738,9 @@ impl<'de> Deserialize<'de> for Target {
 pub struct Subscription {
     /// Subscriber.
     pub user_id: UserId,
-    /// What they follow (`room:<id>`, `job:<id>`, `user:<id>`, `topic:<name>`).
-    #[schema(value_type = String, pattern = "^(room:[0-7][0-9A-HJKMNP-TV-Z]{25}|user:[0-7][0-9A-HJKMNP-TV-Z]{25}|job:[A-Za-z0-9_-]{1,64}|topic:[a-z0-9_-]{1,64})$", example = "topic:plumbing-lisbon")]
+    /// What they follow (`room:<id>`, `job:<id>`, `user:<id>`, `topic:<name>`,
+    /// `category:<slug>`).
+    #[schema(value_type = String, pattern = "^(room:[0-7][0-9A-HJKMNP-TV-Z]{25}|user:[0-7][0-9A-HJKMNP-TV-Z]{25}|job:[A-Za-z0-9_-]{1,64}|topic:[a-z0-9_-]{1,64}|category:[a-z0-9-]{1,40})$", example = "category:plumbing")]
     pub target: Target,
     /// Channels for this target; the user's preferences and the kind's catalog still apply.
     pub channels: ChannelSwitches,

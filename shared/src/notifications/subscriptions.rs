@@ -50,8 +50,9 @@ pub struct SubscriptionPage {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Broadcast {
-    /// Whose subscribers (`topic:<name>`, `room:<id>`, `job:<id>`, `user:<id>`).
-    #[schema(value_type = String, pattern = "^(room:[0-7][0-9A-HJKMNP-TV-Z]{25}|user:[0-7][0-9A-HJKMNP-TV-Z]{25}|job:[A-Za-z0-9_-]{1,64}|topic:[a-z0-9_-]{1,64})$", example = "topic:announcements")]
+    /// Whose subscribers (`topic:<name>`, `room:<id>`, `job:<id>`, `user:<id>`,
+    /// `category:<slug>`).
+    #[schema(value_type = String, pattern = "^(room:[0-7][0-9A-HJKMNP-TV-Z]{25}|user:[0-7][0-9A-HJKMNP-TV-Z]{25}|job:[A-Za-z0-9_-]{1,64}|topic:[a-z0-9_-]{1,64}|category:[a-z0-9-]{1,40})$", example = "topic:announcements")]
     pub target: Target,
     /// Kind (`system` when absent).
     pub kind: Option<Kind>,
@@ -165,9 +166,9 @@ impl Subscriptions<'_> {
         self.notifications.notify(&request, now).await
     }
 
-    /// Who may follow what: a room's active members, any other existing user, any topic but
-    /// the operators' (admins only: it carries disputes and failures of other people's
-    /// bookings); jobs only through their own flows (admins here), as with a job's chat
+    /// Who may follow what: a room's active members, any other existing user, any category,
+    /// any topic but the operators' (admins only: it carries disputes and failures of other
+    /// people's bookings); jobs only through their own flows (admins here), as with a job's chat
     /// room, since nothing here can tell a job's parties yet.
     async fn may_follow(&self, caller: &Caller, target: &Target) -> Result<()> {
         let me = caller.user_id;
@@ -179,7 +180,7 @@ impl Subscriptions<'_> {
                     "only admins follow the operators' topic".into(),
                 ))
             }
-            Target::Topic(_) => Ok(()),
+            Target::Topic(_) | Target::Category(_) => Ok(()),
             Target::Room(room) => {
                 let member = self.notifications.rooms.get_member(room, &me).await?;
                 if member.is_some_and(|m| m.is_active()) {

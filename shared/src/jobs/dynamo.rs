@@ -1,0 +1,165 @@
+//! Jobs on the table. A job item carries its poster's `GSI1` keys ("my jobs", newest first);
+//! an open job also has a listing item, a copy in its category's partition, so a category's
+//! open jobs are one query. Every change of a job is one transaction conditioned on the
+//! version read, which also moves or removes the listing and attaches its new files,
+//! so a listing never outlives or disagrees with its job.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use tracing::instrument;
+
+use super::model::{Job, JobState};
+use super::store::JobStore;
+use crate::cursor::Position;
+use crate::domain::{JobId, UserId};
+use crate::error::{Error, Result};
+use crate::jobs::keys as job_keys;
+use crate::keys;
+use crate::store::Page;
+use crate::store::dynamo::*;
+
+/// The entity type of job items: their insertion on the table's stream tells the category's
+/// followers.
+pub const ENTITY_JOB: &str = "job";
+const ENTITY_LISTING: &str = "job_listing";
+
+impl DynamoStore {
+    fn job_item(&self, job: &Job) -> Result<Item> {
+        to_item(
+            &job_keys::job(&job.id),
+            ENTITY_JOB,
+            Some(&job_keys::job_by_poster(&job.poster_id, &job.id)),
+            job,
+        )
+    }
+
+    fn job_listing_item(&self, job: &Job) -> Result<Item> {
+        to_item(
+            &job_keys::listing(&job.category, &job.id),
+            ENTITY_LISTING,
+            None,
+            job,
+        )
+    }
+
+    /// One page of jobs in a partition (base table or `GSI1`), newest first, of one state
+    /// when given.
+    async fn jobs_page(
+        &self,
+        index: Option<&str>,
+        pk: &str,
+        state: Option<JobState>,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Job>> {
+        let (pk_name, sk_name) = match index {
+            Some(_) => (keys::GSI1PK, keys::GSI1SK),
+            None => (keys::PK, keys::SK),
+        };
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_names("#sk", sk_name)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(job_keys::JOB_PREFIX))
+            .scan_index_forward(false)
+            .limit(limit as i32)
+            .set_exclusive_start_key(after.map(position_to_item));
+        if let Some(state) = state {
+            query = query
+                .filter_expression("#state = :state")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":state", s(crate::domain::wire_name(&state)));
+        }
+        let out = query.send().await.map_err(Error::unexpected)?;
+        Ok(Page {
+            items: from_items(out.items)?,
+            next: out.last_evaluated_key.map(item_to_position).transpose()?,
+        })
+    }
+
+    /// Attaches the files `after` has and `before` had not. A dropped file is not detached:
+    /// a file is shown for a job only while the job still lists it, and an update of a file
+    /// deleted since would write a stub of it.
+    fn attachment_actions(
+        &self,
+        before: Option<&Job>,
+        after: &Job,
+    ) -> Result<Vec<TransactWriteItem>> {
+        let had: BTreeSet<_> = before
+            .map(|b| b.attachment_file_ids.iter().collect())
+            .unwrap_or_default();
+        after
+            .attachment_file_ids
+            .iter()
+            .filter(|file| !had.contains(file))
+            .map(|file| self.attach_file_action(file, &after.id, &after.poster_id))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl JobStore for DynamoStore {
+    #[instrument(skip_all, fields(job_id = %job.id))]
+    async fn create_job(&self, job: &Job) -> Result<bool> {
+        let mut actions = vec![
+            self.put_action(self.job_item(job)?, Some("attribute_not_exists(PK)"))?,
+            self.put_action(self.job_listing_item(job)?, None)?,
+        ];
+        actions.extend(self.attachment_actions(None, job)?);
+        self.transact_conditional(actions).await
+    }
+
+    async fn get_job(&self, id: &JobId) -> Result<Option<Job>> {
+        self.get(&job_keys::job(id)).await
+    }
+
+    #[instrument(skip_all, fields(job_id = %after.id))]
+    async fn replace_job(&self, before: &Job, after: &Job) -> Result<bool> {
+        let job = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.job_item(after)?))
+            .condition_expression("version = :before")
+            .expression_attribute_values(":before", n(before.version))
+            .build()
+            .map_err(Error::unexpected)?;
+        let mut actions = vec![TransactWriteItem::builder().put(job).build()];
+        let listed = |job: &Job| job.state == JobState::Open;
+        if listed(before) && (!listed(after) || after.category != before.category) {
+            actions.push(self.delete_action(&job_keys::listing(&before.category, &before.id))?);
+        }
+        if listed(after) {
+            actions.push(self.put_action(self.job_listing_item(after)?, None)?);
+        }
+        actions.extend(self.attachment_actions(Some(before), after)?);
+        self.transact_conditional(actions).await
+    }
+
+    async fn open_jobs(
+        &self,
+        category: &str,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Job>> {
+        let pk = job_keys::category_partition(category);
+        self.jobs_page(None, &pk, None, limit, after).await
+    }
+
+    async fn jobs_of(
+        &self,
+        poster: &UserId,
+        state: Option<JobState>,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Job>> {
+        let pk = keys::user_partition(poster);
+        self.jobs_page(Some(keys::GSI1), &pk, state, limit, after)
+            .await
+    }
+}

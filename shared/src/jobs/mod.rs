@@ -1,0 +1,11 @@
+//! Jobs: a customer describes work they want done (a lead), with a budget, where and when;
+//! providers who follow its category are told, browse open jobs by category and (next) apply
+//! with a quote. Accepting a quote will make a booking like any other.
+
+pub mod api;
+pub mod dynamo;
+pub mod keys;
+pub mod model;
+pub mod routes;
+pub mod service;
+pub mod store;

@@ -1,0 +1,346 @@
+//! A job and what a customer may post or change: title, description, category, a budget in
+//! integer minor units, where (an area or remote), when (a wanted window of dates) and up to
+//! ten attachments. Pure rules; storage and authorization live elsewhere.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::{FileId, JobId, UserId};
+use crate::error::Error;
+use crate::offers::model::{Money, ServiceArea, category, text};
+
+/// Attachments a job may carry.
+pub const MAX_ATTACHMENTS: usize = 10;
+/// The longest wanted window, in days.
+pub const MAX_WINDOW_DAYS: i64 = 366;
+
+/// Where a job is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Listed in its category; providers may apply.
+    Open,
+    /// An application was accepted and paid: a booking does the work.
+    Assigned,
+    /// The work is over.
+    Closed,
+    /// The customer withdrew it.
+    Cancelled,
+}
+
+/// When the customer wants the work done: between two dates (inclusive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Window {
+    /// First acceptable day (`YYYY-MM-DD`).
+    #[schema(value_type = String, format = Date, example = "2026-12-14")]
+    pub earliest: NaiveDate,
+    /// Last acceptable day, on or after `earliest`, at most 366 days later.
+    #[schema(value_type = String, format = Date, example = "2026-12-20")]
+    pub latest: NaiveDate,
+}
+
+/// A customer's job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    /// Id.
+    pub id: JobId,
+    /// The customer who posted it.
+    pub poster_id: UserId,
+    /// Short title.
+    pub title: String,
+    /// What is to be done.
+    pub description: String,
+    /// Category slug (who is told, where it is listed).
+    pub category: String,
+    /// What the customer means to spend.
+    #[serde(deserialize_with = "crate::domain::object::object")]
+    pub budget: Money,
+    /// Where: an area, or remote.
+    #[serde(deserialize_with = "crate::domain::object::object")]
+    pub location: ServiceArea,
+    /// When the work is wanted, if it matters.
+    pub window: Option<Window>,
+    /// The poster's `job_document` files (images, PDFs, documents): providers who can see the
+    /// open job may download them.
+    pub attachment_file_ids: Vec<FileId>,
+    /// Where it is.
+    pub state: JobState,
+    /// Posted.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Incremented by every change; each write is conditioned on the version read.
+    pub version: u32,
+}
+
+/// `POST /jobs`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostJob {
+    /// 3–100 characters, not blank, no control characters.
+    #[schema(
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        min_length = 3,
+        max_length = 100
+    )]
+    pub title: String,
+    /// 1–5,000 characters, not blank; new lines and tabs allowed.
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$",
+        max_length = 5000
+    )]
+    pub description: String,
+    /// Category slug: 1–40 lowercase letters, digits or `-`.
+    #[schema(pattern = "^[a-z0-9-]{1,40}$", example = "plumbing")]
+    pub category: String,
+    /// The budget (minor units 100 to 10,000,000, listed currency).
+    #[serde(deserialize_with = "crate::domain::object::object")]
+    pub budget: Money,
+    /// Where: `{"remote": true}` or `{"remote": false, "area": "Lisbon"}` (area 1–100
+    /// characters, required when not remote).
+    #[serde(deserialize_with = "crate::domain::object::object")]
+    pub location: ServiceArea,
+    /// When, if it matters.
+    #[serde(default, deserialize_with = "crate::domain::object::optional_object")]
+    pub window: Option<Window>,
+    /// Up to 10 different ready `job_document` uploads of the caller.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub attachment_file_ids: Vec<FileId>,
+}
+
+/// `PATCH /jobs/{id}`: what to change while the job is open (absent fields stay).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobPatch {
+    /// As when posting.
+    #[schema(
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        min_length = 3,
+        max_length = 100
+    )]
+    pub title: Option<String>,
+    /// As when posting.
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$",
+        max_length = 5000
+    )]
+    pub description: Option<String>,
+    /// As when posting.
+    #[serde(default, deserialize_with = "crate::domain::object::optional_object")]
+    pub budget: Option<Money>,
+    /// As when posting.
+    #[serde(default, deserialize_with = "crate::domain::object::optional_object")]
+    pub location: Option<ServiceArea>,
+    /// As when posting (the category cannot change: its followers were told).
+    #[serde(default, deserialize_with = "crate::domain::object::optional_object")]
+    pub window: Option<Window>,
+    /// The whole new list, as when posting.
+    #[schema(max_items = 10)]
+    pub attachment_file_ids: Option<Vec<FileId>>,
+}
+
+fn location(area: ServiceArea) -> Result<ServiceArea, Error> {
+    match (area.remote, area.area.as_deref()) {
+        (true, None) => Ok(area),
+        (true, Some(raw)) => Ok(ServiceArea {
+            remote: true,
+            area: Some(text(raw, "location.area", 1, 100)?),
+        }),
+        (false, Some(raw)) => Ok(ServiceArea {
+            remote: false,
+            area: Some(text(raw, "location.area", 1, 100)?),
+        }),
+        (false, None) => Err(Error::field(
+            "location.area",
+            "required unless the job is remote",
+        )),
+    }
+}
+
+fn window(window: Option<Window>, today: NaiveDate) -> Result<Option<Window>, Error> {
+    let Some(w) = window else {
+        return Ok(None);
+    };
+    if w.latest < w.earliest {
+        return Err(Error::field("window.latest", "on or after window.earliest"));
+    }
+    if w.latest < today {
+        return Err(Error::field("window.latest", "today or later"));
+    }
+    if (w.latest - w.earliest).num_days() > MAX_WINDOW_DAYS {
+        return Err(Error::field(
+            "window",
+            format!("at most {MAX_WINDOW_DAYS} days long"),
+        ));
+    }
+    Ok(Some(w))
+}
+
+fn attachments(ids: &[FileId]) -> Result<Vec<FileId>, Error> {
+    let distinct: BTreeSet<&FileId> = ids.iter().collect();
+    if ids.len() > MAX_ATTACHMENTS || distinct.len() != ids.len() {
+        return Err(Error::field(
+            "attachmentFileIds",
+            format!("at most {MAX_ATTACHMENTS} different files"),
+        ));
+    }
+    Ok(ids.to_vec())
+}
+
+impl PostJob {
+    /// The job `poster` posts at `now`, or the first field that is wrong.
+    pub fn validate(self, poster: UserId, now: DateTime<Utc>) -> Result<Job, Error> {
+        self.budget.validate("budget")?;
+        Ok(Job {
+            id: JobId::at(now),
+            poster_id: poster,
+            title: text(&self.title, "title", 3, 100)?,
+            description: text(&self.description, "description", 1, 5000)?,
+            category: category(&self.category, "category")?,
+            budget: self.budget,
+            location: location(self.location)?,
+            window: window(self.window, now.date_naive())?,
+            attachment_file_ids: attachments(&self.attachment_file_ids)?,
+            state: JobState::Open,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        })
+    }
+}
+
+impl JobPatch {
+    /// `job` with the patch applied at `now`, its version moved on.
+    pub fn apply(self, mut job: Job, now: DateTime<Utc>) -> Result<Job, Error> {
+        if let Some(title) = self.title {
+            job.title = text(&title, "title", 3, 100)?;
+        }
+        if let Some(description) = self.description {
+            job.description = text(&description, "description", 1, 5000)?;
+        }
+        if let Some(budget) = self.budget {
+            budget.validate("budget")?;
+            job.budget = budget;
+        }
+        if let Some(area) = self.location {
+            job.location = location(area)?;
+        }
+        if self.window.is_some() {
+            job.window = window(self.window, now.date_naive())?;
+        }
+        if let Some(ids) = self.attachment_file_ids {
+            job.attachment_file_ids = attachments(&ids)?;
+        }
+        job.updated_at = now;
+        job.version += 1;
+        Ok(job)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post() -> PostJob {
+        serde_json::from_value(serde_json::json!({
+            "title": "  Fix a dripping shower  ",
+            "description": "The shower in the upstairs bathroom drips all night.",
+            "category": "plumbing",
+            "budget": { "amount": 8000, "currency": "eur" },
+            "location": { "remote": false, "area": "Lisbon" },
+            "window": { "earliest": "2026-12-10", "latest": "2026-12-20" },
+        }))
+        .unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-12-07T10:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn a_posted_job_is_open_trimmed_and_at_version_one() {
+        let poster = UserId::new();
+        let job = post().validate(poster, now()).unwrap();
+        assert_eq!(job.state, JobState::Open);
+        assert_eq!(job.title, "Fix a dripping shower");
+        assert_eq!(job.poster_id, poster);
+        assert_eq!(job.version, 1);
+        assert_eq!(job.id.to_string().len(), 26);
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        type Spoil = fn(&mut PostJob);
+        let cases: [(&str, Spoil); 8] = [
+            ("title", |p| p.title = "  ".into()),
+            ("description", |p| p.description = "\u{7}".into()),
+            ("category", |p| p.category = "Plumbing".into()),
+            ("budget.amount", |p| p.budget.amount = 99),
+            ("location.area", |p| p.location.area = None),
+            ("window.latest", |p| {
+                p.window = Some(Window {
+                    earliest: "2026-12-10".parse().unwrap(),
+                    latest: "2026-12-09".parse().unwrap(),
+                })
+            }),
+            ("window.latest", |p| {
+                p.window = Some(Window {
+                    earliest: "2026-11-01".parse().unwrap(),
+                    latest: "2026-12-06".parse().unwrap(),
+                })
+            }),
+            ("attachmentFileIds", |p| {
+                let id = FileId::new();
+                p.attachment_file_ids = vec![id, id];
+            }),
+        ];
+        for (field, spoil) in cases {
+            let mut request = post();
+            spoil(&mut request);
+            match request.validate(UserId::new(), now()).unwrap_err() {
+                Error::Validation {
+                    field: Some(named), ..
+                } => assert_eq!(named, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        let mut long = post();
+        long.window = Some(Window {
+            earliest: "2026-12-10".parse().unwrap(),
+            latest: "2028-01-10".parse().unwrap(),
+        });
+        assert!(long.validate(UserId::new(), now()).is_err());
+        let mut many = post();
+        many.attachment_file_ids = (0..11).map(|_| FileId::new()).collect();
+        assert!(many.validate(UserId::new(), now()).is_err());
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_names_and_moves_the_version() {
+        let job = post().validate(UserId::new(), now()).unwrap();
+        let later = now() + chrono::Duration::hours(1);
+        let patch = JobPatch {
+            budget: Some(Money {
+                amount: 9000,
+                currency: "eur".into(),
+            }),
+            location: Some(ServiceArea {
+                remote: true,
+                area: None,
+            }),
+            ..JobPatch::default()
+        };
+        let after = patch.apply(job.clone(), later).unwrap();
+        assert_eq!(after.budget.amount, 9000);
+        assert!(after.location.remote);
+        assert_eq!(after.title, job.title);
+        assert_eq!(after.window, job.window);
+        assert_eq!((after.version, after.updated_at), (2, later));
+    }
+}

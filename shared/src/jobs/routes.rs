@@ -1,0 +1,93 @@
+//! The job functions, and the stream consumer that tells a category's followers of each
+//! posted job.
+
+use crate::jobs::api::{JobNews, JobsApi};
+use crate::jobs::dynamo::ENTITY_JOB;
+use crate::lambda::{self, stream};
+use crate::notifications::routes::NOTIFY_FROM_STREAM;
+use crate::routes::{Access, Allow, Feature, Function, Trigger};
+use crate::serve_http;
+
+/// Writes a job, its listing and its files' attachment in one transaction, after reading it.
+const WRITE: &[Allow] = &[Allow::Table(&[
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+])];
+
+/// Built into the `jobs` binary.
+pub const FEATURE: Feature = Feature {
+    binary: "jobs",
+    functions: &[
+        Function {
+            name: "post-job",
+            description: "A customer posts a job; its category's followers are told.",
+            trigger: Trigger::Http(&[("POST", "/jobs")], Access::Bearer),
+            allow: &[Allow::Table(&["PutItem", "UpdateItem"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(JobsApi::new, post),
+        },
+        Function {
+            name: "list-jobs",
+            description: "Lists a category's open jobs, newest first.",
+            trigger: Trigger::Http(&[("GET", "/jobs")], Access::Bearer),
+            allow: &[Allow::Table(&["Query"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(JobsApi::new, open),
+        },
+        Function {
+            name: "list-my-jobs",
+            description: "Lists the caller's jobs, newest first, by state.",
+            trigger: Trigger::Http(&[("GET", "/me/jobs")], Access::Bearer),
+            allow: &[Allow::Indexes],
+            env: &[],
+            timeout: None,
+            run: serve_http!(JobsApi::new, mine),
+        },
+        Function {
+            name: "get-job",
+            description: "Returns a job (one no longer open only to its poster and admins).",
+            trigger: Trigger::Http(&[("GET", "/jobs/{id}")], Access::Bearer),
+            allow: &[Allow::Table(&["GetItem"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(JobsApi::new, get),
+        },
+        Function {
+            name: "update-job",
+            description: "The poster edits an open job.",
+            trigger: Trigger::Http(&[("PATCH", "/jobs/{id}")], Access::Bearer),
+            allow: WRITE,
+            env: &[],
+            timeout: None,
+            run: serve_http!(JobsApi::new, update),
+        },
+        Function {
+            name: "cancel-job",
+            description: "The poster cancels an open job; it leaves its category's listing.",
+            trigger: Trigger::Http(&[("POST", "/jobs/{id}/cancel")], Access::Bearer),
+            allow: WRITE,
+            env: &[],
+            timeout: None,
+            run: serve_http!(JobsApi::new, cancel),
+        },
+        Function {
+            name: "send-job-news",
+            description: "Tells a category's followers of each job posted in it (the job's insertion on the table's stream; a resumable fan-out keyed per job).",
+            trigger: Trigger::Stream(ENTITY_JOB),
+            allow: NOTIFY_FROM_STREAM,
+            env: &[],
+            timeout: Some(60),
+            run: |_| {
+                Box::pin(async {
+                    let init = lambda::init().await?;
+                    let news = JobNews::new(&init);
+                    stream::run(ENTITY_JOB, |batch| news.handle(batch)).await
+                })
+            },
+        },
+    ],
+};

@@ -1,0 +1,230 @@
+//! Job use cases: who may post, change, cancel and see what. Any signed-in user posts jobs
+//! (as a customer); an open job is visible to every signed-in user and listed in its
+//! category; a job that is no longer open only to its poster and admins (to anyone else it
+//! does not exist). A posted job tells its category's followers once, from the table's
+//! stream, so a function that stops right after the write still tells them.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use tracing::{info, instrument};
+use utoipa::ToSchema;
+
+use super::model::{Job, JobPatch, JobState, PostJob};
+use super::store::JobStore;
+use crate::auth::Caller;
+use crate::bookings::service::format_money;
+use crate::cursor::CursorCodec;
+use crate::domain::{JobId, Role};
+use crate::error::{Error, Result};
+use crate::notifications::model::{Kind, Target};
+use crate::notifications::service::{NotifyRequest, Recipients};
+
+/// A page of jobs.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobPage {
+    /// Newest first.
+    pub items: Vec<Job>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// The job service.
+pub struct Jobs<'a> {
+    /// Jobs.
+    pub store: &'a dyn JobStore,
+    /// Page cursors.
+    pub cursors: &'a CursorCodec,
+}
+
+fn sees(caller: &Caller, job: &Job) -> bool {
+    job.state == JobState::Open
+        || job.poster_id == caller.user_id
+        || caller.roles.contains(&Role::Admin)
+}
+
+fn changed() -> Error {
+    Error::Conflict("the job changed meanwhile; read it and retry".into())
+}
+
+impl Jobs<'_> {
+    /// `POST /jobs`.
+    #[instrument(skip_all, fields(user_id = %caller.user_id))]
+    pub async fn post(&self, caller: &Caller, request: PostJob, now: DateTime<Utc>) -> Result<Job> {
+        let job = request.validate(caller.user_id, now)?;
+        if !self.store.create_job(&job).await? {
+            return Err(Error::field(
+                "attachmentFileIds",
+                "each must be one of your ready job_document uploads",
+            ));
+        }
+        info!(job_id = %job.id, category = %job.category, "job posted");
+        Ok(job)
+    }
+
+    /// `GET /jobs/{id}`.
+    pub async fn get(&self, caller: &Caller, id: &JobId) -> Result<Job> {
+        match self.store.get_job(id).await? {
+            Some(job) if sees(caller, &job) => Ok(job),
+            _ => Err(Error::NotFound("job")),
+        }
+    }
+
+    /// The open job `caller` may change: 404 when they cannot see it, 403 when it is
+    /// someone else's, 409 naming the state when it is no longer open.
+    async fn own_open(&self, caller: &Caller, id: &JobId, action: &str) -> Result<Job> {
+        let job = self.get(caller, id).await?;
+        if job.poster_id != caller.user_id {
+            return Err(Error::Forbidden("another customer's job".into()));
+        }
+        if job.state != JobState::Open {
+            return Err(Error::Conflict(format!(
+                "the job is {}: it can no longer be {action}",
+                crate::domain::wire_name(&job.state)
+            )));
+        }
+        Ok(job)
+    }
+
+    /// `PATCH /jobs/{id}`: the poster, while it is open.
+    #[instrument(skip_all, fields(user_id = %caller.user_id, job_id = %id))]
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        id: &JobId,
+        patch: JobPatch,
+        now: DateTime<Utc>,
+    ) -> Result<Job> {
+        let before = self.own_open(caller, id, "edited").await?;
+        let attaching = patch.attachment_file_ids.is_some();
+        let after = patch.apply(before.clone(), now)?;
+        if self.store.replace_job(&before, &after).await? {
+            return Ok(after);
+        }
+        // Either the job moved on, or a newly attached file is not the poster's to attach.
+        match self.store.get_job(id).await? {
+            Some(stored) if stored.version == before.version && attaching => Err(Error::field(
+                "attachmentFileIds",
+                "each must be one of your ready job_document uploads",
+            )),
+            _ => Err(changed()),
+        }
+    }
+
+    /// `POST /jobs/{id}/cancel`: the poster, while it is open. It leaves its category's
+    /// listing at once.
+    #[instrument(skip_all, fields(user_id = %caller.user_id, job_id = %id))]
+    pub async fn cancel(&self, caller: &Caller, id: &JobId, now: DateTime<Utc>) -> Result<Job> {
+        let before = self.own_open(caller, id, "cancelled").await?;
+        let after = Job {
+            state: JobState::Cancelled,
+            updated_at: now,
+            version: before.version + 1,
+            ..before.clone()
+        };
+        if !self.store.replace_job(&before, &after).await? {
+            return Err(changed());
+        }
+        info!(job_id = %after.id, "job cancelled");
+        Ok(after)
+    }
+
+    /// `GET /jobs?category=…`: a category's open jobs, newest first.
+    pub async fn open(&self, category: &str, limit: u32, cursor: Option<&str>) -> Result<JobPage> {
+        let category = crate::offers::model::category(category, "category")?;
+        let scope = format!("jobs:{category}");
+        let after = cursor.map(|c| self.cursors.decode(&scope, c)).transpose()?;
+        let page = self.store.open_jobs(&category, limit, after).await?;
+        Ok(JobPage {
+            items: page.items,
+            next_cursor: page.next.map(|p| self.cursors.encode(&scope, &p)),
+        })
+    }
+
+    /// `GET /me/jobs?state=…`: the caller's jobs, newest first.
+    pub async fn mine(
+        &self,
+        caller: &Caller,
+        state: Option<JobState>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<JobPage> {
+        let scope = format!(
+            "my-jobs:{}:{}",
+            caller.user_id,
+            state
+                .map(|s| crate::domain::wire_name(&s))
+                .unwrap_or_default()
+        );
+        let after = cursor.map(|c| self.cursors.decode(&scope, c)).transpose()?;
+        let page = self
+            .store
+            .jobs_of(&caller.user_id, state, limit, after)
+            .await?;
+        Ok(JobPage {
+            items: page.items,
+            next_cursor: page.next.map(|p| self.cursors.encode(&scope, &p)),
+        })
+    }
+}
+
+/// What telling a category's followers of a posted job asks of the notifications.
+pub fn job_posted(job: &Job) -> NotifyRequest {
+    let place = match (&job.location.area, job.location.remote) {
+        (Some(area), false) => area.clone(),
+        (Some(area), true) => format!("{area} or remote"),
+        (None, _) => "remote".to_owned(),
+    };
+    NotifyRequest {
+        recipients: Recipients::Subscribers(Target::Category(job.category.clone())),
+        kind: Kind::JobPosted,
+        actor: Some(job.poster_id),
+        room: None,
+        data: json!({
+            "jobId": job.id,
+            "title": job.title,
+            "category": job.category,
+            "budget": format_money(job.budget.amount, &job.budget.currency),
+            "place": place,
+        }),
+        idempotency_key: format!("job:{}:posted", job.id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::offers::model::{Money, ServiceArea};
+
+    #[test]
+    fn a_posted_job_tells_its_categorys_followers_once_under_one_key() {
+        let poster = crate::domain::UserId::new();
+        let job = PostJob {
+            title: "Fix a dripping shower".into(),
+            description: "It drips.".into(),
+            category: "plumbing".into(),
+            budget: Money {
+                amount: 8000,
+                currency: "eur".into(),
+            },
+            location: ServiceArea {
+                remote: false,
+                area: Some("Lisbon".into()),
+            },
+            window: None,
+            attachment_file_ids: Vec::new(),
+        }
+        .validate(poster, Utc::now())
+        .unwrap();
+        let request = job_posted(&job);
+        assert!(matches!(
+            &request.recipients,
+            Recipients::Subscribers(Target::Category(c)) if c == "plumbing"
+        ));
+        assert_eq!(request.actor, Some(poster));
+        assert_eq!(request.idempotency_key, format!("job:{}:posted", job.id));
+        assert_eq!(request.data["budget"], "80.00 EUR");
+        assert_eq!(request.data["place"], "Lisbon");
+    }
+}

@@ -1,0 +1,38 @@
+//! Storage port of jobs.
+
+use async_trait::async_trait;
+
+use super::model::{Job, JobState};
+use crate::cursor::Position;
+use crate::domain::{JobId, UserId};
+use crate::error::Result;
+use crate::store::Page;
+
+/// Jobs.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Stores a new job, its category listing, and attaches its files (each must be a ready
+    /// `job_document` of the poster); `false` when a file is not.
+    async fn create_job(&self, job: &Job) -> Result<bool>;
+    /// A job by id.
+    async fn get_job(&self, id: &JobId) -> Result<Option<Job>>;
+    /// Replaces `before` with `after` (same id), moving or removing its listing and
+    /// attaching new files; `false` when the stored job is no longer `before` or a
+    /// newly attached file is not a ready `job_document` of the poster.
+    async fn replace_job(&self, before: &Job, after: &Job) -> Result<bool>;
+    /// A page of a category's open jobs, newest first.
+    async fn open_jobs(
+        &self,
+        category: &str,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Job>>;
+    /// A page of a poster's jobs, newest first, of one state when given.
+    async fn jobs_of(
+        &self,
+        poster: &UserId,
+        state: Option<JobState>,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Job>>;
+}
