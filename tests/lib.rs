@@ -594,6 +594,24 @@ impl Stack {
         page
     }
 
+    /// The notification of `kind` whose `data[field]` is `value` in `who`'s inbox, once it
+    /// arrives (notifications made off the request path arrive within seconds).
+    pub async fn notified(&self, who: &Person, kind: &str, field: &str, value: &str) -> Value {
+        let matches = |n: &Value| n["kind"] == kind && n["data"][field] == value;
+        let inbox = self
+            .inbox_when(who, "?limit=50", |page| {
+                page["items"].as_array().unwrap().iter().any(matches)
+            })
+            .await;
+        inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| matches(n))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {kind} with {field} {value}: {inbox}"))
+    }
+
     /// The inbox once `ready` holds of it (notifications made off the request path arrive
     /// within seconds), or the last page read after 20 s.
     pub async fn inbox_when(

@@ -89,17 +89,9 @@ async fn a_posted_job_tells_its_followers_once_and_is_listed_until_its_poster_ca
 
     // Both followers of the category are told, once; the gardener is not.
     for who in [&pia, &rui] {
-        let inbox = stack
-            .inbox_when(who, "?limit=50", |page| {
-                page["items"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|n| n["kind"] == "job_posted" && n["data"]["jobId"] == id.as_str())
-            })
-            .await;
+        stack.notified(who, "job_posted", "jobId", &id).await;
         let told = told_of(&stack, who, &id).await;
-        assert_eq!(told.len(), 1, "{inbox}");
+        assert_eq!(told.len(), 1, "{told:?}");
         assert_eq!(told[0]["title"], "New job: Fix a dripping shower");
         assert!(
             told[0]["body"].as_str().unwrap().contains("80.00 EUR"),

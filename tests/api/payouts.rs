@@ -418,24 +418,9 @@ async fn only_providers_onboard_and_each_sees_only_their_own_payout_account() {
     assert_eq!(theirs["account"], Value::Null);
 }
 
-/// Whether `who`'s inbox holds a notification of `kind` about booking `id`, once it does.
+/// The notification of `kind` about booking `id` in `who`'s inbox, once it arrives.
 async fn told(stack: &Stack, who: &Person, kind: &str, id: &str) -> Value {
-    let inbox = stack
-        .inbox_when(who, "?limit=50", |page| {
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|n| n["kind"] == kind && n["data"]["bookingId"] == id)
-        })
-        .await;
-    inbox["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["kind"] == kind && n["data"]["bookingId"] == id)
-        .cloned()
-        .unwrap()
+    stack.notified(who, kind, "bookingId", id).await
 }
 
 /// How many notifications of `kind` about booking `id` are in `who`'s inbox now.

@@ -230,6 +230,15 @@ fn entry(account: Account, amount: i64) -> Entry {
     Entry { account, amount }
 }
 
+/// What `entries` move into `account` (negative: out of it).
+pub fn amount_of(entries: &[Entry], account: Account) -> i64 {
+    entries
+        .iter()
+        .filter(|e| e.account == account)
+        .map(|e| e.amount)
+        .sum()
+}
+
 /// The customer paid `price`: the platform holds it.
 pub fn charge_entries(price: i64) -> Vec<Entry> {
     vec![
@@ -990,13 +999,7 @@ mod tests {
     /// the provider, the platform or the commission.
     #[test]
     fn refunds_after_completion_leave_the_split_of_what_remains() {
-        let sum = |ledger: &[Entry], account| -> i64 {
-            ledger
-                .iter()
-                .filter(|e| e.account == account)
-                .map(|e| e.amount)
-                .sum()
-        };
+        let sum = amount_of;
         for (price, bps) in [(4_501, 1_000), (10_000, 1_500), (101, 9_999)] {
             let (_, earning) = split(price, bps);
             let mut ledger = charge_entries(price);

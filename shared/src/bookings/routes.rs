@@ -5,7 +5,7 @@
 use crate::bookings::api::{BookingReads, BookingsApi, OutboxSender};
 use crate::bookings::dynamo::ENTITY_OUTBOX;
 use crate::lambda::{self, init_stripe, stream};
-use crate::notifications::routes::NOTIFY_FROM_STREAM;
+use crate::notifications::routes::{NOTIFY_FROM_STREAM, NOTIFY_TABLE};
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::{serve_http, serve_schedule};
 
@@ -32,15 +32,7 @@ const STRIPE_WEBHOOK_SECRETS: Allow = Allow::Secrets(&[
 macro_rules! move_and_tell {
     ($secrets:expr) => {
         &[
-            Allow::Table(&[
-                "GetItem",
-                "Query",
-                "BatchGetItem",
-                "PutItem",
-                "UpdateItem",
-                "DeleteItem",
-                "ConditionCheckItem",
-            ]),
+            NOTIFY_TABLE,
             Allow::Indexes,
             Allow::PostToConnections,
             Allow::Sns(&["Publish", "DeleteEndpoint"]),

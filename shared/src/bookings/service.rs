@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use super::model::{
     Account, Actor, Booking, BookingState, BookingView, CancelRequest, DeliverRequest, DisputeInfo,
     DisputeStatus, Event, PartyRole, PaymentState, PurchaseRequest, RefundInfo, RefundRequest,
-    Timer, TimerKind, TransferInfo, charge_entries, completion_entries, dispute_entries,
+    Timer, TimerKind, TransferInfo, amount_of, charge_entries, completion_entries, dispute_entries,
     dispute_lost_entries, dispute_won_entries, idempotency_key, refund, refund_earned_entries,
     refund_entries, release_entries, reversal_entries,
 };
@@ -764,13 +764,7 @@ impl Bookings<'_> {
             if completed {
                 let entries = dispute_lost_entries(info.amount, earning);
                 // The report and the provider's earnings count the write-off back.
-                let written_off = |account| {
-                    entries
-                        .iter()
-                        .filter(|e| e.account == account)
-                        .map(|e| e.amount)
-                        .sum::<i64>()
-                };
+                let written_off = |account| amount_of(&entries, account);
                 tally = Some(CommissionTally {
                     provider: booking.provider_id,
                     bookings: 0,
@@ -1193,13 +1187,7 @@ impl Bookings<'_> {
         after.updated_at = now;
         after.version += 1;
         let entries = refund_earned_entries(earned, remains, booking.commission_basis_points);
-        let change = |account| {
-            entries
-                .iter()
-                .filter(|e| e.account == account)
-                .map(|e| e.amount)
-                .sum::<i64>()
-        };
+        let change = |account| amount_of(&entries, account);
         let clawback = -change(Account::ProviderPayable);
         let tally = CommissionTally {
             provider: booking.provider_id,

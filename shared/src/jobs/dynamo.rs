@@ -44,46 +44,6 @@ impl DynamoStore {
         )
     }
 
-    /// One page of jobs in a partition (base table or `GSI1`), newest first, of one state
-    /// when given.
-    async fn jobs_page(
-        &self,
-        index: Option<&str>,
-        pk: &str,
-        state: Option<JobState>,
-        limit: u32,
-        after: Option<Position>,
-    ) -> Result<Page<Job>> {
-        let (pk_name, sk_name) = match index {
-            Some(_) => (keys::GSI1PK, keys::GSI1SK),
-            None => (keys::PK, keys::SK),
-        };
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .set_index_name(index.map(str::to_owned))
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", pk_name)
-            .expression_attribute_names("#sk", sk_name)
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":prefix", s(job_keys::JOB_PREFIX))
-            .scan_index_forward(false)
-            .limit(limit as i32)
-            .set_exclusive_start_key(after.map(position_to_item));
-        if let Some(state) = state {
-            query = query
-                .filter_expression("#state = :state")
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":state", s(crate::domain::wire_name(&state)));
-        }
-        let out = query.send().await.map_err(Error::unexpected)?;
-        Ok(Page {
-            items: from_items(out.items)?,
-            next: out.last_evaluated_key.map(item_to_position).transpose()?,
-        })
-    }
-
     /// Attaches the files `after` has and `before` had not. A dropped file is not detached:
     /// a file is shown for a job only while the job still lists it, and an update of a file
     /// deleted since would write a stub of it.
@@ -148,7 +108,8 @@ impl JobStore for DynamoStore {
         after: Option<Position>,
     ) -> Result<Page<Job>> {
         let pk = job_keys::category_partition(category);
-        self.jobs_page(None, &pk, None, limit, after).await
+        self.newest_first(None, &pk, job_keys::JOB_PREFIX, None, limit, after)
+            .await
     }
 
     async fn jobs_of(
@@ -159,7 +120,15 @@ impl JobStore for DynamoStore {
         after: Option<Position>,
     ) -> Result<Page<Job>> {
         let pk = keys::user_partition(poster);
-        self.jobs_page(Some(keys::GSI1), &pk, state, limit, after)
-            .await
+        let state = state.map(|s| ("state", crate::domain::wire_name(&s)));
+        self.newest_first(
+            Some(keys::GSI1),
+            &pk,
+            job_keys::JOB_PREFIX,
+            state,
+            limit,
+            after,
+        )
+        .await
     }
 }

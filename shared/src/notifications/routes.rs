@@ -6,20 +6,24 @@ use crate::notifications::dynamo::ENTITY_MISSED;
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::{serve_http, serve_schedule};
 
+/// The table actions of notifying (and of a booking transition that notifies): reads, and
+/// transactions that put, update, delete and check.
+pub(crate) const NOTIFY_TABLE: Allow = Allow::Table(&[
+    "GetItem",
+    "Query",
+    "BatchGetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "ConditionCheckItem",
+]);
+
 /// What a stream consumer that notifies needs: read its stream, write inbox items, counters,
 /// escalations and claims (reading names, connections and subscribers), post to open
-/// connections and publish mobile pushes. The missed-message notifier and the bookings' outbox
-/// sender share it.
+/// connections and publish mobile pushes. The missed-message notifier, the bookings' outbox
+/// sender and the job news share it.
 pub(crate) const NOTIFY_FROM_STREAM: &[Allow] = &[
-    Allow::Table(&[
-        "GetItem",
-        "Query",
-        "BatchGetItem",
-        "PutItem",
-        "UpdateItem",
-        "DeleteItem",
-        "ConditionCheckItem",
-    ]),
+    NOTIFY_TABLE,
     Allow::Indexes,
     Allow::ReadStream,
     Allow::PostToConnections,

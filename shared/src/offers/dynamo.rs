@@ -48,41 +48,6 @@ impl DynamoStore {
             offer,
         )
     }
-
-    /// One page of a partition (base table or `GSI1`) under `prefix`, newest first.
-    async fn newest_first(
-        &self,
-        index: Option<&str>,
-        pk: &str,
-        prefix: &str,
-        limit: u32,
-        after: Option<Position>,
-    ) -> Result<Page<Offer>> {
-        let (pk_name, sk_name) = match index {
-            Some(_) => (keys::GSI1PK, keys::GSI1SK),
-            None => (keys::PK, keys::SK),
-        };
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .set_index_name(index.map(str::to_owned))
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", pk_name)
-            .expression_attribute_names("#sk", sk_name)
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":prefix", s(prefix))
-            .scan_index_forward(false)
-            .limit(limit as i32)
-            .set_exclusive_start_key(after.map(position_to_item))
-            .send()
-            .await
-            .map_err(Error::unexpected)?;
-        Ok(Page {
-            items: from_items(out.items)?,
-            next: out.last_evaluated_key.map(item_to_position).transpose()?,
-        })
-    }
 }
 
 #[async_trait]
@@ -160,7 +125,7 @@ impl OfferStore for DynamoStore {
         after: Option<Position>,
     ) -> Result<Page<Offer>> {
         let pk = offer_keys::category_partition(category);
-        self.newest_first(None, &pk, offer_keys::OFFER_PREFIX, limit, after)
+        self.newest_first(None, &pk, offer_keys::OFFER_PREFIX, None, limit, after)
             .await
     }
 
@@ -175,6 +140,7 @@ impl OfferStore for DynamoStore {
             Some(keys::GSI1),
             &pk,
             offer_keys::OFFER_PREFIX,
+            None,
             limit,
             after,
         )

@@ -142,6 +142,48 @@ impl DynamoStore {
         from_items(Some(self.query_all(query).await?))
     }
 
+    /// One page of a partition (the table's, or `GSI1`'s when `index` names it) under
+    /// `prefix`, newest first (ULID sort keys), keeping only items whose attribute `equals`
+    /// the given value when one is given: a category's listings, a user's offers or jobs.
+    pub(crate) async fn newest_first<T: DeserializeOwned>(
+        &self,
+        index: Option<&str>,
+        pk: &str,
+        prefix: &str,
+        equals: Option<(&str, String)>,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<T>> {
+        let (pk_name, sk_name) = match index {
+            Some(_) => (keys::GSI1PK, keys::GSI1SK),
+            None => (keys::PK, keys::SK),
+        };
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_names("#sk", sk_name)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .scan_index_forward(false)
+            .limit(limit as i32)
+            .set_exclusive_start_key(after.map(position_to_item));
+        if let Some((attribute, value)) = equals {
+            query = query
+                .filter_expression("#attribute = :value")
+                .expression_attribute_names("#attribute", attribute)
+                .expression_attribute_values(":value", s(value));
+        }
+        let out = query.send().await.map_err(Error::unexpected)?;
+        Ok(Page {
+            items: from_items(out.items)?,
+            next: out.last_evaluated_key.map(item_to_position).transpose()?,
+        })
+    }
+
     /// A page of what a user's index partition lists under `prefix` (sessions,
     /// subscriptions…).
     pub(crate) async fn user_list<T: DeserializeOwned>(
