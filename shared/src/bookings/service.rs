@@ -450,16 +450,14 @@ impl Bookings<'_> {
                 stripe_ref: None,
                 at: now,
             }],
-            tally: Some(CommissionTally {
-                provider: booking.provider_id,
-                bookings: 1,
-                period: period_of(now),
-                category: booking.category.clone(),
-                currency: booking.price.currency.clone(),
-                gross: booking.price.amount,
+            tally: Some(tally_of(
+                booking,
+                now,
+                1,
+                booking.price.amount,
                 commission,
                 net,
-            }),
+            )),
             ..Effects::default()
         };
         self.apply(booking, &after, effects).await?;
@@ -765,16 +763,14 @@ impl Bookings<'_> {
                 let entries = dispute_lost_entries(info.amount, earning);
                 // The report and the provider's earnings count the write-off back.
                 let written_off = |account| amount_of(&entries, account);
-                tally = Some(CommissionTally {
-                    provider: booking.provider_id,
-                    bookings: 0,
-                    period: period_of(now),
-                    category: booking.category.clone(),
-                    currency: booking.price.currency.clone(),
-                    gross: -info.amount,
-                    commission: written_off(Account::Commission),
-                    net: written_off(Account::ProviderPayable),
-                });
+                tally = Some(tally_of(
+                    &booking,
+                    now,
+                    0,
+                    -info.amount,
+                    written_off(Account::Commission),
+                    written_off(Account::ProviderPayable),
+                ));
                 ledger.push(LedgerStep {
                     step: "dispute_lost".into(),
                     entries,
@@ -1043,16 +1039,7 @@ impl Bookings<'_> {
                 stripe_ref: None,
                 at: now,
             });
-            tally = Some(CommissionTally {
-                provider: booking.provider_id,
-                bookings: 0,
-                period: period_of(now),
-                category: booking.category.clone(),
-                currency: booking.price.currency.clone(),
-                gross: kept,
-                commission,
-                net,
-            });
+            tally = Some(tally_of(&booking, now, 0, kept, commission, net));
             if amount == 0 {
                 after.timer = Some(Timer::due(TimerKind::Release, now));
             }
@@ -1189,16 +1176,14 @@ impl Bookings<'_> {
         let entries = refund_earned_entries(earned, remains, booking.commission_basis_points);
         let change = |account| amount_of(&entries, account);
         let clawback = -change(Account::ProviderPayable);
-        let tally = CommissionTally {
-            provider: booking.provider_id,
-            bookings: 0,
-            period: period_of(now),
-            category: booking.category.clone(),
-            currency: booking.price.currency.clone(),
-            gross: -amount,
-            commission: change(Account::Commission),
-            net: -clawback,
-        };
+        let tally = tally_of(
+            &booking,
+            now,
+            0,
+            -amount,
+            change(Account::Commission),
+            -clawback,
+        );
         let money = |value| format_money(value, &booking.price.currency);
         let step = format!("refund:{}", after.version);
         let effects = Effects {
@@ -1832,6 +1817,29 @@ impl Bookings<'_> {
                 }
             }
         }
+    }
+}
+
+/// What a booking's money movement adds to the commission report and to its provider's
+/// earnings for the month of `now`: `bookings` completed, and `gross`, `commission`, `net`
+/// (negative when money went back).
+fn tally_of(
+    booking: &Booking,
+    now: DateTime<Utc>,
+    bookings: i64,
+    gross: i64,
+    commission: i64,
+    net: i64,
+) -> CommissionTally {
+    CommissionTally {
+        provider: booking.provider_id,
+        bookings,
+        period: period_of(now),
+        category: booking.category.clone(),
+        currency: booking.price.currency.clone(),
+        gross,
+        commission,
+        net,
     }
 }
 
