@@ -38,8 +38,10 @@ use crate::domain::{
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::files::model::{FileRecord, FileStatus, Purpose, UploadRequest};
 use crate::files::service::{DownloadLink, UploadTicket};
-use crate::jobs::model::{Job, JobPatch, JobState, PostJob, Window};
-use crate::jobs::service::JobPage;
+use crate::jobs::model::{
+    Application, ApplicationInput, ApplicationState, Job, JobPatch, JobState, PostJob, Window,
+};
+use crate::jobs::service::{ApplicationPage, JobPage};
 use crate::me::service::{SessionPage, SessionView};
 use crate::notifications::model::{
     Channel, ChannelSwitches, Device, Kind, Notification, Platform, Preferences, PreferencesPatch,
@@ -395,6 +397,41 @@ mod paths {
         params(("id" = JobId, Path, description = "job id")),
         responses((status = 200, body = Job), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn cancel_job() {}
+
+    /// Apply to an open job, or change your quote (providers with a provider profile; 403 for
+    /// anyone else, for the job's poster, and for a provider without a profile). The price is
+    /// in the job budget's currency; `proposedStart`, when given, in the future. The first
+    /// application answers 201 and opens the chat room of the poster and the provider
+    /// (`roomId`, a `job` subject room with just the two of them); the poster gets
+    /// `application_received`. Applying again — a changed quote, or after withdrawing —
+    /// answers 200 with the same room. 404 when the caller cannot see the job; 409 when it is
+    /// no longer open, changed meanwhile, or the application was declined or accepted.
+    #[utoipa::path(put, path = "/jobs/{id}/application", tag = "jobs", request_body = ApplicationInput,
+        params(("id" = JobId, Path, description = "job id")),
+        responses((status = 200, body = Application), (status = 201, body = Application), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn apply_to_job() {}
+
+    /// Withdraw your pending application (the room and its history stay; you may apply again
+    /// while the job is open). 404 without an application (or when the job is not visible),
+    /// 409 when it is not pending or the job is no longer open.
+    #[utoipa::path(delete, path = "/jobs/{id}/application", tag = "jobs",
+        params(("id" = JobId, Path, description = "job id")),
+        responses((status = 200, body = Application), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn withdraw_application() {}
+
+    /// A job's applications, each with the provider's public profile: its poster and admins
+    /// only (403 for anyone else who can see the job, 404 for anyone who cannot).
+    #[utoipa::path(get, path = "/jobs/{id}/applications", tag = "jobs",
+        params(("id" = JobId, Path, description = "job id"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        responses((status = 200, body = ApplicationPage), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    fn list_job_applications() {}
+
+    /// The caller's applications, newest job first, of one state when given
+    /// (`providerProfile` is null here: they are yours).
+    #[utoipa::path(get, path = "/me/applications", tag = "jobs",
+        params(("state" = Option<ApplicationState>, Query, description = "only applications in this state"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        responses((status = 200, body = ApplicationPage)))]
+    fn list_my_applications() {}
 
     /// Publish a fixed-price offer (providers only: 403 for others). Images must be the
     /// caller's ready profile or portfolio images. 201 with the offer, active.
@@ -961,8 +998,8 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState)),
     modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
     tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"), (name = "jobs", description = "Customers' jobs (leads), listed by category; followers of a category are told"))
 )]

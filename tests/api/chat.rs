@@ -50,7 +50,7 @@ async fn group_of_three(stack: &Stack) -> (Person, Person, Person, String) {
     (ana, ben, cid, room)
 }
 
-async fn say(stack: &Stack, who: &Person, room: &str, text: &str) -> Value {
+pub(crate) async fn say(stack: &Stack, who: &Person, room: &str, text: &str) -> Value {
     say_with(stack, who, room, json!({ "text": text })).await
 }
 

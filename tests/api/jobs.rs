@@ -322,3 +322,217 @@ async fn bad_jobs_are_refused_by_field_and_nothing_is_stored() {
     let unknown = format!("/jobs/{}", ulid::Ulid::generate());
     assert_eq!(stack.status("GET", &unknown, &eva.token).await, 404);
 }
+
+/// A provider with a public profile (applying needs one).
+async fn provider_with_profile(stack: &Stack, tag: &str) -> Person {
+    let who = stack.provider(tag, false).await;
+    let profile = json!({ "bio": "Pipes and taps.", "specialties": ["leaks"],
+        "categories": ["plumbing"], "yearsOfExperience": 7,
+        "serviceArea": { "remote": false, "area": "Lisbon" }, "responseSlaHours": 4 });
+    let (status, body) = stack
+        .call(
+            "PUT",
+            "/me/provider-profile",
+            Some(&who.token),
+            Some(profile),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    who
+}
+
+fn quote(amount: i64) -> Value {
+    json!({ "price": { "amount": amount, "currency": "eur" },
+        "message": "I can come on Thursday morning.", "proposedStart": "2030-01-12T09:00:00Z" })
+}
+
+/// How many `application_received` about job `id` are in `who`'s inbox now.
+async fn applications_told(stack: &Stack, who: &Person, id: &str) -> usize {
+    let inbox = stack.inbox(who, "?limit=50").await;
+    inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "application_received" && n["data"]["jobId"] == id)
+        .count()
+}
+
+#[tokio::test]
+async fn providers_apply_once_each_in_their_own_thread_and_only_the_poster_reads_the_quotes() {
+    let stack = Stack::from_env();
+    let carol = stack.person("Carol Quotes").await;
+    let pia = provider_with_profile(&stack, "Pia Quote").await;
+    let rui = provider_with_profile(&stack, "Rui Quote").await;
+    let bare = stack.provider("Nil Profile", false).await;
+    let dora = stack.person("Dora Quotes").await;
+    let (status, posted) = stack
+        .call(
+            "POST",
+            "/jobs",
+            Some(&carol.token),
+            Some(job(&category("quotes"), &[])),
+        )
+        .await;
+    assert_eq!(status, 201, "{posted}");
+    let id = posted["id"].as_str().unwrap().to_owned();
+    let path = format!("/jobs/{id}/application");
+
+    // Who may apply: providers with a profile; not customers, not the poster.
+    for (who, why) in [
+        (&dora, "a customer"),
+        (&bare, "no profile"),
+        (&carol, "the poster"),
+    ] {
+        let (status, body) = stack
+            .call("PUT", &path, Some(&who.token), Some(quote(7500)))
+            .await;
+        assert_eq!(status, 403, "{why}: {body}");
+    }
+    // Bad quotes name their field and store nothing.
+    let mut dollars = quote(7500);
+    dollars["price"]["currency"] = json!("usd");
+    let mut past = quote(7500);
+    past["proposedStart"] = json!("2020-01-01T00:00:00Z");
+    for (bad, field) in [(dollars, "price.currency"), (past, "proposedStart")] {
+        let (status, body) = stack.call("PUT", &path, Some(&pia.token), Some(bad)).await;
+        assert_eq!(
+            (status, &body["error"]["field"]),
+            (400, &json!(field)),
+            "{body}"
+        );
+    }
+    let (_, none) = stack
+        .call("GET", "/me/applications", Some(&pia.token), None)
+        .await;
+    assert!(none["items"].as_array().unwrap().is_empty(), "{none}");
+
+    // Both apply: each gets their own room with the poster.
+    let (status, first) = stack
+        .call("PUT", &path, Some(&pia.token), Some(quote(7500)))
+        .await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(
+        (&first["state"], &first["version"]),
+        (&json!("pending"), &json!(1))
+    );
+    let (status, other) = stack
+        .call("PUT", &path, Some(&rui.token), Some(quote(8200)))
+        .await;
+    assert_eq!(status, 201, "{other}");
+    let (pia_room, rui_room) = (
+        first["roomId"].as_str().unwrap().to_owned(),
+        other["roomId"].as_str().unwrap().to_owned(),
+    );
+    assert_ne!(pia_room, rui_room);
+    let room = |r: &str| format!("/rooms/{r}");
+    assert_eq!(
+        stack.status("GET", &room(&pia_room), &carol.token).await,
+        200
+    );
+    assert_eq!(stack.status("GET", &room(&pia_room), &pia.token).await, 200);
+    assert_eq!(stack.status("GET", &room(&pia_room), &rui.token).await, 404);
+    let said = crate::chat::say(&stack, &carol, &pia_room, "Can you bring a new washer?").await;
+    let (status, history) = stack
+        .call(
+            "GET",
+            &format!("/rooms/{pia_room}/messages"),
+            Some(&pia.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{history}");
+    assert!(
+        history.to_string().contains(said["id"].as_str().unwrap()),
+        "{history}"
+    );
+
+    // The poster is told of each, once.
+    stack
+        .inbox_when(&carol, "?limit=50", |page| {
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| {
+                    n["kind"] == "application_received" && n["data"]["jobId"] == id.as_str()
+                })
+                .count()
+                == 2
+        })
+        .await;
+    assert_eq!(applications_told(&stack, &carol, &id).await, 2);
+
+    // A changed quote from two devices at once: each whole or 409, none lost.
+    let racing = futures::future::join_all(
+        (0..4).map(|i| stack.call("PUT", &path, Some(&pia.token), Some(quote(7000 + i)))),
+    )
+    .await;
+    let applied = racing.iter().filter(|(status, _)| *status == 200).count();
+    assert!(applied >= 1, "{racing:?}");
+    assert!(
+        racing.iter().all(|(status, _)| [200, 409].contains(status)),
+        "{racing:?}"
+    );
+
+    // Only the poster reads the quotes, each with the provider's profile.
+    let list = format!("/jobs/{id}/applications");
+    let (status, quotes) = stack.call("GET", &list, Some(&carol.token), None).await;
+    assert_eq!(status, 200, "{quotes}");
+    let items = quotes["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{quotes}");
+    let pias = items
+        .iter()
+        .find(|a| a["providerId"] == pia.id.as_str())
+        .unwrap();
+    assert_eq!(pias["version"], json!(1 + applied), "{pias}");
+    assert_eq!(pias["providerProfile"]["yearsOfExperience"], 7);
+    for who in [&pia, &dora] {
+        assert_eq!(stack.status("GET", &list, &who.token).await, 403);
+    }
+    let (_, mine) = stack
+        .call(
+            "GET",
+            "/me/applications?state=pending",
+            Some(&pia.token),
+            None,
+        )
+        .await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine["items"][0]["jobId"], id.as_str());
+
+    // Withdrawing keeps the thread; applying again reuses it and tells nobody again.
+    let (status, withdrawn) = stack.call("DELETE", &path, Some(&pia.token), None).await;
+    assert_eq!(
+        (status, &withdrawn["state"]),
+        (200, &json!("withdrawn")),
+        "{withdrawn}"
+    );
+    let (status, _) = stack.call("DELETE", &path, Some(&pia.token), None).await;
+    assert_eq!(status, 409);
+    let (status, again) = stack
+        .call("PUT", &path, Some(&pia.token), Some(quote(6900)))
+        .await;
+    assert_eq!(
+        (status, &again["state"]),
+        (200, &json!("pending")),
+        "{again}"
+    );
+    assert_eq!(again["roomId"], pia_room.as_str());
+    assert_eq!(stack.status("DELETE", &path, &dora.token).await, 404);
+
+    // A cancelled job takes no more quotes, and is gone for the applicants.
+    let (status, _) = stack
+        .call(
+            "POST",
+            &format!("/jobs/{id}/cancel"),
+            Some(&carol.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = stack
+        .call("PUT", &path, Some(&rui.token), Some(quote(8000)))
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(applications_told(&stack, &carol, &id).await, 2);
+}

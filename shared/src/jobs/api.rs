@@ -1,10 +1,12 @@
 //! Job routes: `POST /jobs`, `GET /jobs`, `GET /me/jobs`, `GET`/`PATCH /jobs/{id}`,
-//! `POST /jobs/{id}/cancel`, and the stream consumer that tells a category's followers of a
-//! posted job. The routes link only DynamoDB; the consumer also the ways to reach people.
+//! `POST /jobs/{id}/cancel`, `PUT`/`DELETE /jobs/{id}/application`, `GET /jobs/{id}/applications`,
+//! `GET /me/applications`, and the stream consumers that tell a category's followers of a
+//! posted job and a poster of an application. The routes link only DynamoDB; the consumer also the ways to reach people.
 
-use super::model::{Job, JobPatch, PostJob};
-use super::service::{Jobs, job_posted};
+use super::model::{Application, ApplicationInput, Job, JobPatch, PostJob};
+use super::service::{Jobs, application_received, job_posted};
 use crate::adapters::{ApiGatewayPusher, SnsPush};
+use crate::bookings::store::BookingNews;
 use crate::cursor::CursorCodec;
 use crate::domain::JobId;
 use crate::error::{Error, Result};
@@ -36,6 +38,7 @@ impl JobsApi {
     fn jobs(&self) -> Jobs<'_> {
         Jobs {
             store: &self.store,
+            profiles: &self.store,
             cursors: &self.cursors,
         }
     }
@@ -86,6 +89,46 @@ impl JobsApi {
         HttpResponse::ok(&job)
     }
 
+    /// `PUT /jobs/{id}/application`.
+    pub async fn apply(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: ApplicationInput = req.json()?;
+        let (application, created) = self
+            .jobs()
+            .apply(req.caller()?, &job_id(&req)?, body, now())
+            .await?;
+        HttpResponse::json(if created { 201 } else { 200 }, &application)
+    }
+
+    /// `DELETE /jobs/{id}/application`.
+    pub async fn withdraw(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let application = self
+            .jobs()
+            .withdraw(req.caller()?, &job_id(&req)?, now())
+            .await?;
+        HttpResponse::ok(&application)
+    }
+
+    /// `GET /jobs/{id}/applications?limit&cursor`.
+    pub async fn applications(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let limit = page_size(req.query("limit"))?;
+        let page = self
+            .jobs()
+            .applications(req.caller()?, &job_id(&req)?, limit, req.query("cursor"))
+            .await?;
+        HttpResponse::ok(&page)
+    }
+
+    /// `GET /me/applications?state&limit&cursor`.
+    pub async fn my_applications(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let state = req.query_enum("state")?;
+        let limit = page_size(req.query("limit"))?;
+        let page = self
+            .jobs()
+            .my_applications(req.caller()?, state, limit, req.query("cursor"))
+            .await?;
+        HttpResponse::ok(&page)
+    }
+
     /// `POST /jobs/{id}/cancel`.
     pub async fn cancel(&self, req: HttpRequest) -> Result<HttpResponse> {
         let job = self
@@ -111,6 +154,17 @@ impl JobNews {
             pusher: ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint),
             push: SnsPush::from_sdk(&init.sdk, init.config.push_application_arn.as_deref()),
         }
+    }
+
+    /// Tells each first application's job poster (a stream batch of inserted applications,
+    /// keyed per job and provider: a retried batch tells nobody twice).
+    pub async fn applied(&self, batch: Vec<Application>) -> Result<()> {
+        let news = notifications_over(&self.store, &self.pusher, self.push.as_ref());
+        for application in &batch {
+            let actor = news.display_name(&application.provider_id).await;
+            BookingNews::notify(&news, &application_received(application, &actor), now()).await?;
+        }
+        Ok(())
     }
 
     /// Tells each posted job's category followers (a stream batch of inserted jobs; the

@@ -7,11 +7,13 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 use tracing::instrument;
 
-use super::model::{Job, JobState};
+use super::model::{Application, ApplicationState, Job, JobState};
 use super::store::JobStore;
+use crate::chat::model::{Member, Room};
+use crate::chat::store::RoomClaim;
 use crate::cursor::Position;
 use crate::domain::{JobId, UserId};
 use crate::error::{Error, Result};
@@ -23,6 +25,9 @@ use crate::store::dynamo::*;
 /// The entity type of job items: their insertion on the table's stream tells the category's
 /// followers.
 pub const ENTITY_JOB: &str = "job";
+/// The entity type of applications: a first application's insertion on the table's stream
+/// tells the job's poster.
+pub const ENTITY_APPLICATION: &str = "job_application";
 const ENTITY_LISTING: &str = "job_listing";
 
 impl DynamoStore {
@@ -42,6 +47,32 @@ impl DynamoStore {
             None,
             job,
         )
+    }
+
+    fn application_item(&self, application: &Application) -> Result<Item> {
+        to_item(
+            &job_keys::application(&application.job_id, &application.provider_id),
+            ENTITY_APPLICATION,
+            Some(&job_keys::application_by_provider(
+                &application.provider_id,
+                &application.job_id,
+            )),
+            application,
+        )
+    }
+
+    /// A transaction's check that `job` is still open at the version read.
+    fn job_open_check(&self, job: &Job) -> Result<TransactWriteItem> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&job_keys::job(&job.id))))
+            .condition_expression("version = :version AND #state = :open")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":version", n(job.version))
+            .expression_attribute_values(":open", s("open"))
+            .build()
+            .map_err(Error::unexpected)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
     /// Attaches the files `after` has and `before` had not. A dropped file is not detached:
@@ -99,6 +130,82 @@ impl JobStore for DynamoStore {
         }
         actions.extend(self.attachment_actions(Some(before), after)?);
         self.transact_conditional(actions).await
+    }
+
+    async fn get_application(&self, job: &JobId, provider: &UserId) -> Result<Option<Application>> {
+        self.get(&job_keys::application(job, provider)).await
+    }
+
+    #[instrument(skip_all, fields(job_id = %job.id, provider_id = %application.provider_id))]
+    async fn create_application(
+        &self,
+        application: &Application,
+        job: &Job,
+        room: &Room,
+        members: &[Member],
+    ) -> Result<bool> {
+        let mut actions = vec![
+            self.put_action(
+                self.application_item(application)?,
+                Some("attribute_not_exists(PK)"),
+            )?,
+            self.job_open_check(job)?,
+        ];
+        let claim = room.subject.clone().map(RoomClaim::Subject);
+        actions.extend(self.room_actions(room, members, claim.as_ref())?);
+        self.transact_conditional(actions).await
+    }
+
+    #[instrument(skip_all, fields(job_id = %job.id, provider_id = %after.provider_id))]
+    async fn replace_application(
+        &self,
+        before: &Application,
+        after: &Application,
+        job: &Job,
+    ) -> Result<bool> {
+        let application = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.application_item(after)?))
+            .condition_expression("version = :before")
+            .expression_attribute_values(":before", n(before.version))
+            .build()
+            .map_err(Error::unexpected)?;
+        let actions = vec![
+            TransactWriteItem::builder().put(application).build(),
+            self.job_open_check(job)?,
+        ];
+        self.transact_conditional(actions).await
+    }
+
+    async fn applications_to(
+        &self,
+        job: &JobId,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Application>> {
+        let pk = job_keys::job(job).pk;
+        self.newest_first(None, &pk, job_keys::APPLICATION_PREFIX, None, limit, after)
+            .await
+    }
+
+    async fn applications_of(
+        &self,
+        provider: &UserId,
+        state: Option<ApplicationState>,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Application>> {
+        let pk = keys::user_partition(provider);
+        let state = state.map(|s| ("state", crate::domain::wire_name(&s)));
+        self.newest_first(
+            Some(keys::GSI1),
+            &pk,
+            job_keys::APPLICATION_PREFIX,
+            state,
+            limit,
+            after,
+        )
+        .await
     }
 
     async fn open_jobs(

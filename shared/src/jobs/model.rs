@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::{FileId, JobId, UserId};
+use crate::domain::{FileId, JobId, RoomId, UserId};
 use crate::error::Error;
 use crate::offers::model::{Money, ServiceArea, category, text};
 
@@ -243,6 +243,102 @@ impl JobPatch {
     }
 }
 
+/// Where an application is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationState {
+    /// Waiting for the customer.
+    Pending,
+    /// The provider took it back (they may apply again while the job is open).
+    Withdrawn,
+    /// The customer chose someone else, or the job ended.
+    Declined,
+    /// The customer accepted it.
+    Accepted,
+}
+
+/// A provider's quote on a job: one per job and provider.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Application {
+    /// The job.
+    pub job_id: JobId,
+    /// The provider who applies.
+    pub provider_id: UserId,
+    /// The job's poster (who is told, and who decides).
+    pub poster_id: UserId,
+    /// The job's title when applied (for notifications and lists).
+    pub job_title: String,
+    /// The quote, in the job budget's currency.
+    #[serde(deserialize_with = "crate::domain::object::object")]
+    pub price: Money,
+    /// What the provider says.
+    pub message: String,
+    /// When the provider proposes to start.
+    pub proposed_start: Option<DateTime<Utc>>,
+    /// Where it is.
+    pub state: ApplicationState,
+    /// The chat room of the job's poster and this provider (kept across re-applications).
+    pub room_id: RoomId,
+    /// First applied.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Incremented by every change; each write is conditioned on the version read.
+    pub version: u32,
+}
+
+/// `PUT /jobs/{id}/application`: the caller's quote (a new one, a change, or applying again
+/// after withdrawing).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplicationInput {
+    /// The quote: minor units 100 to 10,000,000, in the job budget's currency.
+    #[serde(deserialize_with = "crate::domain::object::object")]
+    pub price: Money,
+    /// 1–2,000 characters, not blank; new lines and tabs allowed.
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$",
+        max_length = 2000
+    )]
+    pub message: String,
+    /// When the provider could start: in the future.
+    pub proposed_start: Option<DateTime<Utc>>,
+}
+
+impl ApplicationInput {
+    /// The checked quote for `job` at `now`: price, message and start.
+    pub fn validate(
+        self,
+        job: &Job,
+        now: DateTime<Utc>,
+    ) -> Result<(Money, String, Option<DateTime<Utc>>), Error> {
+        self.price.validate("price")?;
+        if self.price.currency != job.budget.currency {
+            return Err(Error::field(
+                "price.currency",
+                format!("the job's budget is in {}", job.budget.currency),
+            ));
+        }
+        let message = text(&self.message, "message", 1, 2000)?;
+        if self.proposed_start.is_some_and(|start| start <= now) {
+            return Err(Error::field("proposedStart", "in the future"));
+        }
+        Ok((self.price, message, self.proposed_start))
+    }
+}
+
+/// An application as the job's poster lists it: with the provider's public profile.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationView {
+    /// The application.
+    #[serde(flatten)]
+    pub application: Application,
+    /// The provider's public profile (absent if they removed it).
+    pub provider_profile: Option<crate::offers::model::ProviderProfile>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,6 +415,37 @@ mod tests {
         let mut many = post();
         many.attachment_file_ids = (0..11).map(|_| FileId::new()).collect();
         assert!(many.validate(UserId::new(), now()).is_err());
+    }
+
+    #[test]
+    fn a_quote_is_in_the_budgets_currency_with_a_message_and_a_future_start() {
+        let job = post().validate(UserId::new(), now()).unwrap();
+        let input = |amount: i64, currency: &str, message: &str, hours: i64| ApplicationInput {
+            price: Money {
+                amount,
+                currency: currency.into(),
+            },
+            message: message.into(),
+            proposed_start: Some(now() + chrono::Duration::hours(hours)),
+        };
+        let (price, message, start) = input(7500, "eur", " Thursday works. ", 24)
+            .validate(&job, now())
+            .unwrap();
+        assert_eq!((price.amount, message.as_str()), (7500, "Thursday works."));
+        assert!(start.is_some());
+        for (bad, field) in [
+            (input(7500, "usd", "ok", 24), "price.currency"),
+            (input(99, "eur", "ok", 24), "price.amount"),
+            (input(7500, "eur", " ", 24), "message"),
+            (input(7500, "eur", "ok", -1), "proposedStart"),
+        ] {
+            match bad.validate(&job, now()).unwrap_err() {
+                Error::Validation {
+                    field: Some(named), ..
+                } => assert_eq!(named, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
     }
 
     #[test]

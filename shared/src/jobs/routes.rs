@@ -2,7 +2,7 @@
 //! posted job.
 
 use crate::jobs::api::{JobNews, JobsApi};
-use crate::jobs::dynamo::ENTITY_JOB;
+use crate::jobs::dynamo::{ENTITY_APPLICATION, ENTITY_JOB};
 use crate::lambda::{self, stream};
 use crate::notifications::routes::NOTIFY_FROM_STREAM;
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
@@ -73,6 +73,57 @@ pub const FEATURE: Feature = Feature {
             env: &[],
             timeout: None,
             run: serve_http!(JobsApi::new, cancel),
+        },
+        Function {
+            name: "apply-to-job",
+            description: "A provider applies to an open job (or changes their quote); the first time opens the chat room of the poster and the provider.",
+            trigger: Trigger::Http(&[("PUT", "/jobs/{id}/application")], Access::Bearer),
+            allow: &[Allow::Table(&["GetItem", "PutItem", "ConditionCheckItem"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(JobsApi::new, apply),
+        },
+        Function {
+            name: "withdraw-application",
+            description: "A provider withdraws their pending application to an open job.",
+            trigger: Trigger::Http(&[("DELETE", "/jobs/{id}/application")], Access::Bearer),
+            allow: &[Allow::Table(&["GetItem", "PutItem", "ConditionCheckItem"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(JobsApi::new, withdraw),
+        },
+        Function {
+            name: "list-job-applications",
+            description: "The job's poster lists its applications, each with the provider's profile.",
+            trigger: Trigger::Http(&[("GET", "/jobs/{id}/applications")], Access::Bearer),
+            allow: &[Allow::Table(&["GetItem", "Query"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(JobsApi::new, applications),
+        },
+        Function {
+            name: "list-my-applications",
+            description: "Lists the calling provider's applications, newest job first, by state.",
+            trigger: Trigger::Http(&[("GET", "/me/applications")], Access::Bearer),
+            allow: &[Allow::Indexes],
+            env: &[],
+            timeout: None,
+            run: serve_http!(JobsApi::new, my_applications),
+        },
+        Function {
+            name: "send-application-news",
+            description: "Tells a job's poster of each first application (its insertion on the table's stream).",
+            trigger: Trigger::Stream(ENTITY_APPLICATION),
+            allow: NOTIFY_FROM_STREAM,
+            env: &[],
+            timeout: Some(60),
+            run: |_| {
+                Box::pin(async {
+                    let init = lambda::init().await?;
+                    let news = JobNews::new(&init);
+                    stream::run(ENTITY_APPLICATION, |batch| news.applied(batch)).await
+                })
+            },
         },
         Function {
             name: "send-job-news",

@@ -10,15 +10,20 @@ use serde_json::json;
 use tracing::{info, instrument};
 use utoipa::ToSchema;
 
-use super::model::{Job, JobPatch, JobState, PostJob};
+use super::model::{
+    Application, ApplicationInput, ApplicationState, ApplicationView, Job, JobPatch, JobState,
+    PostJob,
+};
 use super::store::JobStore;
 use crate::auth::Caller;
 use crate::bookings::service::format_money;
+use crate::chat::model::{Member, MemberRole, Room, RoomKind, Subject, SubjectType};
 use crate::cursor::CursorCodec;
-use crate::domain::{JobId, Role};
+use crate::domain::{JobId, Role, RoomId};
 use crate::error::{Error, Result};
 use crate::notifications::model::{Kind, Target};
 use crate::notifications::service::{NotifyRequest, Recipients};
+use crate::offers::store::OfferStore;
 
 /// A page of jobs.
 #[derive(Debug, Serialize, ToSchema)]
@@ -30,10 +35,22 @@ pub struct JobPage {
     pub next_cursor: Option<String>,
 }
 
+/// A page of applications.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationPage {
+    /// The applications.
+    pub items: Vec<ApplicationView>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
 /// The job service.
 pub struct Jobs<'a> {
-    /// Jobs.
+    /// Jobs and their applications.
     pub store: &'a dyn JobStore,
+    /// Providers' profiles (to apply, one is needed; the poster sees them with the quotes).
+    pub profiles: &'a dyn OfferStore,
     /// Page cursors.
     pub cursors: &'a CursorCodec,
 }
@@ -130,6 +147,224 @@ impl Jobs<'_> {
         Ok(after)
     }
 
+    /// `PUT /jobs/{id}/application`: the calling provider's quote on an open job — a first
+    /// one (201, with the chat room of the poster and this provider, in one transaction that
+    /// holds only while the job is open and unchanged), a change of a pending one, or a new
+    /// quote after withdrawing (200, same room). `true` when it was created.
+    #[instrument(skip_all, fields(user_id = %caller.user_id, job_id = %id))]
+    pub async fn apply(
+        &self,
+        caller: &Caller,
+        id: &JobId,
+        input: ApplicationInput,
+        now: DateTime<Utc>,
+    ) -> Result<(Application, bool)> {
+        if !caller.roles.contains(&Role::Provider) {
+            return Err(Error::Forbidden("only providers apply to jobs".into()));
+        }
+        let job = self.get(caller, id).await?;
+        if job.poster_id == caller.user_id {
+            return Err(Error::Forbidden("you cannot apply to your own job".into()));
+        }
+        if job.state != JobState::Open {
+            return Err(Error::Conflict(format!(
+                "the job is {}: it takes no applications",
+                crate::domain::wire_name(&job.state)
+            )));
+        }
+        let (profile, existing) = futures::try_join!(
+            self.profiles.get_profile(&caller.user_id),
+            self.store.get_application(id, &caller.user_id)
+        )?;
+        if profile.is_none() {
+            return Err(Error::Forbidden(
+                "providers apply with a profile: create it first (PUT /me/provider-profile)".into(),
+            ));
+        }
+        let (price, message, proposed_start) = input.validate(&job, now)?;
+        let Some(before) = existing else {
+            let room = Room {
+                id: RoomId::at(now),
+                kind: RoomKind::Subject,
+                name: Some(job.title.clone()),
+                avatar_file_id: None,
+                subject: Some(Subject {
+                    kind: SubjectType::Job,
+                    id: format!("{}-{}", job.id, caller.user_id),
+                }),
+                created_by: caller.user_id,
+                created_at: now,
+                last_message: None,
+                last_activity_at: now,
+                member_count: 2,
+                seq: 0,
+                counted: 0,
+            };
+            // Both plain members: the thread is the customer's and this provider's alone.
+            let members = [
+                Member::new(&room, job.poster_id, MemberRole::Member, None),
+                Member::new(&room, caller.user_id, MemberRole::Member, None),
+            ];
+            let application = Application {
+                job_id: job.id,
+                provider_id: caller.user_id,
+                poster_id: job.poster_id,
+                job_title: job.title.clone(),
+                price,
+                message,
+                proposed_start,
+                state: ApplicationState::Pending,
+                room_id: room.id,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            };
+            if !self
+                .store
+                .create_application(&application, &job, &room, &members)
+                .await?
+            {
+                return Err(changed());
+            }
+            info!(job_id = %job.id, "applied");
+            return Ok((application, true));
+        };
+        if !matches!(
+            before.state,
+            ApplicationState::Pending | ApplicationState::Withdrawn
+        ) {
+            return Err(Error::Conflict(format!(
+                "your application was {}",
+                crate::domain::wire_name(&before.state)
+            )));
+        }
+        let after = Application {
+            price,
+            message,
+            proposed_start,
+            state: ApplicationState::Pending,
+            job_title: job.title.clone(),
+            updated_at: now,
+            version: before.version + 1,
+            ..before.clone()
+        };
+        if !self
+            .store
+            .replace_application(&before, &after, &job)
+            .await?
+        {
+            return Err(changed());
+        }
+        Ok((after, false))
+    }
+
+    /// `DELETE /jobs/{id}/application`: the calling provider withdraws their pending quote
+    /// (the room and its history stay; they may apply again while the job is open).
+    #[instrument(skip_all, fields(user_id = %caller.user_id, job_id = %id))]
+    pub async fn withdraw(
+        &self,
+        caller: &Caller,
+        id: &JobId,
+        now: DateTime<Utc>,
+    ) -> Result<Application> {
+        let (job, before) = futures::try_join!(
+            self.get(caller, id),
+            self.store.get_application(id, &caller.user_id)
+        )?;
+        let before = before.ok_or(Error::NotFound("application"))?;
+        if before.state != ApplicationState::Pending {
+            return Err(Error::Conflict(format!(
+                "your application is {}: only a pending one is withdrawn",
+                crate::domain::wire_name(&before.state)
+            )));
+        }
+        let after = Application {
+            state: ApplicationState::Withdrawn,
+            updated_at: now,
+            version: before.version + 1,
+            ..before.clone()
+        };
+        if !self
+            .store
+            .replace_application(&before, &after, &job)
+            .await?
+        {
+            return Err(changed());
+        }
+        Ok(after)
+    }
+
+    /// `GET /jobs/{id}/applications`: the job's poster (and admins) read its quotes, each
+    /// with the provider's public profile (read in parallel).
+    pub async fn applications(
+        &self,
+        caller: &Caller,
+        id: &JobId,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<ApplicationPage> {
+        let job = self.get(caller, id).await?;
+        if job.poster_id != caller.user_id && !caller.roles.contains(&Role::Admin) {
+            return Err(Error::Forbidden(
+                "only the job's poster reads its applications".into(),
+            ));
+        }
+        let scope = format!("applications:{id}");
+        let after = cursor.map(|c| self.cursors.decode(&scope, c)).transpose()?;
+        let page = self.store.applications_to(id, limit, after).await?;
+        let profiles = futures::future::try_join_all(
+            page.items
+                .iter()
+                .map(|a| self.profiles.get_profile(&a.provider_id)),
+        )
+        .await?;
+        Ok(ApplicationPage {
+            items: page
+                .items
+                .into_iter()
+                .zip(profiles)
+                .map(|(application, provider_profile)| ApplicationView {
+                    application,
+                    provider_profile,
+                })
+                .collect(),
+            next_cursor: page.next.map(|p| self.cursors.encode(&scope, &p)),
+        })
+    }
+
+    /// `GET /me/applications?state=…`: the caller's applications, newest job first.
+    pub async fn my_applications(
+        &self,
+        caller: &Caller,
+        state: Option<ApplicationState>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<ApplicationPage> {
+        let scope = format!(
+            "my-applications:{}:{}",
+            caller.user_id,
+            state
+                .map(|s| crate::domain::wire_name(&s))
+                .unwrap_or_default()
+        );
+        let after = cursor.map(|c| self.cursors.decode(&scope, c)).transpose()?;
+        let page = self
+            .store
+            .applications_of(&caller.user_id, state, limit, after)
+            .await?;
+        Ok(ApplicationPage {
+            items: page
+                .items
+                .into_iter()
+                .map(|application| ApplicationView {
+                    application,
+                    provider_profile: None,
+                })
+                .collect(),
+            next_cursor: page.next.map(|p| self.cursors.encode(&scope, &p)),
+        })
+    }
+
     /// `GET /jobs?category=…`: a category's open jobs, newest first.
     pub async fn open(&self, category: &str, limit: u32, cursor: Option<&str>) -> Result<JobPage> {
         let category = crate::offers::model::category(category, "category")?;
@@ -166,6 +401,28 @@ impl Jobs<'_> {
             items: page.items,
             next_cursor: page.next.map(|p| self.cursors.encode(&scope, &p)),
         })
+    }
+}
+
+/// What telling a job's poster of a first application asks of the notifications (`actor`
+/// is the provider's display name, looked up by the sender).
+pub fn application_received(application: &Application, actor: &str) -> NotifyRequest {
+    NotifyRequest {
+        recipients: Recipients::Users(vec![application.poster_id]),
+        kind: Kind::ApplicationReceived,
+        actor: Some(application.provider_id),
+        room: Some(application.room_id),
+        data: json!({
+            "actor": actor,
+            "jobId": application.job_id,
+            "title": application.job_title,
+            "roomId": application.room_id,
+            "price": format_money(application.price.amount, &application.price.currency),
+        }),
+        idempotency_key: format!(
+            "application:{}:{}:received",
+            application.job_id, application.provider_id
+        ),
     }
 }
 

@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::model::{Job, JobState};
+use super::model::{Application, ApplicationState, Job, JobState};
+use crate::chat::model::{Member, Room};
 use crate::cursor::Position;
 use crate::domain::{JobId, UserId};
 use crate::error::Result;
@@ -27,6 +28,41 @@ pub trait JobStore: Send + Sync {
         limit: u32,
         after: Option<Position>,
     ) -> Result<Page<Job>>;
+    /// A provider's application to a job.
+    async fn get_application(&self, job: &JobId, provider: &UserId) -> Result<Option<Application>>;
+    /// Stores a first application with its chat room (and the room's two members), while
+    /// `job` is still open at its version; `false` when either no longer holds (or the
+    /// provider applied meanwhile).
+    async fn create_application(
+        &self,
+        application: &Application,
+        job: &Job,
+        room: &Room,
+        members: &[Member],
+    ) -> Result<bool>;
+    /// Replaces `before` with `after`, while `job` is still open at its version; `false`
+    /// when either no longer holds.
+    async fn replace_application(
+        &self,
+        before: &Application,
+        after: &Application,
+        job: &Job,
+    ) -> Result<bool>;
+    /// A page of a job's applications, by provider id.
+    async fn applications_to(
+        &self,
+        job: &JobId,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Application>>;
+    /// A page of a provider's applications, newest job first, of one state when given.
+    async fn applications_of(
+        &self,
+        provider: &UserId,
+        state: Option<ApplicationState>,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Application>>;
     /// A page of a poster's jobs, newest first, of one state when given.
     async fn jobs_of(
         &self,

@@ -129,6 +129,17 @@ mod tests {
     };
     use aws_lambda_events::eventbridge::EventBridgeEvent;
 
+    /// A stream fixture holding exactly one inserted `T` of `entity`.
+    fn inserted_one<T: serde::de::DeserializeOwned + std::fmt::Debug>(
+        text: &str,
+        entity: &str,
+    ) -> Result<(), serde_json::Error> {
+        let event = serde_json::from_str::<super::stream::StreamEvent>(text)?;
+        let items = super::stream::inserted::<T>(event, entity);
+        assert_eq!(items.as_ref().map(Vec::len).ok(), Some(1), "{items:?}");
+        Ok(())
+    }
+
     /// Every fixture under `events/` must be a valid event of the kind its function receives,
     /// so `cargo lambda invoke --data-file` and `sam local invoke` can use any of them.
     #[test]
@@ -157,17 +168,15 @@ mod tests {
                         let event = serde_json::from_str::<super::stream::StreamEvent>(&text);
                         event.map(drop)
                     }
-                    "send-job-news" => {
-                        // The consumer reads the job itself: the fixture's image must be one.
-                        let event = serde_json::from_str::<super::stream::StreamEvent>(&text)
-                            .expect("a stream event");
-                        let jobs = super::stream::inserted::<crate::jobs::model::Job>(
-                            event,
-                            crate::jobs::dynamo::ENTITY_JOB,
-                        );
-                        assert_eq!(jobs.as_ref().map(Vec::len).ok(), Some(1), "{jobs:?}");
-                        Ok(())
-                    }
+                    // The job consumers read the item itself: the fixture's image must be one.
+                    "send-job-news" => inserted_one::<crate::jobs::model::Job>(
+                        &text,
+                        crate::jobs::dynamo::ENTITY_JOB,
+                    ),
+                    "send-application-news" => inserted_one::<crate::jobs::model::Application>(
+                        &text,
+                        crate::jobs::dynamo::ENTITY_APPLICATION,
+                    ),
                     f if f.starts_with("cron-") || f == "schedule" => {
                         serde_json::from_str::<EventBridgeEvent>(&text).map(drop)
                     }

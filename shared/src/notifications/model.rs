@@ -175,7 +175,7 @@ pub fn spec(kind: Kind) -> KindSpec {
             false,
             minutes(10),
             "{{ actor }} applied to your job",
-            "{{ actor }} applied to '{{ title }}'.",
+            "{{ actor }} applied to '{{ title }}'{% if price %} for {{ price }}{% endif %}.",
             "{{ count }} new applications to '{{ title }}'",
         ),
         Kind::BookingConfirmed => (
