@@ -290,10 +290,18 @@ impl Stack {
         .await
     }
 
-    /// Signs in through the emailed code; returns the token response.
+    /// Signs in through the emailed code; returns the token response. Setting up a test's
+    /// people is not what it tests: a sign-in the local emulator timed out (a cold start
+    /// while a load test saturates the machine) is made again with a new code, once.
     pub async fn sign_in(&self, email: &str) -> Value {
         let code = self.request_code(email).await;
         let (status, body) = self.verify(email, &code).await;
+        if status == 502 && body.to_string().contains("Sandbox.Timedout") {
+            let code = self.request_code(email).await;
+            let (status, body) = self.verify(email, &code).await;
+            assert_eq!(status, 200, "{body}");
+            return body;
+        }
         assert_eq!(status, 200, "{body}");
         body
     }
