@@ -167,6 +167,21 @@ macro_rules! serve_schedule {
     };
 }
 
+/// A [`Runner`] for a stream consumer: builds `$deps` and hands `deps.$method` each batch of
+/// the `$entity` items the table's stream inserted.
+#[macro_export]
+macro_rules! serve_stream {
+    ($deps:path, $method:ident, $entity:expr) => {
+        |_| {
+            Box::pin(async move {
+                let init = $crate::lambda::init().await?;
+                let deps = $deps(&init);
+                $crate::lambda::stream::run($entity, |batch| deps.$method(batch)).await
+            })
+        }
+    };
+}
+
 /// A feature's functions, built into one binary named after the feature.
 #[derive(Clone, Copy, Debug)]
 pub struct Feature {

@@ -4,10 +4,10 @@
 
 use crate::bookings::api::{BookingReads, BookingsApi, OutboxSender};
 use crate::bookings::dynamo::ENTITY_OUTBOX;
-use crate::lambda::{self, init_stripe, stream};
+use crate::lambda::init_stripe;
 use crate::notifications::routes::{NOTIFY_FROM_STREAM, NOTIFY_TABLE};
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
-use crate::{serve_http, serve_schedule};
+use crate::{serve_http, serve_schedule, serve_stream};
 
 /// Stripe's API base, from the template's parameters (its secrets come through
 /// [`STRIPE_KEY`] or [`STRIPE_WEBHOOK_SECRETS`]).
@@ -156,13 +156,7 @@ pub const FEATURE: Feature = Feature {
             allow: NOTIFY_FROM_STREAM,
             env: &[],
             timeout: Some(60),
-            run: |_| {
-                Box::pin(async {
-                    let init = lambda::init().await?;
-                    let sender = OutboxSender::new(&init);
-                    stream::run(ENTITY_OUTBOX, |batch| sender.handle(batch)).await
-                })
-            },
+            run: serve_stream!(OutboxSender::new, handle, ENTITY_OUTBOX),
         },
         Function {
             name: "cron-booking-timers",

@@ -3,10 +3,9 @@
 
 use crate::jobs::api::{JobNews, JobsApi};
 use crate::jobs::dynamo::{ENTITY_APPLICATION, ENTITY_JOB};
-use crate::lambda::{self, stream};
 use crate::notifications::routes::NOTIFY_FROM_STREAM;
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
-use crate::serve_http;
+use crate::{serve_http, serve_stream};
 
 /// Writes a job, its listing and its files' attachment in one transaction, after reading it.
 const WRITE: &[Allow] = &[Allow::Table(&[
@@ -117,13 +116,7 @@ pub const FEATURE: Feature = Feature {
             allow: NOTIFY_FROM_STREAM,
             env: &[],
             timeout: Some(60),
-            run: |_| {
-                Box::pin(async {
-                    let init = lambda::init().await?;
-                    let news = JobNews::new(&init);
-                    stream::run(ENTITY_APPLICATION, |batch| news.applied(batch)).await
-                })
-            },
+            run: serve_stream!(JobNews::new, applied, ENTITY_APPLICATION),
         },
         Function {
             name: "send-job-news",
@@ -132,13 +125,7 @@ pub const FEATURE: Feature = Feature {
             allow: NOTIFY_FROM_STREAM,
             env: &[],
             timeout: Some(60),
-            run: |_| {
-                Box::pin(async {
-                    let init = lambda::init().await?;
-                    let news = JobNews::new(&init);
-                    stream::run(ENTITY_JOB, |batch| news.handle(batch)).await
-                })
-            },
+            run: serve_stream!(JobNews::new, handle, ENTITY_JOB),
         },
     ],
 };

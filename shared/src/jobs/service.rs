@@ -61,6 +61,13 @@ fn sees(caller: &Caller, job: &Job) -> bool {
         || caller.roles.contains(&Role::Admin)
 }
 
+/// The cursor scope of one of the caller's own lists, filtered by `state`: a cursor of one
+/// list (or of someone else's) is refused by another.
+fn own_scope(list: &str, caller: &Caller, state: Option<impl Serialize>) -> String {
+    let state = state.map(|s| crate::domain::wire_name(&s));
+    format!("{list}:{}:{}", caller.user_id, state.unwrap_or_default())
+}
+
 fn changed() -> Error {
     Error::Conflict("the job changed meanwhile; read it and retry".into())
 }
@@ -340,13 +347,7 @@ impl Jobs<'_> {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<ApplicationPage> {
-        let scope = format!(
-            "my-applications:{}:{}",
-            caller.user_id,
-            state
-                .map(|s| crate::domain::wire_name(&s))
-                .unwrap_or_default()
-        );
+        let scope = own_scope("my-applications", caller, state);
         let after = cursor.map(|c| self.cursors.decode(&scope, c)).transpose()?;
         let page = self
             .store
@@ -385,13 +386,7 @@ impl Jobs<'_> {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<JobPage> {
-        let scope = format!(
-            "my-jobs:{}:{}",
-            caller.user_id,
-            state
-                .map(|s| crate::domain::wire_name(&s))
-                .unwrap_or_default()
-        );
+        let scope = own_scope("my-jobs", caller, state);
         let after = cursor.map(|c| self.cursors.decode(&scope, c)).transpose()?;
         let page = self
             .store

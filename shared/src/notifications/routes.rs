@@ -1,10 +1,9 @@
 //! The inbox, preferences, devices, subscriptions, escalations and statistics.
 
-use crate::lambda::{self, stream};
 use crate::notifications::api::{EscalationSweep, MissedMessagesNotifier, NotificationsApi};
 use crate::notifications::dynamo::ENTITY_MISSED;
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
-use crate::{serve_http, serve_schedule};
+use crate::{serve_http, serve_schedule, serve_stream};
 
 /// The table actions of notifying (and of a booking transition that notifies): reads, and
 /// transactions that put, update, delete and check.
@@ -201,13 +200,7 @@ pub const DELIVERY: Feature = Feature {
             allow: NOTIFY_FROM_STREAM,
             env: &[],
             timeout: Some(60),
-            run: |_| {
-                Box::pin(async {
-                    let init = lambda::init().await?;
-                    let notifier = MissedMessagesNotifier::new(&init);
-                    stream::run(ENTITY_MISSED, |batch| notifier.handle(batch)).await
-                })
-            },
+            run: serve_stream!(MissedMessagesNotifier::new, handle, ENTITY_MISSED),
         },
         Function {
             name: "broadcast-notification",
