@@ -2,7 +2,9 @@
 //! an open job also has a listing item, a copy in its category's partition, so a category's
 //! open jobs are one query. Every change of a job is one transaction conditioned on the
 //! version read, which also moves or removes the listing and attaches its new files,
-//! so a listing never outlives or disagrees with its job.
+//! so a listing never outlives or disagrees with its job. Applications live in the job's
+//! partition (one per provider, by key) with their provider's `GSI1` keys; each write of one
+//! checks, in the same transaction, that the job is still open at the version read.
 
 use std::collections::BTreeSet;
 

@@ -1,6 +1,7 @@
 //! Jobs: a customer describes work they want done (a lead), with a budget, where and when;
-//! providers who follow its category are told, browse open jobs by category and (next) apply
-//! with a quote. Accepting a quote will make a booking like any other.
+//! providers who follow its category are told, browse open jobs by category and apply with a
+//! quote, each in their own chat thread with the customer. Accepting a quote will make a
+//! booking like any other.
 
 pub mod api;
 pub mod dynamo;
