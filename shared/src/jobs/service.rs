@@ -18,12 +18,13 @@ use super::store::JobStore;
 use crate::auth::Caller;
 use crate::bookings::service::format_money;
 use crate::chat::model::{Member, MemberRole, Room, RoomKind, Subject, SubjectType};
-use crate::cursor::CursorCodec;
+use crate::cursor::{CursorCodec, Position};
 use crate::domain::{JobId, Role, RoomId};
 use crate::error::{Error, Result};
 use crate::notifications::model::{Kind, Target};
 use crate::notifications::service::{NotifyRequest, Recipients};
 use crate::offers::store::OfferStore;
+use crate::store::Page;
 
 /// A page of jobs.
 #[derive(Debug, Serialize, ToSchema)]
@@ -66,6 +67,23 @@ fn sees(caller: &Caller, job: &Job) -> bool {
 fn own_scope(list: &str, caller: &Caller, state: Option<impl Serialize>) -> String {
     let state = state.map(|s| crate::domain::wire_name(&s));
     format!("{list}:{}:{}", caller.user_id, state.unwrap_or_default())
+}
+
+/// One page of a list under its cursor `scope`: the caller's cursor is checked against the
+/// scope, `fetch` reads the page after it, and the next position is signed for the scope.
+async fn paged<T, F, Fut>(
+    cursors: &CursorCodec,
+    scope: &str,
+    cursor: Option<&str>,
+    fetch: F,
+) -> Result<(Vec<T>, Option<String>)>
+where
+    F: FnOnce(Option<Position>) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>>>,
+{
+    let after = cursor.map(|c| cursors.decode(scope, c)).transpose()?;
+    let page = fetch(after).await?;
+    Ok((page.items, page.next.map(|p| cursors.encode(scope, &p))))
 }
 
 fn changed() -> Error {
@@ -169,7 +187,12 @@ impl Jobs<'_> {
         if !caller.roles.contains(&Role::Provider) {
             return Err(Error::Forbidden("only providers apply to jobs".into()));
         }
-        let job = self.get(caller, id).await?;
+        // The three reads are independent: one round trip's wait before the write.
+        let (job, profile, existing) = futures::try_join!(
+            self.get(caller, id),
+            self.profiles.get_profile(&caller.user_id),
+            self.store.get_application(id, &caller.user_id)
+        )?;
         if job.poster_id == caller.user_id {
             return Err(Error::Forbidden("you cannot apply to your own job".into()));
         }
@@ -179,10 +202,6 @@ impl Jobs<'_> {
                 crate::domain::wire_name(&job.state)
             )));
         }
-        let (profile, existing) = futures::try_join!(
-            self.profiles.get_profile(&caller.user_id),
-            self.store.get_application(id, &caller.user_id)
-        )?;
         if profile.is_none() {
             return Err(Error::Forbidden(
                 "providers apply with a profile: create it first (PUT /me/provider-profile)".into(),
@@ -316,18 +335,21 @@ impl Jobs<'_> {
                 "only the job's poster reads its applications".into(),
             ));
         }
-        let scope = format!("applications:{id}");
-        let after = cursor.map(|c| self.cursors.decode(&scope, c)).transpose()?;
-        let page = self.store.applications_to(id, limit, after).await?;
+        let (items, next_cursor) = paged(
+            self.cursors,
+            &format!("applications:{id}"),
+            cursor,
+            |after| self.store.applications_to(id, limit, after),
+        )
+        .await?;
         let profiles = futures::future::try_join_all(
-            page.items
+            items
                 .iter()
                 .map(|a| self.profiles.get_profile(&a.provider_id)),
         )
         .await?;
         Ok(ApplicationPage {
-            items: page
-                .items
+            items: items
                 .into_iter()
                 .zip(profiles)
                 .map(|(application, provider_profile)| ApplicationView {
@@ -335,7 +357,7 @@ impl Jobs<'_> {
                     provider_profile,
                 })
                 .collect(),
-            next_cursor: page.next.map(|p| self.cursors.encode(&scope, &p)),
+            next_cursor,
         })
     }
 
@@ -347,35 +369,37 @@ impl Jobs<'_> {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<ApplicationPage> {
-        let scope = own_scope("my-applications", caller, state);
-        let after = cursor.map(|c| self.cursors.decode(&scope, c)).transpose()?;
-        let page = self
-            .store
-            .applications_of(&caller.user_id, state, limit, after)
-            .await?;
+        let (items, next_cursor) = paged(
+            self.cursors,
+            &own_scope("my-applications", caller, state),
+            cursor,
+            |after| {
+                self.store
+                    .applications_of(&caller.user_id, state, limit, after)
+            },
+        )
+        .await?;
         Ok(ApplicationPage {
-            items: page
-                .items
+            items: items
                 .into_iter()
                 .map(|application| ApplicationView {
                     application,
                     provider_profile: None,
                 })
                 .collect(),
-            next_cursor: page.next.map(|p| self.cursors.encode(&scope, &p)),
+            next_cursor,
         })
     }
 
     /// `GET /jobs?category=…`: a category's open jobs, newest first.
     pub async fn open(&self, category: &str, limit: u32, cursor: Option<&str>) -> Result<JobPage> {
         let category = crate::offers::model::category(category, "category")?;
-        let scope = format!("jobs:{category}");
-        let after = cursor.map(|c| self.cursors.decode(&scope, c)).transpose()?;
-        let page = self.store.open_jobs(&category, limit, after).await?;
-        Ok(JobPage {
-            items: page.items,
-            next_cursor: page.next.map(|p| self.cursors.encode(&scope, &p)),
-        })
+        let (items, next_cursor) =
+            paged(self.cursors, &format!("jobs:{category}"), cursor, |after| {
+                self.store.open_jobs(&category, limit, after)
+            })
+            .await?;
+        Ok(JobPage { items, next_cursor })
     }
 
     /// `GET /me/jobs?state=…`: the caller's jobs, newest first.
@@ -386,16 +410,14 @@ impl Jobs<'_> {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<JobPage> {
-        let scope = own_scope("my-jobs", caller, state);
-        let after = cursor.map(|c| self.cursors.decode(&scope, c)).transpose()?;
-        let page = self
-            .store
-            .jobs_of(&caller.user_id, state, limit, after)
-            .await?;
-        Ok(JobPage {
-            items: page.items,
-            next_cursor: page.next.map(|p| self.cursors.encode(&scope, &p)),
-        })
+        let (items, next_cursor) = paged(
+            self.cursors,
+            &own_scope("my-jobs", caller, state),
+            cursor,
+            |after| self.store.jobs_of(&caller.user_id, state, limit, after),
+        )
+        .await?;
+        Ok(JobPage { items, next_cursor })
     }
 }
 
