@@ -390,8 +390,9 @@ mod paths {
         responses((status = 200, body = Job), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn update_job() {}
 
-    /// Cancel an open job (its poster): it leaves its category's listing at once and its
-    /// attachments stop being visible to providers. 403 for someone else's open job, 404 when
+    /// Cancel an open job (its poster): it leaves its category's listing at once, its
+    /// attachments stop being visible to providers, and its pending applications are
+    /// declined (their providers get `booking_declined`, within seconds). 403 for someone else's open job, 404 when
     /// the caller cannot see it, 409 when it is no longer open.
     #[utoipa::path(post, path = "/jobs/{id}/cancel", tag = "jobs",
         params(("id" = JobId, Path, description = "job id")),
@@ -432,6 +433,25 @@ mod paths {
         params(("state" = Option<ApplicationState>, Query, description = "only applications in this state"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
         responses((status = 200, body = ApplicationPage)))]
     fn list_my_applications() {}
+
+    /// Accept a pending application to your open job (its poster only: 403 for anyone else
+    /// who can see the job, admins included; 404 when the caller cannot see the job or the
+    /// provider has no application). One transaction moves the job to `awaiting_payment`,
+    /// the application to `accepted` and creates the booking (`source` `job_application`,
+    /// price = the quote, the job's title and category, `jobId`, and `threadId` = the
+    /// application's room: the booking continues that conversation) in `pending_payment`
+    /// with its Stripe PaymentIntent; pay it with `clientSecret` as for a purchase. Once paid,
+    /// the job is `assigned` and the other pending applications are declined (their providers
+    /// get `booking_declined`); if the booking ends unpaid (15 minutes, or cancelled), the job
+    /// is `open` again and this application `pending` again. Accepting the same application
+    /// again answers 200 with the same booking and payment (a lost answer, a second device);
+    /// anything else while the job is not open is 409 naming its state, as is a withdrawn,
+    /// declined or changed application. 429 with `Retry-After` past 10 new purchases per
+    /// buyer in 10 minutes; 502 when Stripe cannot be reached (accept again).
+    #[utoipa::path(post, path = "/jobs/{id}/applications/{providerId}/accept", tag = "jobs",
+        params(("id" = JobId, Path, description = "job id"), ("providerId" = UserId, Path, description = "the applying provider's user id")),
+        responses((status = 201, body = Purchase), (status = 200, body = Purchase, description = "this application was accepted before: its booking and payment"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64))), (status = 502, body = ErrorBody)))]
+    fn accept_application() {}
 
     /// Publish a fixed-price offer (providers only: 403 for others). Images must be the
     /// caller's ready profile or portfolio images. 201 with the offer, active.
@@ -998,7 +1018,7 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::accept_application, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
     components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState)),
     modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
     tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"), (name = "jobs", description = "Customers' jobs (leads), listed by category; followers of a category are told"))

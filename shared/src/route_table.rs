@@ -30,6 +30,7 @@ pub const HTTP_ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/jobs/{id}/application"),
     ("PUT", "/jobs/{id}/application"),
     ("GET", "/jobs/{id}/applications"),
+    ("POST", "/jobs/{id}/applications/{providerId}/accept"),
     ("POST", "/jobs/{id}/cancel"),
     ("GET", "/me"),
     ("PATCH", "/me"),

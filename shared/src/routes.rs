@@ -44,10 +44,61 @@ pub enum Trigger {
     Ws(&'static str),
     /// A schedule (event name, expression).
     Schedule(&'static str, &'static str),
-    /// The table's stream, filtered to inserted items of one `entity_type`.
-    Stream(&'static str),
+    /// The table's stream, filtered to the writes of one `entity_type`.
+    Stream(Stream),
     /// An API authorizer (its authorizer resource and permission are hand-written).
     Authorizer,
+}
+
+/// Which of the table's stream records a consumer gets: the new images of one `entity_type`,
+/// as inserted (or also as changed), optionally only those with one attribute's value. The
+/// template filters at the source; the runner filters again, so a record the source let
+/// through by mistake is skipped, not handled.
+#[derive(Clone, Copy, Debug)]
+pub struct Stream {
+    /// The items' `entity_type`.
+    pub entity: &'static str,
+    /// Also their changes (`MODIFY`), not only their insertion.
+    pub changes: bool,
+    /// Only items whose attribute (name) holds this string value.
+    pub only: Option<(&'static str, &'static str)>,
+}
+
+impl Stream {
+    /// Insertions of `entity` items.
+    pub const fn inserted(entity: &'static str) -> Self {
+        Self {
+            entity,
+            changes: false,
+            only: None,
+        }
+    }
+
+    /// Insertions and changes of `entity` items.
+    pub const fn written(entity: &'static str) -> Self {
+        Self {
+            entity,
+            changes: true,
+            only: None,
+        }
+    }
+
+    /// Only the items whose `attribute` holds `value`.
+    pub const fn only(self, attribute: &'static str, value: &'static str) -> Self {
+        Self {
+            only: Some((attribute, value)),
+            ..self
+        }
+    }
+
+    /// The stream record names it takes.
+    pub fn events(&self) -> &'static [&'static str] {
+        if self.changes {
+            &["INSERT", "MODIFY"]
+        } else {
+            &["INSERT"]
+        }
+    }
 }
 
 /// A permission a function's role gets. Everything is scoped to this stack's resources.
@@ -171,12 +222,15 @@ macro_rules! serve_schedule {
 /// the `$entity` items the table's stream inserted.
 #[macro_export]
 macro_rules! serve_stream {
-    ($deps:path, $method:ident, $entity:expr) => {
-        |_| {
+    ($deps:path, $method:ident) => {
+        |function| {
             Box::pin(async move {
+                let $crate::routes::Trigger::Stream(stream) = function.trigger else {
+                    return Err(format!("{} is not a stream consumer", function.name).into());
+                };
                 let init = $crate::lambda::init().await?;
                 let deps = $deps(&init);
-                $crate::lambda::stream::run($entity, |batch| deps.$method(batch)).await
+                $crate::lambda::stream::run(stream, |batch| deps.$method(batch)).await
             })
         }
     };
@@ -293,7 +347,11 @@ fn wiring(out: &mut String, binary: &str, f: &Function) {
         Trigger::HttpDefault => "HTTP $default: whatever no route matches".into(),
         Trigger::Ws(route) => format!("WebSocket {route}"),
         Trigger::Schedule(_, rate) => format!("schedule {rate}"),
-        Trigger::Stream(entity) => format!("table stream: new {entity}"),
+        Trigger::Stream(stream) => format!(
+            "table stream: {} {}",
+            if stream.changes { "written" } else { "new" },
+            stream.entity
+        ),
         Trigger::Authorizer => "authorizer".into(),
     };
     let _ = write!(
@@ -328,7 +386,7 @@ fn wiring(out: &mut String, binary: &str, f: &Function) {
                 "      Events:\n        {event}:\n          Type: Schedule\n          Properties:\n            Schedule: {rate}"
             );
         }
-        Trigger::Stream(entity) => stream_event(out, entity),
+        Trigger::Stream(stream) => stream_event(out, &stream),
         _ => {}
     }
     match f.trigger {
@@ -433,13 +491,23 @@ fn statement(permission: &Allow) -> (Vec<String>, String, Option<&'static str>) 
     }
 }
 
-fn stream_event(out: &mut String, entity: &str) {
+fn stream_event(out: &mut String, stream: &Stream) {
+    let events = stream
+        .events()
+        .iter()
+        .map(|e| format!("\"{e}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut image = format!(r#""entity_type": {{"S": ["{}"]}}"#, stream.entity);
+    if let Some((attribute, value)) = stream.only {
+        let _ = write!(image, r#", "{attribute}": {{"S": ["{value}"]}}"#);
+    }
     // From the oldest record kept: nothing written before the mapping first polls is skipped
     // (handlers are idempotent, so a replay notifies nobody twice). Retries are safe; a
     // poisoned record is isolated by bisecting and given up after a few attempts.
     let _ = writeln!(
         out,
-        "      Events:\n        Stream:\n          Type: DynamoDB\n          Properties:\n            Stream: !GetAtt Table.StreamArn\n            StartingPosition: TRIM_HORIZON\n            BatchSize: 50\n            MaximumBatchingWindowInSeconds: 0\n            MaximumRetryAttempts: 5\n            BisectBatchOnFunctionError: true\n            FilterCriteria:\n              Filters:\n                - Pattern: '{{\"eventName\": [\"INSERT\"], \"dynamodb\": {{\"NewImage\": {{\"entity_type\": {{\"S\": [\"{entity}\"]}}}}}}}}'"
+        "      Events:\n        Stream:\n          Type: DynamoDB\n          Properties:\n            Stream: !GetAtt Table.StreamArn\n            StartingPosition: TRIM_HORIZON\n            BatchSize: 50\n            MaximumBatchingWindowInSeconds: 0\n            MaximumRetryAttempts: 5\n            BisectBatchOnFunctionError: true\n            FilterCriteria:\n              Filters:\n                - Pattern: '{{\"eventName\": [{events}], \"dynamodb\": {{\"NewImage\": {{{image}}}}}}}'"
     );
 }
 

@@ -54,7 +54,7 @@ pub(crate) async fn say(stack: &Stack, who: &Person, room: &str, text: &str) -> 
     say_with(stack, who, room, json!({ "text": text })).await
 }
 
-async fn say_with(stack: &Stack, who: &Person, room: &str, mut body: Value) -> Value {
+pub(crate) async fn say_with(stack: &Stack, who: &Person, room: &str, mut body: Value) -> Value {
     if body.get("clientMessageId").is_none() {
         body["clientMessageId"] = json!(ulid::Ulid::generate().to_string());
     }
@@ -184,9 +184,9 @@ async fn a_subject_room_is_one_per_subject() {
         stack.person("ben").await,
         stack.person("eve").await,
     );
-    let subject = json!({ "type": "job", "id": format!("job-{}", ulid::Ulid::generate()) });
+    let subject = json!({ "type": "lead", "id": format!("lead-{}", ulid::Ulid::generate()) });
     let body = json!({ "kind": "subject", "subject": subject, "memberIds": [ben.id] });
-    // Only an admin (or, later, the job's own flow) opens a subject's room.
+    // Only an admin (or the subject's own flow) opens a subject's room.
     let (status, _) = stack
         .call("POST", "/rooms", Some(&ana.token), Some(body.clone()))
         .await;
@@ -204,6 +204,14 @@ async fn a_subject_room_is_one_per_subject() {
         .call("POST", "/rooms", Some(&eve.token), Some(body))
         .await;
     assert_eq!(status, 403, "an outsider cannot reach the subject's room");
+    // A job's threads and a booking's room are their flows' alone, even for an admin: a room
+    // claimed first would make the application's (or the payment's) transaction fail.
+    for kind in ["job", "booking"] {
+        let subject = json!({ "type": kind, "id": format!("{}-x", ulid::Ulid::generate()) });
+        let body = json!({ "kind": "subject", "subject": subject, "memberIds": [ben.id] });
+        let (status, _) = stack.call("POST", "/rooms", Some(&admin), Some(body)).await;
+        assert_eq!(status, 403, "{kind}");
+    }
 }
 
 #[tokio::test]

@@ -536,3 +536,407 @@ async fn providers_apply_once_each_in_their_own_thread_and_only_the_poster_reads
     assert_eq!(status, 404);
     assert_eq!(applications_told(&stack, &carol, &id).await, 2);
 }
+
+/// An open job of `poster` in a category of its own (with `attachments`), and the quotes of
+/// `providers` on it (7,500 then 8,200, …): the job id and each provider's room.
+async fn job_with_quotes(
+    stack: &Stack,
+    poster: &Person,
+    attachments: &[&str],
+    providers: &[&Person],
+) -> (String, Vec<String>) {
+    let (status, posted) = stack
+        .call(
+            "POST",
+            "/jobs",
+            Some(&poster.token),
+            Some(job(&category("accept"), attachments)),
+        )
+        .await;
+    assert_eq!(status, 201, "{posted}");
+    let id = posted["id"].as_str().unwrap().to_owned();
+    let mut rooms = Vec::new();
+    for (i, who) in providers.iter().enumerate() {
+        let (status, applied) = stack
+            .call(
+                "PUT",
+                &format!("/jobs/{id}/application"),
+                Some(&who.token),
+                Some(quote(7500 + 700 * i as i64)),
+            )
+            .await;
+        assert_eq!(status, 201, "{applied}");
+        rooms.push(applied["roomId"].as_str().unwrap().to_owned());
+    }
+    (id, rooms)
+}
+
+async fn accept(stack: &Stack, who: Option<&Person>, job: &str, provider: &Person) -> (u16, Value) {
+    let path = format!("/jobs/{job}/applications/{}/accept", provider.id.as_str());
+    stack
+        .call("POST", &path, who.map(|w| w.token.as_str()), None)
+        .await
+}
+
+/// The job as `who` reads it once it is in `state` (it follows its booking within seconds).
+async fn job_when(stack: &Stack, who: &Person, id: &str, state: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        let (status, job) = stack
+            .call("GET", &format!("/jobs/{id}"), Some(&who.token), None)
+            .await;
+        if status == 200 && job["state"] == state {
+            return job;
+        }
+        last = job;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("the job never became {state}: {last}")
+}
+
+/// `who`'s application to job `id` once it is in `state`.
+async fn application_when(stack: &Stack, who: &Person, id: &str, state: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        let (_, mine) = stack
+            .call("GET", "/me/applications", Some(&who.token), None)
+            .await;
+        if let Some(found) = mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["jobId"] == id && a["state"] == state)
+        {
+            return found.clone();
+        }
+        last = mine;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("the application never became {state}: {last}")
+}
+
+#[tokio::test]
+async fn an_accepted_quote_is_paid_as_a_booking_in_the_same_thread_and_the_others_are_declined() {
+    let _sweep = crate::bookings::SWEEP.read().await;
+    let stack = Stack::from_env();
+    let carol = stack.person("Carol Accepts").await;
+    let pia = provider_with_profile(&stack, "Pia Chosen").await;
+    let rui = provider_with_profile(&stack, "Rui Declined").await;
+    let sam = provider_with_profile(&stack, "Sam Onlooker").await;
+    let dora = stack.person("Dora Other").await;
+    let photo = stack
+        .ready_upload(&carol, "job_document", "leak.png", "image/png", png(2000))
+        .await;
+    let (id, rooms) = job_with_quotes(&stack, &carol, &[&photo], &[&pia, &rui]).await;
+    let thread = rooms[0].clone();
+
+    // Before paying they talk in the application's thread: presence, typing, a file.
+    let mut carol_ws = stack.online(&carol).await;
+    let mut pia_ws = stack.online(&pia).await;
+    let (_, room) = stack
+        .call("GET", &format!("/rooms/{thread}"), Some(&carol.token), None)
+        .await;
+    let online = room["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["userId"] == pia.id.as_str())
+        .map(|m| m["online"].clone());
+    assert_eq!(online, Some(json!(true)), "presence: {room}");
+    gigwire_tests::send(
+        &mut pia_ws,
+        json!({ "action": "typing", "roomId": thread, "state": "start" }),
+    )
+    .await;
+    let typing = gigwire_tests::expect_event(&mut carol_ws, "typing.start").await;
+    assert_eq!(typing["userId"], pia.id.as_str());
+    let plan = stack.ready_pdf(&pia.token).await;
+    let before =
+        crate::chat::say_with(&stack, &pia, &thread, json!({ "attachments": [plan] })).await;
+    assert_eq!(before["kind"], "attachment");
+
+    // Who may accept: the poster only (the admin reads the quotes, but does not buy).
+    let admin = stack.admin_token(&dora.user_id(), &dora.refresh).await;
+    let path = format!("/jobs/{id}/applications/{}/accept", pia.id.as_str());
+    for (token, why) in [
+        (&rui.token, "an applicant"),
+        (&sam.token, "another provider"),
+        (&dora.token, "another customer"),
+        (&admin, "an admin"),
+    ] {
+        let (status, body) = stack.call("POST", &path, Some(token), None).await;
+        assert_eq!(status, 403, "{why}: {body}");
+    }
+    assert_eq!(accept(&stack, None, &id, &pia).await.0, 401);
+    assert_eq!(
+        accept(&stack, Some(&carol), &id, &sam).await.0,
+        404,
+        "no application"
+    );
+
+    // Accepted: a booking of the quote, waiting for payment, and the job waits with it.
+    let (status, bought) = accept(&stack, Some(&carol), &id, &pia).await;
+    assert_eq!(status, 201, "{bought}");
+    let booking = &bought["booking"];
+    let booking_id = booking["id"].as_str().unwrap().to_owned();
+    assert_eq!(booking["state"], "pending_payment");
+    assert_eq!(booking["source"], "job_application");
+    assert_eq!(
+        (booking["jobId"].as_str(), booking["threadId"].as_str()),
+        (Some(id.as_str()), Some(thread.as_str()))
+    );
+    assert_eq!(booking["price"]["amount"], 7500);
+    assert_eq!(booking["providerId"], pia.id.as_str());
+    let pi = bought["paymentIntentId"].as_str().unwrap().to_owned();
+    assert!(
+        bought["clientSecret"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{pi}_secret_"))
+    );
+    let (_, waiting) = stack
+        .call("GET", &format!("/jobs/{id}"), Some(&carol.token), None)
+        .await;
+    assert_eq!(
+        (&waiting["state"], &waiting["bookingId"]),
+        (&json!("awaiting_payment"), &json!(booking_id))
+    );
+    assert_eq!(
+        stack
+            .status("GET", &format!("/jobs/{id}"), &rui.token)
+            .await,
+        404,
+        "no longer open"
+    );
+    let (status, again) = accept(&stack, Some(&carol), &id, &pia).await;
+    assert_eq!(
+        (status, &again["booking"]["id"], &again["paymentIntentId"]),
+        (200, &json!(booking_id), &json!(pi)),
+        "{again}"
+    );
+    let (status, other) = accept(&stack, Some(&carol), &id, &rui).await;
+    assert_eq!(status, 409, "{other}");
+    assert!(
+        other["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("awaiting_payment"),
+        "{other}"
+    );
+    let (status, _) = stack
+        .call(
+            "PUT",
+            &format!("/jobs/{id}/application"),
+            Some(&sam.token),
+            Some(quote(6000)),
+        )
+        .await;
+    assert_eq!(status, 404, "no quotes while it waits for payment");
+
+    // Paid through Stripe: the booking is accepted in the same thread, history kept; the job
+    // is assigned; the other quote is declined and its provider told.
+    let (status, intent) = stack.stripe().confirm(&pi, "pm_card_visa").await;
+    assert_eq!(
+        (status, &intent["status"]),
+        (200, &json!("succeeded")),
+        "{intent}"
+    );
+    let detail = crate::bookings::booking_when(&stack, &carol, &booking_id, "accepted").await;
+    assert_eq!(detail["booking"]["roomId"], thread.as_str());
+    let (status, history) = stack
+        .call(
+            "GET",
+            &format!("/rooms/{thread}/messages"),
+            Some(&pia.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        history.to_string().contains(before["id"].as_str().unwrap()),
+        "{history}"
+    );
+    let assigned = job_when(&stack, &carol, &id, "assigned").await;
+    assert_eq!(assigned["assigneeId"], pia.id.as_str());
+    let declined = stack.notified(&rui, "booking_declined", "jobId", &id).await;
+    assert!(
+        declined["body"]
+            .as_str()
+            .unwrap()
+            .contains("Fix a dripping shower"),
+        "{declined}"
+    );
+    application_when(&stack, &rui, &id, "declined").await;
+    let chosen = application_when(&stack, &pia, &id, "accepted").await;
+    assert_eq!(chosen["bookingId"], booking_id.as_str());
+    stack
+        .notified(&pia, "provider_assigned", "bookingId", &booking_id)
+        .await;
+
+    // The job's photo is now the two parties' alone.
+    let file = format!("/files/{photo}");
+    assert_eq!(stack.status("GET", &file, &pia.token).await, 200);
+    assert_eq!(stack.status("GET", &file, &rui.token).await, 404);
+    assert_eq!(stack.status("GET", &file, &sam.token).await, 404);
+
+    // The booking flows as any other; its end closes the job.
+    for (who, action) in [(&pia, "start"), (&pia, "deliver"), (&carol, "confirm")] {
+        let (status, body) = crate::bookings::step(&stack, who, &booking_id, action, None).await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+    job_when(&stack, &carol, &id, "closed").await;
+    let (status, _) = accept(&stack, Some(&carol), &id, &rui).await;
+    assert_eq!(status, 409);
+    // Rui was told once, whatever the stream redelivered.
+    let inbox = stack.inbox(&rui, "?limit=50").await;
+    let told = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "booking_declined" && n["data"]["jobId"] == id.as_str())
+        .count();
+    assert_eq!(told, 1, "{inbox}");
+}
+
+#[tokio::test]
+async fn ten_concurrent_accepts_of_two_quotes_make_one_booking_and_one_payment() {
+    let _sweep = crate::bookings::SWEEP.read().await;
+    let stack = Stack::from_env();
+    let carol = stack.person("Carol Races").await;
+    let pia = provider_with_profile(&stack, "Pia Race").await;
+    let rui = provider_with_profile(&stack, "Rui Race").await;
+    let (id, _) = job_with_quotes(&stack, &carol, &[], &[&pia, &rui]).await;
+    let answers = futures::future::join_all((0..10).map(|i| {
+        accept(
+            &stack,
+            Some(&carol),
+            &id,
+            if i % 2 == 0 { &pia } else { &rui },
+        )
+    }))
+    .await;
+    let created = answers.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(created, 1, "{answers:?}");
+    let won: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| [200, 201].contains(s))
+        .map(|(_, b)| b)
+        .collect();
+    let booking = &won[0]["booking"]["id"];
+    let provider = &won[0]["booking"]["providerId"];
+    for body in &won {
+        assert_eq!(
+            (&body["booking"]["id"], &body["paymentIntentId"]),
+            (booking, &won[0]["paymentIntentId"]),
+            "{body}"
+        );
+    }
+    for (status, body) in &answers {
+        if *status == 409 {
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("awaiting_payment"),
+                "{body}"
+            );
+        } else {
+            assert_eq!(
+                &body["booking"]["providerId"], provider,
+                "only the winner's quote answers 2xx: {body}"
+            );
+        }
+    }
+    let (_, mine) = stack
+        .call("GET", "/bookings?role=customer", Some(&carol.token), None)
+        .await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1, "{mine}");
+}
+
+#[tokio::test]
+async fn an_unpaid_acceptance_reopens_the_job_and_a_cancelled_job_declines_its_quotes() {
+    // The payment window's expiry is the timer sweep's, run ahead of time: alone.
+    let _sweep = crate::bookings::SWEEP.write().await;
+    let stack = Stack::from_env();
+    let carol = stack.person("Carol Reopens").await;
+    let pia = provider_with_profile(&stack, "Pia Unpaid").await;
+    let rui = provider_with_profile(&stack, "Rui Withdrawn").await;
+    let (id, _) = job_with_quotes(&stack, &carol, &[], &[&pia, &rui]).await;
+
+    // A withdrawn quote cannot be accepted.
+    let (status, _) = stack
+        .call(
+            "DELETE",
+            &format!("/jobs/{id}/application"),
+            Some(&rui.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = accept(&stack, Some(&carol), &id, &rui).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("withdrawn"),
+        "{body}"
+    );
+
+    // Accepted, never paid: the payment window closes, the job is open and listed again and
+    // the quote stands again; accepting it again makes a new booking.
+    let (status, first) = accept(&stack, Some(&carol), &id, &pia).await;
+    assert_eq!(status, 201, "{first}");
+    let first_id = first["booking"]["id"].as_str().unwrap().to_owned();
+    stack
+        .run_booking_timers(chrono::Utc::now() + chrono::Duration::minutes(16))
+        .await;
+    crate::bookings::booking_when(&stack, &carol, &first_id, "payment_expired").await;
+    let reopened = job_when(&stack, &carol, &id, "open").await;
+    assert_eq!(
+        (&reopened["bookingId"], &reopened["assigneeId"]),
+        (&Value::Null, &Value::Null)
+    );
+    let listed = stack
+        .call(
+            "GET",
+            &format!("/jobs?category={}", reopened["category"].as_str().unwrap()),
+            Some(&rui.token),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&listed.1), [id.as_str()]);
+    application_when(&stack, &pia, &id, "pending").await;
+    let (status, second) = accept(&stack, Some(&carol), &id, &pia).await;
+    assert_eq!(status, 201, "{second}");
+    let second_id = second["booking"]["id"].as_str().unwrap().to_owned();
+    assert_ne!(second_id, first_id);
+
+    // The customer cancels that checkout: open again; then she cancels the job and the
+    // pending quote is declined (its provider told); the withdrawn one is left alone.
+    let (status, body) = crate::bookings::step(&stack, &carol, &second_id, "cancel", None).await;
+    assert_eq!(status, 200, "{body}");
+    job_when(&stack, &carol, &id, "open").await;
+    application_when(&stack, &pia, &id, "pending").await;
+    let (status, cancelled) = stack
+        .call(
+            "POST",
+            &format!("/jobs/{id}/cancel"),
+            Some(&carol.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &cancelled["state"]),
+        (200, &json!("cancelled")),
+        "{cancelled}"
+    );
+    let told = stack.notified(&pia, "booking_declined", "jobId", &id).await;
+    assert_eq!(told["data"]["reason"], "the job was cancelled");
+    application_when(&stack, &pia, &id, "declined").await;
+    application_when(&stack, &rui, &id, "withdrawn").await;
+    let inbox = stack.inbox(&rui, "?limit=50").await;
+    assert!(!inbox.to_string().contains("booking_declined"), "{inbox}");
+    let (status, _) = accept(&stack, Some(&carol), &id, &pia).await;
+    assert_eq!(status, 409, "a cancelled job accepts nothing");
+}

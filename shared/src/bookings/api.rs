@@ -1,4 +1,5 @@
-//! Booking routes: `POST /offers/{id}/purchase`, `GET /bookings`, `GET /bookings/{id}`,
+//! Booking routes: `POST /offers/{id}/purchase`, accepting a job's application (`POST
+//! /jobs/{id}/applications/{providerId}/accept`), `GET /bookings`, `GET /bookings/{id}`,
 //! `POST /bookings/{id}/{start,deliver,confirm,cancel}`, the Stripe webhook
 //! (`POST /webhooks/stripe`) and the timer sweep.
 
@@ -9,7 +10,7 @@ use super::service::{self, Bookings};
 use super::store::{ListFilter, Outbox};
 use crate::adapters::{ApiGatewayPusher, SnsPush};
 use crate::cursor::CursorCodec;
-use crate::domain::{BookingId, OfferId};
+use crate::domain::{BookingId, JobId, OfferId, UserId};
 use crate::error::{Error, Result};
 use crate::lambda::http::{HttpRequest, HttpResponse};
 use crate::lambda::now;
@@ -161,6 +162,23 @@ impl BookingsApi {
             .bookings(&self.notifications())
             .purchase(req.caller()?, &offer, body, now())
             .await?;
+        HttpResponse::json(if created { 201 } else { 200 }, &purchase)
+    }
+
+    /// `POST /jobs/{id}/applications/{providerId}/accept`.
+    pub async fn accept_application(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let job = JobId::parse(req.path_param("id"), "id")?;
+        let provider = UserId::parse(req.path_param("providerId"), "providerId")?;
+        let news = self.notifications();
+        let (purchase, created) = crate::jobs::service::accept(
+            &self.bookings(&news),
+            &self.store,
+            req.caller()?,
+            &job,
+            &provider,
+            now(),
+        )
+        .await?;
         HttpResponse::json(if created { 201 } else { 200 }, &purchase)
     }
 

@@ -23,7 +23,8 @@ use crate::keys::{self, Key};
 use crate::store::dynamo::*;
 use crate::store::{Page, RateLimit};
 
-const ENTITY_BOOKING: &str = "booking";
+/// Entity type of booking items: the job bookings' writes move their jobs.
+pub const ENTITY_BOOKING: &str = "booking";
 const ENTITY_PARTY_ROW: &str = "booking_party";
 const ENTITY_LEDGER: &str = "ledger_step";
 const ENTITY_PURCHASE: &str = "purchase";
@@ -70,9 +71,46 @@ impl DynamoStore {
         Ok(item)
     }
 
+    /// Creates `booking` in one transaction after `guards` (each a conditioned write: a
+    /// purchase's key claim, an application's acceptance) and the rate hits of `limits`:
+    /// `KeyTaken` when a guard's condition failed (someone else got there first), `Limited`
+    /// when a limit is reached.
+    pub(crate) async fn create_guarded(
+        &self,
+        guards: Vec<TransactWriteItem>,
+        limits: &[RateLimit<'_>],
+        booking: &Booking,
+        now: DateTime<Utc>,
+    ) -> Result<Creation> {
+        let guarded = guards.len();
+        let mut actions = guards;
+        for limit in limits {
+            let hit = self.rate_hit(limit, now)?;
+            actions.push(TransactWriteItem::builder().update(hit).build());
+        }
+        actions.extend(self.booking_writes(booking, None)?);
+        let Some(codes) = self.transact(actions).await? else {
+            return Ok(Creation::Created);
+        };
+        let failed = |i: usize| codes.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
+        if (0..guarded).any(failed) {
+            return Ok(Creation::KeyTaken);
+        }
+        let full: Vec<u64> = (0..limits.len())
+            .filter(|i| failed(guarded + i))
+            .map(|i| limits[i].retry_after(now))
+            .collect();
+        match full.into_iter().max() {
+            Some(retry_after_secs) => Ok(Creation::Limited { retry_after_secs }),
+            None => Err(Error::unexpected(anyhow::anyhow!(
+                "booking creation cancelled: {codes:?}"
+            ))),
+        }
+    }
+
     /// The booking and both party rows; the booking only if `version` is the stored one
     /// (`None`: only if it does not exist).
-    fn booking_writes(
+    pub(crate) fn booking_writes(
         &self,
         booking: &Booking,
         version: Option<u32>,
@@ -158,29 +196,8 @@ impl BookingStore for DynamoStore {
             None,
             &serde_json::json!({ "bookingId": booking.id }),
         )?;
-        let mut actions = vec![self.put_action(claim, Some("attribute_not_exists(PK)"))?];
-        for limit in limits {
-            let hit = self.rate_hit(limit, now)?;
-            actions.push(TransactWriteItem::builder().update(hit).build());
-        }
-        actions.extend(self.booking_writes(booking, None)?);
-        let Some(codes) = self.transact(actions).await? else {
-            return Ok(Creation::Created);
-        };
-        let failed = |i: usize| codes.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
-        if failed(0) {
-            return Ok(Creation::KeyTaken);
-        }
-        let full: Vec<u64> = (0..limits.len())
-            .filter(|i| failed(i + 1))
-            .map(|i| limits[i].retry_after(now))
-            .collect();
-        match full.into_iter().max() {
-            Some(retry_after_secs) => Ok(Creation::Limited { retry_after_secs }),
-            None => Err(Error::unexpected(anyhow::anyhow!(
-                "booking creation cancelled: {codes:?}"
-            ))),
-        }
+        let guard = self.put_action(claim, Some("attribute_not_exists(PK)"))?;
+        self.create_guarded(vec![guard], limits, booking, now).await
     }
 
     #[instrument(skip_all, fields(booking_id = %after.id, state = %after.state))]

@@ -10,8 +10,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::{BookingId, FileId, OfferId, RoomId, UserId};
+use crate::domain::{BookingId, FileId, JobId, OfferId, RoomId, UserId};
 use crate::error::Error;
+use crate::jobs::model::{Application, Job};
 use crate::offers::model::{Money, Offer};
 
 /// Where a booking comes from; instant sources skip `requested`.
@@ -63,6 +64,22 @@ pub enum BookingState {
     CancelledByProvider,
     /// Cancelled by an operator.
     CancelledByOperator,
+}
+
+impl BookingState {
+    /// Whether nothing moves it any more (the money may still: refunds, releases, disputes).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Self::Declined
+                | Self::Expired
+                | Self::PaymentExpired
+                | Self::Completed
+                | Self::CancelledByCustomer
+                | Self::CancelledByProvider
+                | Self::CancelledByOperator
+        )
+    }
 }
 
 impl fmt::Display for BookingState {
@@ -476,6 +493,13 @@ pub struct Booking {
     pub source: Source,
     /// The offer bought (offer purchases).
     pub offer_id: Option<OfferId>,
+    /// The job whose accepted application it is (job bookings).
+    #[serde(default)]
+    pub job_id: Option<JobId>,
+    /// The chat room it continues, when it did not open its own: a job booking's is the
+    /// accepted application's thread, so the talk before and after paying is one history.
+    #[serde(default)]
+    pub thread_id: Option<RoomId>,
     /// The buyer.
     pub customer_id: UserId,
     /// The seller, assigned once paid.
@@ -490,7 +514,8 @@ pub struct Booking {
     pub commission_basis_points: u32,
     /// Where it is in its life.
     pub state: BookingState,
-    /// The chat room of its two parties, once paid (same id as the booking).
+    /// The chat room of its two parties, once paid: the booking's own (same id as the
+    /// booking), or the thread it continues (`threadId`).
     pub room_id: Option<RoomId>,
     /// Stripe's PaymentIntent (`pi_…`).
     pub payment_intent_id: Option<String>,
@@ -541,14 +566,66 @@ impl Booking {
         now: DateTime<Utc>,
     ) -> Self {
         Self {
-            id: BookingId::at(now),
-            source: Source::Offer,
             offer_id: Some(offer.id),
+            ..Self::unpaid(
+                Source::Offer,
+                customer,
+                offer.provider_id,
+                (offer.title, offer.category, offer.price),
+                commission_basis_points,
+                now,
+            )
+        }
+    }
+
+    /// The booking the poster of `job` makes by accepting `application` at `now`: the quote's
+    /// price, the job's title and category, waiting for payment like a purchase, continuing
+    /// the application's chat thread.
+    pub fn for_application(
+        job: &Job,
+        application: &Application,
+        commission_basis_points: u32,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            job_id: Some(job.id),
+            thread_id: Some(application.room_id),
+            ..Self::unpaid(
+                Source::JobApplication,
+                job.poster_id,
+                application.provider_id,
+                (
+                    job.title.clone(),
+                    job.category.clone(),
+                    application.price.clone(),
+                ),
+                commission_basis_points,
+                now,
+            )
+        }
+    }
+
+    /// A new booking waiting for payment: what (title, category, price) `customer` buys of
+    /// `provider`, with the payment window's timer.
+    fn unpaid(
+        source: Source,
+        customer: UserId,
+        provider: UserId,
+        (title, category, price): (String, String, Money),
+        commission_basis_points: u32,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: BookingId::at(now),
+            source,
+            offer_id: None,
+            job_id: None,
+            thread_id: None,
             customer_id: customer,
-            provider_id: offer.provider_id,
-            title: offer.title,
-            category: offer.category,
-            price: offer.price,
+            provider_id: provider,
+            title,
+            category,
+            price,
             commission_basis_points,
             state: BookingState::PendingPayment,
             room_id: None,
@@ -586,9 +663,15 @@ impl Booking {
         [self.customer_id, self.provider_id]
     }
 
-    /// The room a paid booking opens: the same id, so it is found without a lookup.
+    /// The room of a paid booking: the thread it continues, or the one its payment opens
+    /// with the booking's id (found without a lookup).
     pub fn room(&self) -> RoomId {
-        self.id.into()
+        self.thread_id.unwrap_or_else(|| self.id.into())
+    }
+
+    /// Whether it was paid (the payment's transaction gives it its room).
+    pub fn paid(&self) -> bool {
+        self.room_id.is_some()
     }
 
     /// Whether the provider has (and keeps) the earnings.
@@ -943,6 +1026,10 @@ mod tests {
                     assert!(err.to_string().contains(&state.to_string()), "{err}");
                 }
             }
+        }
+        // And they are exactly the ones that say so (a job follows its booking by it).
+        for state in ALL {
+            assert_eq!(state.is_final(), finished.contains(&state), "{state}");
         }
     }
 

@@ -6,7 +6,7 @@ use crate::bookings::api::{BookingReads, BookingsApi, OutboxSender};
 use crate::bookings::dynamo::ENTITY_OUTBOX;
 use crate::lambda::init_stripe;
 use crate::notifications::routes::{NOTIFY_FROM_STREAM, NOTIFY_TABLE};
-use crate::routes::{Access, Allow, Feature, Function, Trigger};
+use crate::routes::{Access, Allow, Feature, Function, Stream, Trigger};
 use crate::{serve_http, serve_schedule, serve_stream};
 
 /// Stripe's API base, from the template's parameters (its secrets come through
@@ -61,6 +61,23 @@ pub const FEATURE: Feature = Feature {
             env: STRIPE,
             timeout: Some(15),
             run: serve_http!(init_stripe, BookingsApi::new, purchase),
+        },
+        Function {
+            name: "accept-application",
+            description: "The job's poster accepts a pending application: the job awaits payment, the booking is created with its Stripe PaymentIntent (a repeat answers the same).",
+            trigger: Trigger::Http(
+                &[("POST", "/jobs/{id}/applications/{providerId}/accept")],
+                Access::Bearer,
+            ),
+            // Puts the job, the application and the booking, deletes the job's listing and
+            // counts the buyer's purchase limit, in one transaction.
+            allow: &[
+                Allow::Table(&["GetItem", "PutItem", "UpdateItem", "DeleteItem"]),
+                STRIPE_KEY,
+            ],
+            env: STRIPE,
+            timeout: Some(15),
+            run: serve_http!(init_stripe, BookingsApi::new, accept_application),
         },
         Function {
             name: "list-bookings",
@@ -152,11 +169,11 @@ pub const FEATURE: Feature = Feature {
         Function {
             name: "send-booking-news",
             description: "Sends what each committed booking transition announced (its outbox item on the table's stream): notifications and the room it opened.",
-            trigger: Trigger::Stream(ENTITY_OUTBOX),
+            trigger: Trigger::Stream(Stream::inserted(ENTITY_OUTBOX)),
             allow: NOTIFY_FROM_STREAM,
             env: &[],
             timeout: Some(60),
-            run: serve_stream!(OutboxSender::new, handle, ENTITY_OUTBOX),
+            run: serve_stream!(OutboxSender::new, handle),
         },
         Function {
             name: "cron-booking-timers",

@@ -257,12 +257,7 @@ impl Bookings<'_> {
         offer_id: &OfferId,
         now: DateTime<Utc>,
     ) -> Result<Purchase> {
-        let booking = self
-            .store
-            .get_booking(id)
-            .await?
-            .filter(|b| b.customer_id == *me)
-            .ok_or_else(lost_race)?;
+        let booking = self.customers(me, id).await?;
         if booking.offer_id != Some(*offer_id) {
             return Err(Error::Conflict(
                 "this idempotency key was used for another purchase".into(),
@@ -271,10 +266,23 @@ impl Bookings<'_> {
         self.with_payment(booking, now).await
     }
 
+    /// The booking `id` of customer `me`, stored (a 409 to retry when it is not yet).
+    pub(crate) async fn customers(&self, me: &UserId, id: &BookingId) -> Result<Booking> {
+        self.store
+            .get_booking(id)
+            .await?
+            .filter(|b| b.customer_id == *me)
+            .ok_or_else(lost_race)
+    }
+
     /// Makes sure a booking has its PaymentIntent (created under a key derived from the
     /// booking's version, so concurrent retries make one, and a retry after a failure is a
     /// new request) and answers with what the client needs to pay it.
-    async fn with_payment(&self, booking: Booking, now: DateTime<Utc>) -> Result<Purchase> {
+    pub(crate) async fn with_payment(
+        &self,
+        booking: Booking,
+        now: DateTime<Utc>,
+    ) -> Result<Purchase> {
         if booking.state != BookingState::PendingPayment {
             return Ok(Purchase {
                 payment_intent_id: booking.payment_intent_id.clone(),
@@ -1519,7 +1527,9 @@ impl Bookings<'_> {
             let quoted = format!("'{}'", booking.title);
             let effects = Effects {
                 ledger: vec![charge],
-                room: Some((&room, &members)),
+                // A booking that continues a thread (a job's application) has its room,
+                // with both parties in it, already.
+                room: booking.thread_id.is_none().then_some((&room, &members[..])),
                 stripe_event: event,
                 announcements: vec![
                     announce(

@@ -311,13 +311,14 @@ impl<'a> Chat<'a> {
                 "subject rooms are opened by their job, booking or lead".into(),
             ));
         }
-        // A booking opens its own room when it is paid, in the same transaction: a room
-        // claimed before it would make that transaction fail for good.
+        // A booking opens its own room when it is paid, and an application its thread, each
+        // in its own transaction: a room claimed before it would make that transaction fail
+        // for good.
         if let CreateRoom::Subject { subject, .. } = &request
-            && subject.kind == SubjectType::Booking
+            && matches!(subject.kind, SubjectType::Booking | SubjectType::Job)
         {
             return Err(Error::Forbidden(
-                "a booking's room is opened by its payment".into(),
+                "a booking's room is opened by its payment, a job's threads by applications".into(),
             ));
         }
         self.check_users_exist(&others, field).await?;

@@ -22,11 +22,10 @@ use utoipa::ToSchema;
 use crate::adapters::{ObjectStore, PresignedPost, UploadSigner};
 use crate::auth::Caller;
 use crate::chat::store::ChatStore;
-use crate::domain::{FileId, Role};
+use crate::domain::FileId;
 use crate::error::{Error, Result};
 use crate::files::model::{FileRecord, FileStatus, SNIFF_BYTES, UploadRequest, check_signature};
 use crate::files::store::FileStore;
-use crate::jobs::model::JobState;
 use crate::jobs::store::JobStore;
 
 /// How long an upload form stays valid.
@@ -189,8 +188,8 @@ pub async fn complete_upload(
 }
 
 /// Whether `caller` may download `file`: its owner, anyone for a public image, the active
-/// members of a room it was sent to, and providers (and admins) while a job it is attached to
-/// is open. A booking's proof of work is shared with the booking's room (whose only members
+/// members of a room it was sent to, and whom a job it is attached to shows it to (providers
+/// while the job is open, then only the accepted one; see [`crate::jobs::model::Job`]). A booking's proof of work is shared with the booking's room (whose only members
 /// are its two parties) by the delivery's transaction.
 async fn visible_to(
     rooms: &dyn ChatStore,
@@ -212,13 +211,13 @@ async fn visible_to(
             return Ok(true);
         }
     }
-    if caller.roles.contains(&Role::Provider) || caller.roles.contains(&Role::Admin) {
-        for job in &file.job_ids {
-            if jobs.get_job(job).await?.is_some_and(|j| {
-                j.state == JobState::Open && j.attachment_file_ids.contains(&file.id)
-            }) {
-                return Ok(true);
-            }
+    for job in &file.job_ids {
+        if jobs
+            .get_job(job)
+            .await?
+            .is_some_and(|j| j.shows_attachment(&file.id, caller))
+        {
+            return Ok(true);
         }
     }
     Ok(false)

@@ -1,11 +1,15 @@
 //! Job routes: `POST /jobs`, `GET /jobs`, `GET /me/jobs`, `GET`/`PATCH /jobs/{id}`,
 //! `POST /jobs/{id}/cancel`, `PUT`/`DELETE /jobs/{id}/application`, `GET /jobs/{id}/applications`,
 //! `GET /me/applications`, and the stream consumers that tell a category's followers of a
-//! posted job and a poster of an application. The routes link only DynamoDB; the consumer also the ways to reach people.
+//! posted job and a poster of an application, move a job along its booking and decline the
+//! applications of a job that is assigned or cancelled. The routes link only DynamoDB; the
+//! consumers also the ways to reach people. (Accepting an application makes a booking and
+//! its payment: it is served with the bookings, which link Stripe.)
 
 use super::model::{Application, ApplicationInput, Job, JobPatch, PostJob};
-use super::service::{Jobs, application_received, job_posted};
+use super::service::{Jobs, JobsFollow, application_received, job_posted};
 use crate::adapters::{ApiGatewayPusher, SnsPush};
+use crate::bookings::model::Booking;
 use crate::bookings::store::BookingNews;
 use crate::cursor::CursorCodec;
 use crate::domain::JobId;
@@ -167,12 +171,36 @@ impl JobNews {
         Ok(())
     }
 
-    /// Tells each posted job's category followers (a stream batch of inserted jobs; the
-    /// fan-out is resumable and keyed per job, so a retried batch tells nobody twice).
+    /// A stream batch of written jobs: a posted one (its first version) tells its
+    /// category's followers (the fan-out is resumable and keyed per job, so a retried batch
+    /// tells nobody twice); an assigned or cancelled one declines its pending applications
+    /// and tells their providers.
     pub async fn handle(&self, batch: Vec<Job>) -> Result<()> {
         let news = notifications_over(&self.store, &self.pusher, self.push.as_ref());
+        let follow = JobsFollow {
+            store: &self.store,
+            news: &news,
+        };
         for job in &batch {
-            news.notify(&job_posted(job), now()).await?;
+            if job.version == 1 {
+                news.notify(&job_posted(job), now()).await?;
+            } else {
+                follow.job_changed(job, now()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A stream batch of written job bookings: each one's job follows it (see
+    /// [`crate::jobs::model::Job::following`]).
+    pub async fn follow(&self, batch: Vec<Booking>) -> Result<()> {
+        let news = notifications_over(&self.store, &self.pusher, self.push.as_ref());
+        let follow = JobsFollow {
+            store: &self.store,
+            news: &news,
+        };
+        for booking in &batch {
+            follow.booking_changed(booking, now()).await?;
         }
         Ok(())
     }

@@ -14,6 +14,8 @@ use tracing::instrument;
 
 use super::model::{Application, ApplicationState, Job, JobState};
 use super::store::JobStore;
+use crate::bookings::model::Booking;
+use crate::bookings::store::Creation;
 use crate::chat::model::{Member, Room};
 use crate::chat::store::RoomClaim;
 use crate::cursor::Position;
@@ -21,8 +23,9 @@ use crate::domain::{JobId, UserId};
 use crate::error::{Error, Result};
 use crate::jobs::keys as job_keys;
 use crate::keys;
-use crate::store::Page;
 use crate::store::dynamo::*;
+use crate::store::{Page, RateLimit};
+use chrono::{DateTime, Utc};
 
 /// The entity type of job items: their insertion on the table's stream tells the category's
 /// followers.
@@ -61,6 +64,44 @@ impl DynamoStore {
             )),
             application,
         )
+    }
+
+    /// A transaction's put of `item` over the stored version `version` (and, when given, the
+    /// stored `state`).
+    fn versioned_put(
+        &self,
+        item: Item,
+        version: u32,
+        state: Option<&str>,
+    ) -> Result<TransactWriteItem> {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("version = :before")
+            .expression_attribute_values(":before", n(version));
+        if let Some(state) = state {
+            put = put
+                .condition_expression("version = :before AND #state = :state")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":state", s(state));
+        }
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(Error::unexpected)?)
+            .build())
+    }
+
+    /// The listing's part of a change from `before` to `after`: removed when the job stops
+    /// being open (or changes category), written while it is open.
+    fn listing_actions(&self, before: &Job, after: &Job) -> Result<Vec<TransactWriteItem>> {
+        let listed = |job: &Job| job.state == JobState::Open;
+        let mut actions = Vec::new();
+        if listed(before) && (!listed(after) || after.category != before.category) {
+            actions.push(self.delete_action(&job_keys::listing(&before.category, &before.id))?);
+        }
+        if listed(after) {
+            actions.push(self.put_action(self.job_listing_item(after)?, None)?);
+        }
+        Ok(actions)
     }
 
     /// A transaction's check that `job` is still open at the version read.
@@ -114,24 +155,44 @@ impl JobStore for DynamoStore {
     }
 
     #[instrument(skip_all, fields(job_id = %after.id))]
-    async fn replace_job(&self, before: &Job, after: &Job) -> Result<bool> {
-        let job = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(self.job_item(after)?))
-            .condition_expression("version = :before")
-            .expression_attribute_values(":before", n(before.version))
-            .build()
-            .map_err(Error::unexpected)?;
-        let mut actions = vec![TransactWriteItem::builder().put(job).build()];
-        let listed = |job: &Job| job.state == JobState::Open;
-        if listed(before) && (!listed(after) || after.category != before.category) {
-            actions.push(self.delete_action(&job_keys::listing(&before.category, &before.id))?);
+    async fn replace_job(
+        &self,
+        before: &Job,
+        after: &Job,
+        application: Option<(&Application, &Application)>,
+    ) -> Result<bool> {
+        let mut actions = vec![self.versioned_put(self.job_item(after)?, before.version, None)?];
+        if let Some((before, after)) = application {
+            actions.push(self.versioned_put(
+                self.application_item(after)?,
+                before.version,
+                None,
+            )?);
         }
-        if listed(after) {
-            actions.push(self.put_action(self.job_listing_item(after)?, None)?);
-        }
+        actions.extend(self.listing_actions(before, after)?);
         actions.extend(self.attachment_actions(Some(before), after)?);
         self.transact_conditional(actions).await
+    }
+
+    #[instrument(skip_all, fields(job_id = %job.0.id, booking_id = %booking.id))]
+    async fn accept(
+        &self,
+        job: (&Job, &Job),
+        application: (&Application, &Application),
+        booking: &Booking,
+        limits: &[RateLimit<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Creation> {
+        let mut guards = vec![
+            self.versioned_put(self.job_item(job.1)?, job.0.version, Some("open"))?,
+            self.versioned_put(
+                self.application_item(application.1)?,
+                application.0.version,
+                Some("pending"),
+            )?,
+        ];
+        guards.extend(self.listing_actions(job.0, job.1)?);
+        self.create_guarded(guards, limits, booking, now).await
     }
 
     async fn get_application(&self, job: &JobId, provider: &UserId) -> Result<Option<Application>> {
@@ -158,24 +219,18 @@ impl JobStore for DynamoStore {
         self.transact_conditional(actions).await
     }
 
-    #[instrument(skip_all, fields(job_id = %job.id, provider_id = %after.provider_id))]
+    #[instrument(skip_all, fields(job_id = %after.job_id, provider_id = %after.provider_id))]
     async fn replace_application(
         &self,
         before: &Application,
         after: &Application,
-        job: &Job,
+        job: Option<&Job>,
     ) -> Result<bool> {
-        let application = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(self.application_item(after)?))
-            .condition_expression("version = :before")
-            .expression_attribute_values(":before", n(before.version))
-            .build()
-            .map_err(Error::unexpected)?;
-        let actions = vec![
-            TransactWriteItem::builder().put(application).build(),
-            self.job_open_check(job)?,
-        ];
+        let mut actions =
+            vec![self.versioned_put(self.application_item(after)?, before.version, None)?];
+        if let Some(job) = job {
+            actions.push(self.job_open_check(job)?);
+        }
         self.transact_conditional(actions).await
     }
 

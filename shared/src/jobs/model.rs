@@ -8,7 +8,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::{FileId, JobId, RoomId, UserId};
+use crate::auth::Caller;
+use crate::bookings::model::Booking;
+use crate::domain::{BookingId, FileId, JobId, Role, RoomId, UserId};
 use crate::error::Error;
 use crate::offers::model::{Money, ServiceArea, category, text};
 
@@ -23,7 +25,10 @@ pub const MAX_WINDOW_DAYS: i64 = 366;
 pub enum JobState {
     /// Listed in its category; providers may apply.
     Open,
-    /// An application was accepted and paid: a booking does the work.
+    /// The poster accepted an application; its booking waits for their payment (no longer
+    /// listed; the other quotes stand until it is paid, and an unpaid booking re-opens it).
+    AwaitingPayment,
+    /// The accepted application was paid: its booking does the work.
     Assigned,
     /// The work is over.
     Closed,
@@ -70,12 +75,84 @@ pub struct Job {
     pub attachment_file_ids: Vec<FileId>,
     /// Where it is.
     pub state: JobState,
+    /// The booking of the accepted application (while awaiting payment, assigned or closed).
+    #[serde(default)]
+    pub booking_id: Option<BookingId>,
+    /// The provider whose application was accepted (with the booking).
+    #[serde(default)]
+    pub assignee_id: Option<UserId>,
     /// Posted.
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
     /// Incremented by every change; each write is conditioned on the version read.
     pub version: u32,
+}
+
+impl Job {
+    /// Whether `caller` may download `file`, one of this job's attachments: the poster and
+    /// admins always; while the job is open, every provider who can see it; once an
+    /// application is accepted, only its provider (the booking's other party).
+    pub fn shows_attachment(&self, file: &FileId, caller: &Caller) -> bool {
+        if !self.attachment_file_ids.contains(file) {
+            return false;
+        }
+        caller.user_id == self.poster_id
+            || caller.roles.contains(&Role::Admin)
+            || match self.state {
+                JobState::Open => caller.roles.contains(&Role::Provider),
+                _ => self.assignee_id == Some(caller.user_id),
+            }
+    }
+
+    /// This job with `application` accepted at `now`, its booking `booking` waiting for
+    /// payment.
+    pub fn accepting(
+        &self,
+        application: &Application,
+        booking: BookingId,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            state: JobState::AwaitingPayment,
+            booking_id: Some(booking),
+            assignee_id: Some(application.provider_id),
+            updated_at: now,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+
+    /// Where this job goes as `booking` (its accepted application's, or not) moves: open
+    /// again when the booking ended unpaid, assigned once paid, closed when a paid booking
+    /// ended; `None` when it stays (another booking's news, a repeat, a step backwards).
+    pub fn following(&self, booking: &Booking, now: DateTime<Utc>) -> Option<Self> {
+        if self.booking_id != Some(booking.id) {
+            return None;
+        }
+        let to = match (booking.paid(), booking.state.is_final()) {
+            (false, false) => return None,
+            (false, true) => JobState::Open,
+            (true, false) => JobState::Assigned,
+            (true, true) => JobState::Closed,
+        };
+        let moves = matches!(
+            (self.state, to),
+            (JobState::AwaitingPayment, _) | (JobState::Assigned, JobState::Closed)
+        );
+        if !moves || self.state == to {
+            return None;
+        }
+        let reopened = to == JobState::Open;
+        Some(Self {
+            state: to,
+            booking_id: if reopened { None } else { self.booking_id },
+            assignee_id: if reopened { None } else { self.assignee_id },
+            updated_at: now,
+            version: self.version + 1,
+            ..self.clone()
+        })
+    }
 }
 
 /// `POST /jobs`.
@@ -208,6 +285,8 @@ impl PostJob {
             window: window(self.window, now.date_naive())?,
             attachment_file_ids: attachments(&self.attachment_file_ids)?,
             state: JobState::Open,
+            booking_id: None,
+            assignee_id: None,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -251,9 +330,9 @@ pub enum ApplicationState {
     Pending,
     /// The provider took it back (they may apply again while the job is open).
     Withdrawn,
-    /// The customer chose someone else, or the job ended.
+    /// The customer chose someone else (and paid), or cancelled the job.
     Declined,
-    /// The customer accepted it.
+    /// The customer accepted it: its booking waits for their payment, or was paid.
     Accepted,
 }
 
@@ -278,8 +357,12 @@ pub struct Application {
     pub proposed_start: Option<DateTime<Utc>>,
     /// Where it is.
     pub state: ApplicationState,
-    /// The chat room of the job's poster and this provider (kept across re-applications).
+    /// The chat room of the job's poster and this provider (kept across re-applications,
+    /// and continued by the booking of an accepted one).
     pub room_id: RoomId,
+    /// The booking made by accepting it.
+    #[serde(default)]
+    pub booking_id: Option<BookingId>,
     /// First applied.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -325,6 +408,24 @@ impl ApplicationInput {
             return Err(Error::field("proposedStart", "in the future"));
         }
         Ok((self.price, message, self.proposed_start))
+    }
+}
+
+impl Application {
+    /// This application moved to `state` at `now` (its booking kept only while accepted).
+    pub fn moved(
+        &self,
+        state: ApplicationState,
+        booking: Option<BookingId>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            state,
+            booking_id: booking,
+            updated_at: now,
+            version: self.version + 1,
+            ..self.clone()
+        }
     }
 }
 
@@ -469,5 +570,125 @@ mod tests {
         assert_eq!(after.title, job.title);
         assert_eq!(after.window, job.window);
         assert_eq!((after.version, after.updated_at), (2, later));
+    }
+
+    fn applied(job: &Job) -> Application {
+        Application {
+            job_id: job.id,
+            provider_id: UserId::new(),
+            poster_id: job.poster_id,
+            job_title: job.title.clone(),
+            price: job.budget.clone(),
+            message: "Thursday works.".into(),
+            proposed_start: None,
+            state: ApplicationState::Pending,
+            room_id: RoomId::at(now()),
+            booking_id: None,
+            created_at: now(),
+            updated_at: now(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn a_job_follows_its_accepted_applications_booking_and_nothing_else() {
+        use crate::bookings::model::{Actor, BookingState as B, Event};
+        let job = post().validate(UserId::new(), now()).unwrap();
+        let application = applied(&job);
+        let booking = Booking::for_application(&job, &application, 1000, now());
+        assert_eq!(
+            (
+                booking.price.amount,
+                booking.customer_id,
+                booking.provider_id
+            ),
+            (8000, job.poster_id, application.provider_id)
+        );
+        assert_eq!(
+            booking.room(),
+            application.room_id,
+            "the booking continues the thread"
+        );
+        let awaiting = job.accepting(&application, booking.id, now());
+        assert_eq!(awaiting.state, JobState::AwaitingPayment);
+        assert_eq!(awaiting.version, job.version + 1);
+        let later = now() + chrono::Duration::minutes(5);
+        // Waiting for the payment: nothing moves.
+        assert_eq!(awaiting.following(&booking, later), None);
+        // Another booking's news moves nothing.
+        let other = Booking::for_application(&job, &applied(&job), 1000, now());
+        let other_paid = Booking {
+            room_id: Some(other.room()),
+            ..other
+                .moved(Event::PaymentSucceeded, Actor::System, later)
+                .unwrap()
+        };
+        assert_eq!(awaiting.following(&other_paid, later), None);
+        // Unpaid and over: open again, nobody assigned.
+        let expired = booking
+            .moved(Event::PaymentTimerExpired, Actor::System, later)
+            .unwrap();
+        let reopened = awaiting.following(&expired, later).unwrap();
+        assert_eq!(
+            (reopened.state, reopened.booking_id, reopened.assignee_id),
+            (JobState::Open, None, None)
+        );
+        // Paid: assigned; a repeat of the same news moves nothing.
+        let paid = Booking {
+            room_id: Some(booking.room()),
+            ..booking
+                .moved(Event::PaymentSucceeded, Actor::System, later)
+                .unwrap()
+        };
+        let assigned = awaiting.following(&paid, later).unwrap();
+        assert_eq!(
+            (assigned.state, assigned.booking_id),
+            (JobState::Assigned, Some(booking.id))
+        );
+        assert_eq!(assigned.following(&paid, later), None);
+        // A paid booking that ended closes it, from either state (a skipped record included).
+        let cancelled = paid.moved(Event::Cancel, Actor::Customer, later).unwrap();
+        assert_eq!(cancelled.state, B::CancelledByCustomer);
+        assert_eq!(
+            assigned.following(&cancelled, later).unwrap().state,
+            JobState::Closed
+        );
+        assert_eq!(
+            awaiting.following(&cancelled, later).unwrap().state,
+            JobState::Closed
+        );
+        // Never backwards: an assigned job does not re-open on an old record.
+        assert_eq!(assigned.following(&expired, later), None);
+    }
+
+    #[test]
+    fn attachments_are_for_providers_while_open_then_only_for_the_chosen_one() {
+        let file = FileId::new();
+        let mut job = post().validate(UserId::new(), now()).unwrap();
+        job.attachment_file_ids = vec![file];
+        let caller = |user: UserId, roles: &[Role]| Caller {
+            user_id: user,
+            session_id: crate::domain::SessionId::new(),
+            roles: roles.iter().copied().collect(),
+        };
+        let provider = caller(UserId::new(), &[Role::Customer, Role::Provider]);
+        let customer = caller(UserId::new(), &[Role::Customer]);
+        let poster = caller(job.poster_id, &[Role::Customer]);
+        assert!(job.shows_attachment(&file, &provider));
+        assert!(!job.shows_attachment(&file, &customer));
+        assert!(
+            !job.shows_attachment(&FileId::new(), &provider),
+            "only what it lists"
+        );
+        let application = Application {
+            provider_id: provider.user_id,
+            ..applied(&job)
+        };
+        let taken = job.accepting(&application, crate::domain::BookingId::at(now()), now());
+        let other = caller(UserId::new(), &[Role::Provider]);
+        assert!(taken.shows_attachment(&file, &provider));
+        assert!(!taken.shows_attachment(&file, &other));
+        assert!(taken.shows_attachment(&file, &poster));
+        assert!(taken.shows_attachment(&file, &caller(UserId::new(), &[Role::Admin])));
     }
 }

@@ -1,10 +1,11 @@
-//! The job functions, and the stream consumer that tells a category's followers of each
-//! posted job.
+//! The job functions, and the stream consumers that tell a category's followers of each
+//! posted job, a poster of each application, and move jobs along their bookings.
 
+use crate::bookings::dynamo::ENTITY_BOOKING;
 use crate::jobs::api::{JobNews, JobsApi};
 use crate::jobs::dynamo::{ENTITY_APPLICATION, ENTITY_JOB};
 use crate::notifications::routes::NOTIFY_FROM_STREAM;
-use crate::routes::{Access, Allow, Feature, Function, Trigger};
+use crate::routes::{Access, Allow, Feature, Function, Stream, Trigger};
 use crate::{serve_http, serve_stream};
 
 /// Writes a job, its listing and its files' attachment in one transaction, after reading it.
@@ -112,20 +113,35 @@ pub const FEATURE: Feature = Feature {
         Function {
             name: "send-application-news",
             description: "Tells a job's poster of each first application (its insertion on the table's stream).",
-            trigger: Trigger::Stream(ENTITY_APPLICATION),
+            trigger: Trigger::Stream(Stream::inserted(ENTITY_APPLICATION)),
             allow: NOTIFY_FROM_STREAM,
             env: &[],
             timeout: Some(60),
-            run: serve_stream!(JobNews::new, applied, ENTITY_APPLICATION),
+            run: serve_stream!(JobNews::new, applied),
         },
         Function {
             name: "send-job-news",
-            description: "Tells a category's followers of each job posted in it (the job's insertion on the table's stream; a resumable fan-out keyed per job).",
-            trigger: Trigger::Stream(ENTITY_JOB),
+            description: "Tells a category's followers of each job posted in it (a resumable fan-out keyed per job); declines the pending applications of an assigned or cancelled job and tells their providers (the job's writes on the table's stream).",
+            trigger: Trigger::Stream(Stream::written(ENTITY_JOB)),
             allow: NOTIFY_FROM_STREAM,
             env: &[],
             timeout: Some(60),
-            run: serve_stream!(JobNews::new, handle, ENTITY_JOB),
+            run: serve_stream!(JobNews::new, handle),
+        },
+        Function {
+            name: "follow-job-bookings",
+            description: "Moves each job along its accepted application's booking: assigned once paid, open again when it ended unpaid, closed when it ended (the job bookings' writes on the table's stream).",
+            trigger: Trigger::Stream(
+                Stream::written(ENTITY_BOOKING).only("source", "job_application"),
+            ),
+            // Reads the job (and the application), writes them and the listing back.
+            allow: &[
+                Allow::Table(&["GetItem", "PutItem", "DeleteItem"]),
+                Allow::ReadStream,
+            ],
+            env: &[],
+            timeout: Some(60),
+            run: serve_stream!(JobNews::new, follow),
         },
     ],
 };

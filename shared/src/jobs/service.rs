@@ -16,15 +16,19 @@ use super::model::{
 };
 use super::store::JobStore;
 use crate::auth::Caller;
-use crate::bookings::service::format_money;
+use crate::bookings::model::Booking;
+use crate::bookings::service::{
+    Bookings, PURCHASE_WINDOW_SECS, PURCHASES_PER_BUYER, Purchase, format_money,
+};
+use crate::bookings::store::{BookingNews, Creation};
 use crate::chat::model::{Member, MemberRole, Room, RoomKind, Subject, SubjectType};
 use crate::cursor::{CursorCodec, Position};
-use crate::domain::{JobId, Role, RoomId};
+use crate::domain::{BookingId, JobId, Role, RoomId, UserId};
 use crate::error::{Error, Result};
 use crate::notifications::model::{Kind, Target};
 use crate::notifications::service::{NotifyRequest, Recipients};
 use crate::offers::store::OfferStore;
-use crate::store::Page;
+use crate::store::{Page, RateLimit};
 
 /// A page of jobs.
 #[derive(Debug, Serialize, ToSchema)]
@@ -141,7 +145,7 @@ impl Jobs<'_> {
         let before = self.own_open(caller, id, "edited").await?;
         let attaching = patch.attachment_file_ids.is_some();
         let after = patch.apply(before.clone(), now)?;
-        if self.store.replace_job(&before, &after).await? {
+        if self.store.replace_job(&before, &after, None).await? {
             return Ok(after);
         }
         // Either the job moved on, or a newly attached file is not the poster's to attach.
@@ -155,7 +159,8 @@ impl Jobs<'_> {
     }
 
     /// `POST /jobs/{id}/cancel`: the poster, while it is open. It leaves its category's
-    /// listing at once.
+    /// listing at once; its pending applications are declined (and their providers told)
+    /// from the job's change on the table's stream ([`JobsFollow::job_changed`]).
     #[instrument(skip_all, fields(user_id = %caller.user_id, job_id = %id))]
     pub async fn cancel(&self, caller: &Caller, id: &JobId, now: DateTime<Utc>) -> Result<Job> {
         let before = self.own_open(caller, id, "cancelled").await?;
@@ -165,7 +170,7 @@ impl Jobs<'_> {
             version: before.version + 1,
             ..before.clone()
         };
-        if !self.store.replace_job(&before, &after).await? {
+        if !self.store.replace_job(&before, &after, None).await? {
             return Err(changed());
         }
         info!(job_id = %after.id, "job cancelled");
@@ -241,6 +246,7 @@ impl Jobs<'_> {
                 proposed_start,
                 state: ApplicationState::Pending,
                 room_id: room.id,
+                booking_id: None,
                 created_at: now,
                 updated_at: now,
                 version: 1,
@@ -276,7 +282,7 @@ impl Jobs<'_> {
         };
         if !self
             .store
-            .replace_application(&before, &after, &job)
+            .replace_application(&before, &after, Some(&job))
             .await?
         {
             return Err(changed());
@@ -304,15 +310,10 @@ impl Jobs<'_> {
                 crate::domain::wire_name(&before.state)
             )));
         }
-        let after = Application {
-            state: ApplicationState::Withdrawn,
-            updated_at: now,
-            version: before.version + 1,
-            ..before.clone()
-        };
+        let after = before.moved(ApplicationState::Withdrawn, None, now);
         if !self
             .store
-            .replace_application(&before, &after, &job)
+            .replace_application(&before, &after, Some(&job))
             .await?
         {
             return Err(changed());
@@ -418,6 +419,218 @@ impl Jobs<'_> {
         )
         .await?;
         Ok(JobPage { items, next_cursor })
+    }
+}
+
+/// `POST /jobs/{id}/applications/{providerId}/accept`: the job's poster accepts a pending
+/// application of an open job. One transaction moves the job to `awaiting_payment`, the
+/// application to `accepted` and creates the booking (the quote's price, continuing the
+/// application's thread), counted against the buyer's purchase limit; then the booking gets
+/// its PaymentIntent as a purchase does. `true` when created now. A repeat for the same
+/// application (a lost answer, a second device) answers the same booking and payment; any
+/// other accept of the job meanwhile is a 409 naming its state.
+#[instrument(skip_all, fields(user_id = %caller.user_id, job_id = %id, provider_id = %provider))]
+pub async fn accept(
+    bookings: &Bookings<'_>,
+    jobs: &dyn JobStore,
+    caller: &Caller,
+    id: &JobId,
+    provider: &UserId,
+    now: DateTime<Utc>,
+) -> Result<(Purchase, bool)> {
+    let (job, application, rates) = futures::try_join!(
+        jobs.get_job(id),
+        jobs.get_application(id, provider),
+        bookings.accounts.commission_rates()
+    )?;
+    let job = job
+        .filter(|j| sees(caller, j))
+        .ok_or(Error::NotFound("job"))?;
+    if job.poster_id != caller.user_id {
+        return Err(Error::Forbidden(
+            "only the job's poster accepts its applications".into(),
+        ));
+    }
+    let application = application.ok_or(Error::NotFound("application"))?;
+    if let Some(booking) = made(&job, &application) {
+        let booking = bookings.customers(&caller.user_id, &booking).await?;
+        return Ok((bookings.with_payment(booking, now).await?, false));
+    }
+    if job.state != JobState::Open {
+        return Err(Error::Conflict(format!(
+            "the job is {}: it accepts no application",
+            crate::domain::wire_name(&job.state)
+        )));
+    }
+    if application.state != ApplicationState::Pending {
+        return Err(Error::Conflict(format!(
+            "the application is {}: only a pending one is accepted",
+            crate::domain::wire_name(&application.state)
+        )));
+    }
+    let booking = Booking::for_application(&job, &application, rates.rate(&job.category), now);
+    let job_after = job.accepting(&application, booking.id, now);
+    let accepted = application.moved(ApplicationState::Accepted, Some(booking.id), now);
+    let buyer = caller.user_id.to_string();
+    let limits = [RateLimit {
+        scope: "purchase",
+        subject: &buyer,
+        limit: PURCHASES_PER_BUYER,
+        window_secs: PURCHASE_WINDOW_SECS,
+    }];
+    match jobs
+        .accept(
+            (&job, &job_after),
+            (&application, &accepted),
+            &booking,
+            &limits,
+            now,
+        )
+        .await?
+    {
+        Creation::Created => {}
+        Creation::Limited { retry_after_secs } => {
+            return Err(Error::RateLimited { retry_after_secs });
+        }
+        Creation::KeyTaken => {
+            // Another accept won: the same application's answers its booking.
+            let (job, application) =
+                futures::try_join!(jobs.get_job(id), jobs.get_application(id, provider))?;
+            let (job, application) = job.zip(application).ok_or_else(changed)?;
+            let Some(booking) = made(&job, &application) else {
+                return Err(Error::Conflict(format!(
+                    "the job is {}: another application was accepted meanwhile",
+                    crate::domain::wire_name(&job.state)
+                )));
+            };
+            let booking = bookings.customers(&caller.user_id, &booking).await?;
+            return Ok((bookings.with_payment(booking, now).await?, false));
+        }
+    }
+    info!(booking_id = %booking.id, "application accepted");
+    Ok((bookings.with_payment(booking, now).await?, true))
+}
+
+/// The booking `application`'s acceptance made, while it is the job's.
+fn made(job: &Job, application: &Application) -> Option<BookingId> {
+    (application.state == ApplicationState::Accepted && job.booking_id == application.booking_id)
+        .then_some(application.booking_id)
+        .flatten()
+}
+
+/// How jobs follow their bookings and what follows a job's change: what the stream
+/// consumers of bookings and jobs run. Each step is conditioned on what it read, and safe to
+/// run again (a retried batch repeats nothing).
+pub struct JobsFollow<'a> {
+    /// Jobs and their applications.
+    pub store: &'a dyn JobStore,
+    /// Tells the declined providers.
+    pub news: &'a dyn BookingNews,
+}
+
+/// Attempts at moving a job along its booking before the batch fails (and is retried).
+const FOLLOW_ATTEMPTS: usize = 3;
+
+impl JobsFollow<'_> {
+    /// A job booking was written: its job follows it (open again when it ended unpaid, with
+    /// the application pending again; assigned once paid; closed when it ended).
+    pub async fn booking_changed(&self, booking: &Booking, now: DateTime<Utc>) -> Result<()> {
+        let Some(id) = booking.job_id else {
+            return Ok(());
+        };
+        for _ in 0..FOLLOW_ATTEMPTS {
+            let Some(job) = self.store.get_job(&id).await? else {
+                return Ok(());
+            };
+            let Some(after) = job.following(booking, now) else {
+                return Ok(());
+            };
+            // Re-opened: the quote stands again, for the poster to accept (or another).
+            let application = match after.state {
+                JobState::Open => self
+                    .store
+                    .get_application(&id, &booking.provider_id)
+                    .await?
+                    .filter(|a| a.booking_id == Some(booking.id))
+                    .map(|a| {
+                        let pending = a.moved(ApplicationState::Pending, None, now);
+                        (a, pending)
+                    }),
+                _ => None,
+            };
+            let pair = application.as_ref().map(|(a, b)| (a, b));
+            if self.store.replace_job(&job, &after, pair).await? {
+                info!(job_id = %id, state = %crate::domain::wire_name(&after.state), "job follows its booking");
+                return Ok(());
+            }
+        }
+        Err(changed())
+    }
+
+    /// A job was written: once it is assigned or cancelled, its pending applications are
+    /// declined and their providers told (once each, keyed per application).
+    pub async fn job_changed(&self, job: &Job, now: DateTime<Utc>) -> Result<()> {
+        if !matches!(job.state, JobState::Assigned | JobState::Cancelled) {
+            return Ok(());
+        }
+        let actor = self.news.display_name(&job.poster_id).await;
+        let mut after = None;
+        loop {
+            let page = self.store.applications_to(&job.id, 100, after).await?;
+            for application in page.items {
+                self.decline(job, application, &actor, now).await?;
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn decline(
+        &self,
+        job: &Job,
+        application: Application,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        match application.state {
+            ApplicationState::Pending => {
+                let declined = application.moved(ApplicationState::Declined, None, now);
+                // Nothing else writes an application of a job no longer open: a lost
+                // condition is this step's own earlier run.
+                self.store
+                    .replace_application(&application, &declined, None)
+                    .await?;
+            }
+            // Declined by an earlier run of this step (only it declines), which may have
+            // stopped before telling: the key makes telling again harmless.
+            ApplicationState::Declined => {}
+            ApplicationState::Accepted | ApplicationState::Withdrawn => return Ok(()),
+        }
+        let why = match job.state {
+            JobState::Cancelled => "the job was cancelled",
+            _ => "another provider was chosen",
+        };
+        let request = NotifyRequest {
+            recipients: Recipients::Users(vec![application.provider_id]),
+            kind: Kind::BookingDeclined,
+            actor: Some(job.poster_id),
+            room: Some(application.room_id),
+            data: json!({
+                "actor": actor,
+                "jobId": job.id,
+                "title": job.title,
+                "when": format!("'{}'", job.title),
+                "reason": why,
+                "roomId": application.room_id,
+            }),
+            idempotency_key: format!(
+                "application:{}:{}:declined",
+                job.id, application.provider_id
+            ),
+        };
+        self.news.notify(&request, now).await
     }
 }
 

@@ -2,12 +2,16 @@
 
 use async_trait::async_trait;
 
+use chrono::{DateTime, Utc};
+
 use super::model::{Application, ApplicationState, Job, JobState};
+use crate::bookings::model::Booking;
+use crate::bookings::store::Creation;
 use crate::chat::model::{Member, Room};
 use crate::cursor::Position;
 use crate::domain::{JobId, UserId};
 use crate::error::Result;
-use crate::store::Page;
+use crate::store::{Page, RateLimit};
 
 /// Jobs.
 #[async_trait]
@@ -18,9 +22,27 @@ pub trait JobStore: Send + Sync {
     /// A job by id.
     async fn get_job(&self, id: &JobId) -> Result<Option<Job>>;
     /// Replaces `before` with `after` (same id), moving or removing its listing and
-    /// attaching new files; `false` when the stored job is no longer `before` or a
-    /// newly attached file is not a ready `job_document` of the poster.
-    async fn replace_job(&self, before: &Job, after: &Job) -> Result<bool>;
+    /// attaching new files, and with it one of its applications when given (before, after);
+    /// `false` when the stored job (or application) is no longer `before` or a newly
+    /// attached file is not a ready `job_document` of the poster.
+    async fn replace_job(
+        &self,
+        before: &Job,
+        after: &Job,
+        application: Option<(&Application, &Application)>,
+    ) -> Result<bool>;
+    /// Accepts an application in one transaction: the job (`job.0`, still open at its
+    /// version) becomes `job.1`, the application (`application.0`, still pending at its
+    /// version) becomes `application.1`, and `booking` is created, counted against
+    /// `limits`. `KeyTaken` when the job or the application moved first.
+    async fn accept(
+        &self,
+        job: (&Job, &Job),
+        application: (&Application, &Application),
+        booking: &Booking,
+        limits: &[RateLimit<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Creation>;
     /// A page of a category's open jobs, newest first.
     async fn open_jobs(
         &self,
@@ -40,13 +62,13 @@ pub trait JobStore: Send + Sync {
         room: &Room,
         members: &[Member],
     ) -> Result<bool>;
-    /// Replaces `before` with `after`, while `job` is still open at its version; `false`
-    /// when either no longer holds.
+    /// Replaces `before` with `after`, while `job` (when given) is still open at its
+    /// version; `false` when either no longer holds.
     async fn replace_application(
         &self,
         before: &Application,
         after: &Application,
-        job: &Job,
+        job: Option<&Job>,
     ) -> Result<bool>;
     /// A page of a job's applications, by provider id.
     async fn applications_to(

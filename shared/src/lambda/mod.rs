@@ -129,13 +129,21 @@ mod tests {
     };
     use aws_lambda_events::eventbridge::EventBridgeEvent;
 
-    /// A stream fixture holding exactly one inserted `T` of `entity`.
-    fn inserted_one<T: serde::de::DeserializeOwned + std::fmt::Debug>(
+    /// A stream fixture holding exactly one `T` that `function`'s declared stream takes.
+    fn written_one<T: serde::de::DeserializeOwned + std::fmt::Debug>(
         text: &str,
-        entity: &str,
+        function: &str,
     ) -> Result<(), serde_json::Error> {
+        let stream = crate::FEATURES
+            .iter()
+            .flat_map(|f| f.functions)
+            .find_map(|f| match f.trigger {
+                crate::routes::Trigger::Stream(stream) if f.name == function => Some(stream),
+                _ => None,
+            })
+            .expect("a stream consumer");
         let event = serde_json::from_str::<super::stream::StreamEvent>(text)?;
-        let items = super::stream::inserted::<T>(event, entity);
+        let items = super::stream::written::<T>(event, &stream);
         assert_eq!(items.as_ref().map(Vec::len).ok(), Some(1), "{items:?}");
         Ok(())
     }
@@ -169,14 +177,13 @@ mod tests {
                         event.map(drop)
                     }
                     // The job consumers read the item itself: the fixture's image must be one.
-                    "send-job-news" => inserted_one::<crate::jobs::model::Job>(
-                        &text,
-                        crate::jobs::dynamo::ENTITY_JOB,
-                    ),
-                    "send-application-news" => inserted_one::<crate::jobs::model::Application>(
-                        &text,
-                        crate::jobs::dynamo::ENTITY_APPLICATION,
-                    ),
+                    "send-job-news" => written_one::<crate::jobs::model::Job>(&text, &function),
+                    "send-application-news" => {
+                        written_one::<crate::jobs::model::Application>(&text, &function)
+                    }
+                    "follow-job-bookings" => {
+                        written_one::<crate::bookings::model::Booking>(&text, &function)
+                    }
                     f if f.starts_with("cron-") || f == "schedule" => {
                         serde_json::from_str::<EventBridgeEvent>(&text).map(drop)
                     }

@@ -2,7 +2,7 @@
 
 use crate::notifications::api::{EscalationSweep, MissedMessagesNotifier, NotificationsApi};
 use crate::notifications::dynamo::ENTITY_MISSED;
-use crate::routes::{Access, Allow, Feature, Function, Trigger};
+use crate::routes::{Access, Allow, Feature, Function, Stream, Trigger};
 use crate::{serve_http, serve_schedule, serve_stream};
 
 /// The table actions of notifying (and of a booking transition that notifies): reads, and
@@ -196,11 +196,11 @@ pub const DELIVERY: Feature = Feature {
         Function {
             name: "notify-missed-messages",
             description: "Turns the chat messages members missed into notifications (push, escalation).",
-            trigger: Trigger::Stream("missed_messages"),
+            trigger: Trigger::Stream(Stream::inserted(ENTITY_MISSED)),
             allow: NOTIFY_FROM_STREAM,
             env: &[],
             timeout: Some(60),
-            run: serve_stream!(MissedMessagesNotifier::new, handle, ENTITY_MISSED),
+            run: serve_stream!(MissedMessagesNotifier::new, handle),
         },
         Function {
             name: "broadcast-notification",
