@@ -309,7 +309,11 @@ mod paths {
     /// Follow a target with channel flags, or change them: `room:<id>` (a room you are in),
     /// `user:<id>` (another user), `topic:<name>` (lowercase letters, digits, `-`, `_`),
     /// `category:<slug>` (every job posted in the category: `job_posted`); `job:<id>` is made
-    /// by the job's own flows. An empty body turns every channel on.
+    /// by the job's own flows. An empty body turns every channel on. A category's follow may
+    /// be narrowed with `area` (400 on any other target): on-site jobs are then told only
+    /// when their `location.area` names the same place (ignoring case and spacing; `Lisbon`
+    /// and ` lisbon ` match, `Lisbon Airport` does not); remote jobs are told to every
+    /// follower. Following again replaces the area (absent: everywhere).
     #[utoipa::path(put, path = "/me/subscriptions/{target}", tag = "notifications", request_body = Subscribe,
         params(("target" = String, Path, description = "room:<id>, user:<id>, job:<id>, topic:<name> or category:<slug>", pattern = "^(room:[0-7][0-9A-HJKMNP-TV-Z]{25}|user:[0-7][0-9A-HJKMNP-TV-Z]{25}|job:[A-Za-z0-9_-]{1,64}|topic:[a-z0-9_-]{1,64}|category:[a-z0-9-]{1,40})$")),
         responses((status = 200, body = Subscription), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -232,6 +232,74 @@ async fn a_posted_job_tells_its_followers_once_and_is_listed_until_its_poster_ca
 }
 
 #[tokio::test]
+async fn a_follow_narrowed_to_an_area_hears_of_jobs_there_and_of_remote_ones_only() {
+    let stack = Stack::from_env();
+    let plumbing = category("areas");
+    let carol = stack.person("Carol Areas").await;
+    let pia = stack.provider("Pia Lisbon", false).await;
+    let rui = stack.provider("Rui Porto", false).await;
+    let sam = stack.provider("Sam Anywhere", false).await;
+    let follow_in = |who: &Person, area: Option<&str>| {
+        let path = format!("/me/subscriptions/category:{plumbing}");
+        let body = area.map(|a| json!({ "area": a }));
+        let token = who.token.clone();
+        let stack = &stack;
+        async move { stack.call("PUT", &path, Some(&token), body).await }
+    };
+    let (status, narrowed) = follow_in(&pia, Some(" lisbon ")).await;
+    assert_eq!(
+        (status, &narrowed["area"]),
+        (200, &json!("lisbon")),
+        "{narrowed}"
+    );
+    assert_eq!(follow_in(&rui, Some("Porto")).await.0, 200);
+    assert_eq!(follow_in(&sam, None).await.0, 200);
+    // Only a category is narrowed; a blank area names nothing.
+    let (status, body) = stack
+        .call(
+            "PUT",
+            "/me/subscriptions/topic:news",
+            Some(&sam.token),
+            Some(json!({ "area": "Lisbon" })),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (400, &json!("area")),
+        "{body}"
+    );
+    let (status, _) = follow_in(&rui, Some("  ")).await;
+    assert_eq!(status, 400);
+
+    // On site in Lisbon: Pia (Lisbon) and Sam (anywhere) are told, Rui (Porto) is not.
+    let (status, here) = stack
+        .call(
+            "POST",
+            "/jobs",
+            Some(&carol.token),
+            Some(job(&plumbing, &[])),
+        )
+        .await;
+    assert_eq!(status, 201, "{here}");
+    let here = here["id"].as_str().unwrap().to_owned();
+    stack.notified(&pia, "job_posted", "jobId", &here).await;
+    stack.notified(&sam, "job_posted", "jobId", &here).await;
+    assert!(told_of(&stack, &rui, &here).await.is_empty());
+
+    // Remote: every follower.
+    let mut remote = job(&plumbing, &[]);
+    remote["location"] = json!({ "remote": true });
+    let (status, anywhere) = stack
+        .call("POST", "/jobs", Some(&carol.token), Some(remote))
+        .await;
+    assert_eq!(status, 201, "{anywhere}");
+    let anywhere = anywhere["id"].as_str().unwrap().to_owned();
+    for who in [&pia, &rui, &sam] {
+        stack.notified(who, "job_posted", "jobId", &anywhere).await;
+    }
+}
+
+#[tokio::test]
 async fn bad_jobs_are_refused_by_field_and_nothing_is_stored() {
     let stack = Stack::from_env();
     let plumbing = category("badjobs");
@@ -939,4 +1007,60 @@ async fn an_unpaid_acceptance_reopens_the_job_and_a_cancelled_job_declines_its_q
     assert!(!inbox.to_string().contains("booking_declined"), "{inbox}");
     let (status, _) = accept(&stack, Some(&carol), &id, &pia).await;
     assert_eq!(status, 409, "a cancelled job accepts nothing");
+}
+
+#[tokio::test]
+async fn accepting_a_quote_stays_within_three_sequential_round_trips() {
+    use gigwire::auth::Caller;
+    use gigwire::bookings::service::Bookings;
+    use gigwire::cursor::CursorCodec;
+    use gigwire::domain::{JobId, Role, SessionId};
+
+    let _sweep = crate::bookings::SWEEP.read().await;
+    let stack = Stack::from_env();
+    let carol = stack.person("Carol Cost").await;
+    let pia = provider_with_profile(&stack, "Pia Cost").await;
+    let (id, _) = job_with_quotes(&stack, &carol, &[], &[&pia]).await;
+    let recorder = gigwire_tests::Recorder::default();
+    let services = stack.in_process(Some(recorder.store(&stack).await)).await;
+    let stripe = stack.stripe();
+    let payments = gigwire_payments::StripePayments::new(&stripe.key, Some(&stripe.url)).unwrap();
+    let cursors = CursorCodec::new(std::env::var("GIGWIRE_APP_SECRET").unwrap().as_bytes());
+    let news = services.notifications();
+    let bookings = Bookings {
+        store: &services.store,
+        offers: &services.store,
+        files: &services.store,
+        payments: &payments,
+        news: &news,
+        cursors: &cursors,
+        accounts: &services.store,
+        connect: &payments,
+    };
+    let caller = Caller {
+        user_id: carol.user_id(),
+        session_id: SessionId::new(),
+        roles: [Role::Customer].into(),
+    };
+    let (purchase, created) = gigwire::jobs::service::accept(
+        &bookings,
+        &services.store,
+        &caller,
+        &JobId::parse(&id, "id").unwrap(),
+        &pia.user_id(),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(created && purchase.client_secret.is_some());
+    let calls = recorder.calls();
+    let depth = gigwire_tests::round_trips(&calls)
+        .into_iter()
+        .max()
+        .unwrap();
+    println!(
+        "jobs cost: accepting a quote {depth} sequential DynamoDB round trips ({} calls, budget 3)",
+        calls.len()
+    );
+    assert!(depth <= 3, "{calls:?}");
 }

@@ -873,6 +873,7 @@ async fn an_interrupted_fan_out_resumes_and_racing_runs_notify_each_subscriber_o
                 user_id: *user,
                 target: topic.clone(),
                 channels: ChannelSwitches::default(),
+                area: None,
                 updated_at: Utc::now(),
             })
             .await

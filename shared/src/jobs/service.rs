@@ -664,7 +664,14 @@ pub fn job_posted(job: &Job) -> NotifyRequest {
         (None, _) => "remote".to_owned(),
     };
     NotifyRequest {
-        recipients: Recipients::Subscribers(Target::Category(job.category.clone())),
+        // On site: the category's followers in its area (and those who follow it
+        // everywhere); remote: all of them.
+        recipients: match (&job.location.area, job.location.remote) {
+            (Some(area), false) => {
+                Recipients::SubscribersIn(Target::Category(job.category.clone()), area.clone())
+            }
+            _ => Recipients::Subscribers(Target::Category(job.category.clone())),
+        },
         kind: Kind::JobPosted,
         actor: Some(job.poster_id),
         room: None,
@@ -707,11 +714,23 @@ mod tests {
         let request = job_posted(&job);
         assert!(matches!(
             &request.recipients,
-            Recipients::Subscribers(Target::Category(c)) if c == "plumbing"
+            Recipients::SubscribersIn(Target::Category(c), area) if c == "plumbing" && area == "Lisbon"
         ));
         assert_eq!(request.actor, Some(poster));
         assert_eq!(request.idempotency_key, format!("job:{}:posted", job.id));
         assert_eq!(request.data["budget"], "80.00 EUR");
         assert_eq!(request.data["place"], "Lisbon");
+        // Remote work is for every follower, wherever they narrowed their follow.
+        let remote = Job {
+            location: ServiceArea {
+                remote: true,
+                area: Some("Lisbon".into()),
+            },
+            ..job
+        };
+        assert!(matches!(
+            job_posted(&remote).recipients,
+            Recipients::Subscribers(Target::Category(_))
+        ));
     }
 }

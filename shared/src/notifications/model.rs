@@ -744,8 +744,27 @@ pub struct Subscription {
     pub target: Target,
     /// Channels for this target; the user's preferences and the kind's catalog still apply.
     pub channels: ChannelSwitches,
+    /// A category followed only in this area: on-site jobs elsewhere are not told (remote
+    /// ones are). Matched by name, ignoring case and spacing.
+    #[serde(default)]
+    pub area: Option<String>,
     /// When it was made or last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+impl Subscription {
+    /// Whether it follows work in `area`: everywhere, or narrowed to that area.
+    pub fn follows_area(&self, area: &str) -> bool {
+        self.area
+            .as_deref()
+            .is_none_or(|mine| same_area(mine, area))
+    }
+}
+
+/// Two area names the same place: equal ignoring case and spacing (`Lisbon` is ` lisbon `).
+pub fn same_area(a: &str, b: &str) -> bool {
+    let words = |s: &str| -> Vec<String> { s.split_whitespace().map(str::to_lowercase).collect() };
+    words(a) == words(b)
 }
 
 /// `PUT /me/subscriptions/{target}`.
@@ -755,6 +774,25 @@ pub struct Subscribe {
     /// Channels beyond the inbox (all on when absent).
     #[serde(default, deserialize_with = "crate::domain::object::optional_object")]
     pub channels: Option<ChannelSwitches>,
+    /// `category:` targets only: follow it in this area alone (1–100 characters, not
+    /// blank), as jobs name their `location.area`; remote jobs are told everywhere.
+    #[schema(
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        min_length = 1,
+        max_length = 100,
+        example = "Lisbon"
+    )]
+    pub area: Option<String>,
+}
+
+impl Subscribe {
+    /// The checked area, trimmed.
+    pub fn area(&self) -> Result<Option<String>, crate::error::Error> {
+        self.area
+            .as_deref()
+            .map(|raw| crate::offers::model::text(raw, "area", 1, 100))
+            .transpose()
+    }
 }
 
 /// Renders one of the catalog's text templates over `data`.
@@ -908,5 +946,21 @@ mod tests {
         let bad: PreferencesPatch =
             serde_json::from_value(serde_json::json!({ "timeZone": "Mars/Base" })).unwrap();
         assert!(bad.apply(Preferences::default()).is_err());
+    }
+
+    #[test]
+    fn a_follow_narrowed_to_an_area_matches_it_by_name_whatever_the_case_and_spacing() {
+        let follow = |area: Option<&str>| Subscription {
+            user_id: UserId::new(),
+            target: Target::Category("plumbing".into()),
+            channels: ChannelSwitches::default(),
+            area: area.map(str::to_owned),
+            updated_at: Utc::now(),
+        };
+        assert!(follow(None).follows_area("Porto"));
+        assert!(follow(Some("Lisbon")).follows_area(" lisbon "));
+        assert!(follow(Some("Vila  Nova de Gaia")).follows_area("vila nova de gaia"));
+        assert!(!follow(Some("Lisbon")).follows_area("Porto"));
+        assert!(!follow(Some("Lisbon")).follows_area("Lisbon Airport"));
     }
 }

@@ -47,6 +47,9 @@ pub enum Recipients {
     Users(Vec<UserId>),
     /// Every subscriber of a target, with the channels of their subscription.
     Subscribers(Target),
+    /// The subscribers of a target who follow it everywhere, or narrowed to this area (a
+    /// job on site: its category's followers there, and those who take work anywhere).
+    SubscribersIn(Target, String),
 }
 
 /// What a producer asks for.
@@ -208,7 +211,11 @@ impl<'a> Notifications<'a> {
     ) -> Result<NotifyReport> {
         let report = match &request.recipients {
             Recipients::Subscribers(target) => {
-                self.notify_subscribers(target, request, now).await?
+                self.notify_subscribers(target, None, request, now).await?
+            }
+            Recipients::SubscribersIn(target, area) => {
+                self.notify_subscribers(target, Some(area), request, now)
+                    .await?
             }
             Recipients::Users(users) => {
                 let mut recipients = users.clone();

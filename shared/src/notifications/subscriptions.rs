@@ -84,11 +84,19 @@ impl Subscriptions<'_> {
         now: DateTime<Utc>,
     ) -> Result<Subscription> {
         let target = Target::parse(raw_target, "target")?;
+        let area = request.area()?;
+        if area.is_some() && !matches!(target, Target::Category(_)) {
+            return Err(Error::field(
+                "area",
+                "only a category's follow is narrowed to an area",
+            ));
+        }
         self.may_follow(caller, &target).await?;
         let subscription = Subscription {
             user_id: caller.user_id,
             target,
             channels: request.channels.unwrap_or_default(),
+            area,
             updated_at: now,
         };
         self.notifications
@@ -210,6 +218,7 @@ impl Notifications<'_> {
     pub(crate) async fn notify_subscribers(
         &self,
         target: &Target,
+        area: Option<&str>,
         request: &NotifyRequest,
         now: DateTime<Utc>,
     ) -> Result<NotifyReport> {
@@ -266,6 +275,7 @@ impl Notifications<'_> {
                     .filter(|s| {
                         Some(s.user_id) != request.actor
                             && members.as_ref().is_none_or(|m| m.contains(&s.user_id))
+                            && area.is_none_or(|a| s.follows_area(a))
                     })
                     .cloned()
                     .collect();
