@@ -639,6 +639,25 @@ impl Stack {
     }
 }
 
+/// What `read` answers once `ready` holds of it — work done off the request path (a webhook,
+/// a stream consumer) shows within seconds — or a failure naming `what` and the last answer
+/// after 20 s.
+pub async fn read_until<F, Fut>(what: &str, mut read: F, ready: impl Fn(&Value) -> bool) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = read().await;
+        if ready(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what} never happened: {last}")
+}
+
 /// The Stripe-compatible test server, called as a client app and Stripe's dashboard would.
 pub struct Stripe {
     /// Its base URL.

@@ -8,9 +8,10 @@ use chrono::Utc;
 use gigwire::auth::Caller;
 use gigwire::bookings::model::PurchaseRequest;
 use gigwire::bookings::service::{Bookings, WebhookOutcome};
+use gigwire::bookings::store::BookingNews;
 use gigwire::cursor::CursorCodec;
 use gigwire::domain::{OfferId, Role, SessionId};
-use gigwire_tests::{Person, Recorder, Stack, expect_event, round_trips, send};
+use gigwire_tests::{InProcess, Person, Recorder, Stack, expect_event, round_trips, send};
 use serde_json::{Value, json};
 
 /// A category of this test only, so listings see only this test's offers.
@@ -69,17 +70,26 @@ pub(crate) async fn booking(stack: &Stack, who: &Person, id: &str) -> (u16, Valu
 
 /// The booking once it is in `state` (the webhook arrives within seconds), or a failure.
 pub(crate) async fn booking_when(stack: &Stack, who: &Person, id: &str, state: &str) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..100 {
+    booking_until(stack, who, id, &format!("booking {state}"), |detail| {
+        detail["booking"]["state"] == state
+    })
+    .await
+}
+
+/// The booking's detail once `ready` holds of it.
+pub(crate) async fn booking_until(
+    stack: &Stack,
+    who: &Person,
+    id: &str,
+    what: &str,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    let read = || async {
         let (status, detail) = booking(stack, who, id).await;
         assert_eq!(status, 200, "{detail}");
-        if detail["booking"]["state"] == state {
-            return detail;
-        }
-        last = detail;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("booking never became {state}: {last}")
+        detail
+    };
+    gigwire_tests::read_until(what, read, ready).await
 }
 
 pub(crate) async fn step(
@@ -123,6 +133,53 @@ fn notifications_of(page: &Value, kind: &str, booking: &str) -> Vec<Value> {
         .filter(|n| n["kind"] == kind && n["data"]["bookingId"] == booking)
         .cloned()
         .collect()
+}
+
+/// What the booking service needs in the test process besides its table: Stripe (the test
+/// server, through the production adapter) and the stack's cursor codec.
+pub(crate) struct InProcessBookings {
+    payments: gigwire_payments::StripePayments,
+    cursors: CursorCodec,
+}
+
+impl InProcessBookings {
+    pub(crate) fn new(stack: &Stack) -> Self {
+        let stripe = stack.stripe();
+        let secret = std::env::var("GIGWIRE_APP_SECRET").unwrap();
+        Self {
+            payments: gigwire_payments::StripePayments::new(&stripe.key, Some(&stripe.url))
+                .unwrap(),
+            cursors: CursorCodec::new(secret.as_bytes()),
+        }
+    }
+
+    /// The booking service over `services`' table client (a recording or a failing one),
+    /// telling through `news`.
+    pub(crate) fn service<'a>(
+        &'a self,
+        services: &'a InProcess,
+        news: &'a dyn BookingNews,
+    ) -> Bookings<'a> {
+        Bookings {
+            store: &services.store,
+            offers: &services.store,
+            files: &services.store,
+            payments: &self.payments,
+            news,
+            cursors: &self.cursors,
+            accounts: &services.store,
+            connect: &self.payments,
+        }
+    }
+}
+
+/// A caller of `user` with `role`, as the authorizer would pass it.
+pub(crate) fn caller(user: &Person, role: Role) -> Caller {
+    Caller {
+        user_id: user.user_id(),
+        session_id: SessionId::new(),
+        roles: [role].into(),
+    }
 }
 
 /// Each ledger step sums to zero; the customer account's total over all steps.
@@ -529,24 +586,10 @@ async fn purchase_and_webhook_stay_within_their_sequential_round_trip_budgets() 
     let tap = offer(&stack, &bruno, "Fix a leaking tap", 4500).await;
     let recorder = Recorder::default();
     let services = stack.in_process(Some(recorder.store(&stack).await)).await;
-    let payments = gigwire_payments::StripePayments::new(&stripe.key, Some(&stripe.url)).unwrap();
-    let cursors = CursorCodec::new(std::env::var("GIGWIRE_APP_SECRET").unwrap().as_bytes());
+    let local = InProcessBookings::new(&stack);
     let news = services.notifications();
-    let bookings = Bookings {
-        store: &services.store,
-        offers: &services.store,
-        files: &services.store,
-        payments: &payments,
-        news: &news,
-        cursors: &cursors,
-        accounts: &services.store,
-        connect: &payments,
-    };
-    let caller = Caller {
-        user_id: ana.user_id(),
-        session_id: SessionId::new(),
-        roles: [Role::Customer].into(),
-    };
+    let bookings = local.service(&services, &news);
+    let caller = caller(&ana, Role::Customer);
     let offer_id = OfferId::parse(&tap, "id").unwrap();
     let request: PurchaseRequest =
         serde_json::from_value(json!({ "idempotencyKey": "cost" })).unwrap();

@@ -28,12 +28,21 @@ async fn follow(stack: &Stack, who: &Person, category: &str) {
 
 /// The `job_posted` notifications about job `id` in `who`'s inbox now.
 async fn told_of(stack: &Stack, who: &Person, id: &str) -> Vec<Value> {
-    let inbox = stack.inbox(who, "?limit=50").await;
-    inbox["items"]
+    told(stack, who, "job_posted", id).await
+}
+
+/// The notifications of `kind` about job `id` in `who`'s inbox now.
+async fn told(stack: &Stack, who: &Person, kind: &str, id: &str) -> Vec<Value> {
+    about(&stack.inbox(who, "?limit=50").await, kind, id)
+}
+
+/// The notifications of `kind` about job `id` in an inbox page.
+fn about(page: &Value, kind: &str, id: &str) -> Vec<Value> {
+    page["items"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|n| n["kind"] == "job_posted" && n["data"]["jobId"] == id)
+        .filter(|n| n["kind"] == kind && n["data"]["jobId"] == id)
         .cloned()
         .collect()
 }
@@ -416,13 +425,7 @@ fn quote(amount: i64) -> Value {
 
 /// How many `application_received` about job `id` are in `who`'s inbox now.
 async fn applications_told(stack: &Stack, who: &Person, id: &str) -> usize {
-    let inbox = stack.inbox(who, "?limit=50").await;
-    inbox["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["kind"] == "application_received" && n["data"]["jobId"] == id)
-        .count()
+    told(stack, who, "application_received", id).await.len()
 }
 
 #[tokio::test]
@@ -517,15 +520,7 @@ async fn providers_apply_once_each_in_their_own_thread_and_only_the_poster_reads
     // The poster is told of each, once.
     stack
         .inbox_when(&carol, "?limit=50", |page| {
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|n| {
-                    n["kind"] == "application_received" && n["data"]["jobId"] == id.as_str()
-                })
-                .count()
-                == 2
+            about(page, "application_received", &id).len() == 2
         })
         .await;
     assert_eq!(applications_told(&stack, &carol, &id).await, 2);
@@ -648,39 +643,32 @@ async fn accept(stack: &Stack, who: Option<&Person>, job: &str, provider: &Perso
 
 /// The job as `who` reads it once it is in `state` (it follows its booking within seconds).
 async fn job_when(stack: &Stack, who: &Person, id: &str, state: &str) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..100 {
-        let (status, job) = stack
-            .call("GET", &format!("/jobs/{id}"), Some(&who.token), None)
-            .await;
-        if status == 200 && job["state"] == state {
-            return job;
-        }
-        last = job;
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    panic!("the job never became {state}: {last}")
+    let read = || async {
+        let path = format!("/jobs/{id}");
+        stack.call("GET", &path, Some(&who.token), None).await.1
+    };
+    gigwire_tests::read_until(&format!("job {state}"), read, |job| job["state"] == state).await
 }
 
 /// `who`'s application to job `id` once it is in `state`.
 async fn application_when(stack: &Stack, who: &Person, id: &str, state: &str) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..100 {
-        let (_, mine) = stack
-            .call("GET", "/me/applications", Some(&who.token), None)
-            .await;
-        if let Some(found) = mine["items"]
+    let mine = |page: &Value| {
+        page["items"]
             .as_array()
             .unwrap()
             .iter()
             .find(|a| a["jobId"] == id && a["state"] == state)
-        {
-            return found.clone();
-        }
-        last = mine;
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    panic!("the application never became {state}: {last}")
+            .cloned()
+    };
+    let read = || async {
+        let path = "/me/applications";
+        stack.call("GET", path, Some(&who.token), None).await.1
+    };
+    let page = gigwire_tests::read_until(&format!("application {state}"), read, |page| {
+        mine(page).is_some()
+    })
+    .await;
+    mine(&page).unwrap()
 }
 
 #[tokio::test]
@@ -856,14 +844,8 @@ async fn an_accepted_quote_is_paid_as_a_booking_in_the_same_thread_and_the_other
     let (status, _) = accept(&stack, Some(&carol), &id, &rui).await;
     assert_eq!(status, 409);
     // Rui was told once, whatever the stream redelivered.
-    let inbox = stack.inbox(&rui, "?limit=50").await;
-    let told = inbox["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["kind"] == "booking_declined" && n["data"]["jobId"] == id.as_str())
-        .count();
-    assert_eq!(told, 1, "{inbox}");
+    let declined = told(&stack, &rui, "booking_declined", &id).await;
+    assert_eq!(declined.len(), 1, "{declined:?}");
 }
 
 #[tokio::test]
@@ -999,22 +981,18 @@ async fn an_unpaid_acceptance_reopens_the_job_and_a_cancelled_job_declines_its_q
         (200, &json!("cancelled")),
         "{cancelled}"
     );
-    let told = stack.notified(&pia, "booking_declined", "jobId", &id).await;
-    assert_eq!(told["data"]["reason"], "the job was cancelled");
+    let notice = stack.notified(&pia, "booking_declined", "jobId", &id).await;
+    assert_eq!(notice["data"]["reason"], "the job was cancelled");
     application_when(&stack, &pia, &id, "declined").await;
     application_when(&stack, &rui, &id, "withdrawn").await;
-    let inbox = stack.inbox(&rui, "?limit=50").await;
-    assert!(!inbox.to_string().contains("booking_declined"), "{inbox}");
+    assert!(told(&stack, &rui, "booking_declined", &id).await.is_empty());
     let (status, _) = accept(&stack, Some(&carol), &id, &pia).await;
     assert_eq!(status, 409, "a cancelled job accepts nothing");
 }
 
 #[tokio::test]
 async fn accepting_a_quote_stays_within_three_sequential_round_trips() {
-    use gigwire::auth::Caller;
-    use gigwire::bookings::service::Bookings;
-    use gigwire::cursor::CursorCodec;
-    use gigwire::domain::{JobId, Role, SessionId};
+    use gigwire::domain::{JobId, Role};
 
     let _sweep = crate::bookings::SWEEP.read().await;
     let stack = Stack::from_env();
@@ -1023,25 +1001,10 @@ async fn accepting_a_quote_stays_within_three_sequential_round_trips() {
     let (id, _) = job_with_quotes(&stack, &carol, &[], &[&pia]).await;
     let recorder = gigwire_tests::Recorder::default();
     let services = stack.in_process(Some(recorder.store(&stack).await)).await;
-    let stripe = stack.stripe();
-    let payments = gigwire_payments::StripePayments::new(&stripe.key, Some(&stripe.url)).unwrap();
-    let cursors = CursorCodec::new(std::env::var("GIGWIRE_APP_SECRET").unwrap().as_bytes());
+    let local = crate::bookings::InProcessBookings::new(&stack);
     let news = services.notifications();
-    let bookings = Bookings {
-        store: &services.store,
-        offers: &services.store,
-        files: &services.store,
-        payments: &payments,
-        news: &news,
-        cursors: &cursors,
-        accounts: &services.store,
-        connect: &payments,
-    };
-    let caller = Caller {
-        user_id: carol.user_id(),
-        session_id: SessionId::new(),
-        roles: [Role::Customer].into(),
-    };
+    let bookings = local.service(&services, &news);
+    let caller = crate::bookings::caller(&carol, Role::Customer);
     let (purchase, created) = gigwire::jobs::service::accept(
         &bookings,
         &services.store,

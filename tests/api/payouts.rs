@@ -46,17 +46,12 @@ async fn onboard(stack: &Stack, who: &Person) -> Value {
     assert_eq!(visit.status(), 302);
     let back = visit.headers()["location"].to_str().unwrap().to_owned();
     assert!(back.ends_with("/payouts/onboarding/return"), "{back}");
-    for _ in 0..100 {
-        let status = payout_account(stack, who).await;
-        if status["canBePaid"] == true {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!(
-        "the account was never enabled: {}",
-        payout_account(stack, who).await
+    gigwire_tests::read_until(
+        "the account enabled",
+        || payout_account(stack, who),
+        |status| status["canBePaid"] == true,
     )
+    .await
 }
 
 /// A booking of `offer` bought by `customer`, paid, started and delivered by `provider`.
@@ -86,17 +81,10 @@ async fn transfers_of(stack: &Stack, booking: &str) -> Vec<Value> {
 
 /// The booking once its money is `state`.
 async fn payment_when(stack: &Stack, who: &Person, id: &str, state: &str) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..100 {
-        let (status, detail) = crate::bookings::booking(stack, who, id).await;
-        assert_eq!(status, 200, "{detail}");
-        if detail["booking"]["paymentState"] == state {
-            return detail;
-        }
-        last = detail;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("the booking's money never became {state}: {last}")
+    crate::bookings::booking_until(stack, who, id, &format!("money {state}"), |detail| {
+        detail["booking"]["paymentState"] == state
+    })
+    .await
 }
 
 /// The price less the commission written on the booking.
@@ -771,20 +759,9 @@ async fn a_webhook_that_stops_right_after_its_commit_still_tells_both_parties_on
     let services = stack
         .in_process(Some(stack.store_intercepted(dies.clone()).await))
         .await;
-    let payments = gigwire_payments::StripePayments::new(&stripe.key, Some(&stripe.url)).unwrap();
-    let cursors =
-        gigwire::cursor::CursorCodec::new(std::env::var("GIGWIRE_APP_SECRET").unwrap().as_bytes());
+    let local = crate::bookings::InProcessBookings::new(&stack);
     let news = services.notifications();
-    let bookings = gigwire::bookings::service::Bookings {
-        store: &services.store,
-        offers: &services.store,
-        files: &services.store,
-        payments: &payments,
-        news: &news,
-        cursors: &cursors,
-        accounts: &services.store,
-        connect: &payments,
-    };
+    let bookings = local.service(&services, &news);
     let outcome = bookings
         .webhook(
             signed["payload"].as_str().unwrap().as_bytes(),

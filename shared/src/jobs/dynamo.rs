@@ -3,8 +3,10 @@
 //! open jobs are one query. Every change of a job is one transaction conditioned on the
 //! version read, which also moves or removes the listing and attaches its new files,
 //! so a listing never outlives or disagrees with its job. Applications live in the job's
-//! partition (one per provider, by key) with their provider's `GSI1` keys; each write of one
-//! checks, in the same transaction, that the job is still open at the version read.
+//! partition (one per provider, by key) with their provider's `GSI1` keys; a provider's write
+//! of one checks, in the same transaction, that the job is still open at the version read.
+//! Accepting one writes the job, the application and the booking in one transaction, each
+//! conditioned on what was read.
 
 use std::collections::BTreeSet;
 
@@ -19,7 +21,7 @@ use crate::bookings::store::Creation;
 use crate::chat::model::{Member, Room};
 use crate::chat::store::RoomClaim;
 use crate::cursor::Position;
-use crate::domain::{JobId, UserId};
+use crate::domain::{JobId, UserId, wire_name};
 use crate::error::{Error, Result};
 use crate::jobs::keys as job_keys;
 use crate::keys;
@@ -27,8 +29,8 @@ use crate::store::dynamo::*;
 use crate::store::{Page, RateLimit};
 use chrono::{DateTime, Utc};
 
-/// The entity type of job items: their insertion on the table's stream tells the category's
-/// followers.
+/// The entity type of job items: their writes on the table's stream tell the category's
+/// followers of a posted job and decline the quotes of an assigned or cancelled one.
 pub const ENTITY_JOB: &str = "job";
 /// The entity type of applications: a first application's insertion on the table's stream
 /// tells the job's poster.
@@ -72,7 +74,7 @@ impl DynamoStore {
         &self,
         item: Item,
         version: u32,
-        state: Option<&str>,
+        state: Option<String>,
     ) -> Result<TransactWriteItem> {
         let mut put = Put::builder()
             .table_name(&self.table)
@@ -184,11 +186,15 @@ impl JobStore for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<Creation> {
         let mut guards = vec![
-            self.versioned_put(self.job_item(job.1)?, job.0.version, Some("open"))?,
+            self.versioned_put(
+                self.job_item(job.1)?,
+                job.0.version,
+                Some(wire_name(&JobState::Open)),
+            )?,
             self.versioned_put(
                 self.application_item(application.1)?,
                 application.0.version,
-                Some("pending"),
+                Some(wire_name(&ApplicationState::Pending)),
             )?,
         ];
         guards.extend(self.listing_actions(job.0, job.1)?);
@@ -253,7 +259,7 @@ impl JobStore for DynamoStore {
         after: Option<Position>,
     ) -> Result<Page<Application>> {
         let pk = keys::user_partition(provider);
-        let state = state.map(|s| ("state", crate::domain::wire_name(&s)));
+        let state = state.map(|s| ("state", wire_name(&s)));
         self.newest_first(
             Some(keys::GSI1),
             &pk,
@@ -284,7 +290,7 @@ impl JobStore for DynamoStore {
         after: Option<Position>,
     ) -> Result<Page<Job>> {
         let pk = keys::user_partition(poster);
-        let state = state.map(|s| ("state", crate::domain::wire_name(&s)));
+        let state = state.map(|s| ("state", wire_name(&s)));
         self.newest_first(
             Some(keys::GSI1),
             &pk,

@@ -2,7 +2,9 @@
 //! (as a customer); an open job is visible to every signed-in user and listed in its
 //! category; a job that is no longer open only to its poster and admins (to anyone else it
 //! does not exist). A posted job tells its category's followers once, from the table's
-//! stream, so a function that stops right after the write still tells them.
+//! stream, so a function that stops right after the write still tells them. The poster
+//! accepts one quote into a booking paid as a purchase is; the job then follows that booking
+//! (and declines the other quotes) from the table's stream too.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -498,6 +500,11 @@ pub async fn accept(
                 futures::try_join!(jobs.get_job(id), jobs.get_application(id, provider))?;
             let (job, application) = job.zip(application).ok_or_else(changed)?;
             let Some(booking) = made(&job, &application) else {
+                // Still open: the quote itself changed (or the winner rolled back); read it
+                // again.
+                if job.state == JobState::Open {
+                    return Err(changed());
+                }
                 return Err(Error::Conflict(format!(
                     "the job is {}: another application was accepted meanwhile",
                     crate::domain::wire_name(&job.state)
