@@ -66,6 +66,8 @@ use crate::realtime::service::{
     ClientMessage, PresenceStatus, ReceiptKind, RoomChange, ServerEvent, TypingState,
 };
 use crate::routes::Access;
+use crate::scheduling::model::{Availability, Interval, Override, SetAvailability, Slot, Week};
+use crate::scheduling::service::SlotList;
 
 #[allow(dead_code)]
 mod paths {
@@ -474,6 +476,36 @@ mod paths {
         params(("id" = OfferId, Path, description = "offer id")),
         responses((status = 200, body = Offer), (status = 404, body = ErrorBody)))]
     fn get_offer() {}
+
+    /// Set your availability (providers only: 403 for others), replacing the whole plan:
+    /// your IANA `timeZone`, a `weekly` plan (per weekday, up to 8 intervals `HH:MM`–`HH:MM`
+    /// local, `24:00` ending at midnight, not overlapping, each with a price `multiplier` of
+    /// 0.5–5 with two decimals at most, default 1), date `overrides` (each date once, up to
+    /// 100; no intervals: closed that day), `minNoticeMinutes` (0–10,080) and
+    /// `bufferMinutes` (0–240) kept free around every booking. 400 names the first wrong
+    /// field (`weekly.friday[1].end`, `overrides[0].date`, …).
+    #[utoipa::path(put, path = "/me/availability", tag = "scheduling", request_body = SetAvailability,
+        responses((status = 200, body = Availability), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    fn set_availability() {}
+
+    /// Your availability as set (404 before you set one).
+    #[utoipa::path(get, path = "/me/availability", tag = "scheduling",
+        responses((status = 200, body = Availability), (status = 404, body = ErrorBody)))]
+    fn get_availability() {}
+
+    /// An offer's free slots on the provider's local dates `from` to `to` (both included, at
+    /// most 31 days): each the offer's duration long, starting every 30 minutes from the
+    /// start of an interval of that date (its override, or its weekday) and ending within
+    /// it, at least the minimum notice from now; in UTC and in the provider's local time
+    /// with its offset; priced at the offer's price × the interval's multiplier, rounded down
+    /// to the minor unit. Across DST changes the plan stays in local time: a local time the
+    /// change skips has no slot, a repeated one is offered once (its first occurrence), and
+    /// every slot lasts the offer's duration in real time. 404 for an offer the caller cannot
+    /// see, or a provider without availability; 400 for a missing or wrong date or range.
+    #[utoipa::path(get, path = "/offers/{id}/slots", tag = "scheduling",
+        params(("id" = OfferId, Path, description = "offer id"), ("from" = String, Query, description = "first local date, YYYY-MM-DD", format = Date), ("to" = String, Query, description = "last local date, YYYY-MM-DD, at most 30 days after from", format = Date)),
+        responses((status = 200, body = SlotList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    fn list_offer_slots() {}
 
     /// Edit, pause (`status: paused`) or list again one of the caller's offers: 403 for another
     /// provider's offer, 404 when the caller cannot see it, 409 when it changed meanwhile.
@@ -1022,10 +1054,10 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::accept_application, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::set_availability, paths::get_availability, paths::list_offer_slots, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::accept_application, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState, Interval, Week, Override, Slot)),
     modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
-    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"), (name = "jobs", description = "Customers' jobs (leads), listed by category; followers of a category are told"))
+    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"), (name = "jobs", description = "Customers' jobs (leads), listed by category; followers of a category are told"), (name = "scheduling", description = "Providers' availability and their offers' free slots"))
 )]
 pub struct ApiDoc;
 

@@ -75,9 +75,11 @@
 //! | provider profile | `USER#{user}` | `PROVIDER` | – | a provider's public profile |
 //! | offer | `OFFER#{offer}` | `OFFER` | `USER#{provider}` / `OFFER#{offer}` | an offer by id; a provider's offers newest first (GSI1, descending) |
 //! | offer listing | `OFFERS#{category}` | `OFFER#{offer}` | – | a category's active offers newest first (a copy of the offer, moved or removed in the offer's own transaction) |
-//! | job | `JOB#{job}` | `JOB` | `USER#{poster}` / `JOB#{job}` | a job by id; a poster's jobs newest first (GSI1, descending, state filter); its insertion on the stream tells the category's followers |
+//! | job | `JOB#{job}` | `JOB` | `USER#{poster}` / `JOB#{job}` | a job by id; a poster's jobs newest first (GSI1, descending, state filter); on the stream, its insertion tells the category's followers and its move to assigned or cancelled declines the pending quotes |
 //! | job listing | `JOBS#{category}` | `JOB#{job}` | – | a category's open jobs newest first (a copy of the job, moved or removed in the job's own transaction) |
-//! | booking | `BOOKING#{booking}` | `BOOKING` | `BOOKING_TIMER` / `{due ms, 15 digits}#{booking}` while a timer is pending | a booking by id; the timer sweep reads only what is due (GSI1, `<=` now) |
+//! | job application | `JOB#{job}` | `APPLICATION#{provider}` | `USER#{provider}` / `APPLICATION#{job}` | a job's quotes (one per provider: the key is the rule); a provider's applications newest job first (GSI1, state filter); a first one's insertion tells the poster |
+//! | availability | `USER#{provider}` | `AVAILABILITY` | – | a provider's plan (time zone, weekly intervals, overrides), replaced whole; slots are computed from it |
+//! | booking | `BOOKING#{booking}` | `BOOKING` | `BOOKING_TIMER` / `{due ms, 15 digits}#{booking}` while a timer is pending | a booking by id; the timer sweep reads only what is due (GSI1, `<=` now); a job booking's writes on the stream move its job |
 //! | booking party row | `USER#{user}` | `BOOKING#{booking}` | – | a party's copy: my orders / my tasks newest first, filtered on role, state, category, source (rewritten in every transition's transaction) |
 //! | ledger step | `BOOKING#{booking}` | `LEDGER#{version:010}#{step}` | – | a booking's ledger (`charge`, `completion`, `refund`, …); each written once, in its transition's transaction, under the version it writes (so recurring steps such as partial refunds stay distinct) |
 //! | purchase claim | `USER#{buyer}` | `PURCHASE#{idempotency key}` | – | a retried purchase finds its booking (conditional put in the create transaction) |
@@ -111,6 +113,7 @@ pub mod realtime;
 #[rustfmt::skip]
 pub mod route_table;
 pub mod routes;
+pub mod scheduling;
 pub mod store;
 pub mod templates;
 
@@ -127,6 +130,7 @@ pub const FEATURES: &[routes::Feature] = &[
     notifications::routes::FEATURE,
     notifications::routes::DELIVERY,
     offers::routes::FEATURE,
+    scheduling::routes::FEATURE,
     bookings::routes::FEATURE,
     payouts::routes::FEATURE,
     jobs::routes::FEATURE,

@@ -248,16 +248,20 @@ pub struct Feature {
 /// The environment variable naming the function a Lambda was deployed for.
 pub const FUNCTION_VARIABLE: &str = "GIGWIRE_FUNCTION";
 
-/// A feature binary's `main`: runs the function named by `GIGWIRE_FUNCTION`.
-pub async fn run(feature: &'static Feature) -> Result<(), BoxError> {
+/// A binary's `main`: runs the function named by `GIGWIRE_FUNCTION`, one of the features' it
+/// is built with (every feature names this binary).
+pub async fn run(features: &'static [Feature]) -> Result<(), BoxError> {
     let name = std::env::var(FUNCTION_VARIABLE)
         .map_err(|_| format!("environment variable {FUNCTION_VARIABLE} is not set"))?;
-    let function = feature
-        .functions
+    let function = features
         .iter()
+        .flat_map(|f| f.functions)
         .find(|f| f.name == name)
         // The list is `'static`; the runner gets its own declaration.
-        .ok_or_else(|| format!("the {} binary has no function {name:?}", feature.binary))?;
+        .ok_or_else(|| {
+            let binary = features.first().map_or("this", |f| f.binary);
+            format!("the {binary} binary has no function {name:?}")
+        })?;
     (function.run)(function).await
 }
 

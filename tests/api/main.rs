@@ -12,4 +12,5 @@ mod me;
 mod notifications;
 mod offers;
 mod payouts;
+mod scheduling;
 mod websocket;

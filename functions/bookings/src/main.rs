@@ -5,5 +5,5 @@ use gigwire::lambda::BoxError;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), BoxError> {
-    gigwire::routes::run(&gigwire::bookings::routes::FEATURE).await
+    gigwire::routes::run(&[gigwire::bookings::routes::FEATURE]).await
 }

@@ -5,5 +5,5 @@ use gigwire::lambda::BoxError;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), BoxError> {
-    gigwire::routes::run(&gigwire::notifications::routes::DELIVERY).await
+    gigwire::routes::run(&[gigwire::notifications::routes::DELIVERY]).await
 }

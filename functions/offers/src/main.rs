@@ -1,9 +1,14 @@
-//! The `offers` feature's Lambda functions (see `gigwire::offers::routes`): each Lambda runs the one
-//! its template wiring names in `GIGWIRE_FUNCTION`.
+//! The `offers` binary's Lambda functions — offers and provider profiles (`gigwire::offers::routes`)
+//! and scheduling (`gigwire::scheduling::routes`): each Lambda runs the one its template wiring
+//! names in `GIGWIRE_FUNCTION`.
 
 use gigwire::lambda::BoxError;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), BoxError> {
-    gigwire::routes::run(&gigwire::offers::routes::FEATURE).await
+    gigwire::routes::run(&[
+        gigwire::offers::routes::FEATURE,
+        gigwire::scheduling::routes::FEATURE,
+    ])
+    .await
 }

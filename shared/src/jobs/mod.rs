@@ -1,7 +1,7 @@
 //! Jobs: a customer describes work they want done (a lead), with a budget, where and when;
 //! providers who follow its category are told, browse open jobs by category and apply with a
-//! quote, each in their own chat thread with the customer. Accepting a quote will make a
-//! booking like any other.
+//! quote, each in their own chat thread with the customer. Accepting a quote makes a booking
+//! like any other, continuing that thread; the job follows its booking.
 
 pub mod api;
 pub mod dynamo;

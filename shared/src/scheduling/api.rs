@@ -1,0 +1,57 @@
+//! Scheduling routes: `PUT`/`GET /me/availability` and `GET /offers/{id}/slots`. They link
+//! only DynamoDB.
+
+use super::model::SetAvailability;
+use super::service::{Scheduling, date};
+use crate::domain::OfferId;
+use crate::error::Result;
+use crate::lambda::http::{HttpRequest, HttpResponse};
+use crate::lambda::{Init, now};
+use crate::store::dynamo::DynamoStore;
+
+/// What every scheduling function builds once: the table.
+pub struct SchedulingApi {
+    store: DynamoStore,
+}
+
+impl SchedulingApi {
+    /// Builds the dependencies once.
+    pub fn new(init: &Init) -> Self {
+        Self {
+            store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
+        }
+    }
+
+    fn scheduling(&self) -> Scheduling<'_> {
+        Scheduling {
+            plans: &self.store,
+            offers: &self.store,
+        }
+    }
+
+    /// `PUT /me/availability`.
+    pub async fn set(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: SetAvailability = req.json()?;
+        let plan = self.scheduling().set(req.caller()?, body, now()).await?;
+        HttpResponse::ok(&plan)
+    }
+
+    /// `GET /me/availability`.
+    pub async fn mine(&self, req: HttpRequest) -> Result<HttpResponse> {
+        HttpResponse::ok(&self.scheduling().mine(req.caller()?).await?)
+    }
+
+    /// `GET /offers/{id}/slots?from&to`.
+    pub async fn slots(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let offer = OfferId::parse(req.path_param("id"), "id")?;
+        let dates = (
+            date(req.query("from"), "from")?,
+            date(req.query("to"), "to")?,
+        );
+        let list = self
+            .scheduling()
+            .slots(req.caller()?, &offer, dates, now())
+            .await?;
+        HttpResponse::ok(&list)
+    }
+}
