@@ -322,6 +322,17 @@ impl StripePayments {
         Ok(self.call::<IntentWire>(call).await?.into())
     }
 
+    /// Captures an authorized payment (a request to book the provider accepted), idempotently.
+    pub async fn capture_payment(
+        &self,
+        id: &str,
+        idempotency_key: &str,
+    ) -> Result<Payment, PaymentError> {
+        let call = Call::post(format!("/payment_intents/{id}/capture"), &NoParams {})?
+            .key(idempotency_key);
+        Ok(self.call::<IntentWire>(call).await?.into())
+    }
+
     /// Refunds `amount` (all of it when `None`) of a payment; returns the refund's id.
     pub async fn refund(
         &self,

@@ -15,9 +15,9 @@ use utoipa::{Modify, OpenApi};
 use crate::adapters::s3::FormField;
 use crate::auth::service::{CodeRequest, CodeSent, RefreshRequest, TokenResponse, VerifyRequest};
 use crate::bookings::model::{
-    Account, BookingState, BookingView, CancelRequest, DeliverRequest, DisputeInfo, DisputeStatus,
-    Entry, PartyRole, PaymentState, PurchaseRequest, RefundInfo, RefundRequest, Source, Timer,
-    TimerKind, TransferInfo,
+    Account, BookingState, BookingView, CancelRequest, DeclineRequest, DeliverRequest, DisputeInfo,
+    DisputeStatus, Entry, PartyRole, PaymentState, PurchaseRequest, RefundInfo, RefundRequest,
+    Schedule, Source, Timer, TimerKind, TransferInfo,
 };
 use crate::bookings::service::{
     BookingDetail, BookingPage, PaymentLine, PaymentPage, Purchase, WebhookAnswer, WebhookOutcome,
@@ -67,7 +67,7 @@ use crate::realtime::service::{
 };
 use crate::routes::Access;
 use crate::scheduling::model::{Availability, Interval, Override, SetAvailability, Slot, Week};
-use crate::scheduling::service::SlotList;
+use crate::scheduling::service::{BookSlot, SlotList};
 
 #[allow(dead_code)]
 mod paths {
@@ -507,6 +507,27 @@ mod paths {
         responses((status = 200, body = SlotList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn list_offer_slots() {}
 
+    /// Request a free slot of an active offer (`start` exactly as `GET /offers/{id}/slots`
+    /// lists it). The slot is checked against the provider's plan and held time, and the
+    /// booking — `source` `slot`, `pending_payment`, the slot's price and its `schedule` —
+    /// holds the provider's time from the start to the end plus their buffer, in its own
+    /// transaction, quarter hour by quarter hour: of concurrent requests for overlapping time
+    /// (the same slot, or overlapping slots of different offers of one provider) exactly one
+    /// is written, every other is 409. The answer is a purchase's: a Stripe PaymentIntent with
+    /// manual capture and its `clientSecret`. Once the card is authorized the booking is
+    /// `requested` and the provider gets `provider_assigned` (a request); they accept
+    /// (captured) or decline (voided) within 6 days and before the start, or it expires
+    /// (voided). Unpaid within 15 minutes it is `payment_expired`; a declined, expired or
+    /// cancelled request frees its time. The same `idempotencyKey` again answers 200 with the
+    /// same booking. 400 for one's own offer; 404 for a paused or unknown offer or a provider
+    /// without availability; 409 when `start` is not a free slot now or another booking took
+    /// it, or for offers longer than 8 hours; 429 as for purchases (they count together); 502
+    /// when Stripe cannot be reached.
+    #[utoipa::path(post, path = "/offers/{id}/book", tag = "scheduling", request_body = BookSlot,
+        params(("id" = OfferId, Path, description = "offer id")),
+        responses((status = 201, body = Purchase), (status = 200, body = Purchase, description = "an earlier request with the same key"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64))), (status = 502, body = ErrorBody)))]
+    fn book_slot() {}
+
     /// Edit, pause (`status: paused`) or list again one of the caller's offers: 403 for another
     /// provider's offer, 404 when the caller cannot see it, 409 when it changed meanwhile.
     #[utoipa::path(patch, path = "/offers/{id}", tag = "offers", request_body = OfferPatch,
@@ -558,6 +579,27 @@ mod paths {
         params(("id" = BookingId, Path, description = "booking id")),
         responses((status = 200, body = BookingDetail), (status = 404, body = ErrorBody)))]
     fn get_booking() {}
+
+    /// The provider accepts a request (`requested` → `accepted`): the authorized payment is
+    /// captured, the booking's room opens for the two parties, its charge is written and the
+    /// customer gets `booking_confirmed`. 403 for the customer, 404 for anyone else, 409 with
+    /// the current state when it does not apply (or when Stripe can no longer capture the
+    /// authorization); 502 when Stripe cannot be reached (accept again: the capture is made
+    /// once).
+    #[utoipa::path(post, path = "/bookings/{id}/accept", tag = "scheduling",
+        params(("id" = BookingId, Path, description = "booking id")),
+        responses((status = 200, body = BookingView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    fn accept_booking() {}
+
+    /// The provider declines a request (`requested` → `declined`), with an optional `reason`
+    /// for the customer: the authorization is voided (nothing is charged), the slot is free
+    /// again and the customer gets `booking_declined`. 403 for the customer, 404 for anyone
+    /// else, 409 with the current state when it does not apply. An unanswered request
+    /// expires the same way (`expired`) before its authorization lapses or the slot starts.
+    #[utoipa::path(post, path = "/bookings/{id}/decline", tag = "scheduling", request_body(content = DeclineRequest, description = "optional: an empty body declines without a reason"),
+        params(("id" = BookingId, Path, description = "booking id")),
+        responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn decline_booking() {}
 
     /// The provider starts the work (`accepted` → `in_progress`). 403 for the customer, 404
     /// for anyone else, 409 with the current state when it does not apply.
@@ -1054,8 +1096,8 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::set_availability, paths::get_availability, paths::list_offer_slots, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::accept_application, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState, Interval, Week, Override, Slot)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::set_availability, paths::get_availability, paths::list_offer_slots, paths::book_slot, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::accept_application, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::accept_booking, paths::decline_booking, paths::start_booking, paths::deliver_booking, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState, Interval, Week, Override, Slot, Schedule)),
     modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
     tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"), (name = "jobs", description = "Customers' jobs (leads), listed by category; followers of a category are told"), (name = "scheduling", description = "Providers' availability and their offers' free slots"))
 )]

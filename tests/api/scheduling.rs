@@ -2,7 +2,7 @@
 //! customer reads an offer's free slots across a DST change, with peak prices and a closed
 //! date; bad plans and ranges are refused by field; only providers keep a plan.
 
-use gigwire_tests::Stack;
+use gigwire_tests::{Person, Stack};
 use serde_json::{Value, json};
 
 use crate::bookings::offer;
@@ -162,4 +162,281 @@ async fn slots_follow_the_providers_local_plan_across_dst_with_peak_prices_and_c
         .call("GET", &slots("2027-03-21", "2027-03-28"), None, None)
         .await;
     assert_eq!(status, 401);
+}
+
+/// A provider open 09:00–17:00 every day in Berlin (15 minutes' buffer), two hour-long offers
+/// of theirs, and a local date ten days ahead.
+async fn bookable(stack: &Stack, tag: &str) -> (Person, String, String, String) {
+    let provider = stack.provider(&format!("Bruno {tag}"), false).await;
+    let day = json!([{ "start": "09:00", "end": "17:00" }]);
+    let week: serde_json::Map<String, Value> = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+    .iter()
+    .map(|d| (d.to_string(), day.clone()))
+    .collect();
+    let plan = json!({ "timeZone": "Europe/Berlin", "weekly": week, "bufferMinutes": 15 });
+    let (status, body) = stack
+        .call("PUT", "/me/availability", Some(&provider.token), Some(plan))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let tap = offer(stack, &provider, "Fix a leaking tap", 4500).await;
+    let sink = offer(stack, &provider, "Unblock a sink", 6000).await;
+    let date = (chrono::Utc::now() + chrono::Duration::days(10))
+        .date_naive()
+        .to_string();
+    (provider, tap, sink, date)
+}
+
+async fn slots_on(stack: &Stack, who: &Person, offer: &str, date: &str) -> Vec<Value> {
+    let path = format!("/offers/{offer}/slots?from={date}&to={date}");
+    let (status, list) = stack.call("GET", &path, Some(&who.token), None).await;
+    assert_eq!(status, 200, "{list}");
+    list["slots"].as_array().unwrap().clone()
+}
+
+fn starts_of(slots: &[Value]) -> Vec<String> {
+    slots
+        .iter()
+        .map(|s| s["start"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn book(stack: &Stack, who: &Person, offer: &str, start: &str, key: &str) -> (u16, Value) {
+    let body = json!({ "start": start, "idempotencyKey": key });
+    stack
+        .call(
+            "POST",
+            &format!("/offers/{offer}/book"),
+            Some(&who.token),
+            Some(body),
+        )
+        .await
+}
+
+/// Books `start` as `who` and authorizes the card: the booking once `requested`.
+async fn requested(stack: &Stack, who: &Person, offer: &str, start: &str) -> Value {
+    let (status, bought) = book(stack, who, offer, start, "request-1").await;
+    assert_eq!(status, 201, "{bought}");
+    let pi = bought["paymentIntentId"].as_str().unwrap();
+    let (status, intent) = stack.stripe().confirm(pi, "pm_card_visa").await;
+    assert_eq!(
+        (status, &intent["status"]),
+        (200, &json!("requires_capture")),
+        "{intent}"
+    );
+    let id = bought["booking"]["id"].as_str().unwrap();
+    crate::bookings::booking_when(stack, who, id, "requested").await["booking"].clone()
+}
+
+#[tokio::test]
+async fn a_requested_slot_is_authorized_then_captured_on_acceptance_and_a_declined_one_frees_its_time()
+ {
+    let _sweep = crate::bookings::SWEEP.read().await;
+    let stack = Stack::from_env();
+    let stripe = stack.stripe();
+    let (bruno, tap, _, date) = bookable(&stack, "Requests").await;
+    let ana = stack.person("Ana Requests").await;
+    let carla = stack.person("Carla Requests").await;
+    let free = starts_of(&slots_on(&stack, &ana, &tap, &date).await);
+    assert_eq!(free.len(), 15, "{free:?}");
+
+    // A request holds the slot (and the buffer after it) from the moment it is made.
+    let (status, bought) = book(&stack, &ana, &tap, &free[0], "request-1").await;
+    assert_eq!(status, 201, "{bought}");
+    let booking = &bought["booking"];
+    let id = booking["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (booking["source"].as_str(), booking["state"].as_str()),
+        (Some("slot"), Some("pending_payment"))
+    );
+    assert_eq!(booking["schedule"]["start"], free[0].as_str());
+    assert_eq!(booking["schedule"]["timeZone"], "Europe/Berlin");
+    assert_eq!(booking["price"]["amount"], 4500);
+    let (status, again) = book(&stack, &ana, &tap, &free[0], "request-1").await;
+    assert_eq!((status, &again["booking"]["id"]), (200, &json!(id)));
+    let pi = bought["paymentIntentId"].as_str().unwrap().to_owned();
+    let (_, intent) = stripe
+        .api("GET", &format!("/v1/payment_intents/{pi}"), &[])
+        .await;
+    assert_eq!(intent["capture_method"], "manual");
+    let now_free = starts_of(&slots_on(&stack, &carla, &tap, &date).await);
+    // 09:00 taken; 09:30 and 10:00 overlap it or its buffer (10:00 + 15 min).
+    assert!(
+        !now_free.contains(&free[0])
+            && !now_free.contains(&free[1])
+            && !now_free.contains(&free[2]),
+        "{now_free:?}"
+    );
+    assert!(now_free.contains(&free[3]));
+    let (status, body) = book(&stack, &carla, &tap, &free[1], "mine").await;
+    assert_eq!(status, 409, "{body}");
+
+    // Authorized: requested; the provider sees it and is asked.
+    let (status, intent) = stripe.confirm(&pi, "pm_card_visa").await;
+    assert_eq!(
+        (status, &intent["status"]),
+        (200, &json!("requires_capture"))
+    );
+    let detail = crate::bookings::booking_when(&stack, &ana, &id, "requested").await;
+    assert_eq!(detail["booking"]["paymentState"], "held");
+    let asked = stack
+        .notified(&bruno, "provider_assigned", "bookingId", &id)
+        .await;
+    assert!(
+        asked["title"].as_str().unwrap().starts_with("New request"),
+        "{asked}"
+    );
+    let (status, _) = crate::bookings::booking(&stack, &bruno, &id).await;
+    assert_eq!(status, 200, "the provider sees a request");
+    for (who, expected) in [(&ana, 403), (&carla, 404)] {
+        let (status, body) = crate::bookings::step(&stack, who, &id, "accept", None).await;
+        assert_eq!(status, expected, "{body}");
+    }
+
+    // Accepted: captured, its room opens, the customer is told; accepting again is 409.
+    let (status, accepted) = crate::bookings::step(&stack, &bruno, &id, "accept", None).await;
+    assert_eq!(
+        (status, &accepted["state"]),
+        (200, &json!("accepted")),
+        "{accepted}"
+    );
+    let (_, intent) = stripe
+        .api("GET", &format!("/v1/payment_intents/{pi}"), &[])
+        .await;
+    assert_eq!(intent["status"], "succeeded");
+    let detail = crate::bookings::booking_when(&stack, &ana, &id, "accepted").await;
+    assert_eq!(detail["ledger"][0]["step"], "charge");
+    assert_eq!(
+        stack
+            .status("GET", &format!("/rooms/{id}"), &bruno.token)
+            .await,
+        200
+    );
+    stack
+        .notified(&ana, "booking_confirmed", "bookingId", &id)
+        .await;
+    let (status, _) = crate::bookings::step(&stack, &bruno, &id, "accept", None).await;
+    assert_eq!(status, 409);
+
+    // Declined: voided, nothing charged, the time is free again and the customer is told.
+    let other = requested(&stack, &carla, &tap, &free[6]).await;
+    let other_id = other["id"].as_str().unwrap().to_owned();
+    assert!(!starts_of(&slots_on(&stack, &ana, &tap, &date).await).contains(&free[6]));
+    let (status, declined) = crate::bookings::step(
+        &stack,
+        &bruno,
+        &other_id,
+        "decline",
+        Some(json!({ "reason": "Away that afternoon" })),
+    )
+    .await;
+    assert_eq!(
+        (status, &declined["state"]),
+        (200, &json!("declined")),
+        "{declined}"
+    );
+    let other_pi = other["paymentIntentId"].as_str().unwrap();
+    let (_, intent) = stripe
+        .api("GET", &format!("/v1/payment_intents/{other_pi}"), &[])
+        .await;
+    assert_eq!(intent["status"], "canceled");
+    assert!(starts_of(&slots_on(&stack, &ana, &tap, &date).await).contains(&free[6]));
+    let told = stack
+        .notified(&carla, "booking_declined", "bookingId", &other_id)
+        .await;
+    assert!(
+        told["body"].as_str().unwrap().contains("declined"),
+        "{told}"
+    );
+}
+
+#[tokio::test]
+async fn ten_concurrent_requests_for_overlapping_time_of_one_provider_make_one_booking() {
+    let _sweep = crate::bookings::SWEEP.read().await;
+    let stack = Stack::from_env();
+    let (bruno, tap, sink, date) = bookable(&stack, "Race").await;
+    let mut customers = Vec::new();
+    for i in 0..5 {
+        customers.push(stack.person(&format!("Racer {i}")).await);
+    }
+    let free = starts_of(&slots_on(&stack, &customers[0], &tap, &date).await);
+    // The tap at 10:00 and the sink at 10:30 overlap: of all ten, one booking.
+    let (at_ten, at_half_past) = (free[2].clone(), free[3].clone());
+    let answers = futures::future::join_all(customers.iter().flat_map(|who| {
+        [
+            book(&stack, who, &tap, &at_ten, "race-tap"),
+            book(&stack, who, &sink, &at_half_past, "race-sink"),
+        ]
+    }))
+    .await;
+    let created: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == 201)
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    assert!(
+        answers.iter().all(|(s, _)| [201, 409].contains(s)),
+        "{answers:?}"
+    );
+    let (_, tasks) = stack
+        .call("GET", "/bookings?role=provider", Some(&bruno.token), None)
+        .await;
+    assert!(
+        tasks["items"].as_array().unwrap().is_empty(),
+        "unpaid requests are not the provider's yet"
+    );
+    for offer in [&tap, &sink] {
+        let left = starts_of(&slots_on(&stack, &customers[0], offer, &date).await);
+        assert!(
+            !left.contains(&at_ten) && !left.contains(&at_half_past),
+            "{left:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unanswered_request_expires_before_its_authorization_lapses_and_frees_its_time() {
+    // The request's timer is the sweep's, run six days ahead: alone.
+    let _sweep = crate::bookings::SWEEP.write().await;
+    let stack = Stack::from_env();
+    let (_, tap, _, date) = bookable(&stack, "Silent").await;
+    let ana = stack.person("Ana Waits").await;
+    let free = starts_of(&slots_on(&stack, &ana, &tap, &date).await);
+    let booking = requested(&stack, &ana, &tap, &free[4]).await;
+    let id = booking["id"].as_str().unwrap().to_owned();
+    let due = booking["timer"]["dueAt"]
+        .as_str()
+        .unwrap()
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap();
+    assert!(
+        due <= chrono::Utc::now() + chrono::Duration::days(6),
+        "before the authorization lapses: {booking}"
+    );
+    stack
+        .run_booking_timers(due + chrono::Duration::minutes(1))
+        .await;
+    crate::bookings::booking_when(&stack, &ana, &id, "expired").await;
+    let pi = booking["paymentIntentId"].as_str().unwrap();
+    let (_, intent) = stack
+        .stripe()
+        .api("GET", &format!("/v1/payment_intents/{pi}"), &[])
+        .await;
+    assert_eq!(intent["status"], "canceled");
+    assert!(starts_of(&slots_on(&stack, &ana, &tap, &date).await).contains(&free[4]));
+    let told = stack
+        .notified(&ana, "booking_declined", "bookingId", &id)
+        .await;
+    assert!(
+        told["body"].as_str().unwrap().contains("did not answer"),
+        "{told}"
+    );
 }

@@ -1,11 +1,15 @@
 //! Booking routes: `POST /offers/{id}/purchase`, accepting a job's application (`POST
-//! /jobs/{id}/applications/{providerId}/accept`), `GET /bookings`, `GET /bookings/{id}`,
+//! /jobs/{id}/applications/{providerId}/accept`), requesting a slot (`POST /offers/{id}/book`)
+//! and the provider's answer (`POST /bookings/{id}/{accept,decline}`), `GET /bookings`,
+//! `GET /bookings/{id}`,
 //! `POST /bookings/{id}/{start,deliver,confirm,cancel}`, the Stripe webhook
 //! (`POST /webhooks/stripe`) and the timer sweep.
 
 use chrono::{DateTime, Utc};
 
-use super::model::{BookingView, CancelRequest, DeliverRequest, PurchaseRequest, RefundRequest};
+use super::model::{
+    BookingView, CancelRequest, DeclineRequest, DeliverRequest, PurchaseRequest, RefundRequest,
+};
 use super::service::{self, Bookings};
 use super::store::{ListFilter, Outbox};
 use crate::adapters::{ApiGatewayPusher, SnsPush};
@@ -18,6 +22,7 @@ use crate::lambda::{Init, StripeInit};
 use crate::me::service::page_size;
 use crate::notifications::api::notifications_over;
 use crate::notifications::service::Notifications;
+use crate::scheduling::service::BookSlot;
 use crate::store::dynamo::DynamoStore;
 
 /// What every booking function builds once.
@@ -180,6 +185,42 @@ impl BookingsApi {
         )
         .await?;
         HttpResponse::json(if created { 201 } else { 200 }, &purchase)
+    }
+
+    /// `POST /offers/{id}/book`.
+    pub async fn book(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let offer = OfferId::parse(req.path_param("id"), "id")?;
+        let body: BookSlot = req.json()?;
+        let news = self.notifications();
+        let (purchase, created) = crate::scheduling::service::book(
+            &self.bookings(&news),
+            &self.store,
+            req.caller()?,
+            &offer,
+            body,
+            now(),
+        )
+        .await?;
+        HttpResponse::json(if created { 201 } else { 200 }, &purchase)
+    }
+
+    /// `POST /bookings/{id}/accept`.
+    pub async fn accept(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let booking = self
+            .bookings(&self.notifications())
+            .accept(req.caller()?, &booking_id(&req)?, now())
+            .await?;
+        HttpResponse::ok(&BookingView::from(booking))
+    }
+
+    /// `POST /bookings/{id}/decline`.
+    pub async fn decline(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: DeclineRequest = req.json_or_default()?;
+        let booking = self
+            .bookings(&self.notifications())
+            .decline(req.caller()?, &booking_id(&req)?, body, now())
+            .await?;
+        HttpResponse::ok(&BookingView::from(booking))
     }
 
     /// `POST /bookings/{id}/start`.

@@ -30,6 +30,7 @@ const ENTITY_LEDGER: &str = "ledger_step";
 const ENTITY_PURCHASE: &str = "purchase";
 const ENTITY_STRIPE_EVENT: &str = "stripe_event";
 const ENTITY_WAITING_RELEASE: &str = "waiting_release";
+const ENTITY_BUSY_CELL: &str = "busy_cell";
 /// Entity type of outbox items: the stream consumer's filter.
 pub const ENTITY_OUTBOX: &str = "booking_outbox";
 /// How long an outbox item is kept (its stream record is what matters; a day leaves room to
@@ -100,12 +101,17 @@ impl DynamoStore {
             .filter(|i| failed(guarded + i))
             .map(|i| limits[i].retry_after(now))
             .collect();
-        match full.into_iter().max() {
-            Some(retry_after_secs) => Ok(Creation::Limited { retry_after_secs }),
-            None => Err(Error::unexpected(anyhow::anyhow!(
-                "booking creation cancelled: {codes:?}"
-            ))),
+        if let Some(retry_after_secs) = full.into_iter().max() {
+            return Ok(Creation::Limited { retry_after_secs });
         }
+        // What is left is the booking's own writes: its time's cells are the ones another
+        // booking can hold.
+        if (guarded + limits.len()..codes.len()).any(failed) {
+            return Ok(Creation::TimeTaken);
+        }
+        Err(Error::unexpected(anyhow::anyhow!(
+            "booking creation cancelled: {codes:?}"
+        )))
     }
 
     /// The booking and both party rows; the booking only if `version` is the stored one
@@ -130,12 +136,41 @@ impl DynamoStore {
                 .build(),
             self.put_action(self.party_row_item(booking, PartyRole::Customer)?, None)?,
         ];
-        // "My tasks" lists a booking once it is paid (it then has its room); an unpaid or
-        // expired checkout is the customer's alone.
-        if booking.room_id.is_some() {
+        // "My tasks" lists a booking once it is paid (it then has its room) or a request to
+        // answer; an unpaid or expired checkout is the customer's alone.
+        if booking.provider_party() {
             writes.push(self.put_action(self.party_row_item(booking, PartyRole::Provider)?, None)?);
         }
+        // A new booking of a slot claims its time: each cell once, so of two bookings that
+        // overlap only one is written.
+        if version.is_none() {
+            writes.extend(self.time_claims(booking)?);
+        }
         Ok(writes)
+    }
+
+    /// The conditioned puts of the cells of the provider's time `booking` holds (none for a
+    /// booking without a time). Each cell carries the booking's own start and end (the slot
+    /// query reads them) and expires a week after it.
+    fn time_claims(&self, booking: &Booking) -> Result<Vec<TransactWriteItem>> {
+        let (Some((start, until)), Some(schedule)) = (booking.holds(), &booking.schedule) else {
+            return Ok(Vec::new());
+        };
+        let expires = (schedule.end + Duration::days(7)).timestamp();
+        crate::scheduling::model::cells(start, until)
+            .into_iter()
+            .map(|cell| {
+                let mut item = to_item(
+                    &crate::scheduling::keys::busy_cell(&booking.provider_id, cell),
+                    ENTITY_BUSY_CELL,
+                    None,
+                    &serde_json::json!({ "bookingId": booking.id, "start": schedule.start,
+                        "end": schedule.end }),
+                )?;
+                item.insert(keys::EXPIRES_AT.into(), n(expires));
+                self.put_action(item, Some("attribute_not_exists(PK)"))
+            })
+            .collect()
     }
 
     fn event_item(&self, event_id: &str, now: DateTime<Utc>) -> Result<Item> {
@@ -264,6 +299,13 @@ impl BookingStore for DynamoStore {
                 .build()
                 .map_err(Error::unexpected)?;
             actions.push(TransactWriteItem::builder().condition_check(check).build());
+        }
+        // A booking that stops holding its time (declined, expired, cancelled) frees it.
+        if let (Some((start, end)), None) = (before.holds(), after.holds()) {
+            for cell in crate::scheduling::model::cells(start, end) {
+                let key = crate::scheduling::keys::busy_cell(&after.provider_id, cell);
+                actions.push(self.delete_action(&key)?);
+            }
         }
         if let Some(provider) = &effects.unpark {
             actions.push(self.delete_action(&booking_keys::waiting_release(provider, &after.id))?);

@@ -10,10 +10,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::{BookingId, FileId, JobId, OfferId, RoomId, UserId};
+use crate::domain::{BookingId, FileId, JobId, OfferId, RoomId, TimeZone, UserId};
 use crate::error::Error;
 use crate::jobs::model::{Application, Job};
 use crate::offers::model::{Money, Offer};
+use crate::scheduling::model::Slot;
 
 /// Where a booking comes from; instant sources skip `requested`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -140,6 +141,8 @@ impl fmt::Display for Event {
 
 /// How long a customer has to pay.
 pub const PAYMENT_WINDOW: Duration = Duration::minutes(15);
+/// How long a provider has to answer a request (a card authorization lasts 7 days).
+pub const REQUEST_WINDOW: Duration = Duration::days(6);
 /// How long after delivery a booking completes by itself.
 pub const AUTO_COMPLETE_AFTER: Duration = Duration::hours(48);
 
@@ -380,6 +383,9 @@ pub enum TimerKind {
     Release,
     /// A dispute was opened on released money: the transfer is reversed.
     ReverseTransfer,
+    /// A request to book the provider has not answered: it expires (its authorization is
+    /// voided) before the authorization lapses or the session would start.
+    RequestExpiry,
 }
 
 /// A booking's pending timer (at most one: each state needs at most one).
@@ -500,6 +506,13 @@ pub struct Booking {
     /// accepted application's thread, so the talk before and after paying is one history.
     #[serde(default)]
     pub thread_id: Option<RoomId>,
+    /// When it takes place (a booked slot).
+    #[serde(default)]
+    pub schedule: Option<Schedule>,
+    /// When its payment was authorized, to be captured on acceptance (a request to book):
+    /// from then on the provider sees it and answers it.
+    #[serde(default)]
+    pub authorized_at: Option<DateTime<Utc>>,
     /// The buyer.
     pub customer_id: UserId,
     /// The seller, assigned once paid.
@@ -556,6 +569,22 @@ pub struct Booking {
     pub version: u32,
 }
 
+/// When a booked slot takes place.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Schedule {
+    /// Start (UTC).
+    pub start: DateTime<Utc>,
+    /// End (UTC).
+    pub end: DateTime<Utc>,
+    /// The provider's time zone when booked.
+    pub time_zone: TimeZone,
+    /// The slot's price multiplier when booked (its price is the booking's).
+    pub multiplier: f64,
+    /// Minutes kept free after it, as the provider's plan said when booked.
+    pub buffer_minutes: u32,
+}
+
 impl Booking {
     /// A purchase of `offer` by `customer` at `now`: waiting for payment, with the payment
     /// window's timer and the platform's default commission.
@@ -605,6 +634,36 @@ impl Booking {
         }
     }
 
+    /// A request by `customer` to book `slot` of `offer` (a plan in `time_zone` with
+    /// `buffer_minutes`) at `now`: waiting for the card's authorization, at the slot's price.
+    pub fn for_slot(
+        offer: Offer,
+        customer: UserId,
+        slot: &Slot,
+        (time_zone, buffer_minutes): (TimeZone, u32),
+        commission_basis_points: u32,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            offer_id: Some(offer.id),
+            schedule: Some(Schedule {
+                start: slot.start,
+                end: slot.end,
+                time_zone,
+                multiplier: slot.multiplier,
+                buffer_minutes,
+            }),
+            ..Self::unpaid(
+                Source::Slot,
+                customer,
+                offer.provider_id,
+                (offer.title, offer.category, slot.price.clone()),
+                commission_basis_points,
+                now,
+            )
+        }
+    }
+
     /// A new booking waiting for payment: what (title, category, price) `customer` buys of
     /// `provider`, with the payment window's timer.
     fn unpaid(
@@ -621,6 +680,8 @@ impl Booking {
             offer_id: None,
             job_id: None,
             thread_id: None,
+            schedule: None,
+            authorized_at: None,
             customer_id: customer,
             provider_id: provider,
             title,
@@ -672,6 +733,30 @@ impl Booking {
     /// Whether it was paid (the payment's transaction gives it its room).
     pub fn paid(&self) -> bool {
         self.room_id.is_some()
+    }
+
+    /// Whether the provider is one of its parties: once it is paid, or its payment is
+    /// authorized (a request they answer). An unpaid checkout is the customer's alone.
+    pub fn provider_party(&self) -> bool {
+        self.paid() || self.authorized_at.is_some()
+    }
+
+    /// The provider's time it holds — from its start to its end plus the buffer — while it
+    /// may still take place (or took place): none once declined, expired, cancelled or never
+    /// paid.
+    pub fn holds(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let schedule = self.schedule.as_ref()?;
+        let released = matches!(
+            self.state,
+            BookingState::Declined
+                | BookingState::Expired
+                | BookingState::PaymentExpired
+                | BookingState::CancelledByCustomer
+                | BookingState::CancelledByProvider
+                | BookingState::CancelledByOperator
+        );
+        let buffer = Duration::minutes(i64::from(schedule.buffer_minutes));
+        (!released).then_some((schedule.start, schedule.end + buffer))
     }
 
     /// Whether the provider has (and keeps) the earnings.
@@ -744,7 +829,8 @@ impl Booking {
         }
         if self.released() {
             PaymentState::Released
-        } else if self.room_id.is_some() {
+        } else if self.room_id.is_some() || self.state == BookingState::Requested {
+            // Captured, or authorized on the card while the provider answers.
             PaymentState::Held
         } else if self.state != BookingState::PendingPayment {
             PaymentState::Unpaid
@@ -766,6 +852,15 @@ impl Booking {
                 now + AUTO_COMPLETE_AFTER,
             )),
             BookingState::Completed => Some(Timer::due(TimerKind::Release, now)),
+            // The provider answers before the authorization lapses and before the start.
+            BookingState::Requested => {
+                let deadline = now + REQUEST_WINDOW;
+                let due = self
+                    .schedule
+                    .as_ref()
+                    .map_or(deadline, |s| s.start.min(deadline));
+                Some(Timer::due(TimerKind::RequestExpiry, due))
+            }
             _ => None,
         };
         Ok(Self {
@@ -905,6 +1000,30 @@ pub struct CancelRequest {
         max_length = 500
     )]
     pub reason: String,
+}
+
+/// `POST /bookings/{id}/decline`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeclineRequest {
+    /// Why, for the customer (1–500 characters, not blank, no control characters but new
+    /// lines and tabs).
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$",
+        min_length = 1,
+        max_length = 500
+    )]
+    pub reason: Option<String>,
+}
+
+impl DeclineRequest {
+    /// The checked reason, trimmed.
+    pub fn reason(&self) -> Result<Option<String>, Error> {
+        self.reason
+            .as_deref()
+            .map(|r| crate::offers::model::text(r, "reason", 1, 500))
+            .transpose()
+    }
 }
 
 #[cfg(test)]

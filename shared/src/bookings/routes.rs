@@ -134,6 +134,37 @@ pub const FEATURE: Feature = Feature {
             run: serve_http!(init_stripe, BookingsApi::new, confirm),
         },
         Function {
+            name: "book-slot",
+            description: "Requests a free slot of an offer: the booking holds the provider's time (one of overlapping requests wins) and its PaymentIntent authorizes the card (idempotent per client key).",
+            trigger: Trigger::Http(&[("POST", "/offers/{id}/book")], Access::Bearer),
+            // Query: the provider's held time; UpdateItem: the purchase limits.
+            allow: &[
+                Allow::Table(&["GetItem", "PutItem", "UpdateItem", "Query"]),
+                STRIPE_KEY,
+            ],
+            env: STRIPE,
+            timeout: Some(15),
+            run: serve_http!(init_stripe, BookingsApi::new, book),
+        },
+        Function {
+            name: "accept-booking",
+            description: "The provider accepts a request: its payment is captured, its room opens, the customer is told.",
+            trigger: Trigger::Http(&[("POST", "/bookings/{id}/accept")], Access::Bearer),
+            allow: MOVE_AND_TELL,
+            env: STRIPE,
+            timeout: Some(15),
+            run: serve_http!(init_stripe, BookingsApi::new, accept),
+        },
+        Function {
+            name: "decline-booking",
+            description: "The provider declines a request: its authorization is voided, its time freed, the customer told.",
+            trigger: Trigger::Http(&[("POST", "/bookings/{id}/decline")], Access::Bearer),
+            allow: MOVE_AND_TELL,
+            env: STRIPE,
+            timeout: Some(15),
+            run: serve_http!(init_stripe, BookingsApi::new, decline),
+        },
+        Function {
             name: "cancel-booking",
             description: "Cancels a booking with the refund the policy gives, and tells both parties.",
             trigger: Trigger::Http(&[("POST", "/bookings/{id}/cancel")], Access::Bearer),

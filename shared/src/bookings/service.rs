@@ -16,11 +16,12 @@ use tracing::{info, instrument, warn};
 use utoipa::ToSchema;
 
 use super::model::{
-    Account, Actor, Booking, BookingState, BookingView, CancelRequest, DeliverRequest, DisputeInfo,
-    DisputeStatus, Event, PartyRole, PaymentState, PurchaseRequest, RefundInfo, RefundRequest,
-    Timer, TimerKind, TransferInfo, amount_of, charge_entries, completion_entries, dispute_entries,
-    dispute_lost_entries, dispute_won_entries, idempotency_key, refund, refund_earned_entries,
-    refund_entries, release_entries, reversal_entries,
+    Account, Actor, Booking, BookingState, BookingView, CancelRequest, DeclineRequest,
+    DeliverRequest, DisputeInfo, DisputeStatus, Event, PartyRole, PaymentState, PurchaseRequest,
+    RefundInfo, RefundRequest, Timer, TimerKind, TransferInfo, amount_of, charge_entries,
+    completion_entries, dispute_entries, dispute_lost_entries, dispute_won_entries,
+    idempotency_key, refund, refund_earned_entries, refund_entries, release_entries,
+    reversal_entries,
 };
 use super::store::{
     Announcement, Audience, BookingNews, BookingStore, Creation, Effects, LedgerStep, ListFilter,
@@ -152,14 +153,40 @@ pub struct Bookings<'a> {
 }
 
 /// How `caller` acts on `booking`, if they may see it at all. The provider becomes a party
-/// once the booking is paid (it then has its room): an unpaid checkout is the customer's alone.
+/// once the booking is paid (it then has its room) or its payment authorized (a request they
+/// answer): an unpaid checkout is the customer's alone.
 fn actor_of(caller: &Caller, booking: &Booking) -> Option<Actor> {
     match booking.role_of(&caller.user_id) {
         Some(PartyRole::Customer) => Some(Actor::Customer),
-        Some(PartyRole::Provider) if booking.room_id.is_some() => Some(Actor::Provider),
+        Some(PartyRole::Provider) if booking.provider_party() => Some(Actor::Provider),
         _ if caller.roles.contains(&Role::Admin) => Some(Actor::Operator),
         _ => None,
     }
+}
+
+/// The limits of a buyer's new checkouts (purchases and slot requests): per buyer, and per
+/// buyer and offer (`"{buyer}:{offer}"`). They count bookings created, in the creating
+/// transaction: concurrent retries of one key count once.
+pub(crate) fn purchase_limits<'a>(buyer: &'a str, buyer_and_offer: &'a str) -> [RateLimit<'a>; 2] {
+    [
+        RateLimit {
+            scope: "purchase",
+            subject: buyer,
+            limit: PURCHASES_PER_BUYER,
+            window_secs: PURCHASE_WINDOW_SECS,
+        },
+        RateLimit {
+            scope: "purchase-offer",
+            subject: buyer_and_offer,
+            limit: PURCHASES_PER_OFFER,
+            window_secs: PURCHASE_WINDOW_SECS,
+        },
+    ]
+}
+
+/// A request for time another booking got first.
+pub(crate) fn time_taken() -> Error {
+    Error::Conflict("this time was just booked by someone else: read the slots again".into())
 }
 
 fn lost_race() -> Error {
@@ -209,32 +236,22 @@ impl Bookings<'_> {
         }
         let rate = rates.rate(&offer.category);
         let booking = Booking::for_offer(offer, me, rate, now);
-        // The limits count bookings created, in the creating transaction: concurrent
-        // retries of one key count once.
         let (buyer, buyer_and_offer) = (me.to_string(), format!("{me}:{offer_id}"));
-        let limits = [
-            RateLimit {
-                scope: "purchase",
-                subject: &buyer,
-                limit: PURCHASES_PER_BUYER,
-                window_secs: PURCHASE_WINDOW_SECS,
-            },
-            RateLimit {
-                scope: "purchase-offer",
-                subject: &buyer_and_offer,
-                limit: PURCHASES_PER_OFFER,
-                window_secs: PURCHASE_WINDOW_SECS,
-            },
-        ];
         match self
             .store
-            .create_booking(&booking, key, &limits, now)
+            .create_booking(
+                &booking,
+                key,
+                &purchase_limits(&buyer, &buyer_and_offer),
+                now,
+            )
             .await?
         {
             Creation::Created => {}
             Creation::Limited { retry_after_secs } => {
                 return Err(Error::RateLimited { retry_after_secs });
             }
+            Creation::TimeTaken => return Err(time_taken()),
             Creation::KeyTaken => {
                 // A concurrent request with the same key won: answer with its booking.
                 let id = self
@@ -250,7 +267,7 @@ impl Bookings<'_> {
     }
 
     /// The booking an earlier purchase with the same key created, paid for as then.
-    async fn resume(
+    pub(crate) async fn resume(
         &self,
         me: &UserId,
         id: &BookingId,
@@ -1012,7 +1029,8 @@ impl Bookings<'_> {
             BookingState::PendingPayment | BookingState::Requested
         );
         let amount = if captured {
-            refund(booking.price.amount, booking.state, None, actor, now)
+            let start = booking.schedule.as_ref().map(|s| s.start);
+            refund(booking.price.amount, booking.state, start, actor, now)
         } else {
             0
         };
@@ -1408,6 +1426,7 @@ impl Bookings<'_> {
         info!(event_id = %event.id, kind = %event.kind, "stripe event");
         match event.kind.as_str() {
             "payment_intent.succeeded"
+            | "payment_intent.amount_capturable_updated"
             | "payment_intent.payment_failed"
             | "payment_intent.canceled" => self.payment_event(&event, now).await,
             "account.updated" => self.account_event(&event, now).await,
@@ -1457,6 +1476,7 @@ impl Bookings<'_> {
         }
         match payment.status.as_str() {
             "succeeded" => self.paid(booking, &payment, Some(&event.id), now).await,
+            "requires_capture" => self.authorized(booking, &payment, &event.id, now).await,
             "canceled" => {
                 self.expire(booking, Event::PaymentCanceled, Some(&event.id), now)
                     .await
@@ -1483,6 +1503,11 @@ impl Bookings<'_> {
                 payment.amount_received.max(booking.price.amount),
                 now,
             );
+            if booking.state == BookingState::Requested {
+                // Captured: only an acceptance captures, and it stopped (or has not yet
+                // written) before its transition: finish it.
+                return self.accepted(booking, payment, event, now).await;
+            }
             if booking.state != BookingState::PendingPayment {
                 // A booking that was paid has its room: this is a duplicate or reordered
                 // delivery (whatever happened since, a cancellation's refund included, is not
@@ -1499,28 +1524,7 @@ impl Bookings<'_> {
             after.charge_id = payment.latest_charge.clone();
             after.payment_error = None;
             after.room_id = Some(booking.room());
-            let room = Room {
-                id: booking.room(),
-                kind: RoomKind::Subject,
-                name: Some(booking.title.clone()),
-                avatar_file_id: None,
-                subject: Some(Subject {
-                    kind: SubjectType::Booking,
-                    id: booking.id.to_string(),
-                }),
-                created_by: booking.customer_id,
-                created_at: now,
-                last_message: None,
-                last_activity_at: now,
-                member_count: 2,
-                seq: 0,
-                counted: 0,
-            };
-            // Both are plain members: nobody adds a third person to a booking's room.
-            let members = [
-                Member::new(&room, booking.customer_id, MemberRole::Member, None),
-                Member::new(&room, booking.provider_id, MemberRole::Member, None),
-            ];
+            let (room, members) = room_of(&booking, now);
             // The parties' open chat screens learn of the room (from the outbox, as of any
             // other new room), the customer that it is confirmed, the provider that it is
             // theirs.
@@ -1661,6 +1665,179 @@ impl Bookings<'_> {
         Ok(WebhookOutcome::Applied)
     }
 
+    /// The card was authorized for a request to book: the booking is `requested`; the
+    /// provider sees it and is told, and a timer expires it if they do not answer in time.
+    async fn authorized(
+        &self,
+        booking: Booking,
+        payment: &Payment,
+        event: &str,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookOutcome> {
+        if booking.state != BookingState::PendingPayment {
+            return Ok(WebhookOutcome::Duplicate);
+        }
+        let mut after = booking.moved(Event::PaymentAuthorized, Actor::System, now)?;
+        after.payment_intent_id = Some(payment.id.clone());
+        after.payment_error = None;
+        after.authorized_at = Some(now);
+        let effects = Effects {
+            stripe_event: Some(event),
+            announcements: vec![announce(
+                Kind::ProviderAssigned,
+                vec![after.provider_id],
+                Some(after.customer_id),
+                json!({ "title": after.title, "assignee": true, "requested": true,
+                    "when": when_of(&after) }),
+                "requested",
+            )],
+            ..Effects::default()
+        };
+        if !self.store.transition(&booking, &after, effects).await? {
+            // Decided again on the next delivery, on what is stored then.
+            return Err(lost_race());
+        }
+        info!(booking_id = %after.id, "booking requested");
+        Ok(WebhookOutcome::Applied)
+    }
+
+    /// `POST /bookings/{id}/accept` (the provider): captures the authorized payment, then
+    /// accepts the request (its room opens, its charge is written, the customer is told).
+    /// The capture's key is the booking's version: a retry captures once; an acceptance that
+    /// stops after capturing is finished by the payment's webhook or the request's timer.
+    #[instrument(skip_all, fields(user_id = %caller.user_id, booking_id = %id))]
+    pub async fn accept(
+        &self,
+        caller: &Caller,
+        id: &BookingId,
+        now: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let (booking, actor) = self.visible(caller, id).await?;
+        only(
+            actor,
+            Actor::Provider,
+            "only the provider answers a request",
+        )?;
+        booking.moved(Event::Accept, actor, now)?;
+        let pi = booking.payment_intent_id.clone().ok_or_else(lost_race)?;
+        let payment = self
+            .payments
+            .capture_payment(&pi, &stripe_key(&booking, "capture"))
+            .await?;
+        if payment.status != "succeeded" {
+            return Err(Error::Conflict(format!(
+                "the payment could not be captured ({}): the request cannot be accepted",
+                payment.status
+            )));
+        }
+        self.accepted(booking, &payment, None, now).await?;
+        self.store.get_booking(id).await?.ok_or_else(lost_race)
+    }
+
+    /// A request whose payment was captured becomes `accepted`, as a paid purchase does: its
+    /// room opens, its charge is written and the customer is told, in one transaction.
+    async fn accepted(
+        &self,
+        mut booking: Booking,
+        payment: &Payment,
+        event: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookOutcome> {
+        for _ in 0..PAID_ATTEMPTS {
+            if booking.state != BookingState::Requested {
+                return Ok(WebhookOutcome::Duplicate);
+            }
+            let mut after = booking.moved(Event::Accept, Actor::Provider, now)?;
+            after.charge_id = payment.latest_charge.clone();
+            after.room_id = Some(booking.room());
+            let (room, members) = room_of(&booking, now);
+            let effects = Effects {
+                ledger: vec![charge_step(
+                    payment,
+                    payment.amount_received.max(booking.price.amount),
+                    now,
+                )],
+                room: Some((&room, &members[..])),
+                stripe_event: event,
+                announcements: vec![announce(
+                    Kind::BookingConfirmed,
+                    vec![booking.customer_id],
+                    Some(booking.provider_id),
+                    json!({ "title": booking.title, "when": when_of(&booking) }),
+                    "confirmed",
+                )],
+                ..Effects::default()
+            };
+            if self.store.transition(&booking, &after, effects).await? {
+                info!(booking_id = %after.id, "request accepted");
+                return Ok(WebhookOutcome::Applied);
+            }
+            booking = self
+                .store
+                .get_booking(&booking.id)
+                .await?
+                .ok_or_else(lost_race)?;
+        }
+        Err(lost_race())
+    }
+
+    /// `POST /bookings/{id}/decline` (the provider): the request is `declined`, its
+    /// authorization voided (a timer makes sure), its time free again; the customer is told.
+    #[instrument(skip_all, fields(user_id = %caller.user_id, booking_id = %id))]
+    pub async fn decline(
+        &self,
+        caller: &Caller,
+        id: &BookingId,
+        request: DeclineRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let reason = request.reason()?;
+        let (booking, actor) = self.visible(caller, id).await?;
+        only(
+            actor,
+            Actor::Provider,
+            "only the provider answers a request",
+        )?;
+        let after = booking.moved(Event::Decline, actor, now)?;
+        self.unanswered(booking, after, reason, now).await
+    }
+
+    /// A request that ends unaccepted (declined, or expired): its authorization is voided
+    /// (a timer reads the payment again until Stripe has cancelled it) and the customer told.
+    async fn unanswered(
+        &self,
+        booking: Booking,
+        mut after: Booking,
+        reason: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Booking> {
+        after.timer = Some(Timer::due(TimerKind::VoidPayment, now + VOID_CHECK));
+        after.cancel_reason = reason.clone();
+        let step = crate::domain::wire_name(&after.state);
+        let effects = Effects {
+            announcements: vec![announce(
+                Kind::BookingDeclined,
+                vec![after.customer_id],
+                Some(after.provider_id),
+                json!({ "title": after.title, "when": when_of(&after), "reason": reason,
+                    "expired": after.state == BookingState::Expired }),
+                &step,
+            )],
+            ..Effects::default()
+        };
+        self.apply(&booking, &after, effects).await?;
+        info!(booking_id = %after.id, state = %after.state, "request ended unanswered");
+        if let Some(pi) = &after.payment_intent_id
+            && let Err(err) = self
+                .payments
+                .cancel_payment(pi, &stripe_key(&after, "void"))
+                .await
+        {
+            warn!(error = %err, booking_id = %after.id, "authorization not voided yet; the sweep retries");
+        }
+        Ok(after)
+    }
+
     /// The payment was cancelled or its window ran out: the booking can no longer be paid.
     async fn expire(
         &self,
@@ -1770,6 +1947,20 @@ impl Bookings<'_> {
                 self.expire(booking, Event::PaymentTimerExpired, None, now)
                     .await?;
             }
+            (TimerKind::RequestExpiry, BookingState::Requested) => {
+                let payment = match &booking.payment_intent_id {
+                    Some(pi) => Some(self.payments.payment(pi).await?),
+                    None => None,
+                };
+                if let Some(payment) = payment.filter(|p| p.status == "succeeded") {
+                    // Captured by an acceptance that stopped before its transition.
+                    self.accepted(booking, &payment, None, now).await?;
+                } else {
+                    let after = booking.moved(Event::RequestTimerExpired, Actor::System, now)?;
+                    let reason = Some("the provider did not answer in time".to_owned());
+                    self.unanswered(booking, after, reason, now).await?;
+                }
+            }
             (TimerKind::AutoComplete, BookingState::Delivered) => {
                 self.complete(&booking, Event::AutoComplete, Actor::System, now)
                     .await?;
@@ -1868,6 +2059,47 @@ fn announce(
         actor,
         data,
         step: step.to_owned(),
+    }
+}
+
+/// The chat room a booking's payment opens for its two parties (the same id as the booking),
+/// with both as plain members: nobody adds a third person to a booking's room.
+fn room_of(booking: &Booking, now: DateTime<Utc>) -> (Room, [Member; 2]) {
+    let room = Room {
+        id: booking.room(),
+        kind: RoomKind::Subject,
+        name: Some(booking.title.clone()),
+        avatar_file_id: None,
+        subject: Some(Subject {
+            kind: SubjectType::Booking,
+            id: booking.id.to_string(),
+        }),
+        created_by: booking.customer_id,
+        created_at: now,
+        last_message: None,
+        last_activity_at: now,
+        member_count: 2,
+        seq: 0,
+        counted: 0,
+    };
+    let members = [
+        Member::new(&room, booking.customer_id, MemberRole::Member, None),
+        Member::new(&room, booking.provider_id, MemberRole::Member, None),
+    ];
+    (room, members)
+}
+
+/// When a booking takes place, for the texts: `'Fix a tap' on 2027-03-28 09:00 (+02:00)`
+/// in the provider's time, or just its title when it has no time.
+fn when_of(booking: &Booking) -> String {
+    let title = format!("'{}'", booking.title);
+    match &booking.schedule {
+        Some(s) => {
+            let zone: chrono_tz::Tz = s.time_zone.as_str().parse().unwrap_or(chrono_tz::Tz::UTC);
+            let local = s.start.with_timezone(&zone);
+            format!("{title} on {}", local.format("%Y-%m-%d %H:%M (%:z)"))
+        }
+        None => title,
     }
 }
 
@@ -2382,6 +2614,12 @@ mod tests {
         async fn cancel_payment(&self, id: &str, _: &str) -> Result<Payment> {
             self.cancels.lock().unwrap().push(id.to_owned());
             Ok(self.payment.clone())
+        }
+        async fn capture_payment(&self, _: &str, _: &str) -> Result<Payment> {
+            Ok(Payment {
+                status: "succeeded".into(),
+                ..self.payment.clone()
+            })
         }
         async fn refunds(&self, _: &str) -> Result<Vec<RefundRecord>> {
             Ok(self

@@ -229,6 +229,8 @@ pub enum Creation {
         /// Seconds until the fullest window ends.
         retry_after_secs: u64,
     },
+    /// Some of the provider's time it would hold is another booking's: nothing written.
+    TimeTaken,
 }
 
 /// Stripe, as the booking flows call it.
@@ -240,6 +242,8 @@ pub trait PaymentGateway: Send + Sync {
     async fn payment(&self, id: &str) -> Result<Payment>;
     /// Cancels a PaymentIntent that has not succeeded.
     async fn cancel_payment(&self, id: &str, key: &str) -> Result<Payment>;
+    /// Captures an authorized PaymentIntent.
+    async fn capture_payment(&self, id: &str, key: &str) -> Result<Payment>;
     /// Refunds `amount` of a payment; Stripe's refund id.
     async fn refund(&self, payment_intent: &str, amount: i64, key: &str) -> Result<String>;
     /// The refunds a payment has at Stripe.
@@ -266,6 +270,9 @@ impl PaymentGateway for gigwire_payments::StripePayments {
     }
     async fn cancel_payment(&self, id: &str, key: &str) -> Result<Payment> {
         Ok(gigwire_payments::StripePayments::cancel_payment(self, id, key).await?)
+    }
+    async fn capture_payment(&self, id: &str, key: &str) -> Result<Payment> {
+        Ok(gigwire_payments::StripePayments::capture_payment(self, id, key).await?)
     }
     async fn refund(&self, payment_intent: &str, amount: i64, key: &str) -> Result<String> {
         Ok(

@@ -494,6 +494,7 @@ pub async fn accept(
         Creation::Limited { retry_after_secs } => {
             return Err(Error::RateLimited { retry_after_secs });
         }
+        Creation::TimeTaken => return Err(crate::bookings::service::time_taken()),
         Creation::KeyTaken => {
             // Another accept won: the same application's answers its booking.
             let (job, application) =

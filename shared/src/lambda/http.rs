@@ -88,6 +88,16 @@ impl HttpRequest {
         })
     }
 
+    /// Parses the body as `T`, or `T::default()` when there is none (a body of optional
+    /// fields the client may leave out).
+    pub fn json_or_default<T: DeserializeOwned + Default>(&self) -> Result<T> {
+        if self.body.is_empty() {
+            Ok(T::default())
+        } else {
+            self.json()
+        }
+    }
+
     /// Parses the body as `T`. Unknown fields, wrong types and missing fields are validation
     /// errors naming the field; unreadable JSON is a bad request. Every body of the API is a
     /// JSON object: serde would otherwise map an array onto a struct's fields by position

@@ -180,11 +180,7 @@ impl NotificationsApi {
 
     /// `PUT /me/subscriptions/{target}` (an empty body keeps every channel on).
     pub async fn subscribe(&self, req: HttpRequest) -> Result<HttpResponse> {
-        let body: Subscribe = if req.body.is_empty() {
-            Subscribe::default()
-        } else {
-            req.json()?
-        };
+        let body: Subscribe = req.json_or_default()?;
         let subscription = self
             .subscriptions()
             .subscribe(req.caller()?, &target(&req), body, now())

@@ -193,7 +193,7 @@ pub fn spec(kind: Kind) -> KindSpec {
             false,
             minutes(10),
             "Booking declined",
-            "{{ actor }} declined your booking for {{ when }}.",
+            "{% if expired %}{{ actor }} did not answer your request for {{ when }}: it expired and nothing was charged.{% else %}{{ actor }} declined your booking for {{ when }}.{% endif %}",
             "{{ count }} bookings declined",
         ),
         Kind::ProviderAssigned => (
@@ -201,9 +201,10 @@ pub fn spec(kind: Kind) -> KindSpec {
             ALL_CHANNELS,
             false,
             minutes(10),
-            // To the customer, or (`assignee` set) to the provider who got the work.
-            "{% if assignee %}New booking: {{ title }}{% else %}{{ actor }} was assigned to your job{% endif %}",
-            "{% if assignee %}{{ actor }} booked '{{ title }}'; it is assigned to you.{% else %}{{ actor }} will take care of '{{ title }}'.{% endif %}",
+            // To the customer, or (`assignee` set) to the provider who got the work, or
+            // (`requested` too) who is asked to accept or decline it.
+            "{% if requested %}New request: {{ title }}{% elif assignee %}New booking: {{ title }}{% else %}{{ actor }} was assigned to your job{% endif %}",
+            "{% if requested %}{{ actor }} asks to book {{ when }}: accept or decline it.{% elif assignee %}{{ actor }} booked '{{ title }}'; it is assigned to you.{% else %}{{ actor }} will take care of '{{ title }}'.{% endif %}",
             "{{ count }} assignments",
         ),
         Kind::SessionStartingSoon => (

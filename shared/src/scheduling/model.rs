@@ -34,6 +34,13 @@ pub const MAX_RANGE_DAYS: i64 = 31;
 pub const SLOT_STEP_MINUTES: u32 = 30;
 /// Multipliers, in hundredths: 0.5 to 5.0.
 const MULTIPLIER_HUNDREDTHS: (u32, u32) = (50, 500);
+/// The provider's time is held in cells of this many minutes (UTC quarter hours): plan times
+/// are on quarter hours and every zone's offset is a multiple of 15 minutes, so a slot
+/// starts on a cell's boundary and two bookings share a cell only when they overlap.
+pub const CELL_MINUTES: i64 = 15;
+/// The longest offer that is booked by slot (its time and buffer are held cell by cell, in
+/// the booking's own transaction).
+pub const MAX_SLOT_MINUTES: u32 = 480;
 
 /// Local hours of one day with their price multiplier.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -200,6 +207,12 @@ fn clock(raw: &str, field: &str, end: bool) -> Result<u32, Error> {
     if end && minutes == 0 {
         return Err(invalid());
     }
+    if i64::from(minutes) % CELL_MINUTES != 0 {
+        return Err(Error::field(
+            field,
+            "on a quarter hour (:00, :15, :30, :45)",
+        ));
+    }
     Ok(minutes)
 }
 
@@ -339,6 +352,18 @@ pub struct Slot {
 
 /// A time the provider is taken (a booking), without its buffer.
 pub type Busy = (DateTime<Utc>, DateTime<Utc>);
+
+/// The cells (their UTC starts) a booking holding `start` to `end` claims: every quarter
+/// hour it touches.
+pub fn cells(start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let step = CELL_MINUTES * 60;
+    let first = start.timestamp().div_euclid(step) * step;
+    (0..)
+        .map(|i| first + i * step)
+        .take_while(|at| *at < end.timestamp())
+        .filter_map(|at| DateTime::from_timestamp(at, 0))
+        .collect()
+}
 
 /// `base` × `hundredths` / 100, rounded down to the minor unit (a fraction of a cent is never
 /// charged).
@@ -637,6 +662,24 @@ mod tests {
     }
 
     #[test]
+    fn a_booking_claims_every_quarter_hour_it_touches_and_neighbours_share_none() {
+        let claim = |from: &str, to: &str| cells(at(from), at(to));
+        assert_eq!(
+            claim("2026-12-07T09:00:00Z", "2026-12-07T10:00:00Z").len(),
+            4
+        );
+        // 50 minutes and a 5-minute buffer end mid-cell: the cell is claimed whole ...
+        let first = claim("2026-12-07T09:00:00Z", "2026-12-07T09:55:00Z");
+        assert_eq!(first.last(), Some(&at("2026-12-07T09:45:00Z")));
+        // ... and the next slot (on a quarter hour, after that end) claims none of them.
+        let next = claim("2026-12-07T10:00:00Z", "2026-12-07T11:00:00Z");
+        assert!(first.iter().all(|c| !next.contains(c)));
+        // Overlapping bookings share a cell.
+        let overlapping = claim("2026-12-07T09:30:00Z", "2026-12-07T10:30:00Z");
+        assert!(overlapping.iter().any(|c| first.contains(c)));
+    }
+
+    #[test]
     fn a_range_is_at_most_31_days_and_plans_name_their_wrong_field() {
         assert!(range(date("2026-12-01"), date("2026-12-31")).is_ok());
         assert!(range(date("2026-12-01"), date("2027-01-01")).is_err());
@@ -649,8 +692,11 @@ mod tests {
             buffer_minutes: 0,
         };
         type Spoil = fn(&mut SetAvailability);
-        let cases: [(&str, Spoil); 9] = [
+        let cases: [(&str, Spoil); 10] = [
             ("timeZone", |p| p.time_zone = "Mars/Base".into()),
+            ("weekly.monday[0].start", |p| {
+                p.weekly.monday = vec![interval("09:10", "17:00", 1.0)]
+            }),
             ("weekly.monday[0].start", |p| {
                 p.weekly.monday = vec![interval("9:00", "17:00", 1.0)]
             }),

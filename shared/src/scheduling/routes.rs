@@ -31,7 +31,8 @@ pub const FEATURE: Feature = Feature {
             name: "list-offer-slots",
             description: "An offer's free slots for a range of dates, priced, in UTC and the provider's local time.",
             trigger: Trigger::Http(&[("GET", "/offers/{id}/slots")], Access::Bearer),
-            allow: &[Allow::Table(&["GetItem"])],
+            // Query: the provider's held time.
+            allow: &[Allow::Table(&["GetItem", "Query"])],
             env: &[],
             timeout: None,
             run: serve_http!(SchedulingApi::new, slots),

@@ -1,18 +1,22 @@
 //! Scheduling use cases: a provider sets and reads their availability; anyone signed in asks
-//! an offer's free slots for a range of dates. Slots are computed from the plan on every
-//! query (a plan is one item), so a changed plan shows at once.
+//! an offer's free slots for a range of dates, and requests one. Slots are computed from the
+//! plan and the provider's held time on every query, so a changed plan or a new booking shows
+//! at once.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
 use tracing::{info, instrument};
 use utoipa::ToSchema;
 
-use super::model::{Availability, SetAvailability, Slot, range};
+use super::model::{Availability, MAX_SLOT_MINUTES, SetAvailability, Slot, range};
 use super::store::AvailabilityStore;
 use crate::auth::Caller;
+use crate::bookings::model::{Booking, idempotency_key};
+use crate::bookings::service::{Bookings, Purchase, purchase_limits, time_taken};
+use crate::bookings::store::Creation;
 use crate::domain::{OfferId, Role, TimeZone};
 use crate::error::{Error, Result};
-use crate::offers::model::OfferStatus;
+use crate::offers::model::{Offer, OfferStatus};
 use crate::offers::store::OfferStore;
 
 /// An offer's free slots in a range of dates.
@@ -35,6 +39,137 @@ pub struct Scheduling<'a> {
     pub plans: &'a dyn AvailabilityStore,
     /// Offers (what a slot is for).
     pub offers: &'a dyn OfferStore,
+}
+
+/// The plan `offer` is booked against: its provider's. Offers longer than
+/// [`MAX_SLOT_MINUTES`] are not booked by slot (409).
+async fn plan_of(plans: &dyn AvailabilityStore, offer: &Offer) -> Result<Availability> {
+    if offer.duration_minutes > MAX_SLOT_MINUTES {
+        return Err(Error::Conflict(format!(
+            "offers longer than {MAX_SLOT_MINUTES} minutes are bought, not booked by slot"
+        )));
+    }
+    plans
+        .availability(&offer.provider_id)
+        .await?
+        .ok_or(Error::NotFound("availability"))
+}
+
+/// `offer`'s free slots in `plan` on the local `dates`: the plan's slots less those the
+/// bookings holding the provider's time (and their buffers) take.
+async fn free_slots(
+    plans: &dyn AvailabilityStore,
+    offer: &Offer,
+    plan: &Availability,
+    dates: (NaiveDate, NaiveDate),
+    now: DateTime<Utc>,
+) -> Result<Vec<Slot>> {
+    // Local dates reach at most 14 hours either side of UTC's; the buffer a little more.
+    let margin = Duration::days(1) + Duration::minutes(i64::from(MAX_SLOT_MINUTES));
+    let from = dates.0.and_time(NaiveTime::MIN).and_utc() - margin;
+    let to = dates.1.and_time(NaiveTime::MIN).and_utc() + Duration::days(1) + margin;
+    let busy = plans.busy(&offer.provider_id, from, to).await?;
+    Ok(plan.slots(offer.duration_minutes, &offer.price, dates, &busy, now))
+}
+
+/// `POST /offers/{id}/book`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BookSlot {
+    /// The slot's `start`, as `GET /offers/{id}/slots` lists it.
+    pub start: DateTime<Utc>,
+    /// The client's key for this request (1–64 letters, digits, `-` or `_`): retrying with
+    /// the same key returns the same booking and payment.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "book-7f3a")]
+    pub idempotency_key: String,
+}
+
+/// `POST /offers/{id}/book`: a request to book a free slot of an active offer. The slot is
+/// checked against the provider's plan and held time now, and the booking (`pending_payment`,
+/// the slot's price, its time) claims the provider's time in its own transaction, cell by
+/// cell: of concurrent requests for overlapping time exactly one is written, the others are
+/// 409. Then its PaymentIntent (manual capture: authorized now, captured when the provider
+/// accepts), as a purchase. `true` when created now; the same key again answers the same.
+#[instrument(skip_all, fields(user_id = %caller.user_id, offer_id = %id))]
+pub async fn book(
+    bookings: &Bookings<'_>,
+    plans: &dyn AvailabilityStore,
+    caller: &Caller,
+    id: &OfferId,
+    request: BookSlot,
+    now: DateTime<Utc>,
+) -> Result<(Purchase, bool)> {
+    let key = idempotency_key(&request.idempotency_key)?;
+    let me = caller.user_id;
+    let (offer, earlier, rates) = futures::try_join!(
+        bookings.offers.get_offer(id),
+        bookings.store.purchase_of(&me, key),
+        bookings.accounts.commission_rates()
+    )?;
+    if let Some(earlier) = earlier {
+        return Ok((bookings.resume(&me, &earlier, id, now).await?, false));
+    }
+    let offer = offer
+        .filter(|o| o.status == OfferStatus::Active || o.provider_id == me)
+        .ok_or(Error::NotFound("offer"))?;
+    if offer.provider_id == me {
+        return Err(Error::BadRequest("you cannot book your own offer".into()));
+    }
+    if offer.status != OfferStatus::Active {
+        return Err(Error::NotFound("offer"));
+    }
+    let plan = plan_of(plans, &offer).await?;
+    let zone: chrono_tz::Tz = plan
+        .time_zone
+        .as_str()
+        .parse()
+        .unwrap_or(chrono_tz::Tz::UTC);
+    let day = request.start.with_timezone(&zone).date_naive();
+    let slot = free_slots(plans, &offer, &plan, (day, day), now)
+        .await?
+        .into_iter()
+        .find(|s| s.start == request.start)
+        .ok_or_else(|| {
+            Error::Conflict(
+                "not a free slot of this offer now: read GET /offers/{id}/slots again".into(),
+            )
+        })?;
+    let rate = rates.rate(&offer.category);
+    let booking = Booking::for_slot(
+        offer,
+        me,
+        &slot,
+        (plan.time_zone.clone(), plan.buffer_minutes),
+        rate,
+        now,
+    );
+    let (buyer, buyer_and_offer) = (me.to_string(), format!("{me}:{id}"));
+    match bookings
+        .store
+        .create_booking(
+            &booking,
+            key,
+            &purchase_limits(&buyer, &buyer_and_offer),
+            now,
+        )
+        .await?
+    {
+        Creation::Created => {}
+        Creation::Limited { retry_after_secs } => {
+            return Err(Error::RateLimited { retry_after_secs });
+        }
+        Creation::TimeTaken => return Err(time_taken()),
+        Creation::KeyTaken => {
+            let earlier = bookings
+                .store
+                .purchase_of(&me, key)
+                .await?
+                .ok_or_else(time_taken)?;
+            return Ok((bookings.resume(&me, &earlier, id, now).await?, false));
+        }
+    }
+    info!(booking_id = %booking.id, start = %slot.start, "slot requested");
+    Ok((bookings.with_payment(booking, now).await?, true))
 }
 
 /// A `YYYY-MM-DD` query parameter.
@@ -88,13 +223,8 @@ impl Scheduling<'_> {
             .await?
             .filter(|o| o.status == OfferStatus::Active || o.provider_id == caller.user_id)
             .ok_or(Error::NotFound("offer"))?;
-        let plan = self
-            .plans
-            .availability(&offer.provider_id)
-            .await?
-            .ok_or(Error::NotFound("availability"))?;
-        // No booking holds a provider's time yet: every slot of the plan is free.
-        let slots = plan.slots(offer.duration_minutes, &offer.price, dates, &[], now);
+        let plan = plan_of(self.plans, &offer).await?;
+        let slots = free_slots(self.plans, &offer, &plan, dates, now).await?;
         Ok(SlotList {
             offer_id: offer.id,
             time_zone: plan.time_zone,
