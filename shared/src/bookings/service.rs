@@ -1476,7 +1476,10 @@ impl Bookings<'_> {
         }
         match payment.status.as_str() {
             "succeeded" => self.paid(booking, &payment, Some(&event.id), now).await,
-            "requires_capture" => self.authorized(booking, &payment, &event.id, now).await,
+            "requires_capture" => {
+                self.authorized(booking, &payment, Some(&event.id), now)
+                    .await
+            }
             "canceled" => {
                 self.expire(booking, Event::PaymentCanceled, Some(&event.id), now)
                     .await
@@ -1671,7 +1674,7 @@ impl Bookings<'_> {
         &self,
         booking: Booking,
         payment: &Payment,
-        event: &str,
+        event: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<WebhookOutcome> {
         if booking.state != BookingState::PendingPayment {
@@ -1682,7 +1685,7 @@ impl Bookings<'_> {
         after.payment_error = None;
         after.authorized_at = Some(now);
         let effects = Effects {
-            stripe_event: Some(event),
+            stripe_event: event,
             announcements: vec![announce(
                 Kind::ProviderAssigned,
                 vec![after.provider_id],
@@ -1936,6 +1939,12 @@ impl Bookings<'_> {
                     if payment.status == "succeeded" {
                         // Paid at the last moment; the webhook may still be on its way.
                         self.paid(booking, &payment, None, now).await?;
+                        return Ok(());
+                    }
+                    if payment.status == "requires_capture" {
+                        // Authorized (a request), its webhook not here yet: the provider
+                        // answers it, the payment window no longer applies.
+                        self.authorized(booking, &payment, None, now).await?;
                         return Ok(());
                     }
                     if payment.status != "canceled" {
@@ -2327,7 +2336,7 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::bookings::model::PaymentState;
+    use crate::bookings::model::{PaymentState, Source};
     use crate::cursor::Position;
     use crate::domain::{FileId, SessionId};
     use crate::files::model::FileRecord;
@@ -3100,6 +3109,45 @@ mod tests {
         assert!(world.table.steps().is_empty(), "nothing was captured");
         // Watched until Stripe confirms the cancellation.
         assert_eq!(after.timer.map(|t| t.kind), Some(TimerKind::VoidPayment));
+    }
+
+    #[tokio::test]
+    async fn a_request_whose_authorization_the_payment_timer_finds_is_asked_not_voided() {
+        // A slot request: authorized on the card, its webhook not delivered yet when the
+        // payment window's timer fires.
+        let booking = Booking {
+            source: Source::Slot,
+            ..pending()
+        };
+        let world = World::new(
+            Table::with(&booking),
+            Stripe::with("requires_capture", &booking),
+        );
+        let due = booking.timer.unwrap().due_at;
+        world.bookings().sweep(due).await.unwrap();
+        let stored = world.table.stored(&booking.id);
+        assert_eq!(stored.state, BookingState::Requested);
+        assert!(stored.provider_party(), "the provider answers it now");
+        assert_eq!(stored.timer.map(|t| t.kind), Some(TimerKind::RequestExpiry));
+        assert!(
+            world.stripe.cancels.lock().unwrap().is_empty(),
+            "not voided"
+        );
+        // The provider accepts: captured, accepted, its charge written, once.
+        let provider = Caller {
+            user_id: booking.provider_id,
+            session_id: crate::domain::SessionId::new(),
+            roles: [Role::Provider].into(),
+        };
+        let accepted = world
+            .bookings()
+            .accept(&provider, &booking.id, now())
+            .await
+            .unwrap();
+        assert_eq!(accepted.state, BookingState::Accepted);
+        assert_eq!(world.table.steps(), ["charge"]);
+        let again = world.bookings().accept(&provider, &booking.id, now()).await;
+        assert_eq!(again.unwrap_err().status(), 409);
     }
 
     #[tokio::test]
