@@ -3,23 +3,28 @@
 //! and payout flows make, with our own inputs and outputs, so services depend on this shape
 //! and tests can point it at the Stripe-compatible test server (`base_url`).
 //!
-//! Every call goes through async-stripe's client — its HTTP stack, retries, idempotency keys,
-//! `Stripe-Account` header and error parsing — but Stripe's answers are read into small types
-//! of our own rather than async-stripe's generated request groups: one way for every call
+//! Every call is built and sent with async-stripe's request machinery — its request builder,
+//! idempotency keys, retry strategy, `Stripe-Account` override and pinned API version — over
+//! our transport (`transport.rs`: async-stripe's own client would link Stripe's largest
+//! objects through its error type). Stripe's answers are read into small types of our own
+//! rather than async-stripe's generated request groups: one way for every call
 //! (PaymentIntents as Connect), no generated crate per group of Stripe's API to compile, and
 //! only the fields the flows read are declared, so a field Stripe adds or reshapes never
-//! breaks a call. (It saves little size: the client's own error type already carries
-//! Stripe's larger objects; see the README's benchmarks.)
+//! breaks a call.
 
 pub mod connect;
+mod transport;
 pub mod webhook;
 
 use std::collections::HashMap;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy};
-use stripe_client_core::{RequestBuilder, StripeMethod};
+use stripe_client_core::{
+    AccountId, IdempotencyKey, RequestBuilder, RequestStrategy, StripeMethod,
+};
+
+use crate::transport::{Failure, Transport};
 
 /// What can go wrong talking to Stripe.
 #[derive(Debug, thiserror::Error)]
@@ -152,7 +157,7 @@ impl RefundRecord {
 /// Stripe through its HTTP API (cheap to clone: the connection pool is shared).
 #[derive(Clone)]
 pub struct StripePayments {
-    client: Client,
+    transport: Transport,
 }
 
 fn unavailable(err: impl std::fmt::Display) -> PaymentError {
@@ -258,16 +263,12 @@ impl StripePayments {
     /// A client with the secret key; `base_url` points it elsewhere than api.stripe.com (the
     /// test server).
     pub fn new(secret_key: &str, base_url: Option<&str>) -> Result<Self, PaymentError> {
-        let mut builder = ClientBuilder::new(secret_key);
-        if let Some(url) = base_url {
-            builder = builder.url(url);
-        }
         Ok(Self {
-            client: builder.build().map_err(unavailable)?,
+            transport: Transport::new(secret_key, base_url).map_err(classify)?,
         })
     }
 
-    /// Sends one call through async-stripe's client and reads the answer into `T`.
+    /// Sends one call through async-stripe's request machinery and reads the answer into `T`.
     async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, PaymentError> {
         let mut builder = RequestBuilder::new(call.method, call.path);
         builder.body = call.form;
@@ -277,9 +278,9 @@ impl StripePayments {
             request = request.request_strategy(idempotent(key)?);
         }
         if let Some(account) = call.account {
-            request = request.account_id(stripe::AccountId::from(account));
+            request = request.account_id(AccountId::from(account));
         }
-        let value = request.send(&self.client).await.map_err(classify)?;
+        let value = request.send(&self.transport).await.map_err(classify)?;
         serde_json::from_str(&miniserde::json::to_string(&value)).map_err(unavailable)
     }
 
@@ -361,22 +362,22 @@ impl StripePayments {
 
 /// What Stripe refused is a refusal; what may pass on a retry (a 409 for a request still in
 /// flight under the same idempotency key, 429, 5xx, no answer) is unavailability. Only the
-/// error's code and message are kept: Stripe's error object can carry the whole
-/// PaymentIntent, client secret included, which must never reach a log.
-fn classify(err: stripe::StripeError) -> PaymentError {
+/// error's code and message are kept (the transport reads no more): Stripe's error object can
+/// carry the whole PaymentIntent, client secret included, which must never reach a log.
+fn classify(err: Failure) -> PaymentError {
     match err {
-        stripe::StripeError::Stripe(api, status) => {
-            let code = api.code.map(|c| c.to_string()).unwrap_or_default();
-            let what = format!(
-                "{status} {code}: {}",
-                api.message.as_deref().unwrap_or_default()
-            );
+        Failure::Api {
+            status,
+            code,
+            message,
+        } => {
+            let what = format!("{status} {code}: {message}");
             if status == 409 || status == 429 || status >= 500 {
                 PaymentError::Unavailable(what)
             } else {
                 PaymentError::Refused(what)
             }
         }
-        other => unavailable(other),
+        Failure::Transport(cause) => PaymentError::Unavailable(cause),
     }
 }

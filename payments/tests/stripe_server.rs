@@ -149,3 +149,26 @@ async fn a_purchase_is_created_paid_read_back_and_refunded_through_the_real_clie
         .unwrap_err();
     assert!(matches!(err, PaymentError::Refused(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn stripe_errors_are_read_into_their_status_code_and_message() {
+    let server = Server::start().await;
+    let stripe = StripePayments::new("sk_test_gigwire", Some(&server.url)).unwrap();
+    let missing = stripe.payment("pi_missing").await.unwrap_err();
+    match missing {
+        PaymentError::Refused(what) => {
+            assert!(what.starts_with("404 resource_missing: "), "{what}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // A key Stripe does not know is refused (401), not retried as unavailability.
+    let stranger = StripePayments::new("pk_live_nope", Some(&server.url)).unwrap();
+    match stranger.payment("pi_missing").await.unwrap_err() {
+        PaymentError::Refused(what) => assert!(what.starts_with("401 "), "{what}"),
+        other => panic!("{other:?}"),
+    }
+    // Nothing listening: unavailable, so the caller's retry (a redelivery, a timer) tries again.
+    let nowhere = StripePayments::new("sk_test_gigwire", Some("http://127.0.0.1:9")).unwrap();
+    let err = nowhere.payment("pi_1").await.unwrap_err();
+    assert!(matches!(err, PaymentError::Unavailable(_)), "{err:?}");
+}
