@@ -440,3 +440,132 @@ async fn an_unanswered_request_expires_before_its_authorization_lapses_and_frees
         "{told}"
     );
 }
+
+/// How many notifications of `kind` about booking `id` are in `who`'s inbox.
+async fn count_of(stack: &Stack, who: &Person, kind: &str, id: &str) -> usize {
+    let page = stack.inbox(who, "?limit=50").await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == kind && n["data"]["bookingId"] == id)
+        .count()
+}
+
+#[tokio::test]
+async fn an_accepted_session_is_reminded_its_late_provider_nudged_support_alerted_and_it_ends_by_itself()
+ {
+    // The session's timers are the sweep's, run around a start ten days ahead: alone.
+    let _sweep = crate::bookings::SWEEP.write().await;
+    let stack = Stack::from_env();
+    let (bruno, tap, _, date) = bookable(&stack, "Session").await;
+    let ana = stack.person("Ana Session").await;
+    let ops = stack.person("Ops Session").await;
+    let ops = Person {
+        token: stack.admin_token(&ops.user_id(), &ops.refresh).await,
+        ..ops
+    };
+    let (status, body) = stack
+        .call(
+            "PUT",
+            "/me/subscriptions/topic:operations",
+            Some(&ops.token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let free = starts_of(&slots_on(&stack, &ana, &tap, &date).await);
+    let booking = requested(&stack, &ana, &tap, &free[6]).await;
+    let id = booking["id"].as_str().unwrap().to_owned();
+    let (status, body) = crate::bookings::step(&stack, &bruno, &id, "accept", None).await;
+    assert_eq!(status, 200, "{body}");
+    let accepted = crate::bookings::booking_when(&stack, &ana, &id, "accepted").await;
+    let start: chrono::DateTime<chrono::Utc> = free[6].parse().unwrap();
+    assert_eq!(accepted["booking"]["timer"]["kind"], "session_reminder");
+    let at = |minutes: i64| start + chrono::Duration::minutes(minutes);
+
+    // Five minutes before: both parties, once, though the sweep runs twice.
+    stack.run_booking_timers(at(-4)).await;
+    stack.run_booking_timers(at(-4)).await;
+    let soon = stack
+        .notified(&ana, "session_starting_soon", "bookingId", &id)
+        .await;
+    assert!(
+        soon["title"].as_str().unwrap().starts_with("Starting soon"),
+        "{soon}"
+    );
+    let soon = stack
+        .notified(&bruno, "session_starting_soon", "bookingId", &id)
+        .await;
+    assert!(
+        soon["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("'Fix a leaking tap' on "),
+        "{soon}"
+    );
+    assert_eq!(
+        count_of(&stack, &ana, "session_starting_soon", &id).await,
+        1
+    );
+
+    // Not started three minutes after the start: the provider is nudged, the customer not.
+    stack.run_booking_timers(at(4)).await;
+    stack.run_booking_timers(at(4)).await;
+    let page = stack
+        .inbox_when(&bruno, "?limit=50", |page| {
+            page["items"].as_array().unwrap().iter().any(|n| {
+                n["data"]["bookingId"] == id.as_str()
+                    && n["title"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("Start your session")
+            })
+        })
+        .await;
+    let nudges = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| {
+            n["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("Start your session")
+        })
+        .count();
+    assert_eq!(nudges, 1, "{page}");
+    assert_eq!(
+        count_of(&stack, &ana, "session_starting_soon", &id).await,
+        1
+    );
+
+    // Still not started: support (the operators' topic) is alerted, once.
+    stack.run_booking_timers(at(16)).await;
+    stack.run_booking_timers(at(16)).await;
+    let alert = stack.notified(&ops, "system", "bookingId", &id).await;
+    assert!(
+        alert["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Session not started"),
+        "{alert}"
+    );
+    assert_eq!(count_of(&stack, &ops, "system", &id).await, 1);
+
+    // The provider starts late; the session ends by itself once its end and grace passed.
+    let (status, started) = crate::bookings::step(&stack, &bruno, &id, "start", None).await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!(started["timer"]["kind"], "session_end");
+    stack.run_booking_timers(at(60 + 14)).await;
+    let (_, detail) = crate::bookings::booking(&stack, &ana, &id).await;
+    assert_eq!(detail["booking"]["state"], "in_progress");
+    stack.run_booking_timers(at(60 + 16)).await;
+    let delivered = crate::bookings::booking_when(&stack, &ana, &id, "delivered").await;
+    assert_eq!(delivered["booking"]["timer"]["kind"], "auto_complete");
+    stack
+        .notified(&ana, "job_completed", "bookingId", &id)
+        .await;
+    let (status, body) = crate::bookings::step(&stack, &ana, &id, "confirm", None).await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("completed")));
+}

@@ -125,6 +125,8 @@ pub enum Event {
     Start,
     /// The provider delivers.
     Deliver,
+    /// A started session's scheduled end passed with its grace: it counts as delivered.
+    SessionEnded,
     /// The customer confirms completion.
     Confirm,
     /// 48 h passed after delivery.
@@ -145,6 +147,15 @@ pub const PAYMENT_WINDOW: Duration = Duration::minutes(15);
 pub const REQUEST_WINDOW: Duration = Duration::days(6);
 /// How long after delivery a booking completes by itself.
 pub const AUTO_COMPLETE_AFTER: Duration = Duration::hours(48);
+/// Both parties of an accepted session are told this long before its start.
+pub const REMINDER_BEFORE: Duration = Duration::minutes(5);
+/// A session not started this long after its start: the provider is nudged.
+pub const NUDGE_AFTER: Duration = Duration::minutes(3);
+/// A session still not started this long after its start: support is alerted.
+pub const SUPPORT_ALERT_AFTER: Duration = Duration::minutes(15);
+/// A started session still running this long after its scheduled end counts as delivered
+/// (the provider may deliver it earlier, with proof).
+pub const SESSION_END_GRACE: Duration = Duration::minutes(15);
 
 /// The state after `event`, done by `actor`, on a booking of `source` in `state`. An event
 /// that does not apply — wrong state, or an actor who may not do it — is a `Conflict` naming
@@ -171,6 +182,7 @@ pub fn next(
         (S::Requested, E::RequestTimerExpired, System) => S::Expired,
         (S::Accepted, E::Start, Provider) => S::InProgress,
         (S::InProgress, E::Deliver, Provider) => S::Delivered,
+        (S::InProgress, E::SessionEnded, System) => S::Delivered,
         (S::Delivered, E::Confirm, Customer) => S::Completed,
         (S::Delivered, E::AutoComplete, System) => S::Completed,
         (S::Requested | S::Accepted | S::InProgress, E::Cancel, Customer) => S::CancelledByCustomer,
@@ -386,6 +398,14 @@ pub enum TimerKind {
     /// A request to book the provider has not answered: it expires (its authorization is
     /// voided) before the authorization lapses or the session would start.
     RequestExpiry,
+    /// An accepted session starts in a few minutes: both parties are told.
+    SessionReminder,
+    /// An accepted session should have started minutes ago: the provider is nudged.
+    StartNudge,
+    /// An accepted session has still not started: support is alerted.
+    SupportAlert,
+    /// A started session's scheduled end passed with its grace: it is delivered.
+    SessionEnd,
 }
 
 /// A booking's pending timer (at most one: each state needs at most one).
@@ -583,6 +603,24 @@ pub struct Schedule {
     pub multiplier: f64,
     /// Minutes kept free after it, as the provider's plan said when booked.
     pub buffer_minutes: u32,
+}
+
+impl Schedule {
+    /// The timer that follows `fired` while the accepted session has not started: the
+    /// reminder is followed by the provider's nudge, the nudge by support's alert, the alert
+    /// by nothing.
+    pub fn not_started_after(&self, fired: TimerKind) -> Option<Timer> {
+        match fired {
+            TimerKind::SessionReminder => {
+                Some(Timer::due(TimerKind::StartNudge, self.start + NUDGE_AFTER))
+            }
+            TimerKind::StartNudge => Some(Timer::due(
+                TimerKind::SupportAlert,
+                self.start + SUPPORT_ALERT_AFTER,
+            )),
+            _ => None,
+        }
+    }
 }
 
 impl Booking {
@@ -852,6 +890,16 @@ impl Booking {
                 now + AUTO_COMPLETE_AFTER,
             )),
             BookingState::Completed => Some(Timer::due(TimerKind::Release, now)),
+            // A scheduled session: reminded before its start (then nudged, then support
+            // alerted while it does not start), delivered by itself once its end has passed.
+            BookingState::Accepted => self
+                .schedule
+                .as_ref()
+                .map(|s| Timer::due(TimerKind::SessionReminder, s.start - REMINDER_BEFORE)),
+            BookingState::InProgress => self
+                .schedule
+                .as_ref()
+                .map(|s| Timer::due(TimerKind::SessionEnd, s.end + SESSION_END_GRACE)),
             // The provider answers before the authorization lapses and before the start.
             BookingState::Requested => {
                 let deadline = now + REQUEST_WINDOW;

@@ -427,13 +427,7 @@ impl Bookings<'_> {
         after.delivery_note = note;
         let effects = Effects {
             files: Some((&caller.user_id, &files)),
-            announcements: vec![announce(
-                Kind::JobCompleted,
-                vec![after.customer_id],
-                Some(after.provider_id),
-                json!({ "title": after.title }),
-                "delivered",
-            )],
+            announcements: vec![delivered(&after)],
             ..Effects::default()
         };
         self.apply(&booking, &after, effects).await?;
@@ -1981,7 +1975,95 @@ impl Bookings<'_> {
             (TimerKind::VoidPayment, _) => self.void_payment(booking, now).await?,
             (TimerKind::Release, _) => drop(self.release(booking, now).await?),
             (TimerKind::ReverseTransfer, _) => self.reverse(booking, now).await?,
+            (
+                TimerKind::SessionReminder | TimerKind::StartNudge | TimerKind::SupportAlert,
+                BookingState::Accepted,
+            ) => self.not_started(&booking, timer.kind, now).await?,
+            (TimerKind::SessionEnd, BookingState::InProgress) => {
+                self.session_ended(&booking, now).await?;
+            }
             _ => self.drop_timer(&booking).await?,
+        }
+        Ok(())
+    }
+
+    /// An accepted session's timer while it has not started: tells whom `fired` is for and
+    /// sets the next one, in one transaction (its announcements are keyed by the step, so a
+    /// timer that runs twice tells nobody twice).
+    async fn not_started(
+        &self,
+        booking: &Booking,
+        fired: TimerKind,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let Some(schedule) = &booking.schedule else {
+            return self.drop_timer(booking).await;
+        };
+        let when = when_of(booking);
+        let announcements = match fired {
+            TimerKind::SessionReminder => vec![
+                announce(
+                    Kind::SessionStartingSoon,
+                    vec![booking.customer_id],
+                    Some(booking.provider_id),
+                    json!({ "title": booking.title, "when": when }),
+                    "starting-soon",
+                ),
+                announce(
+                    Kind::SessionStartingSoon,
+                    vec![booking.provider_id],
+                    Some(booking.customer_id),
+                    json!({ "title": booking.title, "when": when }),
+                    "starting-soon-provider",
+                ),
+            ],
+            TimerKind::StartNudge => vec![announce(
+                Kind::SessionStartingSoon,
+                vec![booking.provider_id],
+                Some(booking.customer_id),
+                json!({ "title": booking.title, "when": when, "late": true }),
+                "not-started",
+            )],
+            _ => vec![Announcement {
+                kind: Kind::System,
+                to: Audience::Operations,
+                actor: None,
+                data: json!({
+                    "title": format!("Session not started: {}", booking.title),
+                    "preview": format!(
+                        "Booking {} ({when}) was accepted but its provider has not started it {} minutes after its start.",
+                        booking.id,
+                        (now - schedule.start).num_minutes()
+                    ),
+                }),
+                step: "not-started-alert".to_owned(),
+            }],
+        };
+        let mut after = booking.clone();
+        after.timer = schedule.not_started_after(fired);
+        after.updated_at = now;
+        after.version += 1;
+        let effects = Effects {
+            announcements,
+            ..Effects::default()
+        };
+        // Lost to a start or a cancellation: that transition set its own timer.
+        if self.store.transition(booking, &after, effects).await? {
+            info!(booking_id = %booking.id, timer = ?fired, "session not started");
+        }
+        Ok(())
+    }
+
+    /// A started session whose scheduled end (and grace) passed: delivered, as if the provider
+    /// had delivered it without proof; the customer is told as for a delivery, once.
+    async fn session_ended(&self, booking: &Booking, now: DateTime<Utc>) -> Result<()> {
+        let after = booking.moved(Event::SessionEnded, Actor::System, now)?;
+        let effects = Effects {
+            announcements: vec![delivered(&after)],
+            ..Effects::default()
+        };
+        if self.store.transition(booking, &after, effects).await? {
+            info!(booking_id = %booking.id, "session ended by its schedule");
         }
         Ok(())
     }
@@ -2071,6 +2153,17 @@ fn announce(
     }
 }
 
+/// The customer is told the work was delivered (by the provider, or by the session's end).
+fn delivered(booking: &Booking) -> Announcement {
+    announce(
+        Kind::JobCompleted,
+        vec![booking.customer_id],
+        Some(booking.provider_id),
+        json!({ "title": booking.title }),
+        "delivered",
+    )
+}
+
 /// The chat room a booking's payment opens for its two parties (the same id as the booking),
 /// with both as plain members: nobody adds a third person to a booking's room.
 fn room_of(booking: &Booking, now: DateTime<Utc>) -> (Room, [Member; 2]) {
@@ -2104,8 +2197,7 @@ fn when_of(booking: &Booking) -> String {
     let title = format!("'{}'", booking.title);
     match &booking.schedule {
         Some(s) => {
-            let zone: chrono_tz::Tz = s.time_zone.as_str().parse().unwrap_or(chrono_tz::Tz::UTC);
-            let local = s.start.with_timezone(&zone);
+            let local = s.time_zone.rules().local(s.start);
             format!("{title} on {}", local.format("%Y-%m-%d %H:%M (%:z)"))
         }
         None => title,
@@ -3604,5 +3696,112 @@ mod tests {
             PaymentState::Released
         );
         assert_eq!(world.stripe.transfers.lock().unwrap().len(), 1);
+    }
+
+    /// A slot request at `now()`, accepted by the provider: a session starting in two hours.
+    fn accepted_session() -> Booking {
+        let start = now() + Duration::hours(2);
+        let request = Booking {
+            source: Source::Slot,
+            schedule: Some(crate::bookings::model::Schedule {
+                start,
+                end: start + Duration::hours(1),
+                time_zone: crate::domain::TimeZone::parse("Europe/Berlin", "tz").unwrap(),
+                multiplier: 1.0,
+                buffer_minutes: 0,
+            }),
+            ..pending()
+        };
+        let requested = moved(&request, Event::PaymentAuthorized, Actor::System);
+        moved(&requested, Event::Accept, Actor::Provider)
+    }
+
+    fn announced(world: &World) -> Vec<(String, Kind, Audience)> {
+        let outboxes = world.table.outboxes.lock().unwrap();
+        outboxes
+            .iter()
+            .flat_map(|o| o.announcements.clone())
+            .map(|a| (a.step, a.kind, a.to))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_session_not_started_is_reminded_then_nudged_then_alerted_each_once() {
+        let booking = accepted_session();
+        let start = booking.schedule.as_ref().unwrap().start;
+        let timer = booking.timer.unwrap();
+        assert_eq!(
+            (timer.kind, timer.due_at),
+            (TimerKind::SessionReminder, start - Duration::minutes(5))
+        );
+        let world = World::new(Table::with(&booking), Stripe::with("succeeded", &booking));
+        let (customer, provider) = (booking.customer_id, booking.provider_id);
+        // Every moment twice, as a sweep that runs again (or overlaps) would.
+        for at in [
+            start - Duration::minutes(10),
+            start - Duration::minutes(5),
+            start + Duration::minutes(3),
+            start + Duration::minutes(15),
+        ] {
+            world.bookings().sweep(at).await.unwrap();
+            world.bookings().sweep(at).await.unwrap();
+        }
+        assert_eq!(
+            announced(&world),
+            [
+                (
+                    "starting-soon".to_owned(),
+                    Kind::SessionStartingSoon,
+                    Audience::Users(vec![customer])
+                ),
+                (
+                    "starting-soon-provider".to_owned(),
+                    Kind::SessionStartingSoon,
+                    Audience::Users(vec![provider])
+                ),
+                (
+                    "not-started".to_owned(),
+                    Kind::SessionStartingSoon,
+                    Audience::Users(vec![provider])
+                ),
+                (
+                    "not-started-alert".to_owned(),
+                    Kind::System,
+                    Audience::Operations
+                ),
+            ]
+        );
+        let after = world.table.stored(&booking.id);
+        assert_eq!((after.state, after.timer), (BookingState::Accepted, None));
+    }
+
+    #[tokio::test]
+    async fn a_started_session_is_delivered_by_itself_once_its_end_and_grace_have_passed() {
+        let started = moved(&accepted_session(), Event::Start, Actor::Provider);
+        let end = started.schedule.as_ref().unwrap().end;
+        let world = World::new(Table::with(&started), Stripe::with("succeeded", &started));
+        world
+            .bookings()
+            .sweep(end + Duration::minutes(14))
+            .await
+            .unwrap();
+        assert_eq!(
+            world.table.stored(&started.id).state,
+            BookingState::InProgress
+        );
+        let at = end + Duration::minutes(15);
+        world.bookings().sweep(at).await.unwrap();
+        world.bookings().sweep(at).await.unwrap();
+        let after = world.table.stored(&started.id);
+        assert_eq!(after.state, BookingState::Delivered);
+        assert_eq!(
+            after.timer.map(|t| (t.kind, t.due_at)),
+            Some((
+                TimerKind::AutoComplete,
+                at + crate::bookings::model::AUTO_COMPLETE_AFTER
+            ))
+        );
+        let steps: Vec<String> = announced(&world).into_iter().map(|a| a.0).collect();
+        assert_eq!(steps, ["delivered"]);
     }
 }

@@ -21,4 +21,6 @@ pub use ids::{
     BookingId, ConnectionId, FileId, JobId, MessageId, NotificationId, OfferId, RoomId, SessionId,
     UserId,
 };
-pub use user::{AdminEmails, Locale, Phone, ProfileChanges, ProfilePatch, Role, TimeZone, User};
+pub use user::{
+    AdminEmails, Locale, Phone, ProfileChanges, ProfilePatch, Role, TimeZone, User, Zone,
+};

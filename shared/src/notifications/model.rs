@@ -7,8 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, NaiveTime, TimeZone as _, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -212,8 +211,10 @@ pub fn spec(kind: Kind) -> KindSpec {
             ALL_CHANNELS,
             true,
             minutes(0),
-            "Starting soon",
-            "Your session with {{ actor }} starts at {{ when }}.",
+            // Before the start to both parties, or (`late`) after it to a provider who has
+            // not started.
+            "{% if late %}Start your session: {{ title }}{% else %}Starting soon: {{ title }}{% endif %}",
+            "{% if late %}{{ when }} with {{ actor }} should have started: start it now, or tell them in the chat.{% else %}{{ when }} with {{ actor }} starts in a few minutes.{% endif %}",
             "{{ count }} sessions start soon",
         ),
         Kind::PaymentReceived => (
@@ -404,8 +405,8 @@ impl QuietHours {
         if self.start == self.end {
             return None;
         }
-        let tz: Tz = zone.as_str().parse().unwrap_or(Tz::UTC);
-        let local = now.with_timezone(&tz);
+        let tz = zone.rules();
+        let local = tz.local(now);
         let time = local.time();
         let crosses_midnight = self.start > self.end;
         let inside = if crosses_midnight {
@@ -422,11 +423,8 @@ impl QuietHours {
         }
         // A local time skipped by a DST change resolves to the first valid instant after it.
         let naive = day.and_time(self.end);
-        let end = tz.from_local_datetime(&naive).earliest().or_else(|| {
-            tz.from_local_datetime(&(naive + Duration::hours(1)))
-                .earliest()
-        })?;
-        Some(end.with_timezone(&Utc))
+        tz.instant(naive)
+            .or_else(|| tz.instant(naive + Duration::hours(1)))
     }
 }
 

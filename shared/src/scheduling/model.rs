@@ -8,11 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone as _, Timelike, Utc,
-    Weekday,
-};
-use chrono_tz::Tz;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Timelike, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -390,8 +386,8 @@ pub fn range(from: NaiveDate, to: NaiveDate) -> Result<(NaiveDate, NaiveDate), E
 }
 
 impl Availability {
-    fn zone(&self) -> Tz {
-        self.time_zone.as_str().parse().unwrap_or(Tz::UTC)
+    fn zone(&self) -> crate::domain::Zone {
+        self.time_zone.rules()
     }
 
     /// The intervals of a local date: its override's, or its weekday's.
@@ -428,14 +424,11 @@ impl Availability {
                     let local = midnight + Duration::minutes(i64::from(at));
                     at += SLOT_STEP_MINUTES;
                     // A local time the change skips has no slot; a repeated one has its first.
-                    let start = match zone.from_local_datetime(&local) {
-                        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => {
-                            t.with_timezone(&Utc)
-                        }
-                        LocalResult::None => continue,
+                    let Some(start) = zone.instant(local) else {
+                        continue;
                     };
                     let end = start + length;
-                    let local_end = end.with_timezone(&zone);
+                    let local_end = zone.local(end);
                     if local_end.naive_local() > close {
                         break;
                     }
@@ -448,7 +441,7 @@ impl Availability {
                     out.push(Slot {
                         start,
                         end,
-                        local_start: start.with_timezone(&zone).to_rfc3339(),
+                        local_start: zone.local(start).to_rfc3339(),
                         local_end: local_end.to_rfc3339(),
                         multiplier: f64::from(interval.hundredths()) / 100.0,
                         price: priced(base, interval.hundredths()),

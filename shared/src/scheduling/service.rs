@@ -119,12 +119,7 @@ pub async fn book(
         return Err(Error::NotFound("offer"));
     }
     let plan = plan_of(plans, &offer).await?;
-    let zone: chrono_tz::Tz = plan
-        .time_zone
-        .as_str()
-        .parse()
-        .unwrap_or(chrono_tz::Tz::UTC);
-    let day = request.start.with_timezone(&zone).date_naive();
+    let day = plan.time_zone.rules().local(request.start).date_naive();
     let slot = free_slots(plans, &offer, &plan, (day, day), now)
         .await?
         .into_iter()
