@@ -133,6 +133,7 @@ pub const FEATURES: &[routes::Feature] = &[
     offers::routes::FEATURE,
     scheduling::routes::FEATURE,
     bookings::routes::FEATURE,
+    bookings::routes::EVENTS,
     payouts::routes::FEATURE,
     jobs::routes::FEATURE,
     realtime::routes::FEATURE,

@@ -21,6 +21,8 @@ pub const HTTP_ROUTES: &[(&str, &str)] = &[
     ("POST", "/bookings/{id}/deliver"),
     ("POST", "/bookings/{id}/refund"),
     ("POST", "/bookings/{id}/start"),
+    ("GET", "/bookings/{id}/summary"),
+    ("POST", "/bookings/{id}/summary"),
     ("POST", "/files"),
     ("DELETE", "/files/{id}"),
     ("GET", "/files/{id}"),

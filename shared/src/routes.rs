@@ -331,16 +331,50 @@ pub fn template(template: &str, features: &[Feature]) -> Option<String> {
     out.push_str(&template[..start]);
     out.push_str(BEGIN);
     out.push('\n');
+    // Functions that need the same permissions share one execution role (the same policy, so
+    // no function gains anything): a role per function would put the stack over
+    // CloudFormation's 500 resources.
+    let mut roles: Vec<(String, Vec<String>)> = Vec::new();
+    for function in features.iter().flat_map(|f| f.functions) {
+        let policy = statements(function.allow);
+        let id = logical_id(function.name);
+        match roles.iter_mut().find(|(p, _)| *p == policy) {
+            Some((_, users)) => users.push(id),
+            None => roles.push((policy, vec![id])),
+        }
+    }
+    for (index, (policy, users)) in roles.iter().enumerate() {
+        execution_role(&mut out, &role_id(index), policy, users);
+    }
     for feature in features {
         for function in feature.functions {
-            wiring(&mut out, feature.binary, function);
+            let policy = statements(function.allow);
+            let index = roles.iter().position(|(p, _)| *p == policy).unwrap_or(0);
+            wiring(&mut out, feature.binary, function, &role_id(index));
         }
     }
     out.push_str(&template[end..]);
     Some(out)
 }
 
-fn wiring(out: &mut String, binary: &str, f: &Function) {
+fn role_id(index: usize) -> String {
+    format!("ExecutionRole{:02}", index + 1)
+}
+
+/// An execution role: Lambda's basic logging permissions plus `policy`'s statements.
+fn execution_role(out: &mut String, id: &str, policy: &str, users: &[String]) {
+    let _ = write!(
+        out,
+        "\n  # The execution role of {}\n  {id}:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument:\n        Version: \"2012-10-17\"\n        Statement:\n          - Effect: Allow\n            Principal:\n              Service: lambda.amazonaws.com\n            Action: sts:AssumeRole\n      ManagedPolicyArns:\n        - !Sub \"arn:${{AWS::Partition}}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole\"\n",
+        users.join(", ")
+    );
+    if !policy.is_empty() {
+        out.push_str("      Policies:\n        - PolicyName: access\n          PolicyDocument:\n            Version: \"2012-10-17\"\n            Statement:\n");
+        out.push_str(policy);
+    }
+}
+
+fn wiring(out: &mut String, binary: &str, f: &Function, role: &str) {
     let id = logical_id(f.name);
     let title = match f.trigger {
         Trigger::Http(routes, _) => routes
@@ -382,7 +416,7 @@ fn wiring(out: &mut String, binary: &str, f: &Function) {
             }
         }
     }
-    policies(out, f.allow);
+    let _ = writeln!(out, "      Role: !GetAtt {role}.Arn");
     match f.trigger {
         Trigger::Schedule(event, rate) => {
             let _ = writeln!(
@@ -401,11 +435,9 @@ fn wiring(out: &mut String, binary: &str, f: &Function) {
     }
 }
 
-fn policies(out: &mut String, allow: &[Allow]) {
-    if allow.is_empty() {
-        return;
-    }
-    out.push_str("      Policies:\n        - Statement:\n");
+/// `allow` as IAM policy statements, indented as a role's `PolicyDocument.Statement` list.
+fn statements(allow: &[Allow]) -> String {
+    let mut out = String::new();
     for permission in allow {
         let (actions, resource, condition) = statement(permission);
         let actions = match actions.as_slice() {
@@ -414,12 +446,13 @@ fn policies(out: &mut String, allow: &[Allow]) {
         };
         let _ = writeln!(
             out,
-            "            - Effect: Allow\n              Action: {actions}\n              Resource: {resource}"
+            "              - Effect: Allow\n                Action: {actions}\n                Resource: {resource}"
         );
         if let Some(condition) = condition {
             out.push_str(condition);
         }
     }
+    out
 }
 
 fn statement(permission: &Allow) -> (Vec<String>, String, Option<&'static str>) {
@@ -472,7 +505,7 @@ fn statement(permission: &Allow) -> (Vec<String>, String, Option<&'static str>) 
             each("ses", &["SendEmail"]),
             "\"*\"".into(),
             Some(
-                "              Condition: !If\n                - UseAwsManagementApi\n                - StringEquals:\n                    ses:FromAddress: !Ref EmailFrom\n                - !Ref AWS::NoValue\n",
+                "                Condition: !If\n                  - UseAwsManagementApi\n                  - StringEquals:\n                      ses:FromAddress: !Ref EmailFrom\n                  - !Ref AWS::NoValue\n",
             ),
         ),
         Allow::Sns(actions) => (each("sns", actions), "\"*\"".into(), None),

@@ -995,7 +995,7 @@ async fn only_the_parties_see_a_booking_its_room_and_files_and_each_does_only_th
 }
 
 /// A ready proof-of-work image of `who`.
-async fn proof_image(stack: &Stack, who: &Person) -> String {
+pub(crate) async fn proof_image(stack: &Stack, who: &Person) -> String {
     stack
         .ready_upload(
             who,

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 /// The sweep sends whatever is due for everyone: tests that move time forward take turns, so
 /// one test's sweep never fires another's escalation mid-test.
-static SWEEPS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static SWEEPS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Calls the internal API every producer uses, in-process against the deployed table and
 /// the stack's SNS platform application.

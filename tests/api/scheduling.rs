@@ -557,6 +557,69 @@ async fn an_accepted_session_is_reminded_its_late_provider_nudged_support_alerte
     let (status, started) = crate::bookings::step(&stack, &bruno, &id, "start", None).await;
     assert_eq!(status, 200, "{started}");
     assert_eq!(started["timer"]["kind"], "session_end");
+
+    // The provider writes the summary with a photo, once; the customer is told (by email
+    // while unread), may download the photo, and her first read is recorded.
+    let photo = crate::bookings::proof_image(&stack, &bruno).await;
+    let summary = json!({ "findings": "The valve seat is worn.", "stepsTaken": "Replaced the washer.",
+        "partsNeeded": "A half-inch valve", "nextSteps": "Replace the valve within a month.",
+        "photoFileIds": [photo] });
+    let path = format!("/bookings/{id}/summary");
+    let (status, body) = stack
+        .call("POST", &path, Some(&ana.token), Some(summary.clone()))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = stack
+        .call(
+            "POST",
+            &path,
+            Some(&bruno.token),
+            Some(json!({ "findings": " " })),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("findings"))
+    );
+    let (status, body) = stack
+        .call("POST", &path, Some(&bruno.token), Some(summary.clone()))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summary"]["findings"], "The valve seat is worn.");
+    assert_eq!(body["summary"]["viewedAt"], Value::Null);
+    let (status, _) = stack
+        .call("POST", &path, Some(&bruno.token), Some(summary))
+        .await;
+    assert_eq!(status, 409);
+    stack
+        .notified(&ana, "session_summary", "bookingId", &id)
+        .await;
+    let photo_path = format!("/files/{photo}");
+    assert_eq!(stack.status("GET", &photo_path, &ana.token).await, 200);
+    {
+        let _turn = crate::notifications::SWEEPS.lock().await;
+        stack
+            .run_escalations(chrono::Utc::now() + chrono::Duration::minutes(31))
+            .await;
+    }
+    let emails = stack.emails_to(&ana.email).await;
+    assert!(
+        emails
+            .iter()
+            .any(|m| m.to_string().contains("The valve seat is worn")
+                || m.to_string().contains("Your session summary")),
+        "{emails:?}"
+    );
+    let (status, read) = stack.call("GET", &path, Some(&bruno.token), None).await;
+    assert_eq!((status, &read["viewedAt"]), (200, &Value::Null));
+    let (status, read) = stack.call("GET", &path, Some(&ana.token), None).await;
+    assert_eq!(status, 200, "{read}");
+    let viewed = read["viewedAt"].as_str().unwrap().to_owned();
+    let (_, again) = stack.call("GET", &path, Some(&ana.token), None).await;
+    assert_eq!(again["viewedAt"], viewed.as_str());
+    let eve = stack.person("Eve Session").await;
+    assert_eq!(stack.status("GET", &path, &eve.token).await, 404);
+    assert_eq!(stack.status("GET", &photo_path, &eve.token).await, 404);
     stack.run_booking_timers(at(60 + 14)).await;
     let (_, detail) = crate::bookings::booking(&stack, &ana, &id).await;
     assert_eq!(detail["booking"]["state"], "in_progress");

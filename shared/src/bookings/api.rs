@@ -2,16 +2,18 @@
 //! /jobs/{id}/applications/{providerId}/accept`), requesting a slot (`POST /offers/{id}/book`)
 //! and the provider's answer (`POST /bookings/{id}/{accept,decline}`), `GET /bookings`,
 //! `GET /bookings/{id}`,
-//! `POST /bookings/{id}/{start,deliver,confirm,cancel}`, the Stripe webhook
+//! `POST /bookings/{id}/{start,deliver,confirm,cancel}`, the session's summary (`POST`, `GET
+//! /bookings/{id}/summary`), the Stripe webhook
 //! (`POST /webhooks/stripe`) and the timer sweep.
 
 use chrono::{DateTime, Utc};
 
 use super::model::{
     BookingView, CancelRequest, DeclineRequest, DeliverRequest, PurchaseRequest, RefundRequest,
+    SummaryRequest,
 };
 use super::service::{self, Bookings};
-use super::store::{ListFilter, Outbox};
+use super::store::{BookingNews, ListFilter, NamesOnly, Outbox};
 use crate::adapters::{ApiGatewayPusher, SnsPush};
 use crate::cursor::CursorCodec;
 use crate::domain::{BookingId, JobId, OfferId, UserId};
@@ -146,7 +148,7 @@ impl BookingsApi {
         notifications_over(&self.store, &self.pusher, self.push.as_ref())
     }
 
-    fn bookings<'a>(&'a self, news: &'a Notifications<'a>) -> Bookings<'a> {
+    fn bookings<'a>(&'a self, news: &'a dyn BookingNews) -> Bookings<'a> {
         Bookings {
             store: &self.store,
             offers: &self.store,
@@ -164,7 +166,7 @@ impl BookingsApi {
         let offer = OfferId::parse(req.path_param("id"), "id")?;
         let body: PurchaseRequest = req.json()?;
         let (purchase, created) = self
-            .bookings(&self.notifications())
+            .bookings(&NamesOnly(&self.store))
             .purchase(req.caller()?, &offer, body, now())
             .await?;
         HttpResponse::json(if created { 201 } else { 200 }, &purchase)
@@ -174,7 +176,7 @@ impl BookingsApi {
     pub async fn accept_application(&self, req: HttpRequest) -> Result<HttpResponse> {
         let job = JobId::parse(req.path_param("id"), "id")?;
         let provider = UserId::parse(req.path_param("providerId"), "providerId")?;
-        let news = self.notifications();
+        let news = NamesOnly(&self.store);
         let (purchase, created) = crate::jobs::service::accept(
             &self.bookings(&news),
             &self.store,
@@ -191,7 +193,7 @@ impl BookingsApi {
     pub async fn book(&self, req: HttpRequest) -> Result<HttpResponse> {
         let offer = OfferId::parse(req.path_param("id"), "id")?;
         let body: BookSlot = req.json()?;
-        let news = self.notifications();
+        let news = NamesOnly(&self.store);
         let (purchase, created) = crate::scheduling::service::book(
             &self.bookings(&news),
             &self.store,
@@ -207,7 +209,7 @@ impl BookingsApi {
     /// `POST /bookings/{id}/accept`.
     pub async fn accept(&self, req: HttpRequest) -> Result<HttpResponse> {
         let booking = self
-            .bookings(&self.notifications())
+            .bookings(&NamesOnly(&self.store))
             .accept(req.caller()?, &booking_id(&req)?, now())
             .await?;
         HttpResponse::ok(&BookingView::from(booking))
@@ -217,7 +219,7 @@ impl BookingsApi {
     pub async fn decline(&self, req: HttpRequest) -> Result<HttpResponse> {
         let body: DeclineRequest = req.json_or_default()?;
         let booking = self
-            .bookings(&self.notifications())
+            .bookings(&NamesOnly(&self.store))
             .decline(req.caller()?, &booking_id(&req)?, body, now())
             .await?;
         HttpResponse::ok(&BookingView::from(booking))
@@ -226,7 +228,7 @@ impl BookingsApi {
     /// `POST /bookings/{id}/start`.
     pub async fn start(&self, req: HttpRequest) -> Result<HttpResponse> {
         let booking = self
-            .bookings(&self.notifications())
+            .bookings(&NamesOnly(&self.store))
             .start(req.caller()?, &booking_id(&req)?, now())
             .await?;
         HttpResponse::ok(&BookingView::from(booking))
@@ -236,16 +238,35 @@ impl BookingsApi {
     pub async fn deliver(&self, req: HttpRequest) -> Result<HttpResponse> {
         let body: DeliverRequest = req.json()?;
         let booking = self
-            .bookings(&self.notifications())
+            .bookings(&NamesOnly(&self.store))
             .deliver(req.caller()?, &booking_id(&req)?, body, now())
             .await?;
         HttpResponse::ok(&BookingView::from(booking))
     }
 
+    /// `POST /bookings/{id}/summary`.
+    pub async fn summarize(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: SummaryRequest = req.json()?;
+        let booking = self
+            .bookings(&NamesOnly(&self.store))
+            .summarize(req.caller()?, &booking_id(&req)?, body, now())
+            .await?;
+        HttpResponse::ok(&BookingView::from(booking))
+    }
+
+    /// `GET /bookings/{id}/summary`.
+    pub async fn summary(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let summary = self
+            .bookings(&NamesOnly(&self.store))
+            .summary(req.caller()?, &booking_id(&req)?, now())
+            .await?;
+        HttpResponse::ok(&summary)
+    }
+
     /// `POST /bookings/{id}/confirm`.
     pub async fn confirm(&self, req: HttpRequest) -> Result<HttpResponse> {
         let booking = self
-            .bookings(&self.notifications())
+            .bookings(&NamesOnly(&self.store))
             .confirm(req.caller()?, &booking_id(&req)?, now())
             .await?;
         HttpResponse::ok(&BookingView::from(booking))
@@ -255,7 +276,7 @@ impl BookingsApi {
     pub async fn cancel(&self, req: HttpRequest) -> Result<HttpResponse> {
         let body: CancelRequest = req.json()?;
         let booking = self
-            .bookings(&self.notifications())
+            .bookings(&NamesOnly(&self.store))
             .cancel(req.caller()?, &booking_id(&req)?, body, now())
             .await?;
         HttpResponse::ok(&BookingView::from(booking))
@@ -265,7 +286,7 @@ impl BookingsApi {
     pub async fn refund(&self, req: HttpRequest) -> Result<HttpResponse> {
         let body: RefundRequest = req.json()?;
         let booking = self
-            .bookings(&self.notifications())
+            .bookings(&NamesOnly(&self.store))
             .refund_earned(req.caller()?, &booking_id(&req)?, body, now())
             .await?;
         HttpResponse::ok(&BookingView::from(booking))

@@ -577,6 +577,9 @@ pub struct Booking {
     pub proof_file_ids: Vec<FileId>,
     /// What the provider wrote on delivery.
     pub delivery_note: Option<String>,
+    /// The session's summary, once the provider wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
     /// Why it was cancelled.
     pub cancel_reason: Option<String>,
     /// Its pending timer.
@@ -738,6 +741,7 @@ impl Booking {
             dispute: None,
             proof_file_ids: Vec::new(),
             delivery_note: None,
+            summary: None,
             cancel_reason: None,
             timer: Some(Timer::due(TimerKind::PaymentExpiry, now + PAYMENT_WINDOW)),
             created_at: now,
@@ -1013,6 +1017,92 @@ pub struct DeliverRequest {
         max_length = 2000
     )]
     pub note: Option<String>,
+}
+
+/// A text of the summary: up to 4,000 characters, not blank, no control characters but new
+/// lines and tabs.
+const SUMMARY_TEXT: usize = 4000;
+
+/// `POST /bookings/{id}/summary` (the provider): what the session found and what comes next.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SummaryRequest {
+    /// What the provider found: 1–4,000 characters, not blank, no control characters but new
+    /// lines and tabs.
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$",
+        min_length = 1,
+        max_length = 4000
+    )]
+    pub findings: String,
+    /// What was done (as `findings`).
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$",
+        max_length = 4000
+    )]
+    pub steps_taken: Option<String>,
+    /// Parts needed (as `findings`).
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$",
+        max_length = 4000
+    )]
+    pub parts_needed: Option<String>,
+    /// What the customer should do next (as `findings`).
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$",
+        max_length = 4000
+    )]
+    pub next_steps: Option<String>,
+    /// Up to 10 of the provider's ready `proof_of_work` images; the booking's parties may
+    /// download them.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub photo_file_ids: Vec<FileId>,
+}
+
+impl SummaryRequest {
+    /// The summary it describes, written at `now` (its photos checked by the caller).
+    pub fn summary(self, now: DateTime<Utc>) -> Result<Summary, Error> {
+        let optional = |raw: Option<String>, field| {
+            raw.map(|r| crate::offers::model::text(&r, field, 1, SUMMARY_TEXT))
+                .transpose()
+        };
+        let mut photo_file_ids = self.photo_file_ids;
+        photo_file_ids.sort();
+        photo_file_ids.dedup();
+        if photo_file_ids.len() > 10 {
+            return Err(Error::field("photoFileIds", "at most 10 files"));
+        }
+        Ok(Summary {
+            findings: crate::offers::model::text(&self.findings, "findings", 1, SUMMARY_TEXT)?,
+            steps_taken: optional(self.steps_taken, "stepsTaken")?,
+            parts_needed: optional(self.parts_needed, "partsNeeded")?,
+            next_steps: optional(self.next_steps, "nextSteps")?,
+            photo_file_ids,
+            submitted_at: now,
+            viewed_at: None,
+        })
+    }
+}
+
+/// A session's summary, kept with its booking: both parties read it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// What the provider found.
+    pub findings: String,
+    /// What was done.
+    pub steps_taken: Option<String>,
+    /// Parts needed.
+    pub parts_needed: Option<String>,
+    /// What comes next.
+    pub next_steps: Option<String>,
+    /// Photos (the provider's `proof_of_work` files, shared with the booking's parties).
+    pub photo_file_ids: Vec<FileId>,
+    /// When the provider submitted it.
+    pub submitted_at: DateTime<Utc>,
+    /// When the customer first opened it (`GET /bookings/{id}/summary`).
+    pub viewed_at: Option<DateTime<Utc>>,
 }
 
 /// `POST /bookings/{id}/refund` (admins): money back to the customer after completion.

@@ -1,5 +1,5 @@
-//! The booking functions: purchase, listings and detail, the parties' steps, the Stripe
-//! webhook and the timer sweep. Those that call Stripe read its secret key from SSM at cold
+//! The booking functions: purchase, listings and detail, the parties' steps (the `bookings`
+//! binary); the Stripe webhook, the timer sweep and the outbox sender (`booking-events`). Those that call Stripe read its secret key from SSM at cold
 //! start (the webhook also its signing secret); those that only read the table never see them.
 
 use crate::bookings::api::{BookingReads, BookingsApi, OutboxSender};
@@ -44,7 +44,7 @@ macro_rules! move_and_tell {
 /// The booking functions that call Stripe with its secret key.
 const MOVE_AND_TELL: &[Allow] = move_and_tell!(STRIPE_KEY);
 
-/// Built into the `bookings` binary.
+/// Built into the `bookings` binary: the parties' and admins' routes.
 pub const FEATURE: Feature = Feature {
     binary: "bookings",
     functions: &[
@@ -125,6 +125,24 @@ pub const FEATURE: Feature = Feature {
             run: serve_http!(init_stripe, BookingsApi::new, deliver),
         },
         Function {
+            name: "submit-summary",
+            description: "The provider writes the session's summary (findings, steps, parts, next steps, photos), once; the customer is told.",
+            trigger: Trigger::Http(&[("POST", "/bookings/{id}/summary")], Access::Bearer),
+            allow: MOVE_AND_TELL,
+            env: STRIPE,
+            timeout: None,
+            run: serve_http!(init_stripe, BookingsApi::new, summarize),
+        },
+        Function {
+            name: "get-summary",
+            description: "Returns a session's summary to its parties and admins; the customer's first read records when they opened it.",
+            trigger: Trigger::Http(&[("GET", "/bookings/{id}/summary")], Access::Bearer),
+            allow: MOVE_AND_TELL,
+            env: STRIPE,
+            timeout: None,
+            run: serve_http!(init_stripe, BookingsApi::new, summary),
+        },
+        Function {
             name: "confirm-booking",
             description: "The customer confirms completion.",
             trigger: Trigger::Http(&[("POST", "/bookings/{id}/confirm")], Access::Bearer),
@@ -182,6 +200,16 @@ pub const FEATURE: Feature = Feature {
             timeout: Some(15),
             run: serve_http!(init_stripe, BookingsApi::new, refund),
         },
+    ],
+};
+
+/// Built into the `booking-events` binary: what moves bookings without a person's request —
+/// Stripe's events, the timers and the announcements of committed transitions. Apart from
+/// the parties' routes so that neither binary links the other's half of the booking rules
+/// (each stays under the size budget).
+pub const EVENTS: Feature = Feature {
+    binary: "booking-events",
+    functions: &[
         Function {
             name: "stripe-webhook",
             description: "Verifies and applies Stripe's events (payments) to bookings, once each.",
@@ -208,7 +236,7 @@ pub const FEATURE: Feature = Feature {
         },
         Function {
             name: "cron-booking-timers",
-            description: "Fires due booking timers: payment expiry, automatic completion, refund retries (reads only what is due).",
+            description: "Fires due booking timers: payment and request expiry, automatic completion, refund retries, releases, session reminders and ends (reads only what is due).",
             trigger: Trigger::Schedule("EveryMinute", "rate(1 minute)"),
             allow: MOVE_AND_TELL,
             env: STRIPE,

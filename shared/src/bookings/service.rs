@@ -18,8 +18,8 @@ use utoipa::ToSchema;
 use super::model::{
     Account, Actor, Booking, BookingState, BookingView, CancelRequest, DeclineRequest,
     DeliverRequest, DisputeInfo, DisputeStatus, Event, PartyRole, PaymentState, PurchaseRequest,
-    RefundInfo, RefundRequest, Timer, TimerKind, TransferInfo, amount_of, charge_entries,
-    completion_entries, dispute_entries, dispute_lost_entries, dispute_won_entries,
+    RefundInfo, RefundRequest, Summary, SummaryRequest, Timer, TimerKind, TransferInfo, amount_of,
+    charge_entries, completion_entries, dispute_entries, dispute_lost_entries, dispute_won_entries,
     idempotency_key, refund, refund_earned_entries, refund_entries, release_entries,
     reversal_entries,
 };
@@ -30,7 +30,7 @@ use super::store::{
 use crate::auth::Caller;
 use crate::chat::model::{Member, MemberRole, Room, RoomKind, Subject, SubjectType};
 use crate::cursor::CursorCodec;
-use crate::domain::{BookingId, OfferId, Role, UserId};
+use crate::domain::{BookingId, FileId, OfferId, Role, UserId};
 use crate::error::{Error, Result};
 use crate::files::model::{FileStatus, Purpose};
 use crate::files::store::FileStore;
@@ -407,6 +407,22 @@ impl Bookings<'_> {
         if files.len() > 10 {
             return Err(Error::field("proofFileIds", "at most 10 files"));
         }
+        self.check_proof(caller, &files, "proofFileIds").await?;
+        let mut after = booking.moved(Event::Deliver, actor, now)?;
+        after.proof_file_ids = files.clone();
+        after.delivery_note = note;
+        let effects = Effects {
+            files: Some((&caller.user_id, &files)),
+            announcements: vec![delivered(&after)],
+            ..Effects::default()
+        };
+        self.apply(&booking, &after, effects).await?;
+        Ok(after)
+    }
+
+    /// Each of `files` must be one of the caller's ready `proof_of_work` uploads (a delivery's
+    /// or a summary's images, shared with the booking's parties).
+    async fn check_proof(&self, caller: &Caller, files: &[FileId], field: &str) -> Result<()> {
         let records =
             futures::future::try_join_all(files.iter().map(|f| self.files.get_file(f))).await?;
         let shareable = records.iter().all(|r| {
@@ -418,20 +434,106 @@ impl Bookings<'_> {
         });
         if !shareable {
             return Err(Error::field(
-                "proofFileIds",
+                field,
                 "each must be one of your ready proof_of_work uploads",
             ));
         }
-        let mut after = booking.moved(Event::Deliver, actor, now)?;
-        after.proof_file_ids = files.clone();
-        after.delivery_note = note;
+        Ok(())
+    }
+
+    /// `POST /bookings/{id}/summary` (the provider): the session's summary, once, from its
+    /// start on; its photos are shared with the customer, who is told (in-app, and by email
+    /// while unread).
+    #[instrument(skip_all, fields(user_id = %caller.user_id, booking_id = %id))]
+    pub async fn summarize(
+        &self,
+        caller: &Caller,
+        id: &BookingId,
+        request: SummaryRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let (booking, actor) = self.visible(caller, id).await?;
+        only(
+            actor,
+            Actor::Provider,
+            "only the provider writes the summary",
+        )?;
+        let summary = request.summary(now)?;
+        if !matches!(
+            booking.state,
+            BookingState::InProgress | BookingState::Delivered | BookingState::Completed
+        ) {
+            return Err(Error::Conflict(format!(
+                "the booking is {}: a summary follows the session's start",
+                booking.state
+            )));
+        }
+        if booking.summary.is_some() {
+            return Err(Error::Conflict("the summary was already submitted".into()));
+        }
+        self.check_proof(caller, &summary.photo_file_ids, "photoFileIds")
+            .await?;
+        let mut after = booking.clone();
+        after.summary = Some(summary);
+        after.updated_at = now;
+        after.version += 1;
+        let photos = after
+            .summary
+            .as_ref()
+            .map(|s| s.photo_file_ids.clone())
+            .unwrap_or_default();
         let effects = Effects {
-            files: Some((&caller.user_id, &files)),
-            announcements: vec![delivered(&after)],
+            files: Some((&caller.user_id, &photos)),
+            announcements: vec![announce(
+                Kind::SessionSummary,
+                vec![after.customer_id],
+                Some(after.provider_id),
+                json!({ "title": after.title, "when": when_of(&after) }),
+                "summary",
+            )],
             ..Effects::default()
         };
         self.apply(&booking, &after, effects).await?;
         Ok(after)
+    }
+
+    /// `GET /bookings/{id}/summary` (the parties, admins): the summary; the customer's first
+    /// read records `viewedAt` (once: a later read, or a concurrent one, keeps the first).
+    #[instrument(skip_all, fields(user_id = %caller.user_id, booking_id = %id))]
+    pub async fn summary(
+        &self,
+        caller: &Caller,
+        id: &BookingId,
+        now: DateTime<Utc>,
+    ) -> Result<Summary> {
+        let (mut booking, actor) = self.visible(caller, id).await?;
+        for _ in 0..PAID_ATTEMPTS {
+            let summary = booking.summary.clone().ok_or(Error::NotFound("summary"))?;
+            if actor != Actor::Customer || summary.viewed_at.is_some() {
+                return Ok(summary);
+            }
+            let mut after = booking.clone();
+            let viewed = Summary {
+                viewed_at: Some(now),
+                ..summary
+            };
+            after.summary = Some(viewed.clone());
+            after.version += 1;
+            if self
+                .store
+                .transition(&booking, &after, Effects::default())
+                .await?
+            {
+                return Ok(viewed);
+            }
+            // Another change came first (a timer, another read): read it again.
+            booking = self
+                .store
+                .get_booking(id)
+                .await?
+                .ok_or(Error::NotFound("booking"))?;
+        }
+        Err(lost_race())
     }
 
     /// `POST /bookings/{id}/confirm` (the customer).
@@ -3712,7 +3814,10 @@ mod tests {
             }),
             ..pending()
         };
-        let requested = moved(&request, Event::PaymentAuthorized, Actor::System);
+        let requested = Booking {
+            authorized_at: Some(now()),
+            ..moved(&request, Event::PaymentAuthorized, Actor::System)
+        };
         moved(&requested, Event::Accept, Actor::Provider)
     }
 
@@ -3803,5 +3908,74 @@ mod tests {
         );
         let steps: Vec<String> = announced(&world).into_iter().map(|a| a.0).collect();
         assert_eq!(steps, ["delivered"]);
+    }
+
+    #[tokio::test]
+    async fn the_provider_writes_the_summary_once_and_the_customers_first_read_is_recorded() {
+        let accepted = accepted_session();
+        let world = World::new(Table::with(&accepted), Stripe::with("succeeded", &accepted));
+        let party = |user_id, role| Caller {
+            user_id,
+            session_id: SessionId::new(),
+            roles: [role].into(),
+        };
+        let provider = party(accepted.provider_id, Role::Provider);
+        let customer = party(accepted.customer_id, Role::Customer);
+        let request = |findings: &str| SummaryRequest {
+            findings: findings.into(),
+            steps_taken: Some("Replaced the washer.".into()),
+            parts_needed: None,
+            next_steps: Some("Replace the valve within a month.".into()),
+            photo_file_ids: Vec::new(),
+        };
+        let bookings = world.bookings();
+        // Not before the session starts; only the provider; never blank.
+        let early = bookings.summarize(&provider, &accepted.id, request("Worn valve."), now());
+        assert_eq!(early.await.unwrap_err().status(), 409);
+        world
+            .table
+            .put(&moved(&accepted, Event::Start, Actor::Provider));
+        let by_customer = bookings.summarize(&customer, &accepted.id, request("Mine."), now());
+        assert_eq!(by_customer.await.unwrap_err().status(), 403);
+        let blank = bookings.summarize(&provider, &accepted.id, request("  "), now());
+        assert_eq!(blank.await.unwrap_err().status(), 400);
+        assert_eq!(
+            bookings
+                .summary(&customer, &accepted.id, now())
+                .await
+                .unwrap_err()
+                .status(),
+            404
+        );
+
+        let written = bookings
+            .summarize(&provider, &accepted.id, request(" Worn valve. "), now())
+            .await
+            .unwrap();
+        assert_eq!(written.summary.as_ref().unwrap().findings, "Worn valve.");
+        let again = bookings.summarize(&provider, &accepted.id, request("Other."), now());
+        assert_eq!(again.await.unwrap_err().status(), 409);
+        let steps: Vec<String> = announced(&world).into_iter().map(|a| a.0).collect();
+        assert_eq!(steps, ["summary"]);
+
+        // The provider's read records nothing; the customer's first does, once.
+        let later = now() + Duration::hours(1);
+        let read = bookings
+            .summary(&provider, &accepted.id, later)
+            .await
+            .unwrap();
+        assert_eq!(read.viewed_at, None);
+        let read = bookings
+            .summary(&customer, &accepted.id, later)
+            .await
+            .unwrap();
+        assert_eq!(read.viewed_at, Some(later));
+        let reread = bookings
+            .summary(&customer, &accepted.id, later + Duration::hours(1))
+            .await
+            .unwrap();
+        assert_eq!(reread.viewed_at, Some(later));
+        let stored = world.table.stored(&accepted.id).summary.unwrap();
+        assert_eq!(stored.viewed_at, Some(later));
     }
 }

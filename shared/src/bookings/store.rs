@@ -14,6 +14,7 @@ use crate::chat::model::{Member, Room};
 use crate::cursor::Position;
 use crate::domain::{BookingId, FileId, RoomId, UserId};
 use crate::error::Result;
+use crate::me::store::UserStore;
 use crate::notifications::model::Kind;
 use crate::notifications::service::{Notifications, NotifyRequest};
 use crate::payouts::model::CommissionTally;
@@ -199,10 +200,7 @@ impl BookingNews for Notifications<'_> {
     }
 
     async fn display_name(&self, user: &UserId) -> String {
-        match self.users.get_user(user).await {
-            Ok(Some(u)) => u.display_name.unwrap_or_else(|| "Someone".into()),
-            _ => "Someone".into(),
-        }
+        name_of(self.users, user).await
     }
 
     async fn room_opened(&self, room: &Room, parties: &[UserId]) -> Result<()> {
@@ -214,6 +212,41 @@ impl BookingNews for Notifications<'_> {
         realtime::send_to_users(self.connections, self.pusher, parties, &opened)
             .await
             .map(|_| ())
+    }
+}
+
+/// A user's display name for the texts ("Someone" without one, or when it cannot be read).
+async fn name_of(users: &dyn UserStore, user: &UserId) -> String {
+    match users.get_user(user).await {
+        Ok(Some(u)) => u.display_name.unwrap_or_else(|| "Someone".into()),
+        _ => "Someone".into(),
+    }
+}
+
+/// The news of the parties' booking routes: only names for the texts. Those routes announce
+/// through the outbox (written with each transition, sent by `send-booking-news`) and never
+/// notify or post to connections themselves, so their binary links neither the notification
+/// texts nor the push and connection clients: a call that would is an internal error.
+pub struct NamesOnly<'a>(pub &'a dyn UserStore);
+
+#[async_trait]
+impl BookingNews for NamesOnly<'_> {
+    async fn notify(&self, request: &NotifyRequest, _: DateTime<Utc>) -> Result<()> {
+        Err(crate::error::Error::unexpected(anyhow::anyhow!(
+            "{} notified from a booking route: announce it through the outbox",
+            request.idempotency_key
+        )))
+    }
+
+    async fn display_name(&self, user: &UserId) -> String {
+        name_of(self.0, user).await
+    }
+
+    async fn room_opened(&self, room: &Room, _: &[UserId]) -> Result<()> {
+        Err(crate::error::Error::unexpected(anyhow::anyhow!(
+            "room {} opened from a booking route: announce it through the outbox",
+            room.id
+        )))
     }
 }
 

@@ -38,6 +38,8 @@ pub enum Kind {
     ProviderAssigned,
     /// A booked session starts soon.
     SessionStartingSoon,
+    /// The provider wrote a session's summary.
+    SessionSummary,
     /// A payment was received.
     PaymentReceived,
     /// Escrowed funds were released.
@@ -67,7 +69,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in catalog order.
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 20] = [
         Kind::ChatMessage,
         Kind::JobPosted,
         Kind::ApplicationReceived,
@@ -75,6 +77,7 @@ impl Kind {
         Kind::BookingDeclined,
         Kind::ProviderAssigned,
         Kind::SessionStartingSoon,
+        Kind::SessionSummary,
         Kind::PaymentReceived,
         Kind::PaymentReleased,
         Kind::JobCompleted,
@@ -216,6 +219,15 @@ pub fn spec(kind: Kind) -> KindSpec {
             "{% if late %}Start your session: {{ title }}{% else %}Starting soon: {{ title }}{% endif %}",
             "{% if late %}{{ when }} with {{ actor }} should have started: start it now, or tell them in the chat.{% else %}{{ when }} with {{ actor }} starts in a few minutes.{% endif %}",
             "{{ count }} sessions start soon",
+        ),
+        Kind::SessionSummary => (
+            "session_summary",
+            IN_APP_AND_EMAIL,
+            false,
+            minutes(30),
+            "Your session summary: {{ title }}",
+            "{{ actor }} wrote what they found and what comes next for {{ when }}.",
+            "{{ count }} session summaries",
         ),
         Kind::PaymentReceived => (
             "payment_received",
