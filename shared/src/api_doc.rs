@@ -501,10 +501,11 @@ mod paths {
     /// to the minor unit. Across DST changes the plan stays in local time: a local time the
     /// change skips has no slot, a repeated one is offered once (its first occurrence), and
     /// every slot lasts the offer's duration in real time. 404 for an offer the caller cannot
-    /// see, or a provider without availability; 400 for a missing or wrong date or range.
+    /// see, or a provider without availability; 400 for a missing or wrong date or range;
+    /// 409 for an offer longer than 480 minutes (bought, not booked by slot).
     #[utoipa::path(get, path = "/offers/{id}/slots", tag = "scheduling",
         params(("id" = OfferId, Path, description = "offer id"), ("from" = String, Query, description = "first local date, YYYY-MM-DD", format = Date), ("to" = String, Query, description = "last local date, YYYY-MM-DD, at most 30 days after from", format = Date)),
-        responses((status = 200, body = SlotList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        responses((status = 200, body = SlotList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn list_offer_slots() {}
 
     /// Request a free slot of an active offer (`start` exactly as `GET /offers/{id}/slots`
