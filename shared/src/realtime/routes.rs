@@ -4,9 +4,10 @@ use crate::realtime::api::Realtime;
 use crate::routes::{Allow, Feature, Function, Trigger};
 use crate::serve_ws;
 
-/// Built into the `realtime` binary.
+/// Built into the `chat` binary: the WebSocket actions run the chat rules, so the two share
+/// their code (and one release link).
 pub const FEATURE: Feature = Feature {
-    binary: "realtime",
+    binary: "chat",
     functions: &[
         Function {
             name: "ws-connect",
