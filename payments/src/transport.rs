@@ -11,6 +11,7 @@
 //! `Stripe-Should-Retry`), the pinned API version — is async-stripe's.
 
 use std::fmt::Display;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -85,10 +86,17 @@ fn api_failure(status: u16, body: &[u8]) -> Failure {
     }
 }
 
-/// Stripe's API over HTTPS (plain HTTP for a local test server). Cheap to clone.
+type Http = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// Stripe's API over HTTPS (plain HTTP for a local test server). Cheap to clone (clones
+/// share the connection stack).
 #[derive(Clone)]
 pub(crate) struct Transport {
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// Built at the first call, not at cold start: loading the system's root certificates
+    /// costs about a millisecond, which the many functions that hold a Stripe client but
+    /// rarely call Stripe (a start, a delivery, a summary) should not pay before their first
+    /// request.
+    http: Arc<OnceLock<Http>>,
     /// Without a trailing slash.
     base: String,
     secret: HeaderValue,
@@ -101,18 +109,8 @@ impl Transport {
         let mut secret = HeaderValue::try_from(format!("Bearer {}", config.secret))
             .map_err(|_| transport("the secret key is not a header value"))?;
         secret.set_sensitive(true);
-        let connector = HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(transport)?
-            .https_or_http()
-            .enable_http1()
-            .build();
         Ok(Self {
-            // No idle connections kept (as async-stripe's client): a connection Stripe closed
-            // while the function was frozen must not fail the next invocation's call.
-            http: Client::builder(TokioExecutor::new())
-                .pool_max_idle_per_host(0)
-                .build(connector),
+            http: Arc::new(OnceLock::new()),
             base: base_url
                 .unwrap_or(API_BASE)
                 .trim_end_matches('/')
@@ -123,14 +121,34 @@ impl Transport {
         })
     }
 
+    /// The HTTP client, built once.
+    fn http(&self) -> Result<&Http, Failure> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let connector = HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(transport)?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        // No idle connections kept (as async-stripe's client): a connection Stripe closed
+        // while the function was frozen must not fail the next invocation's call.
+        let http = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(0)
+            .build(connector);
+        Ok(self.http.get_or_init(|| http))
+    }
+
     /// One attempt: the status, Stripe's retry advice and the body.
     async fn attempt(
         &self,
         request: hyper::Request<Full<Bytes>>,
         timeout: Option<Duration>,
     ) -> Result<(u16, Option<bool>, Bytes), Failure> {
+        let http = self.http()?;
         let exchange = async {
-            let response = self.http.request(request).await.map_err(transport)?;
+            let response = http.request(request).await.map_err(transport)?;
             let status = response.status().as_u16();
             let retry = response
                 .headers()
