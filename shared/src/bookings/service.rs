@@ -28,7 +28,7 @@ use super::store::{
     Outbox, PaymentGateway,
 };
 use crate::auth::Caller;
-use crate::chat::model::{Member, MemberRole, Room, RoomKind, Subject, SubjectType};
+use crate::chat::model::{Member, Room, Subject, SubjectType};
 use crate::cursor::CursorCodec;
 use crate::domain::{BookingId, FileId, OfferId, Role, UserId};
 use crate::error::{Error, Result};
@@ -236,15 +236,27 @@ impl Bookings<'_> {
         }
         let rate = rates.rate(&offer.category);
         let booking = Booking::for_offer(offer, me, rate, now);
+        self.checkout(booking, offer_id, key, lost_race, now).await
+    }
+
+    /// Writes a new checkout (a purchase or a slot request of `offer_id` under the client's
+    /// `key`) counted against the buyer's limits, and answers with its payment (`true`). A
+    /// concurrent request with the same key that won is answered instead (`false`); `missing`
+    /// is the error when its booking cannot be read.
+    pub(crate) async fn checkout(
+        &self,
+        booking: Booking,
+        offer_id: &OfferId,
+        key: &str,
+        missing: fn() -> Error,
+        now: DateTime<Utc>,
+    ) -> Result<(Purchase, bool)> {
+        let me = booking.customer_id;
         let (buyer, buyer_and_offer) = (me.to_string(), format!("{me}:{offer_id}"));
+        let limits = purchase_limits(&buyer, &buyer_and_offer);
         match self
             .store
-            .create_booking(
-                &booking,
-                key,
-                &purchase_limits(&buyer, &buyer_and_offer),
-                now,
-            )
+            .create_booking(&booking, key, &limits, now)
             .await?
         {
             Creation::Created => {}
@@ -258,11 +270,11 @@ impl Bookings<'_> {
                     .store
                     .purchase_of(&me, key)
                     .await?
-                    .ok_or_else(lost_race)?;
+                    .ok_or_else(missing)?;
                 return Ok((self.resume(&me, &id, offer_id, now).await?, false));
             }
         }
-        info!(booking_id = %booking.id, "booking created");
+        info!(booking_id = %booking.id, source = ?booking.source, "booking created");
         Ok((self.with_payment(booking, now).await?, true))
     }
 
@@ -2269,28 +2281,12 @@ fn delivered(booking: &Booking) -> Announcement {
 /// The chat room a booking's payment opens for its two parties (the same id as the booking),
 /// with both as plain members: nobody adds a third person to a booking's room.
 fn room_of(booking: &Booking, now: DateTime<Utc>) -> (Room, [Member; 2]) {
-    let room = Room {
-        id: booking.room(),
-        kind: RoomKind::Subject,
-        name: Some(booking.title.clone()),
-        avatar_file_id: None,
-        subject: Some(Subject {
-            kind: SubjectType::Booking,
-            id: booking.id.to_string(),
-        }),
-        created_by: booking.customer_id,
-        created_at: now,
-        last_message: None,
-        last_activity_at: now,
-        member_count: 2,
-        seq: 0,
-        counted: 0,
+    let subject = Subject {
+        kind: SubjectType::Booking,
+        id: booking.id.to_string(),
     };
-    let members = [
-        Member::new(&room, booking.customer_id, MemberRole::Member, None),
-        Member::new(&room, booking.provider_id, MemberRole::Member, None),
-    ];
-    (room, members)
+    let people = [booking.customer_id, booking.provider_id];
+    Room::pair(booking.room(), subject, &booking.title, people, now)
 }
 
 /// When a booking takes place, for the texts: `'Fix a tap' on 2027-03-28 09:00 (+02:00)`

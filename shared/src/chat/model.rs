@@ -215,6 +215,35 @@ pub struct Member {
     pub left_at: Option<DateTime<Utc>>,
 }
 
+impl Room {
+    /// A subject room of exactly two plain members, `people` (the first its creator): a
+    /// booking's, or a job application's thread. Nobody adds a third person to it.
+    pub fn pair(
+        id: RoomId,
+        subject: Subject,
+        name: &str,
+        people: [UserId; 2],
+        now: DateTime<Utc>,
+    ) -> (Room, [Member; 2]) {
+        let room = Room {
+            id,
+            kind: RoomKind::Subject,
+            name: Some(name.to_owned()),
+            avatar_file_id: None,
+            subject: Some(subject),
+            created_by: people[0],
+            created_at: now,
+            last_message: None,
+            last_activity_at: now,
+            member_count: 2,
+            seq: 0,
+            counted: 0,
+        };
+        let members = people.map(|user| Member::new(&room, user, MemberRole::Member, None));
+        (room, members)
+    }
+}
+
 impl Member {
     /// A new member of `room`.
     pub fn new(room: &Room, user: UserId, role: MemberRole, peer: Option<UserId>) -> Self {

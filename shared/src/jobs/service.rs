@@ -23,7 +23,7 @@ use crate::bookings::service::{
     Bookings, PURCHASE_WINDOW_SECS, PURCHASES_PER_BUYER, Purchase, format_money,
 };
 use crate::bookings::store::{BookingNews, Creation};
-use crate::chat::model::{Member, MemberRole, Room, RoomKind, Subject, SubjectType};
+use crate::chat::model::{Room, Subject, SubjectType};
 use crate::cursor::{CursorCodec, Position};
 use crate::domain::{BookingId, JobId, Role, RoomId, UserId};
 use crate::error::{Error, Result};
@@ -216,28 +216,13 @@ impl Jobs<'_> {
         }
         let (price, message, proposed_start) = input.validate(&job, now)?;
         let Some(before) = existing else {
-            let room = Room {
-                id: RoomId::at(now),
-                kind: RoomKind::Subject,
-                name: Some(job.title.clone()),
-                avatar_file_id: None,
-                subject: Some(Subject {
-                    kind: SubjectType::Job,
-                    id: format!("{}-{}", job.id, caller.user_id),
-                }),
-                created_by: caller.user_id,
-                created_at: now,
-                last_message: None,
-                last_activity_at: now,
-                member_count: 2,
-                seq: 0,
-                counted: 0,
+            // The thread is the customer's and this provider's alone.
+            let subject = Subject {
+                kind: SubjectType::Job,
+                id: format!("{}-{}", job.id, caller.user_id),
             };
-            // Both plain members: the thread is the customer's and this provider's alone.
-            let members = [
-                Member::new(&room, job.poster_id, MemberRole::Member, None),
-                Member::new(&room, caller.user_id, MemberRole::Member, None),
-            ];
+            let people = [caller.user_id, job.poster_id];
+            let (room, members) = Room::pair(RoomId::at(now), subject, &job.title, people, now);
             let application = Application {
                 job_id: job.id,
                 provider_id: caller.user_id,

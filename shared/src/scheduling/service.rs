@@ -12,8 +12,7 @@ use super::model::{Availability, MAX_SLOT_MINUTES, SetAvailability, Slot, range}
 use super::store::AvailabilityStore;
 use crate::auth::Caller;
 use crate::bookings::model::{Booking, idempotency_key};
-use crate::bookings::service::{Bookings, Purchase, purchase_limits, time_taken};
-use crate::bookings::store::Creation;
+use crate::bookings::service::{Bookings, Purchase, time_taken};
 use crate::domain::{OfferId, Role, TimeZone};
 use crate::error::{Error, Result};
 use crate::offers::model::{Offer, OfferStatus};
@@ -138,33 +137,7 @@ pub async fn book(
         rate,
         now,
     );
-    let (buyer, buyer_and_offer) = (me.to_string(), format!("{me}:{id}"));
-    match bookings
-        .store
-        .create_booking(
-            &booking,
-            key,
-            &purchase_limits(&buyer, &buyer_and_offer),
-            now,
-        )
-        .await?
-    {
-        Creation::Created => {}
-        Creation::Limited { retry_after_secs } => {
-            return Err(Error::RateLimited { retry_after_secs });
-        }
-        Creation::TimeTaken => return Err(time_taken()),
-        Creation::KeyTaken => {
-            let earlier = bookings
-                .store
-                .purchase_of(&me, key)
-                .await?
-                .ok_or_else(time_taken)?;
-            return Ok((bookings.resume(&me, &earlier, id, now).await?, false));
-        }
-    }
-    info!(booking_id = %booking.id, start = %slot.start, "slot requested");
-    Ok((bookings.with_payment(booking, now).await?, true))
+    bookings.checkout(booking, id, key, time_taken, now).await
 }
 
 /// A `YYYY-MM-DD` query parameter.
