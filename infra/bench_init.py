@@ -9,8 +9,9 @@ against the budgets as ratios (≤ 1.00 is within budget): every function's init
 the median function's (measured in the same run, so the machine's speed cancels out), RSS at
 most 12 MiB, a stripped binary at most 10 MiB. Standard library only.
 
-The token-issuing functions fetch their signing key from SSM before their first poll, and the
-functions that call Stripe its secrets, so they need a reachable SSM: with --emulator URL (a
+The token-issuing functions start reading their signing key from SSM at init, and the
+functions that call Stripe its secrets (in the background: the read overlaps with the wait for
+the first event), so they need a reachable SSM: with --emulator URL (a
 running local emulator) the key and the secrets are stored there with the gigwire-keys binary
 from the same folder and those functions are measured against it (a local round trip: on AWS
 add a TLS handshake with SSM); without it they are skipped.

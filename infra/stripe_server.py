@@ -17,7 +17,11 @@ Tests: python3 -m unittest discover -s infra/stripe_server/tests -t infra
 Stripe API (form-encoded bodies with bracket notation, `expand[]`, `Idempotency-Key`,
 `Stripe-Account`, `Stripe-Version`; Stripe's JSON objects and errors):
     POST/GET /v1/payment_intents, GET/POST /v1/payment_intents/{id},
-    POST /v1/payment_intents/{id}/confirm|capture|cancel
+    POST /v1/payment_intents/{id}/confirm|capture|cancel (off_session: a card that needs 3-D
+    Secure is declined 402 authentication_required)
+    POST /v1/customers, GET /v1/customers/{id}
+    POST/GET /v1/setup_intents, GET /v1/setup_intents/{id},
+    POST /v1/setup_intents/{id}/confirm|cancel (a confirmed setup attaches the card to its customer)
     GET /v1/charges, GET/POST /v1/charges/{id}; GET /v1/payment_methods/{id}
     POST/GET /v1/refunds, GET/POST /v1/refunds/{id}
     GET /v1/events, GET /v1/events/{id}
@@ -118,6 +122,7 @@ Test controls (JSON in and out, no API key):
     POST /_test/disputes/{id}/close           {"outcome": "won" | "lost"} -> dispute; emits
                                               charge.dispute.closed (won: .funds_reinstated)
     POST /_test/payment_intents/{id}/authenticate
+    POST /_test/setup_intents/{id}/authenticate
                                               {"outcome"?: "succeed" | "fail"} -> intent: a
                                               3-D Secure challenge passed or failed
     GET  /_test/3ds/{id}[?outcome=fail]       the same, where next_action's stripe_js points

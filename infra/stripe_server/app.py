@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 # events, payments and disputes are imported for their routes, which register themselves on
 # ROUTES.
-from . import balances, connect, disputes, events, payments, shapes  # noqa: F401
+from . import balances, connect, customers, disputes, events, payments, shapes  # noqa: F401
 from .api import ROUTES, Context, expand
 from .errors import (StripeError, api_error, idempotency_in_use, idempotency_mismatch,
                      invalid_api_key, invalid_request, no_api_key, rate_limited, unrecognized_url)

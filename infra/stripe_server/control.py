@@ -22,7 +22,7 @@ intent's next_action points) and the cardholder's bank disputing a charge
 import json
 from urllib.parse import parse_qs
 
-from . import connect, disputes, payments
+from . import connect, customers, disputes, payments
 from .api import Context, Router
 from .app import Response, json_response
 from .errors import StripeError
@@ -229,13 +229,16 @@ def finish_processing(app, request, query, base_url, pi_id):
         return payments.finish_processing(Context(app, account), intent)
 
 
-def _authenticate(app, pi_id, outcome):
+def _authenticate(app, intent_id, outcome):
+    """A PaymentIntent's (`pi_…`) or a SetupIntent's (`seti_…`) 3-D Secure challenge answered."""
+    kind, module = (("setup_intent", customers) if intent_id.startswith("seti_")
+                    else ("payment_intent", payments))
     with app.state.lock:
-        account, intent = _find(app, "payment_intent", pi_id)
+        account, intent = _find(app, kind, intent_id)
         if intent["status"] != "requires_action":
-            raise ControlError(f"payment intent {pi_id} is {intent['status']}, not requires_action")
+            raise ControlError(f"{kind} {intent_id} is {intent['status']}, not requires_action")
         try:
-            return payments.authenticate(Context(app, account), intent, outcome == "succeed")
+            return module.authenticate(Context(app, account), intent, outcome == "succeed")
         except StripeError as error:
             if error.status != 402:
                 raise
@@ -246,6 +249,7 @@ def _authenticate(app, pi_id, outcome):
 _OUTCOMES = ("succeed", "fail")
 
 
+@_route("POST", "/setup_intents/{pi_id}/authenticate")
 @_route("POST", "/payment_intents/{pi_id}/authenticate")
 def authenticate(app, request, query, base_url, pi_id):
     """The customer's answer to a `requires_action` intent's 3-D Secure challenge: {"outcome":

@@ -120,7 +120,8 @@ def resolve_payment_method(ctx, value, param="payment_method"):
     return ctx.get("payment_method", value, param=param, label="PaymentMethod")
 
 
-def _test_card(payment_method):
+def test_card(payment_method):
+    """The test card a PaymentMethod was made from (by its last four digits)."""
     return _BY_LAST4.get(payment_method["card"]["last4"], TestCard("visa", "4242"))
 
 
@@ -210,7 +211,9 @@ def create_payment_intent(ctx, params):
         raise validation_error("You must provide a payment_method to confirm this PaymentIntent.",
                                param="payment_method", code="parameter_missing")
     if payment_method:
-        fields["payment_method"] = resolve_payment_method(ctx, payment_method)["id"]
+        resolved = resolve_payment_method(ctx, payment_method)
+        _check_owner(resolved, fields["customer"])
+        fields["payment_method"] = resolved["id"]
         fields["status"] = "requires_confirmation"
     pi_id = new_id("pi_")
     intent = ctx.ledger.put(shapes.payment_intent(
@@ -292,6 +295,17 @@ def confirm_payment_intent(ctx, params, pi_id):
     return intent
 
 
+def _check_owner(payment_method, customer):
+    """A saved card pays only for its customer, as on Stripe."""
+    owner = payment_method["customer"]
+    if owner and owner != customer:
+        raise invalid_request(
+            f"The provided PaymentMethod {payment_method['id']} belongs to another Customer"
+            if customer else
+            "The provided PaymentMethod was previously attached to a Customer; provide that "
+            "Customer's ID in the `customer` parameter.", param="payment_method")
+
+
 def _check_confirmable(intent):
     if intent["status"] not in UNCONFIRMED:
         raise unexpected_state(
@@ -310,7 +324,7 @@ def _confirm(ctx, intent, no_action=False, authenticated=False):
             "You cannot confirm this PaymentIntent because it's missing a payment method. To "
             "confirm the PaymentIntent, specify a payment method.", copy.deepcopy(intent))
     payment_method = ctx.get("payment_method", intent["payment_method"], label="PaymentMethod")
-    card = _test_card(payment_method)
+    card = test_card(payment_method)
     if card.authentication and not authenticated:
         if not no_action:
             _require_action(ctx, intent)
@@ -450,7 +464,7 @@ def capture_payment_intent(ctx, params, pi_id):
             param="amount_to_capture", code="amount_too_large")
     charge = ctx.get("charge", intent["latest_charge"])
     payment_method = ctx.ledger.get("payment_method", charge["payment_method"])
-    _capture_charge(ctx, charge, amount, _test_card(payment_method).bypass_pending)
+    _capture_charge(ctx, charge, amount, test_card(payment_method).bypass_pending)
     intent.update(status="succeeded", amount_received=amount, amount_capturable=0,
                   metadata=params.metadata(intent["metadata"]))
     emit(ctx, "charge.captured", charge)

@@ -73,6 +73,67 @@ def payment_method(id, created, **fields):
     }, fields)
 
 
+def customer(id, created, **fields):
+    return _shape({
+        "id": id,
+        "object": "customer",
+        "address": None,
+        "balance": 0,
+        "created": created,
+        "currency": None,
+        "customer_account": None,
+        "default_source": None,
+        "delinquent": False,
+        "description": None,
+        "discount": None,
+        "email": None,
+        "invoice_prefix": None,
+        "invoice_settings": {"custom_fields": None, "default_payment_method": None,
+                             "footer": None, "rendering_options": None},
+        "livemode": False,
+        "metadata": {},
+        "name": None,
+        "next_invoice_sequence": 1,
+        "phone": None,
+        "preferred_locales": [],
+        "shipping": None,
+        "tax_exempt": "none",
+        "test_clock": None,
+    }, fields)
+
+
+def setup_intent(id, created, **fields):
+    return _shape({
+        "id": id,
+        "object": "setup_intent",
+        "application": None,
+        "automatic_payment_methods": None,
+        "cancellation_reason": None,
+        "client_secret": None,
+        "created": created,
+        "customer": None,
+        "customer_account": None,
+        "description": None,
+        "excluded_payment_method_types": None,
+        "flow_directions": None,
+        "last_setup_error": None,
+        "latest_attempt": None,
+        "livemode": False,
+        "mandate": None,
+        "metadata": {},
+        "next_action": None,
+        "on_behalf_of": None,
+        "payment_method": None,
+        "payment_method_configuration_details": None,
+        "payment_method_options": {"card": {"mandate_options": None, "network": None,
+                                            "request_three_d_secure": "automatic"}},
+        "payment_method_types": ["card"],
+        "single_use_mandate": None,
+        "status": "requires_payment_method",
+        "usage": "off_session",
+    }, fields)
+
+
 def payment_intent(id, created, **fields):
     return _shape({
         "id": id,

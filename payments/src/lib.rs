@@ -12,6 +12,7 @@
 //! only the fields the flows read are declared, so a field Stripe adds or reshapes never
 //! breaks a call.
 
+pub mod cards;
 pub mod connect;
 mod transport;
 pub mod webhook;
@@ -24,6 +25,7 @@ use stripe_client_core::{
     AccountId, IdempotencyKey, RequestBuilder, RequestStrategy, StripeMethod,
 };
 
+pub use crate::transport::SecretKey;
 use crate::transport::{Failure, Transport};
 
 /// What can go wrong talking to Stripe.
@@ -35,6 +37,10 @@ pub enum PaymentError {
     /// Stripe could not be reached or answered something unreadable.
     #[error("Stripe is unavailable: {0}")]
     Unavailable(String),
+    /// The card was declined (Stripe's `402`): not our request's fault, and a retry with the
+    /// same card fails the same way.
+    #[error("the card was declined: {0}")]
+    Declined(String),
 }
 
 /// A payment to create.
@@ -112,6 +118,13 @@ struct LastError {
     code: Option<String>,
 }
 
+impl LastError {
+    /// What to tell: the message, else the decline code, else the code.
+    fn text(self) -> Option<String> {
+        self.message.or(self.decline_code).or(self.code)
+    }
+}
+
 impl From<IntentWire> for Payment {
     fn from(intent: IntentWire) -> Self {
         let latest_charge = intent.latest_charge.and_then(|c| match c {
@@ -127,9 +140,7 @@ impl From<IntentWire> for Payment {
             client_secret: intent.client_secret,
             transfer_group: intent.transfer_group,
             metadata: intent.metadata,
-            last_error: intent
-                .last_payment_error
-                .and_then(|e| e.message.or(e.decline_code).or(e.code)),
+            last_error: intent.last_payment_error.and_then(LastError::text),
             latest_charge,
         }
     }
@@ -268,6 +279,17 @@ impl StripePayments {
         })
     }
 
+    /// A client that asks `key` for the secret key at each call (a key still being read when
+    /// the client is built).
+    pub fn with_key(
+        key: std::sync::Arc<dyn SecretKey>,
+        base_url: Option<&str>,
+    ) -> Result<Self, PaymentError> {
+        Ok(Self {
+            transport: Transport::with_key(key, base_url).map_err(classify)?,
+        })
+    }
+
     /// Sends one call through async-stripe's request machinery and reads the answer into `T`.
     async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, PaymentError> {
         let mut builder = RequestBuilder::new(call.method, call.path);
@@ -374,6 +396,8 @@ fn classify(err: Failure) -> PaymentError {
             let what = format!("{status} {code}: {message}");
             if status == 409 || status == 429 || status >= 500 {
                 PaymentError::Unavailable(what)
+            } else if status == 402 {
+                PaymentError::Declined(what)
             } else {
                 PaymentError::Refused(what)
             }

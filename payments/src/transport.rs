@@ -11,6 +11,8 @@
 //! `Stripe-Should-Retry`), the pinned API version — is async-stripe's.
 
 use std::fmt::Display;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -23,8 +25,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use stripe_client_core::{
-    CustomizedStripeRequest, Outcome, RequestStrategy, SharedConfigBuilder, StripeClient,
-    StripeClientErr, StripeMethod,
+    CustomizedStripeRequest, Outcome, RequestStrategy, StripeClient, StripeClientErr, StripeMethod,
+    VERSION,
 };
 
 const API_BASE: &str = "https://api.stripe.com";
@@ -88,6 +90,23 @@ fn api_failure(status: u16, body: &[u8]) -> Failure {
 
 type Http = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
+/// Where the client finds Stripe's secret key: possibly not known yet when the client is built
+/// (a function starts reading it from SSM at cold start and does not wait for it), so it is
+/// asked for at each call; a source answers from memory once it has the key.
+pub trait SecretKey: Send + Sync {
+    /// The secret key (`sk_…`), or why it cannot be had now.
+    fn secret_key(&self) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + '_>>;
+}
+
+/// A key known when the client is built.
+struct Known(String);
+
+impl SecretKey for Known {
+    fn secret_key(&self) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + '_>> {
+        Box::pin(std::future::ready(Ok(self.0.clone())))
+    }
+}
+
 /// Stripe's API over HTTPS (plain HTTP for a local test server). Cheap to clone (clones
 /// share the connection stack).
 #[derive(Clone)]
@@ -99,26 +118,44 @@ pub(crate) struct Transport {
     http: Arc<OnceLock<Http>>,
     /// Without a trailing slash.
     base: String,
-    secret: HeaderValue,
+    key: Arc<dyn SecretKey>,
     version: HeaderValue,
 }
 
 impl Transport {
+    /// A transport with a key known now.
     pub(crate) fn new(secret_key: &str, base_url: Option<&str>) -> Result<Self, Failure> {
-        let config = SharedConfigBuilder::new(secret_key);
-        let mut secret = HeaderValue::try_from(format!("Bearer {}", config.secret))
-            .map_err(|_| transport("the secret key is not a header value"))?;
-        secret.set_sensitive(true);
+        Self::with_key(Arc::new(Known(secret_key.to_owned())), base_url)
+    }
+
+    /// A transport that asks `key` for the secret key at each call.
+    pub(crate) fn with_key(
+        key: Arc<dyn SecretKey>,
+        base_url: Option<&str>,
+    ) -> Result<Self, Failure> {
         Ok(Self {
             http: Arc::new(OnceLock::new()),
             base: base_url
                 .unwrap_or(API_BASE)
                 .trim_end_matches('/')
                 .to_owned(),
-            secret,
-            version: HeaderValue::from_str(config.stripe_version.as_str())
+            key,
+            version: HeaderValue::from_str(VERSION.as_str())
                 .map_err(|_| transport("the API version is not a header value"))?,
         })
+    }
+
+    /// The `Authorization` header's value.
+    async fn authorization(&self) -> Result<HeaderValue, Failure> {
+        let key = self
+            .key
+            .secret_key()
+            .await
+            .map_err(|e| Failure::Transport(format!("the secret key cannot be read: {e}")))?;
+        let mut value = HeaderValue::try_from(format!("Bearer {key}"))
+            .map_err(|_| transport("the secret key is not a header value"))?;
+        value.set_sensitive(true);
+        Ok(value)
     }
 
     /// The HTTP client, built once.
@@ -191,7 +228,7 @@ impl StripeClient for Transport {
         let mut builder = hyper::Request::builder()
             .method(method)
             .uri(uri)
-            .header(AUTHORIZATION, self.secret.clone())
+            .header(AUTHORIZATION, self.authorization().await?)
             .header(USER_AGENT, HeaderValue::from_static("gigwire"))
             .header(STRIPE_VERSION, self.version.clone());
         if let Some(account) = &config.account_id {

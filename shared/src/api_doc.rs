@@ -17,7 +17,7 @@ use crate::auth::service::{CodeRequest, CodeSent, RefreshRequest, TokenResponse,
 use crate::bookings::model::{
     Account, BookingState, BookingView, CancelRequest, DeclineRequest, DeliverRequest, DisputeInfo,
     DisputeStatus, Entry, PartyRole, PaymentState, PurchaseRequest, RefundInfo, RefundRequest,
-    Schedule, Source, Summary, SummaryRequest, Timer, TimerKind, TransferInfo,
+    SavedCard, Schedule, Source, Summary, SummaryRequest, Timer, TimerKind, TransferInfo,
 };
 use crate::bookings::service::{
     BookingDetail, BookingPage, PaymentLine, PaymentPage, Purchase, WebhookAnswer, WebhookOutcome,
@@ -519,8 +519,13 @@ mod paths {
     /// `requested` and the provider gets `provider_assigned` (a request); they accept
     /// (captured) or decline (voided) within 6 days and before the start, or it expires
     /// (voided). Unpaid within 15 minutes it is `payment_expired`; a declined, expired or
-    /// cancelled request frees its time. The same `idempotencyKey` again answers 200 with the
-    /// same booking. 400 for one's own offer; 404 for a paused or unknown offer or a provider
+    /// cancelled request frees its time. A slot starting more than 6 days after the request
+    /// (an authorization would lapse first) saves the card instead: the answer carries a
+    /// `setupIntentId` and its `clientSecret` (for `confirmSetup`), the card is saved to the
+    /// customer's Stripe Customer, `setup_intent.succeeded` makes the booking `requested`
+    /// (`paymentState: scheduled`), and once accepted it is charged off-session 48 h before
+    /// the start (see `POST /bookings/{id}/pay` when the bank refuses). The same
+    /// `idempotencyKey` again answers 200 with the same booking. 400 for one's own offer; 404 for a paused or unknown offer or a provider
     /// without availability; 409 when `start` is not a free slot now or another booking took
     /// it, or for offers longer than 8 hours; 429 as for purchases (they count together); 502
     /// when Stripe cannot be reached.
@@ -591,6 +596,19 @@ mod paths {
         params(("id" = BookingId, Path, description = "booking id")),
         responses((status = 200, body = BookingView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
     fn accept_booking() {}
+
+    /// The customer pays a session's saved-card charge that the bank refused (a session
+    /// booked more than 6 days ahead is charged off-session 48 h before its start; a refusal
+    /// sets `paymentState: failed` with `paymentError` and sends `payment_failed`). Answers
+    /// the booking, the PaymentIntent (`paymentIntentId`) and its `clientSecret` for Stripe's
+    /// client SDK to confirm on-session (another card, or the same one with 3-D Secure);
+    /// `payment_intent.succeeded` then writes the charge. Unpaid 24 h before the start, the
+    /// booking is `cancelled_by_operator`. 403 for the provider, 404 for anyone else, 409 when
+    /// there is nothing to pay; 502 when Stripe cannot be reached.
+    #[utoipa::path(post, path = "/bookings/{id}/pay", tag = "scheduling",
+        params(("id" = BookingId, Path, description = "booking id")),
+        responses((status = 200, body = Purchase), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    fn pay_booking() {}
 
     /// The provider declines a request (`requested` → `declined`), with an optional `reason`
     /// for the customer: the authorization is voided (nothing is charged), the slot is free
@@ -1115,8 +1133,8 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::set_availability, paths::get_availability, paths::list_offer_slots, paths::book_slot, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::accept_application, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::accept_booking, paths::decline_booking, paths::start_booking, paths::deliver_booking, paths::submit_summary, paths::get_summary, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState, Interval, Week, Override, Slot, Schedule, Summary)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::set_availability, paths::get_availability, paths::list_offer_slots, paths::book_slot, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::accept_application, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::accept_booking, paths::pay_booking, paths::decline_booking, paths::start_booking, paths::deliver_booking, paths::submit_summary, paths::get_summary, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState, Interval, Week, Override, Slot, Schedule, SavedCard, Summary)),
     modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
     tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"), (name = "jobs", description = "Customers' jobs (leads), listed by category; followers of a category are told"), (name = "scheduling", description = "Providers' availability and their offers' free slots"))
 )]

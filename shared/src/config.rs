@@ -207,20 +207,18 @@ impl StripeLocation {
 
 /// Stripe's secrets as a function holds them once read (see [`StripeLocation`]).
 #[derive(Clone)]
-pub struct StripeConfig {
+pub struct StripeSecrets {
     /// The secret API key (`sk_…`).
     pub secret_key: String,
     /// The webhook endpoint's signing secret (`whsec_…`), for the webhook function only.
     pub webhook_secret: Option<String>,
-    /// Another API base URL than Stripe's.
-    pub api_base: Option<String>,
 }
 
-impl std::fmt::Debug for StripeConfig {
+impl std::fmt::Debug for StripeSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the secrets, even in a debug log.
-        f.debug_struct("StripeConfig")
-            .field("api_base", &self.api_base)
+        f.debug_struct("StripeSecrets")
+            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "…"))
             .finish_non_exhaustive()
     }
 }
@@ -288,10 +286,9 @@ mod tests {
         })
         .unwrap_err();
         assert!(!err.to_string().contains("sk_live"), "{err}");
-        let config = StripeConfig {
+        let config = StripeSecrets {
             secret_key: "sk_test_abc".into(),
             webhook_secret: Some("whsec_abc".into()),
-            api_base: None,
         };
         let printed = format!("{config:?}");
         assert!(

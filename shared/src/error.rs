@@ -75,7 +75,9 @@ impl From<gigwire_payments::PaymentError> for Error {
     /// Stripe refusing our request is our bug (500); not reaching it is a 502 to retry.
     fn from(err: gigwire_payments::PaymentError) -> Self {
         match err {
-            gigwire_payments::PaymentError::Refused(_) => Self::unexpected(err),
+            // A decline reaches a flow only where it reads the payment again instead.
+            gigwire_payments::PaymentError::Refused(_)
+            | gigwire_payments::PaymentError::Declined(_) => Self::unexpected(err),
             gigwire_payments::PaymentError::Unavailable(cause) => Self::PaymentUnavailable(cause),
         }
     }

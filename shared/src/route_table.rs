@@ -19,6 +19,7 @@ pub const HTTP_ROUTES: &[(&str, &str)] = &[
     ("POST", "/bookings/{id}/confirm"),
     ("POST", "/bookings/{id}/decline"),
     ("POST", "/bookings/{id}/deliver"),
+    ("POST", "/bookings/{id}/pay"),
     ("POST", "/bookings/{id}/refund"),
     ("POST", "/bookings/{id}/start"),
     ("GET", "/bookings/{id}/summary"),

@@ -165,7 +165,8 @@ async fn slots_follow_the_providers_local_plan_across_dst_with_peak_prices_and_c
 }
 
 /// A provider open 09:00–17:00 every day in Berlin (15 minutes' buffer), two hour-long offers
-/// of theirs, and a local date ten days ahead.
+/// of theirs, and a local date three days ahead (its slots are authorized when requested:
+/// see [`far_date`] for those that save the card).
 async fn bookable(stack: &Stack, tag: &str) -> (Person, String, String, String) {
     let provider = stack.provider(&format!("Bruno {tag}"), false).await;
     let day = json!([{ "start": "09:00", "end": "17:00" }]);
@@ -188,10 +189,18 @@ async fn bookable(stack: &Stack, tag: &str) -> (Person, String, String, String) 
     assert_eq!(status, 200, "{body}");
     let tap = offer(stack, &provider, "Fix a leaking tap", 4500).await;
     let sink = offer(stack, &provider, "Unblock a sink", 6000).await;
-    let date = (chrono::Utc::now() + chrono::Duration::days(10))
+    let date = (chrono::Utc::now() + chrono::Duration::days(3))
         .date_naive()
         .to_string();
     (provider, tap, sink, date)
+}
+
+/// A local date ten days ahead: its slots start more than six days after a request, so the
+/// request saves the card (an authorization would lapse before the start).
+fn far_date() -> String {
+    (chrono::Utc::now() + chrono::Duration::days(10))
+        .date_naive()
+        .to_string()
 }
 
 async fn slots_on(stack: &Stack, who: &Person, offer: &str, date: &str) -> Vec<Value> {
@@ -455,7 +464,7 @@ async fn count_of(stack: &Stack, who: &Person, kind: &str, id: &str) -> usize {
 #[tokio::test]
 async fn an_accepted_session_is_reminded_its_late_provider_nudged_support_alerted_and_it_ends_by_itself()
  {
-    // The session's timers are the sweep's, run around a start ten days ahead: alone.
+    // The session's timers are the sweep's, run around a start three days ahead: alone.
     let _sweep = crate::bookings::SWEEP.write().await;
     let stack = Stack::from_env();
     let (bruno, tap, _, date) = bookable(&stack, "Session").await;
@@ -631,4 +640,225 @@ async fn an_accepted_session_is_reminded_its_late_provider_nudged_support_alerte
         .await;
     let (status, body) = crate::bookings::step(&stack, &ana, &id, "confirm", None).await;
     assert_eq!((status, body["state"].as_str()), (200, Some("completed")));
+}
+
+/// Requests `start` ten days ahead as `who`, saving `card` with the SetupIntent the answer
+/// names (as the client SDK's `confirmSetup` would, passing 3-D Secure where the card asks),
+/// and has the provider accept it: the accepted booking.
+async fn far_accepted(
+    stack: &Stack,
+    (who, provider): (&Person, &Person),
+    offer: &str,
+    start: &str,
+    card: &str,
+) -> Value {
+    let stripe = stack.stripe();
+    let key: String = start.chars().filter(char::is_ascii_alphanumeric).collect();
+    let (status, bought) = book(stack, who, offer, start, &format!("far-{key}")).await;
+    assert_eq!(status, 201, "{bought}");
+    assert_eq!(bought["paymentIntentId"], Value::Null, "{bought}");
+    assert_eq!(bought["booking"]["paymentState"], "pending");
+    let setup = bought["setupIntentId"].as_str().unwrap().to_owned();
+    assert!(
+        bought["clientSecret"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{setup}_secret_")),
+        "{bought}"
+    );
+    let (status, saved) = stripe
+        .api(
+            "POST",
+            &format!("/v1/setup_intents/{setup}/confirm"),
+            &[("payment_method", card)],
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    if saved["status"] == "requires_action" {
+        let passed = stripe
+            .control(
+                "POST",
+                &format!("/setup_intents/{setup}/authenticate"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(passed["status"], "succeeded", "{passed}");
+    }
+    let id = bought["booking"]["id"].as_str().unwrap().to_owned();
+    let requested = crate::bookings::booking_when(stack, who, &id, "requested").await;
+    assert_eq!(requested["booking"]["paymentState"], "scheduled");
+    let customer = requested["booking"]["card"]["customer"].as_str().unwrap();
+    let (_, method) = stripe
+        .api(
+            "GET",
+            &format!(
+                "/v1/payment_methods/{}",
+                saved["payment_method"].as_str().unwrap()
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        method["customer"], customer,
+        "the card is saved to the customer"
+    );
+    let (status, accepted) = crate::bookings::step(stack, provider, &id, "accept", None).await;
+    assert_eq!(
+        (status, &accepted["state"]),
+        (200, &json!("accepted")),
+        "{accepted}"
+    );
+    accepted
+}
+
+#[tokio::test]
+async fn a_session_far_ahead_saves_the_card_is_charged_off_session_and_a_refused_charge_is_paid_or_cancelled()
+ {
+    // The charge's timers are the sweep's, run days ahead: alone.
+    let _sweep = crate::bookings::SWEEP.write().await;
+    let stack = Stack::from_env();
+    let stripe = stack.stripe();
+    let (bruno, tap, _, _) = bookable(&stack, "Far").await;
+    let ana = stack.person("Ana Far").await;
+    let carla = stack.person("Carla Far").await;
+    let date = far_date();
+    let free = starts_of(&slots_on(&stack, &ana, &tap, &date).await);
+
+    // A card that pays off-session: saved, accepted with nothing taken, charged 48 h before.
+    let paid = far_accepted(&stack, (&ana, &bruno), &tap, &free[0], "pm_card_visa").await;
+    let paid_id = paid["id"].as_str().unwrap().to_owned();
+    assert_eq!(paid["paymentState"], "scheduled");
+    assert_eq!(paid["timer"]["kind"], "saved_card_charge");
+    let charge_at: chrono::DateTime<chrono::Utc> =
+        paid["card"]["chargeAt"].as_str().unwrap().parse().unwrap();
+    let start: chrono::DateTime<chrono::Utc> = free[0].parse().unwrap();
+    assert_eq!(charge_at, start - chrono::Duration::hours(48));
+    let detail = crate::bookings::booking_when(&stack, &ana, &paid_id, "accepted").await;
+    assert_eq!(detail["ledger"], json!([]), "nothing charged yet");
+    let (status, body) = crate::bookings::step(&stack, &bruno, &paid_id, "start", None).await;
+    assert_eq!(status, 409, "not paid for yet: {body}");
+
+    // Two cards that need the customer to authenticate every payment: refused off-session.
+    let asks = far_accepted(
+        &stack,
+        (&ana, &bruno),
+        &tap,
+        &free[3],
+        "pm_card_authenticationRequired",
+    )
+    .await;
+    let asks_id = asks["id"].as_str().unwrap().to_owned();
+    let lapses = far_accepted(
+        &stack,
+        (&carla, &bruno),
+        &tap,
+        &free[6],
+        "pm_card_authenticationRequired",
+    )
+    .await;
+    let lapses_id = lapses["id"].as_str().unwrap().to_owned();
+
+    // The charges' moment, twice (a sweep that runs again charges nothing twice).
+    let after_charges = chrono::DateTime::parse_from_rfc3339(free[6].as_str())
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+        - chrono::Duration::hours(47);
+    stack.run_booking_timers(after_charges).await;
+    stack.run_booking_timers(after_charges).await;
+    let charged = crate::bookings::booking_until(&stack, &ana, &paid_id, "charged", |d| {
+        d["booking"]["paymentState"] == "held"
+    })
+    .await;
+    assert_eq!(charged["ledger"][0]["step"], "charge");
+    assert_eq!(charged["ledger"].as_array().unwrap().len(), 1);
+    let pi = charged["booking"]["paymentIntentId"].as_str().unwrap();
+    let (_, intent) = stripe
+        .api("GET", &format!("/v1/payment_intents/{pi}"), &[])
+        .await;
+    assert_eq!(
+        (&intent["status"], &intent["amount"], &intent["customer"]),
+        (
+            &json!("succeeded"),
+            &json!(4500),
+            &charged["booking"]["card"]["customer"]
+        )
+    );
+    assert_eq!(charged["booking"]["timer"]["kind"], "session_reminder");
+
+    // Refused: the customer is asked to pay before the deadline.
+    let refused = crate::bookings::booking_until(&stack, &ana, &asks_id, "refused", |d| {
+        d["booking"]["paymentState"] == "failed"
+    })
+    .await;
+    assert_eq!(refused["booking"]["timer"]["kind"], "payment_deadline");
+    assert!(
+        refused["booking"]["paymentError"]
+            .as_str()
+            .unwrap()
+            .contains("requires authentication"),
+        "{refused}"
+    );
+    stack
+        .notified(&ana, "payment_failed", "bookingId", &asks_id)
+        .await;
+    let pay = |who: &Person, id: &str| {
+        let path = format!("/bookings/{id}/pay");
+        let token = who.token.clone();
+        let stack = &stack;
+        async move { stack.call("POST", &path, Some(&token), None).await }
+    };
+    for (who, expected) in [(&bruno, 403), (&carla, 404)] {
+        let (status, body) = pay(who, &asks_id).await;
+        assert_eq!(status, expected, "{body}");
+    }
+    let (status, body) = pay(&ana, &paid_id).await;
+    assert_eq!(status, 409, "nothing to pay on a charged booking: {body}");
+    let (status, to_pay) = pay(&ana, &asks_id).await;
+    assert_eq!(status, 200, "{to_pay}");
+    let pi = to_pay["paymentIntentId"].as_str().unwrap().to_owned();
+    assert!(
+        to_pay["clientSecret"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{pi}_secret_")),
+        "{to_pay}"
+    );
+    // The customer pays on-session (another card): the webhook writes the charge.
+    let (status, intent) = stripe.confirm(&pi, "pm_card_visa").await;
+    assert_eq!(
+        (status, &intent["status"]),
+        (200, &json!("succeeded")),
+        "{intent}"
+    );
+    let settled = crate::bookings::booking_until(&stack, &ana, &asks_id, "paid", |d| {
+        d["booking"]["paymentState"] == "held"
+    })
+    .await;
+    assert_eq!(settled["ledger"][0]["step"], "charge");
+
+    // Not paid by 24 h before the start: cancelled by the platform, nothing taken, both told,
+    // its slot free again.
+    stack
+        .run_booking_timers(
+            chrono::DateTime::parse_from_rfc3339(free[6].as_str())
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+                - chrono::Duration::hours(23),
+        )
+        .await;
+    let cancelled =
+        crate::bookings::booking_when(&stack, &carla, &lapses_id, "cancelled_by_operator").await;
+    assert_eq!(cancelled["booking"]["paymentState"], "unpaid");
+    assert_eq!(cancelled["ledger"], json!([]));
+    stack
+        .notified(&bruno, "booking_cancelled", "bookingId", &lapses_id)
+        .await;
+    stack
+        .notified(&carla, "booking_cancelled", "bookingId", &lapses_id)
+        .await;
+    assert!(starts_of(&slots_on(&stack, &ana, &tap, &date).await).contains(&free[6]));
+    // The two paid sessions are still on.
+    for id in [&paid_id, &asks_id] {
+        crate::bookings::booking_when(&stack, &ana, id, "accepted").await;
+    }
 }

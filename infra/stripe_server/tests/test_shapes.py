@@ -52,6 +52,20 @@ class ShapeTest(ServerTest):
             self.assertShape("event", event)
             self.assertShape(event["data"]["object"]["object"], event["data"]["object"])
 
+    def test_customers_and_setup_intents_have_every_field_of_stripes_examples(self):
+        customer = self.ok("POST", "/v1/customers", {"email": "c@example.com"})
+        self.assertShape("customer", customer)
+        intent = self.ok("POST", "/v1/setup_intents", {"customer": customer["id"]})
+        self.assertShape("setup_intent", intent)
+        waiting = self.ok("POST", f"/v1/setup_intents/{intent['id']}/confirm",
+                          {"payment_method": "pm_card_authenticationRequired"})
+        self.assertShape("setup_intent", waiting)
+        self.assertShape("setup_intent",
+                         self.control("POST", f"/_test/setup_intents/{intent['id']}/authenticate"))
+        for event in self.events():
+            self.assertShape("event", event)
+            self.assertShape(event["data"]["object"]["object"], event["data"]["object"])
+
     def test_connect_objects_have_every_field_of_stripes_examples(self):
         account = self.ok("POST", "/v1/accounts", {"type": "express", "email": "p@example.com"})
         self.assertShape("account", account)

@@ -2,7 +2,8 @@
 //! token-issuing functions may read, and Stripe's secret key and webhook secret, which only the
 //! functions that call Stripe (and, for the webhook secret, the webhook) may read. They are
 //! fetched once per cold start (one HTTPS round trip, decrypted by SSM with the account's
-//! `aws/ssm` KMS key), never per request.
+//! `aws/ssm` KMS key; started at init and awaited at first use, see `lambda::Prefetch`),
+//! never per request.
 
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::error::DisplayErrorContext;

@@ -7,10 +7,10 @@ use crate::auth::service::{
 };
 use crate::auth::{CodeHasher, RefreshTokens, TokenIssuer};
 use crate::domain::{AdminEmails, Email};
-use crate::error::Result;
-use crate::lambda::Init;
+use crate::error::{Error, Result};
 use crate::lambda::http::{HttpRequest, HttpResponse};
 use crate::lambda::now;
+use crate::lambda::{Init, Prefetch};
 use crate::store::dynamo::DynamoStore;
 use crate::templates::EmailTemplates;
 
@@ -62,14 +62,14 @@ impl RequestCode {
 pub struct VerifyCode {
     store: DynamoStore,
     codes: CodeHasher,
-    access: TokenIssuer,
+    access: Prefetch<TokenIssuer>,
     refresh: RefreshTokens,
     admins: AdminEmails,
 }
 
 impl VerifyCode {
     /// Builds the dependencies once; `access` comes from [`crate::lambda::init_issuing`].
-    pub fn new(init: &Init, access: TokenIssuer) -> Self {
+    pub fn new(init: &Init, access: Prefetch<TokenIssuer>) -> Self {
         Self {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
             codes: CodeHasher::new(&init.config.app_secret),
@@ -84,7 +84,7 @@ impl VerifyCode {
         let body: VerifyRequest = req.json()?;
         let email = Email::parse(&body.email, "email")?;
         let tokens = Tokens {
-            access: &self.access,
+            access: self.access.get().await.map_err(Error::unexpected)?,
             refresh: &self.refresh,
         };
         let store = &self.store;
@@ -110,13 +110,13 @@ impl VerifyCode {
 pub struct Refresh {
     store: DynamoStore,
     pusher: ApiGatewayPusher,
-    access: TokenIssuer,
+    access: Prefetch<TokenIssuer>,
     refresh: RefreshTokens,
 }
 
 impl Refresh {
     /// Builds the dependencies once; `access` comes from [`crate::lambda::init_issuing`].
-    pub fn new(init: &Init, access: TokenIssuer) -> Self {
+    pub fn new(init: &Init, access: Prefetch<TokenIssuer>) -> Self {
         Self {
             store: DynamoStore::from_sdk(&init.sdk, &init.config.table_name),
             pusher: ApiGatewayPusher::from_sdk(&init.sdk, &init.config.ws_management_endpoint),
@@ -129,7 +129,7 @@ impl Refresh {
     pub async fn handle(&self, req: HttpRequest) -> Result<HttpResponse> {
         let body: RefreshRequest = req.json()?;
         let tokens = Tokens {
-            access: &self.access,
+            access: self.access.get().await.map_err(Error::unexpected)?,
             refresh: &self.refresh,
         };
         let ending = SessionEnd {

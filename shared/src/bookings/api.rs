@@ -15,12 +15,13 @@ use super::model::{
 use super::service::{self, Bookings};
 use super::store::{BookingNews, ListFilter, NamesOnly, Outbox};
 use crate::adapters::{ApiGatewayPusher, SnsPush};
+use crate::config::StripeSecrets;
 use crate::cursor::CursorCodec;
 use crate::domain::{BookingId, JobId, OfferId, UserId};
 use crate::error::{Error, Result};
 use crate::lambda::http::{HttpRequest, HttpResponse};
 use crate::lambda::now;
-use crate::lambda::{Init, StripeInit};
+use crate::lambda::{Init, Prefetch, StripeInit};
 use crate::me::service::page_size;
 use crate::notifications::api::notifications_over;
 use crate::notifications::service::Notifications;
@@ -34,8 +35,9 @@ pub struct BookingsApi {
     push: Option<SnsPush>,
     cursors: CursorCodec,
     payments: gigwire_payments::StripePayments,
-    /// Only the webhook function is given it.
-    webhook_secret: Option<String>,
+    /// Stripe's secrets being read; the webhook's signing secret is among them for the
+    /// webhook function only.
+    secrets: Prefetch<StripeSecrets>,
 }
 
 fn booking_id(req: &HttpRequest) -> Result<BookingId> {
@@ -140,7 +142,7 @@ impl BookingsApi {
             push: SnsPush::from_sdk(&base.sdk, base.config.push_application_arn.as_deref()),
             cursors: CursorCodec::new(&base.config.app_secret),
             payments: init.payments.clone(),
-            webhook_secret: init.stripe.webhook_secret.clone(),
+            secrets: init.secrets.clone(),
         }
     }
 
@@ -213,6 +215,15 @@ impl BookingsApi {
             .accept(req.caller()?, &booking_id(&req)?, now())
             .await?;
         HttpResponse::ok(&BookingView::from(booking))
+    }
+
+    /// `POST /bookings/{id}/pay`.
+    pub async fn pay(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let purchase = self
+            .bookings(&NamesOnly(&self.store))
+            .pay(req.caller()?, &booking_id(&req)?)
+            .await?;
+        HttpResponse::ok(&purchase)
     }
 
     /// `POST /bookings/{id}/decline`.
@@ -294,7 +305,8 @@ impl BookingsApi {
 
     /// `POST /webhooks/stripe`: the raw body as Stripe signed it.
     pub async fn webhook(&self, req: HttpRequest) -> Result<HttpResponse> {
-        let secret = self.webhook_secret.as_deref().ok_or_else(|| {
+        let secrets = self.secrets.get().await.map_err(Error::unexpected)?;
+        let secret = secrets.webhook_secret.as_deref().ok_or_else(|| {
             Error::unexpected(anyhow::anyhow!(
                 "STRIPE_WEBHOOK_SECRET_PARAMETER is not set for this function"
             ))

@@ -31,6 +31,7 @@ const ENTITY_PURCHASE: &str = "purchase";
 const ENTITY_STRIPE_EVENT: &str = "stripe_event";
 const ENTITY_WAITING_RELEASE: &str = "waiting_release";
 const ENTITY_BUSY_CELL: &str = "busy_cell";
+const ENTITY_PAYMENT_CUSTOMER: &str = "payment_customer";
 /// Entity type of outbox items: the stream consumer's filter.
 pub const ENTITY_OUTBOX: &str = "booking_outbox";
 /// How long an outbox item is kept (its stream record is what matters; a day leaves room to
@@ -409,4 +410,42 @@ impl BookingStore for DynamoStore {
             .await?;
         Ok(rows.into_iter().map(|r| r.booking_id).collect())
     }
+
+    async fn payment_customer(&self, user: &UserId) -> Result<Option<String>> {
+        Ok(self
+            .get::<PaymentCustomer>(&booking_keys::payment_customer(user))
+            .await?
+            .map(|c| c.customer))
+    }
+
+    async fn save_payment_customer(&self, user: &UserId, customer: &str) -> Result<String> {
+        let item = to_item(
+            &booking_keys::payment_customer(user),
+            ENTITY_PAYMENT_CUSTOMER,
+            None,
+            &PaymentCustomer {
+                customer: customer.to_owned(),
+            },
+        )?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        if conditional(put).await? {
+            return Ok(customer.to_owned());
+        }
+        self.payment_customer(user)
+            .await?
+            .ok_or_else(|| Error::unexpected(anyhow::anyhow!("payment customer vanished")))
+    }
+}
+
+/// A user's Stripe Customer record.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PaymentCustomer {
+    customer: String,
 }

@@ -15,6 +15,7 @@ pub const PREFIXES: &[&str] = &[
     "STRIPE_EVENT#",
     WAITING_PREFIX,
     OUTBOX_PREFIX,
+    PAYMENT_CUSTOMER,
 ];
 
 /// `PK` of a booking's partition and `SK` prefix of party rows.
@@ -84,6 +85,14 @@ pub fn outbox(id: &BookingId, version: u32) -> Key {
     )
 }
 
+const PAYMENT_CUSTOMER: &str = "PAYMENT_CUSTOMER";
+
+/// A user's Stripe Customer (whose saved cards pay their bookings far ahead), in their
+/// partition: one per user.
+pub fn payment_customer(user: &UserId) -> Key {
+    key(user_partition(user), PAYMENT_CUSTOMER)
+}
+
 /// A Stripe event already applied (kept 35 days, beyond Stripe's 3 days of retries).
 pub fn stripe_event(event_id: &str) -> Key {
     key(format!("STRIPE_EVENT#{event_id}"), "EVENT")
@@ -135,6 +144,11 @@ mod tests {
                 outbox(&id, 7),
                 format!("BOOKING#{BOOKING}"),
                 "OUTBOX#0000000007".to_owned(),
+            ),
+            (
+                payment_customer(&user),
+                format!("USER#{USER}"),
+                "PAYMENT_CUSTOMER".to_owned(),
             ),
             (
                 waiting_release(&user, &id),

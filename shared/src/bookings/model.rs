@@ -156,6 +156,14 @@ pub const SUPPORT_ALERT_AFTER: Duration = Duration::minutes(15);
 /// A started session still running this long after its scheduled end counts as delivered
 /// (the provider may deliver it earlier, with proof).
 pub const SESSION_END_GRACE: Duration = Duration::minutes(15);
+/// A booked slot starting later than this after its request saves the card instead of
+/// authorizing it (an authorization would lapse before the provider could capture it).
+pub const SAVE_CARD_AFTER: Duration = REQUEST_WINDOW;
+/// A saved card is charged this long before the session's start.
+pub const CHARGE_BEFORE: Duration = Duration::hours(48);
+/// A saved card's charge that failed may be paid by the customer until this long before the
+/// start; then the booking is cancelled.
+pub const PAY_BY_BEFORE: Duration = Duration::hours(24);
 
 /// The state after `event`, done by `actor`, on a booking of `source` in `state`. An event
 /// that does not apply — wrong state, or an actor who may not do it — is a `Conflict` naming
@@ -406,6 +414,12 @@ pub enum TimerKind {
     SupportAlert,
     /// A started session's scheduled end passed with its grace: it is delivered.
     SessionEnd,
+    /// An accepted session's saved card is charged, without the customer (about 48 h
+    /// before the start).
+    SavedCardCharge,
+    /// A saved card's charge failed and the customer has not paid it themselves by now
+    /// (24 h before the start): the booking is cancelled.
+    PaymentDeadline,
 }
 
 /// A booking's pending timer (at most one: each state needs at most one).
@@ -486,12 +500,33 @@ pub struct DisputeInfo {
     pub reversal_id: Option<String>,
 }
 
+/// A card saved to be charged later (a booked slot far ahead): Stripe's Customer and
+/// SetupIntent, the card once saved, and the times of its charge.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedCard {
+    /// The customer's Stripe Customer (`cus_…`).
+    pub customer: String,
+    /// The SetupIntent that saves the card (`seti_…`).
+    pub setup_intent_id: String,
+    /// The saved card (`pm_…`), once the customer confirmed the setup.
+    pub payment_method: Option<String>,
+    /// When the card is charged (48 h before the start).
+    pub charge_at: DateTime<Utc>,
+    /// Until when a failed charge may be paid by the customer (24 h before the start).
+    pub pay_by: DateTime<Utc>,
+    /// When the charge succeeded.
+    pub charged_at: Option<DateTime<Utc>>,
+}
+
 /// Where a booking's money is, as both parties see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentState {
     /// Waiting for the customer's payment.
     Pending,
+    /// The card is saved and is charged 48 h before the start (`card.chargeAt`).
+    Scheduled,
     /// The last payment attempt failed; the booking can still be paid.
     Failed,
     /// Never paid (expired or cancelled before payment).
@@ -529,10 +564,15 @@ pub struct Booking {
     /// When it takes place (a booked slot).
     #[serde(default)]
     pub schedule: Option<Schedule>,
-    /// When its payment was authorized, to be captured on acceptance (a request to book):
-    /// from then on the provider sees it and answers it.
+    /// When its payment was authorized, to be captured on acceptance (a request to book),
+    /// or its card saved (a request far ahead): from then on the provider sees it and
+    /// answers it.
     #[serde(default)]
     pub authorized_at: Option<DateTime<Utc>>,
+    /// The card saved to be charged shortly before the start, for a slot booked more than
+    /// six days ahead (instead of an authorization, which would lapse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<SavedCard>,
     /// The buyer.
     pub customer_id: UserId,
     /// The seller, assigned once paid.
@@ -723,6 +763,7 @@ impl Booking {
             thread_id: None,
             schedule: None,
             authorized_at: None,
+            card: None,
             customer_id: customer,
             provider_id: provider,
             title,
@@ -772,9 +813,33 @@ impl Booking {
         self.thread_id.unwrap_or_else(|| self.id.into())
     }
 
-    /// Whether it was paid (the payment's transaction gives it its room).
+    /// Whether it was paid (the payment's transaction gives it its room), or accepted on a
+    /// saved card to be charged later (the acceptance gives it its room).
     pub fn paid(&self) -> bool {
         self.room_id.is_some()
+    }
+
+    /// Whether its payment saves the card now and charges it later: a booked slot that
+    /// starts more than [`SAVE_CARD_AFTER`] after the request.
+    pub fn saves_card(&self) -> bool {
+        self.schedule
+            .as_ref()
+            .is_some_and(|s| s.start - self.created_at > SAVE_CARD_AFTER)
+    }
+
+    /// Whether its saved card is still to be charged (an accepted session far ahead, or one
+    /// whose charge failed).
+    pub fn awaiting_charge(&self) -> bool {
+        self.card.as_ref().is_some_and(|c| c.charged_at.is_none())
+    }
+
+    /// Whether the customer's money was taken: a payment captured (an accepted booking),
+    /// unless it waits for its saved card's charge.
+    pub fn captured(&self) -> bool {
+        !matches!(
+            self.state,
+            BookingState::PendingPayment | BookingState::Requested
+        ) && !self.awaiting_charge()
     }
 
     /// Whether the provider is one of its parties: once it is paid, or its payment is
@@ -869,6 +934,18 @@ impl Booking {
                 PaymentState::Held
             };
         }
+        if self.awaiting_charge() {
+            // Nothing was taken yet.
+            return if self.state.is_final() {
+                PaymentState::Unpaid
+            } else if self.payment_error.is_some() {
+                PaymentState::Failed
+            } else if self.authorized_at.is_some() {
+                PaymentState::Scheduled
+            } else {
+                PaymentState::Pending
+            };
+        }
         if self.released() {
             PaymentState::Released
         } else if self.room_id.is_some() || self.state == BookingState::Requested {
@@ -883,6 +960,13 @@ impl Booking {
         }
     }
 
+    /// A scheduled session's first reminder.
+    pub fn reminder(&self) -> Option<Timer> {
+        self.schedule
+            .as_ref()
+            .map(|s| Timer::due(TimerKind::SessionReminder, s.start - REMINDER_BEFORE))
+    }
+
     /// The booking after `event` by `actor` at `now`: the next state (or the `Conflict` of
     /// [`next`]), the version moved on and the timer the new state needs.
     pub fn moved(&self, event: Event, actor: Actor, now: DateTime<Utc>) -> Result<Self, Error> {
@@ -894,12 +978,14 @@ impl Booking {
                 now + AUTO_COMPLETE_AFTER,
             )),
             BookingState::Completed => Some(Timer::due(TimerKind::Release, now)),
+            // A saved card is charged first.
+            BookingState::Accepted if self.awaiting_charge() => self
+                .card
+                .as_ref()
+                .map(|c| Timer::due(TimerKind::SavedCardCharge, c.charge_at)),
             // A scheduled session: reminded before its start (then nudged, then support
             // alerted while it does not start), delivered by itself once its end has passed.
-            BookingState::Accepted => self
-                .schedule
-                .as_ref()
-                .map(|s| Timer::due(TimerKind::SessionReminder, s.start - REMINDER_BEFORE)),
+            BookingState::Accepted => self.reminder(),
             BookingState::InProgress => self
                 .schedule
                 .as_ref()

@@ -174,6 +174,15 @@ pub const FEATURE: Feature = Feature {
             run: serve_http!(init_stripe, BookingsApi::new, accept),
         },
         Function {
+            name: "pay-booking",
+            description: "The customer pays a saved card's charge the bank refused: the PaymentIntent waiting for them and its client secret.",
+            trigger: Trigger::Http(&[("POST", "/bookings/{id}/pay")], Access::Bearer),
+            allow: &[Allow::Table(&["GetItem"]), STRIPE_KEY],
+            env: STRIPE,
+            timeout: Some(15),
+            run: serve_http!(init_stripe, BookingsApi::new, pay),
+        },
+        Function {
             name: "decline-booking",
             description: "The provider declines a request: its authorization is voided, its time freed, the customer told.",
             trigger: Trigger::Http(&[("POST", "/bookings/{id}/decline")], Access::Bearer),

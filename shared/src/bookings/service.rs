@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
+use gigwire_payments::cards::{SavedCardPayment, Setup};
 use gigwire_payments::connect::{Dispute, NewTransfer};
 use gigwire_payments::webhook::{self, WebhookEvent};
 use gigwire_payments::{NewPayment, Payment};
@@ -16,12 +17,12 @@ use tracing::{info, instrument, warn};
 use utoipa::ToSchema;
 
 use super::model::{
-    Account, Actor, Booking, BookingState, BookingView, CancelRequest, DeclineRequest,
-    DeliverRequest, DisputeInfo, DisputeStatus, Event, PartyRole, PaymentState, PurchaseRequest,
-    RefundInfo, RefundRequest, Summary, SummaryRequest, Timer, TimerKind, TransferInfo, amount_of,
-    charge_entries, completion_entries, dispute_entries, dispute_lost_entries, dispute_won_entries,
-    idempotency_key, refund, refund_earned_entries, refund_entries, release_entries,
-    reversal_entries,
+    Account, Actor, Booking, BookingState, BookingView, CHARGE_BEFORE, CancelRequest,
+    DeclineRequest, DeliverRequest, DisputeInfo, DisputeStatus, Event, PAY_BY_BEFORE, PartyRole,
+    PaymentState, PurchaseRequest, RefundInfo, RefundRequest, SavedCard, Summary, SummaryRequest,
+    Timer, TimerKind, TransferInfo, amount_of, charge_entries, completion_entries, dispute_entries,
+    dispute_lost_entries, dispute_won_entries, idempotency_key, refund, refund_earned_entries,
+    refund_entries, release_entries, reversal_entries,
 };
 use super::store::{
     Announcement, Audience, BookingNews, BookingStore, Creation, Effects, LedgerStep, ListFilter,
@@ -89,8 +90,26 @@ pub struct Purchase {
     pub booking: BookingView,
     /// Stripe's PaymentIntent.
     pub payment_intent_id: Option<String>,
-    /// For Stripe's client SDK to confirm the payment (only while the booking is payable).
+    /// Stripe's SetupIntent, when the card is saved to be charged later (a slot booked more
+    /// than six days ahead): `clientSecret` is then the SetupIntent's, for the client SDK's
+    /// `confirmSetup`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup_intent_id: Option<String>,
+    /// For Stripe's client SDK to confirm the payment, or the card's setup (only while the
+    /// booking is payable).
     pub client_secret: Option<String>,
+}
+
+impl Purchase {
+    /// What the client needs to confirm `payment` of `booking`, while it is payable.
+    fn of_payment(booking: Booking, payment: Payment, payable: bool) -> Self {
+        Self {
+            booking: booking.into(),
+            payment_intent_id: Some(payment.id),
+            setup_intent_id: None,
+            client_secret: payment.client_secret.filter(|_| payable),
+        }
+    }
 }
 
 /// A booking as its parties (and operators) see it, with its ledger.
@@ -315,9 +334,13 @@ impl Bookings<'_> {
         if booking.state != BookingState::PendingPayment {
             return Ok(Purchase {
                 payment_intent_id: booking.payment_intent_id.clone(),
+                setup_intent_id: booking.card.as_ref().map(|c| c.setup_intent_id.clone()),
                 booking: booking.into(),
                 client_secret: None,
             });
+        }
+        if booking.saves_card() {
+            return self.with_setup(booking, now).await;
         }
         let payment = match &booking.payment_intent_id {
             Some(id) => self.payments.payment(id).await?,
@@ -350,11 +373,7 @@ impl Bookings<'_> {
                     .transition(&booking, &after, Effects::default())
                     .await?
                 {
-                    return Ok(Purchase {
-                        booking: after.into(),
-                        payment_intent_id: Some(payment.id),
-                        client_secret: payment.client_secret,
-                    });
+                    return Ok(Purchase::of_payment(after, payment, true));
                 }
                 // The webhook or a cancellation moved it first: answer with what is stored.
                 let stored = self
@@ -362,20 +381,87 @@ impl Bookings<'_> {
                     .get_booking(&booking.id)
                     .await?
                     .ok_or_else(lost_race)?;
-                return Ok(Purchase {
-                    client_secret: (stored.state == BookingState::PendingPayment)
-                        .then_some(payment.client_secret)
-                        .flatten(),
-                    payment_intent_id: Some(payment.id),
-                    booking: stored.into(),
-                });
+                let payable = stored.state == BookingState::PendingPayment;
+                return Ok(Purchase::of_payment(stored, payment, payable));
             }
         };
-        Ok(Purchase {
-            booking: booking.into(),
-            payment_intent_id: Some(payment.id),
-            client_secret: payment.client_secret,
-        })
+        Ok(Purchase::of_payment(booking, payment, true))
+    }
+
+    /// [`Self::with_payment`] for a booking that saves its card: its SetupIntent (created
+    /// under a key of the booking's version, as a payment is, on the customer's Stripe
+    /// Customer) and what the client needs to confirm it. The card is charged later by a
+    /// timer.
+    async fn with_setup(&self, booking: Booking, now: DateTime<Utc>) -> Result<Purchase> {
+        let answer = |booking: Booking, setup: Setup| {
+            let payable = booking.state == BookingState::PendingPayment
+                && booking
+                    .card
+                    .as_ref()
+                    .is_some_and(|c| c.setup_intent_id == setup.id);
+            Purchase {
+                booking: booking.into(),
+                payment_intent_id: None,
+                setup_intent_id: Some(setup.id),
+                client_secret: setup.client_secret.filter(|_| payable),
+            }
+        };
+        if let Some(card) = &booking.card {
+            let setup = self.payments.setup(&card.setup_intent_id).await?;
+            return Ok(answer(booking, setup));
+        }
+        let schedule = booking.schedule.clone().ok_or_else(lost_race)?;
+        let customer = self.payment_customer(&booking.customer_id).await?;
+        let metadata = HashMap::from([(BOOKING_METADATA.to_owned(), booking.id.to_string())]);
+        let created = self
+            .payments
+            .create_setup(&customer, &metadata, &stripe_key(&booking, "setup"))
+            .await;
+        let setup = match created {
+            Ok(setup) => setup,
+            Err(err) => {
+                // The retry (with the same purchase key) must not replay this failure.
+                self.bump(&booking, None, now).await;
+                return Err(err);
+            }
+        };
+        let mut after = booking.clone();
+        after.card = Some(SavedCard {
+            customer,
+            setup_intent_id: setup.id.clone(),
+            payment_method: None,
+            charge_at: schedule.start - CHARGE_BEFORE,
+            pay_by: schedule.start - PAY_BY_BEFORE,
+            charged_at: None,
+        });
+        after.version += 1;
+        if self
+            .store
+            .transition(&booking, &after, Effects::default())
+            .await?
+        {
+            return Ok(answer(after, setup));
+        }
+        // A concurrent retry or a cancellation moved it first: answer with what is stored.
+        let stored = self
+            .store
+            .get_booking(&booking.id)
+            .await?
+            .ok_or_else(lost_race)?;
+        Ok(answer(stored, setup))
+    }
+
+    /// The customer's Stripe Customer, made at their first booking that saves a card (under a
+    /// key of the user: concurrent first bookings make one).
+    async fn payment_customer(&self, user: &UserId) -> Result<String> {
+        if let Some(customer) = self.store.payment_customer(user).await? {
+            return Ok(customer);
+        }
+        let created = self
+            .payments
+            .create_customer(user, &format!("customer-{user}"))
+            .await?;
+        self.store.save_payment_customer(user, &created).await
     }
 
     async fn visible(&self, caller: &Caller, id: &BookingId) -> Result<(Booking, Actor)> {
@@ -393,6 +479,11 @@ impl Bookings<'_> {
         let (booking, actor) = self.visible(caller, id).await?;
         only(actor, Actor::Provider, "only the provider starts the work")?;
         let after = booking.moved(Event::Start, actor, now)?;
+        if booking.awaiting_charge() {
+            return Err(Error::Conflict(
+                "the session's payment is not taken yet: it cannot start".into(),
+            ));
+        }
         self.apply(&booking, &after, Effects::default()).await?;
         Ok(after)
     }
@@ -1130,12 +1221,9 @@ impl Bookings<'_> {
             ));
         }
         // Money was taken only once the payment was captured: before that (an unpaid
-        // checkout, an authorization awaiting the provider) the payment is cancelled, never
-        // refunded.
-        let captured = !matches!(
-            booking.state,
-            BookingState::PendingPayment | BookingState::Requested
-        );
+        // checkout, an authorization awaiting the provider, a saved card not charged yet) the
+        // payment is cancelled, never refunded.
+        let captured = booking.captured();
         let amount = if captured {
             let start = booking.schedule.as_ref().map(|s| s.start);
             refund(booking.price.amount, booking.state, start, actor, now)
@@ -1537,6 +1625,9 @@ impl Bookings<'_> {
             | "payment_intent.amount_capturable_updated"
             | "payment_intent.payment_failed"
             | "payment_intent.canceled" => self.payment_event(&event, now).await,
+            "setup_intent.succeeded" | "setup_intent.setup_failed" => {
+                self.setup_event(&event, now).await
+            }
             "account.updated" => self.account_event(&event, now).await,
             "charge.dispute.created" | "charge.dispute.updated" | "charge.dispute.closed" => {
                 self.dispute_event(&event, now).await
@@ -1552,13 +1643,7 @@ impl Bookings<'_> {
         event: &WebhookEvent,
         now: DateTime<Utc>,
     ) -> Result<WebhookOutcome> {
-        let (Some(object_id), Some(id)) = (
-            event.data.object_id(),
-            event
-                .data
-                .metadata(BOOKING_METADATA)
-                .and_then(|id| BookingId::parse(id, BOOKING_METADATA).ok()),
-        ) else {
+        let Some((object_id, id)) = booking_object(event) else {
             return Ok(WebhookOutcome::Ignored);
         };
         let (payment, booking) = futures::try_join!(
@@ -1585,7 +1670,7 @@ impl Bookings<'_> {
         match payment.status.as_str() {
             "succeeded" => self.paid(booking, &payment, Some(&event.id), now).await,
             "requires_capture" => {
-                self.authorized(booking, &payment, Some(&event.id), now)
+                self.authorized(booking, Hold::Authorization(&payment), Some(&event.id), now)
                     .await
             }
             "canceled" => {
@@ -1593,7 +1678,47 @@ impl Bookings<'_> {
                     .await
             }
             _ if event.kind == "payment_intent.payment_failed" => {
-                self.payment_failed(booking, &payment, &event.id, now).await
+                let reason = payment.last_error.clone();
+                self.payment_failed(booking, reason, Some(&payment.id), &event.id, now)
+                    .await
+            }
+            _ => Ok(WebhookOutcome::Ignored),
+        }
+    }
+
+    /// A SetupIntent saving a booking's card succeeded or failed: re-read from Stripe, checked
+    /// against the booking, applied as an authorization (the request goes to the provider)
+    /// or as a failed payment.
+    async fn setup_event(
+        &self,
+        event: &WebhookEvent,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookOutcome> {
+        let Some((object_id, id)) = booking_object(event) else {
+            return Ok(WebhookOutcome::Ignored);
+        };
+        let (setup, booking) =
+            futures::try_join!(self.payments.setup(object_id), self.store.get_booking(&id))?;
+        let Some(booking) = booking else {
+            warn!(booking_id = %id, "stripe event for an unknown booking");
+            return Ok(WebhookOutcome::Ignored);
+        };
+        let ours = booking.card.as_ref().is_some_and(|card| {
+            card.setup_intent_id == setup.id && setup.customer.as_ref() == Some(&card.customer)
+        });
+        if setup.metadata.get(BOOKING_METADATA) != Some(&id.to_string()) || !ours {
+            warn!(booking_id = %id, setup = %setup.id, "setup does not match its booking");
+            return Ok(WebhookOutcome::Ignored);
+        }
+        match setup.status.as_str() {
+            "succeeded" => {
+                self.authorized(booking, Hold::SavedCard(&setup), Some(&event.id), now)
+                    .await
+            }
+            _ if event.kind == "setup_intent.setup_failed" => {
+                let reason = setup.last_error.clone();
+                self.payment_failed(booking, reason, None, &event.id, now)
+                    .await
             }
             _ => Ok(WebhookOutcome::Ignored),
         }
@@ -1617,13 +1742,18 @@ impl Bookings<'_> {
             if booking.state == BookingState::Requested {
                 // Captured: only an acceptance captures, and it stopped (or has not yet
                 // written) before its transition: finish it.
-                return self.accepted(booking, payment, event, now).await;
+                return self.accepted(booking, Some(payment), event, now).await;
+            }
+            if booking.awaiting_charge() && !booking.state.is_final() {
+                // A saved card's charge went through (off-session, or paid by the customer
+                // after it failed).
+                return self.card_charged(booking, payment, event, now).await;
             }
             if booking.state != BookingState::PendingPayment {
                 // A booking that was paid has its room: this is a duplicate or reordered
                 // delivery (whatever happened since, a cancellation's refund included, is not
                 // redone; what the winning delivery announced is in its outbox).
-                if booking.room_id.is_some() {
+                if booking.room_id.is_some() && !booking.awaiting_charge() {
                     return Ok(WebhookOutcome::Duplicate);
                 }
                 // Never paid before: it expired or was cancelled while the payment went
@@ -1744,10 +1874,13 @@ impl Bookings<'_> {
         }
     }
 
+    /// A checkout's payment (or card setup) failed: it stays payable, with the reason, and
+    /// the customer is told.
     async fn payment_failed(
         &self,
         booking: Booking,
-        payment: &Payment,
+        reason: Option<String>,
+        payment_intent: Option<&str>,
         event: &str,
         now: DateTime<Utc>,
     ) -> Result<WebhookOutcome> {
@@ -1755,8 +1888,10 @@ impl Bookings<'_> {
             return Ok(WebhookOutcome::Duplicate);
         }
         let mut after = booking.moved(Event::PaymentFailed, Actor::System, now)?;
-        after.payment_error = payment.last_error.clone().or(Some("declined".into()));
-        after.payment_intent_id = Some(payment.id.clone());
+        after.payment_error = reason.or(Some("declined".into()));
+        if let Some(pi) = payment_intent {
+            after.payment_intent_id = Some(pi.to_owned());
+        }
         let effects = Effects {
             stripe_event: Some(event),
             announcements: vec![announce(
@@ -1776,12 +1911,13 @@ impl Bookings<'_> {
         Ok(WebhookOutcome::Applied)
     }
 
-    /// The card was authorized for a request to book: the booking is `requested`; the
-    /// provider sees it and is told, and a timer expires it if they do not answer in time.
+    /// The card was authorized (or saved, for a session far ahead) for a request to book:
+    /// the booking is `requested`; the provider sees it and is told, and a timer expires it
+    /// if they do not answer in time.
     async fn authorized(
         &self,
         booking: Booking,
-        payment: &Payment,
+        hold: Hold<'_>,
         event: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<WebhookOutcome> {
@@ -1789,7 +1925,13 @@ impl Bookings<'_> {
             return Ok(WebhookOutcome::Duplicate);
         }
         let mut after = booking.moved(Event::PaymentAuthorized, Actor::System, now)?;
-        after.payment_intent_id = Some(payment.id.clone());
+        match hold {
+            Hold::Authorization(payment) => after.payment_intent_id = Some(payment.id.clone()),
+            Hold::SavedCard(setup) => {
+                let card = after.card.as_mut().ok_or_else(lost_race)?;
+                card.payment_method = setup.payment_method.clone();
+            }
+        }
         after.payment_error = None;
         after.authorized_at = Some(now);
         let effects = Effects {
@@ -1830,6 +1972,11 @@ impl Bookings<'_> {
             "only the provider answers a request",
         )?;
         booking.moved(Event::Accept, actor, now)?;
+        if booking.awaiting_charge() {
+            // A saved card: nothing to capture; it is charged before the start.
+            self.accepted(booking, None, None, now).await?;
+            return self.store.get_booking(id).await?.ok_or_else(lost_race);
+        }
         let pi = booking.payment_intent_id.clone().ok_or_else(lost_race)?;
         let payment = self
             .payments
@@ -1841,16 +1988,17 @@ impl Bookings<'_> {
                 payment.status
             )));
         }
-        self.accepted(booking, &payment, None, now).await?;
+        self.accepted(booking, Some(&payment), None, now).await?;
         self.store.get_booking(id).await?.ok_or_else(lost_race)
     }
 
-    /// A request whose payment was captured becomes `accepted`, as a paid purchase does: its
-    /// room opens, its charge is written and the customer is told, in one transaction.
+    /// A request whose payment was captured (`payment`; none for a saved card, charged
+    /// later) becomes `accepted`, as a paid purchase does: its room opens, its charge is
+    /// written and the customer is told, in one transaction.
     async fn accepted(
         &self,
         mut booking: Booking,
-        payment: &Payment,
+        payment: Option<&Payment>,
         event: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<WebhookOutcome> {
@@ -1859,15 +2007,14 @@ impl Bookings<'_> {
                 return Ok(WebhookOutcome::Duplicate);
             }
             let mut after = booking.moved(Event::Accept, Actor::Provider, now)?;
-            after.charge_id = payment.latest_charge.clone();
+            after.charge_id = payment.and_then(|p| p.latest_charge.clone());
             after.room_id = Some(booking.room());
             let (room, members) = room_of(&booking, now);
             let effects = Effects {
-                ledger: vec![charge_step(
-                    payment,
-                    payment.amount_received.max(booking.price.amount),
-                    now,
-                )],
+                ledger: payment
+                    .map(|p| charge_step(p, p.amount_received.max(booking.price.amount), now))
+                    .into_iter()
+                    .collect(),
                 room: Some((&room, &members[..])),
                 stripe_event: event,
                 announcements: vec![announce(
@@ -2042,6 +2189,15 @@ impl Bookings<'_> {
         };
         match (timer.kind, booking.state) {
             (TimerKind::PaymentExpiry, BookingState::PendingPayment) => {
+                if let Some(card) = &booking.card {
+                    let setup = self.payments.setup(&card.setup_intent_id).await?;
+                    if setup.status == "succeeded" {
+                        // Saved at the last moment, its webhook not here yet.
+                        self.authorized(booking, Hold::SavedCard(&setup), None, now)
+                            .await?;
+                        return Ok(());
+                    }
+                }
                 if let Some(pi) = booking.payment_intent_id.clone() {
                     let payment = self.payments.payment(&pi).await?;
                     if payment.status == "succeeded" {
@@ -2052,7 +2208,8 @@ impl Bookings<'_> {
                     if payment.status == "requires_capture" {
                         // Authorized (a request), its webhook not here yet: the provider
                         // answers it, the payment window no longer applies.
-                        self.authorized(booking, &payment, None, now).await?;
+                        self.authorized(booking, Hold::Authorization(&payment), None, now)
+                            .await?;
                         return Ok(());
                     }
                     if payment.status != "canceled" {
@@ -2071,7 +2228,7 @@ impl Bookings<'_> {
                 };
                 if let Some(payment) = payment.filter(|p| p.status == "succeeded") {
                     // Captured by an acceptance that stopped before its transition.
-                    self.accepted(booking, &payment, None, now).await?;
+                    self.accepted(booking, Some(&payment), None, now).await?;
                 } else {
                     let after = booking.moved(Event::RequestTimerExpired, Actor::System, now)?;
                     let reason = Some("the provider did not answer in time".to_owned());
@@ -2095,6 +2252,12 @@ impl Bookings<'_> {
             ) => self.not_started(&booking, timer.kind, now).await?,
             (TimerKind::SessionEnd, BookingState::InProgress) => {
                 self.session_ended(&booking, now).await?;
+            }
+            (TimerKind::SavedCardCharge, BookingState::Accepted) if booking.awaiting_charge() => {
+                self.charge_saved_card(booking, now).await?;
+            }
+            (TimerKind::PaymentDeadline, BookingState::Accepted) if booking.awaiting_charge() => {
+                self.payment_deadline(booking, now).await?;
             }
             _ => self.drop_timer(&booking).await?,
         }
@@ -2224,6 +2387,233 @@ impl Bookings<'_> {
             }
         }
     }
+
+    /// An accepted session's saved card is charged without the customer: its PaymentIntent
+    /// is created and recorded first (so whatever the bank answers, the booking knows the
+    /// payment), then confirmed off-session. Succeeded, the charge is written; refused, the
+    /// customer is asked to pay it themselves before the deadline. A run that stops midway
+    /// is resumed by the next from what Stripe has.
+    async fn charge_saved_card(&self, booking: Booking, now: DateTime<Utc>) -> Result<()> {
+        let card = booking.card.clone().ok_or_else(lost_race)?;
+        let (booking, payment) = match booking.payment_intent_id.clone() {
+            Some(pi) => {
+                let payment = self.payments.payment(&pi).await?;
+                (booking, payment)
+            }
+            None => {
+                let method = card.payment_method.as_deref().ok_or_else(|| {
+                    Error::unexpected(anyhow::anyhow!(
+                        "an accepted booking without its saved card"
+                    ))
+                })?;
+                let id = booking.id.to_string();
+                let payment = self
+                    .payments
+                    .create_saved_card_payment(&SavedCardPayment {
+                        amount: booking.price.amount,
+                        currency: &booking.price.currency,
+                        customer: &card.customer,
+                        payment_method: method,
+                        transfer_group: &id,
+                        metadata: HashMap::from([(BOOKING_METADATA.to_owned(), id.clone())]),
+                        idempotency_key: &stripe_key(&booking, "charge"),
+                    })
+                    .await?;
+                let mut after = booking.clone();
+                after.payment_intent_id = Some(payment.id.clone());
+                after.version += 1;
+                if !self
+                    .store
+                    .transition(&booking, &after, Effects::default())
+                    .await?
+                {
+                    // Moved meanwhile (cancelled, or a concurrent run): decided again later.
+                    return Err(lost_race());
+                }
+                (after, payment)
+            }
+        };
+        let payment = if payment.status == "requires_confirmation" {
+            self.payments
+                .confirm_off_session(&payment.id, &stripe_key(&booking, "confirm"))
+                .await?
+        } else {
+            payment
+        };
+        match payment.status.as_str() {
+            "succeeded" => self
+                .card_charged(booking, &payment, None, now)
+                .await
+                .map(drop),
+            "requires_payment_method" | "requires_action" => {
+                self.card_refused(&booking, &payment, now).await
+            }
+            other => Err(Error::unexpected(anyhow::anyhow!(
+                "the saved card's payment is {other}; read again later"
+            ))),
+        }
+    }
+
+    /// A saved card's charge went through: the charge is written and the session's reminders
+    /// are set, in one transaction.
+    async fn card_charged(
+        &self,
+        mut booking: Booking,
+        payment: &Payment,
+        event: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookOutcome> {
+        for _ in 0..PAID_ATTEMPTS {
+            if !booking.awaiting_charge() || booking.state.is_final() {
+                return Ok(WebhookOutcome::Duplicate);
+            }
+            let mut after = booking.clone();
+            if let Some(card) = after.card.as_mut() {
+                card.charged_at = Some(now);
+            }
+            after.payment_intent_id = Some(payment.id.clone());
+            after.charge_id = payment.latest_charge.clone();
+            after.payment_error = None;
+            after.timer = after.reminder();
+            after.updated_at = now;
+            after.version += 1;
+            let effects = Effects {
+                ledger: vec![charge_step(
+                    payment,
+                    payment.amount_received.max(booking.price.amount),
+                    now,
+                )],
+                stripe_event: event,
+                ..Effects::default()
+            };
+            if self.store.transition(&booking, &after, effects).await? {
+                info!(booking_id = %after.id, "saved card charged");
+                return Ok(WebhookOutcome::Applied);
+            }
+            booking = self
+                .store
+                .get_booking(&booking.id)
+                .await?
+                .ok_or_else(lost_race)?;
+        }
+        Err(lost_race())
+    }
+
+    /// The bank refused a saved card's charge without the customer (declined, or it wants
+    /// them to authenticate): the booking keeps the reason, the customer is asked to pay
+    /// (`POST /bookings/{id}/pay`) before the deadline, when a timer cancels it unpaid.
+    async fn card_refused(
+        &self,
+        booking: &Booking,
+        payment: &Payment,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let card = booking.card.as_ref().ok_or_else(lost_race)?;
+        let mut after = booking.clone();
+        after.payment_error = payment.last_error.clone().or(Some("declined".into()));
+        after.timer = Some(Timer::due(TimerKind::PaymentDeadline, card.pay_by));
+        after.updated_at = now;
+        after.version += 1;
+        let effects = Effects {
+            announcements: vec![announce(
+                Kind::PaymentFailed,
+                vec![after.customer_id],
+                None,
+                json!({ "title": after.title, "reason": after.payment_error,
+                    "when": when_of(&after), "payBy": card.pay_by }),
+                "saved-card-refused",
+            )],
+            ..Effects::default()
+        };
+        // Lost to a cancellation or the customer paying: that transition decided.
+        if self.store.transition(booking, &after, effects).await? {
+            info!(booking_id = %booking.id, "saved card refused; the customer is asked to pay");
+        }
+        Ok(())
+    }
+
+    /// A saved card's charge failed and the customer did not pay by the deadline: the
+    /// booking is cancelled (by the platform, nothing to refund), both parties told, and its
+    /// payment voided so it cannot go through later (a timer makes sure; one that went
+    /// through after all is refunded).
+    async fn payment_deadline(&self, booking: Booking, now: DateTime<Utc>) -> Result<()> {
+        if let Some(pi) = &booking.payment_intent_id {
+            let payment = self.payments.payment(pi).await?;
+            if payment.status == "succeeded" {
+                // Paid at the last moment; its webhook may still be on its way.
+                return self
+                    .card_charged(booking, &payment, None, now)
+                    .await
+                    .map(drop);
+            }
+        }
+        let mut after = booking.moved(Event::Cancel, Actor::Operator, now)?;
+        let reason = "the payment was not completed in time".to_owned();
+        after.cancel_reason = Some(reason.clone());
+        after.timer = after
+            .payment_intent_id
+            .is_some()
+            .then(|| Timer::due(TimerKind::VoidPayment, now));
+        let effects = Effects {
+            announcements: vec![announce(
+                Kind::BookingCancelled,
+                after.parties().to_vec(),
+                None,
+                json!({ "actor": "Support", "title": after.title, "reason": reason,
+                    "refund": null }),
+                "cancelled",
+            )],
+            ..Effects::default()
+        };
+        if self.store.transition(&booking, &after, effects).await? {
+            info!(booking_id = %booking.id, "unpaid session cancelled at its payment deadline");
+        }
+        Ok(())
+    }
+
+    /// `POST /bookings/{id}/pay` (the customer): what the client needs to pay a saved card's
+    /// charge the bank refused — the PaymentIntent left waiting for the customer, to confirm
+    /// with Stripe's client SDK (another card, or the same with authentication). The
+    /// payment's webhook then writes the charge.
+    #[instrument(skip_all, fields(user_id = %caller.user_id, booking_id = %id))]
+    pub async fn pay(&self, caller: &Caller, id: &BookingId) -> Result<Purchase> {
+        let (booking, actor) = self.visible(caller, id).await?;
+        only(actor, Actor::Customer, "only the customer pays")?;
+        let pi = booking
+            .payment_intent_id
+            .clone()
+            .filter(|_| booking.awaiting_charge() && !booking.state.is_final())
+            .filter(|_| booking.payment_error.is_some())
+            .ok_or_else(|| {
+                Error::Conflict(format!(
+                    "nothing to pay: the booking is {} and its payment {}",
+                    booking.state,
+                    crate::domain::wire_name(&booking.payment_state())
+                ))
+            })?;
+        let payment = self.payments.payment(&pi).await?;
+        let payable = matches!(
+            payment.status.as_str(),
+            "requires_payment_method" | "requires_confirmation" | "requires_action"
+        );
+        Ok(Purchase::of_payment(booking, payment, payable))
+    }
+}
+
+/// The Stripe object an event is about and the booking its metadata names, when it names one.
+fn booking_object(event: &WebhookEvent) -> Option<(&str, BookingId)> {
+    let id = event
+        .data
+        .metadata(BOOKING_METADATA)
+        .and_then(|id| BookingId::parse(id, BOOKING_METADATA).ok())?;
+    Some((event.data.object_id()?, id))
+}
+
+/// What holds a request's money while the provider answers: an authorization on the card,
+/// or the card saved to be charged before the start (a session far ahead).
+enum Hold<'a> {
+    Authorization(&'a Payment),
+    SavedCard(&'a Setup),
 }
 
 /// What a booking's money movement adds to the commission report and to its provider's
@@ -2672,6 +3062,12 @@ mod tests {
         async fn waiting_releases(&self, _: &UserId) -> Result<Vec<BookingId>> {
             Ok(self.waiting.lock().unwrap().clone())
         }
+        async fn payment_customer(&self, _: &UserId) -> Result<Option<String>> {
+            Ok(None)
+        }
+        async fn save_payment_customer(&self, _: &UserId, customer: &str) -> Result<String> {
+            Ok(customer.to_owned())
+        }
         async fn due(&self, now: DateTime<Utc>, _: u32) -> Result<Vec<Booking>> {
             let bookings = self.bookings.lock().unwrap();
             Ok(bookings
@@ -2763,6 +3159,12 @@ mod tests {
         account: Mutex<ConnectAccount>,
         /// Reversals made: (transfer, amount, key).
         reversals: Mutex<Vec<(String, i64, String)>>,
+        /// The booking's SetupIntent's status.
+        setup: Mutex<&'static str>,
+        /// What an off-session confirmation makes of the saved card's payment.
+        off_session: Mutex<&'static str>,
+        /// Saved-card payments created and confirmed (by key).
+        saved_card_calls: Mutex<Vec<String>>,
         /// The payment's dispute as Stripe has it.
         dispute: Mutex<Option<Dispute>>,
     }
@@ -2795,6 +3197,9 @@ mod tests {
                 account: Mutex::new(connected(booking, false)),
                 reversals: Mutex::default(),
                 dispute: Mutex::default(),
+                setup: Mutex::new("requires_payment_method"),
+                off_session: Mutex::new("succeeded"),
+                saved_card_calls: Mutex::default(),
             }
         }
     }
@@ -2806,8 +3211,17 @@ mod tests {
         async fn create_payment(&self, _: &NewPayment<'_>) -> Result<Payment> {
             Ok(self.payment.clone())
         }
-        async fn payment(&self, _: &str) -> Result<Payment> {
+        async fn payment(&self, id: &str) -> Result<Payment> {
             *self.reads.lock().unwrap() += 1;
+            // The saved card's payment is made by the charge's timer.
+            if id == "pi_saved" {
+                let status = *self.off_session.lock().unwrap();
+                return Ok(Payment {
+                    id: id.to_owned(),
+                    status: status.into(),
+                    ..self.payment.clone()
+                });
+            }
             Ok(self.payment.clone())
         }
         async fn cancel_payment(&self, id: &str, _: &str) -> Result<Payment> {
@@ -2882,6 +3296,63 @@ mod tests {
         }
         async fn dispute(&self, _: &str) -> Result<Dispute> {
             Ok(self.dispute.lock().unwrap().clone().unwrap())
+        }
+        async fn create_customer(&self, _: &UserId, _: &str) -> Result<String> {
+            Ok("cus_1".into())
+        }
+        async fn create_setup(
+            &self,
+            customer: &str,
+            metadata: &HashMap<String, String>,
+            _: &str,
+        ) -> Result<Setup> {
+            Ok(Setup {
+                id: "seti_1".into(),
+                status: "requires_payment_method".into(),
+                client_secret: Some("seti_1_secret_x".into()),
+                customer: Some(customer.to_owned()),
+                payment_method: None,
+                metadata: metadata.clone(),
+                last_error: None,
+            })
+        }
+        async fn setup(&self, id: &str) -> Result<Setup> {
+            let status = *self.setup.lock().unwrap();
+            Ok(Setup {
+                id: id.to_owned(),
+                status: status.into(),
+                client_secret: Some("seti_1_secret_x".into()),
+                customer: Some("cus_1".into()),
+                payment_method: (status == "succeeded").then(|| "pm_saved".into()),
+                metadata: HashMap::new(),
+                last_error: None,
+            })
+        }
+        async fn create_saved_card_payment(&self, new: &SavedCardPayment<'_>) -> Result<Payment> {
+            assert_eq!((new.customer, new.payment_method), ("cus_1", "pm_saved"));
+            let mut calls = self.saved_card_calls.lock().unwrap();
+            calls.push(format!("create {}", new.idempotency_key));
+            Ok(Payment {
+                id: "pi_saved".into(),
+                status: "requires_confirmation".into(),
+                amount_received: 0,
+                ..self.payment.clone()
+            })
+        }
+        async fn confirm_off_session(&self, id: &str, key: &str) -> Result<Payment> {
+            self.saved_card_calls
+                .lock()
+                .unwrap()
+                .push(format!("confirm {key}"));
+            let status = *self.off_session.lock().unwrap();
+            let paid = status == "succeeded";
+            Ok(Payment {
+                id: id.to_owned(),
+                status: status.into(),
+                amount_received: if paid { self.payment.amount } else { 0 },
+                last_error: (!paid).then(|| "authentication_required".into()),
+                ..self.payment.clone()
+            })
         }
         async fn refund(&self, _: &str, amount: i64, key: &str) -> Result<String> {
             if *self.down.lock().unwrap() {
@@ -3973,5 +4444,188 @@ mod tests {
         assert_eq!(reread.viewed_at, Some(later));
         let stored = world.table.stored(&accepted.id).summary.unwrap();
         assert_eq!(stored.viewed_at, Some(later));
+    }
+
+    /// A slot request made at `now()` for a session 10 days later, its checkout answered with
+    /// a SetupIntent (the card is saved, not authorized).
+    async fn far_request(world_of: impl Fn(&Booking) -> World) -> (World, Booking) {
+        let start = now() + Duration::days(10);
+        let booking = Booking {
+            source: Source::Slot,
+            payment_intent_id: None,
+            schedule: Some(crate::bookings::model::Schedule {
+                start,
+                end: start + Duration::hours(1),
+                time_zone: crate::domain::TimeZone::parse("Europe/Berlin", "tz").unwrap(),
+                multiplier: 1.0,
+                buffer_minutes: 0,
+            }),
+            ..pending()
+        };
+        assert!(booking.saves_card());
+        let world = world_of(&booking);
+        let purchase = world
+            .bookings()
+            .with_payment(booking.clone(), now())
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                purchase.payment_intent_id.as_deref(),
+                purchase.setup_intent_id.as_deref()
+            ),
+            (None, Some("seti_1"))
+        );
+        assert_eq!(purchase.client_secret.as_deref(), Some("seti_1_secret_x"));
+        let stored = world.table.stored(&booking.id);
+        let card = stored.card.clone().unwrap();
+        assert_eq!(
+            (card.customer.as_str(), card.charge_at, card.pay_by),
+            (
+                "cus_1",
+                start - Duration::hours(48),
+                start - Duration::hours(24)
+            )
+        );
+        assert_eq!(stored.payment_state(), PaymentState::Pending);
+        (world, stored)
+    }
+
+    /// `far_request`, its card saved (seen by the payment window's timer) and accepted.
+    async fn far_session_accepted() -> (World, Booking) {
+        let (world, booking) =
+            far_request(|b| World::new(Table::with(b), Stripe::with("requires_payment_method", b)))
+                .await;
+        *world.stripe.setup.lock().unwrap() = "succeeded";
+        let expiry = booking.timer.unwrap().due_at;
+        world.bookings().sweep(expiry).await.unwrap();
+        let requested = world.table.stored(&booking.id);
+        assert_eq!(requested.state, BookingState::Requested);
+        assert_eq!(
+            requested.card.as_ref().unwrap().payment_method.as_deref(),
+            Some("pm_saved")
+        );
+        assert_eq!(requested.payment_state(), PaymentState::Scheduled);
+        let provider = Caller {
+            user_id: booking.provider_id,
+            session_id: SessionId::new(),
+            roles: [Role::Provider].into(),
+        };
+        let accepted = world
+            .bookings()
+            .accept(&provider, &booking.id, now())
+            .await
+            .unwrap();
+        (world, accepted)
+    }
+
+    #[tokio::test]
+    async fn a_session_far_ahead_saves_the_card_and_is_charged_off_session_before_its_start() {
+        let (world, accepted) = far_session_accepted().await;
+        let card = accepted.card.clone().unwrap();
+        // Accepted with nothing captured: the room opens, the charge waits for its timer.
+        assert_eq!(accepted.state, BookingState::Accepted);
+        assert_eq!(accepted.room_id, Some(accepted.room()));
+        assert!(world.table.steps().is_empty(), "nothing charged yet");
+        assert_eq!(accepted.payment_state(), PaymentState::Scheduled);
+        assert_eq!(
+            accepted.timer.map(|t| (t.kind, t.due_at)),
+            Some((TimerKind::SavedCardCharge, card.charge_at))
+        );
+        // The provider cannot start a session not paid for.
+        let provider = Caller {
+            user_id: accepted.provider_id,
+            session_id: SessionId::new(),
+            roles: [Role::Provider].into(),
+        };
+        let refused = world.bookings().start(&provider, &accepted.id, now()).await;
+        assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+        // The timer charges it, once, however often the sweep runs.
+        world.bookings().sweep(card.charge_at).await.unwrap();
+        world.bookings().sweep(card.charge_at).await.unwrap();
+        let charged = world.table.stored(&accepted.id);
+        assert_eq!(charged.payment_state(), PaymentState::Held);
+        assert_eq!(charged.payment_intent_id.as_deref(), Some("pi_saved"));
+        assert_eq!(world.table.steps(), ["charge"]);
+        assert_eq!(world.stripe.saved_card_calls.lock().unwrap().len(), 2);
+        assert_eq!(
+            charged.timer.map(|t| t.kind),
+            Some(TimerKind::SessionReminder)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_off_session_charge_asks_the_customer_then_cancels_at_the_deadline() {
+        let (world, accepted) = far_session_accepted().await;
+        let card = accepted.card.clone().unwrap();
+        *world.stripe.off_session.lock().unwrap() = "requires_payment_method";
+        world.bookings().sweep(card.charge_at).await.unwrap();
+        let refused = world.table.stored(&accepted.id);
+        assert_eq!(refused.payment_state(), PaymentState::Failed);
+        assert_eq!(
+            refused.payment_error.as_deref(),
+            Some("authentication_required")
+        );
+        assert_eq!(
+            refused.timer.map(|t| (t.kind, t.due_at)),
+            Some((TimerKind::PaymentDeadline, card.pay_by))
+        );
+        assert!(
+            announced(&world)
+                .iter()
+                .any(|(step, kind, _)| step == "saved-card-refused" && *kind == Kind::PaymentFailed)
+        );
+        // The customer is answered what they need to pay; the provider is not.
+        let pay = world
+            .bookings()
+            .pay(&customer_of(&refused), &refused.id)
+            .await
+            .unwrap();
+        assert_eq!(pay.payment_intent_id.as_deref(), Some("pi_saved"));
+        let provider = Caller {
+            user_id: refused.provider_id,
+            session_id: SessionId::new(),
+            roles: [Role::Provider].into(),
+        };
+        assert!(matches!(
+            world.bookings().pay(&provider, &refused.id).await,
+            Err(Error::Forbidden(_))
+        ));
+        // Unpaid at the deadline: cancelled, nothing refunded (nothing was taken), its
+        // payment voided.
+        world.bookings().sweep(card.pay_by).await.unwrap();
+        let cancelled = world.table.stored(&accepted.id);
+        assert_eq!(cancelled.state, BookingState::CancelledByOperator);
+        assert_eq!(cancelled.payment_state(), PaymentState::Unpaid);
+        assert_eq!(
+            cancelled.timer.map(|t| t.kind),
+            Some(TimerKind::VoidPayment)
+        );
+        assert!(world.table.steps().is_empty());
+        assert!(world.stripe.refunds.lock().unwrap().is_empty());
+        assert!(matches!(
+            world
+                .bookings()
+                .pay(&customer_of(&cancelled), &cancelled.id)
+                .await,
+            Err(Error::Conflict(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn cancelling_a_session_whose_card_is_not_charged_yet_refunds_nothing() {
+        let (world, accepted) = far_session_accepted().await;
+        let request = CancelRequest {
+            reason: "Plans changed".into(),
+        };
+        let after = world
+            .bookings()
+            .cancel(&customer_of(&accepted), &accepted.id, request, now())
+            .await
+            .unwrap();
+        assert_eq!(after.state, BookingState::CancelledByCustomer);
+        assert_eq!((after.refund.clone(), after.settled), (None, false));
+        assert!(world.table.steps().is_empty());
+        assert_eq!(after.payment_state(), PaymentState::Unpaid);
     }
 }

@@ -2,8 +2,11 @@
 //! rows, its timer, the ledger step, the room it opens, the files it shares and the Stripe
 //! event it consumes are written in one transaction conditioned on the version read.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use gigwire_payments::cards::{SavedCardPayment, Setup};
 use gigwire_payments::connect::{Dispute, NewTransfer, Transfer};
 use gigwire_payments::{NewPayment, Payment, RefundRecord};
 use serde::{Deserialize, Serialize};
@@ -179,6 +182,11 @@ pub trait BookingStore: Send + Sync {
     async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Booking>>;
     /// The completed bookings of a provider whose release waits for their payout account.
     async fn waiting_releases(&self, provider: &UserId) -> Result<Vec<BookingId>>;
+    /// A user's Stripe Customer (`cus_…`), once made.
+    async fn payment_customer(&self, user: &UserId) -> Result<Option<String>>;
+    /// Records `customer` as a user's Stripe Customer unless one is recorded already; the one
+    /// recorded (a concurrent first booking's, when it won).
+    async fn save_payment_customer(&self, user: &UserId, customer: &str) -> Result<String>;
 }
 
 /// What bookings tell people: the parties' notifications (keyed, so a repeat is a no-op), the
@@ -291,6 +299,22 @@ pub trait PaymentGateway: Send + Sync {
     async fn reverse_transfer(&self, transfer: &str, amount: i64, key: &str) -> Result<String>;
     /// A dispute as Stripe has it now.
     async fn dispute(&self, id: &str) -> Result<Dispute>;
+    /// Creates a Stripe Customer for a user (idempotently under `key`); its id.
+    async fn create_customer(&self, user: &UserId, key: &str) -> Result<String>;
+    /// Creates a SetupIntent saving a card of `customer` for off-session use.
+    async fn create_setup(
+        &self,
+        customer: &str,
+        metadata: &HashMap<String, String>,
+        key: &str,
+    ) -> Result<Setup>;
+    /// A SetupIntent as Stripe has it now.
+    async fn setup(&self, id: &str) -> Result<Setup>;
+    /// Creates (not confirmed) the PaymentIntent of a saved card's payment.
+    async fn create_saved_card_payment(&self, new: &SavedCardPayment<'_>) -> Result<Payment>;
+    /// Confirms a saved card's payment without the customer; a refusing bank answers the
+    /// payment waiting for the customer.
+    async fn confirm_off_session(&self, id: &str, key: &str) -> Result<Payment>;
 }
 
 #[async_trait]
@@ -330,5 +354,26 @@ impl PaymentGateway for gigwire_payments::StripePayments {
     }
     async fn dispute(&self, id: &str) -> Result<Dispute> {
         Ok(gigwire_payments::StripePayments::dispute(self, id).await?)
+    }
+    async fn create_customer(&self, user: &UserId, key: &str) -> Result<String> {
+        let metadata = HashMap::from([("user_id".to_owned(), user.to_string())]);
+        Ok(gigwire_payments::StripePayments::create_customer(self, None, &metadata, key).await?)
+    }
+    async fn create_setup(
+        &self,
+        customer: &str,
+        metadata: &HashMap<String, String>,
+        key: &str,
+    ) -> Result<Setup> {
+        Ok(gigwire_payments::StripePayments::create_setup(self, customer, metadata, key).await?)
+    }
+    async fn setup(&self, id: &str) -> Result<Setup> {
+        Ok(gigwire_payments::StripePayments::setup(self, id).await?)
+    }
+    async fn create_saved_card_payment(&self, new: &SavedCardPayment<'_>) -> Result<Payment> {
+        Ok(gigwire_payments::StripePayments::create_saved_card_payment(self, new).await?)
+    }
+    async fn confirm_off_session(&self, id: &str, key: &str) -> Result<Payment> {
+        Ok(gigwire_payments::StripePayments::confirm_off_session(self, id, key).await?)
     }
 }

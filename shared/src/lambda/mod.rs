@@ -5,12 +5,14 @@
 //! one error type to the event's answer.
 
 pub mod http;
+mod prefetch;
 pub mod schedule;
 pub mod stream;
 pub mod unmatched;
 pub mod ws;
 
 pub use lambda_runtime::Error as BoxError;
+pub use prefetch::Prefetch;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -18,7 +20,7 @@ use tracing::info;
 
 use crate::adapters::SsmParameters;
 use crate::auth::{TokenIssuer, TokenVerifier};
-use crate::config::{Config, SigningKeyConfig, VerifierConfig};
+use crate::config::{Config, SigningKeyConfig, StripeSecrets, VerifierConfig};
 
 /// When the runtime ends this invocation (its timeout), on this process's monotonic clock:
 /// work that retries under contention stops in time to answer instead of being cut off.
@@ -53,52 +55,86 @@ pub async fn init() -> Result<Init, BoxError> {
     Ok(Init { config, sdk })
 }
 
-/// [`init`] for the functions that issue access tokens: also fetches the private signing key
-/// from SSM (the parameter named by `JWT_SIGNING_KEY_PARAMETER`), once per cold start.
-pub async fn init_issuing() -> Result<(Init, TokenIssuer), BoxError> {
+/// [`init`] for the functions that issue access tokens: also starts reading the private
+/// signing key from SSM (the parameter named by `JWT_SIGNING_KEY_PARAMETER`), once per cold
+/// start, in the background (see [`Prefetch`]); a request awaits it where it issues a token.
+pub async fn init_issuing() -> Result<(Init, Prefetch<TokenIssuer>), BoxError> {
     let init = init().await?;
     let location = SigningKeyConfig::from_env()?;
-    let key = SsmParameters::from_sdk(&init.sdk)
-        .signing_key(&location.parameter)
-        .await?;
-    info!(kid = key.kid(), "signing key loaded");
-    let issuer = TokenIssuer::new(&key, &init.config.jwt_issuer, &init.config.jwt_audience);
-    Ok((init, issuer))
+    let ssm = SsmParameters::from_sdk(&init.sdk);
+    let (issuer, audience) = (
+        init.config.jwt_issuer.clone(),
+        init.config.jwt_audience.clone(),
+    );
+    let tokens = Prefetch::start(move || {
+        let (ssm, parameter) = (ssm.clone(), location.parameter.clone());
+        let (issuer, audience) = (issuer.clone(), audience.clone());
+        async move {
+            let key = ssm.signing_key(&parameter).await?;
+            info!(kid = key.kid(), "signing key loaded");
+            Ok(TokenIssuer::new(&key, &issuer, &audience))
+        }
+    });
+    Ok((init, tokens))
 }
 
-/// What the functions that call Stripe build at cold start: [`init`], Stripe's secrets and the
-/// Stripe client.
+/// What the functions that call Stripe build at cold start: [`init`], Stripe's secrets (being
+/// read) and the Stripe client that asks for them.
 pub struct StripeInit {
     /// Configuration and AWS configuration.
     pub base: Init,
-    /// Stripe's secrets (read from SSM).
-    pub stripe: crate::config::StripeConfig,
+    /// Stripe's secrets, read from SSM in the background from cold start.
+    pub secrets: Prefetch<StripeSecrets>,
     /// The Stripe client.
     pub payments: gigwire_payments::StripePayments,
 }
 
-/// [`init`] for the functions that call Stripe: also reads Stripe's secrets from the SSM
-/// parameters named by `STRIPE_*_PARAMETER` (one round trip, once per cold start) and builds
-/// the Stripe client.
+/// The Stripe client's key, from the secrets being read.
+struct PrefetchedKey(Prefetch<StripeSecrets>);
+
+impl gigwire_payments::SecretKey for PrefetchedKey {
+    fn secret_key(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + '_>>
+    {
+        Box::pin(async move {
+            self.0
+                .get()
+                .await
+                .map(|secrets| secrets.secret_key.clone())
+                .map_err(|e| format!("{e:#}"))
+        })
+    }
+}
+
+/// [`init`] for the functions that call Stripe: also starts reading Stripe's secrets from the
+/// SSM parameters named by `STRIPE_*_PARAMETER` (concurrently, once per cold start, in the
+/// background: see [`Prefetch`]) and builds the Stripe client, which awaits them at its
+/// first call.
 pub async fn init_stripe() -> Result<StripeInit, BoxError> {
     let base = init().await?;
     let location = crate::config::StripeLocation::from_env()?;
-    let mut names = vec![location.secret_key_parameter.as_str()];
-    names.extend(location.webhook_secret_parameter.as_deref());
-    let mut secrets = SsmParameters::from_sdk(&base.sdk)
-        .secure_strings(&names)
-        .await?
-        .into_iter();
-    let stripe = crate::config::StripeConfig {
-        secret_key: secrets.next().unwrap_or_default(),
-        webhook_secret: secrets.next(),
-        api_base: location.api_base,
-    };
-    let payments =
-        gigwire_payments::StripePayments::new(&stripe.secret_key, stripe.api_base.as_deref())?;
+    let ssm = SsmParameters::from_sdk(&base.sdk);
+    let names = location.clone();
+    let secrets = Prefetch::start(move || {
+        let (ssm, names) = (ssm.clone(), names.clone());
+        async move {
+            let mut wanted = vec![names.secret_key_parameter.as_str()];
+            wanted.extend(names.webhook_secret_parameter.as_deref());
+            let mut values = ssm.secure_strings(&wanted).await?.into_iter();
+            Ok(StripeSecrets {
+                secret_key: values.next().unwrap_or_default(),
+                webhook_secret: values.next(),
+            })
+        }
+    });
+    let payments = gigwire_payments::StripePayments::with_key(
+        std::sync::Arc::new(PrefetchedKey(secrets.clone())),
+        location.api_base.as_deref(),
+    )?;
     Ok(StripeInit {
         base,
-        stripe,
+        secrets,
         payments,
     })
 }
