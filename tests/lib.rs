@@ -161,6 +161,52 @@ impl Stack {
         DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &self.table)
     }
 
+    /// How many items of index `GSI1`'s partition `pk` a query reads: all of them, or (with
+    /// `due`) those whose due-time sort key is at most `due`, as the timer sweeps ask (the
+    /// query's scanned count, summed over its pages).
+    pub async fn count_gsi1(&self, pk: &str, due: Option<chrono::DateTime<chrono::Utc>>) -> usize {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        let condition = match due {
+            Some(_) => "#pk = :pk AND #sk <= :bound",
+            None => "#pk = :pk",
+        };
+        let (mut scanned, mut start) = (0, None);
+        loop {
+            let mut query = client
+                .query()
+                .table_name(&self.table)
+                .index_name(gigwire::keys::GSI1)
+                .key_condition_expression(condition)
+                .expression_attribute_names("#pk", gigwire::keys::GSI1PK)
+                .expression_attribute_values(
+                    ":pk",
+                    aws_sdk_dynamodb::types::AttributeValue::S(pk.to_owned()),
+                )
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start);
+            if let Some(due) = due {
+                query = query
+                    .expression_attribute_names("#sk", gigwire::keys::GSI1SK)
+                    .expression_attribute_values(
+                        ":bound",
+                        aws_sdk_dynamodb::types::AttributeValue::S(format!(
+                            "{:015}~",
+                            due.timestamp_millis()
+                        )),
+                    );
+            }
+            let page = query.send().await.expect("count query");
+            scanned += usize::try_from(page.scanned_count).unwrap_or(0);
+            match page.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return scanned,
+            }
+        }
+    }
+
     /// Direct access to the stack's table.
     pub async fn store(&self) -> DynamoStore {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())

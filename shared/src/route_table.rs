@@ -8,6 +8,8 @@ pub const HTTP_ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/commission/report"),
     ("GET", "/admin/notification-stats"),
     ("POST", "/admin/notifications"),
+    ("GET", "/admin/session-settings"),
+    ("PUT", "/admin/session-settings"),
     ("POST", "/auth/logout"),
     ("POST", "/auth/otp"),
     ("POST", "/auth/otp/verify"),

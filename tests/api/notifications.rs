@@ -28,13 +28,15 @@ async fn notify(stack: &Stack, request: NotifyRequest) -> NotifyReport {
         .unwrap()
 }
 
+/// A notification that escalates by SMS and email when unread (a failed payout: not a
+/// milestone, whose email goes at once whatever is read; see the milestone test).
 fn booking(to: &Person, key: &str) -> NotifyRequest {
     NotifyRequest {
         recipients: Recipients::Users(vec![to.user_id()]),
-        kind: Kind::BookingConfirmed,
+        kind: Kind::PayoutFailed,
         actor: None,
         room: None,
-        data: json!({ "actor": "Bruno's Plumbing", "when": "Tuesday 10:00" }),
+        data: json!({ "amount": "50.00 EUR", "reason": "account closed" }),
         idempotency_key: key.to_owned(),
     }
 }
@@ -56,10 +58,10 @@ async fn an_online_user_gets_the_live_event_and_nothing_else() {
     let report = notify(&stack, booking(&ben, "booking-1")).await;
     assert_eq!((report.created, report.live, report.escalating), (1, 1, 0));
     let event = expect_event(&mut ws, "notification.new").await;
-    assert_eq!(event["notification"]["title"], "Booking confirmed");
+    assert_eq!(event["notification"]["title"], "Payout failed");
     assert_eq!(
         event["notification"]["body"],
-        "Bruno's Plumbing confirmed your booking for Tuesday 10:00."
+        "Your bank returned a payout of 50.00 EUR (account closed); the money is back in your balance. Check your bank details in the payout settings."
     );
     sweep(&stack, Utc::now() + minutes(30)).await;
     assert!(stack.sms_to(ben.phone()).await.is_empty());
@@ -86,11 +88,11 @@ async fn unread_after_the_delay_goes_out_by_sms_and_email_once() {
         sms[0]["Message"]
             .as_str()
             .unwrap()
-            .starts_with("Booking confirmed. Read it in the app.")
+            .starts_with("Payout failed. Read it in the app.")
     );
     let emails = stack.emails_to(&ben.email).await;
     assert_eq!(emails.len(), 2, "sign-in code and the notification");
-    assert_eq!(emails[1]["Subject"], "Booking confirmed");
+    assert_eq!(emails[1]["Subject"], "Payout failed");
     // Handled once.
     sweep(&stack, Utc::now() + minutes(12)).await;
     assert_eq!(stack.sms_to(ben.phone()).await.len(), 1);
@@ -134,6 +136,76 @@ fn tracked_link(stack: &Stack, email: &Value) -> String {
 }
 
 #[tokio::test]
+async fn a_booking_milestone_is_emailed_at_once_and_once_even_when_read() {
+    let stack = Stack::from_env();
+    let _turn = SWEEPS.lock().await;
+    let ben = stack.person_with_phone("Ben").await;
+    let confirmed = |key: &str| NotifyRequest {
+        kind: Kind::BookingConfirmed,
+        data: json!({ "actor": "Bruno's Plumbing", "when": "Tuesday 10:00" }),
+        ..booking(&ben, key)
+    };
+    // Notified twice under one key (a webhook or timer that runs twice), read in-app at once.
+    notify(&stack, confirmed("milestone-1")).await;
+    let again = notify(&stack, confirmed("milestone-1")).await;
+    assert_eq!(again.duplicates, 1);
+    let (status, marked) = stack
+        .call(
+            "POST",
+            "/notifications/read",
+            Some(&ben.token),
+            Some(json!({ "all": true })),
+        )
+        .await;
+    assert_eq!((status, &marked["unread"]), (200, &json!(0)), "{marked}");
+    // Its email goes on the next sweep anyway, once, though the sweep runs twice.
+    sweep(&stack, Utc::now() + minutes(1)).await;
+    sweep(&stack, Utc::now() + minutes(1)).await;
+    let emails = stack.emails_to(&ben.email).await;
+    assert_eq!(
+        emails.len(),
+        2,
+        "sign-in code and the milestone: {emails:?}"
+    );
+    assert_eq!(emails[1]["Subject"], "Booking confirmed");
+    assert!(
+        emails[1]
+            .to_string()
+            .contains("Bruno's Plumbing confirmed your booking for Tuesday 10:00."),
+        "{}",
+        emails[1]
+    );
+    // Read, it escalates no further: no SMS, and no second email after the delay.
+    sweep(&stack, Utc::now() + minutes(11)).await;
+    assert!(stack.sms_to(ben.phone()).await.is_empty());
+    assert_eq!(stack.emails_to(&ben.email).await.len(), 2);
+
+    // Unread, the SMS escalation still comes, without a second email.
+    notify(&stack, confirmed("milestone-2")).await;
+    sweep(&stack, Utc::now() + minutes(11)).await;
+    assert_eq!(stack.sms_to(ben.phone()).await.len(), 1);
+    assert_eq!(
+        stack.emails_to(&ben.email).await.len(),
+        3,
+        "the milestone's own"
+    );
+
+    // The kind's email turned off: none.
+    let (status, prefs) = stack
+        .call(
+            "PATCH",
+            "/me/notification-preferences",
+            Some(&ben.token),
+            Some(json!({ "kinds": { "booking_confirmed": { "push": true, "sms": true, "email": false } } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{prefs}");
+    notify(&stack, confirmed("milestone-3")).await;
+    sweep(&stack, Utc::now() + minutes(1)).await;
+    assert_eq!(stack.emails_to(&ben.email).await.len(), 3);
+}
+
+#[tokio::test]
 async fn reading_in_app_before_the_delay_sends_nothing() {
     let stack = Stack::from_env();
     let _turn = SWEEPS.lock().await;
@@ -166,7 +238,7 @@ async fn preferences_choose_the_channels() {
             "PATCH",
             "/me/notification-preferences",
             Some(&ben.token),
-            Some(json!({ "kinds": { "booking_confirmed": { "push": true, "sms": false, "email": true } } })),
+            Some(json!({ "kinds": { "payout_failed": { "push": true, "sms": false, "email": true } } })),
         )
         .await;
     assert_eq!(status, 200, "{prefs}");
@@ -193,7 +265,7 @@ async fn preferences_choose_the_channels() {
         (json!({ "quietHours": ["22:00", "07:00"] }), "quietHours"),
         (json!({ "channels": [true, false, true] }), "channels"),
         (
-            json!({ "kinds": { "booking_confirmed": [true, true, false] } }),
+            json!({ "kinds": { "payout_failed": [true, true, false] } }),
             "kinds",
         ),
     ] {
@@ -222,7 +294,7 @@ async fn preferences_choose_the_channels() {
             None,
         )
         .await;
-    assert_eq!(now["kinds"]["booking_confirmed"]["sms"], false);
+    assert_eq!(now["kinds"]["payout_failed"]["sms"], false);
     assert_eq!(now["timeZone"], "UTC");
 }
 
@@ -280,7 +352,7 @@ async fn quiet_hours_defer_escalation_and_critical_kinds_bypass_them() {
         sms[1]["Message"]
             .as_str()
             .unwrap()
-            .starts_with("Booking confirmed. Read it in the app.")
+            .starts_with("Payout failed. Read it in the app.")
     );
 }
 
@@ -504,7 +576,7 @@ async fn admins_see_delivery_statistics_and_nobody_else_does() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["kind"] == "booking_confirmed" && r["channel"] == "in_app")
+        .find(|r| r["kind"] == "payout_failed" && r["channel"] == "in_app")
         .cloned()
         .unwrap();
     // Other tests notify too: at least this one is counted, and the rates are consistent.
@@ -1043,7 +1115,7 @@ async fn an_email_failure_is_recorded_retried_with_backoff_and_given_up_after_fi
     sweep(&stack, at + minutes(1) + seconds(1)).await;
     let emails = stack.emails_to(&ben.email).await;
     assert_eq!(emails.len(), 2);
-    assert_eq!(emails[1]["Subject"], "Booking confirmed");
+    assert_eq!(emails[1]["Subject"], "Payout failed");
 }
 
 /// Email failures counted on `day` (all kinds), through the store.

@@ -493,6 +493,43 @@ async fn an_accepted_session_is_reminded_its_late_provider_nudged_support_alerte
     assert_eq!(accepted["booking"]["timer"]["kind"], "session_reminder");
     let at = |minutes: i64| start + chrono::Duration::minutes(minutes);
 
+    // The admins set the support alert's delay (15 minutes by default).
+    let settings = |minutes: Value| {
+        let (token, stack) = (ops.token.clone(), &stack);
+        async move {
+            stack
+                .call(
+                    "PUT",
+                    "/admin/session-settings",
+                    Some(&token),
+                    Some(json!({ "supportAlertAfterMinutes": minutes })),
+                )
+                .await
+        }
+    };
+    for bad in [json!(3), json!(241), json!("20")] {
+        let (status, body) = settings(bad).await;
+        assert_eq!(status, 400, "{body}");
+    }
+    let (status, body) = stack
+        .call(
+            "PUT",
+            "/admin/session-settings",
+            Some(&ana.token),
+            Some(json!({ "supportAlertAfterMinutes": 20 })),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = settings(json!(20)).await;
+    assert_eq!(
+        (status, &body["supportAlertAfterMinutes"]),
+        (200, &json!(20)),
+        "{body}"
+    );
+    let (_, read) = stack
+        .call("GET", "/admin/session-settings", Some(&ops.token), None)
+        .await;
+    assert_eq!(read["supportAlertAfterMinutes"], 20, "{read}");
     // Five minutes before: both parties, once, though the sweep runs twice.
     stack.run_booking_timers(at(-4)).await;
     stack.run_booking_timers(at(-4)).await;
@@ -549,9 +586,24 @@ async fn an_accepted_session_is_reminded_its_late_provider_nudged_support_alerte
         1
     );
 
-    // Still not started: support (the operators' topic) is alerted, once.
+    // Still not started: support (the operators' topic) is alerted, once, after the delay
+    // the admins set.
+    let nudged = crate::bookings::booking_when(&stack, &ana, &id, "accepted").await;
+    assert_eq!(nudged["booking"]["timer"]["kind"], "support_alert");
+    assert_eq!(
+        nudged["booking"]["timer"]["dueAt"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+        at(20)
+    );
     stack.run_booking_timers(at(16)).await;
-    stack.run_booking_timers(at(16)).await;
+    assert_eq!(count_of(&stack, &ops, "system", &id).await, 0, "not yet");
+    stack.run_booking_timers(at(21)).await;
+    stack.run_booking_timers(at(21)).await;
+    let (status, _) = settings(json!(15)).await;
+    assert_eq!(status, 200);
     let alert = stack.notified(&ops, "system", "bookingId", &id).await;
     assert!(
         alert["title"]
@@ -605,20 +657,32 @@ async fn an_accepted_session_is_reminded_its_late_provider_nudged_support_alerte
         .await;
     let photo_path = format!("/files/{photo}");
     assert_eq!(stack.status("GET", &photo_path, &ana.token).await, 200);
+    // The milestones so far are emailed at once, read or not, each once though the sweep
+    // runs twice: confirmed, starting soon, the summary.
     {
         let _turn = crate::notifications::SWEEPS.lock().await;
-        stack
-            .run_escalations(chrono::Utc::now() + chrono::Duration::minutes(31))
-            .await;
+        for _ in 0..2 {
+            stack
+                .run_escalations(chrono::Utc::now() + chrono::Duration::minutes(1))
+                .await;
+        }
     }
     let emails = stack.emails_to(&ana.email).await;
-    assert!(
-        emails
-            .iter()
-            .any(|m| m.to_string().contains("The valve seat is worn")
-                || m.to_string().contains("Your session summary")),
-        "{emails:?}"
-    );
+    let subjects: Vec<&str> = emails
+        .iter()
+        .filter_map(|m| m["Subject"].as_str())
+        .collect();
+    for milestone in [
+        "Booking confirmed",
+        "Starting soon: Fix a leaking tap",
+        "Your session summary: Fix a leaking tap",
+    ] {
+        assert_eq!(
+            subjects.iter().filter(|s| **s == milestone).count(),
+            1,
+            "{milestone}: {subjects:?}"
+        );
+    }
     let (status, read) = stack.call("GET", &path, Some(&bruno.token), None).await;
     assert_eq!((status, &read["viewedAt"]), (200, &Value::Null));
     let (status, read) = stack.call("GET", &path, Some(&ana.token), None).await;

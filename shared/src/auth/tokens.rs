@@ -42,6 +42,18 @@ pub struct Caller {
     pub roles: BTreeSet<Role>,
 }
 
+impl Caller {
+    /// `Forbidden` unless the caller is an admin (admin routes check it again behind their
+    /// authorizer: a handler never trusts the route alone).
+    pub fn admin_only(&self) -> crate::error::Result<()> {
+        if self.roles.contains(&Role::Admin) {
+            Ok(())
+        } else {
+            Err(crate::error::Error::Forbidden("admins only".into()))
+        }
+    }
+}
+
 /// The claims of an access token.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {

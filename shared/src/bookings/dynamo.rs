@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWrite
 use chrono::{DateTime, Duration, Utc};
 use tracing::instrument;
 
-use super::model::{Booking, PartyRole};
+use super::model::{Booking, PartyRole, SessionSettings};
 use super::store::{BookingStore, Creation, Effects, LedgerStep, ListFilter, Outbox};
 use crate::bookings::keys as booking_keys;
 use crate::chat::model::SubjectType;
@@ -442,7 +442,27 @@ impl BookingStore for DynamoStore {
             .await?
             .ok_or_else(|| Error::unexpected(anyhow::anyhow!("payment customer vanished")))
     }
+
+    async fn session_settings(&self) -> Result<SessionSettings> {
+        Ok(self
+            .get(&booking_keys::session_settings())
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn put_session_settings(&self, settings: &SessionSettings) -> Result<()> {
+        let item = to_item(
+            &booking_keys::session_settings(),
+            ENTITY_SESSION_SETTINGS,
+            None,
+            settings,
+        )?;
+        self.put(item).await
+    }
 }
+
+/// Entity type of the session settings item.
+const ENTITY_SESSION_SETTINGS: &str = "session_settings";
 
 /// A user's Stripe Customer record.
 #[derive(serde::Serialize, serde::Deserialize)]

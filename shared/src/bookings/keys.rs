@@ -16,6 +16,7 @@ pub const PREFIXES: &[&str] = &[
     WAITING_PREFIX,
     OUTBOX_PREFIX,
     PAYMENT_CUSTOMER,
+    SESSION_SETTINGS,
 ];
 
 /// `PK` of a booking's partition and `SK` prefix of party rows.
@@ -93,6 +94,13 @@ pub fn payment_customer(user: &UserId) -> Key {
     key(user_partition(user), PAYMENT_CUSTOMER)
 }
 
+const SESSION_SETTINGS: &str = "SESSION_SETTINGS";
+
+/// The admins' session settings (one item).
+pub fn session_settings() -> Key {
+    key(SESSION_SETTINGS.to_owned(), SESSION_SETTINGS)
+}
+
 /// A Stripe event already applied (kept 35 days, beyond Stripe's 3 days of retries).
 pub fn stripe_event(event_id: &str) -> Key {
     key(format!("STRIPE_EVENT#{event_id}"), "EVENT")
@@ -149,6 +157,11 @@ mod tests {
                 payment_customer(&user),
                 format!("USER#{USER}"),
                 "PAYMENT_CUSTOMER".to_owned(),
+            ),
+            (
+                session_settings(),
+                "SESSION_SETTINGS".to_owned(),
+                "SESSION_SETTINGS".to_owned(),
             ),
             (
                 waiting_release(&user, &id),

@@ -151,8 +151,68 @@ pub const AUTO_COMPLETE_AFTER: Duration = Duration::hours(48);
 pub const REMINDER_BEFORE: Duration = Duration::minutes(5);
 /// A session not started this long after its start: the provider is nudged.
 pub const NUDGE_AFTER: Duration = Duration::minutes(3);
-/// A session still not started this long after its start: support is alerted.
-pub const SUPPORT_ALERT_AFTER: Duration = Duration::minutes(15);
+/// Minutes after its start at which a session still not started is reported to support,
+/// until admins set another delay (see [`SessionSettings`]).
+pub const DEFAULT_SUPPORT_ALERT_MINUTES: u32 = 15;
+/// The longest support-alert delay admins may set, in minutes.
+pub const MAX_SUPPORT_ALERT_MINUTES: u32 = 240;
+
+/// How the platform follows scheduled sessions: set by admins, read by the session timers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSettings {
+    /// Minutes after its start at which a session not started is reported to support (the
+    /// admins following `topic:operations`): after the provider's nudge (at 3 minutes), at
+    /// most 240.
+    pub support_alert_after_minutes: u32,
+    /// Last changed (absent while the defaults apply).
+    #[serde(default)]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            support_alert_after_minutes: DEFAULT_SUPPORT_ALERT_MINUTES,
+            updated_at: None,
+        }
+    }
+}
+
+impl SessionSettings {
+    /// The support alert's delay after a session's start.
+    pub fn support_alert_after(&self) -> Duration {
+        Duration::minutes(i64::from(self.support_alert_after_minutes))
+    }
+}
+
+/// `PUT /admin/session-settings`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionSettingsRequest {
+    /// Minutes after its start at which a session not started is reported to support: more
+    /// than the provider's nudge (3), at most 240.
+    #[schema(minimum = 4, maximum = 240)]
+    pub support_alert_after_minutes: u32,
+}
+
+impl SessionSettingsRequest {
+    /// The settings it sets at `now`, or the field to fix.
+    pub fn settings(self, now: DateTime<Utc>) -> Result<SessionSettings, Error> {
+        let nudge = u32::try_from(NUDGE_AFTER.num_minutes()).unwrap_or(3);
+        let minutes = self.support_alert_after_minutes;
+        if minutes <= nudge || minutes > MAX_SUPPORT_ALERT_MINUTES {
+            return Err(Error::field(
+                "supportAlertAfterMinutes",
+                format!("from {} to {MAX_SUPPORT_ALERT_MINUTES} minutes", nudge + 1),
+            ));
+        }
+        Ok(SessionSettings {
+            support_alert_after_minutes: minutes,
+            updated_at: Some(now),
+        })
+    }
+}
 /// A started session still running this long after its scheduled end counts as delivered
 /// (the provider may deliver it earlier, with proof).
 pub const SESSION_END_GRACE: Duration = Duration::minutes(15);
@@ -650,16 +710,16 @@ pub struct Schedule {
 
 impl Schedule {
     /// The timer that follows `fired` while the accepted session has not started: the
-    /// reminder is followed by the provider's nudge, the nudge by support's alert, the alert
-    /// by nothing.
-    pub fn not_started_after(&self, fired: TimerKind) -> Option<Timer> {
+    /// reminder is followed by the provider's nudge, the nudge by support's alert (after the
+    /// admins' delay), the alert by nothing.
+    pub fn not_started_after(&self, fired: TimerKind, settings: &SessionSettings) -> Option<Timer> {
         match fired {
             TimerKind::SessionReminder => {
                 Some(Timer::due(TimerKind::StartNudge, self.start + NUDGE_AFTER))
             }
             TimerKind::StartNudge => Some(Timer::due(
                 TimerKind::SupportAlert,
-                self.start + SUPPORT_ALERT_AFTER,
+                self.start + settings.support_alert_after(),
             )),
             _ => None,
         }
@@ -1544,6 +1604,47 @@ mod tests {
         assert_eq!(b.role_of(&b.provider_id), Some(PartyRole::Provider));
         assert_eq!(b.role_of(&UserId::new()), None);
         assert_eq!(b.room().to_string(), b.id.to_string());
+    }
+
+    #[test]
+    fn the_support_alert_comes_after_the_nudge_within_four_hours() {
+        let at: DateTime<Utc> = "2026-12-07T10:00:00Z".parse().unwrap();
+        let set = |minutes| {
+            SessionSettingsRequest {
+                support_alert_after_minutes: minutes,
+            }
+            .settings(at)
+        };
+        for refused in [0, 3, 241] {
+            let err = set(refused).unwrap_err();
+            assert!(
+                matches!(&err, Error::Validation { field: Some(f), .. } if f == "supportAlertAfterMinutes"),
+                "{err:?}"
+            );
+        }
+        for ok in [4, 15, 240] {
+            assert_eq!(set(ok).unwrap().support_alert_after_minutes, ok);
+        }
+        let schedule = Schedule {
+            start: at,
+            end: at + Duration::hours(1),
+            time_zone: crate::domain::TimeZone::parse("Europe/Berlin", "tz").unwrap(),
+            multiplier: 1.0,
+            buffer_minutes: 0,
+        };
+        let alert = |settings: &SessionSettings| {
+            schedule
+                .not_started_after(TimerKind::StartNudge, settings)
+                .map(|t| (t.kind, t.due_at))
+        };
+        assert_eq!(
+            alert(&SessionSettings::default()),
+            Some((TimerKind::SupportAlert, at + Duration::minutes(15)))
+        );
+        assert_eq!(
+            alert(&set(40).unwrap()),
+            Some((TimerKind::SupportAlert, at + Duration::minutes(40)))
+        );
     }
 
     #[test]

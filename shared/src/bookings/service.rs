@@ -19,10 +19,10 @@ use utoipa::ToSchema;
 use super::model::{
     Account, Actor, Booking, BookingState, BookingView, CHARGE_BEFORE, CancelRequest,
     DeclineRequest, DeliverRequest, DisputeInfo, DisputeStatus, Event, PAY_BY_BEFORE, PartyRole,
-    PaymentState, PurchaseRequest, RefundInfo, RefundRequest, SavedCard, Summary, SummaryRequest,
-    Timer, TimerKind, TransferInfo, amount_of, charge_entries, completion_entries, dispute_entries,
-    dispute_lost_entries, dispute_won_entries, idempotency_key, refund, refund_earned_entries,
-    refund_entries, release_entries, reversal_entries,
+    PaymentState, PurchaseRequest, RefundInfo, RefundRequest, SavedCard, SessionSettings, Summary,
+    SummaryRequest, Timer, TimerKind, TransferInfo, amount_of, charge_entries, completion_entries,
+    dispute_entries, dispute_lost_entries, dispute_won_entries, idempotency_key, refund,
+    refund_earned_entries, refund_entries, release_entries, reversal_entries,
 };
 use super::store::{
     Announcement, Audience, BookingNews, BookingStore, Creation, Effects, LedgerStep, ListFilter,
@@ -2316,8 +2316,13 @@ impl Bookings<'_> {
                 step: "not-started-alert".to_owned(),
             }],
         };
+        // The support alert's delay is the admins' (read only when it is set).
+        let settings = match fired {
+            TimerKind::StartNudge => self.store.session_settings().await?,
+            _ => SessionSettings::default(),
+        };
         let mut after = booking.clone();
-        after.timer = schedule.not_started_after(fired);
+        after.timer = schedule.not_started_after(fired, &settings);
         after.updated_at = now;
         after.version += 1;
         let effects = Effects {
@@ -3067,6 +3072,12 @@ mod tests {
         }
         async fn save_payment_customer(&self, _: &UserId, customer: &str) -> Result<String> {
             Ok(customer.to_owned())
+        }
+        async fn session_settings(&self) -> Result<SessionSettings> {
+            Ok(SessionSettings::default())
+        }
+        async fn put_session_settings(&self, _: &SessionSettings) -> Result<()> {
+            unimplemented!()
         }
         async fn due(&self, now: DateTime<Utc>, _: u32) -> Result<Vec<Booking>> {
             let bookings = self.bookings.lock().unwrap();

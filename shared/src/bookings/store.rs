@@ -12,7 +12,7 @@ use gigwire_payments::{NewPayment, Payment, RefundRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::model::{Booking, BookingState, Entry, PartyRole, Source};
+use super::model::{Booking, BookingState, Entry, PartyRole, SessionSettings, Source};
 use crate::chat::model::{Member, Room};
 use crate::cursor::Position;
 use crate::domain::{BookingId, FileId, RoomId, UserId};
@@ -187,6 +187,10 @@ pub trait BookingStore: Send + Sync {
     /// Records `customer` as a user's Stripe Customer unless one is recorded already; the one
     /// recorded (a concurrent first booking's, when it won).
     async fn save_payment_customer(&self, user: &UserId, customer: &str) -> Result<String>;
+    /// The admins' session settings (the defaults until set).
+    async fn session_settings(&self) -> Result<SessionSettings>;
+    /// Replaces the session settings.
+    async fn put_session_settings(&self, settings: &SessionSettings) -> Result<()>;
 }
 
 /// What bookings tell people: the parties' notifications (keyed, so a repeat is a no-op), the

@@ -18,6 +18,10 @@ use tracing::warn;
 
 type Fetch<T> = Box<dyn Fn() -> BoxFuture<'static, anyhow::Result<T>> + Send + Sync>;
 
+/// How often the background read gives way before it starts: enough for the runtime's first
+/// request for an event (connect, write) to go first on a single-threaded runtime.
+const YIELDS: usize = 4;
+
 /// A value being fetched (see the module). Clones share the value.
 pub struct Prefetch<T> {
     inner: Arc<Inner<T>>,
@@ -47,7 +51,15 @@ impl<T: Send + Sync + 'static> Prefetch<T> {
         Fut: Future<Output = anyhow::Result<T>> + Send + 'static,
     {
         let fetch: Fetch<T> = Box::new(move || Box::pin(fetch()));
-        let first = tokio::spawn(fetch());
+        let read = fetch();
+        let first = tokio::spawn(async move {
+            // Let the function's first poll for an event go out before this read's own work
+            // (building and signing the request) takes the thread.
+            for _ in 0..YIELDS {
+                tokio::task::yield_now().await;
+            }
+            read.await
+        });
         Self {
             inner: Arc::new(Inner {
                 value: OnceCell::new(),

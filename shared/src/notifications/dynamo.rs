@@ -50,15 +50,25 @@ impl DynamoStore {
         notification: &Notification,
         due: DateTime<Utc>,
     ) -> Result<aws_sdk_dynamodb::types::Update> {
+        self.escalation_update_in(notification, &notification.group, due, false)
+    }
+
+    /// [`Self::escalation_update`] of `group`; `mail_only` for a milestone's own email.
+    fn escalation_update_in(
+        &self,
+        notification: &Notification,
+        group: &str,
+        due: DateTime<Utc>,
+        mail_only: bool,
+    ) -> Result<aws_sdk_dynamodb::types::Update> {
         let user = &notification.user_id;
-        let group = &notification.group;
         let data =
             serde_dynamo::to_attribute_value(&notification.data).map_err(Error::unexpected)?;
         // A group keeps the due time of its first notification, except that a critical one
         // makes it due at once (its own due time, now), and marks it `urgent` so a sweep
         // that is sending the group right now keeps what remains due at once too.
         let critical = crate::notifications::model::spec(notification.kind).critical;
-        let due_times = if critical {
+        let due_times = if critical || mail_only {
             "dueAt = :due, dueMs = :dueMs, #gsk = :gsk, urgent = :true"
         } else {
             "dueAt = if_not_exists(dueAt, :due), dueMs = if_not_exists(dueMs, :dueMs), \
@@ -70,9 +80,10 @@ impl DynamoStore {
                 "SET userId = :user, #group = :group, kind = :kind, #data = :data, \
                  firstId = if_not_exists(firstId, :id), lastId = :id, \
                  attempts = if_not_exists(attempts, :zero), #gpk = :gpk, \
-                 entity_type = :entity, {due_times}"
+                 entity_type = :entity, {due_times}{mail}",
+                mail = if mail_only { ", mailOnly = :true" } else { "" }
             ));
-        let builder = if critical {
+        let builder = if critical || mail_only {
             builder.expression_attribute_values(":true", AttributeValue::Bool(true))
         } else {
             builder
@@ -144,6 +155,14 @@ impl NotificationStore for DynamoStore {
         ];
         if let Some(due) = escalate_at {
             let update = self.escalation_update(notification, due)?;
+            actions.push(TransactWriteItem::builder().update(update).build());
+        }
+        // A milestone's email goes at once, whatever is read later: its own escalation,
+        // written with the notification, so a repeated notify (same key) mails nobody twice.
+        if notification.emailed_at_once {
+            let group = crate::notifications::model::mail_group(&notification.id);
+            let update =
+                self.escalation_update_in(notification, &group, notification.created_at, true)?;
             actions.push(TransactWriteItem::builder().update(update).build());
         }
         Ok(match self.transact(actions).await? {

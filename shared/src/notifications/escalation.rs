@@ -140,6 +140,9 @@ impl<'a> Escalations<'a> {
 
     /// Sends one leased escalation.
     async fn send(&self, esc: &Escalation, now: DateTime<Utc>) -> Result<Handled> {
+        if esc.mail_only {
+            return self.send_milestone(esc, now).await;
+        }
         let mut unread = self
             .store
             .unread_in_group(&esc.user_id, &esc.group, &esc.first_id)
@@ -190,11 +193,14 @@ impl<'a> Escalations<'a> {
         let mut failed = false;
         let mut sent_sms = false;
         let mut sent_email = false;
-        // A channel goes out if some notification's kind and subscription allow it.
+        // A channel goes out if some notification's kind and subscription allow it (email
+        // not for a milestone emailed at once already).
         let wanted = |channel| {
-            unread
-                .iter()
-                .any(|n| preferences.allows(n.kind, channel) && n.allows(channel))
+            unread.iter().any(|n| {
+                preferences.allows(n.kind, channel)
+                    && n.allows(channel)
+                    && !(channel == Channel::Email && n.emailed_at_once)
+            })
         };
         if wanted(Channel::Sms)
             && let Some(phone) = &user.phone
@@ -255,6 +261,61 @@ impl<'a> Escalations<'a> {
             sms: sent_sms,
             email: sent_email,
         })
+    }
+
+    /// A milestone's own email: the notification as it is (read or not), once, unless the
+    /// user turned the kind's email off; a failed send is retried with the usual backoff.
+    async fn send_milestone(&self, esc: &Escalation, now: DateTime<Utc>) -> Result<Handled> {
+        let (user, preferences, notification) = futures::try_join!(
+            self.users.get_user(&esc.user_id),
+            self.store.preferences(&esc.user_id),
+            self.store.get_notification(&esc.user_id, &esc.first_id)
+        )?;
+        let close = || self.store.close_escalation(esc, &esc.first_id, now, now);
+        let (Some(user), Some(notification)) = (user, notification) else {
+            close().await?;
+            return Ok(Handled::Cancelled);
+        };
+        if !preferences.allows(notification.kind, Channel::Email) {
+            close().await?;
+            return Ok(Handled::Cancelled);
+        }
+        let link = self
+            .links
+            .map(|links| links.link(&notification, Channel::Email, now));
+        let email = self.templates.notification(
+            &user.email,
+            &NotificationEmail {
+                title: &notification.title,
+                lines: vec![notification.body.clone()],
+                link,
+            },
+        )?;
+        let sent = self.mailer.send(&email).await;
+        let day = now.format("%Y-%m-%d").to_string();
+        self.record(&day, esc.kind, Channel::Email, sent.is_ok())
+            .await;
+        match sent {
+            Ok(()) => {
+                close().await?;
+                Ok(Handled::Sent {
+                    sms: false,
+                    email: true,
+                })
+            }
+            Err(err) if esc.attempts + 1 < MAX_ATTEMPTS => {
+                warn!(error = ?err, "milestone email failed; retrying");
+                self.store
+                    .reschedule(esc, now + retry_delay(esc.attempts), esc.attempts + 1)
+                    .await?;
+                Ok(Handled::Failed)
+            }
+            Err(err) => {
+                warn!(error = ?err, user_id = %esc.user_id, "milestone email dropped");
+                close().await?;
+                Ok(Handled::Failed)
+            }
+        }
     }
 
     async fn record(&self, day: &str, kind: Kind, channel: Channel, ok: bool) {
@@ -322,6 +383,7 @@ mod tests {
             read_at: None,
             clicked_at: None,
             channels: None,
+            emailed_at_once: false,
         }
     }
 

@@ -135,6 +135,10 @@ pub struct KindSpec {
     pub channels: &'static [Channel],
     /// Critical: ignores quiet hours and preferences.
     pub critical: bool,
+    /// A milestone of a booking (confirmed, assigned, starting, delivered, summary): sent to
+    /// named users, its email goes at once and once, whether or not the notification was
+    /// read (unless the user turned the kind's email off).
+    pub milestone: bool,
     /// How long an unread notification waits before SMS/email.
     pub escalate_after: Duration,
     /// Title (minijinja over the data).
@@ -342,6 +346,14 @@ pub fn spec(kind: Kind) -> KindSpec {
         name,
         channels,
         critical,
+        milestone: matches!(
+            kind,
+            Kind::BookingConfirmed
+                | Kind::ProviderAssigned
+                | Kind::SessionStartingSoon
+                | Kind::JobCompleted
+                | Kind::SessionSummary
+        ),
         escalate_after,
         title,
         body,
@@ -566,6 +578,10 @@ pub struct Notification {
     /// The channels of the subscription it came through (absent: every channel).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channels: Option<ChannelSwitches>,
+    /// A booking milestone addressed to this user: emailed at once, whether or not it is
+    /// read (its unread escalation then sends no second email).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub emailed_at_once: bool,
 }
 
 impl Notification {
@@ -604,6 +620,15 @@ pub struct Escalation {
     /// The data of the latest notification (names for the digest).
     #[serde(default)]
     pub data: serde_json::Value,
+    /// A milestone's email (group `mail:{notification}`): sent once whatever was read, no
+    /// SMS.
+    #[serde(default)]
+    pub mail_only: bool,
+}
+
+/// The escalation group of a milestone notification's own email.
+pub fn mail_group(notification: &NotificationId) -> String {
+    format!("mail:{notification}")
 }
 
 /// Most delivery attempts of one escalation before it is recorded as failed.

@@ -264,6 +264,7 @@ impl<'a> Notifications<'a> {
             read_at: None,
             clicked_at: None,
             channels,
+            emailed_at_once: false,
         }
     }
 
@@ -348,7 +349,11 @@ impl<'a> Notifications<'a> {
         user: UserId,
         now: DateTime<Utc>,
     ) -> Result<Outcome> {
-        let notification = self.compose(request, user, None, now);
+        let mut notification = self.compose(request, user, None, now);
+        // A booking milestone to a named user is emailed at once (subscribers' broadcasts
+        // escalate as any other notification).
+        notification.emailed_at_once =
+            spec(request.kind).milestone && notification.allows(Channel::Email);
         let reach = self.store.reach(&user).await?;
         let escalate_at = Self::escalate_at(&notification, &reach.connections, now);
         for attempt in 0..WRITE_ATTEMPTS {

@@ -9,7 +9,7 @@ use tracing::{info, warn};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::domain::{ProfileChanges, Role};
+use crate::domain::ProfileChanges;
 use crate::error::{Error, Result};
 use crate::notifications::model::{Channel, Device, Kind, PreferencesPatch, RegisterDevice};
 use crate::notifications::store::DeliveryCounters;
@@ -92,9 +92,7 @@ impl Notifications<'_> {
         to: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<DeliveryStats> {
-        if !caller.roles.contains(&Role::Admin) {
-            return Err(Error::Forbidden("admins only".into()));
-        }
+        caller.admin_only()?;
         let days = stats_days(from, to, now)?;
         let (first, last) = (days[0].clone(), days[days.len() - 1].clone());
         let store = self.store;

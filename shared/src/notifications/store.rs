@@ -58,7 +58,8 @@ pub struct DeliveryCounters {
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
     /// Writes a notification, its idempotency claim and the unread counter, and joins or opens
-    /// its group's escalation due at `escalate_at`, atomically.
+    /// its group's escalation due at `escalate_at` (and, for one `emailed_at_once`, its own
+    /// email due at once), atomically.
     async fn create_notification(
         &self,
         notification: &Notification,

@@ -150,9 +150,7 @@ impl Subscriptions<'_> {
         request: Broadcast,
         now: DateTime<Utc>,
     ) -> Result<NotifyReport> {
-        if !caller.roles.contains(&Role::Admin) {
-            return Err(Error::Forbidden("admins only".into()));
-        }
+        caller.admin_only()?;
         let key = request.idempotency_key.as_str();
         if !(1..=128).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(Error::field(

@@ -45,14 +45,6 @@ fn provider_only(caller: &Caller) -> Result<()> {
     }
 }
 
-fn admin_only(caller: &Caller) -> Result<()> {
-    if caller.roles.contains(&Role::Admin) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden("admins only".into()))
-    }
-}
-
 impl Payouts<'_> {
     /// `POST /me/payouts/onboarding` (and `/refresh`): the provider's Express account, made
     /// once (under a key per provider, and recorded only if they have none, so two devices
@@ -224,7 +216,7 @@ pub async fn status(store: &dyn PayoutStore, caller: &Caller) -> Result<PayoutSt
 
 /// `GET /admin/commission`.
 pub async fn rates(store: &dyn PayoutStore, caller: &Caller) -> Result<CommissionRates> {
-    admin_only(caller)?;
+    caller.admin_only()?;
     store.commission_rates().await
 }
 
@@ -236,7 +228,7 @@ pub async fn set_rates(
     input: CommissionInput,
     now: DateTime<Utc>,
 ) -> Result<CommissionRates> {
-    admin_only(caller)?;
+    caller.admin_only()?;
     let rates = input.rates(now)?;
     store.put_commission_rates(&rates).await?;
     info!(
@@ -254,7 +246,7 @@ pub async fn report(
     wanted: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<CommissionReport> {
-    admin_only(caller)?;
+    caller.admin_only()?;
     let period = wanted
         .map(period)
         .transpose()?

@@ -1,8 +1,9 @@
-//! Scheduling routes: `PUT`/`GET /me/availability` and `GET /offers/{id}/slots`. They link
-//! only DynamoDB.
+//! Scheduling routes: `PUT`/`GET /me/availability`, `GET /offers/{id}/slots` and the admins'
+//! `GET`/`PUT /admin/session-settings`. They link only DynamoDB.
 
 use super::model::SetAvailability;
 use super::service::{Scheduling, date};
+use crate::bookings::model::SessionSettingsRequest;
 use crate::domain::OfferId;
 use crate::error::Result;
 use crate::lambda::http::{HttpRequest, HttpResponse};
@@ -39,6 +40,19 @@ impl SchedulingApi {
     /// `GET /me/availability`.
     pub async fn mine(&self, req: HttpRequest) -> Result<HttpResponse> {
         HttpResponse::ok(&self.scheduling().mine(req.caller()?).await?)
+    }
+
+    /// `GET /admin/session-settings`.
+    pub async fn settings(&self, req: HttpRequest) -> Result<HttpResponse> {
+        HttpResponse::ok(&super::service::session_settings(&self.store, req.caller()?).await?)
+    }
+
+    /// `PUT /admin/session-settings`.
+    pub async fn set_settings(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: SessionSettingsRequest = req.json()?;
+        let settings =
+            super::service::set_session_settings(&self.store, req.caller()?, body, now()).await?;
+        HttpResponse::ok(&settings)
     }
 
     /// `GET /offers/{id}/slots?from&to`.

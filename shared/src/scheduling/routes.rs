@@ -37,5 +37,23 @@ pub const FEATURE: Feature = Feature {
             timeout: None,
             run: serve_http!(SchedulingApi::new, slots),
         },
+        Function {
+            name: "get-session-settings",
+            description: "Returns how sessions are followed: the support alert's delay (admins).",
+            trigger: Trigger::Http(&[("GET", "/admin/session-settings")], Access::Admin),
+            allow: &[Allow::Table(&["GetItem"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(SchedulingApi::new, settings),
+        },
+        Function {
+            name: "set-session-settings",
+            description: "Sets how sessions are followed: the support alert's delay (admins).",
+            trigger: Trigger::Http(&[("PUT", "/admin/session-settings")], Access::Admin),
+            allow: &[Allow::Table(&["PutItem"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(SchedulingApi::new, set_settings),
+        },
     ],
 };

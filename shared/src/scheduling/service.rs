@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 use super::model::{Availability, MAX_SLOT_MINUTES, SetAvailability, Slot, range};
 use super::store::AvailabilityStore;
 use crate::auth::Caller;
-use crate::bookings::model::{Booking, idempotency_key};
+use crate::bookings::model::{Booking, SessionSettings, SessionSettingsRequest, idempotency_key};
 use crate::bookings::service::{Bookings, Purchase, time_taken};
+use crate::bookings::store::BookingStore;
 use crate::domain::{OfferId, Role, TimeZone};
 use crate::error::{Error, Result};
 use crate::offers::model::{Offer, OfferStatus};
@@ -138,6 +139,34 @@ pub async fn book(
         now,
     );
     bookings.checkout(booking, id, key, time_taken, now).await
+}
+
+/// `GET /admin/session-settings` (admins).
+pub async fn session_settings(
+    store: &dyn BookingStore,
+    caller: &Caller,
+) -> Result<SessionSettings> {
+    caller.admin_only()?;
+    store.session_settings().await
+}
+
+/// `PUT /admin/session-settings` (admins): the support alerts set from now on use them (one
+/// already set keeps its time).
+#[instrument(skip_all, fields(user_id = %caller.user_id))]
+pub async fn set_session_settings(
+    store: &dyn BookingStore,
+    caller: &Caller,
+    request: SessionSettingsRequest,
+    now: DateTime<Utc>,
+) -> Result<SessionSettings> {
+    caller.admin_only()?;
+    let settings = request.settings(now)?;
+    store.put_session_settings(&settings).await?;
+    info!(
+        support_alert_after_minutes = settings.support_alert_after_minutes,
+        "session settings set"
+    );
+    Ok(settings)
 }
 
 /// A `YYYY-MM-DD` query parameter.
