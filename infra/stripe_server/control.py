@@ -236,7 +236,8 @@ def _authenticate(app, intent_id, outcome):
     with app.state.lock:
         account, intent = _find(app, kind, intent_id)
         if intent["status"] != "requires_action":
-            raise ControlError(f"{kind} {intent_id} is {intent['status']}, not requires_action")
+            label = kind.replace("_", " ")
+            raise ControlError(f"{label} {intent_id} is {intent['status']}, not requires_action")
         try:
             return module.authenticate(Context(app, account), intent, outcome == "succeed")
         except StripeError as error:

@@ -4,9 +4,10 @@ use crate::files::api::{CreateUpload, Files};
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::{serve_http, serve_schedule};
 
-/// Built into the `files` binary.
+/// Built into the `offers` binary, next to [`crate::offers::routes::FEATURE`] (offers show
+/// their images): one release link fewer.
 pub const FEATURE: Feature = Feature {
-    binary: "files",
+    binary: "offers",
     functions: &[
         Function {
             name: "create-upload",

@@ -29,9 +29,10 @@ pub(crate) const NOTIFY_FROM_STREAM: &[Allow] = &[
     Allow::Sns(&["Publish", "DeleteEndpoint"]),
 ];
 
-/// Built into the `notifications` binary.
+/// Built into the `chat` binary, next to [`crate::chat::routes::FEATURE`]: the inbox and the
+/// rooms share the connection registry and the live posts; one release link fewer.
 pub const FEATURE: Feature = Feature {
-    binary: "notifications",
+    binary: "chat",
     functions: &[
         Function {
             name: "list-notifications",

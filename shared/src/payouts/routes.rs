@@ -8,9 +8,10 @@ use crate::payouts::api::{PayoutsApi, StripePayoutsApi};
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::serve_http;
 
-/// Built into the `payouts` binary.
+/// Built into the `bookings` binary, next to [`crate::bookings::routes::FEATURE`]: both link
+/// the same Stripe adapter (transfers, Connect), so one binary is one release link fewer.
 pub const FEATURE: Feature = Feature {
-    binary: "payouts",
+    binary: "bookings",
     functions: &[
         Function {
             name: "start-payout-onboarding",
