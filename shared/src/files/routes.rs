@@ -4,10 +4,10 @@ use crate::files::api::{CreateUpload, Files};
 use crate::routes::{Access, Allow, Feature, Function, Trigger};
 use crate::{serve_http, serve_schedule};
 
-/// Built into the `offers` binary, next to [`crate::offers::routes::FEATURE`] (offers show
-/// their images): one release link fewer.
+/// Built into the `files` binary (with the S3 client, the offers' binary would pass the size
+/// budget).
 pub const FEATURE: Feature = Feature {
-    binary: "offers",
+    binary: "files",
     functions: &[
         Function {
             name: "create-upload",
