@@ -979,6 +979,30 @@ impl Intercept for Recorder {
     }
 }
 
+/// The median of `samples` (the upper one of an even count), for the benchmarks.
+pub fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// An availability plan in Europe/Berlin open from `start` to `end` every day, with `buffer`
+/// minutes between bookings (`PUT /me/availability`'s body).
+pub fn open_every_day(start: &str, end: &str, buffer: u32) -> Value {
+    let day = serde_json::json!([{ "start": start, "end": end }]);
+    let days = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    let week: serde_json::Map<String, Value> =
+        days.iter().map(|d| (d.to_string(), day.clone())).collect();
+    serde_json::json!({ "timeZone": "Europe/Berlin", "weekly": week, "bufferMinutes": buffer })
+}
+
 /// For each call, how many calls had to finish one after another before it could start,
 /// itself included: calls that overlap share a round trip.
 pub fn round_trips(calls: &[Call]) -> Vec<usize> {

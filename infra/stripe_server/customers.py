@@ -23,7 +23,8 @@ from . import shapes
 from .api import ROUTES, paginate
 from .errors import StripeError, invalid_request, unexpected_state, validation_error
 from .events import emit
-from .payments import AUTHENTICATION_FAILED, DECLINES, resolve_payment_method, test_card
+from .payments import (AUTHENTICATION_FAILED, DECLINES, check_owner, resolve_payment_method,
+                       test_card)
 from .store import new_id
 
 
@@ -142,6 +143,7 @@ def _confirm(ctx, intent, authenticated=False):
         emit(ctx, "setup_intent.setup_failed", intent)
         raise error
     if intent["customer"]:
+        check_owner(payment_method, intent["customer"])
         payment_method["customer"] = intent["customer"]
         emit(ctx, "payment_method.attached", payment_method)
     intent.update(status="succeeded", last_setup_error=None, next_action=None)

@@ -212,7 +212,7 @@ def create_payment_intent(ctx, params):
                                param="payment_method", code="parameter_missing")
     if payment_method:
         resolved = resolve_payment_method(ctx, payment_method)
-        _check_owner(resolved, fields["customer"])
+        check_owner(resolved, fields["customer"])
         fields["payment_method"] = resolved["id"]
         fields["status"] = "requires_confirmation"
     pi_id = new_id("pi_")
@@ -295,7 +295,7 @@ def confirm_payment_intent(ctx, params, pi_id):
     return intent
 
 
-def _check_owner(payment_method, customer):
+def check_owner(payment_method, customer):
     """A saved card pays only for its customer, as on Stripe."""
     owner = payment_method["customer"]
     if owner and owner != customer:

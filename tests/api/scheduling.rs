@@ -169,20 +169,7 @@ async fn slots_follow_the_providers_local_plan_across_dst_with_peak_prices_and_c
 /// see [`far_date`] for those that save the card).
 async fn bookable(stack: &Stack, tag: &str) -> (Person, String, String, String) {
     let provider = stack.provider(&format!("Bruno {tag}"), false).await;
-    let day = json!([{ "start": "09:00", "end": "17:00" }]);
-    let week: serde_json::Map<String, Value> = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ]
-    .iter()
-    .map(|d| (d.to_string(), day.clone()))
-    .collect();
-    let plan = json!({ "timeZone": "Europe/Berlin", "weekly": week, "bufferMinutes": 15 });
+    let plan = gigwire_tests::open_every_day("09:00", "17:00", 15);
     let (status, body) = stack
         .call("PUT", "/me/availability", Some(&provider.token), Some(plan))
         .await;

@@ -20,15 +20,10 @@ use gigwire::chat::model::SendMessage;
 use gigwire::domain::{ConnectionId, RoomId, SessionId, UserId};
 use gigwire::realtime::service::{self as realtime, FANOUT_CONCURRENCY};
 use gigwire::realtime::store::ConnectionStore;
-use gigwire_tests::{Stack, expect_event, send};
+use gigwire_tests::{Stack, expect_event, median, send};
 use serde_json::json;
 
 const CONNECTIONS_PER_USER: usize = 50;
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
 
 #[tokio::main]
 async fn main() {

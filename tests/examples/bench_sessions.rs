@@ -19,36 +19,18 @@ use gigwire::domain::{OfferId, Role, SessionId};
 use gigwire::offers::store::OfferStore;
 use gigwire::scheduling::service::Scheduling;
 use gigwire::scheduling::store::AvailabilityStore;
-use gigwire_tests::{Person, Recorder, Stack, calls_by_operation, round_trips};
+use gigwire_tests::{Person, Recorder, Stack, calls_by_operation, median, round_trips};
 use serde_json::json;
 
 const BOOKINGS_IN_RANGE: usize = 100;
 const TIMERS: usize = 10_000;
 const DUE: usize = 50;
 
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
-
 /// A provider open 09:00–17:00 every day in Berlin (15 minutes' buffer) and a 30-minute
 /// offer of theirs.
 async fn bookable(stack: &Stack, tag: &str) -> (Person, OfferId) {
     let provider = stack.provider(tag, false).await;
-    let day = json!([{ "start": "09:00", "end": "17:00" }]);
-    let week: serde_json::Map<String, serde_json::Value> = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ]
-    .iter()
-    .map(|d| (d.to_string(), day.clone()))
-    .collect();
-    let plan = json!({ "timeZone": "Europe/Berlin", "weekly": week, "bufferMinutes": 15 });
+    let plan = gigwire_tests::open_every_day("09:00", "17:00", 15);
     let (status, body) = stack
         .call("PUT", "/me/availability", Some(&provider.token), Some(plan))
         .await;

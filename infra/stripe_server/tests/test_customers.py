@@ -49,6 +49,13 @@ class SavedCardTest(ServerTest):
             "amount": 2000, "currency": "usd", "payment_method": intent["payment_method"]})
         self.assertEqual(status, 400, body)
 
+    def test_a_card_saved_to_one_customer_is_not_saved_to_another(self):
+        intent = self.saved(self.customer())
+        other = self.ok("POST", "/v1/setup_intents", {"customer": self.customer()["id"]})
+        status, body, _ = self.api("POST", f"/v1/setup_intents/{other['id']}/confirm",
+                                   {"payment_method": intent["payment_method"]})
+        self.assertEqual((status, body["error"]["param"]), (400, "payment_method"))
+
     def test_a_card_that_needs_3ds_is_saved_once_authenticated_then_fails_off_session(self):
         customer = self.customer()
         intent = self.saved(customer, "pm_card_authenticationRequired")

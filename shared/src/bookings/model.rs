@@ -1051,12 +1051,15 @@ impl Booking {
                 .as_ref()
                 .map(|s| Timer::due(TimerKind::SessionEnd, s.end + SESSION_END_GRACE)),
             // The provider answers before the authorization lapses and before the start.
+            // A saved card's request is answered before its charge is due, so a refused
+            // charge leaves the customer the whole day to pay.
             BookingState::Requested => {
                 let deadline = now + REQUEST_WINDOW;
                 let due = self
                     .schedule
                     .as_ref()
                     .map_or(deadline, |s| s.start.min(deadline));
+                let due = self.card.as_ref().map_or(due, |c| due.min(c.charge_at));
                 Some(Timer::due(TimerKind::RequestExpiry, due))
             }
             _ => None,
@@ -1644,6 +1647,37 @@ mod tests {
         assert_eq!(
             alert(&set(40).unwrap()),
             Some((TimerKind::SupportAlert, at + Duration::minutes(40)))
+        );
+    }
+
+    #[test]
+    fn a_saved_card_request_is_answered_before_its_charge_is_due() {
+        let at: DateTime<Utc> = "2026-12-07T10:00:00Z".parse().unwrap();
+        let start = at + Duration::days(6) + Duration::hours(1);
+        let booking = Booking {
+            schedule: Some(Schedule {
+                start,
+                end: start + Duration::hours(1),
+                time_zone: crate::domain::TimeZone::parse("Europe/Berlin", "tz").unwrap(),
+                multiplier: 1.0,
+                buffer_minutes: 0,
+            }),
+            card: Some(SavedCard {
+                customer: "cus_1".into(),
+                setup_intent_id: "seti_1".into(),
+                payment_method: None,
+                charge_at: start - CHARGE_BEFORE,
+                pay_by: start - PAY_BY_BEFORE,
+                charged_at: None,
+            }),
+            source: Source::Slot,
+            ..sample(at)
+        };
+        assert!(booking.saves_card());
+        let requested = booking.moved(E::PaymentAuthorized, System, at).unwrap();
+        assert_eq!(
+            requested.timer.map(|t| (t.kind, t.due_at)),
+            Some((TimerKind::RequestExpiry, start - CHARGE_BEFORE))
         );
     }
 

@@ -65,6 +65,8 @@ const PAID_ATTEMPTS: usize = 3;
 /// How soon the payment of a cancelled unpaid booking is read again (until it is cancelled
 /// at Stripe, or refunded if it went through after all).
 const VOID_CHECK: Duration = Duration::minutes(1);
+/// The least time a customer gets to pay a saved card's refused charge.
+const PAY_AT_LEAST: Duration = Duration::hours(1);
 /// Purchases a buyer may start per window (a retry with the same key is not one).
 pub const PURCHASES_PER_BUYER: u32 = 10;
 /// Purchases a buyer may start of one offer per window.
@@ -314,6 +316,11 @@ impl Bookings<'_> {
         self.with_payment(booking, now).await
     }
 
+    /// Booking `id` as stored now (a 409 to retry when it is not, yet).
+    async fn stored(&self, id: &BookingId) -> Result<Booking> {
+        self.store.get_booking(id).await?.ok_or_else(lost_race)
+    }
+
     /// The booking `id` of customer `me`, stored (a 409 to retry when it is not yet).
     pub(crate) async fn customers(&self, me: &UserId, id: &BookingId) -> Result<Booking> {
         self.store
@@ -376,11 +383,7 @@ impl Bookings<'_> {
                     return Ok(Purchase::of_payment(after, payment, true));
                 }
                 // The webhook or a cancellation moved it first: answer with what is stored.
-                let stored = self
-                    .store
-                    .get_booking(&booking.id)
-                    .await?
-                    .ok_or_else(lost_race)?;
+                let stored = self.stored(&booking.id).await?;
                 let payable = stored.state == BookingState::PendingPayment;
                 return Ok(Purchase::of_payment(stored, payment, payable));
             }
@@ -411,7 +414,7 @@ impl Bookings<'_> {
             return Ok(answer(booking, setup));
         }
         let schedule = booking.schedule.clone().ok_or_else(lost_race)?;
-        let customer = self.payment_customer(&booking.customer_id).await?;
+        let customer = self.payment_customer(&booking).await?;
         let metadata = HashMap::from([(BOOKING_METADATA.to_owned(), booking.id.to_string())]);
         let created = self
             .payments
@@ -443,23 +446,22 @@ impl Bookings<'_> {
             return Ok(answer(after, setup));
         }
         // A concurrent retry or a cancellation moved it first: answer with what is stored.
-        let stored = self
-            .store
-            .get_booking(&booking.id)
-            .await?
-            .ok_or_else(lost_race)?;
+        let stored = self.stored(&booking.id).await?;
         Ok(answer(stored, setup))
     }
 
-    /// The customer's Stripe Customer, made at their first booking that saves a card (under a
-    /// key of the user: concurrent first bookings make one).
-    async fn payment_customer(&self, user: &UserId) -> Result<String> {
+    /// The Stripe Customer of `booking`'s customer, made at their first booking that saves a
+    /// card (under a key of that booking's version, as every state-dependent call: a stored
+    /// failure is never replayed). Concurrent first bookings may make two at Stripe; the
+    /// conditional record keeps one, and the other stays unused.
+    async fn payment_customer(&self, booking: &Booking) -> Result<String> {
+        let user = &booking.customer_id;
         if let Some(customer) = self.store.payment_customer(user).await? {
             return Ok(customer);
         }
         let created = self
             .payments
-            .create_customer(user, &format!("customer-{user}"))
+            .create_customer(user, &stripe_key(booking, "customer"))
             .await?;
         self.store.save_payment_customer(user, &created).await
     }
@@ -835,11 +837,7 @@ impl Bookings<'_> {
             info!(booking_id = %after.id, "release waits for the provider's payout account");
             return Ok(after);
         }
-        let stored = self
-            .store
-            .get_booking(&booking.id)
-            .await?
-            .ok_or_else(lost_race)?;
+        let stored = self.stored(&booking.id).await?;
         if stored.version != booking.version {
             return Ok(stored);
         }
@@ -1800,11 +1798,7 @@ impl Bookings<'_> {
             }
             // Something else moved the booking first (another delivery, the purchase
             // attaching its payment, a cancellation): decide again on what is stored now.
-            booking = self
-                .store
-                .get_booking(&booking.id)
-                .await?
-                .ok_or_else(lost_race)?;
+            booking = self.stored(&booking.id).await?;
         }
         // Still losing: a non-2xx answer has Stripe deliver the event again later.
         Err(lost_race())
@@ -1975,7 +1969,7 @@ impl Bookings<'_> {
         if booking.awaiting_charge() {
             // A saved card: nothing to capture; it is charged before the start.
             self.accepted(booking, None, None, now).await?;
-            return self.store.get_booking(id).await?.ok_or_else(lost_race);
+            return self.stored(id).await;
         }
         let pi = booking.payment_intent_id.clone().ok_or_else(lost_race)?;
         let payment = self
@@ -1989,7 +1983,7 @@ impl Bookings<'_> {
             )));
         }
         self.accepted(booking, Some(&payment), None, now).await?;
-        self.store.get_booking(id).await?.ok_or_else(lost_race)
+        self.stored(id).await
     }
 
     /// A request whose payment was captured (`payment`; none for a saved card, charged
@@ -2030,11 +2024,7 @@ impl Bookings<'_> {
                 info!(booking_id = %after.id, "request accepted");
                 return Ok(WebhookOutcome::Applied);
             }
-            booking = self
-                .store
-                .get_booking(&booking.id)
-                .await?
-                .ok_or_else(lost_race)?;
+            booking = self.stored(&booking.id).await?;
         }
         Err(lost_race())
     }
@@ -2254,7 +2244,13 @@ impl Bookings<'_> {
                 self.session_ended(&booking, now).await?;
             }
             (TimerKind::SavedCardCharge, BookingState::Accepted) if booking.awaiting_charge() => {
-                self.charge_saved_card(booking, now).await?;
+                // A charge still failing at the deadline (Stripe refusing our request, a card
+                // gone) ends as an unpaid one does, instead of being retried into the start.
+                if booking.card.as_ref().is_some_and(|c| now >= c.pay_by) {
+                    self.payment_deadline(booking, now).await?;
+                } else {
+                    self.charge_saved_card(booking, now).await?;
+                }
             }
             (TimerKind::PaymentDeadline, BookingState::Accepted) if booking.awaiting_charge() => {
                 self.payment_deadline(booking, now).await?;
@@ -2495,11 +2491,7 @@ impl Bookings<'_> {
                 info!(booking_id = %after.id, "saved card charged");
                 return Ok(WebhookOutcome::Applied);
             }
-            booking = self
-                .store
-                .get_booking(&booking.id)
-                .await?
-                .ok_or_else(lost_race)?;
+            booking = self.stored(&booking.id).await?;
         }
         Err(lost_race())
     }
@@ -2516,7 +2508,9 @@ impl Bookings<'_> {
         let card = booking.card.as_ref().ok_or_else(lost_race)?;
         let mut after = booking.clone();
         after.payment_error = payment.last_error.clone().or(Some("declined".into()));
-        after.timer = Some(Timer::due(TimerKind::PaymentDeadline, card.pay_by));
+        // A charge that ran late (retried) still leaves the customer an hour.
+        let pay_by = card.pay_by.max(now + PAY_AT_LEAST);
+        after.timer = Some(Timer::due(TimerKind::PaymentDeadline, pay_by));
         after.updated_at = now;
         after.version += 1;
         let effects = Effects {
@@ -2525,7 +2519,7 @@ impl Bookings<'_> {
                 vec![after.customer_id],
                 None,
                 json!({ "title": after.title, "reason": after.payment_error,
-                    "when": when_of(&after), "payBy": card.pay_by }),
+                    "when": when_of(&after), "payBy": pay_by }),
                 "saved-card-refused",
             )],
             ..Effects::default()
@@ -4512,6 +4506,15 @@ mod tests {
         world.bookings().sweep(expiry).await.unwrap();
         let requested = world.table.stored(&booking.id);
         assert_eq!(requested.state, BookingState::Requested);
+        // The provider answers within 6 days, and before the charge is due.
+        let charge_at = requested.card.as_ref().unwrap().charge_at;
+        assert_eq!(
+            requested.timer.map(|t| (t.kind, t.due_at)),
+            Some((
+                TimerKind::RequestExpiry,
+                (expiry + crate::bookings::model::REQUEST_WINDOW).min(charge_at)
+            ))
+        );
         assert_eq!(
             requested.card.as_ref().unwrap().payment_method.as_deref(),
             Some("pm_saved")
@@ -4621,6 +4624,26 @@ mod tests {
                 .await,
             Err(Error::Conflict(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_charge_still_failing_at_the_deadline_cancels_instead_of_retrying_into_the_start() {
+        let (world, mut accepted) = far_session_accepted().await;
+        let card = accepted.card.clone().unwrap();
+        // The card is gone: every charge attempt fails, and is retried.
+        accepted.card.as_mut().unwrap().payment_method = None;
+        world.table.put(&accepted);
+        world.bookings().sweep(card.charge_at).await.unwrap();
+        let retried = world.table.stored(&accepted.id);
+        assert_eq!(retried.state, BookingState::Accepted);
+        assert_eq!(
+            retried.timer.map(|t| (t.kind, t.attempts)),
+            Some((TimerKind::SavedCardCharge, 1))
+        );
+        world.bookings().sweep(card.pay_by).await.unwrap();
+        let cancelled = world.table.stored(&accepted.id);
+        assert_eq!(cancelled.state, BookingState::CancelledByOperator);
+        assert!(world.table.steps().is_empty());
     }
 
     #[tokio::test]

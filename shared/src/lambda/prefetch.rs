@@ -18,6 +18,11 @@ use tracing::warn;
 
 type Fetch<T> = Box<dyn Fn() -> BoxFuture<'static, anyhow::Result<T>> + Send + Sync>;
 
+/// How long a request waits for a read: the cold-start read may have been frozen mid-flight
+/// with the environment (Lambda freezes it between invocations), and a fresh read takes one
+/// round trip.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// How often the background read gives way before it starts: enough for the runtime's first
 /// request for an event (connect, write) to go first on a single-threaded runtime.
 const YIELDS: usize = 4;
@@ -80,14 +85,21 @@ impl<T: Send + Sync + 'static> Prefetch<T> {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .take();
-                if let Some(first) = first {
-                    match first.await {
-                        Ok(Ok(value)) => return Ok(value),
-                        Ok(Err(e)) => warn!(error = %e, "the read at cold start failed; again"),
-                        Err(e) => warn!(error = %e, "the read at cold start died; again"),
+                if let Some(mut first) = first {
+                    match tokio::time::timeout(READ_TIMEOUT, &mut first).await {
+                        Ok(Ok(Ok(value))) => return Ok(value),
+                        Ok(Ok(Err(e))) => warn!(error = %e, "the read at cold start failed; again"),
+                        Ok(Err(e)) => warn!(error = %e, "the read at cold start died; again"),
+                        Err(_) => {
+                            // Stalled (a connection frozen with the environment): read anew.
+                            first.abort();
+                            warn!("the read at cold start stalled; again");
+                        }
                     }
                 }
-                (self.inner.fetch)().await
+                tokio::time::timeout(READ_TIMEOUT, (self.inner.fetch)())
+                    .await
+                    .map_err(|_| anyhow::anyhow!("the read timed out"))?
             })
             .await
     }

@@ -182,13 +182,7 @@ impl<'a> Escalations<'a> {
             self.store.reschedule(esc, end, esc.attempts).await?;
             return Ok(Handled::Deferred);
         }
-        let (latest, title) = headline(&unread);
-        let lines = unread
-            .iter()
-            .rev()
-            .take(5)
-            .map(|n| format!("{}: {}", n.title, n.body))
-            .collect();
+        let (_, title) = headline(&unread);
         let day = now.format("%Y-%m-%d").to_string();
         let mut failed = false;
         let mut sent_sms = false;
@@ -219,6 +213,19 @@ impl<'a> Escalations<'a> {
             self.record(&day, esc.kind, Channel::Sms, !failed).await;
         }
         if wanted(Channel::Email) {
+            // The email tells what no earlier email told: milestones went out at once.
+            let mailable: Vec<Notification> = unread
+                .iter()
+                .filter(|n| !n.emailed_at_once)
+                .cloned()
+                .collect();
+            let (latest, title) = headline(&mailable);
+            let lines = mailable
+                .iter()
+                .rev()
+                .take(5)
+                .map(|n| format!("{}: {}", n.title, n.body))
+                .collect();
             let link = self
                 .links
                 .map(|links| links.link(latest, Channel::Email, now));
@@ -297,7 +304,11 @@ impl<'a> Escalations<'a> {
             .await;
         match sent {
             Ok(()) => {
-                close().await?;
+                // Sent: a failed close must not send it again (the lease runs out instead,
+                // and the next sweep closes it).
+                if let Err(err) = close().await {
+                    warn!(error = ?err, "milestone email sent but not closed");
+                }
                 Ok(Handled::Sent {
                     sms: false,
                     email: true,
