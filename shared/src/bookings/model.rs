@@ -193,6 +193,7 @@ pub struct SessionSettingsRequest {
     /// Minutes after its start at which a session not started is reported to support: more
     /// than the provider's nudge (3), at most 240.
     #[schema(minimum = 4, maximum = 240)]
+    #[serde(deserialize_with = "crate::domain::whole::u32")]
     pub support_alert_after_minutes: u32,
 }
 

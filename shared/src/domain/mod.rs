@@ -6,6 +6,7 @@ pub mod email;
 pub mod ids;
 pub mod object;
 pub mod user;
+pub mod whole;
 
 pub use email::Email;
 
