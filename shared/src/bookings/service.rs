@@ -1732,11 +1732,7 @@ impl Bookings<'_> {
         now: DateTime<Utc>,
     ) -> Result<WebhookOutcome> {
         for _ in 0..PAID_ATTEMPTS {
-            let charge = charge_step(
-                payment,
-                payment.amount_received.max(booking.price.amount),
-                now,
-            );
+            let charge = captured_step(payment, &booking, now);
             if booking.state == BookingState::Requested {
                 // Captured: only an acceptance captures, and it stopped (or has not yet
                 // written) before its transition: finish it.
@@ -2006,7 +2002,7 @@ impl Bookings<'_> {
             let (room, members) = room_of(&booking, now);
             let effects = Effects {
                 ledger: payment
-                    .map(|p| charge_step(p, p.amount_received.max(booking.price.amount), now))
+                    .map(|p| captured_step(p, &booking, now))
                     .into_iter()
                     .collect(),
                 room: Some((&room, &members[..])),
@@ -2479,11 +2475,7 @@ impl Bookings<'_> {
             after.updated_at = now;
             after.version += 1;
             let effects = Effects {
-                ledger: vec![charge_step(
-                    payment,
-                    payment.amount_received.max(booking.price.amount),
-                    now,
-                )],
+                ledger: vec![captured_step(payment, &booking, now)],
                 stripe_event: event,
                 ..Effects::default()
             };
@@ -2755,6 +2747,16 @@ pub async fn send_outbox(
 }
 
 /// The ledger step of `amount` charged through `payment`.
+/// The charge step of `booking`'s captured `payment`: what Stripe received, at least the
+/// booking's price.
+fn captured_step(payment: &Payment, booking: &Booking, now: DateTime<Utc>) -> LedgerStep {
+    charge_step(
+        payment,
+        payment.amount_received.max(booking.price.amount),
+        now,
+    )
+}
+
 fn charge_step(payment: &Payment, amount: i64, now: DateTime<Utc>) -> LedgerStep {
     LedgerStep {
         step: "charge".into(),
