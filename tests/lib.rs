@@ -979,6 +979,14 @@ impl Intercept for Recorder {
     }
 }
 
+/// How many measured rounds a benchmark runs: `BENCH_N`, 15 by default.
+pub fn bench_rounds() -> usize {
+    std::env::var("BENCH_N")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(15)
+}
+
 /// The median of `samples` (the upper one of an even count), for the benchmarks.
 pub fn median(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);

@@ -27,10 +27,7 @@ const CONNECTIONS_PER_USER: usize = 50;
 
 #[tokio::main]
 async fn main() {
-    let rounds: usize = std::env::var("BENCH_N")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(15);
+    let rounds = gigwire_tests::bench_rounds();
     let stack = Stack::from_env();
     let (ana_token, ana) = stack.new_user("bench-ana").await;
     let (ben_token, ben) = stack.new_user("bench-ben").await;

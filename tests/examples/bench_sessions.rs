@@ -56,10 +56,7 @@ fn caller(who: &Person, role: Role) -> Caller {
 
 #[tokio::main]
 async fn main() {
-    let rounds: usize = std::env::var("BENCH_N")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(15);
+    let rounds = gigwire_tests::bench_rounds();
     let stack = Stack::from_env();
     let now = Utc::now();
     let services = stack.in_process(None).await;
