@@ -66,6 +66,10 @@ use crate::payouts::model::{
 use crate::realtime::service::{
     ClientMessage, PresenceStatus, ReceiptKind, RoomChange, ServerEvent, TypingState,
 };
+use crate::reviews::model::{
+    BookingReviews, Hidden, HideRequest, Rating, Reply, ReplyRequest, Review, ReviewPage,
+    ReviewRequest,
+};
 use crate::routes::Access;
 use crate::scheduling::model::{Availability, Interval, Override, SetAvailability, Slot, Week};
 use crate::scheduling::service::{BookSlot, SlotList};
@@ -347,8 +351,9 @@ mod paths {
         responses((status = 200, body = ProviderProfile), (status = 403, body = ErrorBody)))]
     fn put_provider_profile() {}
 
-    /// A provider's public profile and `canBePaid` (their Stripe payout account is enabled)
-    /// (404 when they have no profile).
+    /// A provider's public profile, `canBePaid` (their Stripe payout account is enabled),
+    /// their `rating` from customers' published reviews and their `latestReviews` (at most
+    /// 3) (404 when they have no profile).
     #[utoipa::path(get, path = "/providers/{id}", tag = "offers",
         params(("id" = UserId, Path, description = "provider")),
         responses((status = 200, body = PublicProfile), (status = 404, body = ErrorBody)))]
@@ -359,6 +364,59 @@ mod paths {
         params(("id" = UserId, Path, description = "provider"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
         responses((status = 200, body = OfferPage)))]
     fn list_provider_offers() {}
+
+    /// The caller's review of the other party of a completed booking (`author` is their
+    /// side): 1–5 stars and a text. Each party reviews once (409 for a second review), within
+    /// 7 days of the completion (409 before the booking completes and after the window).
+    /// Double-blind: the review stays unpublished (`publishedAt` absent, seen by its author
+    /// only) until the other party has reviewed too — the second review publishes both in one
+    /// step — or the window closes. On publication the reviewed party gets
+    /// `review_submitted` and the provider's `rating` counts it. 404 for anyone but the
+    /// booking's parties.
+    #[utoipa::path(post, path = "/bookings/{id}/reviews", tag = "reviews", request_body = ReviewRequest,
+        params(("id" = BookingId, Path, description = "booking id")),
+        responses((status = 201, body = Review), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn submit_review() {}
+
+    /// What the caller may see of a booking's reviews: their own (published or not) and the
+    /// other party's once published; admins see both. `canReview` says whether the caller
+    /// may still write theirs, `windowClosesAt` when the window closes (absent until the
+    /// booking completes). 404 for anyone but the parties and admins.
+    #[utoipa::path(get, path = "/bookings/{id}/reviews", tag = "reviews",
+        params(("id" = BookingId, Path, description = "booking id")),
+        responses((status = 200, body = BookingReviews), (status = 404, body = ErrorBody)))]
+    fn list_booking_reviews() {}
+
+    /// A provider's published reviews by their customers, newest publication first (hidden
+    /// ones are left out). Any signed-in user.
+    #[utoipa::path(get, path = "/providers/{id}/reviews", tag = "reviews",
+        params(("id" = UserId, Path, description = "provider"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        responses((status = 200, body = ReviewPage), (status = 400, body = ErrorBody)))]
+    fn list_provider_reviews() {}
+
+    /// Marks a published review helpful: once per user, so repeating it answers the same
+    /// count. 403 for the review's author; 404 when the review does not exist, is not
+    /// published or is hidden.
+    #[utoipa::path(put, path = "/bookings/{id}/reviews/{author}/helpful", tag = "reviews",
+        params(("id" = BookingId, Path, description = "booking id"), ("author" = PartyRole, Path, description = "the review's author's side")),
+        responses((status = 200, body = Review), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    fn vote_review() {}
+
+    /// The reviewed provider's one public reply to a published review of them (409 for a
+    /// second; 403 for anyone else who can see the review; 404 when it does not exist, is
+    /// not published or is hidden).
+    #[utoipa::path(put, path = "/bookings/{id}/reviews/{author}/reply", tag = "reviews", request_body = ReplyRequest,
+        params(("id" = BookingId, Path, description = "booking id"), ("author" = PartyRole, Path, description = "the review's author's side")),
+        responses((status = 200, body = Review), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn reply_review() {}
+
+    /// Hides an abusive published review (admins; 403 for anyone else): it leaves the
+    /// provider's listing and rating, and its author gets `review_submitted` with the reason.
+    /// Hiding it again answers it as it is; 409 while it is not published.
+    #[utoipa::path(post, path = "/bookings/{id}/reviews/{author}/hide", tag = "reviews", request_body = HideRequest,
+        params(("id" = BookingId, Path, description = "booking id"), ("author" = PartyRole, Path, description = "the review's author's side")),
+        responses((status = 200, body = Review), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn hide_review() {}
 
     /// Post a job (any signed-in user, as a customer): title, description, category, budget,
     /// location (an area, or remote), an optional wanted window of dates and up to 10 of the
@@ -1148,10 +1206,10 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::set_availability, paths::get_availability, paths::list_offer_slots, paths::book_slot, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::accept_application, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::accept_booking, paths::pay_booking, paths::get_session_settings, paths::set_session_settings, paths::decline_booking, paths::start_booking, paths::deliver_booking, paths::submit_summary, paths::get_summary, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState, Interval, Week, Override, Slot, Schedule, SavedCard, SessionSettings, SessionSettingsRequest, Summary)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::submit_review, paths::list_booking_reviews, paths::list_provider_reviews, paths::vote_review, paths::reply_review, paths::hide_review, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::set_availability, paths::get_availability, paths::list_offer_slots, paths::book_slot, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::accept_application, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::accept_booking, paths::pay_booking, paths::get_session_settings, paths::set_session_settings, paths::decline_booking, paths::start_booking, paths::deliver_booking, paths::submit_summary, paths::get_summary, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState, Interval, Week, Override, Slot, Schedule, SavedCard, SessionSettings, SessionSettingsRequest, Summary, Review, Reply, Hidden, Rating, BookingReviews, ReviewPage, ReviewRequest, ReplyRequest, HideRequest)),
     modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
-    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"), (name = "jobs", description = "Customers' jobs (leads), listed by category; followers of a category are told"), (name = "scheduling", description = "Providers' availability and their offers' free slots"))
+    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"), (name = "jobs", description = "Customers' jobs (leads), listed by category; followers of a category are told"), (name = "scheduling", description = "Providers' availability and their offers' free slots"), (name = "reviews", description = "Double-blind reviews of completed bookings and providers' ratings"))
 )]
 pub struct ApiDoc;
 

@@ -58,7 +58,7 @@ mod tests {
     /// start of another's: a `begins_with` query of one can never return another's items.
     #[test]
     fn no_two_features_share_a_key_prefix() {
-        let owners: [(&str, &[&str]); 12] = [
+        let owners: [(&str, &[&str]); 13] = [
             ("core", PREFIXES),
             ("auth", crate::auth::keys::PREFIXES),
             ("me", crate::me::keys::PREFIXES),
@@ -71,6 +71,7 @@ mod tests {
             ("payouts", crate::payouts::keys::PREFIXES),
             ("jobs", crate::jobs::keys::PREFIXES),
             ("scheduling", crate::scheduling::keys::PREFIXES),
+            ("reviews", crate::reviews::keys::PREFIXES),
         ];
         for (i, (a, ours)) in owners.iter().enumerate() {
             for (b, theirs) in &owners[i + 1..] {

@@ -110,6 +110,7 @@ pub mod notifications;
 pub mod offers;
 pub mod payouts;
 pub mod realtime;
+pub mod reviews;
 // Generated: kept exactly as written, so the staleness check compares like with like.
 #[rustfmt::skip]
 pub mod route_table;
@@ -136,6 +137,7 @@ pub const FEATURES: &[routes::Feature] = &[
     bookings::routes::EVENTS,
     payouts::routes::FEATURE,
     jobs::routes::FEATURE,
+    reviews::routes::FEATURE,
     realtime::routes::FEATURE,
 ];
 

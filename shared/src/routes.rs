@@ -4,7 +4,7 @@
 //! - the feature's binary picks the function its Lambda was deployed for ([`run`], reading
 //!   `GIGWIRE_FUNCTION`, which the template sets);
 //! - [`template`] writes the template's per-function wiring (Function, Integration, Route,
-//!   Permission, policies) between markers in `template.yaml`;
+//!   execution and invoke roles) between markers in `template.yaml`;
 //! - the OpenAPI document takes each operation's security from here, and a test checks that
 //!   it describes exactly the declared HTTP routes.
 //!
@@ -346,6 +346,13 @@ pub fn template(template: &str, features: &[Feature]) -> Option<String> {
     for (index, (policy, users)) in roles.iter().enumerate() {
         execution_role(&mut out, &role_id(index), policy, users);
     }
+    let mut binaries: Vec<&str> = features.iter().map(|f| f.binary).collect();
+    binaries.dedup();
+    binaries.sort_unstable();
+    binaries.dedup();
+    for binary in binaries {
+        invoke_role(&mut out, binary, features);
+    }
     for feature in features {
         for function in feature.functions {
             let policy = statements(function.allow);
@@ -355,6 +362,54 @@ pub fn template(template: &str, features: &[Feature]) -> Option<String> {
     }
     out.push_str(&template[end..]);
     Some(out)
+}
+
+/// The functions built into `binary` that an API invokes (HTTP and WebSocket routes).
+fn api_functions<'a>(
+    binary: &'a str,
+    features: &'a [Feature],
+) -> impl Iterator<Item = &'a Function> {
+    features
+        .iter()
+        .filter(move |f| f.binary == binary)
+        .flat_map(|f| f.functions)
+        .filter(|f| {
+            matches!(
+                f.trigger,
+                Trigger::Http(..) | Trigger::HttpDefault | Trigger::Ws(_)
+            )
+        })
+}
+
+/// `chat` → `ChatInvokeRole`.
+fn invoke_role_id(binary: &str) -> String {
+    format!("{}InvokeRole", logical_id(binary))
+}
+
+/// The role the APIs assume to invoke a binary's route functions (their integrations'
+/// `CredentialsArn`). One role per binary in place of a `Lambda::Permission` per function:
+/// a permission per function would put the stack over CloudFormation's 500 resources, and a
+/// single role listing every function would near IAM's 10,240-character inline policy limit.
+/// It may invoke exactly those route functions.
+fn invoke_role(out: &mut String, binary: &str, features: &[Feature]) {
+    let arns: Vec<String> = api_functions(binary, features)
+        .map(|f| {
+            format!(
+                "                  - !GetAtt {}Function.Arn\n",
+                logical_id(f.name)
+            )
+        })
+        .collect();
+    if arns.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "\n  # The role the APIs assume to invoke the {} functions' routes\n  {}:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument:\n        Version: \"2012-10-17\"\n        Statement:\n          - Effect: Allow\n            Principal:\n              Service: apigateway.amazonaws.com\n            Action: sts:AssumeRole\n      Policies:\n        - PolicyName: invoke\n          PolicyDocument:\n            Version: \"2012-10-17\"\n            Statement:\n              - Effect: Allow\n                Action: lambda:InvokeFunction\n                Resource:\n{}",
+        binary,
+        invoke_role_id(binary),
+        arns.concat()
+    );
 }
 
 fn role_id(index: usize) -> String {
@@ -376,6 +431,7 @@ fn execution_role(out: &mut String, id: &str, policy: &str, users: &[String]) {
 
 fn wiring(out: &mut String, binary: &str, f: &Function, role: &str) {
     let id = logical_id(f.name);
+    let invoke = invoke_role_id(binary);
     let title = match f.trigger {
         Trigger::Http(routes, _) => routes
             .iter()
@@ -428,9 +484,11 @@ fn wiring(out: &mut String, binary: &str, f: &Function, role: &str) {
         _ => {}
     }
     match f.trigger {
-        Trigger::Http(routes, access) => http_wiring(out, &id, routes, access),
-        Trigger::HttpDefault => http_wiring(out, &id, &[("", "$default")], Access::Public),
-        Trigger::Ws(route) => ws_route(out, &id, route),
+        Trigger::Http(routes, access) => http_wiring(out, &id, &invoke, routes, access),
+        Trigger::HttpDefault => {
+            http_wiring(out, &id, &invoke, &[("", "$default")], Access::Public);
+        }
+        Trigger::Ws(route) => ws_route(out, &id, &invoke, route),
         _ => {}
     }
 }
@@ -548,10 +606,12 @@ fn stream_event(out: &mut String, stream: &Stream) {
     );
 }
 
-fn integration(out: &mut String, id: &str, api: &str, uri: &str, payload_v2: bool) {
+/// An integration invoking function `id` with the credentials of `role` (its feature's
+/// invoke role).
+fn integration(out: &mut String, id: &str, api: &str, uri: &str, role: &str, payload_v2: bool) {
     let _ = write!(
         out,
-        "\n  {id}Integration:\n    Type: AWS::ApiGatewayV2::Integration\n    Properties:\n      ApiId: !Ref {api}\n      IntegrationType: AWS_PROXY\n      IntegrationUri: {uri}\n"
+        "\n  {id}Integration:\n    Type: AWS::ApiGatewayV2::Integration\n    Properties:\n      ApiId: !Ref {api}\n      IntegrationType: AWS_PROXY\n      IntegrationUri: {uri}\n      CredentialsArn: !GetAtt {role}.Arn\n"
     );
     if payload_v2 {
         out.push_str("      PayloadFormatVersion: \"2.0\"\n");
@@ -575,19 +635,13 @@ fn route(out: &mut String, name: &str, id: &str, api: &str, key: &str, authorize
     );
 }
 
-fn permission(out: &mut String, id: &str, source: &str) {
-    let _ = writeln!(
-        out,
-        "\n  {id}Permission:\n    Type: AWS::Lambda::Permission\n    Properties:\n      Action: lambda:InvokeFunction\n      FunctionName: !Ref {id}Function\n      Principal: apigateway.amazonaws.com\n      SourceArn: !Sub \"{ARN}:{source}\""
-    );
-}
-
-fn http_wiring(out: &mut String, id: &str, routes: &[(&str, &str)], access: Access) {
+fn http_wiring(out: &mut String, id: &str, role: &str, routes: &[(&str, &str)], access: Access) {
     integration(
         out,
         id,
         "HttpApi",
         &format!("!GetAtt {id}Function.Arn"),
+        role,
         true,
     );
     let authorizer = (access != Access::Public).then_some("HttpApiAuthorizer");
@@ -604,26 +658,9 @@ fn http_wiring(out: &mut String, id: &str, routes: &[(&str, &str)], access: Acce
         };
         route(out, &name, id, "HttpApi", &key, authorizer);
     }
-    // One permission for all the function's routes: `*` where they differ.
-    let method = match routes {
-        [(m, _), rest @ ..] if rest.iter().all(|(other, _)| other == m) => *m,
-        _ => "*",
-    };
-    let path: String = routes[0]
-        .1
-        .split('/')
-        .map(|part| if part.starts_with('{') { "*" } else { part })
-        .collect::<Vec<_>>()
-        .join("/");
-    let source = if method.is_empty() {
-        format!("${{HttpApi}}/*/{path}")
-    } else {
-        format!("${{HttpApi}}/*/{method}{path}")
-    };
-    permission(out, id, &source);
 }
 
-fn ws_route(out: &mut String, id: &str, key: &str) {
+fn ws_route(out: &mut String, id: &str, role: &str, key: &str) {
     integration(
         out,
         id,
@@ -631,6 +668,7 @@ fn ws_route(out: &mut String, id: &str, key: &str) {
         &format!(
             "!Sub \"arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{id}Function.Arn}}/invocations\""
         ),
+        role,
         false,
     );
     let authorizer = (key == "$connect").then_some("WebSocketAuthorizer");
@@ -642,7 +680,6 @@ fn ws_route(out: &mut String, id: &str, key: &str) {
         key,
         authorizer,
     );
-    permission(out, id, &format!("${{WebSocketApi}}/*/{key}"));
 }
 
 #[cfg(test)]

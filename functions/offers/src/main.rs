@@ -1,6 +1,6 @@
-//! The `offers` binary's Lambda functions — offers and provider profiles (`gigwire::offers::routes`)
-//! and scheduling (`gigwire::scheduling::routes`): each Lambda runs the one its template wiring
-//! names in `GIGWIRE_FUNCTION`.
+//! The `offers` binary's Lambda functions — offers and provider profiles (`gigwire::offers::routes`),
+//! scheduling (`gigwire::scheduling::routes`) and reviews (`gigwire::reviews::routes`): each
+//! Lambda runs the one its template wiring names in `GIGWIRE_FUNCTION`.
 
 use gigwire::lambda::BoxError;
 
@@ -9,6 +9,7 @@ async fn main() -> Result<(), BoxError> {
     gigwire::routes::run(&[
         gigwire::offers::routes::FEATURE,
         gigwire::scheduling::routes::FEATURE,
+        gigwire::reviews::routes::FEATURE,
     ])
     .await
 }

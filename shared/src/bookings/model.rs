@@ -687,6 +687,10 @@ pub struct Booking {
     pub timer: Option<Timer>,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// When it completed: its parties' review window opens then (bookings completed before
+    /// this was recorded read their last change instead, see [`Booking::completed_at`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
     /// Incremented by every change; each write is conditioned on the version read.
@@ -847,6 +851,7 @@ impl Booking {
             cancel_reason: None,
             timer: Some(Timer::due(TimerKind::PaymentExpiry, now + PAYMENT_WINDOW)),
             created_at: now,
+            completed_at: None,
             updated_at: now,
             version: 1,
         }
@@ -1065,9 +1070,14 @@ impl Booking {
             }
             _ => None,
         };
+        let completed_at = match state {
+            BookingState::Completed => Some(now),
+            _ => self.completed_at,
+        };
         Ok(Self {
             state,
             timer,
+            completed_at,
             updated_at: now,
             version: self.version + 1,
             ..self.clone()

@@ -265,8 +265,10 @@ pub fn spec(kind: Kind) -> KindSpec {
             IN_APP_AND_EMAIL,
             false,
             minutes(60),
-            "New review",
-            "{{ actor }} left you a review.",
+            // To the reviewed party on publication, or (`hidden`) to the author of a review
+            // an admin hid.
+            "{% if hidden %}Your review was hidden{% else %}New review{% endif %}",
+            "{% if hidden %}Your review of '{{ title }}' was hidden: {{ reason }}{% else %}{{ actor }} gave you {{ rating }} stars for '{{ title }}'.{% endif %}",
             "{{ count }} new reviews",
         ),
         Kind::FollowUpQuestion => (

@@ -56,7 +56,11 @@ impl OffersApi {
     /// `GET /providers/{id}`.
     pub async fn profile(&self, req: HttpRequest) -> Result<HttpResponse> {
         let provider = provider_id(&req)?;
-        HttpResponse::ok(&self.offers().public_profile(&self.store, &provider).await?)
+        let profile = self
+            .offers()
+            .public_profile(&self.store, &self.store, &provider)
+            .await?;
+        HttpResponse::ok(&profile)
     }
 
     /// `GET /providers/{id}/offers`.

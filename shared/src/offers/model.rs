@@ -308,6 +308,11 @@ pub struct PublicProfile {
     /// Whether completed bookings' earnings go to the provider at once (otherwise they are
     /// held until the provider finishes Stripe's onboarding).
     pub can_be_paid: bool,
+    /// Their rating from customers' published reviews (see `docs/reputation.md`).
+    pub rating: crate::reviews::model::Rating,
+    /// Their latest published reviews (at most 3; `GET /providers/{id}/reviews` pages
+    /// through all).
+    pub latest_reviews: Vec<crate::reviews::model::Review>,
 }
 
 /// `PUT /me/provider-profile`: the whole profile.

@@ -22,9 +22,9 @@ pub const FEATURE: Feature = Feature {
         },
         Function {
             name: "get-provider-profile",
-            description: "Returns a provider's public profile.",
+            description: "Returns a provider's public profile, rating and latest reviews.",
             trigger: Trigger::Http(&[("GET", "/providers/{id}")], Access::Bearer),
-            allow: &[Allow::Table(&["GetItem"])],
+            allow: &[Allow::Table(&["GetItem"]), Allow::Indexes],
             env: &[],
             timeout: None,
             run: serve_http!(OffersApi::new, profile),

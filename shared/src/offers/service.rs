@@ -12,11 +12,13 @@ use super::model::{
 };
 use super::store::OfferStore;
 use crate::auth::Caller;
+use crate::bookings::model::PartyRole;
 use crate::cursor::CursorCodec;
 use crate::domain::{FileId, OfferId, Role, UserId};
 use crate::error::{Error, Result};
 use crate::files::store::FileStore;
 use crate::payouts::store::PayoutStore;
+use crate::reviews::store::ReviewStore;
 
 /// A page of offers.
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,6 +56,9 @@ fn sees(caller: &Caller, offer: &Offer) -> bool {
         || caller.roles.contains(&Role::Admin)
 }
 
+/// How many of a provider's latest reviews their profile shows.
+const LATEST_REVIEWS: u32 = 3;
+
 impl Offers<'_> {
     /// `PUT /me/provider-profile`.
     #[instrument(skip_all, fields(user_id = %caller.user_id))]
@@ -78,17 +83,24 @@ impl Offers<'_> {
     }
 
     /// `GET /providers/{id}`: the profile and, read in parallel, whether the provider's payout
-    /// account can be paid.
+    /// account can be paid, their rating and their latest reviews.
     pub async fn public_profile(
         &self,
         accounts: &dyn PayoutStore,
+        reviews: &dyn ReviewStore,
         provider: &UserId,
     ) -> Result<PublicProfile> {
-        let (profile, account) =
-            futures::try_join!(self.profile(provider), accounts.payout_account(provider))?;
+        let (profile, account, rating, latest) = futures::try_join!(
+            self.profile(provider),
+            accounts.payout_account(provider),
+            reviews.rating(provider, PartyRole::Provider),
+            reviews.published_of(provider, PartyRole::Provider, LATEST_REVIEWS, None),
+        )?;
         Ok(PublicProfile {
             can_be_paid: account.is_some_and(|a| a.can_be_paid),
             profile,
+            rating,
+            latest_reviews: latest.items,
         })
     }
 

@@ -404,6 +404,16 @@ impl DynamoStore {
         &self,
         actions: Vec<TransactWriteItem>,
     ) -> Result<Option<Vec<String>>> {
+        self.transact_retrying(actions, CONFLICT_RETRIES).await
+    }
+
+    /// [`DynamoStore::transact`] with `retries` retries of a conflict: for transactions that
+    /// many writers aim at one item at once (a provider's rating aggregates).
+    pub(crate) async fn transact_retrying(
+        &self,
+        actions: Vec<TransactWriteItem>,
+        retries: u32,
+    ) -> Result<Option<Vec<String>>> {
         let mut attempt = 0;
         loop {
             let result = self
@@ -420,11 +430,14 @@ impl DynamoStore {
                 },
             };
             let conflict = codes.iter().any(|c| c == "TransactionConflict");
-            if !conflict || attempt >= CONFLICT_RETRIES {
+            if !conflict || attempt >= retries {
                 return Ok(Some(codes));
             }
-            let jitter = u64::from(ulid::Ulid::generate().random() as u8) % 10;
-            tokio::time::sleep(std::time::Duration::from_millis((10 << attempt) + jitter)).await;
+            // Exponential up to 640 ms, jittered over the whole step so that writers that
+            // collided once do not collide again in lockstep.
+            let step = 10u64 << attempt.min(6);
+            let jitter = u64::from(ulid::Ulid::generate().random() as u16) % step;
+            tokio::time::sleep(std::time::Duration::from_millis(step + jitter)).await;
             attempt += 1;
         }
     }

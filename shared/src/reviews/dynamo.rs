@@ -1,0 +1,335 @@
+//! [`ReviewStore`] on the single table. A review lives in its booking's reviews partition
+//! under its author's side; once published (and while not hidden) it also carries `GSI1`
+//! keys in its subject's partition, so a provider's latest reviews are one query and hiding
+//! one is removing those keys. Aggregates are counters moved by `ADD` in the transactions
+//! that publish or hide, retried on conflicts: exact under concurrent publications.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::keys as review_keys;
+use super::model::{Hidden, Rating, RatingCounters, Reply, Review, stars_attribute};
+use super::store::{ReviewStore, Written};
+use crate::bookings::dynamo::ENTITY_OUTBOX;
+use crate::bookings::model::{Booking, PartyRole};
+use crate::bookings::store::{Announcement, Audience, Outbox};
+use crate::cursor::Position;
+use crate::domain::{BookingId, UserId};
+use crate::error::{Error, Result};
+use crate::keys;
+use crate::notifications::model::Kind;
+use crate::store::Page;
+use crate::store::dynamo::{DynamoStore, Item, key_item, n, s, to_item};
+
+const ENTITY_REVIEW: &str = "review";
+const ENTITY_WINDOW: &str = "review_window";
+const ENTITY_VOTE: &str = "review_vote";
+const ENTITY_RATING: &str = "rating";
+/// Conflict retries of a publication: many customers may publish reviews of one provider at
+/// once, and each transaction moves the provider's one aggregates item.
+const PUBLISH_RETRIES: u32 = 8;
+/// How long an announcement item is kept (its stream record is what matters).
+const OUTBOX_RETENTION_HOURS: i64 = 24;
+
+/// A booking's open review window, on the due-time index.
+#[derive(Serialize, Deserialize)]
+struct Window {
+    booking_id: BookingId,
+    closes_at: DateTime<Utc>,
+}
+
+impl DynamoStore {
+    fn review_item(&self, review: &Review) -> Result<Item> {
+        let index = review
+            .published_at
+            .filter(|_| review.hidden.is_none())
+            .map(|at| {
+                review_keys::published(
+                    &review.subject_id,
+                    review.subject_role(),
+                    at.timestamp_millis(),
+                    &review.booking_id,
+                )
+            });
+        to_item(
+            &review_keys::review(&review.booking_id, review.author),
+            ENTITY_REVIEW,
+            index.as_ref(),
+            review,
+        )
+    }
+
+    fn transact_update(update: Update) -> TransactWriteItem {
+        TransactWriteItem::builder().update(update).build()
+    }
+
+    /// Moves `review`'s subject's aggregates by `sign` (1 to count it, -1 to take it out).
+    fn rating_action(&self, review: &Review, sign: i64) -> Result<TransactWriteItem> {
+        let update = self
+            .update(&review_keys::rating(
+                &review.subject_id,
+                review.subject_role(),
+            ))
+            .update_expression(
+                "SET entity_type = :entity ADD #count :one, #total :stars, #star :one",
+            )
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#total", "total")
+            .expression_attribute_names("#star", stars_attribute(review.rating))
+            .expression_attribute_values(":entity", s(ENTITY_RATING))
+            .expression_attribute_values(":one", n(sign))
+            .expression_attribute_values(":stars", n(sign * i64::from(review.rating)))
+            .build()
+            .map_err(Error::unexpected)?;
+        Ok(Self::transact_update(update))
+    }
+
+    /// An announcement of `review`, sent by the bookings' outbox sender from the stream.
+    fn announce_action(
+        &self,
+        review: &Review,
+        room: Option<crate::domain::RoomId>,
+        step: &str,
+        announcement: Announcement,
+    ) -> Result<TransactWriteItem> {
+        let outbox = Outbox {
+            booking_id: review.booking_id,
+            version: 0,
+            room_id: room,
+            opened: None,
+            parties: vec![review.author_id, review.subject_id],
+            announcements: vec![announcement],
+        };
+        let mut item = to_item(
+            &review_keys::outbox(&review.booking_id, review.author, step),
+            ENTITY_OUTBOX,
+            None,
+            &outbox,
+        )?;
+        let at = review.published_at.unwrap_or(review.created_at);
+        let expires = at.max(Utc::now()) + Duration::hours(OUTBOX_RETENTION_HOURS);
+        item.insert(keys::EXPIRES_AT.into(), n(expires.timestamp()));
+        self.put_action(item, Some("attribute_not_exists(PK)"))
+    }
+}
+
+fn side(role: PartyRole) -> &'static str {
+    match role {
+        PartyRole::Customer => "customer",
+        PartyRole::Provider => "provider",
+    }
+}
+
+#[async_trait]
+impl ReviewStore for DynamoStore {
+    async fn booking(&self, id: &BookingId) -> Result<Option<Booking>> {
+        self.get(&crate::bookings::keys::booking(id)).await
+    }
+
+    async fn reviews_of(&self, booking: &BookingId) -> Result<Vec<Review>> {
+        let key = review_keys::review(booking, PartyRole::Customer);
+        self.partition_items(&key.pk, review_keys::BY_PREFIX, false)
+            .await
+    }
+
+    async fn write_unpublished(&self, review: &Review, closes: DateTime<Utc>) -> Result<Written> {
+        let other = review_keys::review(&review.booking_id, super::model::other(review.author));
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&other)))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(Error::unexpected)?;
+        let window = to_item(
+            &review_keys::window(&review.booking_id),
+            ENTITY_WINDOW,
+            Some(&review_keys::window_due(
+                closes.timestamp_millis(),
+                &review.booking_id,
+            )),
+            &Window {
+                booking_id: review.booking_id,
+                closes_at: closes,
+            },
+        )?;
+        let actions = vec![
+            self.put_action(self.review_item(review)?, Some("attribute_not_exists(PK)"))?,
+            TransactWriteItem::builder().condition_check(check).build(),
+            self.put_action(window, None)?,
+        ];
+        Ok(match self.transact(actions).await? {
+            None => Written::Stored,
+            Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => {
+                Written::Exists
+            }
+            Some(codes) if codes.get(1).is_some_and(|c| c == "ConditionalCheckFailed") => {
+                Written::OtherArrived
+            }
+            Some(codes) => {
+                return Err(Error::unexpected(anyhow::anyhow!(
+                    "review transaction cancelled: {codes:?}"
+                )));
+            }
+        })
+    }
+
+    async fn publish(
+        &self,
+        booking: &Booking,
+        written: Option<&Review>,
+        existing: &[Review],
+    ) -> Result<bool> {
+        let mut actions = Vec::new();
+        if let Some(review) = written {
+            actions.push(
+                self.put_action(self.review_item(review)?, Some("attribute_not_exists(PK)"))?,
+            );
+        }
+        for review in existing {
+            actions.push(self.put_action(
+                self.review_item(review)?,
+                Some("attribute_exists(PK) AND attribute_not_exists(published_at)"),
+            )?);
+        }
+        for review in written.into_iter().chain(existing) {
+            actions.push(self.rating_action(review, 1)?);
+            let announcement = Announcement {
+                kind: Kind::ReviewSubmitted,
+                to: Audience::Users(vec![review.subject_id]),
+                actor: Some(review.author_id),
+                data: serde_json::json!({ "title": review.title, "rating": review.rating }),
+                step: format!("review:{}", side(review.author)),
+            };
+            actions.push(self.announce_action(
+                review,
+                booking.room_id,
+                "published",
+                announcement,
+            )?);
+        }
+        actions.push(self.delete_action(&review_keys::window(&booking.id))?);
+        match self.transact_retrying(actions, PUBLISH_RETRIES).await? {
+            None => Ok(true),
+            Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => Ok(false),
+            Some(codes) => Err(Error::unexpected(anyhow::anyhow!(
+                "review publication cancelled: {codes:?}"
+            ))),
+        }
+    }
+
+    async fn close_window(&self, booking: &BookingId) -> Result<()> {
+        self.delete(&review_keys::window(booking)).await
+    }
+
+    async fn due_windows(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<BookingId>> {
+        let due: Vec<Window> = self.due_items(review_keys::WINDOWS, now, limit).await?;
+        Ok(due.into_iter().map(|w| w.booking_id).collect())
+    }
+
+    async fn vote(&self, review: &Review, voter: &UserId, now: DateTime<Utc>) -> Result<bool> {
+        let mut vote: Item = std::collections::HashMap::new();
+        vote.extend(key_item(&review_keys::helpful(
+            &review.booking_id,
+            review.author,
+            voter,
+        )));
+        vote.insert(keys::ENTITY_TYPE.into(), s(ENTITY_VOTE));
+        vote.insert("at".into(), s(now.to_rfc3339()));
+        let count = self
+            .update(&review_keys::review(&review.booking_id, review.author))
+            .update_expression("ADD helpful :one")
+            .condition_expression("attribute_exists(published_at) AND attribute_not_exists(hidden)")
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(Error::unexpected)?;
+        let actions = vec![
+            self.put_action(vote, Some("attribute_not_exists(PK)"))?,
+            Self::transact_update(count),
+        ];
+        match self.transact(actions).await? {
+            None => Ok(true),
+            Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => {
+                Ok(false)
+            }
+            Some(_) => Err(Error::Conflict(
+                "the review changed meanwhile; read it again".into(),
+            )),
+        }
+    }
+
+    async fn reply(&self, review: &Review, reply: &Reply) -> Result<bool> {
+        let value = serde_dynamo::to_attribute_value(reply).map_err(Error::unexpected)?;
+        let result = self
+            .update_item(&review_keys::review(&review.booking_id, review.author))
+            .update_expression("SET reply = :reply")
+            .condition_expression(
+                "attribute_exists(published_at) AND attribute_not_exists(hidden) AND attribute_not_exists(reply)",
+            )
+            .expression_attribute_values(":reply", value)
+            .send()
+            .await;
+        crate::store::dynamo::conditional(result).await
+    }
+
+    async fn hide(&self, review: &Review, hidden: &Hidden) -> Result<bool> {
+        let value = serde_dynamo::to_attribute_value(hidden).map_err(Error::unexpected)?;
+        let update = self
+            .update(&review_keys::review(&review.booking_id, review.author))
+            .update_expression("SET hidden = :hidden REMOVE #gpk, #gsk")
+            .condition_expression("attribute_exists(published_at) AND attribute_not_exists(hidden)")
+            .expression_attribute_names("#gpk", keys::GSI1PK)
+            .expression_attribute_names("#gsk", keys::GSI1SK)
+            .expression_attribute_values(":hidden", value)
+            .build()
+            .map_err(Error::unexpected)?;
+        let announcement = Announcement {
+            kind: Kind::ReviewSubmitted,
+            to: Audience::Users(vec![review.author_id]),
+            actor: None,
+            data: serde_json::json!({
+                "title": review.title,
+                "hidden": true,
+                "reason": hidden.reason,
+            }),
+            step: format!("review:{}:hidden", side(review.author)),
+        };
+        let actions = vec![
+            Self::transact_update(update),
+            self.rating_action(review, -1)?,
+            self.announce_action(review, None, "hidden", announcement)?,
+        ];
+        match self.transact_retrying(actions, PUBLISH_RETRIES).await? {
+            None => Ok(true),
+            Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => Ok(false),
+            Some(codes) => Err(Error::unexpected(anyhow::anyhow!(
+                "review hiding cancelled: {codes:?}"
+            ))),
+        }
+    }
+
+    async fn rating(&self, user: &UserId, as_role: PartyRole) -> Result<Rating> {
+        let counters: Option<RatingCounters> =
+            self.get(&review_keys::rating(user, as_role)).await?;
+        Ok(counters.unwrap_or_default().into())
+    }
+
+    async fn published_of(
+        &self,
+        user: &UserId,
+        as_role: PartyRole,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Review>> {
+        self.newest_first(
+            Some(keys::GSI1),
+            &keys::user_partition(user),
+            &review_keys::published_prefix(as_role),
+            None,
+            limit,
+            after,
+        )
+        .await
+    }
+}
