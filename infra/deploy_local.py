@@ -342,6 +342,7 @@ def main() -> None:
         "GIGWIRE_PUSH_APPLICATION_ARN": values.get("PushPlatformApplicationArn") or "",
         "GIGWIRE_ESCALATIONS_FUNCTION": outputs["EscalationsFunctionName"],
         "GIGWIRE_BOOKING_TIMERS_FUNCTION": outputs["BookingTimersFunctionName"],
+        "GIGWIRE_REVIEW_WINDOWS_FUNCTION": outputs["ReviewWindowsFunctionName"],
         "GIGWIRE_STRIPE_URL": given.get("StripeApiBase", ""),
         "GIGWIRE_STRIPE_SECRET_KEY": args.stripe_key,
         "GIGWIRE_STRIPE_WEBHOOK_SECRET": args.stripe_webhook_secret,

@@ -464,6 +464,12 @@ impl Stack {
             .await;
     }
 
+    /// Runs the review window sweep as if the schedule fired at `at`.
+    pub async fn run_review_windows(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.run_schedule("GIGWIRE_REVIEW_WINDOWS_FUNCTION", at)
+            .await;
+    }
+
     /// The Stripe-compatible test server the stack calls.
     pub fn stripe(&self) -> Stripe {
         Stripe {

@@ -12,5 +12,6 @@ mod me;
 mod notifications;
 mod offers;
 mod payouts;
+mod reviews;
 mod scheduling;
 mod websocket;

@@ -190,7 +190,7 @@ impl ReviewStore for DynamoStore {
         for review in existing {
             actions.push(self.put_action(
                 self.review_item(review)?,
-                Some("attribute_exists(PK) AND attribute_not_exists(published_at)"),
+                Some("attribute_exists(PK) AND attribute_not_exists(publishedAt)"),
             )?);
         }
         for review in written.into_iter().chain(existing) {
@@ -240,7 +240,8 @@ impl ReviewStore for DynamoStore {
         let count = self
             .update(&review_keys::review(&review.booking_id, review.author))
             .update_expression("ADD helpful :one")
-            .condition_expression("attribute_exists(published_at) AND attribute_not_exists(hidden)")
+            .condition_expression("attribute_exists(publishedAt) AND attribute_not_exists(#hidden)")
+            .expression_attribute_names("#hidden", "hidden")
             .expression_attribute_values(":one", n(1))
             .build()
             .map_err(Error::unexpected)?;
@@ -265,8 +266,9 @@ impl ReviewStore for DynamoStore {
             .update_item(&review_keys::review(&review.booking_id, review.author))
             .update_expression("SET reply = :reply")
             .condition_expression(
-                "attribute_exists(published_at) AND attribute_not_exists(hidden) AND attribute_not_exists(reply)",
+                "attribute_exists(publishedAt) AND attribute_not_exists(#hidden) AND attribute_not_exists(reply)",
             )
+            .expression_attribute_names("#hidden", "hidden")
             .expression_attribute_values(":reply", value)
             .send()
             .await;
@@ -277,8 +279,9 @@ impl ReviewStore for DynamoStore {
         let value = serde_dynamo::to_attribute_value(hidden).map_err(Error::unexpected)?;
         let update = self
             .update(&review_keys::review(&review.booking_id, review.author))
-            .update_expression("SET hidden = :hidden REMOVE #gpk, #gsk")
-            .condition_expression("attribute_exists(published_at) AND attribute_not_exists(hidden)")
+            .update_expression("SET #hidden = :hidden REMOVE #gpk, #gsk")
+            .condition_expression("attribute_exists(publishedAt) AND attribute_not_exists(#hidden)")
+            .expression_attribute_names("#hidden", "hidden")
             .expression_attribute_names("#gpk", keys::GSI1PK)
             .expression_attribute_names("#gsk", keys::GSI1SK)
             .expression_attribute_values(":hidden", value)
