@@ -401,7 +401,7 @@ async fn bad_jobs_are_refused_by_field_and_nothing_is_stored() {
 }
 
 /// A provider with a public profile (applying needs one).
-async fn provider_with_profile(stack: &Stack, tag: &str) -> Person {
+pub(crate) async fn provider_with_profile(stack: &Stack, tag: &str) -> Person {
     let who = stack.provider(tag, false).await;
     let profile = json!({ "bio": "Pipes and taps.", "specialties": ["leaks"],
         "categories": ["plumbing"], "yearsOfExperience": 7,

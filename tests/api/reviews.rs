@@ -18,20 +18,7 @@ static WINDOWS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 /// A provider with a public profile.
 async fn provider(stack: &Stack, tag: &str) -> Person {
-    let who = stack.provider(&format!("Bruno {tag}"), false).await;
-    let profile = json!({ "bio": "Twenty years of pipes.", "specialties": ["leaks"],
-        "categories": ["plumbing"], "yearsOfExperience": 20,
-        "serviceArea": { "remote": true }, "responseSlaHours": 4 });
-    let (status, body) = stack
-        .call(
-            "PUT",
-            "/me/provider-profile",
-            Some(&who.token),
-            Some(profile),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    who
+    crate::jobs::provider_with_profile(stack, &format!("Bruno {tag}")).await
 }
 
 /// A booking of `offer` bought by `customer` (purchase `key`), paid, and accepted; the id.
@@ -96,17 +83,36 @@ async fn provider_reviews(stack: &Stack, who: &Person, provider: &Person, query:
     body
 }
 
-async fn act(
-    stack: &Stack,
-    who: &Person,
-    method: &str,
-    id: &str,
-    author: &str,
-    action: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let path = format!("/bookings/{id}/reviews/{author}/{action}");
-    stack.call(method, &path, Some(&who.token), body).await
+/// One review of a booking, addressed by its author's side.
+struct Addressed<'a> {
+    stack: &'a Stack,
+    id: &'a str,
+    author: &'a str,
+}
+
+impl Addressed<'_> {
+    async fn call(
+        &self,
+        who: &Person,
+        method: &str,
+        action: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let path = format!("/bookings/{}/reviews/{}/{action}", self.id, self.author);
+        self.stack.call(method, &path, Some(&who.token), body).await
+    }
+
+    async fn vote(&self, who: &Person) -> (u16, Value) {
+        self.call(who, "PUT", "helpful", None).await
+    }
+
+    async fn reply(&self, who: &Person, body: &Value) -> (u16, Value) {
+        self.call(who, "PUT", "reply", Some(body.clone())).await
+    }
+
+    async fn hide(&self, who: &Person, body: &Value) -> (u16, Value) {
+        self.call(who, "POST", "hide", Some(body.clone())).await
+    }
 }
 
 fn authors(page: &Value) -> Vec<&str> {
@@ -239,133 +245,83 @@ async fn helpful_votes_count_once_the_provider_replies_once_and_admins_hide_abus
     let (status, _) = review(&stack, &ana, &id, 1, "Rude and late, avoid!").await;
     assert_eq!(status, 201);
 
-    // Not published yet: nobody votes, replies or hides.
-    let (status, _) = act(&stack, &eve, "PUT", &id, "customer", "helpful", None).await;
-    assert_eq!(status, 404);
+    let theirs = Addressed {
+        stack: &stack,
+        id: &id,
+        author: "customer",
+    };
     let reason = json!({ "reason": "Insults the provider." });
-    let (status, body) = act(
-        &stack,
-        &ops,
-        "POST",
-        &id,
-        "customer",
-        "hide",
-        Some(reason.clone()),
-    )
-    .await;
+
+    // Not published yet: nobody votes or hides.
+    assert_eq!(theirs.vote(&eve).await.0, 404);
+    let (status, body) = theirs.hide(&ops, &reason).await;
     assert_eq!(status, 409, "{body}");
     let (status, _) = review(&stack, &bruno, &id, 4, "Fine customer.").await;
     assert_eq!(status, 201);
     assert_eq!(profile(&stack, &eve, &bruno).await["rating"]["count"], 1);
 
-    // Votes: once per user, not one's own; the path names a side.
-    for expected in [1, 1] {
-        let (status, body) = act(&stack, &eve, "PUT", &id, "customer", "helpful", None).await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["helpful"], expected, "{body}");
+    // Votes: once per user, not one's own; the path names a side and a booking.
+    for _ in 0..2 {
+        let (status, body) = theirs.vote(&eve).await;
+        assert_eq!((status, &body["helpful"]), (200, &json!(1)), "{body}");
     }
-    let (status, body) = act(&stack, &bruno, "PUT", &id, "customer", "helpful", None).await;
-    assert_eq!((status, body["helpful"].clone()), (200, json!(2)), "{body}");
-    let (status, _) = act(&stack, &ana, "PUT", &id, "customer", "helpful", None).await;
-    assert_eq!(status, 403, "no vote for one's own review");
-    let (status, body) = act(&stack, &eve, "PUT", &id, "someone", "helpful", None).await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error"]["field"], "author");
-    let (status, _) = act(
-        &stack,
-        &eve,
-        "PUT",
-        "01JD0000000000000000000000",
-        "customer",
-        "helpful",
-        None,
-    )
+    let (status, body) = theirs.vote(&bruno).await;
+    assert_eq!((status, &body["helpful"]), (200, &json!(2)), "{body}");
+    assert_eq!(
+        theirs.vote(&ana).await.0,
+        403,
+        "no vote for one's own review"
+    );
+    let (status, body) = Addressed {
+        author: "someone",
+        ..theirs
+    }
+    .vote(&eve)
     .await;
-    assert_eq!(status, 404);
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (400, &json!("author")),
+        "{body}"
+    );
+    let unknown = Addressed {
+        id: "01JD0000000000000000000000",
+        ..theirs
+    };
+    assert_eq!(unknown.vote(&eve).await.0, 404);
 
     // The reviewed provider replies once; nobody else replies.
     let reply = json!({ "text": "Sorry you felt so; I arrived at the agreed time." });
     for who in [&ana, &eve] {
-        let (status, _) = act(
-            &stack,
-            who,
-            "PUT",
-            &id,
-            "customer",
-            "reply",
-            Some(reply.clone()),
-        )
-        .await;
-        assert_eq!(status, 403);
+        assert_eq!(theirs.reply(who, &reply).await.0, 403);
     }
-    let (status, _) = act(
-        &stack,
-        &ana,
-        "PUT",
-        &id,
-        "provider",
-        "reply",
-        Some(reply.clone()),
-    )
-    .await;
-    assert_eq!(status, 403, "only a provider replies");
-    let (status, body) = act(
-        &stack,
-        &bruno,
-        "PUT",
-        &id,
-        "customer",
-        "reply",
-        Some(reply.clone()),
-    )
-    .await;
+    let mine = Addressed {
+        author: "provider",
+        ..theirs
+    };
+    assert_eq!(
+        mine.reply(&ana, &reply).await.0,
+        403,
+        "only a provider replies"
+    );
+    let (status, body) = theirs.reply(&bruno, &reply).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["reply"]["text"], reply["text"]);
-    let (status, _) = act(&stack, &bruno, "PUT", &id, "customer", "reply", Some(reply)).await;
-    assert_eq!(status, 409);
+    assert_eq!(theirs.reply(&bruno, &reply).await.0, 409);
 
     // Only admins hide; the aggregates and the listing follow; the author is told.
     for who in [&ana, &bruno, &eve] {
-        let (status, _) = act(
-            &stack,
-            who,
-            "POST",
-            &id,
-            "customer",
-            "hide",
-            Some(reason.clone()),
-        )
-        .await;
-        assert_eq!(status, 403);
+        assert_eq!(theirs.hide(who, &reason).await.0, 403);
     }
-    let (status, body) = act(
-        &stack,
-        &ops,
-        "POST",
-        &id,
-        "customer",
-        "hide",
-        Some(json!({ "reason": "" })),
-    )
-    .await;
+    let (status, body) = theirs.hide(&ops, &json!({ "reason": "" })).await;
     assert_eq!(
-        (status, body["error"]["field"].clone()),
-        (400, json!("reason")),
+        (status, &body["error"]["field"]),
+        (400, &json!("reason")),
         "{body}"
     );
-    let (status, hidden) = act(
-        &stack,
-        &ops,
-        "POST",
-        &id,
-        "customer",
-        "hide",
-        Some(reason.clone()),
-    )
-    .await;
+    let (status, hidden) = theirs.hide(&ops, &reason).await;
     assert_eq!(status, 200, "{hidden}");
     assert_eq!(hidden["hidden"]["reason"], "Insults the provider.");
-    let (status, again) = act(&stack, &ops, "POST", &id, "customer", "hide", Some(reason)).await;
+    let (status, again) = theirs.hide(&ops, &reason).await;
     assert_eq!(
         (status, &again["hidden"]),
         (200, &hidden["hidden"]),
@@ -379,8 +335,11 @@ async fn helpful_votes_count_once_the_provider_replies_once_and_admins_hide_abus
         authors(&provider_reviews(&stack, &eve, &bruno, "").await),
         Vec::<&str>::new()
     );
-    let (status, _) = act(&stack, &eve, "PUT", &id, "customer", "helpful", None).await;
-    assert_eq!(status, 404, "a hidden review takes no votes");
+    assert_eq!(
+        theirs.vote(&eve).await.0,
+        404,
+        "a hidden review takes no votes"
+    );
     let hidden_notice = |n: &Value| n["kind"] == "review_submitted" && n["data"]["hidden"] == true;
     let inbox = stack
         .inbox_when(&ana, "?limit=50", |page| {
@@ -451,16 +410,14 @@ async fn twenty_concurrent_publications_leave_the_aggregates_exact() {
     for n in 0..5 {
         offers.push(offer(&stack, &bruno, &format!("Fix tap {n}"), 4500).await);
     }
-    let ids: Vec<(usize, String)> = join_all((0..20).map(|i| {
-        let (stack, customers, offers, bruno) = (&stack, &customers, &offers, &bruno);
-        async move {
-            let customer = &customers[i % 4];
-            let id = accepted(stack, customer, &offers[i / 4], &format!("k{i}")).await;
-            complete(stack, bruno, customer, &id).await;
-            (i, id)
-        }
-    }))
-    .await;
+    // Set up one at a time: the concurrency under test is the publications'.
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let customer = &customers[i % 4];
+        let id = accepted(&stack, customer, &offers[i / 4], &format!("k{i}")).await;
+        complete(&stack, &bruno, customer, &id).await;
+        ids.push((i, id));
+    }
     for (i, id) in &ids {
         let (status, body) = review(&stack, &bruno, id, 5, "Good customer.").await;
         assert_eq!(status, 201, "{i}: {body}");

@@ -75,14 +75,20 @@ impl Reviews<'_> {
         request: ReviewRequest,
         now: DateTime<Utc>,
     ) -> Result<Review> {
-        let (booking, role) = self.booking_of(caller, id, false).await?;
+        // The booking and its reviews are read together: two round trips with the write.
+        let ((booking, role), mut reviews) = futures::try_join!(
+            self.booking_of(caller, id, false),
+            self.store.reviews_of(id)
+        )?;
         let author = role.ok_or(Error::NotFound("booking"))?;
         let review = request.review(&booking, author, now)?;
         let closes = window_closes(&booking).unwrap_or(now);
         // A second pass only when the other party's review landed between the read and the
         // write (the write's condition says so): then both are published.
-        for _ in 0..2 {
-            let reviews = self.store.reviews_of(id).await?;
+        for pass in 0..2 {
+            if pass > 0 {
+                reviews = self.store.reviews_of(id).await?;
+            }
             if reviews.iter().any(|r| r.author == author) {
                 return Err(Error::Conflict(
                     "you have already reviewed this booking".into(),
