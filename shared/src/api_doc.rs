@@ -70,6 +70,7 @@ use crate::reviews::model::{
     BookingReviews, Hidden, HideRequest, Rating, Reply, ReplyRequest, Review, ReviewPage,
     ReviewRequest,
 };
+use crate::reviews::response::FirstResponse;
 use crate::routes::Access;
 use crate::scheduling::model::{Availability, Interval, Override, SetAvailability, Slot, Week};
 use crate::scheduling::service::{BookSlot, SlotList};
@@ -133,8 +134,9 @@ mod paths {
         responses((status = 200, body = FileRecord), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn complete_upload() {}
 
-    /// A 5-minute download link. Visible to the owner, and to every signed-in user for a
-    /// ready profile image; anyone else gets 404.
+    /// A 5-minute download link. Visible to the owner, to every signed-in user for a ready
+    /// profile or portfolio image, to the members of a room it was sent to, and to whom a job
+    /// it is attached to shows it; anyone else gets 404.
     #[utoipa::path(get, path = "/files/{id}", tag = "files",
         params(("id" = FileId, Path, description = "file id")),
         responses((status = 200, body = DownloadLink), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -352,8 +354,8 @@ mod paths {
     fn put_provider_profile() {}
 
     /// A provider's public profile, `canBePaid` (their Stripe payout account is enabled),
-    /// their `rating` from customers' published reviews and their `latestReviews` (at most
-    /// 3) (404 when they have no profile).
+    /// their `rating` from customers' published reviews, their `latestReviews` (at most 3)
+    /// and their measured `firstResponse` time (404 when they have no profile).
     #[utoipa::path(get, path = "/providers/{id}", tag = "offers",
         params(("id" = UserId, Path, description = "provider")),
         responses((status = 200, body = PublicProfile), (status = 404, body = ErrorBody)))]
@@ -1207,7 +1209,7 @@ impl Modify for BearerAuth {
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
     paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::submit_review, paths::list_booking_reviews, paths::list_provider_reviews, paths::vote_review, paths::reply_review, paths::hide_review, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::set_availability, paths::get_availability, paths::list_offer_slots, paths::book_slot, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::accept_application, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::accept_booking, paths::pay_booking, paths::get_session_settings, paths::set_session_settings, paths::decline_booking, paths::start_booking, paths::deliver_booking, paths::submit_summary, paths::get_summary, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState, Interval, Week, Override, Slot, Schedule, SavedCard, SessionSettings, SessionSettingsRequest, Summary, Review, Reply, Hidden, Rating, BookingReviews, ReviewPage, ReviewRequest, ReplyRequest, HideRequest)),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState, Interval, Week, Override, Slot, Schedule, SavedCard, SessionSettings, SessionSettingsRequest, Summary, Review, Reply, Hidden, Rating, BookingReviews, ReviewPage, ReviewRequest, ReplyRequest, HideRequest, FirstResponse)),
     modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
     tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"), (name = "jobs", description = "Customers' jobs (leads), listed by category; followers of a category are told"), (name = "scheduling", description = "Providers' availability and their offers' free slots"), (name = "reviews", description = "Double-blind reviews of completed bookings and providers' ratings"))
 )]

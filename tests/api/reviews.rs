@@ -1,15 +1,17 @@
-//! Reviews end to end: a completed booking's parties review each other double-blind (both
+//! Reputation end to end: a completed booking's parties review each other double-blind (both
 //! published together, or a lone one when the window closes), the provider's rating moves
 //! exactly (also under concurrent publications), helpful votes count once, the provider
 //! replies once, admins hide an abusive review, and nobody else reviews, votes, replies or
-//! hides.
+//! hides; the provider's first response in a booking's thread is measured once, and their
+//! portfolio is their own images, open to every signed-in user.
 
 use chrono::{Duration, Utc};
 use futures::future::join_all;
-use gigwire_tests::{Person, Stack};
+use gigwire_tests::{Person, Stack, png, read_until};
 use serde_json::{Value, json};
 
 use crate::bookings::{SWEEP, booking_when, offer, purchase, step};
+use crate::chat::say;
 
 /// The review window sweep publishes every pending review of the table when run at a
 /// future time: the test that does so runs alone (write) while the others run together
@@ -136,6 +138,71 @@ async fn a_booking_s_parties_review_each_other_blind_and_both_are_published_toge
     let eve = stack.person("Eve Blind").await;
     let tap = offer(&stack, &bruno, "Fix a leaking tap", 4500).await;
     let id = accepted(&stack, &ana, &tap, "k1").await;
+
+    // The provider's first answer in the booking's thread is measured once: the customer
+    // asks twice, the provider answers twice.
+    let (_, detail) = crate::bookings::booking(&stack, &ana, &id).await;
+    let room = detail["booking"]["roomId"].as_str().unwrap().to_owned();
+    for (who, text) in [
+        (&ana, "Is Tuesday fine?"),
+        (&ana, "Morning?"),
+        (&bruno, "Yes, 9:00."),
+        (&bruno, "See you."),
+    ] {
+        say(&stack, who, &room, text).await;
+    }
+    let measured = read_until(
+        "the first response measured",
+        || async { profile(&stack, &eve, &bruno).await },
+        |p| p["firstResponse"]["count"] == 1,
+    )
+    .await;
+    let median = measured["firstResponse"]["medianMinutes"].as_u64().unwrap();
+    assert!(median <= 1, "answered within the minute: {measured}");
+
+    // A portfolio is the provider's own ready images, which every signed-in user may open.
+    let image = stack
+        .ready_upload(&bruno, "portfolio_image", "tap.png", "image/png", png(2048))
+        .await;
+    let theirs = stack
+        .ready_upload(&eve, "portfolio_image", "x.png", "image/png", png(2048))
+        .await;
+    let mut body = json!({ "bio": "Twenty years of pipes.", "specialties": ["leaks"],
+        "categories": ["plumbing"], "yearsOfExperience": 20,
+        "serviceArea": { "remote": true }, "responseSlaHours": 4, "portfolioFileIds": [theirs] });
+    let (status, answer) = stack
+        .call(
+            "PUT",
+            "/me/provider-profile",
+            Some(&bruno.token),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(
+        (status, &answer["error"]["field"]),
+        (400, &json!("portfolioFileIds")),
+        "{answer}"
+    );
+    body["portfolioFileIds"] = json!([image, image]);
+    let (status, answer) = stack
+        .call(
+            "PUT",
+            "/me/provider-profile",
+            Some(&bruno.token),
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        profile(&stack, &eve, &bruno).await["portfolioFileIds"],
+        json!([image])
+    );
+    assert_eq!(
+        stack
+            .status("GET", &format!("/files/{image}"), &eve.token)
+            .await,
+        200
+    );
 
     // Not completed yet: nothing to review.
     let (status, body) = review(&stack, &ana, &id, 5, "Great").await;

@@ -33,7 +33,8 @@ use crate::store::*;
 const ENTITY_ROOM: &str = "room";
 const ENTITY_ROOM_CLAIM: &str = "room_claim";
 const ENTITY_MEMBER: &str = "member";
-const ENTITY_MESSAGE: &str = "message";
+/// Entity type of chat messages: the first-response measure's stream filter.
+pub const ENTITY_MESSAGE: &str = "message";
 const ENTITY_CLIENT_MESSAGE: &str = "client_message";
 const ENTITY_PIN: &str = "pin";
 const ENTITY_PRESENCE: &str = "presence";

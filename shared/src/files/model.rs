@@ -53,7 +53,8 @@ impl Purpose {
 
     /// Whether any signed-in user may download a ready file of this purpose.
     pub fn is_public(self) -> bool {
-        self == Self::ProfileImage
+        // Portfolio images are what a provider's profile and offers show to every customer.
+        matches!(self, Self::ProfileImage | Self::PortfolioImage)
     }
 }
 

@@ -217,6 +217,9 @@ mod tests {
                     "send-application-news" => {
                         written_one::<crate::jobs::model::Application>(&text, &function)
                     }
+                    "measure-first-responses" => {
+                        written_one::<crate::chat::model::Message>(&text, &function)
+                    }
                     "follow-job-bookings" => {
                         written_one::<crate::bookings::model::Booking>(&text, &function)
                     }

@@ -58,7 +58,7 @@ impl OffersApi {
         let provider = provider_id(&req)?;
         let profile = self
             .offers()
-            .public_profile(&self.store, &self.store, &provider)
+            .public_profile(&self.store, &self.store, &self.store, &provider)
             .await?;
         HttpResponse::ok(&profile)
     }

@@ -274,7 +274,7 @@ pub struct ServiceArea {
     pub area: Option<String>,
 }
 
-/// A provider's public profile (rating fields come with reviews).
+/// A provider's public profile (`GET /providers/{id}` adds their rating and reviews).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderProfile {
@@ -293,6 +293,10 @@ pub struct ProviderProfile {
     pub service_area: ServiceArea,
     /// The answer time they commit to, in hours.
     pub response_sla_hours: u32,
+    /// Their portfolio: their ready portfolio (or profile) images, in order; any signed-in
+    /// user may download them (`GET /files/{id}`).
+    #[serde(default)]
+    pub portfolio_file_ids: Vec<FileId>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
 }
@@ -313,7 +317,13 @@ pub struct PublicProfile {
     /// Their latest published reviews (at most 3; `GET /providers/{id}/reviews` pages
     /// through all).
     pub latest_reviews: Vec<crate::reviews::model::Review>,
+    /// Their measured first-response time in their booking and application threads (see
+    /// `docs/reputation.md`), beside the `responseSlaHours` they commit to.
+    pub first_response: crate::reviews::response::FirstResponse,
 }
+
+/// How many images a provider's portfolio shows.
+const MAX_PORTFOLIO: usize = 12;
 
 /// `PUT /me/provider-profile`: the whole profile.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -337,6 +347,11 @@ pub struct ProfileInput {
     /// 1 to 168 hours.
     #[schema(minimum = 1, maximum = 168)]
     pub response_sla_hours: u32,
+    /// Up to 12 of the caller's ready portfolio (or profile) images, in the order shown;
+    /// absent: none.
+    #[serde(default)]
+    #[schema(max_items = 12)]
+    pub portfolio_file_ids: Vec<FileId>,
 }
 
 impl ProfileInput {
@@ -375,6 +390,15 @@ impl ProfileInput {
         if area.is_none() && !self.service_area.remote {
             return Err(Error::field("serviceArea", "give an area, or remote: true"));
         }
+        let mut portfolio = Vec::with_capacity(self.portfolio_file_ids.len());
+        for id in self.portfolio_file_ids {
+            if !portfolio.contains(&id) {
+                portfolio.push(id);
+            }
+        }
+        if portfolio.len() > MAX_PORTFOLIO {
+            return Err(Error::field("portfolioFileIds", "at most 12 images"));
+        }
         Ok(ProviderProfile {
             provider_id: provider,
             bio,
@@ -386,6 +410,7 @@ impl ProfileInput {
                 area,
             },
             response_sla_hours: self.response_sla_hours,
+            portfolio_file_ids: portfolio,
             updated_at: now,
         })
     }
@@ -508,6 +533,7 @@ mod tests {
                 area: area.map(str::to_owned),
             },
             response_sla_hours: 4,
+            portfolio_file_ids: Vec::new(),
         };
         assert!(
             input(true, None)

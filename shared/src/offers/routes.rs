@@ -13,9 +13,9 @@ pub const FEATURE: Feature = Feature {
     functions: &[
         Function {
             name: "put-provider-profile",
-            description: "Creates or replaces the calling provider's public profile.",
+            description: "Creates or replaces the calling provider's public profile (its portfolio images read first).",
             trigger: Trigger::Http(&[("PUT", "/me/provider-profile")], Access::Bearer),
-            allow: &[Allow::Table(&["PutItem"])],
+            allow: &[Allow::Table(&["GetItem", "PutItem"])],
             env: &[],
             timeout: None,
             run: serve_http!(OffersApi::new, put_profile),

@@ -18,7 +18,8 @@ use crate::domain::{FileId, OfferId, Role, UserId};
 use crate::error::{Error, Result};
 use crate::files::store::FileStore;
 use crate::payouts::store::PayoutStore;
-use crate::reviews::store::ReviewStore;
+use crate::reviews::response::FirstResponse;
+use crate::reviews::store::{ResponseStore, ReviewStore};
 
 /// A page of offers.
 #[derive(Debug, Serialize, ToSchema)]
@@ -70,6 +71,12 @@ impl Offers<'_> {
     ) -> Result<ProviderProfile> {
         provider_only(caller)?;
         let profile = input.validate(caller.user_id, now)?;
+        self.check_images(
+            &caller.user_id,
+            &profile.portfolio_file_ids,
+            "portfolioFileIds",
+        )
+        .await?;
         self.store.put_profile(&profile).await?;
         Ok(profile)
     }
@@ -83,24 +90,28 @@ impl Offers<'_> {
     }
 
     /// `GET /providers/{id}`: the profile and, read in parallel, whether the provider's payout
-    /// account can be paid, their rating and their latest reviews.
+    /// account can be paid, their rating, their latest reviews and their measured
+    /// first-response time.
     pub async fn public_profile(
         &self,
         accounts: &dyn PayoutStore,
         reviews: &dyn ReviewStore,
+        responses: &dyn ResponseStore,
         provider: &UserId,
     ) -> Result<PublicProfile> {
-        let (profile, account, rating, latest) = futures::try_join!(
+        let (profile, account, rating, latest, first) = futures::try_join!(
             self.profile(provider),
             accounts.payout_account(provider),
             reviews.rating(provider, PartyRole::Provider),
             reviews.published_of(provider, PartyRole::Provider, LATEST_REVIEWS, None),
+            responses.first_responses(provider),
         )?;
         Ok(PublicProfile {
             can_be_paid: account.is_some_and(|a| a.can_be_paid),
             profile,
             rating,
             latest_reviews: latest.items,
+            first_response: FirstResponse::from_counts(&first),
         })
     }
 
@@ -114,7 +125,7 @@ impl Offers<'_> {
     ) -> Result<Offer> {
         provider_only(caller)?;
         let offer = request.validate(caller.user_id, now)?;
-        self.check_images(&caller.user_id, &offer.image_file_ids)
+        self.check_images(&caller.user_id, &offer.image_file_ids, "imageFileIds")
             .await?;
         self.store.create_offer(&offer).await?;
         info!(offer_id = %offer.id, "offer published");
@@ -152,7 +163,7 @@ impl Offers<'_> {
         let images_changed = patch.image_file_ids.is_some();
         let after = patch.apply(before.clone(), now)?;
         if images_changed {
-            self.check_images(&caller.user_id, &after.image_file_ids)
+            self.check_images(&caller.user_id, &after.image_file_ids, "imageFileIds")
                 .await?;
         }
         if !self.store.replace_offer(&before, &after).await? {
@@ -210,7 +221,7 @@ impl Offers<'_> {
     }
 
     /// Every image must be one of the caller's ready profile or portfolio images.
-    async fn check_images(&self, owner: &UserId, ids: &[FileId]) -> Result<()> {
+    async fn check_images(&self, owner: &UserId, ids: &[FileId], field: &str) -> Result<()> {
         let files =
             futures::future::try_join_all(ids.iter().map(|id| self.files.get_file(id))).await?;
         let ok = files
@@ -220,7 +231,7 @@ impl Offers<'_> {
             Ok(())
         } else {
             Err(Error::field(
-                "imageFileIds",
+                field,
                 "each must be one of your ready profile or portfolio images",
             ))
         }

@@ -1,13 +1,14 @@
 //! Review routes: `POST`/`GET /bookings/{id}/reviews`, `PUT
 //! /bookings/{id}/reviews/{author}/helpful` and `…/reply`, the admins' `POST …/hide`,
-//! `GET /providers/{id}/reviews`, and the sweep that closes review windows. They link only
-//! DynamoDB.
+//! `GET /providers/{id}/reviews`, the sweep that closes review windows, and the stream
+//! consumer that measures providers' first responses. They link only DynamoDB.
 
 use chrono::{DateTime, Utc};
 
 use super::model::{HideRequest, ReplyRequest, ReviewRequest, author};
 use super::service::Reviews;
 use crate::bookings::model::PartyRole;
+use crate::chat::model::Message;
 use crate::cursor::CursorCodec;
 use crate::domain::{BookingId, UserId};
 use crate::error::Result;
@@ -108,6 +109,11 @@ impl ReviewsApi {
             .hide(req.caller()?, &id, author, body, now())
             .await?;
         HttpResponse::ok(&review)
+    }
+
+    /// Measures first responses from a stream batch of new chat messages.
+    pub async fn measure(&self, batch: Vec<Message>) -> Result<()> {
+        super::service::measure(&self.store, &batch).await
     }
 
     /// The review-window sweep.

@@ -2,7 +2,8 @@
 //! under its author's side; once published (and while not hidden) it also carries `GSI1`
 //! keys in its subject's partition, so a provider's latest reviews are one query and hiding
 //! one is removing those keys. Aggregates are counters moved by `ADD` in the transactions
-//! that publish or hide, retried on conflicts: exact under concurrent publications.
+//! that publish or hide, retried on conflicts: exact under concurrent publications. The
+//! first-response measures are [`ResponseStore`] here too.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
@@ -11,12 +12,14 @@ use serde::{Deserialize, Serialize};
 
 use super::keys as review_keys;
 use super::model::{Hidden, Rating, RatingCounters, Reply, Review, stars_attribute};
-use super::store::{ReviewStore, Written};
+use super::response::{BOUNDS_MINUTES, ResponseState, bucket_attribute};
+use super::store::{ResponseStore, ReviewStore, Written};
 use crate::bookings::dynamo::ENTITY_OUTBOX;
 use crate::bookings::model::{Booking, PartyRole};
 use crate::bookings::store::{Announcement, Audience, Outbox};
+use crate::chat::model::Subject;
 use crate::cursor::Position;
-use crate::domain::{BookingId, UserId};
+use crate::domain::{BookingId, RoomId, UserId};
 use crate::error::{Error, Result};
 use crate::keys;
 use crate::notifications::model::Kind;
@@ -334,5 +337,113 @@ impl ReviewStore for DynamoStore {
             after,
         )
         .await
+    }
+}
+
+const ENTITY_RESPONSE_STATE: &str = "first_response";
+const ENTITY_RESPONSES: &str = "first_responses";
+
+/// The part of a room item the measure reads.
+#[derive(Deserialize)]
+struct RoomSubject {
+    #[serde(default)]
+    subject: Option<Subject>,
+}
+
+/// The part of a booking item the measure reads.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BookingProvider {
+    provider_id: UserId,
+}
+
+#[async_trait]
+impl ResponseStore for DynamoStore {
+    async fn room_subject(&self, room: &RoomId) -> Result<Option<Subject>> {
+        let found: Option<RoomSubject> = self.get(&crate::chat::keys::room(room)).await?;
+        Ok(found.and_then(|r| r.subject))
+    }
+
+    async fn booking_provider(&self, booking: &BookingId) -> Result<Option<UserId>> {
+        let found: Option<BookingProvider> =
+            self.get(&crate::bookings::keys::booking(booking)).await?;
+        Ok(found.map(|b| b.provider_id))
+    }
+
+    async fn response_state(&self, room: &RoomId) -> Result<Option<ResponseState>> {
+        self.get(&review_keys::first_response(room)).await
+    }
+
+    async fn start_measure(&self, state: &ResponseState) -> Result<()> {
+        let item = to_item(
+            &review_keys::first_response(&state.room_id),
+            ENTITY_RESPONSE_STATE,
+            None,
+            state,
+        )?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        // A state already there came from an earlier delivery of the same record.
+        crate::store::dynamo::conditional(result).await.map(drop)
+    }
+
+    async fn ask(&self, state: &ResponseState) -> Result<()> {
+        let Some(at) = state.asked_at else {
+            return Ok(());
+        };
+        let result = self
+            .update_item(&review_keys::first_response(&state.room_id))
+            .update_expression("SET askedAt = :at")
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(askedAt)")
+            .expression_attribute_values(":at", s(at.to_rfc3339()))
+            .send()
+            .await;
+        crate::store::dynamo::conditional(result).await.map(drop)
+    }
+
+    async fn answer(&self, state: &ResponseState, bucket: usize) -> Result<()> {
+        let (Some(at), Some(responder)) = (state.answered_at, state.responder) else {
+            return Ok(());
+        };
+        let measured = self
+            .update(&review_keys::first_response(&state.room_id))
+            .update_expression("SET answeredAt = :at")
+            .condition_expression("attribute_exists(askedAt) AND attribute_not_exists(answeredAt)")
+            .expression_attribute_values(":at", s(at.to_rfc3339()))
+            .build()
+            .map_err(Error::unexpected)?;
+        let counted = self
+            .update(&review_keys::first_responses(&responder))
+            .update_expression("SET entity_type = :entity ADD #bucket :one")
+            .expression_attribute_names("#bucket", bucket_attribute(bucket))
+            .expression_attribute_values(":entity", s(ENTITY_RESPONSES))
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(Error::unexpected)?;
+        let actions = vec![
+            Self::transact_update(measured),
+            Self::transact_update(counted),
+        ];
+        // A failed condition: this answer (a redelivered record) was counted already.
+        self.transact_conditional(actions).await.map(drop)
+    }
+
+    async fn first_responses(&self, user: &UserId) -> Result<Vec<u64>> {
+        let item: Option<std::collections::HashMap<String, serde_json::Value>> =
+            self.get(&review_keys::first_responses(user)).await?;
+        let item = item.unwrap_or_default();
+        Ok((0..=BOUNDS_MINUTES.len())
+            .map(|i| {
+                item.get(&bucket_attribute(i))
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(0)
+            })
+            .collect())
     }
 }

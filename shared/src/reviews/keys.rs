@@ -3,7 +3,7 @@
 //! migration, not a refactor).
 
 use crate::bookings::model::PartyRole;
-use crate::domain::{BookingId, UserId};
+use crate::domain::{BookingId, RoomId, UserId};
 use crate::keys::{Key, key, user_partition};
 
 /// The leading tags of this feature's keys (partition, sort and index parts); no other
@@ -16,6 +16,7 @@ pub const PREFIXES: &[&str] = &[
     WINDOWS,
     "REVIEW_OUTBOX#",
     "REVIEW_WINDOW",
+    FIRST_RESPONSE,
 ];
 
 /// `PK` of a booking's reviews partition and `GSI1SK` prefix of published reviews.
@@ -97,6 +98,18 @@ pub fn window_due(due_ms: i64, booking: &BookingId) -> Key {
     )
 }
 
+const FIRST_RESPONSE: &str = "FIRST_RESPONSE";
+
+/// Where a thread's first-response measure stands (one per room).
+pub fn first_response(room: &RoomId) -> Key {
+    key(format!("{FIRST_RESPONSE}#{room}"), FIRST_RESPONSE)
+}
+
+/// A provider's first-response histogram, in their partition.
+pub fn first_responses(user: &UserId) -> Key {
+    key(user_partition(user), format!("{FIRST_RESPONSE}S"))
+}
+
 /// What publishing (or hiding) `author`'s review announces, sent from the table's stream by
 /// the bookings' outbox sender (the same item shape as a booking transition's).
 pub fn outbox(booking: &BookingId, author: PartyRole, step: &str) -> Key {
@@ -154,6 +167,19 @@ mod tests {
                 "REVIEW_OUTBOX#customer#published".to_owned(),
             ),
         ];
+        let room = RoomId::parse(BOOKING, "r").unwrap();
+        let pinned = pinned.into_iter().chain([
+            (
+                first_response(&room),
+                format!("FIRST_RESPONSE#{BOOKING}"),
+                "FIRST_RESPONSE".to_owned(),
+            ),
+            (
+                first_responses(&user),
+                format!("USER#{USER}"),
+                "FIRST_RESPONSES".to_owned(),
+            ),
+        ]);
         for (got, pk, sk) in pinned {
             assert_eq!(got, Key { pk, sk });
         }

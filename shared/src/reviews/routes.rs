@@ -1,9 +1,10 @@
 //! The review functions, built into the `offers` binary (beside the provider profiles the
 //! reviews feed; they link only DynamoDB).
 
+use crate::chat::dynamo::ENTITY_MESSAGE;
 use crate::reviews::api::ReviewsApi;
-use crate::routes::{Access, Allow, Feature, Function, Trigger};
-use crate::{serve_http, serve_schedule};
+use crate::routes::{Access, Allow, Feature, Function, Stream, Trigger};
+use crate::{serve_http, serve_schedule, serve_stream};
 
 /// Reads a booking and its reviews, then writes in one transaction.
 const WRITE: &[Allow] = &[Allow::Table(&[
@@ -93,6 +94,18 @@ pub const FEATURE: Feature = Feature {
             env: &[],
             timeout: Some(60),
             run: serve_schedule!(ReviewsApi::new, sweep),
+        },
+        Function {
+            name: "measure-first-responses",
+            description: "Measures providers' first-response time from the new messages of their booking and application threads.",
+            trigger: Trigger::Stream(Stream::inserted(ENTITY_MESSAGE)),
+            allow: &[
+                Allow::ReadStream,
+                Allow::Table(&["GetItem", "PutItem", "UpdateItem"]),
+            ],
+            env: &[],
+            timeout: Some(30),
+            run: serve_stream!(ReviewsApi::new, measure),
         },
     ],
 };

@@ -15,9 +15,11 @@ use super::model::{
     BookingReviews, HideRequest, ReplyRequest, Review, ReviewPage, ReviewRequest, other,
     window_closes,
 };
-use super::store::{ReviewStore, Written};
+use super::response::{Responder, ResponseState, Step, responder, step};
+use super::store::{ResponseStore, ReviewStore, Written};
 use crate::auth::Caller;
 use crate::bookings::model::{Booking, PartyRole};
+use crate::chat::model::{Message, MessageKind};
 use crate::cursor::CursorCodec;
 use crate::domain::{BookingId, Role, UserId};
 use crate::error::{Error, Result};
@@ -313,4 +315,43 @@ impl Reviews<'_> {
             }
         }
     }
+}
+
+/// Takes a stream batch of new chat messages into their threads' first-response measures
+/// (in order: a thread's question comes before its answer). Each message on its own: a
+/// redelivered batch changes nothing twice (every write is conditional).
+pub async fn measure(store: &dyn ResponseStore, messages: &[Message]) -> Result<()> {
+    for message in messages {
+        if message.kind == MessageKind::System {
+            continue;
+        }
+        let state = match store.response_state(&message.room_id).await? {
+            Some(state) => state,
+            None => {
+                let responder =
+                    match responder(store.room_subject(&message.room_id).await?.as_ref()) {
+                        Responder::OfBooking(booking) => store.booking_provider(&booking).await?,
+                        Responder::Known(provider) => Some(provider),
+                        Responder::Nobody => None,
+                    };
+                let state = ResponseState {
+                    room_id: message.room_id,
+                    responder,
+                    asked_at: None,
+                    answered_at: None,
+                };
+                store.start_measure(&state).await?;
+                state
+            }
+        };
+        match step(&state, &message.sender_id, message.created_at) {
+            Step::Ask(asked) => store.ask(&asked).await?,
+            Step::Answer(answered, bucket) => {
+                store.answer(&answered, bucket).await?;
+                info!(room_id = %message.room_id, bucket, "first response measured");
+            }
+            Step::Nothing => {}
+        }
+    }
+    Ok(())
 }

@@ -4,9 +4,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::model::{Hidden, Rating, Reply, Review};
+use super::response::ResponseState;
 use crate::bookings::model::{Booking, PartyRole};
+use crate::chat::model::Subject;
 use crate::cursor::Position;
-use crate::domain::{BookingId, UserId};
+use crate::domain::{BookingId, RoomId, UserId};
 use crate::error::Result;
 use crate::store::Page;
 
@@ -62,4 +64,24 @@ pub trait ReviewStore: Send + Sync {
         limit: u32,
         after: Option<Position>,
     ) -> Result<Page<Review>>;
+}
+
+/// Threads' first-response measures and providers' histograms.
+#[async_trait]
+pub trait ResponseStore: Send + Sync {
+    /// The subject of a room, if the room exists and has one.
+    async fn room_subject(&self, room: &RoomId) -> Result<Option<Subject>>;
+    /// A booking's provider.
+    async fn booking_provider(&self, booking: &BookingId) -> Result<Option<UserId>>;
+    /// Where a thread's measure stands.
+    async fn response_state(&self, room: &RoomId) -> Result<Option<ResponseState>>;
+    /// Stores a thread's first state (whose answers count), unless one exists.
+    async fn start_measure(&self, state: &ResponseState) -> Result<()>;
+    /// Starts the clock (`state.asked_at`), unless it was started.
+    async fn ask(&self, state: &ResponseState) -> Result<()>;
+    /// Records the answer (`state.answered_at`) and counts it in the responder's histogram
+    /// bucket, in one transaction, unless the thread was measured already.
+    async fn answer(&self, state: &ResponseState, bucket: usize) -> Result<()>;
+    /// A provider's histogram's counts, by bucket.
+    async fn first_responses(&self, user: &UserId) -> Result<Vec<u64>>;
 }
