@@ -115,7 +115,7 @@ mod paths {
 
     /// The caller's signed-in devices, oldest first.
     #[utoipa::path(get, path = "/me/sessions", tag = "me",
-        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page; absent or empty: the first page")),
         responses((status = 200, body = SessionPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
     fn list_sessions() {}
 
@@ -161,7 +161,7 @@ mod paths {
     /// The caller's rooms: pinned ones first (all on the first page), then by last activity,
     /// with last-message preview, unread count and, for direct rooms, the peer's presence.
     #[utoipa::path(get, path = "/rooms", tag = "chat",
-        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page; absent or empty: the first page")),
         responses((status = 200, body = RoomPage), (status = 400, body = ErrorBody)))]
     fn list_rooms() {}
 
@@ -251,7 +251,7 @@ mod paths {
 
     /// The caller's in-app notifications, newest first, with the unread count.
     #[utoipa::path(get, path = "/notifications", tag = "notifications",
-        params(("unreadOnly" = Option<bool>, Query, description = "only unread ones"), ("kind" = Option<Kind>, Query, description = "only one kind"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("unreadOnly" = Option<bool>, Query, description = "only unread ones"), ("kind" = Option<Kind>, Query, description = "only one kind"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page; absent or empty: the first page")),
         responses((status = 200, body = NotificationPage), (status = 400, body = ErrorBody)))]
     fn list_notifications() {}
 
@@ -336,7 +336,7 @@ mod paths {
 
     /// The targets the caller follows.
     #[utoipa::path(get, path = "/me/subscriptions", tag = "notifications",
-        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page; absent or empty: the first page")),
         responses((status = 200, body = SubscriptionPage)))]
     fn list_subscriptions() {}
 
@@ -363,7 +363,7 @@ mod paths {
 
     /// A provider's offers, newest first; the provider also sees their paused ones.
     #[utoipa::path(get, path = "/providers/{id}/offers", tag = "offers",
-        params(("id" = UserId, Path, description = "provider"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("id" = UserId, Path, description = "provider"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page; absent or empty: the first page")),
         responses((status = 200, body = OfferPage)))]
     fn list_provider_offers() {}
 
@@ -392,7 +392,7 @@ mod paths {
     /// A provider's published reviews by their customers, newest publication first (hidden
     /// ones are left out). Any signed-in user.
     #[utoipa::path(get, path = "/providers/{id}/reviews", tag = "reviews",
-        params(("id" = UserId, Path, description = "provider"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("id" = UserId, Path, description = "provider"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page; absent or empty: the first page")),
         responses((status = 200, body = ReviewPage), (status = 400, body = ErrorBody)))]
     fn list_provider_reviews() {}
 
@@ -432,13 +432,13 @@ mod paths {
 
     /// A category's open jobs, newest first.
     #[utoipa::path(get, path = "/jobs", tag = "jobs",
-        params(("category" = String, Query, description = "category slug", pattern = "^[a-z0-9-]{1,40}$"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("category" = String, Query, description = "category slug", pattern = "^[a-z0-9-]{1,40}$"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page; absent or empty: the first page")),
         responses((status = 200, body = JobPage)))]
     fn list_jobs() {}
 
     /// The caller's jobs, newest first, of one state when given.
     #[utoipa::path(get, path = "/me/jobs", tag = "jobs",
-        params(("state" = Option<JobState>, Query, description = "only jobs in this state"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("state" = Option<JobState>, Query, description = "only jobs in this state"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page; absent or empty: the first page")),
         responses((status = 200, body = JobPage)))]
     fn list_my_jobs() {}
 
@@ -490,14 +490,14 @@ mod paths {
     /// A job's applications, each with the provider's public profile: its poster and admins
     /// only (403 for anyone else who can see the job, 404 for anyone who cannot).
     #[utoipa::path(get, path = "/jobs/{id}/applications", tag = "jobs",
-        params(("id" = JobId, Path, description = "job id"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("id" = JobId, Path, description = "job id"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page; absent or empty: the first page")),
         responses((status = 200, body = ApplicationPage), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn list_job_applications() {}
 
     /// The caller's applications, newest job first, of one state when given
     /// (`providerProfile` is null here: they are yours).
     #[utoipa::path(get, path = "/me/applications", tag = "jobs",
-        params(("state" = Option<ApplicationState>, Query, description = "only applications in this state"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("state" = Option<ApplicationState>, Query, description = "only applications in this state"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page; absent or empty: the first page")),
         responses((status = 200, body = ApplicationPage)))]
     fn list_my_applications() {}
 
@@ -528,7 +528,7 @@ mod paths {
 
     /// A category's active offers, newest first.
     #[utoipa::path(get, path = "/offers", tag = "offers",
-        params(("category" = String, Query, description = "category slug", pattern = "^[a-z0-9-]{1,40}$"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("category" = String, Query, description = "category slug", pattern = "^[a-z0-9-]{1,40}$"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page; absent or empty: the first page")),
         responses((status = 200, body = OfferPage)))]
     fn list_offers() {}
 
@@ -628,7 +628,7 @@ mod paths {
     /// page holds up to `limit` bookings; continue while `nextCursor` is present (a cursor
     /// works only with the filters it was issued for).
     #[utoipa::path(get, path = "/bookings", tag = "bookings",
-        params(("role" = Option<PartyRole>, Query, description = "the caller's side"), ("state" = Option<BookingState>, Query, description = "only bookings in this state"), ("category" = Option<String>, Query, description = "category slug", pattern = "^[a-z0-9-]{1,40}$"), ("source" = Option<Source>, Query, description = "only bookings from this source"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("role" = Option<PartyRole>, Query, description = "the caller's side"), ("state" = Option<BookingState>, Query, description = "only bookings in this state"), ("category" = Option<String>, Query, description = "category slug", pattern = "^[a-z0-9-]{1,40}$"), ("source" = Option<Source>, Query, description = "only bookings from this source"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page; absent or empty: the first page")),
         responses((status = 200, body = BookingPage)))]
     fn list_bookings() {}
 
@@ -637,7 +637,7 @@ mod paths {
     /// money is. Bookings never paid are skipped, so a page may hold fewer than `limit`;
     /// continue while `nextCursor` is present.
     #[utoipa::path(get, path = "/me/payments", tag = "bookings",
-        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page; absent or empty: the first page")),
         responses((status = 200, body = PaymentPage)))]
     fn list_payments() {}
 
@@ -835,7 +835,7 @@ mod paths {
     /// first, as Stripe last reported each (`pending`, `in_transit`, `paid`, `failed`,
     /// `canceled`). 403 without the `provider` role.
     #[utoipa::path(get, path = "/me/payouts", tag = "payouts",
-        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+        params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page; absent or empty: the first page")),
         responses((status = 200, body = PayoutPage), (status = 403, body = ErrorBody)))]
     fn list_payouts() {}
 

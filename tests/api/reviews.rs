@@ -508,6 +508,11 @@ async fn twenty_concurrent_publications_leave_the_aggregates_exact() {
     assert_eq!(rating["average"], 3.0);
     // All twenty listed, newest publication first, over pages.
     let first = provider_reviews(&stack, &customers[0], &bruno, "?limit=15").await;
+    let empty = provider_reviews(&stack, &customers[0], &bruno, "?limit=15&cursor=").await;
+    assert_eq!(
+        empty["items"], first["items"],
+        "an empty cursor is the first page"
+    );
     let cursor = first["nextCursor"].as_str().unwrap();
     let second = provider_reviews(
         &stack,

@@ -106,7 +106,7 @@ impl BookingReads {
             caller,
             filter,
             limit,
-            req.query("cursor"),
+            req.cursor(),
         )
         .await?;
         HttpResponse::ok(&page)
@@ -120,7 +120,7 @@ impl BookingReads {
             &self.cursors,
             req.caller()?,
             limit,
-            req.query("cursor"),
+            req.cursor(),
         )
         .await?;
         HttpResponse::ok(&page)

@@ -81,7 +81,7 @@ impl ChatApi {
         let limit = page_size(req.query("limit"))?;
         let page = self
             .chat()
-            .list_rooms(&self.cursors, req.caller()?, limit, req.query("cursor"))
+            .list_rooms(&self.cursors, req.caller()?, limit, req.cursor())
             .await?;
         HttpResponse::ok(&page)
     }

@@ -60,10 +60,7 @@ impl JobsApi {
             .query("category")
             .ok_or_else(|| Error::field("category", "required"))?;
         let limit = page_size(req.query("limit"))?;
-        let page = self
-            .jobs()
-            .open(category, limit, req.query("cursor"))
-            .await?;
+        let page = self.jobs().open(category, limit, req.cursor()).await?;
         HttpResponse::ok(&page)
     }
 
@@ -73,7 +70,7 @@ impl JobsApi {
         let limit = page_size(req.query("limit"))?;
         let page = self
             .jobs()
-            .mine(req.caller()?, state, limit, req.query("cursor"))
+            .mine(req.caller()?, state, limit, req.cursor())
             .await?;
         HttpResponse::ok(&page)
     }
@@ -117,7 +114,7 @@ impl JobsApi {
         let limit = page_size(req.query("limit"))?;
         let page = self
             .jobs()
-            .applications(req.caller()?, &job_id(&req)?, limit, req.query("cursor"))
+            .applications(req.caller()?, &job_id(&req)?, limit, req.cursor())
             .await?;
         HttpResponse::ok(&page)
     }
@@ -128,7 +125,7 @@ impl JobsApi {
         let limit = page_size(req.query("limit"))?;
         let page = self
             .jobs()
-            .my_applications(req.caller()?, state, limit, req.query("cursor"))
+            .my_applications(req.caller()?, state, limit, req.cursor())
             .await?;
         HttpResponse::ok(&page)
     }

@@ -152,6 +152,12 @@ impl HttpRequest {
         self.query.get(name).map(String::as_str)
     }
 
+    /// The `cursor` query parameter of a list: absent or empty is the first page (a client
+    /// that holds no cursor yet may send `cursor=`).
+    pub fn cursor(&self) -> Option<&str> {
+        self.query("cursor").filter(|c| !c.is_empty())
+    }
+
     /// A snake_case enum from a query parameter; anything else is a 400 naming it.
     pub fn query_enum<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
         self.query(name)

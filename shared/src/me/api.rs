@@ -85,7 +85,7 @@ impl ListSessions {
                 &self.cursors,
                 req.caller()?,
                 limit,
-                req.query("cursor"),
+                req.cursor(),
                 now(),
             )
             .await?,

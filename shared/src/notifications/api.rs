@@ -115,7 +115,7 @@ impl NotificationsApi {
             unread_only: req.query_flag("unreadOnly")?,
             kind: req.query("kind"),
             limit: page_size(req.query("limit"))?,
-            cursor: req.query("cursor"),
+            cursor: req.cursor(),
         };
         let page = self
             .service()
@@ -204,7 +204,7 @@ impl NotificationsApi {
                 &self.cursors,
                 req.caller()?,
                 page_size(req.query("limit"))?,
-                req.query("cursor"),
+                req.cursor(),
             )
             .await?;
         HttpResponse::ok(&page)

@@ -68,7 +68,7 @@ impl OffersApi {
         let (provider, limit) = (provider_id(&req)?, page_size(req.query("limit"))?);
         let page = self
             .offers()
-            .of_provider(req.caller()?, &provider, limit, req.query("cursor"))
+            .of_provider(req.caller()?, &provider, limit, req.cursor())
             .await?;
         HttpResponse::ok(&page)
     }
@@ -86,10 +86,7 @@ impl OffersApi {
             .query("category")
             .ok_or_else(|| Error::field("category", "required"))?;
         let limit = page_size(req.query("limit"))?;
-        let page = self
-            .offers()
-            .listed(category, limit, req.query("cursor"))
-            .await?;
+        let page = self.offers().listed(category, limit, req.cursor()).await?;
         HttpResponse::ok(&page)
     }
 

@@ -88,7 +88,7 @@ impl PayoutsApi {
             &self.cursors,
             req.caller()?,
             limit,
-            req.query("cursor"),
+            req.cursor(),
         )
         .await?;
         HttpResponse::ok(&page)

@@ -74,7 +74,7 @@ impl ReviewsApi {
         let limit = page_size(req.query("limit"))?;
         let page = self
             .reviews()
-            .of_provider(&provider, limit, req.query("cursor"))
+            .of_provider(&provider, limit, req.cursor())
             .await?;
         HttpResponse::ok(&page)
     }
