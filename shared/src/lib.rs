@@ -22,6 +22,9 @@
 //! - [`bookings`]: buying an offer (a Stripe PaymentIntent), the Stripe webhook, the booking
 //!   state machine and its steps, cancellation policy and refunds, the ledger, listings and the
 //!   timer sweep. Stripe itself is behind the `gigwire-payments` crate.
+//! - [`reviews`]: double-blind reviews of completed bookings, rating aggregates, helpful
+//!   votes, replies, hiding, the review-window sweep, and providers' measured first-response
+//!   time.
 //!
 //! Core:
 //! - [`routes`]: the declaration types, the feature binaries' dispatch, and the generator of
@@ -86,6 +89,12 @@
 //! | purchase claim | `USER#{buyer}` | `PURCHASE#{idempotency key}` | – | a retried purchase finds its booking (conditional put in the create transaction) |
 //! | Stripe event | `STRIPE_EVENT#{event}` | `EVENT` | – | an applied event, kept 35 days (TTL); put in the transition's transaction |
 //! | fan-out progress | `FANOUT#{target}#{key}` | `FANOUT` | – | where an interrupted broadcast resumes (idempotency key) |
+//! | review | `REVIEW#{booking}` | `BY#{customer or provider}` | `USER#{subject}` / `REVIEW#{side}#{published ms, 15 digits}#{booking}` while published and visible (sparse) | a booking's reviews (one per side: the key is the rule; one query); a provider's published reviews newest first (GSI1, descending) |
+//! | review window | `REVIEW#{booking}` | `REVIEW_WINDOW` | `REVIEW_WINDOWS` / `{closes ms, 15 digits}#{booking}` | the sweep reads only the windows due (GSI1, `<=` now) |
+//! | helpful vote | `REVIEW#{booking}` | `HELPFUL#{side}#{voter}` | – | one per user and review (conditional put with the count) |
+//! | rating | `USER#{user}` | `RATING#{side}` | – | count, total and per-star counters (`ADD` in the publishing transaction) |
+//! | first-response measure | `FIRST_RESPONSE#{room}` | `FIRST_RESPONSE` | – | whose answers count in a thread, when it asked and was answered (conditional writes from the message stream) |
+//! | first-response histogram | `USER#{provider}` | `FIRST_RESPONSES` | – | per-bucket counters; the profile's median |
 //!
 //! S3 objects: uploads land at `uploads/{owner}/{file}`
 //! ([`crate::files::keys::upload_staging`]), never served; completion copies the exact object

@@ -355,3 +355,349 @@ pub async fn measure(store: &dyn ResponseStore, messages: &[Message]) -> Result<
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use chrono::Duration;
+
+    use super::*;
+    use crate::bookings::model::{BookingState, sample};
+    use crate::cursor::Position;
+    use crate::domain::SessionId;
+    use crate::reviews::model::{Hidden, Rating, Reply};
+    use crate::store::Page;
+
+    /// The store's rules in memory: one review per side, conditional publication, counters.
+    #[derive(Default)]
+    struct Table {
+        booking: Option<Booking>,
+        reviews: Mutex<Vec<Review>>,
+        windows: Mutex<BTreeMap<BookingId, DateTime<Utc>>>,
+        votes: Mutex<Vec<(PartyRole, UserId)>>,
+        ratings: Mutex<BTreeMap<UserId, (u32, u32)>>,
+        /// A review the other party writes between the service's read and its write.
+        lands_meanwhile: Mutex<Option<Review>>,
+    }
+
+    #[async_trait]
+    impl ReviewStore for Table {
+        async fn booking(&self, _: &BookingId) -> Result<Option<Booking>> {
+            Ok(self.booking.clone())
+        }
+        async fn reviews_of(&self, _: &BookingId) -> Result<Vec<Review>> {
+            Ok(self.reviews.lock().unwrap().clone())
+        }
+        async fn write_unpublished(
+            &self,
+            review: &Review,
+            closes: DateTime<Utc>,
+        ) -> Result<Written> {
+            if let Some(other) = self.lands_meanwhile.lock().unwrap().take() {
+                self.reviews.lock().unwrap().push(other);
+            }
+            let mut reviews = self.reviews.lock().unwrap();
+            if reviews.iter().any(|r| r.author == review.author) {
+                return Ok(Written::Exists);
+            }
+            if reviews.iter().any(|r| r.author != review.author) {
+                return Ok(Written::OtherArrived);
+            }
+            reviews.push(review.clone());
+            self.windows
+                .lock()
+                .unwrap()
+                .insert(review.booking_id, closes);
+            Ok(Written::Stored)
+        }
+        async fn publish(
+            &self,
+            booking: &Booking,
+            written: Option<&Review>,
+            existing: &[Review],
+        ) -> Result<bool> {
+            let mut reviews = self.reviews.lock().unwrap();
+            let fresh = |r: &Review| {
+                reviews
+                    .iter()
+                    .any(|s| s.author == r.author && s.published_at.is_none())
+            };
+            if written.is_some_and(|w| reviews.iter().any(|r| r.author == w.author))
+                || !existing.iter().all(fresh)
+            {
+                return Ok(false);
+            }
+            reviews.retain(|r| !existing.iter().any(|e| e.author == r.author));
+            for review in written.into_iter().chain(existing) {
+                reviews.push(review.clone());
+                let mut ratings = self.ratings.lock().unwrap();
+                let entry = ratings.entry(review.subject_id).or_default();
+                entry.0 += 1;
+                entry.1 += review.rating;
+            }
+            self.windows.lock().unwrap().remove(&booking.id);
+            Ok(true)
+        }
+        async fn close_window(&self, booking: &BookingId) -> Result<()> {
+            self.windows.lock().unwrap().remove(booking);
+            Ok(())
+        }
+        async fn due_windows(&self, now: DateTime<Utc>, _: u32) -> Result<Vec<BookingId>> {
+            let windows = self.windows.lock().unwrap();
+            Ok(windows
+                .iter()
+                .filter(|(_, c)| **c <= now)
+                .map(|(b, _)| *b)
+                .collect())
+        }
+        async fn vote(&self, review: &Review, voter: &UserId, _: DateTime<Utc>) -> Result<bool> {
+            let mut votes = self.votes.lock().unwrap();
+            let new = !votes.contains(&(review.author, *voter));
+            votes.push((review.author, *voter));
+            if new {
+                let mut reviews = self.reviews.lock().unwrap();
+                for stored in reviews.iter_mut().filter(|r| r.author == review.author) {
+                    stored.helpful += 1;
+                }
+            }
+            Ok(new)
+        }
+        async fn reply(&self, _: &Review, _: &Reply) -> Result<bool> {
+            Ok(true)
+        }
+        async fn hide(&self, _: &Review, _: &Hidden) -> Result<bool> {
+            Ok(true)
+        }
+        async fn rating(&self, user: &UserId, _: PartyRole) -> Result<Rating> {
+            let (count, _) = self
+                .ratings
+                .lock()
+                .unwrap()
+                .get(user)
+                .copied()
+                .unwrap_or_default();
+            Ok(Rating {
+                count,
+                ..Rating::default()
+            })
+        }
+        async fn published_of(
+            &self,
+            _: &UserId,
+            _: PartyRole,
+            _: u32,
+            _: Option<Position>,
+        ) -> Result<Page<Review>> {
+            Ok(Page {
+                items: Vec::new(),
+                next: None,
+            })
+        }
+    }
+
+    fn completed(at: DateTime<Utc>) -> Booking {
+        Booking {
+            state: BookingState::Completed,
+            completed_at: Some(at),
+            ..sample(at)
+        }
+    }
+
+    fn caller(user: UserId, roles: &[Role]) -> Caller {
+        Caller {
+            user_id: user,
+            session_id: SessionId::new(),
+            roles: roles.iter().copied().collect(),
+        }
+    }
+
+    fn stars(rating: u32) -> ReviewRequest {
+        ReviewRequest {
+            rating,
+            text: "Fine.".into(),
+        }
+    }
+
+    fn service<'a>(table: &'a Table, cursors: &'a CursorCodec) -> Reviews<'a> {
+        Reviews {
+            store: table,
+            cursors,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_first_review_waits_and_the_second_publishes_both() {
+        let now = Utc::now();
+        let booking = completed(now);
+        let table = Table {
+            booking: Some(booking.clone()),
+            ..Table::default()
+        };
+        let cursors = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let reviews = service(&table, &cursors);
+        let (ana, bruno) = (
+            caller(booking.customer_id, &[Role::Customer]),
+            caller(booking.provider_id, &[Role::Provider]),
+        );
+
+        let first = reviews
+            .submit(&ana, &booking.id, stars(4), now)
+            .await
+            .unwrap();
+        assert!(first.published_at.is_none());
+        assert_eq!(
+            table.windows.lock().unwrap().get(&booking.id),
+            Some(&(now + crate::reviews::model::REVIEW_WINDOW))
+        );
+        let seen = reviews.of_booking(&bruno, &booking.id, now).await.unwrap();
+        assert!(seen.items.is_empty(), "blind until both");
+        assert!(seen.can_review);
+        let again = reviews.submit(&ana, &booking.id, stars(5), now).await;
+        assert!(matches!(again, Err(Error::Conflict(_))));
+
+        let second = reviews
+            .submit(&bruno, &booking.id, stars(5), now)
+            .await
+            .unwrap();
+        assert_eq!(second.published_at, Some(now));
+        let stored = table.reviews.lock().unwrap().clone();
+        assert!(
+            stored.iter().all(|r| r.published_at == Some(now)),
+            "{stored:?}"
+        );
+        assert!(table.windows.lock().unwrap().is_empty());
+        assert_eq!(table.ratings.lock().unwrap()[&booking.provider_id], (1, 4));
+    }
+
+    #[tokio::test]
+    async fn a_review_landing_between_the_read_and_the_write_publishes_both() {
+        let now = Utc::now();
+        let booking = completed(now);
+        let theirs = stars(2).review(&booking, PartyRole::Provider, now).unwrap();
+        let table = Table {
+            booking: Some(booking.clone()),
+            lands_meanwhile: Mutex::new(Some(theirs)),
+            ..Table::default()
+        };
+        let cursors = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let ana = caller(booking.customer_id, &[Role::Customer]);
+        let mine = service(&table, &cursors)
+            .submit(&ana, &booking.id, stars(5), now)
+            .await
+            .unwrap();
+        assert_eq!(mine.published_at, Some(now));
+        assert_eq!(
+            table
+                .reviews
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|r| r.published_at.is_some())
+                .count(),
+            2
+        );
+    }
+
+    #[tokio::test]
+    async fn only_the_parties_review_and_admins_only_read() {
+        let now = Utc::now();
+        let booking = completed(now);
+        let table = Table {
+            booking: Some(booking.clone()),
+            ..Table::default()
+        };
+        let cursors = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let reviews = service(&table, &cursors);
+        let admin = caller(UserId::new(), &[Role::Admin]);
+        let stranger = caller(UserId::new(), &[Role::Customer]);
+        for who in [&admin, &stranger] {
+            let refused = reviews.submit(who, &booking.id, stars(3), now).await;
+            assert!(matches!(refused, Err(Error::NotFound("booking"))));
+        }
+        assert!(matches!(
+            reviews.of_booking(&stranger, &booking.id, now).await,
+            Err(Error::NotFound(_))
+        ));
+        let read = reviews.of_booking(&admin, &booking.id, now).await.unwrap();
+        assert!(!read.can_review);
+    }
+
+    #[tokio::test]
+    async fn the_sweep_publishes_a_lone_review_once_its_window_closed() {
+        let now = Utc::now();
+        let booking = completed(now);
+        let table = Table {
+            booking: Some(booking.clone()),
+            ..Table::default()
+        };
+        let cursors = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let reviews = service(&table, &cursors);
+        let ana = caller(booking.customer_id, &[Role::Customer]);
+        reviews
+            .submit(&ana, &booking.id, stars(3), now)
+            .await
+            .unwrap();
+        assert_eq!(reviews.sweep(now + Duration::days(6)).await.unwrap(), 0);
+        let closed = now + crate::reviews::model::REVIEW_WINDOW;
+        assert_eq!(reviews.sweep(closed).await.unwrap(), 1);
+        assert_eq!(reviews.sweep(closed).await.unwrap(), 0, "published once");
+        assert_eq!(table.reviews.lock().unwrap()[0].published_at, Some(closed));
+        assert_eq!(table.ratings.lock().unwrap()[&booking.provider_id], (1, 3));
+    }
+
+    #[tokio::test]
+    async fn a_vote_counts_once_and_never_the_authors_own() {
+        let now = Utc::now();
+        let booking = completed(now);
+        let table = Table {
+            booking: Some(booking.clone()),
+            ..Table::default()
+        };
+        let cursors = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let reviews = service(&table, &cursors);
+        let (ana, bruno) = (
+            caller(booking.customer_id, &[Role::Customer]),
+            caller(booking.provider_id, &[Role::Provider]),
+        );
+        reviews
+            .submit(&ana, &booking.id, stars(4), now)
+            .await
+            .unwrap();
+        let eve = caller(UserId::new(), &[Role::Customer]);
+        let unpublished = reviews
+            .vote(&eve, &booking.id, PartyRole::Customer, now)
+            .await;
+        assert!(matches!(unpublished, Err(Error::NotFound("review"))));
+        reviews
+            .submit(&bruno, &booking.id, stars(5), now)
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            let voted = reviews
+                .vote(&eve, &booking.id, PartyRole::Customer, now)
+                .await
+                .unwrap();
+            assert_eq!(
+                voted.helpful, 1,
+                "the stored count moves once; the fake does not store it"
+            );
+        }
+        let own = reviews
+            .vote(&ana, &booking.id, PartyRole::Customer, now)
+            .await;
+        assert!(matches!(own, Err(Error::Forbidden(_))));
+        let reply = ReplyRequest {
+            text: "Thanks".into(),
+        };
+        let by_customer = reviews
+            .reply(&ana, &booking.id, PartyRole::Provider, reply, now)
+            .await;
+        assert!(
+            matches!(by_customer, Err(Error::Forbidden(_))),
+            "only a provider replies"
+        );
+    }
+}
