@@ -427,15 +427,7 @@ impl BookingStore for DynamoStore {
                 customer: customer.to_owned(),
             },
         )?;
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        if conditional(put).await? {
+        if self.put_new(item).await? {
             return Ok(customer.to_owned());
         }
         self.payment_customer(user)

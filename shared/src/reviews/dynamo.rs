@@ -381,16 +381,8 @@ impl ResponseStore for DynamoStore {
             None,
             state,
         )?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
         // A state already there came from an earlier delivery of the same record.
-        crate::store::dynamo::conditional(result).await.map(drop)
+        self.put_new(item).await.map(drop)
     }
 
     async fn ask(&self, state: &ResponseState) -> Result<()> {

@@ -521,6 +521,22 @@ mod tests {
         }
     }
 
+    /// A booking completed now, a store holding it, and a cursor codec.
+    fn world() -> (DateTime<Utc>, Booking, Table, CursorCodec) {
+        let now = Utc::now();
+        let booking = completed(now);
+        let table = Table {
+            booking: Some(booking.clone()),
+            ..Table::default()
+        };
+        (
+            now,
+            booking,
+            table,
+            CursorCodec::new(b"0123456789abcdef0123456789abcdef"),
+        )
+    }
+
     fn service<'a>(table: &'a Table, cursors: &'a CursorCodec) -> Reviews<'a> {
         Reviews {
             store: table,
@@ -530,13 +546,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_first_review_waits_and_the_second_publishes_both() {
-        let now = Utc::now();
-        let booking = completed(now);
-        let table = Table {
-            booking: Some(booking.clone()),
-            ..Table::default()
-        };
-        let cursors = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let (now, booking, table, cursors) = world();
         let reviews = service(&table, &cursors);
         let (ana, bruno) = (
             caller(booking.customer_id, &[Role::Customer]),
@@ -603,13 +613,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_the_parties_review_and_admins_only_read() {
-        let now = Utc::now();
-        let booking = completed(now);
-        let table = Table {
-            booking: Some(booking.clone()),
-            ..Table::default()
-        };
-        let cursors = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let (now, booking, table, cursors) = world();
         let reviews = service(&table, &cursors);
         let admin = caller(UserId::new(), &[Role::Admin]);
         let stranger = caller(UserId::new(), &[Role::Customer]);
@@ -627,13 +631,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_sweep_publishes_a_lone_review_once_its_window_closed() {
-        let now = Utc::now();
-        let booking = completed(now);
-        let table = Table {
-            booking: Some(booking.clone()),
-            ..Table::default()
-        };
-        let cursors = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let (now, booking, table, cursors) = world();
         let reviews = service(&table, &cursors);
         let ana = caller(booking.customer_id, &[Role::Customer]);
         reviews
@@ -650,13 +648,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_vote_counts_once_and_never_the_authors_own() {
-        let now = Utc::now();
-        let booking = completed(now);
-        let table = Table {
-            booking: Some(booking.clone()),
-            ..Table::default()
-        };
-        let cursors = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let (now, booking, table, cursors) = world();
         let reviews = service(&table, &cursors);
         let (ana, bruno) = (
             caller(booking.customer_id, &[Role::Customer]),

@@ -80,6 +80,19 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Puts `item` unless an item with its key exists: `false` when one did.
+    pub(crate) async fn put_new(&self, item: Item) -> Result<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        conditional(result).await
+    }
+
     pub(crate) async fn delete(&self, key: &Key) -> Result<()> {
         self.client
             .delete_item()
