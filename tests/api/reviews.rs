@@ -7,10 +7,15 @@
 
 use chrono::{Duration, Utc};
 use futures::future::join_all;
-use gigwire_tests::{Person, Stack, png, read_until};
+use gigwire::cursor::CursorCodec;
+use gigwire::domain::{BookingId, Role};
+use gigwire::offers::service::Offers;
+use gigwire::reviews::model::ReviewRequest;
+use gigwire::reviews::service::Reviews;
+use gigwire_tests::{Person, Recorder, Stack, png, read_until, round_trips};
 use serde_json::{Value, json};
 
-use crate::bookings::{SWEEP, booking_when, offer, purchase, step};
+use crate::bookings::{SWEEP, booking_when, caller, offer, purchase, step};
 use crate::chat::say;
 
 /// The review window sweep publishes every pending review of the table when run at a
@@ -534,4 +539,81 @@ async fn twenty_concurrent_publications_leave_the_aggregates_exact() {
         )
         .await;
     assert_eq!(status, 400, "a cursor is bound to its provider");
+}
+
+/// Writing a review and reading a profile, in-process on the real SDK against the emulator's
+/// table, every DynamoDB call recorded: a review (waiting or publishing both) within 2
+/// sequential round trips, the profile with its rating, reviews and first-response time in 1.
+#[tokio::test]
+async fn a_review_and_a_profile_stay_within_their_sequential_round_trip_budgets() {
+    let _sweep = SWEEP.read().await;
+    let _windows = WINDOWS.read().await;
+    let stack = Stack::from_env();
+    let bruno = provider(&stack, "Cost").await;
+    let ana = stack.person("Ana Cost").await;
+    let tap = offer(&stack, &bruno, "Fix a leaking tap", 4500).await;
+    let id = accepted(&stack, &ana, &tap, "k1").await;
+    complete(&stack, &bruno, &ana, &id).await;
+
+    let recorder = Recorder::default();
+    let store = recorder.store(&stack).await;
+    let cursors = CursorCodec::new(b"any secret: these cursors are not read back");
+    let reviews = Reviews {
+        store: &store,
+        cursors: &cursors,
+    };
+    let booking = BookingId::parse(&id, "id").unwrap();
+    let request = |rating: u32| ReviewRequest {
+        rating,
+        text: "Fine.".into(),
+    };
+    let depth = |from: usize| {
+        round_trips(&recorder.calls()[from..])
+            .into_iter()
+            .max()
+            .unwrap()
+    };
+
+    let waiting = reviews
+        .submit(
+            &caller(&ana, Role::Customer),
+            &booking,
+            request(4),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert!(waiting.published_at.is_none());
+    let first = depth(0);
+    let before = recorder.calls().len();
+    let both = reviews
+        .submit(
+            &caller(&bruno, Role::Provider),
+            &booking,
+            request(5),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert!(both.published_at.is_some());
+    let second = depth(before);
+
+    let before = recorder.calls().len();
+    let offers = Offers {
+        store: &store,
+        files: &store,
+        cursors: &cursors,
+    };
+    let shown = offers
+        .public_profile(&store, &store, &store, &bruno.user_id())
+        .await
+        .unwrap();
+    assert_eq!(shown.rating.count, 1);
+    let profile = depth(before);
+    println!(
+        "reviews cost: a waiting review {first} sequential DynamoDB round trips, a publishing one {second} (budget 2); \
+         the profile {profile} (budget 1)"
+    );
+    assert!(first <= 2 && second <= 2, "{:?}", recorder.calls());
+    assert_eq!(profile, 1, "{:?}", recorder.calls());
 }
