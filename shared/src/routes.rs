@@ -346,10 +346,7 @@ pub fn template(template: &str, features: &[Feature]) -> Option<String> {
     for (index, (policy, users)) in roles.iter().enumerate() {
         execution_role(&mut out, &role_id(index), policy, users);
     }
-    let mut binaries: Vec<&str> = features.iter().map(|f| f.binary).collect();
-    binaries.dedup();
-    binaries.sort_unstable();
-    binaries.dedup();
+    let binaries: std::collections::BTreeSet<&str> = features.iter().map(|f| f.binary).collect();
     for binary in binaries {
         invoke_role(&mut out, binary, features);
     }
@@ -606,7 +603,7 @@ fn stream_event(out: &mut String, stream: &Stream) {
     );
 }
 
-/// An integration invoking function `id` with the credentials of `role` (its feature's
+/// An integration invoking function `id` with the credentials of `role` (its binary's
 /// invoke role).
 fn integration(out: &mut String, id: &str, api: &str, uri: &str, role: &str, payload_v2: bool) {
     let _ = write!(
