@@ -724,6 +724,52 @@ mod tests {
         }
     }
 
+    /// The APIs invoke every route function through its binary's role, and nothing else may:
+    /// each integration names the role of its function's binary, each role lists exactly its
+    /// binary's route functions, and no per-function permission is left. A role's policy
+    /// stays well under IAM's 10,240 characters for a role's inline policies: a resolved
+    /// function ARN is at most about 140 characters (a 64-character name), so 60 functions
+    /// per role leave room.
+    #[test]
+    fn every_route_function_is_invoked_through_its_binary_s_role_only() {
+        let generated = template(&format!("{BEGIN}\n{END}\n"), crate::FEATURES).unwrap();
+        assert!(!generated.contains("AWS::Lambda::Permission"));
+        let mut per_role: std::collections::BTreeMap<String, usize> = Default::default();
+        for feature in crate::FEATURES {
+            let role = invoke_role_id(feature.binary);
+            for function in api_functions(feature.binary, crate::FEATURES) {
+                let id = logical_id(function.name);
+                let integration = generated
+                    .split(&format!("  {id}Integration:\n"))
+                    .nth(1)
+                    .and_then(|rest| rest.split("\n\n").next())
+                    .unwrap_or_else(|| panic!("no integration for {id}"));
+                assert!(
+                    integration.contains(&format!("CredentialsArn: !GetAtt {role}.Arn")),
+                    "{id}: {integration}"
+                );
+                let listing = generated
+                    .split(&format!("  {role}:\n"))
+                    .nth(1)
+                    .and_then(|rest| rest.split("\n\n").next())
+                    .unwrap();
+                let line = format!("- !GetAtt {id}Function.Arn");
+                assert!(listing.lines().any(|l| l.trim() == line), "{role}: {id}");
+            }
+        }
+        for binary in crate::FEATURES.iter().map(|f| f.binary) {
+            let count = api_functions(binary, crate::FEATURES).count();
+            per_role.insert(invoke_role_id(binary), count);
+        }
+        let listed = generated.matches("                  - !GetAtt ").count();
+        assert_eq!(
+            listed,
+            per_role.values().sum::<usize>(),
+            "no role lists anything else"
+        );
+        assert!(per_role.values().all(|&n| n <= 60), "{per_role:?}");
+    }
+
     #[test]
     fn logical_ids_are_pascal_case_names() {
         assert_eq!(logical_id("send-message"), "SendMessage");
