@@ -19,7 +19,7 @@ use crate::bookings::model::{Booking, PartyRole};
 use crate::bookings::store::{Announcement, Audience, Outbox};
 use crate::chat::model::Subject;
 use crate::cursor::Position;
-use crate::domain::{BookingId, RoomId, UserId};
+use crate::domain::{BookingId, RoomId, UserId, wire_name};
 use crate::error::{Error, Result};
 use crate::keys;
 use crate::notifications::model::Kind;
@@ -118,13 +118,6 @@ impl DynamoStore {
     }
 }
 
-fn side(role: PartyRole) -> &'static str {
-    match role {
-        PartyRole::Customer => "customer",
-        PartyRole::Provider => "provider",
-    }
-}
-
 #[async_trait]
 impl ReviewStore for DynamoStore {
     async fn booking(&self, id: &BookingId) -> Result<Option<Booking>> {
@@ -203,7 +196,7 @@ impl ReviewStore for DynamoStore {
                 to: Audience::Users(vec![review.subject_id]),
                 actor: Some(review.author_id),
                 data: serde_json::json!({ "title": review.title, "rating": review.rating }),
-                step: format!("review:{}", side(review.author)),
+                step: format!("review:{}", wire_name(&review.author)),
             };
             actions.push(self.announce_action(
                 review,
@@ -213,13 +206,8 @@ impl ReviewStore for DynamoStore {
             )?);
         }
         actions.push(self.delete_action(&review_keys::window(&booking.id))?);
-        match self.transact_retrying(actions, PUBLISH_RETRIES).await? {
-            None => Ok(true),
-            Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => Ok(false),
-            Some(codes) => Err(Error::unexpected(anyhow::anyhow!(
-                "review publication cancelled: {codes:?}"
-            ))),
-        }
+        self.transact_conditional_retrying(actions, PUBLISH_RETRIES)
+            .await
     }
 
     async fn close_window(&self, booking: &BookingId) -> Result<()> {
@@ -299,20 +287,15 @@ impl ReviewStore for DynamoStore {
                 "hidden": true,
                 "reason": hidden.reason,
             }),
-            step: format!("review:{}:hidden", side(review.author)),
+            step: format!("review:{}:hidden", wire_name(&review.author)),
         };
         let actions = vec![
             Self::transact_update(update),
             self.rating_action(review, -1)?,
             self.announce_action(review, None, "hidden", announcement)?,
         ];
-        match self.transact_retrying(actions, PUBLISH_RETRIES).await? {
-            None => Ok(true),
-            Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => Ok(false),
-            Some(codes) => Err(Error::unexpected(anyhow::anyhow!(
-                "review hiding cancelled: {codes:?}"
-            ))),
-        }
+        self.transact_conditional_retrying(actions, PUBLISH_RETRIES)
+            .await
     }
 
     async fn rating(&self, user: &UserId, as_role: PartyRole) -> Result<Rating> {

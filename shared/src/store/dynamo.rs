@@ -507,7 +507,18 @@ impl DynamoStore {
         &self,
         actions: Vec<TransactWriteItem>,
     ) -> Result<bool> {
-        match self.transact(actions).await? {
+        self.transact_conditional_retrying(actions, CONFLICT_RETRIES)
+            .await
+    }
+
+    /// [`DynamoStore::transact_conditional`] with `retries` retries of a conflict (see
+    /// [`DynamoStore::transact_retrying`]).
+    pub(crate) async fn transact_conditional_retrying(
+        &self,
+        actions: Vec<TransactWriteItem>,
+        retries: u32,
+    ) -> Result<bool> {
+        match self.transact_retrying(actions, retries).await? {
             None => Ok(true),
             Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => Ok(false),
             Some(codes) => Err(Error::unexpected(anyhow::anyhow!(
