@@ -149,6 +149,32 @@ impl Stack {
         }
     }
 
+    /// Sets one attribute of an existing item to `value`: for a test that ages what only
+    /// time changes (a booking completed long ago).
+    pub async fn set_attribute(
+        &self,
+        key: &gigwire::keys::Key,
+        name: &str,
+        value: aws_sdk_dynamodb::types::AttributeValue,
+    ) {
+        use aws_sdk_dynamodb::types::AttributeValue::S;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        aws_sdk_dynamodb::Client::new(&sdk)
+            .update_item()
+            .table_name(&self.table)
+            .key(gigwire::keys::PK, S(key.pk.clone()))
+            .key(gigwire::keys::SK, S(key.sk.clone()))
+            .update_expression("SET #name = :value")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#name", name)
+            .expression_attribute_values(":value", value)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// A store on the stack's table whose client runs `interceptor` on every call (to count,
     /// hold back or measure requests on the real SDK).
     pub async fn store_intercepted(&self, interceptor: impl Intercept + 'static) -> DynamoStore {

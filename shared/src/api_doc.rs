@@ -39,6 +39,10 @@ use crate::domain::{
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::files::model::{FileRecord, FileStatus, Purpose, UploadRequest};
 use crate::files::service::{DownloadLink, UploadTicket};
+use crate::followups::model::{
+    FollowUp, FollowUpKind, FollowUpRequest, FollowUpSettings, FollowUpSettingsRequest,
+    FollowUpTerms, Premium, PremiumRequest,
+};
 use crate::jobs::model::{
     Application, ApplicationInput, ApplicationState, Job, JobPatch, JobState, PostJob, Window,
 };
@@ -419,6 +423,55 @@ mod paths {
         params(("id" = BookingId, Path, description = "booking id"), ("author" = PartyRole, Path, description = "the review's author's side")),
         responses((status = 200, body = Review), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
     fn hide_review() {}
+
+    /// Whether the caller (the booking's customer) may open a follow-up of it now: `canOpen`,
+    /// `windowClosesAt` (absent until the booking completes; the admins' window, 14 days
+    /// until set) and the `price` it would cost (in the booking's currency; 0 and `free`
+    /// for a premium customer). 403 for the booking's provider and admins, 404 for anyone
+    /// else.
+    #[utoipa::path(get, path = "/bookings/{id}/follow-ups/terms", tag = "follow-ups",
+        params(("id" = BookingId, Path, description = "the completed booking's id")),
+        responses((status = 200, body = FollowUpTerms), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    fn get_follow_up_terms() {}
+
+    /// The customer of a completed booking opens a follow-up (a quick question, a mini
+    /// extension, a new issue) within the follow-up window: a new booking (`source:
+    /// follow_up`, `followUp.parentId` naming the parent) with the same provider, continuing
+    /// the parent's chat room (`roomId`, `threadId`). A premium customer's is free
+    /// (`paymentState: free`): `accepted` at once, with no payment, and the provider gets
+    /// `follow_up_question` with the question. Otherwise it costs the admins' price (see
+    /// `GET /bookings/{id}/follow-ups/terms`) and is paid like a purchase: `pending_payment`
+    /// with a PaymentIntent's `clientSecret`, `accepted` when Stripe reports the payment,
+    /// which tells the provider the question. It then goes through the steps of any booking
+    /// (start, deliver, confirm; cancel). The same `idempotencyKey` again answers 200 with the
+    /// same booking. 400 names the field; 403 for the booking's provider and admins, 404 for
+    /// anyone else; 409 before the booking completes or after the window; 429 with
+    /// `Retry-After` past 10 new purchases per buyer, or 3 follow-ups of one booking, in 10
+    /// minutes; 502 when Stripe cannot be reached (retry with the same key).
+    #[utoipa::path(post, path = "/bookings/{id}/follow-ups", tag = "follow-ups", request_body = FollowUpRequest,
+        params(("id" = BookingId, Path, description = "the completed booking's id")),
+        responses((status = 201, body = Purchase), (status = 200, body = Purchase, description = "an earlier follow-up with the same key"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64))), (status = 502, body = ErrorBody)))]
+    fn open_follow_up() {}
+
+    /// The follow-up window and price (admins; 403 for anyone else): 14 days and 900 minor
+    /// units until set.
+    #[utoipa::path(get, path = "/admin/follow-up-settings", tag = "follow-ups",
+        responses((status = 200, body = FollowUpSettings), (status = 403, body = ErrorBody)))]
+    fn get_follow_up_settings() {}
+
+    /// Sets the follow-up window (1 to 90 days after the parent's completion) and price (100
+    /// to 50,000 minor units of the parent's currency) (admins; 403 for anyone else; 400
+    /// names the field). Follow-ups opened from now on use them.
+    #[utoipa::path(put, path = "/admin/follow-up-settings", tag = "follow-ups", request_body = FollowUpSettingsRequest,
+        responses((status = 200, body = FollowUpSettings), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    fn set_follow_up_settings() {}
+
+    /// Flags a user premium, or not (admins; 403 for anyone else; 404 for an unknown user):
+    /// the follow-ups they open from now on are free.
+    #[utoipa::path(put, path = "/admin/users/{id}/premium", tag = "follow-ups", request_body = PremiumRequest,
+        params(("id" = UserId, Path, description = "user id")),
+        responses((status = 200, body = Premium), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    fn set_premium() {}
 
     /// Post a job (any signed-in user, as a customer): title, description, category, budget,
     /// location (an area, or remote), an optional wanted window of dates and up to 10 of the
@@ -1208,10 +1261,10 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::submit_review, paths::list_booking_reviews, paths::list_provider_reviews, paths::vote_review, paths::reply_review, paths::hide_review, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::set_availability, paths::get_availability, paths::list_offer_slots, paths::book_slot, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::accept_application, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::accept_booking, paths::pay_booking, paths::get_session_settings, paths::set_session_settings, paths::decline_booking, paths::start_booking, paths::deliver_booking, paths::submit_summary, paths::get_summary, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState, Interval, Week, Override, Slot, Schedule, SavedCard, SessionSettings, SessionSettingsRequest, Summary, Review, Reply, Hidden, Rating, BookingReviews, ReviewPage, ReviewRequest, ReplyRequest, HideRequest, FirstResponse)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::submit_review, paths::list_booking_reviews, paths::list_provider_reviews, paths::vote_review, paths::reply_review, paths::hide_review, paths::get_follow_up_terms, paths::open_follow_up, paths::get_follow_up_settings, paths::set_follow_up_settings, paths::set_premium, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::set_availability, paths::get_availability, paths::list_offer_slots, paths::book_slot, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::accept_application, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::accept_booking, paths::pay_booking, paths::get_session_settings, paths::set_session_settings, paths::decline_booking, paths::start_booking, paths::deliver_booking, paths::submit_summary, paths::get_summary, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState, Interval, Week, Override, Slot, Schedule, SavedCard, SessionSettings, SessionSettingsRequest, Summary, Review, Reply, Hidden, Rating, BookingReviews, ReviewPage, ReviewRequest, ReplyRequest, HideRequest, FirstResponse, FollowUp, FollowUpKind, FollowUpRequest, FollowUpSettings, FollowUpSettingsRequest, FollowUpTerms, Premium, PremiumRequest)),
     modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
-    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"), (name = "jobs", description = "Customers' jobs (leads), listed by category; followers of a category are told"), (name = "scheduling", description = "Providers' availability and their offers' free slots"), (name = "reviews", description = "Double-blind reviews of completed bookings and providers' ratings"))
+    tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"), (name = "jobs", description = "Customers' jobs (leads), listed by category; followers of a category are told"), (name = "scheduling", description = "Providers' availability and their offers' free slots"), (name = "reviews", description = "Double-blind reviews of completed bookings and providers' ratings"), (name = "follow-ups", description = "Follow-up requests on completed bookings; the admins' window, price and premium customers"))
 )]
 pub struct ApiDoc;
 

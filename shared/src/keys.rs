@@ -58,7 +58,7 @@ mod tests {
     /// start of another's: a `begins_with` query of one can never return another's items.
     #[test]
     fn no_two_features_share_a_key_prefix() {
-        let owners: [(&str, &[&str]); 13] = [
+        let owners: [(&str, &[&str]); 14] = [
             ("core", PREFIXES),
             ("auth", crate::auth::keys::PREFIXES),
             ("me", crate::me::keys::PREFIXES),
@@ -72,6 +72,7 @@ mod tests {
             ("jobs", crate::jobs::keys::PREFIXES),
             ("scheduling", crate::scheduling::keys::PREFIXES),
             ("reviews", crate::reviews::keys::PREFIXES),
+            ("followups", crate::followups::keys::PREFIXES),
         ];
         for (i, (a, ours)) in owners.iter().enumerate() {
             for (b, theirs) in &owners[i + 1..] {

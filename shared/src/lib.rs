@@ -22,6 +22,8 @@
 //! - [`bookings`]: buying an offer (a Stripe PaymentIntent), the Stripe webhook, the booking
 //!   state machine and its steps, cancellation policy and refunds, the ledger, listings and the
 //!   timer sweep. Stripe itself is behind the `gigwire-payments` crate.
+//! - [`followups`]: follow-up requests on completed bookings (child bookings in the parent's
+//!   thread, free for premium customers), their window and price, premium flags.
 //! - [`reviews`]: double-blind reviews of completed bookings, rating aggregates, helpful
 //!   votes, replies, hiding, the review-window sweep, and providers' measured first-response
 //!   time.
@@ -111,6 +113,7 @@ pub mod cursor;
 pub mod domain;
 pub mod error;
 pub mod files;
+pub mod followups;
 pub mod jobs;
 pub mod keys;
 pub mod lambda;
@@ -145,6 +148,7 @@ pub const FEATURES: &[routes::Feature] = &[
     bookings::routes::FEATURE,
     bookings::routes::EVENTS,
     payouts::routes::FEATURE,
+    followups::routes::FEATURE,
     jobs::routes::FEATURE,
     reviews::routes::FEATURE,
     realtime::routes::FEATURE,

@@ -6,6 +6,7 @@ mod bookings;
 mod chat;
 mod chat_cost;
 mod files;
+mod followups;
 mod jobs;
 mod keys;
 mod me;

@@ -24,12 +24,12 @@ use crate::chat::say;
 static WINDOWS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 /// A provider with a public profile.
-async fn provider(stack: &Stack, tag: &str) -> Person {
+pub(crate) async fn provider(stack: &Stack, tag: &str) -> Person {
     crate::jobs::provider_with_profile(stack, &format!("Bruno {tag}")).await
 }
 
 /// A booking of `offer` bought by `customer` (purchase `key`), paid, and accepted; the id.
-async fn accepted(stack: &Stack, customer: &Person, offer: &str, key: &str) -> String {
+pub(crate) async fn accepted(stack: &Stack, customer: &Person, offer: &str, key: &str) -> String {
     let (status, bought) = purchase(stack, customer, offer, key).await;
     assert_eq!(status, 201, "{bought}");
     let pi = bought["paymentIntentId"].as_str().unwrap();
@@ -41,7 +41,7 @@ async fn accepted(stack: &Stack, customer: &Person, offer: &str, key: &str) -> S
 }
 
 /// Takes an accepted booking to `completed`: started, delivered, confirmed.
-async fn complete(stack: &Stack, provider: &Person, customer: &Person, id: &str) {
+pub(crate) async fn complete(stack: &Stack, provider: &Person, customer: &Person, id: &str) {
     for (who, action) in [
         (provider, "start"),
         (provider, "deliver"),

@@ -96,7 +96,7 @@ async fn main() {
             now,
         );
         let created = store
-            .create_booking(&booking, &format!("bench-slot-{i}"), &[], now)
+            .create_booking(&booking, &format!("bench-slot-{i}"), &[], &[], now)
             .await
             .unwrap();
         assert!(matches!(created, Creation::Created));
@@ -160,6 +160,7 @@ async fn main() {
                     .create_booking(
                         &booking,
                         &format!("bench-timer-{i}-{}", booking.id),
+                        &[],
                         &[],
                         now,
                     )

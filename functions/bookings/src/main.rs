@@ -1,6 +1,7 @@
 //! The `bookings` binary's Lambda functions — the parties' and admins' booking routes
-//! (`gigwire::bookings::routes`) and payouts (`gigwire::payouts::routes`): each Lambda runs the
-//! one its template wiring names in `GIGWIRE_FUNCTION`.
+//! (`gigwire::bookings::routes`), payouts (`gigwire::payouts::routes`) and follow-ups
+//! (`gigwire::followups::routes`): each Lambda runs the one its template wiring names in
+//! `GIGWIRE_FUNCTION`.
 
 use gigwire::lambda::BoxError;
 
@@ -9,6 +10,7 @@ async fn main() -> Result<(), BoxError> {
     gigwire::routes::run(&[
         gigwire::bookings::routes::FEATURE,
         gigwire::payouts::routes::FEATURE,
+        gigwire::followups::routes::FEATURE,
     ])
     .await
 }

@@ -1,6 +1,7 @@
 //! Booking routes: `POST /offers/{id}/purchase`, accepting a job's application (`POST
 //! /jobs/{id}/applications/{providerId}/accept`), requesting a slot (`POST /offers/{id}/book`)
-//! and the provider's answer (`POST /bookings/{id}/{accept,decline}`), `GET /bookings`,
+//! and the provider's answer (`POST /bookings/{id}/{accept,decline}`), opening a follow-up
+//! (`POST /bookings/{id}/follow-ups`), `GET /bookings`,
 //! `GET /bookings/{id}`,
 //! `POST /bookings/{id}/{start,deliver,confirm,cancel}`, the session's summary (`POST`, `GET
 //! /bookings/{id}/summary`), the Stripe webhook
@@ -19,6 +20,7 @@ use crate::config::StripeSecrets;
 use crate::cursor::CursorCodec;
 use crate::domain::{BookingId, JobId, OfferId, UserId};
 use crate::error::{Error, Result};
+use crate::followups::model::FollowUpRequest;
 use crate::lambda::http::{HttpRequest, HttpResponse};
 use crate::lambda::now;
 use crate::lambda::{Init, Prefetch, StripeInit};
@@ -185,6 +187,22 @@ impl BookingsApi {
             req.caller()?,
             &job,
             &provider,
+            now(),
+        )
+        .await?;
+        HttpResponse::json(if created { 201 } else { 200 }, &purchase)
+    }
+
+    /// `POST /bookings/{id}/follow-ups`.
+    pub async fn open_follow_up(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let body: FollowUpRequest = req.json()?;
+        let news = NamesOnly(&self.store);
+        let (purchase, created) = crate::followups::service::open(
+            &self.bookings(&news),
+            &self.store,
+            req.caller()?,
+            &booking_id(&req)?,
+            body,
             now(),
         )
         .await?;

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use tracing::instrument;
 
 use super::model::{Booking, PartyRole, SessionSettings};
-use super::store::{BookingStore, Creation, Effects, LedgerStep, ListFilter, Outbox};
+use super::store::{Announcement, BookingStore, Creation, Effects, LedgerStep, ListFilter, Outbox};
 use crate::bookings::keys as booking_keys;
 use crate::chat::model::SubjectType;
 use crate::chat::store::RoomClaim;
@@ -174,6 +174,19 @@ impl DynamoStore {
             .collect()
     }
 
+    /// The put of `after`'s outbox item (once per version), which the table's stream sends.
+    fn outbox_action(&self, after: &Booking, outbox: &Outbox) -> Result<TransactWriteItem> {
+        let mut item = to_item(
+            &booking_keys::outbox(&after.id, after.version),
+            ENTITY_OUTBOX,
+            None,
+            outbox,
+        )?;
+        let expires = after.updated_at + Duration::hours(OUTBOX_RETENTION_HOURS);
+        item.insert(keys::EXPIRES_AT.into(), n(expires.timestamp()));
+        self.put_action(item, Some("attribute_not_exists(PK)"))
+    }
+
     fn event_item(&self, event_id: &str, now: DateTime<Utc>) -> Result<Item> {
         let expires = (now + Duration::days(EVENT_RETENTION_DAYS)).timestamp();
         let mut item = to_item(
@@ -224,6 +237,7 @@ impl BookingStore for DynamoStore {
         booking: &Booking,
         key: &str,
         limits: &[RateLimit<'_>],
+        news: &[Announcement],
         now: DateTime<Utc>,
     ) -> Result<Creation> {
         let claim = to_item(
@@ -232,8 +246,16 @@ impl BookingStore for DynamoStore {
             None,
             &serde_json::json!({ "bookingId": booking.id }),
         )?;
-        let guard = self.put_action(claim, Some("attribute_not_exists(PK)"))?;
-        self.create_guarded(vec![guard], limits, booking, now).await
+        let mut guards = vec![self.put_action(claim, Some("attribute_not_exists(PK)"))?];
+        let effects = Effects {
+            announcements: news.to_vec(),
+            ..Effects::default()
+        };
+        if let Some(outbox) = Outbox::of(booking, &effects) {
+            // New, like the booking: it fails only with the claim, which is checked first.
+            guards.push(self.outbox_action(booking, &outbox)?);
+        }
+        self.create_guarded(guards, limits, booking, now).await
     }
 
     #[instrument(skip_all, fields(booking_id = %after.id, state = %after.state))]
@@ -258,15 +280,7 @@ impl BookingStore for DynamoStore {
             actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
         }
         if let Some(outbox) = Outbox::of(after, &effects) {
-            let mut item = to_item(
-                &booking_keys::outbox(&after.id, after.version),
-                ENTITY_OUTBOX,
-                None,
-                &outbox,
-            )?;
-            let expires = after.updated_at + Duration::hours(OUTBOX_RETENTION_HOURS);
-            item.insert(keys::EXPIRES_AT.into(), n(expires.timestamp()));
-            actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
+            actions.push(self.outbox_action(after, &outbox)?);
         }
         if let Some((room, members)) = effects.room {
             let claim = room.subject.clone().map(RoomClaim::Subject);

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::domain::{BookingId, FileId, JobId, OfferId, RoomId, TimeZone, UserId};
 use crate::error::Error;
+use crate::followups::model::FollowUp;
 use crate::jobs::model::{Application, Job};
 use crate::offers::model::{Money, Offer};
 use crate::scheduling::model::Slot;
@@ -26,14 +27,16 @@ pub enum Source {
     JobApplication,
     /// A slot of a provider's availability (request to book).
     Slot,
-    /// A follow-up of a finished booking (request to book).
+    /// A follow-up of a completed booking, opened by its customer: its provider answers
+    /// in the parent's thread, so a payment accepts it at once (and a premium customer's,
+    /// free, is accepted when opened).
     FollowUp,
 }
 
 impl Source {
     /// Whether a successful payment accepts the booking at once (no provider answer).
     pub fn is_instant(self) -> bool {
-        matches!(self, Self::Offer | Self::JobApplication)
+        matches!(self, Self::Offer | Self::JobApplication | Self::FollowUp)
     }
 }
 
@@ -603,6 +606,8 @@ pub enum PaymentState {
     Refunded,
     /// The customer disputes the payment with their card issuer: frozen until decided.
     Disputed,
+    /// Nothing to pay (a premium customer's follow-up).
+    Free,
 }
 
 /// A booking: one transaction between a customer and a provider.
@@ -619,9 +624,13 @@ pub struct Booking {
     #[serde(default)]
     pub job_id: Option<JobId>,
     /// The chat room it continues, when it did not open its own: a job booking's is the
-    /// accepted application's thread, so the talk before and after paying is one history.
+    /// accepted application's thread, a follow-up's its parent's, so the talk before and
+    /// after is one history.
     #[serde(default)]
     pub thread_id: Option<RoomId>,
+    /// What makes it a follow-up (its parent and the customer's question).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUp>,
     /// When it takes place (a booked slot).
     #[serde(default)]
     pub schedule: Option<Schedule>,
@@ -780,6 +789,47 @@ impl Booking {
         }
     }
 
+    /// The follow-up its parent's customer opens at `now`: the parent's provider, category
+    /// and thread, at `price`. A free one (a premium customer's) is accepted at once, with
+    /// the parent's room and no payment to wait for; a paid one waits for its payment like
+    /// a purchase.
+    pub fn for_follow_up(
+        parent: &Booking,
+        follow_up: FollowUp,
+        price: &Money,
+        commission_basis_points: u32,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let booking = Self {
+            thread_id: Some(parent.room()),
+            ..Self::unpaid(
+                Source::FollowUp,
+                parent.customer_id,
+                parent.provider_id,
+                (
+                    format!("Follow-up: {}", parent.title),
+                    parent.category.clone(),
+                    price.clone(),
+                ),
+                commission_basis_points,
+                now,
+            )
+        };
+        if follow_up.free {
+            return Self {
+                state: BookingState::Accepted,
+                room_id: Some(parent.room()),
+                timer: None,
+                follow_up: Some(follow_up),
+                ..booking
+            };
+        }
+        Self {
+            follow_up: Some(follow_up),
+            ..booking
+        }
+    }
+
     /// A request by `customer` to book `slot` of `offer` (a plan in `time_zone` with
     /// `buffer_minutes`) at `now`: waiting for the card's authorization, at the slot's price.
     pub fn for_slot(
@@ -826,6 +876,7 @@ impl Booking {
             offer_id: None,
             job_id: None,
             thread_id: None,
+            follow_up: None,
             schedule: None,
             authorized_at: None,
             card: None,
@@ -854,6 +905,22 @@ impl Booking {
             completed_at: None,
             updated_at: now,
             version: 1,
+        }
+    }
+
+    /// When it completed, once it has (a booking completed before completion times were
+    /// recorded counts from its last change): its review and follow-up windows start then.
+    pub fn completion(&self) -> Option<DateTime<Utc>> {
+        (self.state == BookingState::Completed)
+            .then(|| self.completed_at.unwrap_or(self.updated_at))
+    }
+
+    /// What a checkout with a client's key bought, as the key's retries must name it again:
+    /// the parent of a follow-up, the offer otherwise.
+    pub fn checkout_of(&self) -> Option<String> {
+        match &self.follow_up {
+            Some(f) => Some(f.parent_id.to_string()),
+            None => self.offer_id.map(|o| o.to_string()),
         }
     }
 
@@ -980,6 +1047,9 @@ impl Booking {
     /// Where its money is. A paid booking has its room (the payment's transaction opens it);
     /// a refund or a transfer says where the money went since.
     pub fn payment_state(&self) -> PaymentState {
+        if self.price.amount == 0 {
+            return PaymentState::Free;
+        }
         match &self.dispute {
             Some(d) if d.status == DisputeStatus::Open => return PaymentState::Disputed,
             Some(d) if d.status == DisputeStatus::Lost => {

@@ -244,7 +244,10 @@ impl Bookings<'_> {
         )?;
         // A retry with the same key answers its booking whatever the limits say.
         if let Some(id) = earlier {
-            return Ok((self.resume(&me, &id, offer_id, now).await?, false));
+            return Ok((
+                self.resume(&me, &id, &offer_id.to_string(), now).await?,
+                false,
+            ));
         }
         let offer = offer
             .filter(|o| o.status == OfferStatus::Active || o.provider_id == me)
@@ -257,27 +260,34 @@ impl Bookings<'_> {
         }
         let rate = rates.rate(&offer.category);
         let booking = Booking::for_offer(offer, me, rate, now);
-        self.checkout(booking, offer_id, key, lost_race, now).await
+        self.checkout(booking, key, lost_race, now).await
     }
 
-    /// Writes a new checkout (a purchase or a slot request of `offer_id` under the client's
-    /// `key`) counted against the buyer's limits, and answers with its payment (`true`). A
-    /// concurrent request with the same key that won is answered instead (`false`); `missing`
-    /// is the error when its booking cannot be read.
+    /// Writes a new checkout (a purchase or a slot request of an offer, a follow-up of a
+    /// booking: [`Booking::checkout_of`]) under the client's `key`, counted against the
+    /// buyer's limits, and answers with its payment (`true`). A booking created accepted (a
+    /// free follow-up) announces it in the same transaction. A concurrent request with the
+    /// same key that won is answered instead (`false`); `missing` is the error when its
+    /// booking cannot be read.
     pub(crate) async fn checkout(
         &self,
         booking: Booking,
-        offer_id: &OfferId,
         key: &str,
         missing: fn() -> Error,
         now: DateTime<Utc>,
     ) -> Result<(Purchase, bool)> {
         let me = booking.customer_id;
-        let (buyer, buyer_and_offer) = (me.to_string(), format!("{me}:{offer_id}"));
+        let bought = booking.checkout_of().unwrap_or_default();
+        let (buyer, buyer_and_offer) = (me.to_string(), format!("{me}:{bought}"));
         let limits = purchase_limits(&buyer, &buyer_and_offer);
+        let news = if booking.state == BookingState::Accepted {
+            accepted_news(&booking)
+        } else {
+            Vec::new()
+        };
         match self
             .store
-            .create_booking(&booking, key, &limits, now)
+            .create_booking(&booking, key, &limits, &news, now)
             .await?
         {
             Creation::Created => {}
@@ -292,23 +302,24 @@ impl Bookings<'_> {
                     .purchase_of(&me, key)
                     .await?
                     .ok_or_else(missing)?;
-                return Ok((self.resume(&me, &id, offer_id, now).await?, false));
+                return Ok((self.resume(&me, &id, &bought, now).await?, false));
             }
         }
         info!(booking_id = %booking.id, source = ?booking.source, "booking created");
         Ok((self.with_payment(booking, now).await?, true))
     }
 
-    /// The booking an earlier purchase with the same key created, paid for as then.
+    /// The booking an earlier checkout with the same key created (of `bought`, see
+    /// [`Booking::checkout_of`]), paid for as then.
     pub(crate) async fn resume(
         &self,
         me: &UserId,
         id: &BookingId,
-        offer_id: &OfferId,
+        bought: &str,
         now: DateTime<Utc>,
     ) -> Result<Purchase> {
         let booking = self.customers(me, id).await?;
-        if booking.offer_id != Some(*offer_id) {
+        if booking.checkout_of().as_deref() != Some(bought) {
             return Err(Error::Conflict(
                 "this idempotency key was used for another purchase".into(),
             ));
@@ -1762,30 +1773,14 @@ impl Bookings<'_> {
             let (room, members) = room_of(&booking, now);
             // The parties' open chat screens learn of the room (from the outbox, as of any
             // other new room), the customer that it is confirmed, the provider that it is
-            // theirs.
-            let quoted = format!("'{}'", booking.title);
+            // theirs (or, of a follow-up, what its customer asks).
             let effects = Effects {
                 ledger: vec![charge],
-                // A booking that continues a thread (a job's application) has its room,
-                // with both parties in it, already.
+                // A booking that continues a thread (a job's application, a follow-up's
+                // parent) has its room, with both parties in it, already.
                 room: booking.thread_id.is_none().then_some((&room, &members[..])),
                 stripe_event: event,
-                announcements: vec![
-                    announce(
-                        Kind::BookingConfirmed,
-                        vec![booking.customer_id],
-                        Some(booking.provider_id),
-                        json!({ "title": booking.title, "when": quoted }),
-                        "confirmed",
-                    ),
-                    announce(
-                        Kind::ProviderAssigned,
-                        vec![booking.provider_id],
-                        Some(booking.customer_id),
-                        json!({ "title": booking.title, "assignee": true }),
-                        "assigned",
-                    ),
-                ],
+                announcements: accepted_news(&booking),
                 ..Effects::default()
             };
             if self.store.transition(&booking, &after, effects).await? {
@@ -2648,6 +2643,46 @@ fn announce(
     }
 }
 
+/// What an instant booking's acceptance (its payment, or the opening of a free follow-up)
+/// announces: the customer that it is confirmed, the provider that it is theirs — or, for a
+/// follow-up, the customer's question.
+fn accepted_news(booking: &Booking) -> Vec<Announcement> {
+    let quoted = format!("'{}'", booking.title);
+    let confirmed = announce(
+        Kind::BookingConfirmed,
+        vec![booking.customer_id],
+        Some(booking.provider_id),
+        json!({ "title": booking.title, "when": quoted }),
+        "confirmed",
+    );
+    let assigned = match &booking.follow_up {
+        Some(follow_up) => announce(
+            Kind::FollowUpQuestion,
+            vec![booking.provider_id],
+            Some(booking.customer_id),
+            json!({ "title": booking.title, "preview": preview(&follow_up.question),
+                "kind": crate::domain::wire_name(&follow_up.kind) }),
+            "follow_up_question",
+        ),
+        None => announce(
+            Kind::ProviderAssigned,
+            vec![booking.provider_id],
+            Some(booking.customer_id),
+            json!({ "title": booking.title, "assignee": true }),
+            "assigned",
+        ),
+    };
+    vec![confirmed, assigned]
+}
+
+/// The start of a question as a notification shows it: 140 characters at most.
+fn preview(text: &str) -> String {
+    match text.char_indices().nth(140) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
 /// The customer is told the work was delivered (by the provider, or by the session's end).
 fn delivered(booking: &Booking) -> Announcement {
     announce(
@@ -2983,6 +3018,7 @@ mod tests {
             booking: &Booking,
             _: &str,
             _: &[RateLimit<'_>],
+            _: &[Announcement],
             _: DateTime<Utc>,
         ) -> Result<Creation> {
             self.put(booking);

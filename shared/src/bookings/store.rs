@@ -155,6 +155,7 @@ pub trait BookingStore: Send + Sync {
         booking: &Booking,
         key: &str,
         limits: &[RateLimit<'_>],
+        news: &[Announcement],
         now: DateTime<Utc>,
     ) -> Result<Creation>;
     /// Replaces `before` by `after` with `effects`, all or nothing; `false` when the stored

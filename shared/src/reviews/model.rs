@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::bookings::model::{Booking, BookingState, PartyRole};
+use crate::bookings::model::{Booking, PartyRole};
 use crate::domain::{BookingId, UserId};
 use crate::error::Error;
 use crate::offers::model::text;
@@ -165,8 +165,7 @@ impl HideRequest {
 /// completed before completion times were recorded counts from its last change). `None`
 /// while it has not completed.
 pub fn window_closes(booking: &Booking) -> Option<DateTime<Utc>> {
-    (booking.state == BookingState::Completed)
-        .then(|| booking.completed_at.unwrap_or(booking.updated_at) + REVIEW_WINDOW)
+    booking.completion().map(|at| at + REVIEW_WINDOW)
 }
 
 impl ReviewRequest {
@@ -324,7 +323,7 @@ pub fn author(raw: &str) -> Result<PartyRole, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bookings::model::sample;
+    use crate::bookings::model::{BookingState, sample};
 
     fn completed(at: DateTime<Utc>) -> Booking {
         Booking {

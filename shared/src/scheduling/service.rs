@@ -107,7 +107,10 @@ pub async fn book(
         bookings.accounts.commission_rates()
     )?;
     if let Some(earlier) = earlier {
-        return Ok((bookings.resume(&me, &earlier, id, now).await?, false));
+        return Ok((
+            bookings.resume(&me, &earlier, &id.to_string(), now).await?,
+            false,
+        ));
     }
     let offer = offer
         .filter(|o| o.status == OfferStatus::Active || o.provider_id == me)
@@ -138,7 +141,7 @@ pub async fn book(
         rate,
         now,
     );
-    bookings.checkout(booking, id, key, time_taken, now).await
+    bookings.checkout(booking, key, time_taken, now).await
 }
 
 /// `GET /admin/session-settings` (admins).
