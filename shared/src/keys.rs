@@ -58,7 +58,7 @@ mod tests {
     /// start of another's: a `begins_with` query of one can never return another's items.
     #[test]
     fn no_two_features_share_a_key_prefix() {
-        let owners: [(&str, &[&str]); 14] = [
+        let owners: [(&str, &[&str]); 15] = [
             ("core", PREFIXES),
             ("auth", crate::auth::keys::PREFIXES),
             ("me", crate::me::keys::PREFIXES),
@@ -73,6 +73,7 @@ mod tests {
             ("scheduling", crate::scheduling::keys::PREFIXES),
             ("reviews", crate::reviews::keys::PREFIXES),
             ("followups", crate::followups::keys::PREFIXES),
+            ("crm", crate::crm::keys::PREFIXES),
         ];
         for (i, (a, ours)) in owners.iter().enumerate() {
             for (b, theirs) in &owners[i + 1..] {

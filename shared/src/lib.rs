@@ -24,6 +24,8 @@
 //!   timer sweep. Stripe itself is behind the `gigwire-payments` crate.
 //! - [`followups`]: follow-up requests on completed bookings (child bookings in the parent's
 //!   thread, free for premium customers), their window and price, premium flags.
+//! - [`crm`]: the customers' interaction logs written by the flows, the admins' funnel from
+//!   day counters, and upsell recommendations bought through the purchase flows.
 //! - [`reviews`]: double-blind reviews of completed bookings, rating aggregates, helpful
 //!   votes, replies, hiding, the review-window sweep, and providers' measured first-response
 //!   time.
@@ -109,6 +111,7 @@ pub mod auth;
 pub mod bookings;
 pub mod chat;
 pub mod config;
+pub mod crm;
 pub mod cursor;
 pub mod domain;
 pub mod error;
@@ -149,8 +152,10 @@ pub const FEATURES: &[routes::Feature] = &[
     bookings::routes::EVENTS,
     payouts::routes::FEATURE,
     followups::routes::FEATURE,
+    crm::routes::PURCHASE,
     jobs::routes::FEATURE,
     reviews::routes::FEATURE,
+    crm::routes::FEATURE,
     realtime::routes::FEATURE,
 ];
 

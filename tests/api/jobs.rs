@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::bookings::category;
 
-fn job(category: &str, attachments: &[&str]) -> Value {
+pub(crate) fn job(category: &str, attachments: &[&str]) -> Value {
     json!({
         "title": "Fix a dripping shower",
         "description": "The upstairs shower drips all night.\nThe tap is from 1998.",

@@ -5,6 +5,7 @@ mod auth;
 mod bookings;
 mod chat;
 mod chat_cost;
+mod crm;
 mod files;
 mod followups;
 mod jobs;

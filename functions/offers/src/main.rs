@@ -1,6 +1,7 @@
 //! The `offers` binary's Lambda functions — offers and provider profiles (`gigwire::offers::routes`),
-//! scheduling (`gigwire::scheduling::routes`) and reviews (`gigwire::reviews::routes`): each
-//! Lambda runs the one its template wiring names in `GIGWIRE_FUNCTION`.
+//! scheduling (`gigwire::scheduling::routes`), reviews (`gigwire::reviews::routes`) and the CRM
+//! (`gigwire::crm::routes`): each Lambda runs the one its template wiring names in
+//! `GIGWIRE_FUNCTION`.
 
 use gigwire::lambda::BoxError;
 
@@ -10,6 +11,7 @@ async fn main() -> Result<(), BoxError> {
         gigwire::offers::routes::FEATURE,
         gigwire::scheduling::routes::FEATURE,
         gigwire::reviews::routes::FEATURE,
+        gigwire::crm::routes::FEATURE,
     ])
     .await
 }

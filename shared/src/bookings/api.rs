@@ -1,7 +1,8 @@
 //! Booking routes: `POST /offers/{id}/purchase`, accepting a job's application (`POST
 //! /jobs/{id}/applications/{providerId}/accept`), requesting a slot (`POST /offers/{id}/book`)
 //! and the provider's answer (`POST /bookings/{id}/{accept,decline}`), opening a follow-up
-//! (`POST /bookings/{id}/follow-ups`), `GET /bookings`,
+//! (`POST /bookings/{id}/follow-ups`), buying an upsell (`POST
+//! /me/upsells/{bookingId}/{kind}/purchase`), `GET /bookings`,
 //! `GET /bookings/{id}`,
 //! `POST /bookings/{id}/{start,deliver,confirm,cancel}`, the session's summary (`POST`, `GET
 //! /bookings/{id}/summary`), the Stripe webhook
@@ -17,6 +18,7 @@ use super::service::{self, Bookings};
 use super::store::{BookingNews, ListFilter, NamesOnly, Outbox};
 use crate::adapters::{ApiGatewayPusher, SnsPush};
 use crate::config::StripeSecrets;
+use crate::crm::service::UpsellPurchaseRequest;
 use crate::cursor::CursorCodec;
 use crate::domain::{BookingId, JobId, OfferId, UserId};
 use crate::error::{Error, Result};
@@ -202,6 +204,25 @@ impl BookingsApi {
             &self.store,
             req.caller()?,
             &booking_id(&req)?,
+            body,
+            None,
+            now(),
+        )
+        .await?;
+        HttpResponse::json(if created { 201 } else { 200 }, &purchase)
+    }
+
+    /// `POST /me/upsells/{bookingId}/{kind}/purchase`.
+    pub async fn purchase_upsell(&self, req: HttpRequest) -> Result<HttpResponse> {
+        let addressed = crate::crm::api::addressed(&req)?;
+        let body: UpsellPurchaseRequest = req.json()?;
+        let news = NamesOnly(&self.store);
+        let crm = crate::crm::api::crm_over(&self.store, &self.cursors);
+        let (purchase, created) = crate::crm::service::purchase(
+            &self.bookings(&news),
+            &crm,
+            req.caller()?,
+            (&addressed.0, addressed.1),
             body,
             now(),
         )

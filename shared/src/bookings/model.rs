@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::crm::model::UpsellRef;
 use crate::domain::{BookingId, FileId, JobId, OfferId, RoomId, TimeZone, UserId};
 use crate::error::Error;
 use crate::followups::model::FollowUp;
@@ -631,6 +632,9 @@ pub struct Booking {
     /// What makes it a follow-up (its parent and the customer's question).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow_up: Option<FollowUp>,
+    /// The upsell recommendation it was bought through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upsell: Option<UpsellRef>,
     /// When it takes place (a booked slot).
     #[serde(default)]
     pub schedule: Option<Schedule>,
@@ -877,6 +881,7 @@ impl Booking {
             job_id: None,
             thread_id: None,
             follow_up: None,
+            upsell: None,
             schedule: None,
             authorized_at: None,
             card: None,

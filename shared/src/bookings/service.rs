@@ -30,6 +30,7 @@ use super::store::{
 };
 use crate::auth::Caller;
 use crate::chat::model::{Member, Room, Subject, SubjectType};
+use crate::crm::model::UpsellRef;
 use crate::cursor::CursorCodec;
 use crate::domain::{BookingId, FileId, OfferId, Role, UserId};
 use crate::error::{Error, Result};
@@ -235,6 +236,20 @@ impl Bookings<'_> {
         request: PurchaseRequest,
         now: DateTime<Utc>,
     ) -> Result<(Purchase, bool)> {
+        self.purchase_through(caller, offer_id, request, None, now)
+            .await
+    }
+
+    /// [`Self::purchase`], through `upsell` when the customer bought it from a
+    /// recommendation (the booking records it).
+    pub(crate) async fn purchase_through(
+        &self,
+        caller: &Caller,
+        offer_id: &OfferId,
+        request: PurchaseRequest,
+        upsell: Option<UpsellRef>,
+        now: DateTime<Utc>,
+    ) -> Result<(Purchase, bool)> {
         let key = request.key()?;
         let me = caller.user_id;
         let (offer, earlier, rates) = futures::try_join!(
@@ -259,7 +274,10 @@ impl Bookings<'_> {
             return Err(Error::NotFound("offer"));
         }
         let rate = rates.rate(&offer.category);
-        let booking = Booking::for_offer(offer, me, rate, now);
+        let booking = Booking {
+            upsell,
+            ..Booking::for_offer(offer, me, rate, now)
+        };
         self.checkout(booking, key, lost_race, now).await
     }
 

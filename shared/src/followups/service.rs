@@ -14,6 +14,7 @@ use crate::auth::Caller;
 use crate::bookings::model::{Booking, idempotency_key};
 use crate::bookings::service::{Bookings, Purchase};
 use crate::bookings::store::BookingStore;
+use crate::crm::model::UpsellRef;
 use crate::domain::{BookingId, Role, UserId};
 use crate::error::{Error, Result};
 use crate::me::store::UserStore;
@@ -58,7 +59,7 @@ pub async fn terms(
 /// most a few per parent: free and accepted at once for a premium customer (the provider is
 /// told the question in the creating transaction), otherwise at the admins' price with its
 /// PaymentIntent, accepted when paid. `true` when created now; the same key again answers
-/// the same booking.
+/// the same booking. `upsell` names the recommendation it is bought through, if any.
 #[instrument(skip_all, fields(user_id = %caller.user_id, booking_id = %parent))]
 pub async fn open(
     bookings: &Bookings<'_>,
@@ -66,6 +67,7 @@ pub async fn open(
     caller: &Caller,
     parent: &BookingId,
     request: FollowUpRequest,
+    upsell: Option<UpsellRef>,
     now: DateTime<Utc>,
 ) -> Result<(Purchase, bool)> {
     let key = idempotency_key(&request.idempotency_key)?;
@@ -88,7 +90,10 @@ pub async fn open(
     let terms = settings.terms(&found, premium.premium, now);
     let follow_up = request.follow_up(&found, &terms)?;
     let rate = rates.rate(&found.category);
-    let booking = Booking::for_follow_up(&found, follow_up, &terms.price, rate, now);
+    let booking = Booking {
+        upsell,
+        ..Booking::for_follow_up(&found, follow_up, &terms.price, rate, now)
+    };
     info!(
         free = terms.free,
         price = terms.price.amount,

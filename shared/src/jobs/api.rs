@@ -181,6 +181,9 @@ impl JobNews {
         for job in &batch {
             if job.version == 1 {
                 news.notify(&job_posted(job), now()).await?;
+                // The poster's intake, in their CRM log (once, with the funnel's counters).
+                let intake = crate::crm::model::Interaction::job_posted(job);
+                crate::crm::store::CrmStore::record(&self.store, &intake).await?;
             } else {
                 follow.job_changed(job, now()).await?;
             }

@@ -121,7 +121,7 @@ pub const FEATURE: Feature = Feature {
         },
         Function {
             name: "send-job-news",
-            description: "Tells a category's followers of each job posted in it (a resumable fan-out keyed per job); declines the pending applications of an assigned or cancelled job and tells their providers (the job's writes on the table's stream).",
+            description: "Tells a category's followers of each job posted in it (a resumable fan-out keyed per job) and records its poster's CRM intake; declines the pending applications of an assigned or cancelled job and tells their providers (the job's writes on the table's stream).",
             trigger: Trigger::Stream(Stream::written(ENTITY_JOB)),
             allow: NOTIFY_FROM_STREAM,
             env: &[],

@@ -220,7 +220,7 @@ mod tests {
                     "measure-first-responses" => {
                         written_one::<crate::chat::model::Message>(&text, &function)
                     }
-                    "follow-job-bookings" => {
+                    "follow-job-bookings" | "record-interactions" => {
                         written_one::<crate::bookings::model::Booking>(&text, &function)
                     }
                     f if f.starts_with("cron-") || f == "schedule" => {

@@ -1,0 +1,280 @@
+//! CRM use cases: recording what the bookings' and jobs' writes imply (stream consumers),
+//! the customer's upsells (listed: shown; opened: clicked; bought through the purchase
+//! flows: purchased once paid), and the admins' funnel and interaction logs.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+use tracing::{info, instrument};
+use utoipa::ToSchema;
+
+use super::model::{
+    Funnel, Interaction, Period, Stage, Upsell, UpsellKind, implied, just_completed, range,
+    recommended,
+};
+use super::store::CrmStore;
+use crate::auth::Caller;
+use crate::bookings::model::{Booking, PurchaseRequest};
+use crate::bookings::service::{Bookings, Purchase};
+use crate::cursor::CursorCodec;
+use crate::domain::{BookingId, UserId};
+use crate::error::{Error, Result};
+use crate::followups::model::{FollowUpKind, FollowUpRequest};
+use crate::followups::store::FollowUpStore;
+use crate::jobs::model::Job;
+use crate::offers::store::OfferStore;
+
+/// What the CRM functions need.
+pub struct Crm<'a> {
+    /// The log, its counters and the upsells.
+    pub store: &'a dyn CrmStore,
+    /// The follow-up price and window, and premium flags (a follow-up upsell's price).
+    pub followups: &'a dyn FollowUpStore,
+    /// Offers (a maintenance plan's).
+    pub offers: &'a dyn OfferStore,
+    /// Page cursors.
+    pub cursors: &'a CursorCodec,
+}
+
+/// A page of a customer's upsells.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpsellPage {
+    /// Newest booking first.
+    pub items: Vec<Upsell>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of a customer's interaction log.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InteractionPage {
+    /// Newest first.
+    pub items: Vec<Interaction>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /me/upsells/{bookingId}/{kind}/purchase`: the client's key and, for a follow-up,
+/// what is asked.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpsellPurchaseRequest {
+    /// The client's key for this purchase (1–64 letters, digits, `-` or `_`): retrying with
+    /// the same key returns the same booking and payment.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "upsell-7f3a")]
+    pub idempotency_key: String,
+    /// A follow-up's question (required for `follow_up`, refused otherwise): 1–2,000
+    /// characters.
+    #[serde(default)]
+    pub question: Option<String>,
+    /// A follow-up's kind (`quick_question` when absent).
+    #[serde(default)]
+    pub follow_up_kind: Option<FollowUpKind>,
+}
+
+impl Crm<'_> {
+    /// Records what a booking's written image implies (see [`implied`]), each once; the
+    /// completing write also leaves its customer's upsell recommendations.
+    pub async fn booking_written(&self, booking: &Booking, now: DateTime<Utc>) -> Result<()> {
+        if just_completed(booking).is_some() {
+            self.recommend(booking, now).await?;
+        }
+        for interaction in implied(booking) {
+            self.record(&interaction).await?;
+        }
+        Ok(())
+    }
+
+    /// Records a job's posting: its poster's intake.
+    pub async fn job_posted(&self, job: &Job) -> Result<()> {
+        self.record(&Interaction::job_posted(job)).await
+    }
+
+    async fn record(&self, interaction: &Interaction) -> Result<()> {
+        if self.store.record(interaction).await? {
+            info!(customer = %interaction.customer_id, stage = ?interaction.stage,
+                subject = %interaction.subject(), "interaction recorded");
+        }
+        Ok(())
+    }
+
+    /// The recommendations a completed booking leaves its customer: a follow-up at the
+    /// customer's follow-up price (free when premium) within its window, and the offer
+    /// again while it is on sale. Written only if absent: a redelivered image changes none.
+    async fn recommend(&self, booking: &Booking, now: DateTime<Utc>) -> Result<()> {
+        let offer = async {
+            match &booking.offer_id {
+                Some(id) => self.offers.get_offer(id).await,
+                None => Ok(None),
+            }
+        };
+        let (settings, premium, offer) = futures::try_join!(
+            self.followups.follow_up_settings(),
+            self.followups.premium(&booking.customer_id),
+            offer
+        )?;
+        let terms = settings.terms(booking, premium.premium, now);
+        let closes = terms
+            .window_closes_at
+            .unwrap_or_else(|| now + Duration::days(i64::from(settings.window_days)));
+        let upsells = recommended(booking, (terms.price, closes), offer.as_ref(), now);
+        self.store.put_upsells(&upsells).await
+    }
+
+    /// `GET /me/upsells`: the caller's recommendations, newest booking first; each one listed
+    /// for the first time is recorded as shown (once, with the funnel's counters).
+    #[instrument(skip_all, fields(user_id = %caller.user_id))]
+    pub async fn upsells(
+        &self,
+        caller: &Caller,
+        limit: u32,
+        cursor: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<UpsellPage> {
+        let scope = format!("upsells:{}", caller.user_id);
+        let after = cursor.map(|c| self.cursors.decode(&scope, c)).transpose()?;
+        let page = self.store.upsells_of(&caller.user_id, limit, after).await?;
+        let items = futures::future::try_join_all(
+            page.items
+                .into_iter()
+                .map(|upsell| self.reach(upsell, Stage::UpsellShown, now)),
+        )
+        .await?;
+        Ok(UpsellPage {
+            items,
+            next_cursor: page.next.map(|p| self.cursors.encode(&scope, &p)),
+        })
+    }
+
+    /// `POST /me/upsells/{bookingId}/{kind}/click`: the caller opens one of their
+    /// recommendations (recorded as clicked, and shown if it was not yet, once each).
+    #[instrument(skip_all, fields(user_id = %caller.user_id, booking_id = %booking))]
+    pub async fn click(
+        &self,
+        caller: &Caller,
+        booking: &BookingId,
+        kind: UpsellKind,
+        now: DateTime<Utc>,
+    ) -> Result<Upsell> {
+        let upsell = self.own(caller, booking, kind).await?;
+        let shown = self.reach(upsell, Stage::UpsellShown, now).await?;
+        self.reach(shown, Stage::UpsellClicked, now).await
+    }
+
+    /// `upsell` with `stage` recorded: now, unless it already was.
+    async fn reach(&self, upsell: Upsell, stage: Stage, now: DateTime<Utc>) -> Result<Upsell> {
+        if upsell.reached(stage) {
+            return Ok(upsell);
+        }
+        if self
+            .store
+            .record(&Interaction::upsell(&upsell, stage, now))
+            .await?
+        {
+            return Ok(upsell.with(stage, now));
+        }
+        // A concurrent request recorded it first: answer what is stored.
+        self.store
+            .upsell(&upsell.customer_id, &upsell.booking_id, upsell.kind)
+            .await?
+            .ok_or(Error::NotFound("upsell"))
+    }
+
+    /// One of the caller's own upsells (anyone else's is not found: the key is in the
+    /// caller's partition).
+    async fn own(&self, caller: &Caller, booking: &BookingId, kind: UpsellKind) -> Result<Upsell> {
+        self.store
+            .upsell(&caller.user_id, booking, kind)
+            .await?
+            .ok_or(Error::NotFound("upsell"))
+    }
+
+    /// `GET /admin/crm/funnel` (admins): counts and conversions per period of the stages
+    /// reached from `from` to `to`, in one category or all, from the day counters.
+    pub async fn funnel(
+        &self,
+        caller: &Caller,
+        category: Option<String>,
+        (from, to): (NaiveDate, NaiveDate),
+        period: Period,
+    ) -> Result<Funnel> {
+        caller.admin_only()?;
+        let range = range(from, to)?;
+        let days = self
+            .store
+            .funnel_days(category.as_deref(), range.0, range.1)
+            .await?;
+        Ok(Funnel::of(category, range, period, &days))
+    }
+
+    /// `GET /admin/customers/{id}/interactions` (admins): a customer's log, newest first.
+    pub async fn interactions(
+        &self,
+        caller: &Caller,
+        customer: &UserId,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<InteractionPage> {
+        caller.admin_only()?;
+        let scope = format!("interactions:{customer}");
+        let after = cursor.map(|c| self.cursors.decode(&scope, c)).transpose()?;
+        let page = self.store.interactions_of(customer, limit, after).await?;
+        Ok(InteractionPage {
+            items: page.items,
+            next_cursor: page.next.map(|p| self.cursors.encode(&scope, &p)),
+        })
+    }
+}
+
+/// `POST /me/upsells/{bookingId}/{kind}/purchase`: the caller buys one of their
+/// recommendations through the normal flow — a follow-up of the booking, or the offer again —
+/// the new booking naming the upsell. It counts as purchased when that booking is paid
+/// (recorded from the booking's stream, once however many are bought).
+#[instrument(skip_all, fields(user_id = %caller.user_id, booking_id = %booking))]
+pub async fn purchase(
+    bookings: &Bookings<'_>,
+    crm: &Crm<'_>,
+    caller: &Caller,
+    (booking, kind): (&BookingId, UpsellKind),
+    request: UpsellPurchaseRequest,
+    now: DateTime<Utc>,
+) -> Result<(Purchase, bool)> {
+    let upsell = crm.own(caller, booking, kind).await?;
+    match (kind, upsell.offer_id) {
+        (UpsellKind::FollowUp, _) => {
+            let question = request
+                .question
+                .ok_or_else(|| Error::field("question", "required for a follow-up"))?;
+            let follow_up = FollowUpRequest {
+                kind: request
+                    .follow_up_kind
+                    .unwrap_or(FollowUpKind::QuickQuestion),
+                question,
+                idempotency_key: request.idempotency_key,
+            };
+            crate::followups::service::open(
+                bookings,
+                crm.followups,
+                caller,
+                booking,
+                follow_up,
+                Some(upsell.reference()),
+                now,
+            )
+            .await
+        }
+        (UpsellKind::MaintenancePlan, Some(offer)) => {
+            if request.question.is_some() || request.follow_up_kind.is_some() {
+                return Err(Error::field("question", "only for a follow-up"));
+            }
+            let key = PurchaseRequest {
+                idempotency_key: request.idempotency_key,
+            };
+            bookings
+                .purchase_through(caller, &offer, key, Some(upsell.reference()), now)
+                .await
+        }
+        (UpsellKind::MaintenancePlan, None) => Err(Error::NotFound("upsell")),
+    }
+}

@@ -1,0 +1,331 @@
+//! The CRM end to end: the flows write each customer's interaction log (a job posted, a
+//! booking requested, paid, completed, its summary read), the admins' funnel counts exactly
+//! what the test ran, in its own category; a completed booking leaves upsell
+//! recommendations whose showing, click and purchase (through the normal payment flow) are
+//! each recorded once; only admins read funnels and logs, only the customer their upsells.
+
+use chrono::{Duration, Utc};
+use futures::future::join_all;
+use gigwire_tests::{Person, Stack, read_until};
+use serde_json::{Value, json};
+
+use crate::bookings::{SWEEP, booking_when, category, offer_in, purchase};
+use crate::reviews::provider;
+
+/// A person with the admin role.
+async fn admin(stack: &Stack, tag: &str) -> Person {
+    let ops = stack.person(tag).await;
+    Person {
+        token: stack.admin_token(&ops.user_id(), &ops.refresh).await,
+        ..ops
+    }
+}
+
+/// The funnel of `category` over yesterday to tomorrow (UTC), as `who` reads it.
+async fn funnel(stack: &Stack, who: &Person, category: &str, period: &str) -> (u16, Value) {
+    let today = Utc::now().date_naive();
+    let path = format!(
+        "/admin/crm/funnel?category={category}&from={}&to={}&period={period}",
+        today - Duration::days(1),
+        today + Duration::days(1)
+    );
+    stack.call("GET", &path, Some(&who.token), None).await
+}
+
+/// Pays a purchase's PaymentIntent with a test card; the booking's id once accepted.
+async fn pay(stack: &Stack, customer: &Person, bought: &Value) -> String {
+    let pi = bought["paymentIntentId"].as_str().unwrap();
+    let (status, intent) = stack.stripe().confirm(pi, "pm_card_visa").await;
+    assert_eq!(status, 200, "{intent}");
+    let id = bought["booking"]["id"].as_str().unwrap().to_owned();
+    booking_when(stack, customer, &id, "accepted").await;
+    id
+}
+
+async fn upsells(stack: &Stack, who: &Person) -> Value {
+    let (status, page) = stack
+        .call("GET", "/me/upsells?limit=50", Some(&who.token), None)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    page
+}
+
+fn stages(log: &Value) -> Vec<(String, String)> {
+    log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["stage"].as_str().unwrap().to_owned(),
+                i["bookingId"]
+                    .as_str()
+                    .or(i["jobId"].as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_funnel_counts_what_the_flows_did_and_each_upsell_step_is_recorded_once() {
+    let _sweep = SWEEP.read().await;
+    let stack = Stack::from_env();
+    let ops = admin(&stack, "Ops Funnel").await;
+    let bruno = provider(&stack, "Funnel").await;
+    let ana = stack.person("Ana Funnel").await;
+    let cara = stack.person("Cara Funnel").await;
+    let dan = stack.person("Dan Funnel").await;
+    let cat = category("crm");
+    let tap = offer_in(&stack, &bruno, "Service the boiler", 6000, &cat).await;
+
+    // Intake: Dan posts a job; Cara starts a purchase she never pays.
+    let (status, job) = stack
+        .call(
+            "POST",
+            "/jobs",
+            Some(&dan.token),
+            Some(crate::jobs::job(&cat, &[])),
+        )
+        .await;
+    assert_eq!(status, 201, "{job}");
+    let (status, _) = purchase(&stack, &cara, &tap, "unpaid").await;
+    assert_eq!(status, 201);
+
+    // Ana books, the provider summarizes, the booking completes, Ana reads the summary.
+    let (status, bought) = purchase(&stack, &ana, &tap, "k1").await;
+    assert_eq!(status, 201, "{bought}");
+    let id = pay(&stack, &ana, &bought).await;
+    let (status, _) = crate::bookings::step(&stack, &bruno, &id, "start", None).await;
+    assert_eq!(status, 200);
+    let summary = format!("/bookings/{id}/summary");
+    let body = json!({ "findings": "The burner was sooted." });
+    let (status, written) = stack
+        .call("POST", &summary, Some(&bruno.token), Some(body))
+        .await;
+    assert_eq!(status, 200, "{written}");
+    for (who, action) in [(&bruno, "deliver"), (&ana, "confirm")] {
+        let (status, body) = crate::bookings::step(&stack, who, &id, action, None).await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+    for _ in 0..2 {
+        let (status, _) = stack.call("GET", &summary, Some(&ana.token), None).await;
+        assert_eq!(status, 200);
+    }
+
+    let counted = |f: &Value, stage: &str| f["total"]["counts"][stage].as_u64().unwrap();
+    let seen = read_until(
+        "the funnel after the first session",
+        || async { funnel(&stack, &ops, &cat, "day").await.1 },
+        |f| counted(f, "summaryViewed") == 1 && counted(f, "intake") == 3,
+    )
+    .await;
+    let expected = json!({ "intake": 3, "sessionBooked": 1, "sessionCompleted": 1,
+        "summaryViewed": 1, "upsellShown": 0, "upsellClicked": 0, "upsellPurchased": 0 });
+    assert_eq!(seen["total"]["counts"], expected, "{seen}");
+    let first = &seen["total"]["conversions"][0];
+    assert_eq!(
+        (&first["from"], &first["to"], first["rate"].as_f64()),
+        (&json!("intake"), &json!("session_booked"), Some(0.3333)),
+        "{seen}"
+    );
+    assert_eq!(seen["periods"].as_array().unwrap().len(), 1, "{seen}");
+
+    // The completion left Ana two recommendations; listing shows each once.
+    let listed = read_until(
+        "the upsells",
+        || async { upsells(&stack, &ana).await },
+        |p| p["items"].as_array().unwrap().len() == 2,
+    )
+    .await;
+    let kinds: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"follow_up") && kinds.contains(&"maintenance_plan"),
+        "{listed}"
+    );
+    let plan = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["kind"] == "maintenance_plan")
+        .unwrap()
+        .clone();
+    assert_eq!(plan["price"], json!({ "amount": 6000, "currency": "eur" }));
+    assert!(plan["shownAt"].is_string(), "{plan}");
+    let again = upsells(&stack, &ana).await;
+    assert_eq!(again["items"][0]["shownAt"], listed["items"][0]["shownAt"]);
+
+    // Only Ana opens or buys them; opened five times at once, clicked once.
+    let base = format!("/me/upsells/{id}/maintenance_plan");
+    let eve = stack.person("Eve Funnel").await;
+    assert_eq!(
+        stack
+            .call("POST", &format!("{base}/click"), Some(&eve.token), None)
+            .await
+            .0,
+        404
+    );
+    let (status, _) = stack
+        .call(
+            "POST",
+            &format!("{base}/purchase"),
+            Some(&eve.token),
+            Some(json!({ "idempotencyKey": "steal" })),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = stack
+        .call(
+            "POST",
+            &format!("/me/upsells/{id}/nothing/click"),
+            Some(&ana.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (400, &json!("kind")),
+        "{body}"
+    );
+    let click = format!("{base}/click");
+    let clicks = join_all((0..5).map(|_| stack.call("POST", &click, Some(&ana.token), None))).await;
+    let times: Vec<&Value> = clicks
+        .iter()
+        .map(|(s, b)| {
+            assert_eq!(*s, 200, "{b}");
+            &b["clickedAt"]
+        })
+        .collect();
+    assert!(
+        times.iter().all(|t| *t == times[0] && t.is_string()),
+        "{times:?}"
+    );
+
+    // A follow-up bought through its upsell needs a question.
+    let (status, body) = stack
+        .call(
+            "POST",
+            &format!("/me/upsells/{id}/follow_up/purchase"),
+            Some(&ana.token),
+            Some(json!({ "idempotencyKey": "f1" })),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (400, &json!("question")),
+        "{body}"
+    );
+
+    // Bought twice through the normal payment flow: purchased once, by the first paid.
+    let mut bought_ids = Vec::new();
+    for key in ["plan-1", "plan-2"] {
+        let (status, bought) = stack
+            .call(
+                "POST",
+                &format!("{base}/purchase"),
+                Some(&ana.token),
+                Some(json!({ "idempotencyKey": key })),
+            )
+            .await;
+        assert_eq!(status, 201, "{bought}");
+        assert_eq!(bought["booking"]["upsell"]["kind"], "maintenance_plan");
+        assert_eq!(bought["booking"]["offerId"], tap.as_str());
+        bought_ids.push(pay(&stack, &ana, &bought).await);
+    }
+    let (status, same) = stack
+        .call(
+            "POST",
+            &format!("{base}/purchase"),
+            Some(&ana.token),
+            Some(json!({ "idempotencyKey": "plan-1" })),
+        )
+        .await;
+    assert_eq!(
+        (status, &same["booking"]["id"]),
+        (200, &json!(bought_ids[0]))
+    );
+
+    let last = read_until(
+        "the funnel after the upsell purchases",
+        || async { funnel(&stack, &ops, &cat, "week").await.1 },
+        |f| counted(f, "upsellPurchased") == 1 && counted(f, "sessionBooked") == 3,
+    )
+    .await;
+    let expected = json!({ "intake": 5, "sessionBooked": 3, "sessionCompleted": 1,
+        "summaryViewed": 1, "upsellShown": 2, "upsellClicked": 1, "upsellPurchased": 1 });
+    assert_eq!(last["total"]["counts"], expected, "{last}");
+    let page = upsells(&stack, &ana).await;
+    let plan = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["kind"] == "maintenance_plan")
+        .unwrap();
+    assert!(plan["purchasedAt"].is_string(), "{plan}");
+    assert!(bought_ids.contains(&plan["purchaseBookingId"].as_str().unwrap().to_owned()));
+
+    // Ana's log: each stage once, newest first, with its booking.
+    let path = format!("/admin/customers/{}/interactions?limit=100", ana.id);
+    let (status, log) = stack.call("GET", &path, Some(&ops.token), None).await;
+    assert_eq!(status, 200, "{log}");
+    let mine = stages(&log);
+    for (stage, subject) in [
+        ("intake", &id),
+        ("session_booked", &id),
+        ("session_completed", &id),
+        ("summary_viewed", &id),
+        ("upsell_shown", &id),
+        ("upsell_clicked", &id),
+        ("upsell_purchased", &id),
+    ] {
+        let (stage, subject) = (stage.to_owned(), subject.to_owned());
+        let times = mine
+            .iter()
+            .filter(|s| **s == (stage.clone(), subject.clone()))
+            .count();
+        let expected = if stage == "upsell_shown" { 2 } else { 1 };
+        assert_eq!(times, expected, "{stage}: {log}");
+    }
+    let (_, dan_log) = stack
+        .call(
+            "GET",
+            &format!("/admin/customers/{}/interactions", dan.id),
+            Some(&ops.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        stages(&dan_log),
+        vec![("intake".to_owned(), job["id"].as_str().unwrap().to_owned())]
+    );
+
+    // Only admins read funnels and logs; bad ranges name their field.
+    assert_eq!(funnel(&stack, &ana, &cat, "day").await.0, 403);
+    assert_eq!(stack.status("GET", &path, &ana.token).await, 403);
+    for (query, field) in [
+        ("from=2026-12-10&to=2026-12-01", "to"),
+        ("from=2025-01-01&to=2026-12-01", "to"),
+        ("from=yesterday", "from"),
+        ("period=year", "period"),
+    ] {
+        let (status, body) = stack
+            .call(
+                "GET",
+                &format!("/admin/crm/funnel?{query}"),
+                Some(&ops.token),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, &body["error"]["field"]),
+            (400, &json!(field)),
+            "{query}: {body}"
+        );
+    }
+}
