@@ -99,6 +99,11 @@
 //! | rating | `USER#{user}` | `RATING#{side}` | – | count, total and per-star counters (`ADD` in the publishing transaction) |
 //! | first-response measure | `FIRST_RESPONSE#{room}` | `FIRST_RESPONSE` | – | whose answers count in a thread, when it asked and was answered (conditional writes from the message stream) |
 //! | first-response histogram | `USER#{provider}` | `FIRST_RESPONSES` | – | per-bucket counters; the profile's median |
+//! | follow-up settings | `FOLLOW_UP_SETTINGS` | `FOLLOW_UP_SETTINGS` | – | the admins' follow-up window and price (one item) |
+//! | premium flag | `USER#{user}` | `PREMIUM` | – | whether a customer's follow-ups are free |
+//! | interaction | `CRM#{customer}` | `{stage}#{subject}` | `CRM#{customer}` / `{ms, 15 digits}#{stage}#{subject}` | once per stage and subject (conditional put with its counters); a customer's log newest first (GSI1, descending) |
+//! | funnel day | `FUNNEL#{category or *}` | `DAY#{YYYY-MM-DD}` | – | per-stage counters (`ADD` with each interaction); a range is one query |
+//! | upsell | `USER#{customer}` | `UPSELL#{booking}#{kind}` | – | a customer's recommendations newest booking first; shown, clicked and purchased set once each (conditioned on absence) |
 //!
 //! S3 objects: uploads land at `uploads/{owner}/{file}`
 //! ([`crate::files::keys::upload_staging`]), never served; completion copies the exact object
