@@ -6,7 +6,12 @@
 
 use chrono::{Duration, Utc};
 use futures::future::join_all;
-use gigwire_tests::{Person, Stack, read_until};
+use gigwire::bookings::store::BookingStore;
+use gigwire::crm::model::Period;
+use gigwire::crm::service::Crm;
+use gigwire::cursor::CursorCodec;
+use gigwire::domain::{BookingId, Role};
+use gigwire_tests::{Person, Recorder, Stack, read_until, round_trips};
 use serde_json::{Value, json};
 
 use crate::bookings::{SWEEP, booking_when, category, offer_in, purchase};
@@ -328,4 +333,73 @@ async fn the_funnel_counts_what_the_flows_did_and_each_upsell_step_is_recorded_o
             "{query}: {body}"
         );
     }
+}
+
+/// What a booking's completion, a first listing of upsells and the funnel cost, in-process on
+/// the real SDK against the emulator's table, every DynamoDB call recorded: the completing
+/// write's stream record within 3 sequential round trips, a listing that shows two upsells
+/// within 2, the funnel in 1.
+#[tokio::test]
+async fn the_crm_stays_within_its_sequential_round_trip_budgets() {
+    let _sweep = SWEEP.read().await;
+    let stack = Stack::from_env();
+    let bruno = provider(&stack, "Crm Cost").await;
+    let ana = stack.person("Ana Crm Cost").await;
+    let cat = category("crm-cost");
+    let tap = offer_in(&stack, &bruno, "Service the boiler", 6000, &cat).await;
+    let id = crate::reviews::accepted(&stack, &ana, &tap, "k1").await;
+    crate::reviews::complete(&stack, &bruno, &ana, &id).await;
+
+    let recorder = Recorder::default();
+    let store = recorder.store(&stack).await;
+    let cursors = CursorCodec::new(b"any secret: these cursors are not read back");
+    let crm = Crm {
+        store: &store,
+        followups: &store,
+        offers: &store,
+        cursors: &cursors,
+    };
+    let depth = |from: usize| {
+        round_trips(&recorder.calls()[from..])
+            .into_iter()
+            .max()
+            .unwrap_or(0)
+    };
+
+    // The completing write as the stream brings it (its later writes have moved on since).
+    let booking_id = BookingId::parse(&id, "id").unwrap();
+    let mut completing = store.get_booking(&booking_id).await.unwrap().unwrap();
+    completing.updated_at = completing.completed_at.unwrap();
+    let before = recorder.calls().len();
+    crm.booking_written(&completing, Utc::now()).await.unwrap();
+    let completion = depth(before);
+
+    let me = crate::bookings::caller(&ana, Role::Customer);
+    let before = recorder.calls().len();
+    let page = crm.upsells(&me, 20, None, Utc::now()).await.unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert!(page.items.iter().all(|u| u.shown_at.is_some()));
+    let listing = depth(before);
+
+    let ops = crate::bookings::caller(&ana, Role::Admin);
+    let today = Utc::now().date_naive();
+    let before = recorder.calls().len();
+    let funnel = crm
+        .funnel(
+            &ops,
+            Some(cat),
+            (today - Duration::days(1), today),
+            Period::Day,
+        )
+        .await
+        .unwrap();
+    assert_eq!(funnel.total.counts.upsell_shown, 2);
+    let read = depth(before);
+    println!(
+        "crm cost: a completing write {completion} sequential DynamoDB round trips (budget 3), \
+         a first listing of two upsells {listing} (budget 2), the funnel {read} (budget 1)"
+    );
+    assert!(completion <= 3, "{:?}", recorder.calls());
+    assert!(listing <= 2, "{:?}", recorder.calls());
+    assert_eq!(read, 1, "{:?}", recorder.calls());
 }

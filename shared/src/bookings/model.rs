@@ -811,7 +811,11 @@ impl Booking {
                 parent.customer_id,
                 parent.provider_id,
                 (
-                    format!("Follow-up: {}", parent.title),
+                    // A follow-up of a follow-up keeps its title rather than stacking them.
+                    match parent.source {
+                        Source::FollowUp => parent.title.clone(),
+                        _ => format!("Follow-up: {}", parent.title),
+                    },
                     parent.category.clone(),
                     price.clone(),
                 ),

@@ -652,6 +652,8 @@ impl Bookings<'_> {
                 ..summary
             };
             after.summary = Some(viewed.clone());
+            // The read is this write's change (the CRM log tells it by this).
+            after.updated_at = now;
             after.version += 1;
             if self
                 .store

@@ -9,7 +9,9 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::NaiveDate;
 
 use super::keys as crm_keys;
-use super::model::{DayCounts, Interaction, Upsell, UpsellKind};
+use std::collections::BTreeMap;
+
+use super::model::{DayCounts, Interaction, Stage, Upsell, UpsellKind};
 use super::store::CrmStore;
 use crate::cursor::Position;
 use crate::domain::{BookingId, UserId};
@@ -28,21 +30,32 @@ const ENTITY_UPSELL: &str = "upsell";
 const RECORD_RETRIES: u32 = 8;
 
 impl DynamoStore {
+    /// `ADD`s `counts` to the counters of `category` (`None`: every category) on `day`.
     fn funnel_action(
         &self,
-        category: Option<&str>,
-        interaction: &Interaction,
+        (category, day): (Option<&str>, NaiveDate),
+        counts: &BTreeMap<Stage, u64>,
     ) -> Result<TransactWriteItem> {
-        let day = interaction.at.date_naive();
-        let update = self
+        let mut adds = Vec::new();
+        let mut update = self
             .update(&crm_keys::funnel_day(category, day))
-            .update_expression("SET entity_type = :entity, #day = :day ADD #stage :one")
             .expression_attribute_names("#day", "day")
-            .expression_attribute_names("#stage", interaction.stage.counter())
             .expression_attribute_values(":entity", s(ENTITY_FUNNEL_DAY))
-            .expression_attribute_values(":day", s(day.format("%Y-%m-%d").to_string()))
-            .expression_attribute_values(":one", n(1));
-        let update = update.build().map_err(Error::unexpected)?;
+            .expression_attribute_values(":day", s(day.format("%Y-%m-%d").to_string()));
+        for (i, (stage, count)) in counts.iter().enumerate() {
+            adds.push(format!("#s{i} :n{i}"));
+            update = update
+                .expression_attribute_names(format!("#s{i}"), stage.counter())
+                .expression_attribute_values(format!(":n{i}"), n(*count));
+        }
+        let expression = format!(
+            "SET entity_type = :entity, #day = :day ADD {}",
+            adds.join(", ")
+        );
+        let update = update
+            .update_expression(expression)
+            .build()
+            .map_err(Error::unexpected)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
@@ -73,21 +86,37 @@ impl DynamoStore {
 
 #[async_trait]
 impl CrmStore for DynamoStore {
-    async fn record(&self, interaction: &Interaction) -> Result<bool> {
-        let subject = interaction.subject();
-        let (key, time) = crm_keys::interaction(
-            &interaction.customer_id,
-            interaction.stage,
-            &subject,
-            interaction.at,
-        );
-        let item = to_item(&key, ENTITY_INTERACTION, Some(&time), interaction)?;
-        let mut actions = vec![
-            self.put_action(item, Some("attribute_not_exists(PK)"))?,
-            self.funnel_action(Some(&interaction.category), interaction)?,
-            self.funnel_action(None, interaction)?,
-        ];
-        actions.extend(self.upsell_mark(interaction)?);
+    async fn record_all(&self, interactions: &[Interaction]) -> Result<bool> {
+        if interactions.is_empty() {
+            return Ok(true);
+        }
+        let mut actions = Vec::new();
+        // One update per counter row (a transaction may touch an item once), summing its
+        // interactions per stage.
+        let mut rows: BTreeMap<(Option<&str>, NaiveDate), BTreeMap<Stage, u64>> = BTreeMap::new();
+        for interaction in interactions {
+            let subject = interaction.subject();
+            let (key, time) = crm_keys::interaction(
+                &interaction.customer_id,
+                interaction.stage,
+                &subject,
+                interaction.at,
+            );
+            let item = to_item(&key, ENTITY_INTERACTION, Some(&time), interaction)?;
+            actions.push(self.put_action(item, Some("attribute_not_exists(PK)"))?);
+            actions.extend(self.upsell_mark(interaction)?);
+            let day = interaction.at.date_naive();
+            for category in [Some(interaction.category.as_str()), None] {
+                *rows
+                    .entry((category, day))
+                    .or_default()
+                    .entry(interaction.stage)
+                    .or_default() += 1;
+            }
+        }
+        for (row, counts) in &rows {
+            actions.push(self.funnel_action(*row, counts)?);
+        }
         self.transact_conditional_retrying(actions, RECORD_RETRIES)
             .await
     }

@@ -178,7 +178,10 @@ impl Interaction {
 /// - its creation (version 1) is an intake, unless it is a job's (the job was the intake);
 /// - `accepted` is a session booked (and, bought through an upsell, that upsell purchased);
 /// - the completing write is a session completed;
-/// - the summary's first read by the customer is a summary viewed.
+/// - the write of the summary's first read by the customer is a summary viewed.
+///
+/// The last two are told by their write's time (`updatedAt`), so the booking's later writes
+/// imply nothing again.
 pub fn implied(booking: &Booking) -> Vec<Interaction> {
     let mut implied = Vec::new();
     if booking.version == 1 && booking.source != Source::JobApplication {
@@ -203,7 +206,8 @@ pub fn implied(booking: &Booking) -> Vec<Interaction> {
     if let Some(at) = just_completed(booking) {
         implied.push(Interaction::of(booking, Stage::SessionCompleted, at));
     }
-    if let Some(at) = booking.summary.as_ref().and_then(|s| s.viewed_at) {
+    let viewed = booking.summary.as_ref().and_then(|s| s.viewed_at);
+    if let Some(at) = viewed.filter(|at| *at == booking.updated_at) {
         implied.push(Interaction::of(booking, Stage::SummaryViewed, at));
     }
     implied

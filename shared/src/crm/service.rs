@@ -11,7 +11,7 @@ use super::model::{
     Funnel, Interaction, Period, Stage, Upsell, UpsellKind, implied, just_completed, range,
     recommended,
 };
-use super::store::CrmStore;
+use super::store::{CrmStore, RECORD_AT_ONCE};
 use crate::auth::Caller;
 use crate::bookings::model::{Booking, PurchaseRequest};
 use crate::bookings::service::{Bookings, Purchase};
@@ -135,16 +135,39 @@ impl Crm<'_> {
         let scope = format!("upsells:{}", caller.user_id);
         let after = cursor.map(|c| self.cursors.decode(&scope, c)).transpose()?;
         let page = self.store.upsells_of(&caller.user_id, limit, after).await?;
-        let items = futures::future::try_join_all(
-            page.items
-                .into_iter()
-                .map(|upsell| self.reach(upsell, Stage::UpsellShown, now)),
-        )
-        .await?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for chunk in page.items.chunks(RECORD_AT_ONCE) {
+            items.extend(self.show(chunk, now).await?);
+        }
         Ok(UpsellPage {
             items,
             next_cursor: page.next.map(|p| self.cursors.encode(&scope, &p)),
         })
+    }
+
+    /// `upsells` with the ones not shown before recorded as shown now: in one transaction
+    /// (its counter rows are hot: one write rather than one per upsell), or one by one when
+    /// a concurrent listing recorded some of them first.
+    async fn show(&self, upsells: &[Upsell], now: DateTime<Utc>) -> Result<Vec<Upsell>> {
+        let new: Vec<Interaction> = upsells
+            .iter()
+            .filter(|u| !u.reached(Stage::UpsellShown))
+            .map(|u| Interaction::upsell(u, Stage::UpsellShown, now))
+            .collect();
+        if self.store.record_all(&new).await? {
+            return Ok(upsells
+                .iter()
+                .map(|u| match u.shown_at {
+                    Some(_) => u.clone(),
+                    None => u.clone().with(Stage::UpsellShown, now),
+                })
+                .collect());
+        }
+        let mut shown = Vec::with_capacity(upsells.len());
+        for upsell in upsells {
+            shown.push(self.reach(upsell.clone(), Stage::UpsellShown, now).await?);
+        }
+        Ok(shown)
     }
 
     /// `POST /me/upsells/{bookingId}/{kind}/click`: the caller opens one of their

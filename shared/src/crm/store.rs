@@ -9,13 +9,23 @@ use crate::domain::{BookingId, UserId};
 use crate::error::Result;
 use crate::store::Page;
 
+/// The most interactions recorded in one transaction: each takes two of its 100 actions at
+/// most, and the counter rows one per category and one for all.
+pub const RECORD_AT_ONCE: usize = 24;
+
 /// The interaction log, its counters and the upsells.
 #[async_trait]
 pub trait CrmStore: Send + Sync {
-    /// Records `interaction` once, in one transaction with its day's counters (its category's
-    /// and every category's) and, for an upsell stage, the upsell's own record of it;
-    /// `false` when it was recorded before (nothing is counted twice).
-    async fn record(&self, interaction: &Interaction) -> Result<bool>;
+    /// Records `interactions` (at most [`RECORD_AT_ONCE`]), each once, in one transaction with
+    /// their days' counters (their categories' and every category's, summed per row) and,
+    /// for an upsell stage, the upsell's own record of it; `false`, recording none, when one
+    /// of them was recorded before (nothing is counted twice).
+    async fn record_all(&self, interactions: &[Interaction]) -> Result<bool>;
+
+    /// Records one interaction (see [`CrmStore::record_all`]).
+    async fn record(&self, interaction: &Interaction) -> Result<bool> {
+        self.record_all(std::slice::from_ref(interaction)).await
+    }
     /// A customer's interactions, newest first.
     async fn interactions_of(
         &self,
