@@ -632,6 +632,15 @@ impl Person {
 }
 
 impl Stack {
+    /// A new signed-in person with the admin role (their token carries it).
+    pub async fn admin(&self, tag: &str) -> Person {
+        let person = self.person(tag).await;
+        Person {
+            token: self.admin_token(&person.user_id(), &person.refresh).await,
+            ..person
+        }
+    }
+
     /// A brand-new user.
     pub async fn person(&self, tag: &str) -> Person {
         let email = unique_email(&tag.to_lowercase());

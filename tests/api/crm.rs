@@ -17,15 +17,6 @@ use serde_json::{Value, json};
 use crate::bookings::{SWEEP, booking_when, category, offer_in, purchase};
 use crate::reviews::provider;
 
-/// A person with the admin role.
-async fn admin(stack: &Stack, tag: &str) -> Person {
-    let ops = stack.person(tag).await;
-    Person {
-        token: stack.admin_token(&ops.user_id(), &ops.refresh).await,
-        ..ops
-    }
-}
-
 /// The funnel of `category` over yesterday to tomorrow (UTC), as `who` reads it.
 async fn funnel(stack: &Stack, who: &Person, category: &str, period: &str) -> (u16, Value) {
     let today = Utc::now().date_naive();
@@ -77,7 +68,7 @@ fn stages(log: &Value) -> Vec<(String, String)> {
 async fn the_funnel_counts_what_the_flows_did_and_each_upsell_step_is_recorded_once() {
     let _sweep = SWEEP.read().await;
     let stack = Stack::from_env();
-    let ops = admin(&stack, "Ops Funnel").await;
+    let ops = stack.admin("Ops Funnel").await;
     let bruno = provider(&stack, "Funnel").await;
     let ana = stack.person("Ana Funnel").await;
     let cara = stack.person("Cara Funnel").await;

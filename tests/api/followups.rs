@@ -46,15 +46,6 @@ async fn set_premium(stack: &Stack, admin: &Person, who: &str, premium: bool) ->
         .await
 }
 
-/// A person with the admin role.
-async fn admin(stack: &Stack, tag: &str) -> Person {
-    let ops = stack.person(tag).await;
-    Person {
-        token: stack.admin_token(&ops.user_id(), &ops.refresh).await,
-        ..ops
-    }
-}
-
 /// A provider, a customer and a completed booking between them (its id).
 async fn completed(stack: &Stack, tag: &str) -> (Person, Person, String) {
     let bruno = provider(stack, tag).await;
@@ -70,7 +61,7 @@ async fn a_premium_customer_s_follow_up_is_free_accepted_at_once_and_in_the_pare
     let _sweep = SWEEP.read().await;
     let _settings = SETTINGS.read().await;
     let stack = Stack::from_env();
-    let ops = admin(&stack, "Ops Premium").await;
+    let ops = stack.admin("Ops Premium").await;
     let (bruno, ana, parent) = completed(&stack, "Premium").await;
     let eve = stack.person("Eve Premium").await;
 
@@ -152,7 +143,7 @@ async fn a_follow_up_is_charged_at_the_admins_price_and_opens_only_within_the_wi
     let _sweep = SWEEP.read().await;
     let _settings = SETTINGS.write().await;
     let stack = Stack::from_env();
-    let ops = admin(&stack, "Ops Window").await;
+    let ops = stack.admin("Ops Window").await;
     let (bruno, ana, parent) = completed(&stack, "Window").await;
 
     // Admins set the window and price; nobody else, and only sensible values.

@@ -306,11 +306,7 @@ async fn helpful_votes_count_once_the_provider_replies_once_and_admins_hide_abus
     let bruno = provider(&stack, "Votes").await;
     let ana = stack.person("Ana Votes").await;
     let eve = stack.person("Eve Votes").await;
-    let ops = stack.person("Ops Votes").await;
-    let ops = Person {
-        token: stack.admin_token(&ops.user_id(), &ops.refresh).await,
-        ..ops
-    };
+    let ops = stack.admin("Ops Votes").await;
     let tap = offer(&stack, &bruno, "Fix a leaking tap", 4500).await;
     let id = accepted(&stack, &ana, &tap, "k1").await;
     complete(&stack, &bruno, &ana, &id).await;

@@ -456,11 +456,7 @@ async fn an_accepted_session_is_reminded_its_late_provider_nudged_support_alerte
     let stack = Stack::from_env();
     let (bruno, tap, _, date) = bookable(&stack, "Session").await;
     let ana = stack.person("Ana Session").await;
-    let ops = stack.person("Ops Session").await;
-    let ops = Person {
-        token: stack.admin_token(&ops.user_id(), &ops.refresh).await,
-        ..ops
-    };
+    let ops = stack.admin("Ops Session").await;
     let (status, body) = stack
         .call(
             "PUT",

@@ -104,7 +104,8 @@ pub struct FollowUpSettingsRequest {
     pub window_days: u32,
     /// Minor units of the parent's currency: 100 to 50,000.
     #[schema(minimum = 100, maximum = 50_000)]
-    pub price_amount: i64,
+    #[serde(deserialize_with = "crate::domain::whole::u32")]
+    pub price_amount: u32,
 }
 
 impl FollowUpSettingsRequest {
@@ -116,7 +117,8 @@ impl FollowUpSettingsRequest {
                 format!("from 1 to {MAX_WINDOW_DAYS} days"),
             ));
         }
-        if !(MIN_PRICE..=MAX_PRICE).contains(&self.price_amount) {
+        let price = i64::from(self.price_amount);
+        if !(MIN_PRICE..=MAX_PRICE).contains(&price) {
             return Err(Error::field(
                 "priceAmount",
                 format!("from {MIN_PRICE} to {MAX_PRICE} minor units"),
@@ -124,7 +126,7 @@ impl FollowUpSettingsRequest {
         }
         Ok(FollowUpSettings {
             window_days: self.window_days,
-            price_amount: self.price_amount,
+            price_amount: price,
             updated_at: Some(now),
         })
     }
@@ -313,5 +315,9 @@ mod tests {
             .unwrap_err();
             assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == field));
         }
+        // JSON Schema's integers may be written with a zero fraction.
+        let read: FollowUpSettingsRequest =
+            serde_json::from_str(r#"{"windowDays": 75.0, "priceAmount": 1115.0}"#).unwrap();
+        assert_eq!(read.settings(at).unwrap().price_amount, 1115);
     }
 }
