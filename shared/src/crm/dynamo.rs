@@ -4,13 +4,13 @@
 //! conditioned on that stage not being recorded yet: counted exactly once, whatever is
 //! retried or redelivered. The counters are hot items, so conflicts are retried with jitter.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::NaiveDate;
 
 use super::keys as crm_keys;
-use std::collections::BTreeMap;
-
 use super::model::{DayCounts, Interaction, Stage, Upsell, UpsellKind};
 use super::store::CrmStore;
 use crate::cursor::Position;

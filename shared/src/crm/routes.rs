@@ -11,8 +11,8 @@ use crate::lambda::init_stripe;
 use crate::routes::{Access, Allow, Feature, Function, Stream, Trigger};
 use crate::{serve_http, serve_stream};
 
-/// Records an interaction: its put, its counters and (upsell stages) the upsell's update,
-/// in one transaction.
+/// Reads a customer's upsells (Query, GetItem) and records interactions: each one's put, its
+/// counters and the upsell's update, in one transaction.
 const RECORD: &[&str] = &["GetItem", "Query", "PutItem", "UpdateItem"];
 
 /// Built into the `offers` binary.
@@ -23,7 +23,12 @@ pub const FEATURE: Feature = Feature {
             name: "record-interactions",
             description: "Records in the customers' CRM logs what each booking write implies (intake, session booked, completed, summary viewed, upsell purchased), once each with the funnel's counters; a completion leaves its upsell recommendations.",
             trigger: Trigger::Stream(Stream::written(ENTITY_BOOKING)),
-            allow: &[Allow::Table(RECORD), Allow::ReadStream],
+            // GetItem: the follow-up settings, the premium flag and the offer a completion's
+            // upsells are priced from.
+            allow: &[
+                Allow::Table(&["GetItem", "PutItem", "UpdateItem"]),
+                Allow::ReadStream,
+            ],
             env: &[],
             timeout: Some(60),
             run: serve_stream!(CrmApi::new, booking_written),

@@ -1,6 +1,7 @@
-//! CRM use cases: recording what the bookings' and jobs' writes imply (stream consumers),
-//! the customer's upsells (listed: shown; opened: clicked; bought through the purchase
-//! flows: purchased once paid), and the admins' funnel and interaction logs.
+//! CRM use cases: recording what the bookings' writes imply (their stream consumer; a job's
+//! intake is recorded by the jobs' own consumer, through the store alone), the customer's
+//! upsells (listed: shown; opened: clicked; bought through the purchase flows: purchased once
+//! paid), and the admins' funnel and interaction logs.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -20,7 +21,6 @@ use crate::domain::{BookingId, UserId};
 use crate::error::{Error, Result};
 use crate::followups::model::{FollowUpKind, FollowUpRequest};
 use crate::followups::store::FollowUpStore;
-use crate::jobs::model::Job;
 use crate::offers::store::OfferStore;
 
 /// What the CRM functions need.
@@ -84,11 +84,6 @@ impl Crm<'_> {
             self.record(&interaction).await?;
         }
         Ok(())
-    }
-
-    /// Records a job's posting: its poster's intake.
-    pub async fn job_posted(&self, job: &Job) -> Result<()> {
-        self.record(&Interaction::job_posted(job)).await
     }
 
     async fn record(&self, interaction: &Interaction) -> Result<()> {
