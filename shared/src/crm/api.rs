@@ -12,7 +12,7 @@ use super::service::Crm;
 use crate::bookings::model::Booking;
 use crate::cursor::CursorCodec;
 use crate::domain::{BookingId, UserId};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::lambda::http::{HttpRequest, HttpResponse};
 use crate::lambda::{Init, now};
 use crate::me::service::page_size;
@@ -27,19 +27,13 @@ pub struct CrmApi {
 /// The upsell a path names: `{bookingId}` and `{kind}`.
 pub fn addressed(req: &HttpRequest) -> Result<(BookingId, UpsellKind)> {
     let booking = BookingId::parse(req.path_param("bookingId"), "bookingId")?;
-    let raw = req.path_param("kind");
-    let kind = serde_json::from_value(serde_json::Value::String(raw.to_owned()))
-        .map_err(|_| Error::field("kind", format!("unknown kind '{raw}'")))?;
-    Ok((booking, kind))
+    Ok((booking, req.path_enum("kind")?))
 }
 
 /// An optional `YYYY-MM-DD` query parameter.
 fn day(req: &HttpRequest, name: &str) -> Result<Option<NaiveDate>> {
     req.query(name)
-        .map(|raw| {
-            raw.parse()
-                .map_err(|_| Error::field(name, "a date, YYYY-MM-DD"))
-        })
+        .map(|raw| crate::scheduling::service::date(Some(raw), name))
         .transpose()
 }
 

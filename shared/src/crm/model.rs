@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::bookings::model::{Booking, BookingState, Source};
 use crate::domain::{BookingId, JobId, OfferId, UserId};
 use crate::error::Error;
+use crate::followups::model::FollowUpTerms;
 use crate::jobs::model::Job;
 use crate::offers::model::{Money, Offer, OfferStatus};
 
@@ -276,13 +277,13 @@ impl Upsell {
         }
     }
 
-    /// It with `stage` recorded at `at` (as the store wrote it).
+    /// It with `stage` recorded at `at`, unless it was before (as the store writes it: once).
     pub fn with(mut self, stage: Stage, at: DateTime<Utc>) -> Self {
         match stage {
-            Stage::UpsellShown => self.shown_at = Some(at),
-            Stage::UpsellClicked => self.clicked_at = Some(at),
-            _ => {}
-        }
+            Stage::UpsellShown => self.shown_at.get_or_insert(at),
+            Stage::UpsellClicked => self.clicked_at.get_or_insert(at),
+            _ => return self,
+        };
         self
     }
 
@@ -295,12 +296,12 @@ impl Upsell {
     }
 }
 
-/// What a completed booking recommends to its customer, at `now`: a follow-up (at the
-/// follow-up `price`, until `window_closes`) and, when it was an offer still on sale, the
-/// same offer again.
+/// What a completed booking recommends to its customer, at `now`: a follow-up (on the
+/// customer's follow-up `terms`: their price, until the window closes) and, when it was an
+/// offer still on sale, the same offer again.
 pub fn recommended(
     booking: &Booking,
-    follow_up: (Money, DateTime<Utc>),
+    terms: FollowUpTerms,
     offer: Option<&Offer>,
     now: DateTime<Utc>,
 ) -> Vec<Upsell> {
@@ -321,14 +322,13 @@ pub fn recommended(
         purchased_at: None,
         purchase_booking_id: None,
     };
-    let (price, closes) = follow_up;
     let mut upsells = vec![Upsell {
-        expires_at: Some(closes),
+        expires_at: terms.window_closes_at,
         ..base(
             UpsellKind::FollowUp,
             format!("A follow-up on '{}'", booking.title),
             "Ask the same provider a quick question, a small extension or about a new issue, in the same conversation.",
-            price,
+            terms.price,
         )
     }];
     let on_sale = offer.filter(|o| {
@@ -506,16 +506,7 @@ pub struct Funnel {
 
 /// Checks a funnel's range: `from` ≤ `to`, at most [`MAX_FUNNEL_DAYS`] days.
 pub fn range(from: NaiveDate, to: NaiveDate) -> Result<(NaiveDate, NaiveDate), Error> {
-    if to < from {
-        return Err(Error::field("to", "on or after `from`"));
-    }
-    if (to - from).num_days() >= MAX_FUNNEL_DAYS {
-        return Err(Error::field(
-            "to",
-            format!("at most {MAX_FUNNEL_DAYS} days after `from`"),
-        ));
-    }
-    Ok((from, to))
+    crate::domain::day_range(from, to, MAX_FUNNEL_DAYS)
 }
 
 impl Funnel {

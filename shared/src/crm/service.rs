@@ -3,7 +3,7 @@
 //! upsells (listed: shown; opened: clicked; bought through the purchase flows: purchased once
 //! paid), and the admins' funnel and interaction logs.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use tracing::{info, instrument};
 use utoipa::ToSchema;
@@ -110,10 +110,7 @@ impl Crm<'_> {
             offer
         )?;
         let terms = settings.terms(booking, premium.premium, now);
-        let closes = terms
-            .window_closes_at
-            .unwrap_or_else(|| now + Duration::days(i64::from(settings.window_days)));
-        let upsells = recommended(booking, (terms.price, closes), offer.as_ref(), now);
+        let upsells = recommended(booking, terms, offer.as_ref(), now);
         self.store.put_upsells(&upsells).await
     }
 
@@ -152,10 +149,7 @@ impl Crm<'_> {
         if self.store.record_all(&new).await? {
             return Ok(upsells
                 .iter()
-                .map(|u| match u.shown_at {
-                    Some(_) => u.clone(),
-                    None => u.clone().with(Stage::UpsellShown, now),
-                })
+                .map(|u| u.clone().with(Stage::UpsellShown, now))
                 .collect());
         }
         let mut shown = Vec::with_capacity(upsells.len());

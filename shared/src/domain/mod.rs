@@ -18,6 +18,26 @@ pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
 }
+/// The days `from` to `to` (both included) a query may cover: `from` first, at most
+/// `max_days` days; errors name `to`.
+pub fn day_range(
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    max_days: i64,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), crate::error::Error> {
+    use crate::error::Error;
+    if to < from {
+        return Err(Error::field("to", "on or after from"));
+    }
+    if (to - from).num_days() >= max_days {
+        return Err(Error::field(
+            "to",
+            format!("at most {max_days} days from `from`, both included"),
+        ));
+    }
+    Ok((from, to))
+}
+
 pub use ids::{
     BookingId, ConnectionId, FileId, JobId, MessageId, NotificationId, OfferId, RoomId, SessionId,
     UserId,

@@ -160,12 +160,12 @@ impl HttpRequest {
 
     /// A snake_case enum from a query parameter; anything else is a 400 naming it.
     pub fn query_enum<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
-        self.query(name)
-            .map(|raw| {
-                serde_json::from_value(serde_json::Value::String(raw.to_owned()))
-                    .map_err(|_| Error::field(name, format!("unknown {name} '{raw}'")))
-            })
-            .transpose()
+        self.query(name).map(|raw| wire_enum(raw, name)).transpose()
+    }
+
+    /// A snake_case enum from a path parameter; anything else is a 400 naming it.
+    pub fn path_enum<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<T> {
+        wire_enum(self.path_param(name), name)
     }
 
     /// A boolean query parameter: absent is `false`; only `true` and `false` are accepted, so a
@@ -389,6 +389,13 @@ where
         },
     ))
     .await
+}
+
+/// `raw` read as the snake_case enum it names on the wire; anything else is a 400 naming
+/// the parameter `name`.
+fn wire_enum<T: serde::de::DeserializeOwned>(raw: &str, name: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(raw.to_owned()))
+        .map_err(|_| Error::field(name, format!("unknown {name} '{raw}'")))
 }
 
 #[cfg(test)]

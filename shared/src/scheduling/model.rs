@@ -373,16 +373,7 @@ pub fn priced(base: &Money, hundredths: u32) -> Money {
 /// The dates `from` to `to` (inclusive) a slot query may cover: `from` first, at most
 /// [`MAX_RANGE_DAYS`] days.
 pub fn range(from: NaiveDate, to: NaiveDate) -> Result<(NaiveDate, NaiveDate), Error> {
-    if to < from {
-        return Err(Error::field("to", "on or after from"));
-    }
-    if (to - from).num_days() >= MAX_RANGE_DAYS {
-        return Err(Error::field(
-            "to",
-            format!("at most {MAX_RANGE_DAYS} days from `from`, both included"),
-        ));
-    }
-    Ok((from, to))
+    crate::domain::day_range(from, to, MAX_RANGE_DAYS)
 }
 
 impl Availability {
