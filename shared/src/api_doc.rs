@@ -36,7 +36,7 @@ use crate::crm::model::{
     Conversion, Funnel, FunnelRow, Interaction, Period, Stage, StageCounts, Upsell, UpsellKind,
     UpsellRef,
 };
-use crate::crm::service::{InteractionPage, UpsellPage, UpsellPurchaseRequest};
+use crate::crm::service::{InteractionPage, UpsellPage, UpsellPurchase, UpsellPurchaseRequest};
 use crate::domain::{
     BookingId, FileId, JobId, MessageId, NotificationId, OfferId, ProfilePatch, Role, RoomId, User,
     UserId,
@@ -46,7 +46,7 @@ use crate::files::model::{FileRecord, FileStatus, Purpose, UploadRequest};
 use crate::files::service::{DownloadLink, UploadTicket};
 use crate::followups::model::{
     FollowUp, FollowUpKind, FollowUpRequest, FollowUpSettings, FollowUpSettingsRequest,
-    FollowUpTerms, Premium, PremiumRequest,
+    FollowUpTerms, Premium, PremiumCheckout, PremiumRequest, PremiumUpgrade, UpgradeState,
 };
 use crate::jobs::model::{
     Application, ApplicationInput, ApplicationState, Job, JobPatch, JobState, PostJob, Window,
@@ -458,15 +458,17 @@ mod paths {
         responses((status = 201, body = Purchase), (status = 200, body = Purchase, description = "an earlier follow-up with the same key"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64))), (status = 502, body = ErrorBody)))]
     fn open_follow_up() {}
 
-    /// The follow-up window and price (admins; 403 for anyone else): 14 days and 900 minor
-    /// units until set.
+    /// The follow-up window and price, and the premium upgrade's price (admins; 403 for
+    /// anyone else): 14 days, 900 and 4,900 minor units until set.
     #[utoipa::path(get, path = "/admin/follow-up-settings", tag = "follow-ups",
         responses((status = 200, body = FollowUpSettings), (status = 403, body = ErrorBody)))]
     fn get_follow_up_settings() {}
 
     /// Sets the follow-up window (1 to 90 days after the parent's completion) and price (100
-    /// to 50,000 minor units of the parent's currency) (admins; 403 for anyone else; 400
-    /// names the field). Follow-ups opened from now on use them.
+    /// to 50,000 minor units of the parent's currency), and the premium upgrade's price (100
+    /// to 100,000 minor units of the recommending booking's currency; 4,900 when absent)
+    /// (admins; 403 for anyone else; 400 names the field). Follow-ups opened and upsells
+    /// recommended from now on use them.
     #[utoipa::path(put, path = "/admin/follow-up-settings", tag = "follow-ups", request_body = FollowUpSettingsRequest,
         responses((status = 200, body = FollowUpSettings), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
     fn set_follow_up_settings() {}
@@ -478,11 +480,20 @@ mod paths {
         responses((status = 200, body = Premium), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
     fn set_premium() {}
 
+    /// Whether the caller is premium (their follow-ups free). After paying a premium upgrade,
+    /// a client reads this until `premium` is true: the webhook sets it when Stripe reports
+    /// the payment.
+    #[utoipa::path(get, path = "/me/premium", tag = "follow-ups",
+        responses((status = 200, body = Premium)))]
+    fn get_premium() {}
+
     /// The caller's upsell recommendations, newest booking first. Each completed booking
-    /// leaves its customer a `follow_up` (until the follow-up window closes, `expiresAt`) and,
-    /// when it was an offer still on sale, a `maintenance_plan` (the same offer again). The
-    /// first listing of each is recorded as shown (`shownAt`, once, in the CRM log and the
-    /// funnel). Continue while `nextCursor` is present.
+    /// leaves its customer a `follow_up` (until the follow-up window closes, `expiresAt`),
+    /// when it was an offer still on sale a `maintenance_plan` (the same offer again), and,
+    /// unless the customer is premium, a `premium_upgrade` (left out of the listing once the
+    /// customer is premium, unless bought through it). The first listing of each is recorded
+    /// as shown (`shownAt`, once, in the CRM log and the funnel). Continue while `nextCursor`
+    /// is present.
     #[utoipa::path(get, path = "/me/upsells", tag = "crm",
         params(("limit" = Option<u32>, Query, description = "1 to 100, default 20", minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page; absent or empty: the first page")),
         responses((status = 200, body = UpsellPage)))]
@@ -500,15 +511,21 @@ mod paths {
     /// answering as that flow does: a `follow_up` opens a follow-up of the booking
     /// (`question` required, `followUpKind` optional; see `POST /bookings/{id}/follow-ups`:
     /// free for premium customers, its window applies), a `maintenance_plan` buys the offer
-    /// again (see `POST /offers/{id}/purchase`). The new booking names the upsell (`upsell`);
-    /// once it is paid (or accepted free) the upsell is recorded as purchased
-    /// (`purchasedAt`, `purchaseBookingId`), once, however many are bought. The same
-    /// `idempotencyKey` again answers 200 with the same booking. 400 names the field; 404 for
-    /// anyone else's or an unknown one (or an offer no longer on sale); 409 and 429 as the
-    /// flow it goes through; 502 when Stripe cannot be reached.
+    /// again (see `POST /offers/{id}/purchase`); both answer a `Purchase` (`booking`,
+    /// `paymentIntentId`, `clientSecret`), and the new booking names the upsell (`upsell`).
+    /// A `premium_upgrade` answers a `PremiumCheckout` (`premiumUpgrade`, `paymentIntentId`,
+    /// `clientSecret`) at the recommended price: once Stripe reports the payment the caller
+    /// is premium (`GET /me/premium`); a failed payment leaves it payable with the same
+    /// secret; 409 when the caller is premium already. Once the booking or upgrade is paid
+    /// (or a follow-up accepted free) the upsell is recorded as purchased (`purchasedAt`,
+    /// and `purchaseBookingId` for a booking), once, however many are bought. The same
+    /// `idempotencyKey` again answers 200 with the same booking or upgrade; a key used for
+    /// another purchase is a 409. 400 names the field; 404 for anyone else's or an unknown
+    /// one (or an offer no longer on sale); 409 and 429 as the flow it goes through; 502 when
+    /// Stripe cannot be reached (retry with the same key).
     #[utoipa::path(post, path = "/me/upsells/{bookingId}/{kind}/purchase", tag = "crm", request_body = UpsellPurchaseRequest,
         params(("bookingId" = BookingId, Path, description = "the completed booking that recommends it"), ("kind" = UpsellKind, Path, description = "which recommendation")),
-        responses((status = 201, body = Purchase), (status = 200, body = Purchase, description = "an earlier purchase with the same key"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64))), (status = 502, body = ErrorBody)))]
+        responses((status = 201, body = UpsellPurchase), (status = 200, body = UpsellPurchase, description = "an earlier purchase with the same key"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody, headers(("retry-after" = u64))), (status = 502, body = ErrorBody)))]
     fn purchase_upsell() {}
 
     /// The CRM funnel (admins; 403 for anyone else): how many times each stage was reached
@@ -1321,8 +1338,8 @@ impl Modify for BearerAuth {
     info(title = "gigwire API", description = "HTTP API of the gigwire marketplace backend. \
         Real-time events travel over the WebSocket API (connect with `?token=<access token>`); \
         their messages are the `ClientMessage` and `ServerEvent` schemas."),
-    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::submit_review, paths::list_booking_reviews, paths::list_provider_reviews, paths::vote_review, paths::reply_review, paths::hide_review, paths::get_follow_up_terms, paths::open_follow_up, paths::get_follow_up_settings, paths::set_follow_up_settings, paths::set_premium, paths::list_upsells, paths::click_upsell, paths::purchase_upsell, paths::get_crm_funnel, paths::list_customer_interactions, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::set_availability, paths::get_availability, paths::list_offer_slots, paths::book_slot, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::accept_application, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::accept_booking, paths::pay_booking, paths::get_session_settings, paths::set_session_settings, paths::decline_booking, paths::start_booking, paths::deliver_booking, paths::submit_summary, paths::get_summary, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
-    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState, Interval, Week, Override, Slot, Schedule, SavedCard, SessionSettings, SessionSettingsRequest, Summary, Review, Reply, Hidden, Rating, BookingReviews, ReviewPage, ReviewRequest, ReplyRequest, HideRequest, FirstResponse, FollowUp, FollowUpKind, FollowUpRequest, FollowUpSettings, FollowUpSettingsRequest, FollowUpTerms, Premium, PremiumRequest, Stage, UpsellKind, UpsellRef, Interaction, Upsell, StageCounts, Conversion, FunnelRow, Period, Funnel, UpsellPage, InteractionPage, UpsellPurchaseRequest)),
+    paths(paths::request_code, paths::verify_code, paths::refresh, paths::logout, paths::get_me, paths::update_me, paths::list_sessions, paths::create_upload, paths::complete_upload, paths::get_file, paths::delete_file, paths::create_room, paths::list_rooms, paths::unread, paths::get_room, paths::update_room, paths::add_members, paths::remove_member, paths::update_membership, paths::mark_read, paths::history, paths::send_message, paths::edit_message, paths::delete_message, paths::add_reaction, paths::remove_reaction, paths::list_notifications, paths::notification_count, paths::mark_notifications_read, paths::mark_notifications_seen, paths::click_notification, paths::delete_notification, paths::notification_preferences, paths::update_notification_preferences, paths::notification_stats, paths::register_device, paths::unregister_device, paths::subscribe, paths::unsubscribe, paths::list_subscriptions, paths::broadcast_notification, paths::open_notification_link, paths::put_provider_profile, paths::get_provider_profile, paths::list_provider_offers, paths::submit_review, paths::list_booking_reviews, paths::list_provider_reviews, paths::vote_review, paths::reply_review, paths::hide_review, paths::get_follow_up_terms, paths::open_follow_up, paths::get_follow_up_settings, paths::set_follow_up_settings, paths::set_premium, paths::get_premium, paths::list_upsells, paths::click_upsell, paths::purchase_upsell, paths::get_crm_funnel, paths::list_customer_interactions, paths::create_offer, paths::list_offers, paths::get_offer, paths::update_offer, paths::delete_offer, paths::set_availability, paths::get_availability, paths::list_offer_slots, paths::book_slot, paths::post_job, paths::list_jobs, paths::list_my_jobs, paths::get_job, paths::update_job, paths::cancel_job, paths::apply_to_job, paths::withdraw_application, paths::list_job_applications, paths::list_my_applications, paths::accept_application, paths::purchase_offer, paths::list_bookings, paths::list_payments, paths::get_booking, paths::accept_booking, paths::pay_booking, paths::get_session_settings, paths::set_session_settings, paths::decline_booking, paths::start_booking, paths::deliver_booking, paths::submit_summary, paths::get_summary, paths::confirm_booking, paths::cancel_booking, paths::refund_booking, paths::stripe_webhook, paths::start_payout_onboarding, paths::refresh_payout_onboarding, paths::get_payout_account, paths::get_payout_balance, paths::withdraw_payout, paths::list_payouts, paths::get_earnings, paths::get_commission_rates, paths::set_commission_rates, paths::get_commission_report),
+    components(schemas(ErrorBody, ErrorDetail, Role, User, SessionView, ClientMessage, ServerEvent, Purpose, FileStatus, FormField, RoomKind, SubjectType, MemberRole, MessageKind, Attachment, Reaction, MessagePreview, TypingState, ReceiptKind, PresenceStatus, RoomChange, MemberPresence, RoomSummary, Peer, Kind, Channel, ChannelSwitches, QuietHours, Preferences, StatsRow, Platform, Money, OfferStatus, ServiceArea, BookingState, Source, PartyRole, Timer, TimerKind, RefundInfo, Account, Entry, LedgerStep, WebhookOutcome, PaymentState, TransferInfo, DisputeInfo, DisputeStatus, AccountState, PayoutAccount, CategoryRate, Amount, EarningsLine, PaymentLine, JobState, Window, ApplicationState, Interval, Week, Override, Slot, Schedule, SavedCard, SessionSettings, SessionSettingsRequest, Summary, Review, Reply, Hidden, Rating, BookingReviews, ReviewPage, ReviewRequest, ReplyRequest, HideRequest, FirstResponse, FollowUp, FollowUpKind, FollowUpRequest, FollowUpSettings, FollowUpSettingsRequest, FollowUpTerms, Premium, PremiumRequest, UpgradeState, PremiumUpgrade, PremiumCheckout, UpsellPurchase, Stage, UpsellKind, UpsellRef, Interaction, Upsell, StageCounts, Conversion, FunnelRow, Period, Funnel, UpsellPage, InteractionPage, UpsellPurchaseRequest)),
     modifiers(&BearerAuth, &DeclaredSecurity, &StandardResponses, &Links),
     tags((name = "auth", description = "Email one-time-code sign-in and tokens"), (name = "me", description = "The signed-in user"), (name = "files", description = "Uploads and downloads"), (name = "chat", description = "Rooms, members and messages; live events travel over the WebSocket"), (name = "notifications", description = "In-app inbox and notification preferences"), (name = "offers", description = "Provider profiles and fixed-price offers"), (name = "bookings", description = "Purchases, bookings, their steps and money; Stripe's webhook"), (name = "payouts", description = "Providers' Stripe accounts, commission rates and reports"), (name = "jobs", description = "Customers' jobs (leads), listed by category; followers of a category are told"), (name = "scheduling", description = "Providers' availability and their offers' free slots"), (name = "reviews", description = "Double-blind reviews of completed bookings and providers' ratings"), (name = "follow-ups", description = "Follow-up requests on completed bookings; the admins' window, price and premium customers"), (name = "crm", description = "Customers' upsell recommendations; the admins' funnel and interaction logs"))
 )]

@@ -69,6 +69,7 @@ pub const HTTP_ROUTES: &[(&str, &str)] = &[
     ("GET", "/me/payouts/balance"),
     ("POST", "/me/payouts/onboarding"),
     ("POST", "/me/payouts/onboarding/refresh"),
+    ("GET", "/me/premium"),
     ("PUT", "/me/provider-profile"),
     ("GET", "/me/sessions"),
     ("GET", "/me/subscriptions"),

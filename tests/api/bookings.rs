@@ -169,6 +169,7 @@ impl InProcessBookings {
             cursors: &self.cursors,
             accounts: &services.store,
             connect: &self.payments,
+            followups: &services.store,
         }
     }
 }
@@ -1035,7 +1036,7 @@ async fn a_delivered_booking_completes_by_itself_after_48_hours() {
 }
 
 /// Posts `payload` to the stack's webhook, signed with the stack's secret now.
-async fn signed_webhook(stack: &Stack, payload: &str) -> (u16, Value) {
+pub(crate) async fn signed_webhook(stack: &Stack, payload: &str) -> (u16, Value) {
     let header = gigwire_payments::webhook::sign(
         payload.as_bytes(),
         &stack.stripe().webhook_secret,

@@ -128,11 +128,11 @@ async fn the_funnel_counts_what_the_flows_did_and_each_upsell_step_is_recorded_o
     );
     assert_eq!(seen["periods"].as_array().unwrap().len(), 1, "{seen}");
 
-    // The completion left Ana two recommendations; listing shows each once.
+    // The completion left Ana three recommendations; listing shows each once.
     let listed = read_until(
         "the upsells",
         || async { upsells(&stack, &ana).await },
-        |p| p["items"].as_array().unwrap().len() == 2,
+        |p| p["items"].as_array().unwrap().len() == 3,
     )
     .await;
     let kinds: Vec<&str> = listed["items"]
@@ -141,10 +141,9 @@ async fn the_funnel_counts_what_the_flows_did_and_each_upsell_step_is_recorded_o
         .iter()
         .map(|u| u["kind"].as_str().unwrap())
         .collect();
-    assert!(
-        kinds.contains(&"follow_up") && kinds.contains(&"maintenance_plan"),
-        "{listed}"
-    );
+    for kind in ["follow_up", "maintenance_plan", "premium_upgrade"] {
+        assert!(kinds.contains(&kind), "{kind}: {listed}");
+    }
     let plan = listed["items"]
         .as_array()
         .unwrap()
@@ -254,7 +253,7 @@ async fn the_funnel_counts_what_the_flows_did_and_each_upsell_step_is_recorded_o
     )
     .await;
     let expected = json!({ "intake": 5, "sessionBooked": 3, "sessionCompleted": 1,
-        "summaryViewed": 1, "upsellShown": 2, "upsellClicked": 1, "upsellPurchased": 1 });
+        "summaryViewed": 1, "upsellShown": 3, "upsellClicked": 1, "upsellPurchased": 1 });
     assert_eq!(last["total"]["counts"], expected, "{last}");
     let page = upsells(&stack, &ana).await;
     let plan = page["items"]
@@ -285,7 +284,7 @@ async fn the_funnel_counts_what_the_flows_did_and_each_upsell_step_is_recorded_o
             .iter()
             .filter(|s| **s == (stage.clone(), subject.clone()))
             .count();
-        let expected = if stage == "upsell_shown" { 2 } else { 1 };
+        let expected = if stage == "upsell_shown" { 3 } else { 1 };
         assert_eq!(times, expected, "{stage}: {log}");
     }
     let (_, dan_log) = stack
@@ -328,7 +327,7 @@ async fn the_funnel_counts_what_the_flows_did_and_each_upsell_step_is_recorded_o
 
 /// What a booking's completion, a first listing of upsells and the funnel cost, in-process on
 /// the real SDK against the emulator's table, every DynamoDB call recorded: the completing
-/// write's stream record within 3 sequential round trips, a listing that shows two upsells
+/// write's stream record within 3 sequential round trips, a listing that shows three upsells
 /// within 2, the funnel in 1.
 #[tokio::test]
 async fn the_crm_stays_within_its_sequential_round_trip_budgets() {
@@ -368,7 +367,7 @@ async fn the_crm_stays_within_its_sequential_round_trip_budgets() {
     let me = crate::bookings::caller(&ana, Role::Customer);
     let before = recorder.calls().len();
     let page = crm.upsells(&me, 20, None, Utc::now()).await.unwrap();
-    assert_eq!(page.items.len(), 2);
+    assert_eq!(page.items.len(), 3);
     assert!(page.items.iter().all(|u| u.shown_at.is_some()));
     let listing = depth(before);
 
@@ -384,13 +383,180 @@ async fn the_crm_stays_within_its_sequential_round_trip_budgets() {
         )
         .await
         .unwrap();
-    assert_eq!(funnel.total.counts.upsell_shown, 2);
+    assert_eq!(funnel.total.counts.upsell_shown, 3);
     let read = depth(before);
     println!(
         "crm cost: a completing write {completion} sequential DynamoDB round trips (budget 3), \
-         a first listing of two upsells {listing} (budget 2), the funnel {read} (budget 1)"
+         a first listing of three upsells {listing} (budget 2), the funnel {read} (budget 1)"
     );
     assert!(completion <= 3, "{:?}", recorder.calls());
     assert!(listing <= 2, "{:?}", recorder.calls());
     assert_eq!(read, 1, "{:?}", recorder.calls());
+}
+
+/// The premium upgrade `upsells` lists for `booking`, if it does.
+fn upgrade_of(page: &Value, booking: &str) -> Option<Value> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["kind"] == "premium_upgrade" && u["bookingId"] == booking)
+        .cloned()
+}
+
+async fn is_premium(stack: &Stack, who: &Person) -> Value {
+    let (status, me) = stack
+        .call("GET", "/me/premium", Some(&who.token), None)
+        .await;
+    assert_eq!(status, 200, "{me}");
+    me
+}
+
+#[tokio::test]
+async fn a_premium_upgrade_bought_from_its_upsell_is_paid_once_and_makes_the_customer_premium() {
+    let _sweep = SWEEP.read().await;
+    let stack = Stack::from_env();
+    let ops = stack.admin("Ops Premium").await;
+    let bruno = provider(&stack, "Premium").await;
+    let ana = stack.person("Ana Premium").await;
+    let eve = stack.person("Eve Premium").await;
+    let cat = category("premium");
+    let tap = offer_in(&stack, &bruno, "Tune the heat pump", 8000, &cat).await;
+    let mut completed = Vec::new();
+    for key in ["k1", "k2"] {
+        let id = crate::reviews::accepted(&stack, &ana, &tap, key).await;
+        crate::reviews::complete(&stack, &bruno, &ana, &id).await;
+        completed.push(id);
+    }
+    let (id, other) = (&completed[0], &completed[1]);
+    assert_eq!(is_premium(&stack, &ana).await["premium"], false);
+
+    // Each completion recommends the upgrade, at the admins' premium price.
+    let listed = read_until(
+        "both premium upgrades",
+        || async { upsells(&stack, &ana).await },
+        |p| upgrade_of(p, id).is_some() && upgrade_of(p, other).is_some(),
+    )
+    .await;
+    let (status, settings) = stack
+        .call("GET", "/admin/follow-up-settings", Some(&ops.token), None)
+        .await;
+    assert_eq!(status, 200, "{settings}");
+    let price = json!({ "amount": settings["premiumPriceAmount"], "currency": "eur" });
+    assert_eq!(upgrade_of(&listed, id).unwrap()["price"], price, "{listed}");
+
+    // Only Ana buys it, with a key and nothing a follow-up takes.
+    let base = format!("/me/upsells/{id}/premium_upgrade/purchase");
+    let buy = |who: &Person, body: Value| {
+        let token = who.token.clone();
+        let (stack, base) = (&stack, &base);
+        async move { stack.call("POST", base, Some(&token), Some(body)).await }
+    };
+    let (status, _) = buy(&eve, json!({ "idempotencyKey": "steal" })).await;
+    assert_eq!(status, 404);
+    for (body, field) in [
+        (
+            json!({ "idempotencyKey": "g", "question": "why?" }),
+            "question",
+        ),
+        (json!({ "idempotencyKey": "not a key" }), "idempotencyKey"),
+    ] {
+        let (status, answer) = buy(&ana, body).await;
+        assert_eq!(
+            (status, &answer["error"]["field"]),
+            (400, &json!(field)),
+            "{answer}"
+        );
+    }
+
+    // Bought three times at once with one key: one upgrade, one PaymentIntent.
+    let body = json!({ "idempotencyKey": "gold-1" });
+    let buys = join_all((0..3).map(|_| buy(&ana, body.clone()))).await;
+    let created = buys.iter().filter(|(s, _)| *s == 201).count();
+    assert_eq!(created, 1, "{buys:?}");
+    let first = &buys[0].1;
+    let pi = first["paymentIntentId"].as_str().unwrap().to_owned();
+    for (status, answer) in &buys {
+        assert!([200, 201].contains(status), "{answer}");
+        assert_eq!(answer["paymentIntentId"], pi.as_str(), "{answer}");
+        assert_eq!(answer["premiumUpgrade"]["state"], "pending_payment");
+        assert_eq!(answer["premiumUpgrade"]["price"], price);
+        assert!(answer["clientSecret"].is_string(), "{answer}");
+    }
+    assert_eq!(first["premiumUpgrade"]["upsell"]["bookingId"], id.as_str());
+
+    // A signed event that says "paid" is checked with Stripe, which says it is not.
+    let forged = json!({ "id": format!("evt_forged_{pi}"), "object": "event",
+        "type": "payment_intent.succeeded", "data": { "object": { "id": pi,
+        "object": "payment_intent", "status": "succeeded",
+        "metadata": { "premium_customer": ana.id, "premium_key": "gold-1" } } } });
+    let (status, answer) = crate::bookings::signed_webhook(&stack, &forged.to_string()).await;
+    assert_eq!((status, &answer["outcome"]), (200, &json!("ignored")));
+    assert_eq!(is_premium(&stack, &ana).await["premium"], false);
+
+    // Paid: Ana is premium; Stripe's event delivered again changes nothing.
+    let (status, intent) = stack.stripe().confirm(&pi, "pm_card_visa").await;
+    assert_eq!(status, 200, "{intent}");
+    read_until(
+        "Ana premium",
+        || async { is_premium(&stack, &ana).await },
+        |me| me["premium"] == true,
+    )
+    .await;
+    let event = stack.stripe().event(&pi, "payment_intent.succeeded").await;
+    for _ in 0..2 {
+        let (status, answer) = crate::bookings::signed_webhook(&stack, &event.to_string()).await;
+        assert_eq!(
+            (status, &answer["outcome"]),
+            (200, &json!("duplicate")),
+            "{answer}"
+        );
+    }
+    let (status, again) = buy(&ana, body.clone()).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["premiumUpgrade"]["state"], "paid");
+    assert_eq!(again["paymentIntentId"], pi.as_str());
+    assert_eq!(again["clientSecret"], Value::Null);
+    let (status, answer) = buy(&ana, json!({ "idempotencyKey": "gold-2" })).await;
+    assert_eq!(status, 409, "{answer}");
+
+    // Her follow-ups are free now; the other booking's upgrade is no longer recommended;
+    // the one bought through is recorded purchased, once.
+    let (status, terms) = stack
+        .call(
+            "GET",
+            &format!("/bookings/{id}/follow-ups/terms"),
+            Some(&ana.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{terms}");
+    assert_eq!(
+        (&terms["free"], &terms["price"]["amount"]),
+        (&json!(true), &json!(0))
+    );
+    let page = read_until(
+        "the upgrade recorded purchased",
+        || async { upsells(&stack, &ana).await },
+        |p| upgrade_of(p, id).is_some_and(|u| u["purchasedAt"].is_string()),
+    )
+    .await;
+    assert!(upgrade_of(&page, other).is_none(), "{page}");
+    let counted = read_until(
+        "the funnel after the upgrade",
+        || async { funnel(&stack, &ops, &cat, "day").await.1 },
+        |f| f["total"]["counts"]["upsellPurchased"] == 1,
+    )
+    .await;
+    assert_eq!(
+        counted["total"]["counts"]["sessionCompleted"], 2,
+        "{counted}"
+    );
+    let path = format!("/admin/customers/{}/interactions?limit=100", ana.id);
+    let (_, log) = stack.call("GET", &path, Some(&ops.token), None).await;
+    let purchased = stages(&log)
+        .into_iter()
+        .filter(|s| s.0 == "upsell_purchased")
+        .collect::<Vec<_>>();
+    assert_eq!(purchased, vec![("upsell_purchased".to_owned(), id.clone())]);
 }

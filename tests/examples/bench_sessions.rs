@@ -197,6 +197,7 @@ async fn main() {
         cursors: &cursors,
         accounts: &recorded.store,
         connect: &payments,
+        followups: &recorded.store,
     };
     let started = Instant::now();
     let done = bookings.sweep(now).await.unwrap();

@@ -164,6 +164,7 @@ impl BookingsApi {
             cursors: &self.cursors,
             accounts: &self.store,
             connect: &self.payments,
+            followups: &self.store,
         }
     }
 

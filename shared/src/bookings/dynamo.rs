@@ -84,13 +84,27 @@ impl DynamoStore {
         booking: &Booking,
         now: DateTime<Utc>,
     ) -> Result<Creation> {
+        let writes = self.booking_writes(booking, None)?;
+        self.create_claimed(guards, limits, writes, now).await
+    }
+
+    /// Writes `writes` in one transaction after `guards` and the rate hits of `limits`:
+    /// `KeyTaken` when a guard's condition failed, `Limited` when a limit is reached,
+    /// `TimeTaken` when one of `writes`' conditions failed (a booking's time cells).
+    pub(crate) async fn create_claimed(
+        &self,
+        guards: Vec<TransactWriteItem>,
+        limits: &[RateLimit<'_>],
+        writes: Vec<TransactWriteItem>,
+        now: DateTime<Utc>,
+    ) -> Result<Creation> {
         let guarded = guards.len();
         let mut actions = guards;
         for limit in limits {
             let hit = self.rate_hit(limit, now)?;
             actions.push(TransactWriteItem::builder().update(hit).build());
         }
-        actions.extend(self.booking_writes(booking, None)?);
+        actions.extend(writes);
         let Some(codes) = self.transact(actions).await? else {
             return Ok(Creation::Created);
         };
@@ -105,13 +119,13 @@ impl DynamoStore {
         if let Some(retry_after_secs) = full.into_iter().max() {
             return Ok(Creation::Limited { retry_after_secs });
         }
-        // What is left is the booking's own writes: its time's cells are the ones another
-        // booking can hold.
+        // What is left is the writes: a booking's time cells are the ones another booking
+        // can hold.
         if (guarded + limits.len()..codes.len()).any(failed) {
             return Ok(Creation::TimeTaken);
         }
         Err(Error::unexpected(anyhow::anyhow!(
-            "booking creation cancelled: {codes:?}"
+            "creation cancelled: {codes:?}"
         )))
     }
 
@@ -187,7 +201,8 @@ impl DynamoStore {
         self.put_action(item, Some("attribute_not_exists(PK)"))
     }
 
-    fn event_item(&self, event_id: &str, now: DateTime<Utc>) -> Result<Item> {
+    /// Stripe's event `event_id` consumed at `now` (kept while Stripe may deliver it again).
+    pub(crate) fn event_item(&self, event_id: &str, now: DateTime<Utc>) -> Result<Item> {
         let expires = (now + Duration::days(EVENT_RETENTION_DAYS)).timestamp();
         let mut item = to_item(
             &booking_keys::stripe_event(event_id),

@@ -36,6 +36,7 @@ use crate::domain::{BookingId, FileId, OfferId, Role, UserId};
 use crate::error::{Error, Result};
 use crate::files::model::{FileStatus, Purpose};
 use crate::files::store::FileStore;
+use crate::followups::store::FollowUpStore;
 use crate::notifications::model::{Kind, OPERATIONS_TOPIC, Target};
 use crate::notifications::service::{NotifyRequest, Recipients};
 use crate::offers::model::OfferStatus;
@@ -172,6 +173,8 @@ pub struct Bookings<'a> {
     pub accounts: &'a dyn PayoutStore,
     /// Stripe Connect (providers' accounts, as `account.updated` is read again).
     pub connect: &'a dyn ConnectGateway,
+    /// Premium upgrades (their payments' events) and flags.
+    pub followups: &'a dyn FollowUpStore,
 }
 
 /// How `caller` acts on `booking`, if they may see it at all. The provider becomes a party
@@ -1653,7 +1656,13 @@ impl Bookings<'_> {
             "payment_intent.succeeded"
             | "payment_intent.amount_capturable_updated"
             | "payment_intent.payment_failed"
-            | "payment_intent.canceled" => self.payment_event(&event, now).await,
+            | "payment_intent.canceled" => {
+                if crate::followups::service::is_upgrade_event(&event) {
+                    let upgrade = crate::followups::service::upgrade_event;
+                    return upgrade(self.payments, self.followups, &event, now).await;
+                }
+                self.payment_event(&event, now).await
+            }
             "setup_intent.succeeded" | "setup_intent.setup_failed" => {
                 self.setup_event(&event, now).await
             }
@@ -2976,6 +2985,7 @@ mod tests {
     use crate::cursor::Position;
     use crate::domain::{FileId, SessionId};
     use crate::files::model::FileRecord;
+    use crate::followups::model::{FollowUpSettings, Premium, PremiumUpgrade};
     use crate::offers::model::{Offer, ProviderProfile};
     use crate::store::Page;
     use gigwire_payments::connect::{AccountLink, ConnectAccount, Dispute, Transfer};
@@ -3498,7 +3508,7 @@ mod tests {
         }
     }
 
-    /// Offers and files: not used by the flows tested here.
+    /// Offers, files and premium upgrades: not used by the flows tested here.
     struct Unused;
 
     #[async_trait]
@@ -3544,6 +3554,45 @@ mod tests {
             unimplemented!()
         }
         async fn stale_uploads(&self, _: DateTime<Utc>, _: u32) -> Result<Vec<FileRecord>> {
+            unimplemented!()
+        }
+    }
+
+    #[async_trait]
+    impl FollowUpStore for Unused {
+        async fn follow_up_settings(&self) -> Result<FollowUpSettings> {
+            unimplemented!()
+        }
+        async fn put_follow_up_settings(&self, _: &FollowUpSettings) -> Result<()> {
+            unimplemented!()
+        }
+        async fn premium(&self, _: &UserId) -> Result<Premium> {
+            unimplemented!()
+        }
+        async fn put_premium(&self, _: &Premium) -> Result<()> {
+            unimplemented!()
+        }
+        async fn upgrade(&self, _: &UserId, _: &str) -> Result<Option<PremiumUpgrade>> {
+            unimplemented!()
+        }
+        async fn create_upgrade(
+            &self,
+            _: &PremiumUpgrade,
+            _: &[RateLimit<'_>],
+            _: DateTime<Utc>,
+        ) -> Result<Creation> {
+            unimplemented!()
+        }
+        async fn save_upgrade(&self, _: u32, _: &PremiumUpgrade) -> Result<bool> {
+            unimplemented!()
+        }
+        async fn upgrade_paid(
+            &self,
+            _: u32,
+            _: &PremiumUpgrade,
+            _: &Premium,
+            _: &str,
+        ) -> Result<bool> {
             unimplemented!()
         }
     }
@@ -3602,6 +3651,7 @@ mod tests {
                 cursors: &self.cursors,
                 accounts: &self.table,
                 connect: &self.stripe,
+                followups: &Unused,
             }
         }
         /// Sends the outbox items written so far, as the table's stream would.

@@ -1,8 +1,8 @@
 //! CRM routes that only read and write the table: the customer's upsells (`GET
 //! /me/upsells`, `POST /me/upsells/{bookingId}/{kind}/click`), the admins' funnel (`GET
 //! /admin/crm/funnel`) and a customer's interaction log (`GET
-//! /admin/customers/{id}/interactions`), and the stream consumer that records what the
-//! bookings' writes imply. Buying an upsell is a checkout, served with the purchase
+//! /admin/customers/{id}/interactions`), and the stream consumers that record what the
+//! bookings' and premium upgrades' writes imply. Buying an upsell is a checkout, served with the purchase
 //! ([`crate::bookings::api::BookingsApi`]).
 
 use chrono::{Duration, NaiveDate};
@@ -13,6 +13,7 @@ use crate::bookings::model::Booking;
 use crate::cursor::CursorCodec;
 use crate::domain::{BookingId, UserId};
 use crate::error::Result;
+use crate::followups::model::PremiumUpgrade;
 use crate::lambda::http::{HttpRequest, HttpResponse};
 use crate::lambda::{Init, now};
 use crate::me::service::page_size;
@@ -97,6 +98,15 @@ impl CrmApi {
             .interactions(req.caller()?, &customer, limit, req.cursor())
             .await?;
         HttpResponse::ok(&page)
+    }
+
+    /// A stream batch of paid premium upgrades: their upsells purchased, recorded once.
+    pub async fn upgrade_written(&self, batch: Vec<PremiumUpgrade>) -> Result<()> {
+        let crm = self.crm();
+        for upgrade in &batch {
+            crm.upgrade_written(upgrade).await?;
+        }
+        Ok(())
     }
 
     /// A stream batch of written bookings: what each implies, recorded once.

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::bookings::model::{Booking, BookingState, Source};
 use crate::domain::{BookingId, JobId, OfferId, UserId};
 use crate::error::Error;
-use crate::followups::model::FollowUpTerms;
+use crate::followups::model::{FollowUpTerms, PremiumUpgrade, UpgradeState};
 use crate::jobs::model::Job;
 use crate::offers::model::{Money, Offer, OfferStatus};
 
@@ -78,6 +78,8 @@ pub enum UpsellKind {
     FollowUp,
     /// The same offer again, for upkeep (bought as an offer purchase).
     MaintenancePlan,
+    /// Premium: every follow-up free from then on (bought with a payment of its own).
+    PremiumUpgrade,
 }
 
 /// The upsell a booking was bought through: the completed booking that recommended it, and
@@ -156,6 +158,23 @@ impl Interaction {
             category: job.category.clone(),
             at: job.created_at,
         }
+    }
+
+    /// A premium upgrade's image, once paid: the upsell it was bought through purchased.
+    pub fn upgrade_paid(upgrade: &PremiumUpgrade) -> Option<Self> {
+        let at = upgrade
+            .paid_at
+            .filter(|_| upgrade.state == UpgradeState::Paid)?;
+        Some(Self {
+            customer_id: upgrade.customer_id,
+            stage: Stage::UpsellPurchased,
+            booking_id: Some(upgrade.upsell.booking_id),
+            job_id: None,
+            upsell: Some(upgrade.upsell.kind),
+            purchase_booking_id: None,
+            category: upgrade.category.clone(),
+            at,
+        })
     }
 
     /// `stage` of `upsell`, at `at`.
@@ -287,6 +306,12 @@ impl Upsell {
         self
     }
 
+    /// Whether it is still recommended to a customer who is `premium` (or not): a premium
+    /// upgrade not bought through it is not, once the customer is premium.
+    pub fn listed_for(&self, premium: bool) -> bool {
+        !(premium && self.kind == UpsellKind::PremiumUpgrade && self.purchased_at.is_none())
+    }
+
     /// Its reference, for the booking bought through it.
     pub fn reference(&self) -> UpsellRef {
         UpsellRef {
@@ -297,11 +322,13 @@ impl Upsell {
 }
 
 /// What a completed booking recommends to its customer, at `now`: a follow-up (on the
-/// customer's follow-up `terms`: their price, until the window closes) and, when it was an
-/// offer still on sale, the same offer again.
+/// customer's follow-up `terms`: their price, until the window closes), when it was an
+/// offer still on sale, the same offer again, and, unless they are premium (no
+/// `premium_price`), the premium upgrade.
 pub fn recommended(
     booking: &Booking,
     terms: FollowUpTerms,
+    premium_price: Option<Money>,
     offer: Option<&Offer>,
     now: DateTime<Utc>,
 ) -> Vec<Upsell> {
@@ -346,6 +373,14 @@ pub fn recommended(
                 offer.price.clone(),
             )
         });
+    }
+    if let Some(price) = premium_price {
+        upsells.push(base(
+            UpsellKind::PremiumUpgrade,
+            "Go premium".to_owned(),
+            "Every follow-up free from now on: ask the providers you booked again at no charge.",
+            price,
+        ));
     }
     upsells
 }
@@ -549,6 +584,42 @@ mod tests {
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_completion_recommends_the_premium_upgrade_only_to_a_customer_not_premium() {
+        let at = Utc::now();
+        let booking = Booking {
+            state: BookingState::Completed,
+            completed_at: Some(at),
+            ..sample(at)
+        };
+        let settings = crate::followups::model::FollowUpSettings::default();
+        let kinds = |premium: bool| {
+            let terms = settings.terms(&booking, premium, at);
+            let price = settings.premium_price(&booking, premium);
+            recommended(&booking, terms, price, None, at)
+        };
+        let offered = kinds(false);
+        assert_eq!(
+            offered.iter().map(|u| u.kind).collect::<Vec<_>>(),
+            [UpsellKind::FollowUp, UpsellKind::PremiumUpgrade]
+        );
+        let upgrade = &offered[1];
+        assert_eq!(upgrade.price.amount, settings.premium_price_amount);
+        assert_eq!(upgrade.price.currency, booking.price.currency);
+        assert!(upgrade.listed_for(false));
+        assert!(!upgrade.listed_for(true), "premium since: no longer listed");
+        let bought = Upsell {
+            purchased_at: Some(at),
+            ..upgrade.clone()
+        };
+        assert!(bought.listed_for(true), "bought through it: kept");
+        assert!(offered[0].listed_for(true));
+        assert_eq!(
+            kinds(true).iter().map(|u| u.kind).collect::<Vec<_>>(),
+            [UpsellKind::FollowUp]
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The CRM functions, built into the `offers` binary (they link only DynamoDB): the stream
-//! consumer that records what the bookings' writes imply, the customer's upsells and the
+//! consumers that record what the bookings' and premium upgrades' writes imply, the customer's upsells and the
 //! admins' funnel and logs. Buying an upsell calls Stripe and is built into `bookings`
 //! ([`PURCHASE`]).
 
@@ -7,6 +7,7 @@ use crate::bookings::api::BookingsApi;
 use crate::bookings::dynamo::ENTITY_BOOKING;
 use crate::bookings::routes::{STRIPE, STRIPE_KEY};
 use crate::crm::api::CrmApi;
+use crate::followups::dynamo::ENTITY_UPGRADE;
 use crate::lambda::init_stripe;
 use crate::routes::{Access, Allow, Feature, Function, Stream, Trigger};
 use crate::{serve_http, serve_stream};
@@ -32,6 +33,15 @@ pub const FEATURE: Feature = Feature {
             env: &[],
             timeout: Some(60),
             run: serve_stream!(CrmApi::new, booking_written),
+        },
+        Function {
+            name: "record-premium-upgrades",
+            description: "Records in the customers' CRM logs each paid premium upgrade as its upsell purchased, once, with the funnel's counters.",
+            trigger: Trigger::Stream(Stream::written(ENTITY_UPGRADE).only("state", "paid")),
+            allow: &[Allow::Table(&["PutItem", "UpdateItem"]), Allow::ReadStream],
+            env: &[],
+            timeout: Some(60),
+            run: serve_stream!(CrmApi::new, upgrade_written),
         },
         Function {
             name: "list-upsells",

@@ -19,7 +19,7 @@ use crate::bookings::service::{Bookings, Purchase};
 use crate::cursor::CursorCodec;
 use crate::domain::{BookingId, UserId};
 use crate::error::{Error, Result};
-use crate::followups::model::{FollowUpKind, FollowUpRequest};
+use crate::followups::model::{FollowUpKind, FollowUpRequest, PremiumCheckout, PremiumUpgrade};
 use crate::followups::store::FollowUpStore;
 use crate::offers::store::OfferStore;
 
@@ -86,6 +86,15 @@ impl Crm<'_> {
         Ok(())
     }
 
+    /// Records what a premium upgrade's written image implies: paid, its upsell purchased
+    /// (once, however often the image comes again).
+    pub async fn upgrade_written(&self, upgrade: &PremiumUpgrade) -> Result<()> {
+        match Interaction::upgrade_paid(upgrade) {
+            Some(purchased) => self.record(&purchased).await,
+            None => Ok(()),
+        }
+    }
+
     async fn record(&self, interaction: &Interaction) -> Result<()> {
         if self.store.record(interaction).await? {
             info!(customer = %interaction.customer_id, stage = ?interaction.stage,
@@ -110,12 +119,14 @@ impl Crm<'_> {
             offer
         )?;
         let terms = settings.terms(booking, premium.premium, now);
-        let upsells = recommended(booking, terms, offer.as_ref(), now);
+        let premium_price = settings.premium_price(booking, premium.premium);
+        let upsells = recommended(booking, terms, premium_price, offer.as_ref(), now);
         self.store.put_upsells(&upsells).await
     }
 
-    /// `GET /me/upsells`: the caller's recommendations, newest booking first; each one listed
-    /// for the first time is recorded as shown (once, with the funnel's counters).
+    /// `GET /me/upsells`: the caller's recommendations, newest booking first (a premium
+    /// customer's premium upgrades left out); each one listed for the first time is recorded
+    /// as shown (once, with the funnel's counters).
     #[instrument(skip_all, fields(user_id = %caller.user_id))]
     pub async fn upsells(
         &self,
@@ -126,9 +137,17 @@ impl Crm<'_> {
     ) -> Result<UpsellPage> {
         let scope = format!("upsells:{}", caller.user_id);
         let after = cursor.map(|c| self.cursors.decode(&scope, c)).transpose()?;
-        let page = self.store.upsells_of(&caller.user_id, limit, after).await?;
-        let mut items = Vec::with_capacity(page.items.len());
-        for chunk in page.items.chunks(RECORD_AT_ONCE) {
+        let (page, premium) = futures::try_join!(
+            self.store.upsells_of(&caller.user_id, limit, after),
+            self.followups.premium(&caller.user_id)
+        )?;
+        let listed: Vec<Upsell> = page
+            .items
+            .into_iter()
+            .filter(|u| u.listed_for(premium.premium))
+            .collect();
+        let mut items = Vec::with_capacity(listed.len());
+        for chunk in listed.chunks(RECORD_AT_ONCE) {
             items.extend(self.show(chunk, now).await?);
         }
         Ok(UpsellPage {
@@ -239,10 +258,24 @@ impl Crm<'_> {
     }
 }
 
+/// What buying an upsell answers: a booking's purchase (a follow-up, a maintenance plan) or
+/// a premium upgrade's checkout.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+// Built once per request and serialized at once: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum UpsellPurchase {
+    /// A follow-up or a maintenance plan: the new booking and its payment.
+    Booking(Purchase),
+    /// A premium upgrade and its payment.
+    Premium(PremiumCheckout),
+}
+
 /// `POST /me/upsells/{bookingId}/{kind}/purchase`: the caller buys one of their
-/// recommendations through the normal flow — a follow-up of the booking, or the offer again —
-/// the new booking naming the upsell. It counts as purchased when that booking is paid
-/// (recorded from the booking's stream, once however many are bought).
+/// recommendations through the normal flow — a follow-up of the booking or the offer again
+/// (the new booking naming the upsell), or the premium upgrade with a payment of its own. It
+/// counts as purchased when that booking or upgrade is paid (recorded from their stream,
+/// once however many are bought).
 #[instrument(skip_all, fields(user_id = %caller.user_id, booking_id = %booking))]
 pub async fn purchase(
     bookings: &Bookings<'_>,
@@ -251,9 +284,23 @@ pub async fn purchase(
     (booking, kind): (&BookingId, UpsellKind),
     request: UpsellPurchaseRequest,
     now: DateTime<Utc>,
-) -> Result<(Purchase, bool)> {
+) -> Result<(UpsellPurchase, bool)> {
     let upsell = crm.own(caller, booking, kind).await?;
-    match (kind, upsell.offer_id) {
+    let only_for_follow_ups = || {
+        if request.question.is_some() || request.follow_up_kind.is_some() {
+            return Err(Error::field("question", "only for a follow-up"));
+        }
+        Ok(())
+    };
+    if kind == UpsellKind::PremiumUpgrade {
+        only_for_follow_ups()?;
+        let key = &request.idempotency_key;
+        let upgrade = crate::followups::service::upgrade;
+        let (checkout, created) =
+            upgrade(bookings, crm.followups, caller, &upsell, key, now).await?;
+        return Ok((UpsellPurchase::Premium(checkout), created));
+    }
+    let (purchase, created) = match (kind, upsell.offer_id) {
         (UpsellKind::FollowUp, _) => {
             let question = request
                 .question
@@ -277,9 +324,7 @@ pub async fn purchase(
             .await
         }
         (UpsellKind::MaintenancePlan, Some(offer)) => {
-            if request.question.is_some() || request.follow_up_kind.is_some() {
-                return Err(Error::field("question", "only for a follow-up"));
-            }
+            only_for_follow_ups()?;
             let key = PurchaseRequest {
                 idempotency_key: request.idempotency_key,
             };
@@ -287,6 +332,9 @@ pub async fn purchase(
                 .purchase_through(caller, &offer, key, Some(upsell.reference()), now)
                 .await
         }
-        (UpsellKind::MaintenancePlan, None) => Err(Error::NotFound("upsell")),
-    }
+        (UpsellKind::MaintenancePlan | UpsellKind::PremiumUpgrade, _) => {
+            Err(Error::NotFound("upsell"))
+        }
+    }?;
+    Ok((UpsellPurchase::Booking(purchase), created))
 }

@@ -6,13 +6,23 @@ use serde::de::{Deserialize, Deserializer, Error};
 
 /// A `u32` written as `138` or `138.0`; a fraction or a negative number is refused.
 pub fn u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
-    let number = f64::deserialize(deserializer)?;
+    whole(f64::deserialize(deserializer)?)
+}
+
+/// [`u32()`] of an optional field (with `#[serde(default)]`): absent or `null` is `None`.
+pub fn option_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    Option::<f64>::deserialize(deserializer)?
+        .map(whole)
+        .transpose()
+}
+
+fn whole<E: Error>(number: f64) -> Result<u32, E> {
     if number.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&number) {
         // Whole and in range: the cast is exact.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         Ok(number as u32)
     } else {
-        Err(D::Error::custom(format!(
+        Err(E::custom(format!(
             "expected a whole number from 0 to {}, got {number}",
             u32::MAX
         )))
@@ -27,8 +37,23 @@ mod tests {
         m: u32,
     }
 
+    #[derive(serde::Deserialize)]
+    struct MaybeMinutes {
+        #[serde(default, deserialize_with = "super::option_u32")]
+        m: Option<u32>,
+    }
+
     fn read(text: &str) -> Result<u32, serde_json::Error> {
         serde_json::from_str::<Minutes>(text).map(|v| v.m)
+    }
+
+    #[test]
+    fn an_optional_integer_is_absent_null_or_whole() {
+        let read = |text| serde_json::from_str::<MaybeMinutes>(text).map(|v| v.m);
+        assert_eq!(read("{}").unwrap(), None);
+        assert_eq!(read(r#"{"m": null}"#).unwrap(), None);
+        assert_eq!(read(r#"{"m": 90.0}"#).unwrap(), Some(90));
+        assert!(read(r#"{"m": 2.5}"#).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Follow-up routes that only read and write the table: the terms (`GET
 //! /bookings/{id}/follow-ups/terms`), the admins' settings (`GET`/`PUT
-//! /admin/follow-up-settings`) and premium flags (`PUT /admin/users/{id}/premium`). Opening a
+//! /admin/follow-up-settings`) and premium flags (`PUT /admin/users/{id}/premium`, `GET
+//! /me/premium`). Opening a
 //! follow-up is a checkout, served with the purchase ([`crate::bookings::api::BookingsApi`]).
 
 use super::model::{FollowUpSettingsRequest, PremiumRequest};
@@ -29,6 +30,11 @@ impl FollowUpsApi {
         let parent = BookingId::parse(req.path_param("id"), "id")?;
         let terms = service::terms(&self.store, &self.store, req.caller()?, &parent, now()).await?;
         HttpResponse::ok(&terms)
+    }
+
+    /// `GET /me/premium`.
+    pub async fn premium(&self, req: HttpRequest) -> Result<HttpResponse> {
+        HttpResponse::ok(&service::premium(&self.store, req.caller()?).await?)
     }
 
     /// `GET /admin/follow-up-settings`.

@@ -1,15 +1,19 @@
 //! What a follow-up is and the rules of opening one: what the customer asks, the admins'
 //! window and price, and the premium flag that makes it free. Pure rules: the service reads
 //! the parent booking, the settings and the flag, and writes the child booking through the
-//! purchase flow.
+//! purchase flow. Also the premium upgrade a customer buys (from an upsell recommendation):
+//! its states and what its payment must be.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::bookings::model::Booking;
+use crate::crm::model::{Upsell, UpsellRef};
 use crate::domain::{BookingId, UserId};
 use crate::error::Error;
+use crate::offers::model::Money;
+use gigwire_payments::Payment;
 
 /// The follow-up window when the admins set none: 14 days after the parent completed.
 pub const DEFAULT_WINDOW_DAYS: u32 = 14;
@@ -24,6 +28,15 @@ pub const MIN_PRICE: i64 = 100;
 pub const MAX_PRICE: i64 = 50_000;
 /// The longest question.
 pub const QUESTION_TEXT: usize = 2_000;
+/// The premium upgrade's price when the admins set none, in minor units of the recommending
+/// booking's currency.
+pub const DEFAULT_PREMIUM_PRICE: i64 = 4_900;
+/// The largest premium price admins may set.
+pub const MAX_PREMIUM_PRICE: i64 = 100_000;
+/// The Stripe metadata of a premium upgrade's PaymentIntent: its customer…
+pub const UPGRADE_CUSTOMER_METADATA: &str = "premium_customer";
+/// …and the client's key it was bought under (together: the upgrade's key).
+pub const UPGRADE_KEY_METADATA: &str = "premium_key";
 
 /// What the customer asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -79,9 +92,17 @@ pub struct FollowUpSettings {
     /// What a follow-up costs a customer who is not premium, in minor units of the parent
     /// booking's currency.
     pub price_amount: i64,
+    /// What the premium upgrade (every follow-up free from then on) costs, in minor units of
+    /// the currency of the booking that recommends it.
+    #[serde(default = "default_premium_price")]
+    pub premium_price_amount: i64,
     /// Last changed (absent while the defaults apply).
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+fn default_premium_price() -> i64 {
+    DEFAULT_PREMIUM_PRICE
 }
 
 impl Default for FollowUpSettings {
@@ -89,6 +110,7 @@ impl Default for FollowUpSettings {
         Self {
             window_days: DEFAULT_WINDOW_DAYS,
             price_amount: DEFAULT_PRICE,
+            premium_price_amount: DEFAULT_PREMIUM_PRICE,
             updated_at: None,
         }
     }
@@ -106,6 +128,11 @@ pub struct FollowUpSettingsRequest {
     #[schema(minimum = 100, maximum = 50_000)]
     #[serde(deserialize_with = "crate::domain::whole::u32")]
     pub price_amount: u32,
+    /// The premium upgrade's price, in minor units of the recommending booking's currency:
+    /// 100 to 100,000 (4,900 when absent).
+    #[schema(minimum = 100, maximum = 100_000)]
+    #[serde(default, deserialize_with = "crate::domain::whole::option_u32")]
+    pub premium_price_amount: Option<u32>,
 }
 
 impl FollowUpSettingsRequest {
@@ -124,9 +151,19 @@ impl FollowUpSettingsRequest {
                 format!("from {MIN_PRICE} to {MAX_PRICE} minor units"),
             ));
         }
+        let premium = self
+            .premium_price_amount
+            .map_or(DEFAULT_PREMIUM_PRICE, i64::from);
+        if !(MIN_PRICE..=MAX_PREMIUM_PRICE).contains(&premium) {
+            return Err(Error::field(
+                "premiumPriceAmount",
+                format!("from {MIN_PRICE} to {MAX_PREMIUM_PRICE} minor units"),
+            ));
+        }
         Ok(FollowUpSettings {
             window_days: self.window_days,
             price_amount: price,
+            premium_price_amount: premium,
             updated_at: Some(now),
         })
     }
@@ -164,7 +201,7 @@ pub struct FollowUpTerms {
     /// Whether it would be free (the customer is premium).
     pub free: bool,
     /// What it would cost, in the parent's currency (0 when free).
-    pub price: crate::offers::model::Money,
+    pub price: Money,
 }
 
 impl FollowUpSettings {
@@ -180,12 +217,155 @@ impl FollowUpSettings {
             can_open: closes.is_some_and(|c| now < c),
             window_closes_at: closes,
             free: premium,
-            price: crate::offers::model::Money {
+            price: Money {
                 amount: if premium { 0 } else { self.price_amount },
                 currency: parent.price.currency.clone(),
             },
         }
     }
+}
+
+impl FollowUpSettings {
+    /// What the premium upgrade costs the customer of `booking` (in its currency), unless
+    /// they are `premium` already.
+    pub fn premium_price(&self, booking: &Booking, premium: bool) -> Option<Money> {
+        (!premium).then(|| Money {
+            amount: self.premium_price_amount,
+            currency: booking.price.currency.clone(),
+        })
+    }
+}
+
+/// Where a premium upgrade is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UpgradeState {
+    /// Waiting for its payment (the client confirms `clientSecret` with Stripe).
+    PendingPayment,
+    /// Paid: the customer is premium.
+    Paid,
+}
+
+/// A premium upgrade a customer buys, under their key: paid through its own PaymentIntent,
+/// it makes them premium (every follow-up free from then on).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PremiumUpgrade {
+    /// The customer.
+    pub customer_id: UserId,
+    /// The client's key it was bought under.
+    pub idempotency_key: String,
+    /// Where it is.
+    pub state: UpgradeState,
+    /// What it costs.
+    pub price: Money,
+    /// The recommendation it was bought through.
+    pub upsell: UpsellRef,
+    /// The category it counts in (the recommending booking's).
+    pub category: String,
+    /// Stripe's PaymentIntent (absent until made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent_id: Option<String>,
+    /// Moves with every write (each conditioned on the version read).
+    pub version: u32,
+    /// Bought.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Paid (absent until then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+impl PremiumUpgrade {
+    /// `customer`'s upgrade under `key`, through `upsell` (a premium upgrade recommendation),
+    /// at its price.
+    pub fn new(key: &str, upsell: &Upsell, now: DateTime<Utc>) -> Self {
+        Self {
+            customer_id: upsell.customer_id,
+            idempotency_key: key.to_owned(),
+            state: UpgradeState::PendingPayment,
+            price: upsell.price.clone(),
+            upsell: upsell.reference(),
+            category: upsell.category.clone(),
+            payment_intent_id: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            paid_at: None,
+        }
+    }
+
+    /// The key of its PaymentIntent's creation at Stripe: of this version, so concurrent
+    /// retries make one, and a retry after a failure (which moves the version) is a new
+    /// request rather than the replay of a stored failure.
+    pub fn stripe_key(&self) -> String {
+        format!(
+            "premium-{}-{}-v{}",
+            self.customer_id, self.idempotency_key, self.version
+        )
+    }
+
+    /// The metadata its PaymentIntent carries (what the webhook finds it by).
+    pub fn metadata(&self) -> std::collections::HashMap<String, String> {
+        std::collections::HashMap::from([
+            (
+                UPGRADE_CUSTOMER_METADATA.to_owned(),
+                self.customer_id.to_string(),
+            ),
+            (
+                UPGRADE_KEY_METADATA.to_owned(),
+                self.idempotency_key.clone(),
+            ),
+        ])
+    }
+
+    /// It, its next version written at `now` (`payment_intent`: with its PaymentIntent).
+    pub fn next(&self, payment_intent: Option<&str>, now: DateTime<Utc>) -> Self {
+        Self {
+            payment_intent_id: payment_intent
+                .map(str::to_owned)
+                .or_else(|| self.payment_intent_id.clone()),
+            version: self.version + 1,
+            updated_at: now,
+            ..self.clone()
+        }
+    }
+
+    /// It paid by `payment` at `now`.
+    pub fn paid(&self, payment: &Payment, now: DateTime<Utc>) -> Self {
+        Self {
+            state: UpgradeState::Paid,
+            paid_at: Some(now),
+            ..self.next(Some(&payment.id), now)
+        }
+    }
+
+    /// Whether `payment` is this upgrade's in every respect Stripe reports: its metadata,
+    /// amount and currency, and the PaymentIntent recorded (if one is).
+    pub fn paid_by(&self, payment: &Payment) -> bool {
+        let meta = |name: &str| payment.metadata.get(name).map(String::as_str);
+        meta(UPGRADE_CUSTOMER_METADATA) == Some(&self.customer_id.to_string())
+            && meta(UPGRADE_KEY_METADATA) == Some(&self.idempotency_key)
+            && payment.amount == self.price.amount
+            && payment.currency == self.price.currency
+            && self
+                .payment_intent_id
+                .as_ref()
+                .is_none_or(|recorded| *recorded == payment.id)
+    }
+}
+
+/// What buying a premium upgrade answers: the upgrade and what the client needs to pay it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PremiumCheckout {
+    /// The upgrade (`pending_payment` until Stripe reports the payment).
+    pub premium_upgrade: PremiumUpgrade,
+    /// Stripe's PaymentIntent.
+    pub payment_intent_id: Option<String>,
+    /// For Stripe's client SDK to confirm the payment (only while it is payable).
+    pub client_secret: Option<String>,
 }
 
 impl FollowUpRequest {
@@ -301,23 +481,130 @@ mod tests {
         let terms = FollowUpSettings::default().terms(&parent, false, at);
         let err = request(" \u{7}").follow_up(&parent, &terms).unwrap_err();
         assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == "question"));
-        for (days, price, field) in [
-            (0, 900, "windowDays"),
-            (91, 900, "windowDays"),
-            (14, 99, "priceAmount"),
-            (14, 50_001, "priceAmount"),
+        for (days, price, premium, field) in [
+            (0, 900, None, "windowDays"),
+            (91, 900, None, "windowDays"),
+            (14, 99, None, "priceAmount"),
+            (14, 50_001, None, "priceAmount"),
+            (14, 900, Some(99), "premiumPriceAmount"),
+            (14, 900, Some(100_001), "premiumPriceAmount"),
         ] {
             let err = FollowUpSettingsRequest {
                 window_days: days,
                 price_amount: price,
+                premium_price_amount: premium,
             }
             .settings(at)
             .unwrap_err();
             assert!(matches!(err, Error::Validation { field: Some(ref f), .. } if f == field));
         }
-        // JSON Schema's integers may be written with a zero fraction.
+        // JSON Schema's integers may be written with a zero fraction; an absent premium
+        // price is the default one.
         let read: FollowUpSettingsRequest =
             serde_json::from_str(r#"{"windowDays": 75.0, "priceAmount": 1115.0}"#).unwrap();
-        assert_eq!(read.settings(at).unwrap().price_amount, 1115);
+        let set = read.settings(at).unwrap();
+        assert_eq!(
+            (set.price_amount, set.premium_price_amount),
+            (1115, DEFAULT_PREMIUM_PRICE)
+        );
+        let read: FollowUpSettingsRequest = serde_json::from_str(
+            r#"{"windowDays": 7, "priceAmount": 500, "premiumPriceAmount": 9900.0}"#,
+        )
+        .unwrap();
+        assert_eq!(read.settings(at).unwrap().premium_price_amount, 9900);
+        // Settings stored before the premium price existed read with its default.
+        let stored: FollowUpSettings =
+            serde_json::from_str(r#"{"windowDays": 7, "priceAmount": 500}"#).unwrap();
+        assert_eq!(stored.premium_price_amount, DEFAULT_PREMIUM_PRICE);
+    }
+
+    fn premium_upsell(parent: &Booking, at: DateTime<Utc>) -> Upsell {
+        let price = FollowUpSettings::default().premium_price(parent, false);
+        let terms = FollowUpSettings::default().terms(parent, false, at);
+        let upsells = crate::crm::model::recommended(parent, terms, price, None, at);
+        upsells
+            .into_iter()
+            .find(|u| u.kind == crate::crm::model::UpsellKind::PremiumUpgrade)
+            .unwrap()
+    }
+
+    fn payment_of(upgrade: &PremiumUpgrade, id: &str) -> Payment {
+        Payment {
+            id: id.into(),
+            status: "succeeded".into(),
+            amount: upgrade.price.amount,
+            currency: upgrade.price.currency.clone(),
+            amount_received: upgrade.price.amount,
+            client_secret: None,
+            latest_charge: None,
+            transfer_group: None,
+            metadata: upgrade.metadata(),
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn a_premium_upgrade_is_paid_only_by_its_own_payment_and_moves_its_version() {
+        let at = Utc::now();
+        let parent = completed_at(at);
+        assert_eq!(
+            FollowUpSettings::default().premium_price(&parent, true),
+            None,
+            "a premium customer is not offered the upgrade"
+        );
+        let upgrade = PremiumUpgrade::new("gold-1", &premium_upsell(&parent, at), at);
+        assert_eq!(upgrade.price.amount, DEFAULT_PREMIUM_PRICE);
+        assert_eq!(upgrade.price.currency, parent.price.currency);
+        assert_eq!(upgrade.category, parent.category);
+        assert_eq!(
+            upgrade.stripe_key(),
+            format!("premium-{}-gold-1-v1", parent.customer_id)
+        );
+        let attached = upgrade.next(Some("pi_1"), at);
+        assert_eq!(
+            (attached.version, attached.payment_intent_id.as_deref()),
+            (2, Some("pi_1"))
+        );
+        assert_ne!(attached.stripe_key(), upgrade.stripe_key());
+        let ok = payment_of(&attached, "pi_1");
+        assert!(attached.paid_by(&ok));
+        // Anything Stripe reports that differs is not this upgrade's payment.
+        let mut other_key = ok.clone();
+        other_key
+            .metadata
+            .insert(UPGRADE_KEY_METADATA.into(), "gold-2".into());
+        let cheaper = Payment {
+            amount: 100,
+            ..ok.clone()
+        };
+        let dollars = Payment {
+            currency: "usd".into(),
+            ..ok.clone()
+        };
+        let another = Payment {
+            id: "pi_2".into(),
+            ..ok.clone()
+        };
+        for wrong in [other_key, cheaper, dollars, another] {
+            assert!(!attached.paid_by(&wrong), "{wrong:?}");
+        }
+        let paid = attached.paid(&ok, at);
+        assert_eq!(
+            (paid.state, paid.version, paid.paid_at),
+            (UpgradeState::Paid, 3, Some(at))
+        );
+        let purchased = crate::crm::model::Interaction::upgrade_paid(&paid).unwrap();
+        assert_eq!(
+            (purchased.stage, purchased.booking_id, purchased.upsell),
+            (
+                crate::crm::model::Stage::UpsellPurchased,
+                Some(parent.id),
+                Some(crate::crm::model::UpsellKind::PremiumUpgrade)
+            )
+        );
+        assert_eq!(
+            crate::crm::model::Interaction::upgrade_paid(&attached),
+            None
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The follow-up functions, built into the `bookings` binary: opening one is a checkout (it
 //! calls Stripe, as a purchase does); the terms, the admins' settings and premium flags only
-//! read and write the table.
+//! read and write the table. A premium upgrade is bought as an upsell
+//! ([`crate::crm::routes::PURCHASE`]) and paid through the Stripe webhook.
 
 use crate::bookings::api::BookingsApi;
 use crate::bookings::routes::{STRIPE, STRIPE_KEY};
@@ -40,8 +41,17 @@ pub const FEATURE: Feature = Feature {
             run: serve_http!(FollowUpsApi::new, terms),
         },
         Function {
+            name: "get-premium",
+            description: "Tells the caller whether they are premium (their follow-ups free): what a client reads after paying the premium upgrade.",
+            trigger: Trigger::Http(&[("GET", "/me/premium")], Access::Bearer),
+            allow: &[Allow::Table(&["GetItem"])],
+            env: &[],
+            timeout: None,
+            run: serve_http!(FollowUpsApi::new, premium),
+        },
+        Function {
             name: "get-follow-up-settings",
-            description: "Returns the follow-up window and price (admins).",
+            description: "Returns the follow-up window and price, and the premium upgrade's price (admins).",
             trigger: Trigger::Http(&[("GET", "/admin/follow-up-settings")], Access::Admin),
             allow: &[Allow::Table(&["GetItem"])],
             env: &[],
@@ -50,7 +60,7 @@ pub const FEATURE: Feature = Feature {
         },
         Function {
             name: "set-follow-up-settings",
-            description: "Sets the follow-up window and price (admins).",
+            description: "Sets the follow-up window and price, and the premium upgrade's price (admins).",
             trigger: Trigger::Http(&[("PUT", "/admin/follow-up-settings")], Access::Admin),
             allow: &[Allow::Table(&["PutItem"])],
             env: &[],

@@ -220,6 +220,9 @@ mod tests {
                     "measure-first-responses" => {
                         written_one::<crate::chat::model::Message>(&text, &function)
                     }
+                    "record-premium-upgrades" => {
+                        written_one::<crate::followups::model::PremiumUpgrade>(&text, &function)
+                    }
                     "follow-job-bookings" | "record-interactions" => {
                         written_one::<crate::bookings::model::Booking>(&text, &function)
                     }
