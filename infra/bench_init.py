@@ -4,7 +4,8 @@ Functions of one feature share that feature's binary and pick their handler from
 GIGWIRE_FUNCTION, as the template sets it; the list of (function, binary) is read from
 template.yaml. For each function: start its binary as Lambda would (AWS_LAMBDA_RUNTIME_API pointing at a local stand-in
 of the Runtime API), and measure the time from process start until its first request for an
-event, and its resident memory at that moment. Median of N runs, plus the binary's size, printed
+event, and its resident memory at that moment. Median of N runs (in rounds that start every
+function once, so the machine's slow spells fall on all alike), plus the binary's size, printed
 against the budgets as ratios (≤ 1.00 is within budget): every function's init within 2 ms of
 the median function's (measured in the same run, so the machine's speed cancels out), RSS at
 most 12 MiB, a stripped binary at most 10 MiB. Standard library only.
@@ -155,7 +156,7 @@ def main() -> None:
     functions = deployed_functions(args.template)
     if args.only:
         functions = {n: f for n, f in functions.items() if n in args.only}
-    measured = []
+    started = []
     for name, (binary_name, reads) in sorted(functions.items()):
         binary = args.binaries / binary_name
         label = f"{name} ({binary_name})"
@@ -169,9 +170,18 @@ def main() -> None:
                 continue
             extra.update(emulator_env(args.emulator))
         one_run(binary, extra)  # warm the page cache: Lambda's first start reads from a local disk too
-        runs = [one_run(binary, extra) for _ in range(args.runs)]
-        init = statistics.median(r[0] for r in runs)
-        rss = statistics.median(r[1] for r in runs)
+        started.append((label, binary, extra))
+    # Round robin: each round starts every function once, so a slow spell of the machine (a
+    # background task, a frequency change) falls on all functions alike rather than on the few
+    # measured during it; the spread to the median then shows the code, not the moment.
+    runs = {label: [] for label, _, _ in started}
+    for _ in range(args.runs):
+        for label, binary, extra in started:
+            runs[label].append(one_run(binary, extra))
+    measured = []
+    for label, binary, _ in started:
+        init = statistics.median(r[0] for r in runs[label])
+        rss = statistics.median(r[1] for r in runs[label])
         size = binary.stat().st_size / (1024 * 1024)
         measured.append((label, init, rss, size))
     if not measured:
