@@ -2985,7 +2985,7 @@ mod tests {
     use crate::cursor::Position;
     use crate::domain::{FileId, SessionId};
     use crate::files::model::FileRecord;
-    use crate::followups::model::{FollowUpSettings, Premium, PremiumUpgrade};
+    use crate::followups::model::{FollowUpSettings, Premium, PremiumUpgrade, UpgradeState};
     use crate::offers::model::{Offer, ProviderProfile};
     use crate::store::Page;
     use gigwire_payments::connect::{AccountLink, ConnectAccount, Dispute, Transfer};
@@ -3508,7 +3508,7 @@ mod tests {
         }
     }
 
-    /// Offers, files and premium upgrades: not used by the flows tested here.
+    /// Offers and files: not used by the flows tested here.
     struct Unused;
 
     #[async_trait]
@@ -3558,22 +3558,47 @@ mod tests {
         }
     }
 
+    /// Premium upgrades and flags in memory. A paid upgrade's write is refused as the table's
+    /// transaction is: over another version than the one read, or with its event consumed.
+    #[derive(Default)]
+    struct Upgrades {
+        upgrades: Mutex<HashMap<String, PremiumUpgrade>>,
+        premium: Mutex<Option<Premium>>,
+        events: Mutex<Vec<String>>,
+    }
+
+    impl Upgrades {
+        fn put(&self, upgrade: &PremiumUpgrade) {
+            let key = upgrade.idempotency_key.clone();
+            self.upgrades.lock().unwrap().insert(key, upgrade.clone());
+        }
+        fn stored(&self, key: &str) -> PremiumUpgrade {
+            self.upgrades.lock().unwrap()[key].clone()
+        }
+    }
+
     #[async_trait]
-    impl FollowUpStore for Unused {
+    impl FollowUpStore for Upgrades {
         async fn follow_up_settings(&self) -> Result<FollowUpSettings> {
-            unimplemented!()
+            Ok(FollowUpSettings::default())
         }
         async fn put_follow_up_settings(&self, _: &FollowUpSettings) -> Result<()> {
             unimplemented!()
         }
-        async fn premium(&self, _: &UserId) -> Result<Premium> {
-            unimplemented!()
+        async fn premium(&self, user: &UserId) -> Result<Premium> {
+            let stored = self.premium.lock().unwrap().clone();
+            Ok(stored.unwrap_or(Premium {
+                user_id: *user,
+                premium: false,
+                updated_at: None,
+            }))
         }
-        async fn put_premium(&self, _: &Premium) -> Result<()> {
-            unimplemented!()
+        async fn put_premium(&self, premium: &Premium) -> Result<()> {
+            *self.premium.lock().unwrap() = Some(premium.clone());
+            Ok(())
         }
-        async fn upgrade(&self, _: &UserId, _: &str) -> Result<Option<PremiumUpgrade>> {
-            unimplemented!()
+        async fn upgrade(&self, _: &UserId, key: &str) -> Result<Option<PremiumUpgrade>> {
+            Ok(self.upgrades.lock().unwrap().get(key).cloned())
         }
         async fn create_upgrade(
             &self,
@@ -3583,17 +3608,28 @@ mod tests {
         ) -> Result<Creation> {
             unimplemented!()
         }
-        async fn save_upgrade(&self, _: u32, _: &PremiumUpgrade) -> Result<bool> {
-            unimplemented!()
+        async fn save_upgrade(&self, before: u32, after: &PremiumUpgrade) -> Result<bool> {
+            let current = self.stored(&after.idempotency_key).version == before;
+            if current {
+                self.put(after);
+            }
+            Ok(current)
         }
         async fn upgrade_paid(
             &self,
-            _: u32,
-            _: &PremiumUpgrade,
-            _: &Premium,
-            _: &str,
+            before: u32,
+            after: &PremiumUpgrade,
+            premium: &Premium,
+            event: &str,
         ) -> Result<bool> {
-            unimplemented!()
+            let consumed = self.events.lock().unwrap().iter().any(|e| e == event);
+            if consumed || self.stored(&after.idempotency_key).version != before {
+                return Ok(false);
+            }
+            self.put(after);
+            self.put_premium(premium).await?;
+            self.events.lock().unwrap().push(event.to_owned());
+            Ok(true)
         }
     }
 
@@ -3630,6 +3666,7 @@ mod tests {
         stripe: Stripe,
         news: News,
         cursors: CursorCodec,
+        upgrades: Upgrades,
     }
 
     impl World {
@@ -3639,6 +3676,7 @@ mod tests {
                 stripe,
                 news: News::default(),
                 cursors: CursorCodec::new(&[7; 32]),
+                upgrades: Upgrades::default(),
             }
         }
         fn bookings(&self) -> Bookings<'_> {
@@ -3651,7 +3689,7 @@ mod tests {
                 cursors: &self.cursors,
                 accounts: &self.table,
                 connect: &self.stripe,
-                followups: &Unused,
+                followups: &self.upgrades,
             }
         }
         /// Sends the outbox items written so far, as the table's stream would.
@@ -3663,6 +3701,24 @@ mod tests {
         }
         async fn deliver(&self, kind: &str, booking: &Booking, event: &str) -> WebhookOutcome {
             let (payload, header) = signed(kind, booking, event);
+            self.bookings()
+                .webhook(&payload, Some(&header), SECRET, now())
+                .await
+                .unwrap()
+        }
+        /// Delivers Stripe's event `event` of `kind` about `upgrade`'s PaymentIntent.
+        async fn deliver_upgrade(
+            &self,
+            kind: &str,
+            upgrade: &PremiumUpgrade,
+            event: &str,
+        ) -> WebhookOutcome {
+            let payload = json!({ "id": event, "object": "event", "type": kind,
+                "data": { "object": { "id": "pi_1", "object": "payment_intent",
+                "metadata": upgrade.metadata() } } })
+            .to_string()
+            .into_bytes();
+            let header = webhook::sign(&payload, SECRET, now().timestamp());
             self.bookings()
                 .webhook(&payload, Some(&header), SECRET, now())
                 .await
@@ -3708,6 +3764,74 @@ mod tests {
             .map(|(k, _)| *k)
             .collect();
         assert_eq!(kinds, [Kind::BookingConfirmed, Kind::ProviderAssigned]);
+    }
+
+    /// An upgrade of `booking`'s customer, its PaymentIntent `pi_1` attached, and Stripe's
+    /// `pi_1` in `status`, made for it (or not: `amount` differs when not its own).
+    fn upgrade_world(status: &str, amount: i64) -> (World, PremiumUpgrade) {
+        let booking = pending();
+        let settings = FollowUpSettings::default();
+        let terms = settings.terms(&booking, false, now());
+        let price = settings.premium_price(&booking, false);
+        let upsell = crate::crm::model::recommended(&booking, terms, price, None, now())
+            .pop()
+            .unwrap();
+        let upgrade = PremiumUpgrade::new("gold-1", &upsell, now()).next(Some("pi_1"), now());
+        let mut stripe = Stripe::with(status, &booking);
+        stripe.payment.metadata = upgrade.metadata();
+        stripe.payment.amount = amount;
+        let world = World::new(Table::with(&booking), stripe);
+        world.upgrades.put(&upgrade);
+        (world, upgrade)
+    }
+
+    #[tokio::test]
+    async fn a_premium_upgrade_is_paid_once_and_only_by_its_own_succeeded_payment() {
+        let price = crate::followups::model::DEFAULT_PREMIUM_PRICE;
+        let succeeded = "payment_intent.succeeded";
+        // Not paid yet at Stripe, whatever the event says; or not its amount.
+        for (status, amount) in [("requires_payment_method", price), ("succeeded", 100)] {
+            let (world, upgrade) = upgrade_world(status, amount);
+            assert_eq!(
+                world.deliver_upgrade(succeeded, &upgrade, "evt_1").await,
+                WebhookOutcome::Ignored
+            );
+            assert_eq!(world.upgrades.stored("gold-1"), upgrade);
+            assert_eq!(*world.upgrades.premium.lock().unwrap(), None);
+        }
+        // Paid: once, however often and in whatever order Stripe's events come.
+        let (world, upgrade) = upgrade_world("succeeded", price);
+        assert_eq!(
+            world.deliver_upgrade(succeeded, &upgrade, "evt_1").await,
+            WebhookOutcome::Applied
+        );
+        for (kind, event) in [
+            (succeeded, "evt_1"),
+            ("payment_intent.payment_failed", "evt_0"),
+            (succeeded, "evt_2"),
+        ] {
+            assert_eq!(
+                world.deliver_upgrade(kind, &upgrade, event).await,
+                WebhookOutcome::Duplicate,
+                "{kind} {event}"
+            );
+        }
+        let paid = world.upgrades.stored("gold-1");
+        assert_eq!(
+            (paid.state, paid.version, paid.paid_at),
+            (UpgradeState::Paid, upgrade.version + 1, Some(now()))
+        );
+        let premium = world.upgrades.premium.lock().unwrap().clone().unwrap();
+        assert_eq!(
+            (premium.user_id, premium.premium),
+            (upgrade.customer_id, true)
+        );
+        assert_eq!(*world.upgrades.events.lock().unwrap(), ["evt_1"]);
+        assert_eq!(
+            world.table.steps(),
+            Vec::<String>::new(),
+            "no booking moved"
+        );
     }
 
     #[tokio::test]
