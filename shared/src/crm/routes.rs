@@ -1,7 +1,7 @@
 //! The CRM functions, built into the `offers` binary (they link only DynamoDB): the stream
-//! consumers that record what the bookings' and premium upgrades' writes imply, the customer's upsells and the
-//! admins' funnel and logs. Buying an upsell calls Stripe and is built into `bookings`
-//! ([`PURCHASE`]).
+//! consumers that record what the bookings' and premium upgrades' writes imply, the
+//! customer's upsells and the admins' funnel and logs. Buying an upsell calls Stripe and is
+//! built into `bookings` ([`PURCHASE`]).
 
 use crate::bookings::api::BookingsApi;
 use crate::bookings::dynamo::ENTITY_BOOKING;
@@ -38,6 +38,7 @@ pub const FEATURE: Feature = Feature {
             name: "record-premium-upgrades",
             description: "Records in the customers' CRM logs each paid premium upgrade as its upsell purchased, once, with the funnel's counters.",
             trigger: Trigger::Stream(Stream::written(ENTITY_UPGRADE).only("state", "paid")),
+            // Writes only: the entry's put, its counters and the upsell's update.
             allow: &[Allow::Table(&["PutItem", "UpdateItem"]), Allow::ReadStream],
             env: &[],
             timeout: Some(60),

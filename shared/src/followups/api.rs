@@ -1,8 +1,8 @@
 //! Follow-up routes that only read and write the table: the terms (`GET
 //! /bookings/{id}/follow-ups/terms`), the admins' settings (`GET`/`PUT
 //! /admin/follow-up-settings`) and premium flags (`PUT /admin/users/{id}/premium`, `GET
-//! /me/premium`). Opening a
-//! follow-up is a checkout, served with the purchase ([`crate::bookings::api::BookingsApi`]).
+//! /me/premium`). Opening a follow-up is a checkout, served with the purchase
+//! ([`crate::bookings::api::BookingsApi`]).
 
 use super::model::{FollowUpSettingsRequest, PremiumRequest};
 use super::service;

@@ -278,8 +278,8 @@ pub struct PremiumUpgrade {
 }
 
 impl PremiumUpgrade {
-    /// `customer`'s upgrade under `key`, through `upsell` (a premium upgrade recommendation),
-    /// at its price.
+    /// The upgrade `upsell` (a premium upgrade recommendation) sells its customer, bought
+    /// under the client's `key`, at the recommended price.
     pub fn new(key: &str, upsell: &Upsell, now: DateTime<Utc>) -> Self {
         Self {
             customer_id: upsell.customer_id,
