@@ -3587,11 +3587,7 @@ mod tests {
         }
         async fn premium(&self, user: &UserId) -> Result<Premium> {
             let stored = self.premium.lock().unwrap().clone();
-            Ok(stored.unwrap_or(Premium {
-                user_id: *user,
-                premium: false,
-                updated_at: None,
-            }))
+            Ok(stored.unwrap_or_else(|| Premium::never_set(user)))
         }
         async fn put_premium(&self, premium: &Premium) -> Result<()> {
             *self.premium.lock().unwrap() = Some(premium.clone());

@@ -62,11 +62,8 @@ impl FollowUpStore for DynamoStore {
     }
 
     async fn premium(&self, user: &UserId) -> Result<Premium> {
-        Ok(self.get(&keys::premium(user)).await?.unwrap_or(Premium {
-            user_id: *user,
-            premium: false,
-            updated_at: None,
-        }))
+        let stored = self.get(&keys::premium(user)).await?;
+        Ok(stored.unwrap_or_else(|| Premium::never_set(user)))
     }
 
     async fn put_premium(&self, premium: &Premium) -> Result<()> {

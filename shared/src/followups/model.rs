@@ -144,28 +144,30 @@ impl FollowUpSettingsRequest {
                 format!("from 1 to {MAX_WINDOW_DAYS} days"),
             ));
         }
-        let price = i64::from(self.price_amount);
-        if !(MIN_PRICE..=MAX_PRICE).contains(&price) {
-            return Err(Error::field(
-                "priceAmount",
-                format!("from {MIN_PRICE} to {MAX_PRICE} minor units"),
-            ));
-        }
-        let premium = self
-            .premium_price_amount
-            .map_or(DEFAULT_PREMIUM_PRICE, i64::from);
-        if !(MIN_PRICE..=MAX_PREMIUM_PRICE).contains(&premium) {
-            return Err(Error::field(
-                "premiumPriceAmount",
-                format!("from {MIN_PRICE} to {MAX_PREMIUM_PRICE} minor units"),
-            ));
-        }
+        let price = minor_units("priceAmount", self.price_amount, MAX_PRICE)?;
+        let premium = match self.premium_price_amount {
+            Some(amount) => minor_units("premiumPriceAmount", amount, MAX_PREMIUM_PRICE)?,
+            None => DEFAULT_PREMIUM_PRICE,
+        };
         Ok(FollowUpSettings {
             window_days: self.window_days,
             price_amount: price,
             premium_price_amount: premium,
             updated_at: Some(now),
         })
+    }
+}
+
+/// A price `field` of the settings: from [`MIN_PRICE`] to `max` minor units.
+fn minor_units(field: &str, amount: u32, max: i64) -> Result<i64, Error> {
+    let amount = i64::from(amount);
+    if (MIN_PRICE..=max).contains(&amount) {
+        Ok(amount)
+    } else {
+        Err(Error::field(
+            field,
+            format!("from {MIN_PRICE} to {max} minor units"),
+        ))
     }
 }
 
@@ -188,6 +190,26 @@ pub struct Premium {
     /// Last changed (absent while never set).
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl Premium {
+    /// `user`'s flag as it is until set: not premium.
+    pub fn never_set(user: &UserId) -> Self {
+        Self {
+            user_id: *user,
+            premium: false,
+            updated_at: None,
+        }
+    }
+
+    /// `user`'s flag set to `premium` at `now`.
+    pub fn set(user: &UserId, premium: bool, now: DateTime<Utc>) -> Self {
+        Self {
+            user_id: *user,
+            premium,
+            updated_at: Some(now),
+        }
+    }
 }
 
 /// What the parent's customer may open now: when the window closes, and the price.

@@ -154,11 +154,7 @@ pub async fn set_premium(
 ) -> Result<Premium> {
     caller.admin_only()?;
     users.get_user(user).await?.ok_or(Error::NotFound("user"))?;
-    let premium = Premium {
-        user_id: *user,
-        premium: request.premium,
-        updated_at: Some(now),
-    };
+    let premium = Premium::set(user, request.premium, now);
     store.put_premium(&premium).await?;
     info!(premium = premium.premium, "premium flag set");
     Ok(premium)
@@ -241,16 +237,15 @@ async fn with_payment(
     premium: bool,
     now: DateTime<Utc>,
 ) -> Result<PremiumCheckout> {
-    let answer = |upgrade: PremiumUpgrade, secret: Option<String>| {
-        let payable = upgrade.state == UpgradeState::PendingPayment && !premium;
-        PremiumCheckout {
-            payment_intent_id: upgrade.payment_intent_id.clone(),
-            client_secret: secret.filter(|_| payable),
-            premium_upgrade: upgrade,
-        }
+    let payable =
+        |upgrade: &PremiumUpgrade| upgrade.state == UpgradeState::PendingPayment && !premium;
+    let answer = |upgrade: PremiumUpgrade, secret: Option<String>| PremiumCheckout {
+        payment_intent_id: upgrade.payment_intent_id.clone(),
+        client_secret: secret.filter(|_| payable(&upgrade)),
+        premium_upgrade: upgrade,
     };
     if let Some(id) = &upgrade.payment_intent_id {
-        let secret = if upgrade.state == UpgradeState::PendingPayment && !premium {
+        let secret = if payable(&upgrade) {
             payments.payment(id).await?.client_secret
         } else {
             None
@@ -337,11 +332,7 @@ pub async fn upgrade_event(
             return Ok(WebhookOutcome::Duplicate);
         }
         let after = upgrade.paid(&payment, now);
-        let premium = Premium {
-            user_id: customer,
-            premium: true,
-            updated_at: Some(now),
-        };
+        let premium = Premium::set(&customer, true, now);
         if store
             .upgrade_paid(upgrade.version, &after, &premium, &event.id)
             .await?
